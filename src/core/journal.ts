@@ -1,0 +1,117 @@
+/**
+ * The run journal's events. A run appends one event per line as things happen; the run's whole
+ * state is rebuilt from these events alone (src/core/runState.ts). Events never hold secrets:
+ * no API keys, no request headers, no environment.
+ */
+import type { Plan } from './plan';
+import type { RequestTiming, Usage } from './model';
+
+/** The states a task moves through. */
+export type TaskStatus =
+  | 'queued'
+  | 'setting_up'
+  | 'working'
+  | 'verifying'
+  | 'verified'
+  | 'merged'
+  | 'failed'
+  | 'blocked'
+  | 'stopped'
+  | 'interrupted';
+
+/** States from which a task will not move again in this run unless resumed or sent back. */
+export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['merged', 'failed', 'blocked', 'stopped']);
+
+export type RequestRole = 'planner' | 'agent' | 'reviewer';
+
+/** Outcome of one verification command. */
+export interface CheckResult {
+  name: string;
+  command: string;
+  status: 'passed' | 'failed' | 'skipped';
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** The relevant tail of the output (bounded). */
+  output: string;
+  /** Why it was skipped or how it failed, in words. */
+  reason?: string;
+}
+
+/** Which budget stopped work. */
+export interface BudgetHit {
+  scope: 'run' | 'task';
+  taskId?: string;
+  kind: 'tokens' | 'cost';
+  limit: number;
+  used: number;
+}
+
+/** The settings a run was started with, as recorded (never secrets). */
+export interface RunSettings {
+  endpoint: string;
+  model: string;
+  concurrency: number;
+  budgets: { runTokens: number | null; runCost: number | null; taskTokens: number | null; taskCost: number | null };
+}
+
+interface EventBase {
+  /** Sequence number, from 1, strictly increasing within a journal. */
+  seq: number;
+  /** Wall-clock milliseconds. */
+  t: number;
+}
+
+export type JournalEvent = EventBase &
+  (
+    | { type: 'run_started'; runId: string; repo: string; base: string; baseSnapshot: boolean; baseBranch: string | null; settings: RunSettings }
+    | { type: 'plan'; plan: Plan }
+    | { type: 'run_resumed' }
+    | { type: 'task_status'; taskId: string; status: TaskStatus; reason?: string }
+    | { type: 'task_worktree'; taskId: string; path: string; branch: string; from: string }
+    | { type: 'task_step'; taskId: string; step: number; tool: string | null }
+    | {
+        type: 'model_request';
+        role: RequestRole;
+        taskId: string | null;
+        model: string;
+        endpoint: string;
+        ok: boolean;
+        error?: string;
+        usage: Usage | null;
+        timing: RequestTiming | null;
+        attempts: number;
+        /** Cost in the price table's currency, null when the model has no price. */
+        cost: number | null;
+      }
+    | { type: 'tool_call'; taskId: string; step: number; tool: string; args: string; ok: boolean; summary: string }
+    | { type: 'task_committed'; taskId: string; commit: string; files: string[] }
+    | { type: 'verification'; taskId: string | 'integration'; round: number; status: 'passed' | 'failed' | 'skipped'; checks: CheckResult[] }
+    | { type: 'review'; taskId: string; approved: boolean; comments: string }
+    | { type: 'merge'; taskId: string; ok: boolean; commit?: string; conflicts?: string[]; message?: string }
+    | { type: 'budget_stop'; hit: BudgetHit }
+    | { type: 'run_finished'; status: 'completed' | 'failed' | 'stopped' | 'budget'; message: string }
+    | { type: 'applied'; commit: string; mode: 'squash' | 'merge' }
+    | { type: 'note'; taskId: string | null; message: string }
+  );
+
+/** An event before the journal has numbered and stamped it. */
+export type NewEvent = JournalEvent extends infer E ? (E extends JournalEvent ? Omit<E, 'seq' | 't'> : never) : never;
+
+/**
+ * Append-only storage of one run's events. Contract: `append` returns once the line is written to
+ * the file (not merely buffered in memory); events are numbered in the order appended.
+ */
+export interface JournalStore {
+  readonly runId: string;
+  append(event: NewEvent): JournalEvent;
+  /** Wait until everything appended so far is durable. */
+  flush(): Promise<void>;
+}
+
+/** What reading a journal found. */
+export interface JournalRead {
+  events: JournalEvent[];
+  /** Set when the last line was torn (a crash mid-write): the line was ignored. */
+  tornTail: { line: number; text: string } | null;
+}

@@ -1,0 +1,76 @@
+/**
+ * The ports through which the core reaches the world. The core imports no Node I/O module: it is
+ * given implementations of these interfaces (src/infra/ for real ones, fakes in tests).
+ * Every call that can hang takes an AbortSignal.
+ */
+
+/** Result of running a command. Expected outcomes (non-zero exit, time-out) are values. */
+export interface ProcessResult {
+  /** Exit code, or null when the process was killed by a signal. */
+  exitCode: number | null;
+  /** The signal that ended it, if any. */
+  signal: string | null;
+  /** True when the runner killed it because the time-out passed. */
+  timedOut: boolean;
+  /** True when it was killed because the caller's signal aborted. */
+  aborted: boolean;
+  /** Interleaved stdout and stderr, capped: the head and the tail are kept around a marker. */
+  output: string;
+  /** True when `output` was cut to the cap. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** Options for running a command. */
+export interface RunOptions {
+  cwd: string;
+  timeoutMs: number;
+  /** Cap on the bytes of output kept. */
+  maxOutputBytes?: number;
+  /** Extra variables; the runner always starts from a scrubbed environment (no keys or tokens). */
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs shell commands. Contract: the command runs in its own process group; a time-out or an
+ * abort kills the whole group (no orphans); the child's environment never holds API keys, tokens
+ * or secrets from the parent's.
+ */
+export interface ProcessRunner {
+  run(command: string, options: RunOptions): Promise<ProcessResult>;
+}
+
+/** A file-system error a tool reports to the model rather than throwing. */
+export interface FsRefusal {
+  ok: false;
+  /** `outside`: the path resolves outside the worktree (through .., an absolute path or a link). */
+  reason: 'outside' | 'not_found' | 'not_a_file' | 'not_a_directory' | 'too_large' | 'invalid';
+  message: string;
+}
+
+export type FsResult<T> = ({ ok: true } & T) | FsRefusal;
+
+/**
+ * File access confined to one worktree. Contract: every path, relative or absolute, is resolved
+ * to its real path (symlinks followed, for the path and for each of its parents) and refused when
+ * it is outside the worktree root; nothing outside the root is ever read or written.
+ */
+export interface WorktreeFs {
+  readonly root: string;
+  readFile(path: string, opts?: { startLine?: number; endLine?: number }): Promise<FsResult<{ text: string; totalLines: number }>>;
+  listDir(path: string): Promise<FsResult<{ entries: { name: string; type: 'file' | 'dir' | 'link' }[] }>>;
+  /** Fixed-string or regular-expression search over text files, `.git` excluded. */
+  search(
+    pattern: string,
+    opts?: { path?: string; regex?: boolean; maxResults?: number },
+  ): Promise<FsResult<{ matches: { path: string; line: number; text: string }[]; truncated: boolean }>>;
+  writeFile(path: string, content: string): Promise<FsResult<{ bytes: number; created: boolean }>>;
+}
+
+/** A monotonic and wall clock, injectable for tests. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,87 @@
+/**
+ * The repository port: everything a run does with git. The real implementation is
+ * src/infra/gitRepo.ts (simple-git and real worktrees). Contract for every method: the developer's
+ * branch, index and working tree are never changed (the one exception is `apply`, which the
+ * developer asks for), and nothing is ever pushed.
+ */
+
+/** How a run treats uncommitted changes in the developer's checkout. */
+export type DirtyPolicy = 'refuse' | 'snapshot';
+
+export type BaseResult =
+  | { ok: true; commit: string; snapshot: boolean; branch: string | null }
+  | { ok: false; reason: 'dirty'; files: string[]; message: string };
+
+/** A worktree that belongs to a Foreman run, as found by `git worktree list`. */
+export interface ForemanWorktree {
+  path: string;
+  branch: string;
+  runId: string;
+  /** A task id, or `integration`. */
+  taskId: string;
+}
+
+export type MergeResult =
+  | { ok: true; commit: string; alreadyMerged: boolean }
+  | { ok: false; reason: 'conflict'; files: string[]; message: string };
+
+export type ApplyResult =
+  | { ok: true; commit: string; mode: 'squash' | 'merge'; files: string[] }
+  | { ok: false; reason: 'dirty' | 'conflict' | 'detached' | 'nothing'; files: string[]; message: string };
+
+/** What to prepare in a fresh worktree. */
+export interface WorktreeSetup {
+  /**
+   * Patterns of files to copy from the developer's checkout (never overwriting). When null, the
+   * repository's `.worktreeinclude` is used if present, else root `.env*` files.
+   */
+  include: string[] | null;
+  /** Shell command run in the new worktree with WORKTREE_PATH and REPO_PATH set; none when null. */
+  command: string | null;
+  timeoutMs: number;
+}
+
+export interface RepoPort {
+  /** Absolute path of the repository's top level. */
+  readonly root: string;
+  /** Directory where Foreman keeps run journals (inside the git common dir). */
+  readonly stateDir: string;
+
+  /** Resolve the base commit of a new run. With `snapshot`, a dirty checkout is captured in a commit
+   * object (no branch of the developer's moves, their index and files are untouched). */
+  resolveBase(policy: DirtyPolicy, signal?: AbortSignal): Promise<BaseResult>;
+
+  /**
+   * Create (or, when it already exists, reuse) the worktree for `taskId` of `runId`, on branch
+   * `foreman/<runId>/<taskId>` starting at `from`. Returns its absolute path.
+   */
+  ensureWorktree(runId: string, taskId: string, from: string, setup: WorktreeSetup | null, signal?: AbortSignal): Promise<{ path: string; branch: string; created: boolean }>;
+
+  /** Stage everything in the worktree and commit it; null when there was nothing to commit. */
+  commitAll(worktreePath: string, message: string): Promise<string | null>;
+
+  /** The commit a branch points at, or null when it does not exist. */
+  branchHead(branch: string): Promise<string | null>;
+
+  /** Files changed between two commits (names relative to the repository root). */
+  changedFiles(from: string, to: string): Promise<string[]>;
+
+  /**
+   * Merge `branch` into the worktree at `targetPath` (a no-fast-forward merge commit). On a
+   * conflict the merge is aborted, the target is left exactly as it was, and the files are listed.
+   */
+  merge(targetPath: string, branch: string, message: string): Promise<MergeResult>;
+
+  /** Foreman's worktrees that git knows of. */
+  listWorktrees(): Promise<ForemanWorktree[]>;
+
+  /** Remove a worktree (forcefully) and, when asked, its branch. Missing ones are not an error. */
+  removeWorktree(path: string, opts: { deleteBranch: string | null }): Promise<void>;
+
+  /**
+   * Bring `branch` onto the developer's current branch, as one squashed commit or a merge commit.
+   * Refuses when their working tree is dirty in the files involved, when HEAD is detached, or when
+   * it would conflict; in each case nothing in their checkout changes.
+   */
+  apply(branch: string, base: string, mode: 'squash' | 'merge', message: string): Promise<ApplyResult>;
+}
