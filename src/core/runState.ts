@@ -1,0 +1,298 @@
+/**
+ * A run's state, rebuilt from its journal alone. `applyEvent` folds one event into the state in
+ * O(1) (the live run, the CLI and the panel call it on every event); `reduceJournal` folds a whole
+ * journal and then decides whether the run was interrupted (no `run_finished`).
+ */
+import type { BudgetHit, CheckResult, JournalEvent, RunSettings, TaskStatus } from './journal';
+import { FINAL_STATUSES } from './journal';
+import { addUsage, emptyTotals } from './ledger';
+import type { TokenTotals } from './ledger';
+import type { Plan, TaskSpec } from './plan';
+
+/** Where a run stands. `interrupted`: its journal ends without `run_finished` (a crash or a kill). */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget' | 'interrupted';
+
+/** The verification rounds of a task, or of the integration branch. */
+export interface VerificationState {
+  /** The latest round, or null when none ran. */
+  last: { round: number; status: 'passed' | 'failed' | 'skipped'; checks: CheckResult[]; at: number } | null;
+  /** How many verification events there were. */
+  rounds: number;
+}
+
+/** The outcome of merging a task into the integration branch. */
+export interface MergeState {
+  ok: boolean;
+  commit: string | null;
+  conflicts: string[];
+  message: string | null;
+}
+
+/** One task as the journal tells it. `usage.cost` is the task's cost (null when unpriced). */
+export interface TaskState {
+  id: string;
+  /** The task's spec from the plan; null for a task the journal named before (or without) a plan. */
+  spec: TaskSpec | null;
+  status: TaskStatus;
+  /** The reason given with the latest status, if any. */
+  reason: string | null;
+  worktree: string | null;
+  branch: string | null;
+  /** The commit the worktree started from. */
+  from: string | null;
+  /** The task's latest commit. */
+  commit: string | null;
+  files: string[];
+  step: number;
+  /** The tool the agent is running now (null between tools and outside `working`). */
+  tool: string | null;
+  toolCalls: number;
+  /** When it first left `queued` for work; null while it has not. */
+  startedAt: number | null;
+  /** When it reached a final status; null while it is not in one. */
+  endedAt: number | null;
+  verification: VerificationState;
+  review: { approved: boolean; comments: string } | null;
+  merge: MergeState | null;
+  usage: TokenTotals;
+}
+
+/** A run as the journal tells it. Fields the journal has not given yet are null. */
+export interface RunState {
+  runId: string;
+  repo: string | null;
+  base: string | null;
+  baseSnapshot: boolean;
+  baseBranch: string | null;
+  settings: RunSettings | null;
+  plan: Plan | null;
+  status: RunStatus;
+  /** The message of `run_finished`. */
+  message: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Tasks by id, in plan order (tasks the plan does not name follow, in order of appearance). */
+  tasks: Map<string, TaskState>;
+  integration: VerificationState;
+  /** Every request of the run, planner and reviewer included. */
+  usage: TokenTotals;
+  /** The budget that stopped the run, if one did (cleared by a resume). */
+  budgetHit: BudgetHit | null;
+  applied: { commit: string; mode: 'squash' | 'merge'; at: number } | null;
+  /** The seq of the last event folded in; 0 before any. */
+  lastSeq: number;
+  /** Tasks that were mid-work when the run was interrupted, in plan order. Set by `reduceJournal`. */
+  interrupted: string[];
+  /** How many times the run was resumed. */
+  resumes: number;
+}
+
+/** The state before any event. */
+export function createRunState(): RunState {
+  return {
+    runId: '',
+    repo: null,
+    base: null,
+    baseSnapshot: false,
+    baseBranch: null,
+    settings: null,
+    plan: null,
+    status: 'running',
+    message: null,
+    startedAt: null,
+    finishedAt: null,
+    tasks: new Map(),
+    integration: { last: null, rounds: 0 },
+    usage: emptyTotals(),
+    budgetHit: null,
+    applied: null,
+    lastSeq: 0,
+    interrupted: [],
+    resumes: 0,
+  };
+}
+
+/** A task in its first state. */
+export function createTaskState(id: string, spec: TaskSpec | null): TaskState {
+  return {
+    id,
+    spec,
+    status: 'queued',
+    reason: null,
+    worktree: null,
+    branch: null,
+    from: null,
+    commit: null,
+    files: [],
+    step: 0,
+    tool: null,
+    toolCalls: 0,
+    startedAt: null,
+    endedAt: null,
+    verification: { last: null, rounds: 0 },
+    review: null,
+    merge: null,
+    usage: emptyTotals(),
+  };
+}
+
+/** Rebuild a run's state from its events, then mark it interrupted when it never finished. */
+export function reduceJournal(events: readonly JournalEvent[]): RunState {
+  const state = createRunState();
+  for (const event of events) applyEvent(state, event);
+  markInterrupted(state);
+  return state;
+}
+
+/**
+ * For a state folded from a whole journal: when the run is still `running` (no `run_finished`
+ * after the last start or resume), set it `interrupted` and list the tasks that were mid-work
+ * (neither queued nor in a final status). Task statuses are left as recorded.
+ */
+export function markInterrupted(state: RunState): void {
+  if (state.status !== 'running') return;
+  state.status = 'interrupted';
+  state.interrupted = [];
+  for (const task of state.tasks.values()) {
+    if (task.status !== 'queued' && !FINAL_STATUSES.has(task.status)) state.interrupted.push(task.id);
+  }
+}
+
+/** Fold one event into `state` (mutating it). Unknown event types are ignored. */
+export function applyEvent(state: RunState, event: JournalEvent): void {
+  state.lastSeq = event.seq;
+  switch (event.type) {
+    case 'run_started':
+      applyStart(state, event);
+      return;
+    case 'plan':
+      applyPlan(state, event.plan);
+      return;
+    case 'run_resumed':
+      applyResume(state);
+      return;
+    case 'run_finished':
+      state.status = event.status;
+      state.message = event.message;
+      state.finishedAt = event.t;
+      return;
+    case 'budget_stop':
+      state.budgetHit = event.hit;
+      return;
+    case 'applied':
+      state.applied = { commit: event.commit, mode: event.mode, at: event.t };
+      return;
+    case 'model_request':
+      addUsage(state.usage, event.usage, event.cost, event.timing);
+      if (event.taskId !== null) addUsage(taskIn(state, event.taskId).usage, event.usage, event.cost, event.timing);
+      return;
+    case 'verification': {
+      const target = event.taskId === 'integration' ? state.integration : taskIn(state, event.taskId).verification;
+      target.last = { round: event.round, status: event.status, checks: event.checks, at: event.t };
+      target.rounds += 1;
+      return;
+    }
+    default:
+      applyTaskEvent(state, event);
+  }
+}
+
+function applyStart(state: RunState, event: Extract<JournalEvent, { type: 'run_started' }>): void {
+  state.runId = event.runId;
+  state.repo = event.repo;
+  state.base = event.base;
+  state.baseSnapshot = event.baseSnapshot;
+  state.baseBranch = event.baseBranch;
+  state.settings = event.settings;
+  state.startedAt = event.t;
+  state.status = 'running';
+}
+
+/** A resume: running again; what the last stop left (message, budget hit, interruption) is cleared. */
+function applyResume(state: RunState): void {
+  state.status = 'running';
+  state.message = null;
+  state.finishedAt = null;
+  state.budgetHit = null;
+  state.interrupted = [];
+  state.resumes += 1;
+}
+
+/** The events that concern one task. */
+function applyTaskEvent(state: RunState, event: JournalEvent): void {
+  switch (event.type) {
+    case 'task_status':
+      applyStatus(taskIn(state, event.taskId), event.status, event.reason ?? null, event.t);
+      return;
+    case 'task_worktree': {
+      const task = taskIn(state, event.taskId);
+      task.worktree = event.path;
+      task.branch = event.branch;
+      task.from = event.from;
+      return;
+    }
+    case 'task_step': {
+      const task = taskIn(state, event.taskId);
+      task.step = event.step;
+      task.tool = event.tool;
+      return;
+    }
+    case 'tool_call':
+      taskIn(state, event.taskId).toolCalls += 1;
+      return;
+    case 'task_committed': {
+      const task = taskIn(state, event.taskId);
+      task.commit = event.commit;
+      task.files = event.files;
+      return;
+    }
+    case 'review':
+      taskIn(state, event.taskId).review = { approved: event.approved, comments: event.comments };
+      return;
+    case 'merge':
+      taskIn(state, event.taskId).merge = {
+        ok: event.ok,
+        commit: event.commit ?? null,
+        conflicts: event.conflicts ?? [],
+        message: event.message ?? null,
+      };
+      return;
+    default:
+      // Run-level events are handled by applyEvent; notes and unknown types change no state.
+      return;
+  }
+}
+
+/** A new status for a task, with its start and end times. */
+function applyStatus(task: TaskState, status: TaskStatus, reason: string | null, t: number): void {
+  task.status = status;
+  task.reason = reason;
+  if (status !== 'working') task.tool = null;
+  if (task.startedAt === null && (status === 'setting_up' || status === 'working')) task.startedAt = t;
+  task.endedAt = FINAL_STATUSES.has(status) ? t : null;
+}
+
+/** Install the plan: tasks in plan order, keeping the state of tasks already known. */
+function applyPlan(state: RunState, plan: Plan): void {
+  state.plan = plan;
+  const tasks = new Map<string, TaskState>();
+  for (const spec of plan.tasks) {
+    const known = state.tasks.get(spec.id);
+    if (known) known.spec = spec;
+    tasks.set(spec.id, known ?? createTaskState(spec.id, spec));
+  }
+  for (const [id, task] of state.tasks) {
+    if (!tasks.has(id)) tasks.set(id, task);
+  }
+  state.tasks = tasks;
+}
+
+/** The task named `id`, created (after the plan's tasks) when the journal names it first. */
+function taskIn(state: RunState, id: string): TaskState {
+  let task = state.tasks.get(id);
+  if (!task) {
+    task = createTaskState(id, null);
+    state.tasks.set(id, task);
+  }
+  return task;
+}
