@@ -65,7 +65,8 @@ interface EventBase {
 export type JournalEvent = EventBase &
   (
     | { type: 'run_started'; runId: string; repo: string; base: string; baseSnapshot: boolean; baseBranch: string | null; settings: RunSettings }
-    | { type: 'plan'; plan: Plan }
+    /** `repoView`: the repository view every agent's prompt holds, kept so a resume sends the same bytes. */
+    | { type: 'plan'; plan: Plan; repoView?: string }
     | { type: 'run_resumed' }
     | { type: 'task_status'; taskId: string; status: TaskStatus; reason?: string }
     | { type: 'task_worktree'; taskId: string; path: string; branch: string; from: string }

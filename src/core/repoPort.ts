@@ -63,6 +63,9 @@ export interface RepoPort {
   /** The commit a branch points at, or null when it does not exist. */
   branchHead(branch: string): Promise<string | null>;
 
+  /** The unified diff between two commits or branches, cut to `maxChars` with a marker. */
+  diff(from: string, to: string, maxChars: number): Promise<string>;
+
   /** Files changed between two commits (names relative to the repository root). */
   changedFiles(from: string, to: string): Promise<string[]>;
 

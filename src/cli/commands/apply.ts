@@ -1,0 +1,42 @@
+/**
+ * `foreman apply <run>`: bring a run's integration branch onto the developer's current branch as
+ * one commit (default) or a merge. Refuses, changing nothing, when their checkout is dirty in the
+ * files involved or the change would conflict.
+ */
+import { integrationBranch } from '../../core/runEngine';
+import { reduceJournal } from '../../core/runState';
+import { openJournal, runJournalPath } from '../../infra/journalFile';
+import { EXIT } from '../context';
+import type { CommandHandler } from '../context';
+import { UsageError } from '../options';
+import { loadRun, openWorkspace } from '../workspace';
+
+export const applyCommand: CommandHandler = async (ctx) => {
+  const runId = ctx.cl.args[0];
+  if (!runId) throw new UsageError('name the run to apply: foreman apply <run> (see foreman status --all)');
+  const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const state = reduceJournal((await loadRun(ws, runId)).events);
+  const merged = [...state.tasks.values()].filter((t) => t.status === 'merged');
+  if (!state.base || merged.length === 0) {
+    ctx.err(`Run ${runId} has nothing merged into its integration branch; nothing to apply.`);
+    return EXIT.refused;
+  }
+  if (state.status !== 'completed') {
+    ctx.err(`Note: run ${runId} is ${state.status}; applying the ${merged.length} task(s) merged so far.`);
+  }
+  const title = state.plan?.spec.split('\n')[0].slice(0, 72) ?? runId;
+  const message = ctx.cl.message ?? `${title}\n\nApplied from Foreman run ${runId}: ${merged.map((t) => t.id).join(', ')}.`;
+  const result = await ws.repo.apply(integrationBranch(runId), state.base, ctx.cl.mode, message);
+  if (!result.ok) {
+    ctx.err(result.message);
+    if (result.files.length) ctx.err(result.files.map((f) => `  ${f}`).join('\n'));
+    return result.reason === 'nothing' ? EXIT.ok : EXIT.refused;
+  }
+  const journal = openJournal(runJournalPath(ws.repo.stateDir, runId), runId);
+  journal.append({ type: 'applied', commit: result.commit, mode: result.mode });
+  await journal.flush();
+  journal.close();
+  if (ctx.cl.json) ctx.out(JSON.stringify(result, null, 2));
+  else ctx.out(`Applied run ${runId} onto your branch as ${result.mode === 'squash' ? 'one commit' : 'a merge'} ${result.commit.slice(0, 10)} (${result.files.length} file(s)).`);
+  return EXIT.ok;
+};

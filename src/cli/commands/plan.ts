@@ -1,0 +1,98 @@
+/**
+ * `foreman plan`: plan a spec into a task graph, show it with an estimate, optionally save it for
+ * editing. Also the planning step `foreman run` shares.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { projectedHit } from '../../core/budget';
+import { estimateRun } from '../../core/estimate';
+import type { RunEstimate } from '../../core/estimate';
+import { emptyTotals, priceFor } from '../../core/ledger';
+import type { ModelClient, ModelResponse } from '../../core/model';
+import type { Plan } from '../../core/plan';
+import { planSpec } from '../../core/planner';
+import { agentSystemPrompt } from '../../core/prompts';
+import { estimateTokens } from '../../infra/tokenEstimate';
+import { loadPlan, savePlan } from '../../infra/planFile';
+import { EXIT } from '../context';
+import type { CommandContext, CommandHandler } from '../context';
+import { fmtCost, fmtTokens, renderPlan } from '../render';
+import { UsageError } from '../options';
+import { backendClient, openWorkspace, repositoryView } from '../workspace';
+
+/** The spec text from the first argument or --spec-file. */
+export async function readSpec(ctx: CommandContext): Promise<string> {
+  if (ctx.cl.specFile) return (await readFile(resolve(ctx.cl.cwd, ctx.cl.specFile), 'utf8')).trim();
+  const spec = ctx.cl.args.join(' ').trim();
+  if (!spec) throw new UsageError('give a spec: foreman plan "what to build", or --spec-file FILE');
+  return spec;
+}
+
+/** A plan ready to run, with the planner's requests (to book in the run's ledger). */
+export interface PlannedRun {
+  plan: Plan;
+  repoView: string;
+  responses: ModelResponse[];
+}
+
+/**
+ * Plan the spec (or load --plan). Prints failures to stderr and returns an exit code instead of a
+ * plan when there is none.
+ */
+export async function obtainPlan(ctx: CommandContext, model: ModelClient, repoView: string): Promise<PlannedRun | number> {
+  if (ctx.cl.planFile) {
+    const loaded = await loadPlan(resolve(ctx.cl.cwd, ctx.cl.planFile));
+    if (!loaded.ok) {
+      ctx.err(`The plan file is not valid:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}`);
+      return EXIT.usage;
+    }
+    return { plan: loaded.plan, repoView, responses: [] };
+  }
+  const spec = await readSpec(ctx);
+  ctx.err(`Planning with ${model.model} at ${model.endpoint} …`);
+  const responses: ModelResponse[] = [];
+  const outcome = await planSpec({ spec, repoView, model, maxTasks: ctx.cl.maxTasks, onResponse: (r) => responses.push(r) });
+  if (!outcome.ok) {
+    ctx.err(`Planning failed: ${outcome.message}`);
+    for (const e of outcome.errors) ctx.err(`  - ${e}`);
+    return outcome.reason === 'model' ? EXIT.backend : EXIT.runFailed;
+  }
+  if (outcome.repaired) ctx.err('(the planner\'s first answer was invalid; its repair was accepted)');
+  return { plan: outcome.plan, repoView, responses };
+}
+
+/** The run's estimated tokens and cost, from the shared prompt prefix and the price table. */
+export function estimateFor(ctx: CommandContext, planned: PlannedRun, model: ModelClient): RunEstimate {
+  const prefixTokens = estimateTokens(agentSystemPrompt(planned.plan, planned.repoView));
+  const price = priceFor(ctx.settings.prices, model.model);
+  return estimateRun(planned.plan, { prefixTokens, price: price ?? undefined });
+}
+
+/** Print the estimate, and a warning when it is over a budget. */
+export function printEstimate(ctx: CommandContext, estimate: RunEstimate): void {
+  const t = estimate.total;
+  ctx.err(`Estimate: ~${fmtTokens(t.input)} input (~${fmtTokens(t.cached)} cached), ~${fmtTokens(t.output)} output, cost ${fmtCost(t.cost)}`);
+  ctx.err(`  (${estimate.assumptions})`);
+  const totals = { ...emptyTotals(), input: t.input, cached: t.cached, output: t.output, cost: t.cost };
+  const hit = projectedHit(ctx.settings.budgets, totals);
+  if (hit) {
+    ctx.err(`Warning: the estimate is over the ${hit.scope} ${hit.kind} budget (${hit.used.toFixed(hit.kind === 'cost' ? 4 : 0)} of ${hit.limit}); the run will stop when it is reached.`);
+  }
+}
+
+export const planCommand: CommandHandler = async (ctx) => {
+  const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const model = backendClient(ctx.settings);
+  const planned = await obtainPlan(ctx, model, await repositoryView(ws));
+  if (typeof planned === 'number') return planned;
+  const estimate = estimateFor(ctx, planned, model);
+  if (ctx.cl.out) await savePlan(resolve(ctx.cl.cwd, ctx.cl.out), planned.plan);
+  if (ctx.cl.json) {
+    ctx.out(JSON.stringify({ plan: planned.plan, estimate, saved: ctx.cl.out ?? null }, null, 2));
+    return EXIT.ok;
+  }
+  ctx.out(renderPlan(planned.plan));
+  printEstimate(ctx, estimate);
+  if (ctx.cl.out) ctx.err(`Saved to ${ctx.cl.out}. Edit it if you like, then: foreman run --plan ${ctx.cl.out}`);
+  return EXIT.ok;
+};

@@ -1,0 +1,120 @@
+/**
+ * `foreman run`: plan (or load a plan), then run it with progress on stderr and a summary at the
+ * end; `--resume <run>` continues an interrupted or stopped run.
+ */
+import { join } from 'node:path';
+import type { ModelClient } from '../../core/model';
+import { RunEngine } from '../../core/runEngine';
+import type { RunState } from '../../core/runState';
+import { reduceJournal } from '../../core/runState';
+import { newRunId } from '../../infra/journalFile';
+import { acquireLock } from '../../infra/runLock';
+import { EXIT } from '../context';
+import type { CommandContext, CommandHandler } from '../context';
+import { progressLine, renderPlan, renderSummary } from '../render';
+import { UsageError } from '../options';
+import { reconcileWorktrees } from './clean';
+import { estimateFor, obtainPlan, printEstimate } from './plan';
+import type { Workspace } from '../workspace';
+import { backendClient, engineConfig, engineDeps, loadRun, openWorkspace, repositoryView, resolveChecks, runDir } from '../workspace';
+
+export const runCommand: CommandHandler = async (ctx) => {
+  const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const model = backendClient(ctx.settings);
+  for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
+  const engine = ctx.cl.resume ? await resumeEngine(ctx, ws, model, ctx.cl.resume) : await newEngine(ctx, ws, model);
+  if (typeof engine === 'number') return engine;
+  const lock = acquireLock(join(runDir(ws, engine.config.runId), 'lock'));
+  if (!lock.ok) {
+    ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
+    return EXIT.refused;
+  }
+  try {
+    return await drive(ctx, engine);
+  } finally {
+    lock.release();
+  }
+};
+
+async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient): Promise<RunEngine | number> {
+  const base = await ws.repo.resolveBase(ctx.settings.dirty);
+  if (!base.ok) {
+    ctx.err(base.message);
+    return EXIT.refused;
+  }
+  const planned = await obtainPlan(ctx, model, await repositoryView(ws));
+  if (typeof planned === 'number') return planned;
+  if (!ctx.cl.json) ctx.err(renderPlan(planned.plan));
+  printEstimate(ctx, estimateFor(ctx, planned, model));
+  const runId = newRunId();
+  const checks = await resolveChecks(ws, ctx.settings);
+  ctx.err(`Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`);
+  const engine = RunEngine.create(engineDeps(ws, ctx.settings, model, runId), engineConfig(ctx.settings, runId, checks, ctx.settings.prices), {
+    plan: planned.plan,
+    repoView: planned.repoView,
+    base,
+  });
+  for (const r of planned.responses) engine.bookResponse('planner', null, r);
+  ctx.err(`Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once, base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`);
+  return engine;
+}
+
+async function resumeEngine(ctx: CommandContext, ws: Workspace, model: ModelClient, runId: string): Promise<RunEngine | number> {
+  if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile) throw new UsageError('--resume takes no spec or plan: the run already has one');
+  const { events, torn } = await loadRun(ws, runId);
+  if (torn) ctx.err(`Note: ${torn}.`);
+  const before = reduceJournal(events);
+  if (before.status === 'completed') {
+    ctx.err(`Run ${runId} already completed; nothing to resume. Apply it with: foreman apply ${runId}`);
+    return EXIT.ok;
+  }
+  const checks = await resolveChecks(ws, ctx.settings);
+  const engine = RunEngine.resume(engineDeps(ws, ctx.settings, model, runId), engineConfig(ctx.settings, runId, checks, ctx.settings.prices), events, await repositoryView(ws));
+  const merged = [...engine.state.tasks.values()].filter((t) => t.status === 'merged').length;
+  ctx.err(`Resuming run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) already merged.`);
+  return engine;
+}
+
+/** Run the engine with progress lines, Ctrl-C handling and the summary; returns the exit code. */
+async function drive(ctx: CommandContext, engine: RunEngine): Promise<number> {
+  const stopListening = engine.onEvent((event, state) => {
+    const line = progressLine(event, state, ctx.cl.verbose);
+    if (line) ctx.err(line);
+  });
+  let interrupted = false;
+  const removeInterrupt = ctx.onInterrupt(() => {
+    interrupted = true;
+    ctx.err('Stopping: cancelling requests, killing processes, committing work so far … (Ctrl-C again to quit at once)');
+    engine.stopAll();
+  });
+  let state: RunState;
+  try {
+    state = await engine.run();
+  } finally {
+    removeInterrupt();
+    stopListening();
+  }
+  if (ctx.cl.json) ctx.out(JSON.stringify(stateJson(state), null, 2));
+  else ctx.out(renderSummary(state, Date.now()));
+  if (interrupted) return EXIT.interrupted;
+  return exitFor(state);
+}
+
+/** The exit code of a finished run. */
+export function exitFor(state: RunState): number {
+  switch (state.status) {
+    case 'completed':
+      return EXIT.ok;
+    case 'budget':
+      return EXIT.budget;
+    case 'stopped':
+      return EXIT.interrupted;
+    default:
+      return EXIT.runFailed;
+  }
+}
+
+/** A run's state as plain JSON (Maps become arrays). */
+export function stateJson(state: RunState): unknown {
+  return { ...state, tasks: [...state.tasks.values()] };
+}

@@ -1,0 +1,43 @@
+/**
+ * `foreman status`: a run's tasks with their tokens, cost and verification, rebuilt from its
+ * journal (the latest run by default); `--all` lists every run of the repository.
+ */
+import { reduceJournal } from '../../core/runState';
+import { listRunIds } from '../../infra/journalFile';
+import { EXIT } from '../context';
+import type { CommandHandler } from '../context';
+import { fmtCost, fmtTokens, renderSummary, table } from '../render';
+import { loadRun, openWorkspace } from '../workspace';
+import { stateJson } from './run';
+
+export const statusCommand: CommandHandler = async (ctx) => {
+  const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const ids = await listRunIds(ws.repo.stateDir);
+  if (ids.length === 0) {
+    ctx.out(ctx.cl.json ? '[]' : 'No runs in this repository yet. Start one with: foreman run "<spec>"');
+    return EXIT.ok;
+  }
+  if (ctx.cl.all) {
+    const states = [];
+    for (const id of ids) states.push(reduceJournal((await loadRun(ws, id)).events));
+    if (ctx.cl.json) ctx.out(JSON.stringify(states.map(stateJson), null, 2));
+    else {
+      const rows = states.map((s) => {
+        const merged = [...s.tasks.values()].filter((t) => t.status === 'merged').length;
+        return [s.runId, s.status, `${merged}/${s.tasks.size}`, fmtTokens(s.usage.input + s.usage.output), fmtCost(s.usage.cost), s.startedAt ? new Date(s.startedAt).toISOString().slice(0, 16).replace('T', ' ') : '-'];
+      });
+      ctx.out(table(['run', 'status', 'merged', 'tokens', 'cost', 'started'], rows));
+    }
+    return EXIT.ok;
+  }
+  const runId = ctx.cl.args[0] ?? ids[0];
+  const { events, torn } = await loadRun(ws, runId);
+  const state = reduceJournal(events);
+  if (torn) ctx.err(`Note: ${torn}.`);
+  if (ctx.cl.json) ctx.out(JSON.stringify(stateJson(state), null, 2));
+  else {
+    ctx.out(`Run ${runId}${state.status === 'interrupted' ? ` (interrupted: resume with foreman run --resume ${runId})` : ''}`);
+    ctx.out(renderSummary(state, events.at(-1)?.t ?? Date.now()));
+  }
+  return EXIT.ok;
+};

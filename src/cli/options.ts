@@ -1,0 +1,186 @@
+/**
+ * Command-line parsing: one table of options shared by every command, parsed with Node's
+ * `util.parseArgs`, turned into typed values with errors a person can act on.
+ */
+import { parseArgs } from 'node:util';
+import type { CommandCategory } from '../core/commandPolicy';
+import { parseCheckList } from '../infra/detectChecks';
+import type { SettingFlags } from './settings';
+
+export const USAGE = `foreman: direct a fleet of coding agents from the command line
+
+Usage:
+  foreman plan "<spec>" [--out plan.json]      plan a spec into a task graph (nothing runs)
+  foreman run "<spec>" | --plan plan.json      plan (or load a plan) and run it
+  foreman run --resume <run>                   resume an interrupted or stopped run
+  foreman status [<run>] [--all]               a run's tasks, tokens and cost (latest run by default)
+  foreman apply <run> [--mode squash|merge]    bring a run's integration branch onto your branch
+  foreman clean [<run>] [--all] [--branches]   remove worktrees of finished or abandoned runs
+
+Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
+  --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
+  --model NAME            (or FOREMAN_MODEL)
+  --price IN,CACHED,OUT   price per million input, cached input and output tokens
+
+Run:
+  --spec-file FILE        read the spec from a file
+  --concurrency N         tasks working at once (default 4)
+  --budget-tokens N       stop the run at N tokens;  --budget-cost X   at cost X
+  --task-budget-tokens N  per task;                   --task-budget-cost X
+  --check "name=command"  a verification command (repeatable); default: detected from the repo
+  --no-checks             run no checks
+  --setup "command"       run in each new worktree (WORKTREE_PATH and REPO_PATH are set)
+  --dirty refuse|snapshot uncommitted changes in your checkout: refuse (default) or include
+  --allow CATEGORY        let agents run recursive_delete | git_history | git_push | network | privilege
+  --no-review             skip the model review after checks pass
+  --max-steps N           model requests per task (default 40)
+  --max-repairs N         repair rounds after failed verification (default 2)
+  --max-tasks N           most tasks in a plan (default 50)
+
+Output:
+  --json                  machine-readable output on stdout
+  --verbose               show every tool call while running
+  --cwd DIR               the repository (default: the current directory)
+
+Settings may also live in foreman.json at the repository root (see docs/cli.md).
+Exit codes: 0 done, 1 run failed, 2 usage or settings error, 3 stopped by a budget,
+4 backend error, 5 refused (dirty checkout, conflict), 130 interrupted.`;
+
+const OPTIONS = {
+  'base-url': { type: 'string' },
+  model: { type: 'string' },
+  price: { type: 'string' },
+  'spec-file': { type: 'string' },
+  plan: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  concurrency: { type: 'string' },
+  'budget-tokens': { type: 'string' },
+  'budget-cost': { type: 'string' },
+  'task-budget-tokens': { type: 'string' },
+  'task-budget-cost': { type: 'string' },
+  check: { type: 'string', multiple: true },
+  'no-checks': { type: 'boolean' },
+  setup: { type: 'string' },
+  dirty: { type: 'string' },
+  allow: { type: 'string', multiple: true },
+  'no-review': { type: 'boolean' },
+  'max-steps': { type: 'string' },
+  'max-repairs': { type: 'string' },
+  'max-tasks': { type: 'string' },
+  mode: { type: 'string' },
+  message: { type: 'string' },
+  all: { type: 'boolean' },
+  branches: { type: 'boolean' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  cwd: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A command line the user must correct. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The parsed command line. */
+export interface CommandLine {
+  command: string | null;
+  args: string[];
+  flags: SettingFlags;
+  specFile?: string;
+  planFile?: string;
+  out?: string;
+  resume?: string;
+  maxTasks?: number;
+  mode: 'squash' | 'merge';
+  message?: string;
+  all: boolean;
+  branches: boolean;
+  json: boolean;
+  verbose: boolean;
+  cwd: string;
+  help: boolean;
+}
+
+const CATEGORIES: readonly CommandCategory[] = ['recursive_delete', 'git_history', 'git_push', 'network', 'privilege'];
+
+/** Parse argv (without node and the script). Throws UsageError. */
+export function parseCommandLine(argv: string[], cwd: string): CommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  const [command = null, ...args] = parsed.positionals;
+  return {
+    command,
+    args,
+    flags: settingFlags(v),
+    specFile: v['spec-file'],
+    planFile: v.plan,
+    out: v.out,
+    resume: v.resume,
+    maxTasks: int(v['max-tasks'], '--max-tasks'),
+    mode: oneOf(v.mode ?? 'squash', ['squash', 'merge'] as const, '--mode'),
+    message: v.message,
+    all: v.all ?? false,
+    branches: v.branches ?? false,
+    json: v.json ?? false,
+    verbose: v.verbose ?? false,
+    cwd: v.cwd ?? cwd,
+    help: v.help ?? false,
+  };
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function settingFlags(v: Values): SettingFlags {
+  return {
+    baseUrl: v['base-url'],
+    model: v.model,
+    price: v.price === undefined ? undefined : parsePrice(v.price),
+    concurrency: int(v.concurrency, '--concurrency'),
+    budgetTokens: int(v['budget-tokens'], '--budget-tokens'),
+    budgetCost: num(v['budget-cost'], '--budget-cost'),
+    taskBudgetTokens: int(v['task-budget-tokens'], '--task-budget-tokens'),
+    taskBudgetCost: num(v['task-budget-cost'], '--task-budget-cost'),
+    checks: v.check ? v.check.flatMap((c) => parseCheckList(c)) : undefined,
+    noChecks: v['no-checks'],
+    setup: v.setup,
+    dirty: v.dirty === undefined ? undefined : oneOf(v.dirty, ['refuse', 'snapshot'] as const, '--dirty'),
+    allow: v.allow?.map((a) => oneOf(a, CATEGORIES, '--allow')),
+    review: v['no-review'] ? false : undefined,
+    maxSteps: int(v['max-steps'], '--max-steps'),
+    maxRepairs: int(v['max-repairs'], '--max-repairs', 0),
+  };
+}
+
+function int(text: string | undefined, flag: string, min = 1): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs a whole number of at least ${min}, not "${text}"`);
+  return n;
+}
+
+function num(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number, not "${text}"`);
+  return n;
+}
+
+function oneOf<T extends string>(text: string, allowed: readonly T[], flag: string): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${text}"`);
+}
+
+function parsePrice(text: string): { input: number; cachedInput: number; output: number } {
+  const parts = text.split(',').map(Number);
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) {
+    throw new UsageError(`--price needs three numbers per million tokens, input,cached,output (e.g. 0.5,0.05,1.5), not "${text}"`);
+  }
+  return { input: parts[0], cachedInput: parts[1], output: parts[2] };
+}

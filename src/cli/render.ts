@@ -1,0 +1,127 @@
+/**
+ * What the command line prints: plans, progress lines, and the summary table. Pure functions from
+ * state to text, so tests can read them.
+ */
+import type { JournalEvent } from '../core/journal';
+import type { TokenTotals } from '../core/ledger';
+import { tokensPerSec } from '../core/ledger';
+import type { Plan } from '../core/plan';
+import type { RunState, TaskState } from '../core/runState';
+
+/** A plain-text table with left-aligned columns (right-aligned where `right` says so). */
+export function table(head: string[], rows: string[][], right: Set<number> = new Set()): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** A token count, short: 950, 12.3k, 4.56M. */
+export function fmtTokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 2 : 1)}k`;
+  return `${(n / 1_000_000).toFixed(2)}M`;
+}
+
+export function fmtCost(cost: number | null): string {
+  return cost === null ? '-' : `$${cost < 1 ? cost.toFixed(4) : cost.toFixed(2)}`;
+}
+
+export function fmtDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** The plan as a readable list: each task, its dependencies, criteria and files; then warnings. */
+export function renderPlan(plan: Plan): string {
+  const out: string[] = [`Plan: ${plan.tasks.length} task(s)`];
+  for (const t of plan.tasks) {
+    out.push('', `${t.id}: ${t.title}${t.dependsOn.length ? `   (after ${t.dependsOn.join(', ')})` : ''}`);
+    out.push(...wrap(t.instructions, '    '));
+    for (const a of t.acceptance) out.push(`    ✓ ${a}`);
+    if (t.files.length) out.push(`    files: ${t.files.join(', ')}`);
+  }
+  if (plan.warnings.length) {
+    out.push('', 'Warnings:');
+    for (const w of plan.warnings) out.push(`  ! ${w.message}`);
+  }
+  return out.join('\n');
+}
+
+function wrap(text: string, indent: string, width = 96): string[] {
+  const lines: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + word.length + 1 > width) {
+        lines.push(indent + line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) lines.push(indent + line);
+  }
+  return lines;
+}
+
+function tokenCells(u: TokenTotals): string[] {
+  const tps = tokensPerSec(u);
+  return [fmtTokens(u.input), fmtTokens(u.cached), fmtTokens(u.output), tps === null ? '-' : tps.toFixed(1), fmtCost(u.cost)];
+}
+
+function verificationCell(t: TaskState): string {
+  const last = t.verification.last;
+  if (!last) return '-';
+  const failed = last.checks.find((c) => c.status === 'failed');
+  return failed ? `failed (${failed.name})` : last.status;
+}
+
+/** The summary table: status, verification, tokens, cost and time per task, then the run's totals. */
+export function renderSummary(state: RunState, now: number): string {
+  const rows = [...state.tasks.values()].map((t) => [
+    t.id,
+    t.status,
+    verificationCell(t),
+    String(t.step),
+    ...tokenCells(t.usage),
+    fmtDuration(t.startedAt === null ? null : (t.endedAt ?? now) - t.startedAt),
+  ]);
+  const runTime = state.startedAt === null ? null : (state.finishedAt ?? now) - state.startedAt;
+  rows.push(['TOTAL (run)', state.status, integrationCell(state), '', ...tokenCells(state.usage), fmtDuration(runTime)]);
+  const head = ['task', 'status', 'verification', 'steps', 'in', 'cached', 'out', 'tok/s', 'cost', 'time'];
+  const lines = [table(head, rows, new Set([3, 4, 5, 6, 7, 8, 9]))];
+  const notes = [...state.tasks.values()].filter((t) => t.reason && t.status !== 'merged').map((t) => `  ${t.id}: ${t.reason}`);
+  if (notes.length) lines.push('', 'Why:', ...notes);
+  if (state.usage.estimated) lines.push('', 'Some token counts are estimates: the backend did not report usage for every request.');
+  if (state.message) lines.push('', state.message);
+  return lines.join('\n');
+}
+
+function integrationCell(state: RunState): string {
+  const last = state.integration.last;
+  return last ? `integration ${last.status}` : '-';
+}
+
+/** One progress line for an event worth showing, or null. `verbose` adds every tool call. */
+export function progressLine(event: JournalEvent, state: RunState, verbose: boolean): string | null {
+  const stamp = state.startedAt === null ? '' : `[${fmtDuration(event.t - state.startedAt).padStart(6)}] `;
+  switch (event.type) {
+    case 'task_status': {
+      const t = state.tasks.get(event.taskId);
+      const tokens = t && t.usage.requests ? `  ${fmtTokens(t.usage.input + t.usage.output)} tok ${fmtCost(t.usage.cost)}` : '';
+      return `${stamp}${event.taskId.padEnd(24)} ${event.status}${event.reason ? `: ${event.reason}` : ''}${tokens}`;
+    }
+    case 'tool_call':
+      return verbose ? `${stamp}${event.taskId.padEnd(24)}   ${event.ok ? '·' : '✗'} ${event.summary}` : null;
+    case 'verification':
+      return `${stamp}${event.taskId.padEnd(24)} checks ${event.status} (round ${event.round})`;
+    case 'merge':
+      return event.ok ? null : `${stamp}${event.taskId.padEnd(24)} merge conflict: ${(event.conflicts ?? []).join(', ')}`;
+    case 'budget_stop':
+      return `${stamp}budget reached: ${event.hit.scope}${event.hit.taskId ? ` ${event.hit.taskId}` : ''} ${event.hit.kind} ${event.hit.used} of ${event.hit.limit}`;
+    case 'review':
+      return `${stamp}${event.taskId.padEnd(24)} review: ${event.approved ? 'approved' : `changes requested: ${event.comments.slice(0, 120)}`}`;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The command line's settings: defaults, then the repository's `foreman.json`, then the
+ * environment, then flags. API keys come from the environment only (FOREMAN_API_KEY, else
+ * OPENAI_API_KEY) and are never written anywhere.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Budgets } from '../core/budget';
+import type { CommandCategory } from '../core/commandPolicy';
+import type { PriceTable } from '../core/ledger';
+import type { DirtyPolicy } from '../core/repoPort';
+import type { TaskLimits } from '../core/runTypes';
+import type { CheckSpec } from '../core/verify';
+import type { BackendConfig } from '../infra/openaiClient';
+
+const Price = z.object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) }).strict();
+const Nullable = z.number().positive().nullable().optional();
+
+/** The shape of `foreman.json` at the repository root. Every field is optional. */
+export const ConfigFile = z
+  .object({
+    backend: z
+      .object({
+        baseUrl: z.string().url().optional(),
+        model: z.string().min(1).optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+        maxConcurrentRequests: z.number().int().positive().optional(),
+        requestTimeoutMs: z.number().int().positive().optional(),
+        structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
+      })
+      .strict()
+      .optional(),
+    prices: z.record(z.string(), Price).optional(),
+    concurrency: z.number().int().positive().optional(),
+    budgets: z.object({ runTokens: Nullable, runCost: Nullable, taskTokens: Nullable, taskCost: Nullable }).strict().optional(),
+    checks: z.array(z.object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().positive().optional() }).strict()).optional(),
+    setup: z.object({ command: z.string().nullable().optional(), include: z.array(z.string()).nullable().optional(), timeoutMs: z.number().int().positive().optional() }).strict().optional(),
+    commandPolicy: z.object({ allow: z.array(z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege'])) }).strict().optional(),
+    dirty: z.enum(['refuse', 'snapshot']).optional(),
+    worktreeRoot: z.string().optional(),
+    retention: z.object({ keepFinishedRuns: z.number().int().min(0).optional(), abandonedAfterDays: z.number().min(0).optional() }).strict().optional(),
+    review: z.boolean().optional(),
+    limits: z.object({ maxSteps: z.number().int().positive().optional(), maxTokens: Nullable, maxWallMs: Nullable }).strict().optional(),
+    maxRepairRounds: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+/** Everything a command needs to know, resolved. */
+export interface Settings {
+  /** Null when no backend is named anywhere; commands that need one say how to name it. */
+  backend: BackendConfig | null;
+  prices: PriceTable;
+  concurrency: number;
+  budgets: Budgets;
+  /** Configured checks, or null to detect them from the repository. */
+  checks: CheckSpec[] | null;
+  setup: { command: string | null; include: string[] | null; timeoutMs: number };
+  allow: CommandCategory[];
+  dirty: DirtyPolicy;
+  worktreeRoot: string | null;
+  retention: { keepFinishedRuns: number; abandonedAfterDays: number };
+  review: boolean;
+  limits: TaskLimits;
+  maxRepairRounds: number;
+}
+
+/** Flags that override settings (all optional; parsed by src/cli/options.ts). */
+export interface SettingFlags {
+  baseUrl?: string;
+  model?: string;
+  concurrency?: number;
+  budgetTokens?: number;
+  budgetCost?: number;
+  taskBudgetTokens?: number;
+  taskBudgetCost?: number;
+  checks?: CheckSpec[];
+  noChecks?: boolean;
+  price?: { input: number; cachedInput: number; output: number };
+  dirty?: DirtyPolicy;
+  setup?: string;
+  allow?: CommandCategory[];
+  review?: boolean;
+  maxSteps?: number;
+  maxRepairs?: number;
+}
+
+/** A settings problem a person must fix. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Read `foreman.json` from the repository root; absent is fine, invalid is a SettingsError. */
+export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
+  const path = join(repoRoot, 'foreman.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new SettingsError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (raw && typeof raw === 'object' && JSON.stringify(raw).match(/"api[_-]?key"/i)) {
+    throw new SettingsError(`${path} names an API key. Keys are read from the FOREMAN_API_KEY or OPENAI_API_KEY environment variable only, never from files: remove it.`);
+  }
+  const parsed = ConfigFile.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n');
+    throw new SettingsError(`${path} has invalid settings:\n${issues}`);
+  }
+  return parsed.data;
+}
+
+/** Merge defaults, the config file, the environment and flags. */
+export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings {
+  const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
+  const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
+  if (baseUrl !== undefined && !model) throw new SettingsError('a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json');
+  const prices: PriceTable = { ...(file.prices ?? {}) };
+  if (flags.price && model) prices[model] = flags.price;
+  const fb = file.budgets ?? {};
+  return {
+    backend: baseUrl === undefined || model === undefined ? null : {
+      baseUrl,
+      model,
+      apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
+      headers: file.backend?.headers,
+      maxConcurrentRequests: file.backend?.maxConcurrentRequests,
+      requestTimeoutMs: file.backend?.requestTimeoutMs,
+      structuredOutput: file.backend?.structuredOutput,
+    },
+    prices,
+    concurrency: flags.concurrency ?? file.concurrency ?? 4,
+    budgets: {
+      runTokens: flags.budgetTokens ?? fb.runTokens ?? null,
+      runCost: flags.budgetCost ?? fb.runCost ?? null,
+      taskTokens: flags.taskBudgetTokens ?? fb.taskTokens ?? null,
+      taskCost: flags.taskBudgetCost ?? fb.taskCost ?? null,
+    },
+    checks: flags.noChecks ? [] : (flags.checks ?? file.checks ?? null),
+    setup: { command: flags.setup ?? file.setup?.command ?? null, include: file.setup?.include ?? null, timeoutMs: file.setup?.timeoutMs ?? 10 * 60_000 },
+    allow: flags.allow ?? file.commandPolicy?.allow ?? [],
+    dirty: flags.dirty ?? file.dirty ?? 'refuse',
+    worktreeRoot: env.FOREMAN_WORKTREE_ROOT ?? file.worktreeRoot ?? null,
+    retention: { keepFinishedRuns: file.retention?.keepFinishedRuns ?? 3, abandonedAfterDays: file.retention?.abandonedAfterDays ?? 7 },
+    review: flags.review ?? file.review ?? true,
+    limits: {
+      maxSteps: flags.maxSteps ?? file.limits?.maxSteps ?? 40,
+      maxTokens: file.limits?.maxTokens ?? null,
+      maxWallMs: file.limits?.maxWallMs ?? 30 * 60_000,
+    },
+    maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
+  };
+}

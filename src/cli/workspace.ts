@@ -1,0 +1,104 @@
+/**
+ * The command line's composition root: opens the repository and builds the engine's
+ * collaborators from the real adapters in src/infra/.
+ */
+import { join } from 'node:path';
+import type { JournalEvent } from '../core/journal';
+import type { ModelClient } from '../core/model';
+import { systemClock } from '../core/ports';
+import type { PriceTable } from '../core/ledger';
+import { buildRepoView } from '../core/repoView';
+import type { RunConfig, RunDeps } from '../core/runTypes';
+import type { CheckSpec } from '../core/verify';
+import { detectChecks } from '../infra/detectChecks';
+import { createGitRepo } from '../infra/gitRepo';
+import type { GitRepo } from '../infra/gitRepo';
+import { openJournal, readJournal, runJournalPath } from '../infra/journalFile';
+import { createOpenAIClient } from '../infra/openaiClient';
+import { createProcessRunner } from '../infra/processRunner';
+import { createRepoReader } from '../infra/repoReader';
+import { createWorktreeFs } from '../infra/sandboxFs';
+import { createTranscriptStore } from '../infra/transcriptFile';
+import type { Settings } from './settings';
+import { SettingsError } from './settings';
+
+/** An opened repository with its runner. */
+export interface Workspace {
+  repo: GitRepo;
+  runner: ReturnType<typeof createProcessRunner>;
+}
+
+/** Open the repository that contains `cwd`. */
+export async function openWorkspace(cwd: string, settings: Settings): Promise<Workspace> {
+  const runner = createProcessRunner();
+  const repo = await createGitRepo({ cwd, runner, worktreeRoot: settings.worktreeRoot ?? undefined });
+  return { repo, runner };
+}
+
+/** The model client of the configured backend; a SettingsError says how to name one when none is. */
+export function backendClient(settings: Settings): ModelClient {
+  if (!settings.backend) {
+    throw new SettingsError(
+      'no backend named: pass --base-url and --model, set FOREMAN_BASE_URL and FOREMAN_MODEL, or add "backend" to foreman.json. (`npm start` in Foreman\'s own checkout runs a demo against its scripted server.)',
+    );
+  }
+  return createOpenAIClient(settings.backend);
+}
+
+/** The compact repository view every prompt of a run shares. */
+export function repositoryView(ws: Workspace): Promise<string> {
+  return buildRepoView(createRepoReader(ws.repo.root));
+}
+
+/** The configured checks, or those detected from the repository. */
+export async function resolveChecks(ws: Workspace, settings: Settings): Promise<CheckSpec[]> {
+  return settings.checks ?? (await detectChecks(ws.repo.root));
+}
+
+/** Where a run keeps its journal and transcripts. */
+export function runDir(ws: Workspace, runId: string): string {
+  return join(ws.repo.stateDir, 'runs', runId);
+}
+
+/** The engine's collaborators for one run. */
+export function engineDeps(ws: Workspace, settings: Settings, model: ModelClient, runId: string): RunDeps {
+  return {
+    repo: ws.repo,
+    model,
+    reviewer: settings.review ? model : null,
+    runner: ws.runner,
+    openFs: (root) => createWorktreeFs(root),
+    journal: openJournal(runJournalPath(ws.repo.stateDir, runId), runId),
+    transcripts: createTranscriptStore(join(runDir(ws, runId), 'transcripts')),
+    clock: systemClock,
+  };
+}
+
+/** A run's settings for the engine. */
+export function engineConfig(settings: Settings, runId: string, checks: CheckSpec[], prices: PriceTable): RunConfig {
+  return {
+    runId,
+    concurrency: settings.concurrency,
+    limits: settings.limits,
+    maxRepairRounds: settings.maxRepairRounds,
+    checks,
+    checkTimeoutMs: 10 * 60_000,
+    commandTimeoutMs: 2 * 60_000,
+    maxOutputBytes: 32 * 1024,
+    policy: { allow: settings.allow },
+    setup: { command: settings.setup.command, include: settings.setup.include, timeoutMs: settings.setup.timeoutMs },
+    budgets: settings.budgets,
+    prices,
+  };
+}
+
+/** Read a run's journal; a SettingsError when the run does not exist. */
+export async function loadRun(ws: Workspace, runId: string): Promise<{ events: JournalEvent[]; torn: string | null }> {
+  try {
+    const read = await readJournal(runJournalPath(ws.repo.stateDir, runId));
+    return { events: read.events, torn: read.tornTail ? `line ${read.tornTail.line} of the journal was torn (a crash mid-write) and was ignored` : null };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SettingsError(`no run ${runId} in this repository (see: foreman status --all)`);
+    throw e;
+  }
+}

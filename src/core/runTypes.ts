@@ -1,0 +1,58 @@
+/**
+ * What a run needs: its collaborators (ports) and its settings. Shared by the engine and the task
+ * pipeline.
+ */
+import type { Budgets } from './budget';
+import type { CommandPolicy } from './commandPolicy';
+import type { JournalStore } from './journal';
+import type { PriceTable } from './ledger';
+import type { ModelClient } from './model';
+import type { Clock, ProcessRunner, WorktreeFs } from './ports';
+import type { RepoPort, WorktreeSetup } from './repoPort';
+import type { TranscriptStore } from './transcript';
+import type { CheckSpec } from './verify';
+
+/** The run's collaborators. */
+export interface RunDeps {
+  repo: RepoPort;
+  /** The model the agents use. */
+  model: ModelClient;
+  /** The model that reviews verified changes; null to skip the review. */
+  reviewer: ModelClient | null;
+  runner: ProcessRunner;
+  /** Opens the sandboxed file access of one worktree. */
+  openFs(root: string): Promise<WorktreeFs>;
+  journal: JournalStore;
+  transcripts: TranscriptStore;
+  clock: Clock;
+}
+
+/** Limits on one task's agent. */
+export interface TaskLimits {
+  maxSteps: number;
+  /** Tokens (input + output) over all of the task's requests; null for none. */
+  maxTokens: number | null;
+  /** Wall time of the task's agent work, in ms; null for none. */
+  maxWallMs: number | null;
+}
+
+/** A run's settings. */
+export interface RunConfig {
+  runId: string;
+  /** How many tasks work at once. */
+  concurrency: number;
+  limits: TaskLimits;
+  /** Rounds of repair after failed verification or review. */
+  maxRepairRounds: number;
+  checks: CheckSpec[];
+  checkTimeoutMs: number;
+  commandTimeoutMs: number;
+  maxOutputBytes: number;
+  policy: CommandPolicy;
+  setup: WorktreeSetup | null;
+  budgets: Budgets;
+  prices: PriceTable;
+}
+
+/** Defaults a front end starts from. */
+export const DEFAULT_LIMITS: TaskLimits = { maxSteps: 40, maxTokens: null, maxWallMs: 30 * 60_000 };

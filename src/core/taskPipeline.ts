@@ -1,0 +1,229 @@
+/**
+ * One task from start to merge: worktree set-up, the agent's rounds, Foreman's commit,
+ * verification with repair rounds, review, and the merge into the integration branch.
+ * Expected outcomes end in a task status; only the unexpected throws (the engine marks the task
+ * failed with the error's message).
+ */
+import { runAgent } from './agent';
+import type { AgentOutcome, ToolExecutor } from './agent';
+import type { BudgetHit, NewEvent, TaskStatus } from './journal';
+import type { ChatMessage, ModelError, ModelResponse } from './model';
+import type { Plan, TaskSpec } from './plan';
+import { changesRequestedPrompt, openingMessages, repairPrompt } from './prompts';
+import type { MergeResult } from './repoPort';
+import { reviewChange } from './review';
+import type { RunConfig, RunDeps } from './runTypes';
+import { AGENT_TOOLS, executeTool } from './tools';
+import { closeOpenToolCalls } from './transcript';
+import { formatFailureForAgent, runChecks } from './verify';
+
+/** What the pipeline needs from the engine that runs it. */
+export interface PipelineHost {
+  readonly deps: RunDeps;
+  readonly config: RunConfig;
+  readonly repoView: string;
+  readonly base: string;
+  readonly plan: Plan;
+  emit(event: NewEvent): void;
+  bookResponse(role: 'agent' | 'reviewer', taskId: string, response: ModelResponse): void;
+  bookError(role: 'agent' | 'reviewer', taskId: string, error: ModelError): void;
+  budgetCheck(taskId: string): BudgetHit | null;
+  /** Record a budget hit once, for the whole run. */
+  budgetHit(hit: BudgetHit): void;
+  /** The commit a task with dependencies starts from: the integration branch's head. */
+  integrationHead(): Promise<string>;
+  /** Merge a task's branch into the integration branch (serialised by the engine). */
+  mergeTask(task: TaskSpec, branch: string): Promise<MergeResult>;
+}
+
+/** A task's progress that outlives one round (and, through the journal, a restart). */
+export interface TaskProgress {
+  steps: number;
+  tokens: number;
+  /** Set when the task already has a worktree (resume, or sent back for changes). */
+  worktree: { path: string; branch: string; from: string } | null;
+  /** A message to append before the agent's next round (repair, changes requested, resumed). */
+  pendingNote: string | null;
+}
+
+/** Run a task to a final status. Resolves when the task is merged, failed or stopped. */
+export async function runTaskPipeline(host: PipelineHost, task: TaskSpec, progress: TaskProgress, signal: AbortSignal): Promise<void> {
+  const status = (s: TaskStatus, reason?: string) => host.emit(statusEvent(task.id, s, reason));
+  status('setting_up');
+  const wt = progress.worktree ?? (await createWorktree(host, task, signal));
+  progress.worktree = wt;
+  const fs = await host.deps.openFs(wt.path);
+  const tools: ToolExecutor = {
+    schemas: AGENT_TOOLS,
+    execute: (call, sig) =>
+      executeTool(call, {
+        fs,
+        runner: host.deps.runner,
+        policy: host.config.policy,
+        commandTimeoutMs: host.config.commandTimeoutMs,
+        maxOutputBytes: host.config.maxOutputBytes,
+        signal: sig,
+      }),
+  };
+  const messages = await loadConversation(host, task, wt.from);
+  const deadline = host.config.limits.maxWallMs === null ? null : host.deps.clock.now() + host.config.limits.maxWallMs;
+
+  for (let round = 0; ; round++) {
+    if (progress.pendingNote) {
+      appendMessage(host, task.id, messages, { role: 'user', content: progress.pendingNote });
+      progress.pendingNote = null;
+    }
+    status('working');
+    const outcome = await agentRound(host, task, messages, tools, progress, deadline, signal);
+    progress.steps = outcome.steps;
+    progress.tokens = outcome.tokens;
+    const committed = await commitWork(host, task, wt.path, outcome);
+    if (outcome.status !== 'finished') return endUnfinished(host, task, outcome, committed);
+
+    status('verifying');
+    const failure = await verifyTask(host, task, wt.path, round + 1, outcome.summary, signal);
+    if (signal.aborted) return status('stopped', 'stopped by the user; work so far is committed on the task branch');
+    if (failure === null) break;
+    if (round >= host.config.maxRepairRounds) {
+      return status('failed', `verification failed after ${round} repair round(s): ${failure.headline}`);
+    }
+    progress.pendingNote = failure.note(round + 1, host.config.maxRepairRounds);
+  }
+  status('verified');
+  const merge = await host.mergeTask(task, wt.branch);
+  host.emit({ type: 'merge', taskId: task.id, ...mergeFields(merge) });
+  if (merge.ok) status('merged');
+  else status('failed', merge.message);
+}
+
+function statusEvent(taskId: string, status: TaskStatus, reason?: string): NewEvent {
+  return reason === undefined ? { type: 'task_status', taskId, status } : { type: 'task_status', taskId, status, reason };
+}
+
+function mergeFields(merge: MergeResult) {
+  return merge.ok ? { ok: true, commit: merge.commit } : { ok: false, conflicts: merge.files, message: merge.message };
+}
+
+async function createWorktree(host: PipelineHost, task: TaskSpec, signal: AbortSignal) {
+  const from = task.dependsOn.length ? await host.integrationHead() : host.base;
+  const wt = await host.deps.repo.ensureWorktree(host.config.runId, task.id, from, host.config.setup, signal);
+  host.emit({ type: 'task_worktree', taskId: task.id, path: wt.path, branch: wt.branch, from });
+  return { path: wt.path, branch: wt.branch, from };
+}
+
+/** The task's conversation: continued from its transcript, or opened afresh. */
+async function loadConversation(host: PipelineHost, task: TaskSpec, from: string): Promise<ChatMessage[]> {
+  const messages = await host.deps.transcripts.load(task.id);
+  if (messages.length === 0) {
+    const startedFrom = task.dependsOn.length
+      ? `the integration branch with ${task.dependsOn.join(', ')} merged (commit ${from.slice(0, 10)})`
+      : `the run's base commit ${from.slice(0, 10)}`;
+    for (const m of openingMessages(host.plan, host.repoView, task, startedFrom)) appendMessage(host, task.id, messages, m);
+    return messages;
+  }
+  for (const m of closeOpenToolCalls(messages)) host.deps.transcripts.append(task.id, m);
+  return messages;
+}
+
+function appendMessage(host: PipelineHost, taskId: string, messages: ChatMessage[], m: ChatMessage): void {
+  messages.push(m);
+  host.deps.transcripts.append(taskId, m);
+}
+
+function agentRound(
+  host: PipelineHost,
+  task: TaskSpec,
+  messages: ChatMessage[],
+  tools: ToolExecutor,
+  progress: TaskProgress,
+  deadline: number | null,
+  signal: AbortSignal,
+): Promise<AgentOutcome> {
+  return runAgent({
+    messages,
+    model: host.deps.model,
+    tools,
+    limits: { maxSteps: host.config.limits.maxSteps, maxTokens: host.config.limits.maxTokens, deadline },
+    clock: host.deps.clock,
+    signal,
+    spent: { steps: progress.steps, tokens: progress.tokens },
+    hooks: {
+      beforeRequest: () => host.budgetCheck(task.id),
+      onResponse: (r) => host.bookResponse('agent', task.id, r),
+      onRequestError: (e) => host.bookError('agent', task.id, e),
+      onMessage: (m) => host.deps.transcripts.append(task.id, m),
+      onStep: (step, tool) => host.emit({ type: 'task_step', taskId: task.id, step, tool }),
+      onTool: (step, call, outcome) =>
+        host.emit({ type: 'tool_call', taskId: task.id, step, tool: call.name, args: clip(call.arguments, 300), ok: outcome.ok, summary: outcome.summary }),
+    },
+  });
+}
+
+/** Foreman, not the model, commits the agent's work, finished or not, so nothing is lost. */
+async function commitWork(host: PipelineHost, task: TaskSpec, path: string, outcome: AgentOutcome): Promise<string | null> {
+  const subject =
+    outcome.status === 'finished'
+      ? `foreman(${task.id}): ${task.title}`
+      : `foreman(${task.id}): work in progress (${outcome.status})`;
+  const body = outcome.status === 'finished' ? outcome.summary : describeOutcome(outcome);
+  const commit = await host.deps.repo.commitAll(path, `${subject}\n\n${body}\n\nForeman-Run: ${host.config.runId}\nForeman-Task: ${task.id}`);
+  if (commit !== null) {
+    const files = await host.deps.repo.changedFiles(`${commit}~1`, commit);
+    host.emit({ type: 'task_committed', taskId: task.id, commit, files });
+  }
+  return commit;
+}
+
+function endUnfinished(host: PipelineHost, task: TaskSpec, outcome: AgentOutcome, commit: string | null): void {
+  const kept = commit ? ' Work so far is committed on the task branch.' : '';
+  if (outcome.status === 'budget') {
+    host.budgetHit(outcome.hit);
+    host.emit(statusEvent(task.id, 'stopped', `${describeOutcome(outcome)}.${kept}`));
+  } else if (outcome.status === 'stopped') {
+    host.emit(statusEvent(task.id, 'stopped', `stopped by the user.${kept}`));
+  } else {
+    host.emit(statusEvent(task.id, 'failed', `${describeOutcome(outcome)}.${kept}`));
+  }
+}
+
+/** Words for an outcome that is not `finished`. */
+export function describeOutcome(outcome: AgentOutcome): string {
+  switch (outcome.status) {
+    case 'finished':
+      return outcome.summary;
+    case 'budget': {
+      const h = outcome.hit;
+      const what = h.kind === 'cost' ? `cost ${h.used.toFixed(4)} of ${h.limit}` : `${h.used} of ${h.limit} tokens`;
+      return `the ${h.scope === 'run' ? 'run' : 'task'} budget was reached (${what})`;
+    }
+    case 'limit':
+    case 'error':
+      return outcome.message;
+    case 'stopped':
+      return 'stopped';
+  }
+}
+
+interface VerifyFailure {
+  headline: string;
+  note(round: number, max: number): string;
+}
+
+/** Checks, then review. Returns null when the task passed both. */
+async function verifyTask(host: PipelineHost, task: TaskSpec, path: string, round: number, summary: string, signal: AbortSignal): Promise<VerifyFailure | null> {
+  const result = await runChecks(host.config.checks, { runner: host.deps.runner, cwd: path, timeoutMs: host.config.checkTimeoutMs, signal });
+  host.emit({ type: 'verification', taskId: task.id, round, status: result.status, checks: result.checks });
+  if (result.status === 'failed') {
+    const failed = result.checks.find((c) => c.status === 'failed');
+    const text = failed ? formatFailureForAgent(failed) : 'a check failed';
+    return { headline: `${failed?.name ?? 'a check'} failed`, note: (r, max) => repairPrompt(r, max, text) };
+  }
+  if (!host.deps.reviewer || signal.aborted) return null;
+  const review = await reviewChange(host, task, summary, signal);
+  if (review === null || review.approved) return null;
+  return { headline: `the reviewer asked for changes: ${clip(review.comments, 200)}`, note: () => changesRequestedPrompt('reviewer', review.comments) };
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
