@@ -1,0 +1,219 @@
+/**
+ * The inference client: `ModelClient` over any OpenAI-compatible chat-completions endpoint
+ * (vLLM, SGLang, Ollama, llama.cpp, hosted APIs), through the official `openai` SDK with its own
+ * retries switched off. Retrying, pacing and structured-output fallback are done here.
+ */
+import OpenAI from 'openai';
+import { ModelError } from '../core/model';
+import type { CallOptions, ModelClient, ModelRequest, ModelResponse } from '../core/model';
+import { RateGate, Semaphore, abortedError, backoffDelay, defaultSleep, waitFor } from './openaiRetry';
+import type { SleepFn } from './openaiRetry';
+import { runAttempt } from './openaiStream';
+import type { AttemptAnswer, AttemptFailure, AttemptOutcome } from './openaiStream';
+import { buildParams, structuredContent } from './openaiWire';
+import type { StructuredMode } from './openaiWire';
+
+/** Where and how to reach one model. */
+export interface BackendConfig {
+  /** Base URL of the API, usually ending in /v1. */
+  baseUrl: string;
+  model: string;
+  /** Sent only as the Authorization bearer token; never logged. */
+  apiKey?: string;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Longest one attempt may take, in ms. Default 300000. */
+  requestTimeoutMs?: number;
+  /** A stream that sends nothing for this long is treated as stalled and retried. Default 60000. */
+  idleTimeoutMs?: number;
+  /** Retries after the first attempt. Default 4. */
+  maxRetries?: number;
+  /** First back-off delay in ms, doubled per retry and jittered. Default 500. */
+  retryBaseMs?: number;
+  /** Cap on one back-off delay in ms. Default 30000. */
+  retryMaxMs?: number;
+  /** Requests of this client in flight at once. Default 8. */
+  maxConcurrentRequests?: number;
+  /** How JSON output is asked for; 'auto' tries json_schema, then a forced tool, then instructions. */
+  structuredOutput?: 'auto' | StructuredMode;
+}
+
+/**
+ * Injectable clock and randomness, for tests. A fake `sleep` must come with a fake `now` that it
+ * advances, or waits on the rate-limit gate would spin.
+ */
+export interface ClientDeps {
+  sleep?: SleepFn;
+  random?: () => number;
+  now?: () => number;
+}
+
+/** Backend support learned at run time, shared by every request of one client. */
+interface Learned {
+  jsonSchemaUnsupported: boolean;
+  toolChoiceUnsupported: boolean;
+}
+
+/**
+ * Create a ModelClient for `config`. `complete` streams the answer, retries 429, 5xx, connection
+ * failures, cut or stalled streams and malformed chunks with jittered exponential back-off
+ * (honouring Retry-After, and pausing every request of this client after a 429), never retries
+ * other 4xx or an abort, and resolves only with a whole response. It rejects with ModelError.
+ */
+export function createOpenAIClient(config: BackendConfig, deps: ClientDeps = {}): ModelClient {
+  return new OpenAIModelClient(config, deps);
+}
+
+class OpenAIModelClient implements ModelClient {
+  readonly endpoint: string;
+  readonly model: string;
+  private readonly now: () => number;
+  private readonly sleep: SleepFn;
+  private readonly random: () => number;
+  private readonly settings: Required<Omit<BackendConfig, 'baseUrl' | 'model' | 'apiKey' | 'headers'>>;
+  private readonly sdk: OpenAI;
+  private readonly semaphore: Semaphore;
+  private readonly gate: RateGate;
+  private readonly learned: Learned = { jsonSchemaUnsupported: false, toolChoiceUnsupported: false };
+
+  constructor(config: BackendConfig, deps: ClientDeps) {
+    this.endpoint = config.baseUrl;
+    this.model = config.model;
+    this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? defaultSleep;
+    this.random = deps.random ?? Math.random;
+    this.settings = {
+      requestTimeoutMs: config.requestTimeoutMs ?? 300_000,
+      idleTimeoutMs: config.idleTimeoutMs ?? 60_000,
+      maxRetries: config.maxRetries ?? 4,
+      retryBaseMs: config.retryBaseMs ?? 500,
+      retryMaxMs: config.retryMaxMs ?? 30_000,
+      maxConcurrentRequests: Math.max(1, config.maxConcurrentRequests ?? 8),
+      structuredOutput: config.structuredOutput ?? 'auto',
+    };
+    this.sdk = new OpenAI({
+      baseURL: config.baseUrl,
+      apiKey: config.apiKey ?? 'none',
+      organization: null, // never pick up OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment
+      project: null,
+      defaultHeaders: config.headers,
+      maxRetries: 0,
+      timeout: this.settings.requestTimeoutMs,
+      logLevel: 'off',
+    });
+    this.semaphore = new Semaphore(this.settings.maxConcurrentRequests);
+    this.gate = new RateGate(this.now, this.sleep);
+  }
+
+  async complete(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
+    let mode = this.firstMode(request);
+    let attempts = 0;
+    let retries = 0;
+    for (;;) {
+      attempts++;
+      const outcome = await this.attemptOnce(request, mode, options);
+      if (outcome.ok) return toResponse(outcome, mode, request, this.model, attempts);
+      if (outcome.reason === 'aborted' || options.signal?.aborted) throw abortedError();
+      const next = this.fallback(outcome, mode);
+      if (next !== null) {
+        mode = next;
+        continue;
+      }
+      if (!outcome.retryable || retries >= this.settings.maxRetries) throw toModelError(outcome, attempts);
+      retries++;
+      const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
+      const backoff = backoffDelay(retries, retryBaseMs, retryMaxMs, this.random);
+      const delay = Math.min(outcome.retryAfterMs ?? backoff, requestTimeoutMs);
+      if (outcome.reason === 'rate_limited') this.gate.closeUntil(this.now() + delay);
+      else await waitFor(this.sleep, delay, options.signal);
+    }
+  }
+
+  private firstMode(request: ModelRequest): StructuredMode | null {
+    if (!request.responseFormat) return null;
+    const configured = this.settings.structuredOutput;
+    if (configured !== 'auto') return configured;
+    if (!this.learned.jsonSchemaUnsupported) return 'json_schema';
+    return this.learned.toolChoiceUnsupported ? 'json_instructions' : 'tool';
+  }
+
+  /**
+   * In 'auto' mode a 400 on a structured request moves on to the next way of asking. The backend
+   * is remembered as lacking the feature only when the error names it (a 400 for a too-long
+   * prompt must not downgrade every later request).
+   */
+  private fallback(failure: AttemptFailure, mode: StructuredMode | null): StructuredMode | null {
+    if (this.settings.structuredOutput !== 'auto' || failure.status !== 400) return null;
+    if (mode === 'json_schema') {
+      if (/response_format|json_schema|json schema|structured|guided/i.test(failure.message)) {
+        this.learned.jsonSchemaUnsupported = true;
+      }
+      return this.learned.toolChoiceUnsupported ? 'json_instructions' : 'tool';
+    }
+    if (mode === 'tool') {
+      if (/tool/i.test(failure.message)) this.learned.toolChoiceUnsupported = true;
+      return 'json_instructions';
+    }
+    return null;
+  }
+
+  /** One HTTP attempt, after the rate-limit gate opens and a concurrency slot is free. */
+  private async attemptOnce(request: ModelRequest, mode: StructuredMode | null, options: CallOptions): Promise<AttemptOutcome> {
+    for (;;) {
+      await this.gate.pass(options.signal);
+      const release = await this.semaphore.acquire(options.signal);
+      if (this.gate.isClosed()) {
+        release(); // a 429 arrived while this request queued: wait for the gate again
+        continue;
+      }
+      try {
+        return await runAttempt({
+          sdk: this.sdk,
+          params: buildParams(request, this.model, mode),
+          request,
+          signal: options.signal,
+          requestTimeoutMs: this.settings.requestTimeoutMs,
+          idleTimeoutMs: this.settings.idleTimeoutMs,
+          onDelta: options.onDelta,
+          now: this.now,
+        });
+      } finally {
+        release();
+      }
+    }
+  }
+}
+
+function toResponse(
+  answer: AttemptAnswer,
+  mode: StructuredMode | null,
+  request: ModelRequest,
+  configuredModel: string,
+  attempts: number,
+): ModelResponse {
+  let { content, toolCalls, finishReason } = answer;
+  if (mode !== null && request.responseFormat) {
+    const structured = structuredContent(mode, request.responseFormat.name, content, toolCalls);
+    ({ content, toolCalls } = structured);
+    if (structured.fromTool && finishReason === 'tool_calls') finishReason = 'stop';
+  }
+  const generationMs = answer.ttftMs === null ? 0 : answer.durationMs - answer.ttftMs;
+  return {
+    content,
+    toolCalls,
+    finishReason,
+    usage: answer.usage,
+    timing: {
+      ttftMs: answer.ttftMs,
+      durationMs: answer.durationMs,
+      outputTokensPerSec: generationMs > 0 ? answer.usage.completionTokens / (generationMs / 1000) : null,
+    },
+    model: answer.model ?? configuredModel,
+    attempts,
+  };
+}
+
+function toModelError(failure: AttemptFailure, attempts: number): ModelError {
+  const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+  return new ModelError(failure.reason, `model request failed after ${tries}: ${failure.message}`, failure.status, failure.cause);
+}
