@@ -77,7 +77,7 @@ class OpenAIModelClient implements ModelClient {
   private readonly learned: Learned = { jsonSchemaUnsupported: false, toolChoiceUnsupported: false };
 
   constructor(config: BackendConfig, deps: ClientDeps) {
-    this.endpoint = config.baseUrl;
+    this.endpoint = publicEndpoint(config.baseUrl);
     this.model = config.model;
     this.now = deps.now ?? Date.now;
     this.sleep = deps.sleep ?? defaultSleep;
@@ -216,4 +216,21 @@ function toResponse(
 function toModelError(failure: AttemptFailure, attempts: number): ModelError {
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
   return new ModelError(failure.reason, `model request failed after ${tries}: ${failure.message}`, failure.status, failure.cause);
+}
+
+/**
+ * The base URL as it may be shown and recorded: credentials in the URL (user:password@) and the
+ * query string (where some gateways take a key) are removed.
+ */
+export function publicEndpoint(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    // Not a URL the SDK could use either; the request will fail with its own message.
+    return baseUrl.replace(/\/\/[^@/]*@/, '//').replace(/\?.*$/, '');
+  }
 }

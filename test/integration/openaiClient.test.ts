@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOpenAIClient } from '../../src/infra/openaiClient';
+import { createOpenAIClient, publicEndpoint } from '../../src/infra/openaiClient';
 import type { BackendConfig } from '../../src/infra/openaiClient';
 import { parseRetryAfter } from '../../src/infra/openaiRetry';
 import { estimateTokens } from '../../src/infra/tokenEstimate';
@@ -299,4 +299,9 @@ test('toolCall helper replies are accepted by the client', async () => {
     const res = await createOpenAIClient(config).complete(ask());
     assert.deepEqual(res.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)]), [['finish', { summary: 'done' }]]);
   });
+});
+
+test('the endpoint recorded in the ledger never carries credentials or a query string', () => {
+  assert.equal(publicEndpoint('http://user:secret@gpu-box:8000/v1?api-key=abc'), 'http://gpu-box:8000/v1');
+  assert.equal(publicEndpoint('http://127.0.0.1:8000/v1/'), 'http://127.0.0.1:8000/v1');
 });
