@@ -3,7 +3,7 @@
  * state to text, so tests can read them.
  */
 import type { JournalEvent } from '../core/journal';
-import type { TokenTotals } from '../core/ledger';
+import type { Ledger, TokenTotals } from '../core/ledger';
 import { tokensPerSec } from '../core/ledger';
 import type { Plan } from '../core/plan';
 import type { RunState, TaskState } from '../core/runState';
@@ -102,6 +102,14 @@ function integrationCell(state: RunState): string {
   return last ? `integration ${last.status}` : '-';
 }
 
+/** Totals by role and by backend endpoint, from the ledger. */
+export function renderBreakdown(ledger: Ledger): string {
+  const rows: string[][] = [];
+  for (const [role, totals] of ledger.byRole()) rows.push([`role: ${role}`, String(totals.requests), ...tokenCells(totals)]);
+  for (const [endpoint, totals] of ledger.byEndpoint()) rows.push([`backend: ${endpoint}`, String(totals.requests), ...tokenCells(totals)]);
+  return table(['', 'requests', 'in', 'cached', 'out', 'tok/s', 'cost'], rows, new Set([1, 2, 3, 4, 5, 6]));
+}
+
 /** One progress line for an event worth showing, or null. `verbose` adds every tool call. */
 export function progressLine(event: JournalEvent, state: RunState, verbose: boolean): string | null {
   const stamp = state.startedAt === null ? '' : `[${fmtDuration(event.t - state.startedAt).padStart(6)}] `;
@@ -113,8 +121,11 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
     }
     case 'tool_call':
       return verbose ? `${stamp}${event.taskId.padEnd(24)}   ${event.ok ? '·' : '✗'} ${event.summary}` : null;
-    case 'verification':
-      return `${stamp}${event.taskId.padEnd(24)} checks ${event.status} (round ${event.round})`;
+    case 'verification': {
+      const failed = event.checks.find((c) => c.status === 'failed');
+      const why = failed ? `: ${failed.name} ${failed.reason ?? 'failed'}` : '';
+      return `${stamp}${event.taskId.padEnd(24)} checks ${event.status} (round ${event.round})${why}`;
+    }
     case 'merge':
       return event.ok ? null : `${stamp}${event.taskId.padEnd(24)} merge conflict: ${(event.conflicts ?? []).join(', ')}`;
     case 'budget_stop':

@@ -6,7 +6,8 @@ import { reduceJournal } from '../../core/runState';
 import { listRunIds } from '../../infra/journalFile';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
-import { fmtCost, fmtTokens, renderSummary, table } from '../render';
+import { Ledger } from '../../core/ledger';
+import { fmtCost, fmtTokens, renderBreakdown, renderSummary, table } from '../render';
 import { loadRun, openWorkspace } from '../workspace';
 import { stateJson } from './run';
 
@@ -38,6 +39,7 @@ export const statusCommand: CommandHandler = async (ctx) => {
   else {
     ctx.out(`Run ${runId}${state.status === 'interrupted' ? ` (interrupted: resume with foreman run --resume ${runId})` : ''}`);
     ctx.out(renderSummary(state, events.at(-1)?.t ?? Date.now()));
+    ctx.out(`\n${renderBreakdown(Ledger.fromEvents(events))}`);
   }
   return EXIT.ok;
 };
