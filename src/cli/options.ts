@@ -14,7 +14,8 @@ Usage:
   foreman run "<spec>" | --plan plan.json      plan (or load a plan) and run it
   foreman run --resume <run>                   resume an interrupted or stopped run
   foreman status [<run>] [--all]               a run's tasks, tokens and cost (latest run by default)
-  foreman apply <run> [--mode squash|merge]    bring a run's integration branch onto your branch
+  foreman apply <run> [--mode squash|merge] [--message TEXT]
+                                               bring a run's integration branch onto your branch
   foreman clean [<run>] [--all] [--branches]   remove worktrees of finished or abandoned runs
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):

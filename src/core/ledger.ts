@@ -103,9 +103,15 @@ function generationMs(timing: RequestTiming, usage: Usage | null): number {
   return timing.durationMs;
 }
 
-/** Output tokens per second over the generation time of `totals`; null when nothing was timed. */
+/** Below this much generation time a rate says nothing (an instant or cached answer). */
+const MIN_RATE_MS = 50;
+
+/**
+ * Output tokens per second over the generation time of `totals`; null when too little was timed
+ * for a rate to mean anything.
+ */
 export function tokensPerSec(totals: TokenTotals): number | null {
-  if (totals.genMs <= 0) return null;
+  if (totals.genMs < MIN_RATE_MS) return null;
   return (totals.output * 1000) / totals.genMs;
 }
 

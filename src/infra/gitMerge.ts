@@ -5,6 +5,7 @@
  * fast-forward over files that were checked to be clean.
  */
 import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApplyResult, MergeResult } from '../core/repoPort';
 import { currentBranch, headCommit } from './gitBase';
@@ -83,6 +84,21 @@ function refused(reason: 'dirty' | 'conflict' | 'detached' | 'nothing', files: s
 }
 
 /**
+ * How the run's work is brought over: a squash or merge of the branch, or, when the run's base is
+ * not in the developer's history (a snapshot of uncommitted changes), a patch of `base..tip` only,
+ * so the snapshot's own changes are not carried along.
+ */
+type ApplyHow = { kind: 'squash' } | { kind: 'merge' } | { kind: 'patch'; base: string };
+
+async function applyArgs(root: string, temp: string, tip: string, how: ApplyHow, identity: string[], message: string): Promise<string[]> {
+  if (how.kind === 'squash') return ['merge', '--squash', tip];
+  if (how.kind === 'merge') return [...identity, 'merge', '--no-ff', '--no-verify', '--no-edit', '-m', message, tip];
+  const patch = `${temp}.patch`;
+  await writeFile(patch, await gitOk(root, ['diff', '--binary', how.base, tip]));
+  return ['apply', '--3way', '--index', patch];
+}
+
+/**
  * Make the squash or merge commit in a temporary detached worktree at `head`; the commit, or the
  * conflicting files. The temporary worktree is always removed.
  */
@@ -91,16 +107,14 @@ async function commitInTempWorktree(
   tempRoot: string,
   head: string,
   tip: string,
-  mode: 'squash' | 'merge',
+  how: ApplyHow,
   message: string,
 ): Promise<{ commit: string | null; conflicts: string[]; output: string }> {
   const temp = join(tempRoot, `.apply-${randomBytes(6).toString('hex')}`);
   await gitOk(root, ['worktree', 'add', '--detach', temp, head]);
   try {
     const identity = await applyIdentity(root);
-    const mergeArgs = mode === 'squash'
-      ? ['merge', '--squash', tip]
-      : [...identity, 'merge', '--no-ff', '--no-verify', '--no-edit', '-m', message, tip];
+    const mergeArgs = await applyArgs(root, temp, tip, how, identity, message);
     const out = await runGit(temp, mergeArgs);
     const output = (out.stdout + out.stderr).trim();
     if (out.exitCode !== 0) {
@@ -108,13 +122,14 @@ async function commitInTempWorktree(
       if (conflicts.length === 0) throw new GitCommandError(mergeArgs, out.exitCode, output, temp);
       return { commit: null, conflicts, output };
     }
-    if (mode === 'squash') {
+    if (how.kind !== 'merge') {
       const staged = await runGit(temp, ['diff', '--cached', '--quiet']);
       if (staged.exitCode === 0) return { commit: null, conflicts: [], output };
       await gitOk(temp, [...identity, 'commit', '--no-verify', '-q', '-m', message]);
     }
     return { commit: await headCommit(temp), conflicts: [], output };
   } finally {
+    await rm(`${temp}.patch`, { force: true });
     await runGit(root, ['worktree', 'remove', '--force', '--force', temp]);
     await runGit(root, ['worktree', 'prune']);
   }
@@ -144,7 +159,10 @@ export async function applyBranch(
   const dirty = new Set(await dirtyFiles(root));
   const blocking = involved.filter((f) => dirty.has(f));
   if (blocking.length > 0) return dirtyRefusal(blocking);
-  const made = await commitInTempWorktree(root, tempRoot, head, tip, mode, message);
+  // A base outside the developer's history is a snapshot of their uncommitted changes: apply only
+  // what the run did on top of it, as one commit.
+  const how: ApplyHow = (await isAncestor(root, base, head)) ? { kind: mode } : { kind: 'patch', base };
+  const made = await commitInTempWorktree(root, tempRoot, head, tip, how, message);
   if (made.conflicts.length > 0) {
     return refused('conflict', made.conflicts, `Applying ${branch} onto ${current} conflicts in ${made.conflicts.join(', ')}; nothing was changed.\n${made.output}`);
   }
@@ -157,10 +175,10 @@ export async function applyBranch(
     const output = (ff.stdout + ff.stderr).trim();
     return refused('dirty', files, `Could not fast-forward ${current} to the applied commit; nothing was changed.\n${output}`);
   }
-  return { ok: true, commit: made.commit, mode, files };
+  return { ok: true, commit: made.commit, mode: how.kind === 'merge' ? 'merge' : 'squash', files };
 }
 
 /** The refusal for involved files with uncommitted changes in the developer's checkout. */
 function dirtyRefusal(files: string[]): ApplyResult {
-  return refused('dirty', files, `These files have uncommitted changes in your checkout: ${files.join(', ')}. Commit or stash these files first.`);
+  return refused('dirty', files, `These files have uncommitted changes in your checkout: ${files.join(', ')}. Commit them (or set them aside) first; nothing was changed.`);
 }

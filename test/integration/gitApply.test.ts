@@ -55,7 +55,7 @@ test('apply is refused when an involved file is dirty, and nothing changes', asy
     if (result.ok) return;
     assert.equal(result.reason, 'dirty');
     assert.deepEqual(result.files, ['a.txt', 'c.txt']);
-    assert.match(result.message, /[Cc]ommit or stash these files first/);
+    assert.match(result.message, /Commit them .* first; nothing was changed/);
     assert.equal(f.git(['rev-parse', 'main']).trim(), base);
     assert.equal(f.read('a.txt'), 'my local edit\n');
     assert.equal(f.read('c.txt'), 'my own untracked c\n');
@@ -88,6 +88,26 @@ test('apply refuses a detached HEAD, nothing to apply, and a conflict, changing 
     assert.equal(f.git(['status', '--porcelain']), '');
     assert.equal(f.read('a.txt'), 'line 1\nfrom developer\n');
     assert.equal(f.git(['worktree', 'list', '--porcelain']).includes('.apply-'), false);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('a run based on a snapshot applies only its own work, not the snapshot of uncommitted changes', async () => {
+  const { f, repo } = await makeTwoFileRepo();
+  try {
+    f.write('b.txt', 'uncommitted edit captured by the snapshot\n');
+    const snap = await repo.resolveBase('snapshot');
+    assert.ok(snap.ok && snap.snapshot);
+    if (!snap.ok) return;
+    const branch = await taskWithChange(repo, f, snap.commit, 't1', { 'c.txt': 'from the run\n' });
+    f.git(['checkout', '--', 'b.txt']);
+    const result = await repo.apply(branch, snap.commit, 'merge', 'Apply snapshot run');
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.equal(result.mode, 'squash', 'a snapshot run is applied as one commit');
+    assert.deepEqual(f.git(['show', '--name-only', '--format=', result.commit]).trim().split('\n'), ['c.txt']);
+    assert.notEqual(f.read('b.txt'), 'uncommitted edit captured by the snapshot\n');
+    assert.equal(f.git(['status', '--porcelain']), '');
   } finally {
     f.cleanup();
   }

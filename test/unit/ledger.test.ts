@@ -59,6 +59,7 @@ test('addUsage sums counts, keeps cost null until something is priced, and marks
   });
   assert.equal(tokensPerSec(totals), (30 * 1000) / 1300);
   assert.equal(tokensPerSec(emptyTotals()), null);
+  assert.equal(tokensPerSec({ ...emptyTotals(), output: 300, genMs: 2 }), null, 'an instant answer has no meaningful rate');
 });
 
 function rec(role: LedgerRecord['role'], taskId: string | null, endpoint: string, model: string, u: Usage, cost: number | null): LedgerRecord {
