@@ -27,6 +27,10 @@ export const ConfigFile = z
         headers: z.record(z.string(), z.string()).optional(),
         maxConcurrentRequests: z.number().int().positive().optional(),
         requestTimeoutMs: z.number().int().positive().optional(),
+        idleTimeoutMs: z.number().int().positive().optional(),
+        maxRetries: z.number().int().min(0).optional(),
+        retryBaseMs: z.number().int().positive().optional(),
+        retryMaxMs: z.number().int().positive().optional(),
         structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
       })
       .strict()
@@ -134,6 +138,10 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       headers: file.backend?.headers,
       maxConcurrentRequests: file.backend?.maxConcurrentRequests,
       requestTimeoutMs: file.backend?.requestTimeoutMs,
+      idleTimeoutMs: file.backend?.idleTimeoutMs,
+      maxRetries: file.backend?.maxRetries,
+      retryBaseMs: file.backend?.retryBaseMs,
+      retryMaxMs: file.backend?.retryMaxMs,
       structuredOutput: file.backend?.structuredOutput,
     },
     prices,
