@@ -12,6 +12,8 @@ export const EXIT = {
   budget: 3,
   backend: 4,
   refused: 5,
+  /** The run holds verified tasks for the developer (`--hold`). */
+  review: 6,
   interrupted: 130,
 } as const;
 

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { applyCommand } from './commands/apply';
 import { cleanCommand } from './commands/clean';
 import { planCommand } from './commands/plan';
+import { acceptCommand, rejectCommand, reviseCommand } from './commands/review';
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
 import { EXIT } from './context';
@@ -22,6 +23,9 @@ const COMMANDS: Record<string, CommandHandler> = {
   status: statusCommand,
   apply: applyCommand,
   clean: cleanCommand,
+  accept: acceptCommand,
+  reject: rejectCommand,
+  revise: reviseCommand,
 };
 
 /** Run the command line; resolves with the exit code. */

@@ -13,6 +13,9 @@ Usage:
   foreman plan "<spec>" [--out plan.json]      plan a spec into a task graph (nothing runs)
   foreman run "<spec>" | --plan plan.json      plan (or load a plan) and run it
   foreman run --resume <run>                   resume an interrupted or stopped run
+  foreman accept <run> <task>...               merge verified tasks a --hold run waits on
+  foreman reject <run> <task>...               discard tasks (their branch and worktree)
+  foreman revise <run> <task> "<comments>"     send a task back to its agent with your comments
   foreman status [<run>] [--all]               a run's tasks, tokens and cost (latest run by default)
   foreman apply <run> [--mode squash|merge] [--message TEXT]
                                                bring a run's integration branch onto your branch
@@ -34,6 +37,7 @@ Run:
   --dirty refuse|snapshot uncommitted changes in your checkout: refuse (default) or include
   --allow CATEGORY        let agents run recursive_delete | git_history | git_push | network | privilege
   --no-review             skip the model review after checks pass
+  --hold                  hold verified tasks until you accept them (foreman accept)
   --max-steps N           model requests per task (default 40)
   --max-repairs N         repair rounds after failed verification (default 2)
   --max-tasks N           most tasks in a plan (default 50)
@@ -45,7 +49,8 @@ Output:
 
 Settings may also live in foreman.json at the repository root (see docs/cli.md).
 Exit codes: 0 done, 1 run failed, 2 usage or settings error, 3 stopped by a budget,
-4 backend error, 5 refused (dirty checkout, conflict), 130 interrupted.`;
+4 backend error, 5 refused (dirty checkout, conflict), 6 tasks wait for your review (--hold),
+130 interrupted.`;
 
 const OPTIONS = {
   'base-url': { type: 'string' },
@@ -66,6 +71,7 @@ const OPTIONS = {
   dirty: { type: 'string' },
   allow: { type: 'string', multiple: true },
   'no-review': { type: 'boolean' },
+  hold: { type: 'boolean' },
   'max-steps': { type: 'string' },
   'max-repairs': { type: 'string' },
   'max-tasks': { type: 'string' },
@@ -154,6 +160,7 @@ function settingFlags(v: Values): SettingFlags {
     dirty: v.dirty === undefined ? undefined : oneOf(v.dirty, ['refuse', 'snapshot'] as const, '--dirty'),
     allow: v.allow?.map((a) => oneOf(a, CATEGORIES, '--allow')),
     review: v['no-review'] ? false : undefined,
+    hold: v.hold,
     maxSteps: int(v['max-steps'], '--max-steps'),
     maxRepairs: int(v['max-repairs'], '--max-repairs', 0),
   };

@@ -66,6 +66,8 @@ export interface Settings {
   worktreeRoot: string | null;
   retention: { keepFinishedRuns: number; abandonedAfterDays: number };
   review: boolean;
+  /** Hold verified tasks until the developer accepts them. */
+  hold: boolean;
   limits: TaskLimits;
   maxRepairRounds: number;
 }
@@ -86,6 +88,7 @@ export interface SettingFlags {
   setup?: string;
   allow?: CommandCategory[];
   review?: boolean;
+  hold?: boolean;
   maxSteps?: number;
   maxRepairs?: number;
 }
@@ -159,6 +162,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     worktreeRoot: env.FOREMAN_WORKTREE_ROOT ?? file.worktreeRoot ?? null,
     retention: { keepFinishedRuns: file.retention?.keepFinishedRuns ?? 3, abandonedAfterDays: file.retention?.abandonedAfterDays ?? 7 },
     review: flags.review ?? file.review ?? true,
+    hold: flags.hold ?? false,
     limits: {
       maxSteps: flags.maxSteps ?? file.limits?.maxSteps ?? 40,
       maxTokens: file.limits?.maxTokens ?? null,

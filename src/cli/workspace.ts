@@ -89,6 +89,7 @@ export function engineConfig(settings: Settings, runId: string, checks: CheckSpe
     setup: { command: settings.setup.command, include: settings.setup.include, timeoutMs: settings.setup.timeoutMs },
     budgets: settings.budgets,
     prices,
+    autoMerge: !settings.hold,
   };
 }
 

@@ -17,10 +17,11 @@ export type TaskStatus =
   | 'failed'
   | 'blocked'
   | 'stopped'
+  | 'rejected'
   | 'interrupted';
 
 /** States from which a task will not move again in this run unless resumed or sent back. */
-export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['merged', 'failed', 'blocked', 'stopped']);
+export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['merged', 'failed', 'blocked', 'stopped', 'rejected']);
 
 export type RequestRole = 'planner' | 'agent' | 'reviewer';
 
@@ -38,6 +39,12 @@ export interface CheckResult {
   reason?: string;
 }
 
+/**
+ * How a run ended (until the developer acts again). `review`: verified tasks wait for the
+ * developer to accept, reject or send them back.
+ */
+export type RunEnd = 'completed' | 'failed' | 'stopped' | 'budget' | 'review';
+
 /** Which budget stopped work. */
 export interface BudgetHit {
   scope: 'run' | 'task';
@@ -53,6 +60,8 @@ export interface RunSettings {
   model: string;
   concurrency: number;
   budgets: { runTokens: number | null; runCost: number | null; taskTokens: number | null; taskCost: number | null };
+  /** False when verified tasks wait for the developer to accept them before they are merged. */
+  autoMerge?: boolean;
 }
 
 interface EventBase {
@@ -91,7 +100,7 @@ export type JournalEvent = EventBase &
     | { type: 'review'; taskId: string; approved: boolean; comments: string }
     | { type: 'merge'; taskId: string; ok: boolean; commit?: string; conflicts?: string[]; message?: string }
     | { type: 'budget_stop'; hit: BudgetHit }
-    | { type: 'run_finished'; status: 'completed' | 'failed' | 'stopped' | 'budget'; message: string }
+    | { type: 'run_finished'; status: RunEnd; message: string }
     | { type: 'applied'; commit: string; mode: 'squash' | 'merge' }
     | { type: 'note'; taskId: string | null; message: string }
   );

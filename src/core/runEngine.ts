@@ -8,12 +8,12 @@
  * crash is the same run.
  */
 import { BudgetGuard } from './budget';
-import type { BudgetHit, JournalEvent, NewEvent, RequestRole, TaskStatus } from './journal';
+import type { BudgetHit, JournalEvent, NewEvent, RequestRole, RunEnd, TaskStatus } from './journal';
 import { FINAL_STATUSES } from './journal';
 import { costOf, Ledger, priceFor } from './ledger';
 import type { ModelError, ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
-import { RESUMED_NOTE } from './prompts';
+import { changesRequestedPrompt, RESUMED_NOTE } from './prompts';
 import type { MergeResult } from './repoPort';
 import type { RunConfig, RunDeps } from './runTypes';
 import { applyEvent, reduceJournal } from './runState';
@@ -47,7 +47,7 @@ export class RunEngine implements PipelineHost {
   private readonly listeners = new Set<(event: JournalEvent, state: RunState) => void>();
   private readonly taskBudgetHits = new Set<string>();
   private mergeChain: Promise<unknown> = Promise.resolve();
-  private integrationPath: string | null = null;
+  private integrationPath: Promise<string> | null = null;
   private runHit: BudgetHit | null = null;
   private stopping = false;
 
@@ -77,7 +77,7 @@ export class RunEngine implements PipelineHost {
       base: run.base.commit,
       baseSnapshot: run.base.snapshot,
       baseBranch: run.base.branch,
-      settings: { endpoint: deps.model.endpoint, model: deps.model.model, concurrency: config.concurrency, budgets: config.budgets },
+      settings: { endpoint: deps.model.endpoint, model: deps.model.model, concurrency: config.concurrency, budgets: config.budgets, autoMerge: config.autoMerge !== false },
     });
     engine.emit({ type: 'plan', plan: run.plan, repoView: run.repoView });
     for (const t of run.plan.tasks) engine.emit({ type: 'task_status', taskId: t.id, status: 'queued' });
@@ -95,7 +95,9 @@ export class RunEngine implements PipelineHost {
     for (const e of history) if (e.type === 'plan' && e.repoView !== undefined) repoView = e.repoView;
     if (!before.plan) throw new Error(`run ${config.runId} has no plan in its journal; it cannot be resumed`);
     if (!before.base) throw new Error(`run ${config.runId} has no base commit in its journal; it cannot be resumed`);
-    const engine = new RunEngine(deps, config, before.plan, repoView, before.base, history);
+    // A run keeps the merge policy it was started with.
+    const kept = { ...config, autoMerge: before.settings?.autoMerge ?? config.autoMerge };
+    const engine = new RunEngine(deps, kept, before.plan, repoView, before.base, history);
     engine.emit({ type: 'run_resumed' });
     for (const rt of engine.tasks.values()) engine.prepareResume(rt);
     return engine;
@@ -107,7 +109,7 @@ export class RunEngine implements PipelineHost {
     rt.progress.steps = t.step;
     rt.progress.tokens = t.usage.input + t.usage.output;
     if (t.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
-    if (t.status === 'merged' || t.status === 'failed' || t.status === 'queued' || t.status === 'verified') return;
+    if (['merged', 'failed', 'rejected', 'queued', 'verified'].includes(t.status)) return;
     if (!FINAL_STATUSES.has(t.status)) {
       this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'interrupted', reason: `was ${t.status} when the run stopped` });
     }
@@ -132,16 +134,23 @@ export class RunEngine implements PipelineHost {
     return this.state.tasks.get(id)?.status ?? 'queued';
   }
 
-  /** Run until every task has reached a final status, then verify the integration branch. */
+  /**
+   * Run until no task can move, then verify the integration branch. May be called again after it
+   * returns (after the developer accepted a task or sent one back): the run continues.
+   */
   async run(): Promise<RunState> {
+    if (this.state.status !== 'running') this.emit({ type: 'run_resumed' });
+    this.stopping = false;
     try {
       await this.ensureIntegration();
     } catch (e) {
       this.emit({ type: 'run_finished', status: 'failed', message: `could not create the integration worktree: ${errorText(e)}` });
       return this.state;
     }
-    for (const rt of this.tasks.values()) {
-      if (this.status(rt.spec.id) === 'verified') this.track(rt.spec.id, this.mergeVerified(rt));
+    if (this.config.autoMerge !== false) {
+      for (const rt of this.tasks.values()) {
+        if (this.status(rt.spec.id) === 'verified') this.track(rt.spec.id, this.mergeVerified(rt));
+      }
     }
     while (true) {
       this.blockUnreachable();
@@ -168,9 +177,15 @@ export class RunEngine implements PipelineHost {
     for (const id of this.tasks.keys()) this.stopTask(id);
   }
 
-  private async ensureIntegration(): Promise<void> {
-    const wt = await this.deps.repo.ensureWorktree(this.config.runId, INTEGRATION_ID, this.base, null);
-    this.integrationPath = wt.path;
+  /** The integration worktree's path, created on first use. */
+  private ensureIntegration(): Promise<string> {
+    if (!this.integrationPath) {
+      const made = this.deps.repo.ensureWorktree(this.config.runId, INTEGRATION_ID, this.base, null).then((wt) => wt.path);
+      // A failure is reported to this caller; the next one tries again.
+      made.catch(() => (this.integrationPath = null));
+      this.integrationPath = made;
+    }
+    return this.integrationPath;
   }
 
   private launchReady(): void {
@@ -203,7 +218,7 @@ export class RunEngine implements PipelineHost {
   private blockUnreachable(): void {
     for (const rt of this.tasks.values()) {
       if (this.status(rt.spec.id) !== 'queued') continue;
-      const dead = rt.spec.dependsOn.find((d) => ['failed', 'blocked', 'stopped'].includes(this.status(d)));
+      const dead = rt.spec.dependsOn.find((d) => ['failed', 'blocked', 'stopped', 'rejected'].includes(this.status(d)));
       if (dead === undefined) continue;
       const why = this.state.tasks.get(dead)?.reason;
       this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'blocked', reason: `depends on ${dead}, which is ${this.status(dead)}${why ? ` (${why})` : ''}` });
@@ -215,6 +230,55 @@ export class RunEngine implements PipelineHost {
     const merge = await this.mergeTask(rt.spec, branch);
     this.emit(merge.ok ? { type: 'merge', taskId: rt.spec.id, ok: true, commit: merge.commit } : { type: 'merge', taskId: rt.spec.id, ok: false, conflicts: merge.files, message: merge.message });
     this.emit({ type: 'task_status', taskId: rt.spec.id, status: merge.ok ? 'merged' : 'failed', ...(merge.ok ? {} : { reason: merge.message }) });
+  }
+
+  // --- The developer's decisions -------------------------------------------------------------
+
+  /** Merge a verified task that waits for the developer. Call `run()` afterwards to go on. */
+  acceptTask(taskId: string): Decision {
+    const rt = this.tasks.get(taskId);
+    if (!rt) return refuse(`there is no task ${taskId} in this run`);
+    if (this.status(taskId) !== 'verified') return refuse(`${taskId} is ${this.status(taskId)}; only a verified task can be accepted`);
+    if (this.running.has(taskId)) return refuse(`${taskId} is already being merged`);
+    this.track(taskId, this.mergeVerified(rt));
+    return { ok: true };
+  }
+
+  /** Discard a task that is not merged: its worktree and branch are removed. */
+  async rejectTask(taskId: string): Promise<Decision> {
+    const rt = this.tasks.get(taskId);
+    const status = this.status(taskId);
+    if (!rt) return refuse(`there is no task ${taskId} in this run`);
+    if (this.running.has(taskId)) return refuse(`${taskId} is ${status}; stop it before rejecting it`);
+    if (status === 'merged') return refuse(`${taskId} is already merged into the integration branch; request changes instead`);
+    if (status === 'rejected') return { ok: true };
+    const t = this.state.tasks.get(taskId);
+    const branch = t?.branch ?? `foreman/${this.config.runId}/${taskId}`;
+    if (t?.worktree) await this.deps.repo.removeWorktree(t.worktree, { deleteBranch: branch });
+    rt.progress.worktree = null;
+    this.emit({ type: 'task_status', taskId, status: 'rejected', reason: `rejected by the developer; ${branch} and its worktree were removed` });
+    return { ok: true };
+  }
+
+  /**
+   * Send a task back to its agent with the developer's comments: it continues in the same worktree
+   * and conversation, is verified again and, once accepted (or at once with auto-merge), merged
+   * again. Call `run()` afterwards to go on.
+   */
+  requestChanges(taskId: string, comments: string): Decision {
+    const rt = this.tasks.get(taskId);
+    const status = this.status(taskId);
+    if (!rt) return refuse(`there is no task ${taskId} in this run`);
+    if (!comments.trim()) return refuse('say what to change');
+    if (this.running.has(taskId) || !['verified', 'merged', 'failed', 'stopped'].includes(status)) {
+      return refuse(`${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task`);
+    }
+    const t = this.state.tasks.get(taskId);
+    if (t?.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
+    rt.progress.pendingNote = changesRequestedPrompt('developer', comments);
+    this.emit({ type: 'note', taskId, message: `changes requested: ${comments.trim()}` });
+    this.emit({ type: 'task_status', taskId, status: 'queued', reason: 'changes requested by the developer' });
+    return { ok: true };
   }
 
   // --- PipelineHost -------------------------------------------------------------------------
@@ -260,9 +324,8 @@ export class RunEngine implements PipelineHost {
   }
 
   mergeTask(task: TaskSpec, branch: string): Promise<MergeResult> {
-    const path = this.integrationPath;
-    if (path === null) return Promise.reject(new Error('the integration worktree is not ready'));
-    const merge = this.mergeChain.then(() => this.deps.repo.merge(path, branch, `Merge foreman task ${task.id}: ${task.title}\n\nForeman-Run: ${this.config.runId}`));
+    const message = `Merge foreman task ${task.id}: ${task.title}\n\nForeman-Run: ${this.config.runId}`;
+    const merge = this.mergeChain.then(async () => this.deps.repo.merge(await this.ensureIntegration(), branch, message));
     this.mergeChain = merge.catch(() => undefined);
     return merge.then((m) => (m.ok ? m : { ...m, message: conflictAdvice(task, branch, m.files) }));
   }
@@ -276,26 +339,39 @@ export class RunEngine implements PipelineHost {
     }
     const ids = [...this.tasks.keys()];
     const merged = ids.filter((id) => this.status(id) === 'merged').length;
+    const waiting = ids.filter((id) => this.status(id) === 'verified');
     let integrationFailed = false;
-    if (merged > 0 && !this.stopping && this.integrationPath) {
-      const result = await runChecks(this.config.checks, { runner: this.deps.runner, cwd: this.integrationPath, timeoutMs: this.config.checkTimeoutMs });
+    if (merged > 0 && waiting.length === 0 && !this.stopping) {
+      const cwd = await this.ensureIntegration();
+      const result = await runChecks(this.config.checks, { runner: this.deps.runner, cwd, timeoutMs: this.config.checkTimeoutMs });
       this.emit({ type: 'verification', taskId: INTEGRATION_ID, round: 1, status: result.status, checks: result.checks });
       integrationFailed = result.status === 'failed';
     }
     const branch = integrationBranch(this.config.runId);
-    const counts = `${merged} of ${ids.length} task(s) merged into ${branch}`;
+    const rejected = ids.filter((id) => this.status(id) === 'rejected').length;
+    const counts = `${merged} of ${ids.length} task(s) merged into ${branch}${rejected ? ` (${rejected} rejected by you)` : ''}`;
     if (this.stopping) return this.end('stopped', `${counts}; the run was stopped. Resume it with: foreman run --resume ${this.config.runId}`);
     if (this.runHit) return this.end('budget', `${counts}; stopped by the run's ${this.runHit.kind} budget (${this.runHit.used} of ${this.runHit.limit}). Raise it and resume with: foreman run --resume ${this.config.runId}`);
-    if (merged === ids.length && !integrationFailed) {
+    if (waiting.length > 0) {
+      return this.end('review', `${counts}; ${waiting.length} verified task(s) wait for you: ${waiting.join(', ')}. Accept, reject or request changes.`);
+    }
+    if (merged > 0 && merged + rejected === ids.length && !integrationFailed) {
       return this.end('completed', `${counts}; verified there. Bring it onto your branch with: foreman apply ${this.config.runId}`);
     }
     const why = integrationFailed ? 'the checks failed on the integration branch' : 'some tasks did not merge';
     this.end('failed', `${counts}; ${why}. See: foreman status ${this.config.runId}`);
   }
 
-  private end(status: 'completed' | 'failed' | 'stopped' | 'budget', message: string): void {
+  private end(status: RunEnd, message: string): void {
     this.emit({ type: 'run_finished', status, message });
   }
+}
+
+/** The answer to a developer's decision: done, or why not. */
+export type Decision = { ok: true } | { ok: false; message: string };
+
+function refuse(message: string): Decision {
+  return { ok: false, message };
 }
 
 /** The integration branch of a run. */

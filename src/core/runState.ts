@@ -10,7 +10,7 @@ import type { TokenTotals } from './ledger';
 import type { Plan, TaskSpec } from './plan';
 
 /** Where a run stands. `interrupted`: its journal ends without `run_finished` (a crash or a kill). */
-export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget' | 'interrupted';
+export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget' | 'review' | 'interrupted';
 
 /** The verification rounds of a task, or of the integration branch. */
 export interface VerificationState {

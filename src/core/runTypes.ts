@@ -52,6 +52,9 @@ export interface RunConfig {
   setup: WorktreeSetup | null;
   budgets: Budgets;
   prices: PriceTable;
+  /** Merge tasks as soon as they are verified (the default), or, when false, hold them for the
+   * developer to accept. */
+  autoMerge?: boolean;
 }
 
 /** Defaults a front end starts from. */

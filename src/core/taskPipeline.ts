@@ -50,7 +50,7 @@ export interface TaskProgress {
 export async function runTaskPipeline(host: PipelineHost, task: TaskSpec, progress: TaskProgress, signal: AbortSignal): Promise<void> {
   const status = (s: TaskStatus, reason?: string) => host.emit(statusEvent(task.id, s, reason));
   status('setting_up');
-  const wt = progress.worktree ?? (await createWorktree(host, task, signal));
+  const wt = await prepareWorktree(host, task, progress.worktree, signal);
   progress.worktree = wt;
   const fs = await host.deps.openFs(wt.path);
   const tools: ToolExecutor = {
@@ -89,6 +89,7 @@ export async function runTaskPipeline(host: PipelineHost, task: TaskSpec, progre
     }
     progress.pendingNote = failure.note(round + 1, host.config.maxRepairRounds);
   }
+  if (host.config.autoMerge === false) return status('verified', AWAITING_REVIEW);
   status('verified');
   const merge = await host.mergeTask(task, wt.branch);
   host.emit({ type: 'merge', taskId: task.id, ...mergeFields(merge) });
@@ -104,10 +105,19 @@ function mergeFields(merge: MergeResult) {
   return merge.ok ? { ok: true, commit: merge.commit } : { ok: false, conflicts: merge.files, message: merge.message };
 }
 
-async function createWorktree(host: PipelineHost, task: TaskSpec, signal: AbortSignal) {
-  const from = task.dependsOn.length ? await host.integrationHead() : host.base;
+/** The reason a verified task carries while it waits for the developer. */
+export const AWAITING_REVIEW = 'waiting for you to accept it, reject it or request changes';
+
+/**
+ * The task's worktree: the one it already has (re-created from its branch if it was removed), or
+ * a new one from the base, or, for a task with dependencies, from the integration branch's head.
+ */
+async function prepareWorktree(host: PipelineHost, task: TaskSpec, known: TaskProgress['worktree'], signal: AbortSignal) {
+  const from = known?.from ?? (task.dependsOn.length ? await host.integrationHead() : host.base);
   const wt = await host.deps.repo.ensureWorktree(host.config.runId, task.id, from, host.config.setup, signal);
-  host.emit({ type: 'task_worktree', taskId: task.id, path: wt.path, branch: wt.branch, from });
+  if (!known || known.path !== wt.path || wt.created) {
+    host.emit({ type: 'task_worktree', taskId: task.id, path: wt.path, branch: wt.branch, from });
+  }
   return { path: wt.path, branch: wt.branch, from };
 }
 

@@ -24,17 +24,23 @@ export const runCommand: CommandHandler = async (ctx) => {
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
   const engine = ctx.cl.resume ? await resumeEngine(ctx, ws, model, ctx.cl.resume) : await newEngine(ctx, ws, model);
   if (typeof engine === 'number') return engine;
+  return driveLocked(ctx, ws, engine);
+};
+
+/** Drive a run while holding its lock, so no other process drives it at the same time. */
+export async function driveLocked(ctx: CommandContext, ws: Workspace, engine: RunEngine, before?: (engine: RunEngine) => Promise<number | null>): Promise<number> {
   const lock = acquireLock(join(runDir(ws, engine.config.runId), 'lock'));
   if (!lock.ok) {
     ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
     return EXIT.refused;
   }
   try {
-    return await drive(ctx, engine);
+    const refused = before ? await before(engine) : null;
+    return refused ?? (await drive(ctx, engine));
   } finally {
     lock.release();
   }
-};
+}
 
 async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient): Promise<RunEngine | number> {
   const base = await ws.repo.resolveBase(ctx.settings.dirty);
@@ -61,17 +67,22 @@ async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient)
 
 async function resumeEngine(ctx: CommandContext, ws: Workspace, model: ModelClient, runId: string): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile) throw new UsageError('--resume takes no spec or plan: the run already has one');
+  return reopenRun(ctx, ws, model, runId);
+}
+
+/** An engine over an existing run, rebuilt from its journal (interrupted work is queued again). */
+export async function reopenRun(ctx: CommandContext, ws: Workspace, model: ModelClient, runId: string): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
   const before = reduceJournal(events);
-  if (before.status === 'completed') {
+  if (before.status === 'completed' && ctx.cl.command === 'run') {
     ctx.err(`Run ${runId} already completed; nothing to resume. Apply it with: foreman apply ${runId}`);
     return EXIT.ok;
   }
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(engineDeps(ws, ctx.settings, model, runId), engineConfig(ctx.settings, runId, checks, ctx.settings.prices), events, await repositoryView(ws));
   const merged = [...engine.state.tasks.values()].filter((t) => t.status === 'merged').length;
-  ctx.err(`Resuming run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) already merged.`);
+  ctx.err(`Reopening run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) merged so far.`);
   return engine;
 }
 
@@ -107,6 +118,8 @@ export function exitFor(state: RunState): number {
       return EXIT.ok;
     case 'budget':
       return EXIT.budget;
+    case 'review':
+      return EXIT.review;
     case 'stopped':
       return EXIT.interrupted;
     default:

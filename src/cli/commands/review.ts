@@ -1,0 +1,37 @@
+/**
+ * The developer's decisions on a run's tasks from the command line: `foreman accept`, `reject` and
+ * `revise`. Each reopens the run from its journal, applies the decision, and drives the run on
+ * (merging what was accepted, starting what now can start, redoing what was sent back).
+ */
+import type { Decision, RunEngine } from '../../core/runEngine';
+import { EXIT } from '../context';
+import type { CommandContext, CommandHandler } from '../context';
+import { UsageError } from '../options';
+import { backendClient, openWorkspace } from '../workspace';
+import { driveLocked, reopenRun } from './run';
+
+async function decide(ctx: CommandContext, usage: string, act: (engine: RunEngine, args: string[]) => Promise<Decision[]>): Promise<number> {
+  const [runId, ...args] = ctx.cl.args;
+  if (!runId || args.length === 0) throw new UsageError(usage);
+  const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings), runId);
+  if (typeof engine === 'number') return engine;
+  return driveLocked(ctx, ws, engine, async (e) => {
+    const refusals = (await act(e, args)).filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
+    for (const r of refusals) ctx.err(`Refused: ${r.message}`);
+    return refusals.length ? EXIT.refused : null;
+  });
+}
+
+export const acceptCommand: CommandHandler = (ctx) =>
+  decide(ctx, 'foreman accept <run> <task>...', async (engine, tasks) => tasks.map((t) => engine.acceptTask(t)));
+
+export const rejectCommand: CommandHandler = (ctx) =>
+  decide(ctx, 'foreman reject <run> <task>...', async (engine, tasks) => {
+    const decisions: Decision[] = [];
+    for (const t of tasks) decisions.push(await engine.rejectTask(t));
+    return decisions;
+  });
+
+export const reviseCommand: CommandHandler = (ctx) =>
+  decide(ctx, 'foreman revise <run> <task> "<what to change>"', async (engine, [task, ...words]) => [engine.requestChanges(task, words.join(' '))]);

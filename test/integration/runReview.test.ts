@@ -1,0 +1,81 @@
+/**
+ * The developer's review from the command line: a run with --hold keeps verified tasks waiting;
+ * `foreman accept` merges one, `foreman revise` sends one back to the same agent (which continues
+ * in the same worktree and conversation and is verified again), `foreman reject` discards one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { text, toolCall } from '../../src/testserver/scenario';
+import type { Scenario } from '../../src/testserver/scenario';
+import { latestRunId, makeRepo, planReply, rawTask, readRun, requestsFor, runCli, startServer, statusHistory } from './runHarness';
+
+const TASKS = [rawTask('alpha', { files: ['alpha.txt'] }), rawTask('beta', { files: ['beta.txt'] }), rawTask('gamma', { files: ['gamma.txt'] })];
+
+const write = (path: string, content: string) => toolCall('write_file', { path, content });
+const finish = (summary: string) => toolCall('finish', { summary });
+
+const SCENARIO: Scenario = {
+  planner: [planReply(TASKS)],
+  agents: {
+    alpha: [write('alpha.txt', 'a\n'), finish('wrote alpha')],
+    // After `revise`, the same conversation continues at the next step.
+    beta: [write('beta.txt', 'first try\n'), finish('wrote beta'), write('beta.txt', 'second try\n'), finish('rewrote beta as asked')],
+    gamma: [write('gamma.txt', 'g\n'), finish('wrote gamma')],
+  },
+  reviewer: [text(JSON.stringify({ approved: true, comments: 'fine' }))],
+};
+
+test('hold, accept, revise and reject, each from the command line', async () => {
+  const repo = makeRepo();
+  const server = await startServer(SCENARIO);
+  const cli = (...args: string[]) => runCli([...args, '--no-checks', '--no-review'], { repo, server });
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo.root, encoding: 'utf8' });
+  try {
+    const first = await cli('run', 'three small files', '--hold');
+    assert.equal(first.code, 6, first.stderr);
+    const runId = await latestRunId(repo);
+    let { state } = await readRun(repo, runId);
+    assert.equal(state.status, 'review');
+    assert.deepEqual([...state.tasks.values()].map((t) => t.status), ['verified', 'verified', 'verified']);
+    const integration = `foreman/${runId}/integration`;
+    assert.equal(git('rev-list', '--merges', '--count', integration).trim(), '0', 'nothing is merged before it is accepted');
+
+    const accepted = await cli('accept', runId, 'alpha');
+    assert.equal(accepted.code, 6, accepted.stderr);
+    ({ state } = await readRun(repo, runId));
+    assert.equal(state.tasks.get('alpha')?.status, 'merged');
+    assert.equal(git('show', `${integration}:alpha.txt`), 'a\n');
+
+    const betaRequestsBefore = requestsFor(server, 'agent', 'beta').length;
+    const revised = await cli('revise', runId, 'beta', 'Please make it the second try.');
+    assert.equal(revised.code, 6, revised.stderr);
+    const betaRequests = requestsFor(server, 'agent', 'beta');
+    assert.equal(betaRequests.length, betaRequestsBefore + 2);
+    const asked = JSON.stringify(betaRequests[betaRequestsBefore].body.messages);
+    assert.match(asked, /Please make it the second try/);
+    assert.match(asked, /wrote beta/, 'the agent continues its own conversation');
+    ({ state } = await readRun(repo, runId));
+    assert.equal(state.tasks.get('beta')?.status, 'verified');
+    assert.equal(git('show', `foreman/${runId}/beta:beta.txt`), 'second try\n');
+
+    const rejected = await cli('reject', runId, 'gamma');
+    assert.equal(rejected.code, 6, rejected.stderr);
+    assert.equal(git('branch', '--list', `foreman/${runId}/gamma`).trim(), '', 'the rejected branch is gone');
+
+    const refused = await cli('accept', runId, 'gamma');
+    assert.equal(refused.code, 5);
+    assert.match(refused.stderr, /gamma is rejected; only a verified task can be accepted/);
+
+    const last = await cli('accept', runId, 'beta');
+    assert.equal(last.code, 0, last.stderr);
+    const { events, state: final } = await readRun(repo, runId);
+    assert.equal(final.status, 'completed');
+    assert.match(final.message ?? '', /2 of 3 task\(s\) merged .* \(1 rejected by you\)/);
+    assert.equal(git('show', `${integration}:beta.txt`), 'second try\n');
+    assert.deepEqual(statusHistory(events, 'beta').map((h) => h.status).filter((s) => s === 'verified').length, 2);
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
