@@ -88,7 +88,7 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
       if (!ModelError.is(e)) throw e;
       hooks.onRequestError(e);
       if (e.reason === 'aborted' || signal.aborted) return end({ status: 'stopped' as const });
-      return end({ status: 'error' as const, message: `model request failed: ${e.message}` });
+      return end({ status: 'error' as const, message: `the backend failed (${e.reason}): ${e.message}` });
     }
     hooks.onResponse(response);
     tokens += response.usage.promptTokens + response.usage.completionTokens;

@@ -186,13 +186,14 @@ async function commitWork(host: PipelineHost, task: TaskSpec, path: string, outc
 
 function endUnfinished(host: PipelineHost, task: TaskSpec, outcome: AgentOutcome, commit: string | null): void {
   const kept = commit ? ' Work so far is committed on the task branch.' : '';
+  const why = describeOutcome(outcome).replace(/\.+$/, '');
   if (outcome.status === 'budget') {
     host.budgetHit(outcome.hit);
-    host.emit(statusEvent(task.id, 'stopped', `${describeOutcome(outcome)}.${kept}`));
+    host.emit(statusEvent(task.id, 'stopped', `${why}.${kept}`));
   } else if (outcome.status === 'stopped') {
     host.emit(statusEvent(task.id, 'stopped', `stopped by the user.${kept}`));
   } else {
-    host.emit(statusEvent(task.id, 'failed', `${describeOutcome(outcome)}.${kept}`));
+    host.emit(statusEvent(task.id, 'failed', `${why}.${kept}`));
   }
 }
 

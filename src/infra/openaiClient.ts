@@ -119,7 +119,7 @@ class OpenAIModelClient implements ModelClient {
         mode = next;
         continue;
       }
-      if (!outcome.retryable || retries >= this.settings.maxRetries) throw toModelError(outcome, attempts);
+      if (!outcome.retryable || retries >= this.settings.maxRetries) throw toModelError(outcome, attempts, this.endpoint);
       retries++;
       const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
       const backoff = backoffDelay(retries, retryBaseMs, retryMaxMs, this.random);
@@ -213,9 +213,28 @@ function toResponse(
   };
 }
 
-function toModelError(failure: AttemptFailure, attempts: number): ModelError {
+function toModelError(failure: AttemptFailure, attempts: number, endpoint: string): ModelError {
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-  return new ModelError(failure.reason, `model request failed after ${tries}: ${failure.message}`, failure.status, failure.cause);
+  const what = failure.reason === 'connection' || failure.reason === 'timeout' ? `could not reach ${endpoint}` : `${endpoint} failed`;
+  const detail = failure.message.replace(/\.+$/, '');
+  return new ModelError(failure.reason, `${what} after ${tries}: ${detail}`, failure.status, failure.cause);
+}
+
+/**
+ * Whether anything answers at the backend's base URL (GET /models): only a connection failure or a
+ * time-out counts as unreachable; any HTTP answer, even an error, means a server is there.
+ */
+export async function probeBackend(config: BackendConfig, timeoutMs = 10_000): Promise<{ ok: true } | { ok: false; message: string }> {
+  const url = `${config.baseUrl.replace(/\/$/, '')}/models`;
+  const headers: Record<string, string> = { ...(config.headers ?? {}) };
+  if (config.apiKey) headers.Authorization = `Bearer ${config.apiKey}`;
+  try {
+    await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    return { ok: true };
+  } catch (e) {
+    const cause = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
+    return { ok: false, message: `could not reach the backend at ${publicEndpoint(config.baseUrl)}: ${cause}` };
+  }
 }
 
 /**

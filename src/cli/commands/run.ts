@@ -8,6 +8,7 @@ import { RunEngine } from '../../core/runEngine';
 import type { RunState } from '../../core/runState';
 import { reduceJournal } from '../../core/runState';
 import { newRunId } from '../../infra/journalFile';
+import { probeBackend } from '../../infra/openaiClient';
 import { acquireLock } from '../../infra/runLock';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
@@ -47,6 +48,12 @@ async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient)
   if (!base.ok) {
     ctx.err(base.message);
     return EXIT.refused;
+  }
+  // Without a planning request first, a backend that is down would only show as every task failing.
+  const reachable = ctx.settings.backend && ctx.cl.planFile ? await probeBackend(ctx.settings.backend) : { ok: true as const };
+  if (!reachable.ok) {
+    ctx.err(`The backend failed: ${reachable.message}`);
+    return EXIT.backend;
   }
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
