@@ -5,7 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ProcessResult, ProcessRunner, RunOptions } from '../core/ports';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -68,13 +72,36 @@ async function runCommand(shell: string, command: string, options: RunOptions): 
   const cwdProblem = await checkCwd(options.cwd);
   if (cwdProblem) return failed(cwdProblem);
   const env = { ...scrubEnv(process.env), GIT_TERMINAL_PROMPT: '0', ...(options.env ?? {}) };
+  // Output goes to a file, not a pipe: a program that calls exit() right after writing a lot
+  // (tsc, test runners) can lose what is still queued for a pipe, often the very failure lines a
+  // repair needs. Writes to a file are complete when exit() runs.
+  const outPath = join(tmpdir(), `foreman-out-${randomBytes(8).toString('hex')}`);
+  const fd = openSync(outPath, 'w+', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(shell, ['-c', command], { cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(shell, ['-c', command], { cwd: options.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
   } catch (e) {
+    closeSync(fd);
+    rmSync(outPath, { force: true });
     return failed(`[failed to start: ${errorText(e)}]`);
   }
-  return supervise(child, options, started);
+  return supervise(child, options, started, fd).finally(() => {
+    closeSync(fd);
+    rmSync(outPath, { force: true });
+  });
+}
+
+/** Everything written to the output file so far, through the capping collector. */
+function readOutput(fd: number, cap: number): { text: string; truncated: boolean } {
+  const collector = createOutputCollector(cap);
+  const chunk = Buffer.alloc(256 * 1024);
+  for (let position = 0; ; ) {
+    const n = readSync(fd, chunk, 0, chunk.length, position);
+    if (n <= 0) break;
+    collector.push(Buffer.from(chunk.subarray(0, n)));
+    position += n;
+  }
+  return collector.result();
 }
 
 async function checkCwd(cwd: string): Promise<string | null> {
@@ -87,11 +114,8 @@ async function checkCwd(cwd: string): Promise<string | null> {
   }
 }
 
-/** Watch a spawned child to the end: collect output, enforce the time-out and the abort signal. */
-function supervise(child: ChildProcess, options: RunOptions, started: number): Promise<ProcessResult> {
-  const collector = createOutputCollector(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
-  child.stdout?.on('data', (chunk: Buffer) => collector.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => collector.push(chunk));
+/** Watch a spawned child to the end: enforce the time-out and the abort signal, then read its output. */
+function supervise(child: ChildProcess, options: RunOptions, started: number, outFd: number): Promise<ProcessResult> {
   let timedOut = false;
   let aborted = false;
   let spawnError: string | null = null;
@@ -114,7 +138,7 @@ function supervise(child: ChildProcess, options: RunOptions, started: number): P
       clearTimeout(timer);
       killer.dispose();
       options.signal?.removeEventListener('abort', onAbort);
-      const { text, truncated } = collector.result();
+      const { text, truncated } = readOutput(outFd, options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
       const output = spawnError ? `${text}[failed to start: ${spawnError}]` : text;
       resolve({ exitCode: code, signal, timedOut, aborted, output, truncated, durationMs: Date.now() - started });
     };

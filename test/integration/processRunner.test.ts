@@ -194,3 +194,12 @@ test('a missing shell is reported in the output', async () => {
   assert.equal(r.exitCode, null);
   assert.match(r.output, /failed to start/);
 });
+
+test('output written just before exit() is never lost, even when it is large', async () => {
+  const script = "for (let i = 0; i < 6000; i++) console.log('line ' + i + ' '.padEnd(40, 'x')); console.error('THE FAILURE LINE'); process.exit(1)";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const result = await runner.run(`node -e "${script}"`, { cwd: tmpdir(), timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
+    assert.equal(result.exitCode, 1);
+    assert.match(result.output, /line 5999 x+\nTHE FAILURE LINE\n$/);
+  }
+});
