@@ -44,10 +44,14 @@ export class GitCommandError extends Error {
 }
 
 /** Environment for a call that sets git variables explicitly: ambient GIT_* dropped, `extra` added. */
+/** Variables simple-git refuses in an explicit environment; non-interactive git needs none of them. */
+const INTERACTIVE_ONLY = new Set(['EDITOR', 'VISUAL', 'PAGER', 'PREFIX', 'SSH_ASKPASS']);
+
 function explicitEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.toUpperCase().startsWith('GIT_')) env[key] = value;
+    const name = key.toUpperCase();
+    if (value !== undefined && !name.startsWith('GIT_') && !INTERACTIVE_ONLY.has(name)) env[key] = value;
   }
   return { ...env, ...extra };
 }

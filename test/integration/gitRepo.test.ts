@@ -6,6 +6,8 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { createProcessRunner } from '../../src/infra/processRunner';
 import { createGitRepo, defaultWorktreeRoot } from '../../src/infra/gitRepo';
+import { runGit } from '../../src/infra/gitExec';
+import { execFileSync } from 'node:child_process';
 import { commitAllAsDev, fileHash, makeFixture } from './gitFixtures';
 
 test('createGitRepo rejects a directory outside any git repository', async () => {
@@ -263,5 +265,22 @@ test('listWorktrees and removeWorktree leave nothing behind, also after a worktr
     await assert.rejects(repo.ensureWorktree('r9', 't9', 'HEAD', null), /checked out in your checkout/);
   } finally {
     f.cleanup();
+  }
+});
+
+// `npm test` runs with EDITOR=vi (npm exports it to every script, CI's included), and simple-git
+// refuses an explicit environment that carries EDITOR, VISUAL, PAGER, PREFIX or SSH_ASKPASS.
+test('runGit with an explicit env works when npm has exported EDITOR', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'foreman-e2e-git-'));
+  const saved = process.env.EDITOR;
+  process.env.EDITOR = 'vi';
+  try {
+    execFileSync('git', ['init', '-q', dir]);
+    const out = await runGit(dir, ['rev-parse', '--git-dir'], { env: { GIT_INDEX_FILE: join(dir, 'tmp-index') } });
+    assert.equal(out.exitCode, 0);
+  } finally {
+    if (saved === undefined) delete process.env.EDITOR;
+    else process.env.EDITOR = saved;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
