@@ -1,0 +1,114 @@
+/**
+ * The benchmark's fixture: the small repository and the plan that scripts/bench.ts runs, and the
+ * model server that plays the agents against them. Run as a program, it is that server, in a
+ * process of its own so that its CPU is not counted as the orchestrator's: Foreman's scripted
+ * OpenAI-compatible test server (src/testserver/server.ts) answering at once, every agent making
+ * `--steps - 1` cheap tool calls and then `finish`.
+ *
+ * Usage: node --import tsx scripts/benchServer.ts [--steps 20]
+ * Prints `listening <url>` on stdout; stops on SIGINT or SIGTERM.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Plan } from '../src/core/plan';
+import { findTask } from '../src/core/promptMarkers';
+import { toolCall } from '../src/testserver/scenario';
+import type { Scenario, Step } from '../src/testserver/scenario';
+import { scenarioResponder } from '../src/testserver/scenario';
+import type { ChatRequest, Reply } from '../src/testserver/server';
+import { createTestServer } from '../src/testserver/server';
+
+/** A small repository: a README, an AGENTS.md and 20 short modules under src/. */
+export function makeRepo(root: string): void {
+  const write = (rel: string, text: string): void => {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  write('README.md', '# bench-shop\n\nA small repository for the Foreman benchmark.\n');
+  write('AGENTS.md', '# Conventions\n\n- Keep modules small.\n- Notes go under work/<task>/.\n');
+  for (let i = 0; i < 20; i++) {
+    const n = String(i).padStart(2, '0');
+    write(`src/mod${n}.js`, `// Module ${n}\nexport function f${n}(x) {\n  return x + ${i};\n}\n`);
+  }
+  const git = (...args: string[]): void => {
+    execFileSync('git', args, { cwd: root, stdio: 'ignore' });
+  };
+  git('init', '-q', '-b', 'main');
+  git('-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'add', '-A');
+  git('-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'bench base');
+}
+
+/** A plan of `agents` independent tasks, `t000`, `t001`, … */
+export function benchPlan(agents: number): Plan {
+  const tasks = Array.from({ length: agents }, (_, i) => {
+    const id = `t${String(i).padStart(3, '0')}`;
+    return {
+      id,
+      title: `Benchmark task ${i}`,
+      instructions: 'Read, list and search the small modules under src/, write short notes, then finish.',
+      acceptance: [`work/${id}/ holds the notes`],
+      files: [`work/${id}/`],
+      dependsOn: [],
+    };
+  });
+  return { version: 1, spec: 'Benchmark: many agents making cheap tool calls.', tasks, warnings: [] };
+}
+
+/** The task id of an agent's request (its first task marker), or `unknown`. */
+function taskOf(request: ChatRequest): string {
+  for (const m of request.messages) {
+    const text = typeof m.content === 'string' ? m.content : '';
+    const id = findTask(text);
+    if (id !== null) return id;
+  }
+  return 'unknown';
+}
+
+/**
+ * The tool call of step `i` (from 0): a rotation of read_file, list_dir, search and write_file on
+ * small files. Writes go to a folder of the task's own, so the 100 branches merge cleanly.
+ */
+export function benchToolCall(i: number, task: string): Reply {
+  switch (i % 4) {
+    case 0:
+      return toolCall('read_file', { path: `src/mod${String(i % 20).padStart(2, '0')}.js` });
+    case 1:
+      return toolCall('list_dir', { path: 'src' });
+    case 2:
+      return toolCall('search', { pattern: 'export', path: 'src' });
+    default:
+      return toolCall('write_file', { path: `work/${task}/note-${i}.md`, content: `# ${task}, step ${i}\n\nA small note.\n` });
+  }
+}
+
+/** Every agent: `steps - 1` tool calls, then `finish` on the last step. */
+export function benchScenario(steps: number): Scenario {
+  const script: Step[] = [];
+  for (let i = 0; i < steps - 1; i++) script.push((request) => benchToolCall(i, taskOf(request)));
+  script.push(toolCall('finish', { summary: 'Benchmark task done.' }));
+  return { defaultAgent: script };
+}
+
+async function main(args: string[]): Promise<void> {
+  const at = args.indexOf('--steps');
+  const steps = at >= 0 ? Number(args[at + 1]) : 20;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, not ${args[at + 1]}`);
+  const server = await createTestServer({ responder: scenarioResponder(benchScenario(steps)) });
+  process.stdout.write(`listening ${server.url}\n`);
+  const stop = (): void => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`benchServer: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
