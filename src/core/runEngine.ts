@@ -18,7 +18,7 @@ import type { MergeResult } from './repoPort';
 import type { RunConfig, RunDeps } from './runTypes';
 import { applyEvent, reduceJournal } from './runState';
 import type { RunState } from './runState';
-import { runTaskPipeline } from './taskPipeline';
+import { mergeEvent, runTaskPipeline } from './taskPipeline';
 import type { PipelineHost, TaskProgress } from './taskPipeline';
 import { runChecks } from './verify';
 
@@ -228,7 +228,7 @@ export class RunEngine implements PipelineHost {
   private async mergeVerified(rt: TaskRuntime): Promise<void> {
     const branch = rt.progress.worktree?.branch ?? `foreman/${this.config.runId}/${rt.spec.id}`;
     const merge = await this.mergeTask(rt.spec, branch);
-    this.emit(merge.ok ? { type: 'merge', taskId: rt.spec.id, ok: true, commit: merge.commit } : { type: 'merge', taskId: rt.spec.id, ok: false, conflicts: merge.files, message: merge.message });
+    this.emit(mergeEvent(rt.spec.id, merge));
     this.emit({ type: 'task_status', taskId: rt.spec.id, status: merge.ok ? 'merged' : 'failed', ...(merge.ok ? {} : { reason: merge.message }) });
   }
 

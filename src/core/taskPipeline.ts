@@ -92,7 +92,7 @@ export async function runTaskPipeline(host: PipelineHost, task: TaskSpec, progre
   if (host.config.autoMerge === false) return status('verified', AWAITING_REVIEW);
   status('verified');
   const merge = await host.mergeTask(task, wt.branch);
-  host.emit({ type: 'merge', taskId: task.id, ...mergeFields(merge) });
+  host.emit(mergeEvent(task.id, merge));
   if (merge.ok) status('merged');
   else status('failed', merge.message);
 }
@@ -101,8 +101,11 @@ function statusEvent(taskId: string, status: TaskStatus, reason?: string): NewEv
   return reason === undefined ? { type: 'task_status', taskId, status } : { type: 'task_status', taskId, status, reason };
 }
 
-function mergeFields(merge: MergeResult) {
-  return merge.ok ? { ok: true, commit: merge.commit } : { ok: false, conflicts: merge.files, message: merge.message };
+/** The journal event of a merge's outcome. */
+export function mergeEvent(taskId: string, merge: MergeResult): NewEvent {
+  return merge.ok
+    ? { type: 'merge', taskId, ok: true, commit: merge.commit }
+    : { type: 'merge', taskId, ok: false, conflicts: merge.files, message: merge.message };
 }
 
 /** The reason a verified task carries while it waits for the developer. */
