@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { ModelError } from '../core/model';
 import type { CallOptions, ModelClient, ModelRequest, ModelResponse } from '../core/model';
+import { createNodeFetch } from './nodeFetch';
 import { RateGate, Semaphore, abortedError, backoffDelay, defaultSleep, waitFor } from './openaiRetry';
 import type { SleepFn } from './openaiRetry';
 import { runAttempt } from './openaiStream';
@@ -100,6 +101,8 @@ class OpenAIModelClient implements ModelClient {
       maxRetries: 0,
       timeout: this.settings.requestTimeoutMs,
       logLevel: 'off',
+      // node:http with keep-alive instead of the built-in fetch: much less CPU per request.
+      fetch: createNodeFetch({ maxSockets: this.settings.maxConcurrentRequests }),
     });
     this.semaphore = new Semaphore(this.settings.maxConcurrentRequests);
     this.gate = new RateGate(this.now, this.sleep);

@@ -61,9 +61,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   input.signal?.addEventListener('abort', onUserAbort, { once: true });
   const overall = setTimeout(stop('timeout'), input.requestTimeoutMs);
   let idle: ReturnType<typeof setTimeout> | undefined;
+  const onIdle = stop('idle');
   const touch = (): void => {
-    clearTimeout(idle);
-    idle = setTimeout(stop('idle'), input.idleTimeoutMs);
+    // One timer per attempt, pushed back on every chunk (no new timer per chunk).
+    if (idle === undefined) idle = setTimeout(onIdle, input.idleTimeoutMs);
+    else idle.refresh();
   };
   const started = input.now();
   const assembly = new Assembly(input.onDelta);

@@ -1,5 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { createNodeFetch } from '../../src/infra/nodeFetch';
 import { createOpenAIClient, publicEndpoint } from '../../src/infra/openaiClient';
 import type { BackendConfig } from '../../src/infra/openaiClient';
 import { parseRetryAfter } from '../../src/infra/openaiRetry';
@@ -304,4 +309,106 @@ test('toolCall helper replies are accepted by the client', async () => {
 test('the endpoint recorded in the ledger never carries credentials or a query string', () => {
   assert.equal(publicEndpoint('http://user:secret@gpu-box:8000/v1?api-key=abc'), 'http://gpu-box:8000/v1');
   assert.equal(publicEndpoint('http://127.0.0.1:8000/v1/'), 'http://127.0.0.1:8000/v1');
+});
+
+// --- createNodeFetch: the fetch the SDK is given (node:http with keep-alive) ------------------
+
+async function withHttp(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  fn: (url: string, connections: () => number) => Promise<void>,
+): Promise<void> {
+  let connections = 0;
+  const server = createServer(handler);
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await fn(`http://127.0.0.1:${port}`, () => connections);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+test('nodeFetch: sends method, headers and body; keeps one connection alive; caps sockets', async () => {
+  const fetchFn = createNodeFetch({ maxSockets: 2 });
+  let inFlight = 0;
+  let maxInFlight = 0;
+  await withHttp(
+    (req, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () =>
+        setTimeout(() => {
+          inFlight--;
+          res.setHeader('x-echo', String(req.headers['x-test']));
+          res.setHeader('set-cookie', ['a=1', 'b=2']);
+          res.end(JSON.stringify({ method: req.method, url: req.url, body, type: req.headers['content-type'] }));
+        }, 20),
+      );
+    },
+    async (url, connections) => {
+      for (let i = 0; i < 3; i++) {
+        const res = await fetchFn(`${url}/v1/x?i=${i}`, { method: 'post', headers: new Headers({ 'x-test': 'yes', 'content-type': 'application/json' }), body: '{"é":1}' });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('x-echo'), 'yes');
+        assert.equal(res.url, `${url}/v1/x?i=${i}`);
+        assert.deepEqual(await res.json(), { method: 'POST', url: `/v1/x?i=${i}`, body: '{"é":1}', type: 'application/json' });
+      }
+      assert.equal(connections(), 1, 'sequential requests share one kept-alive connection');
+      const parallel = await Promise.all(Array.from({ length: 6 }, () => fetchFn(url).then((r: Response) => r.text())));
+      assert.equal(parallel.length, 6);
+      assert.ok(maxInFlight <= 2, `at most maxSockets requests at once, saw ${maxInFlight}`);
+    },
+  );
+  fetchFn.close();
+});
+
+test('nodeFetch: the body streams before the response ends, and an abort mid-body errors it with AbortError', async () => {
+  const fetchFn = createNodeFetch();
+  let ended = false;
+  await withHttp(
+    (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+      res.on('close', () => (ended = true));
+    },
+    async (url) => {
+      const controller = new AbortController();
+      const res = await fetchFn(url, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.equal(Buffer.from(first.value!).toString(), 'data: first\n\n');
+      assert.equal(ended, false, 'the first chunk arrived while the response was still open');
+      controller.abort();
+      await assert.rejects(reader.read(), (e: Error) => e.name === 'AbortError');
+      await assert.rejects(fetchFn(url, { signal: controller.signal }), (e: Error) => e.name === 'AbortError');
+    },
+  );
+  fetchFn.close();
+});
+
+test('nodeFetch: gzip is decoded, 204 has no body, a refused connection is a TypeError with the cause', async () => {
+  const fetchFn = createNodeFetch();
+  let closedUrl = '';
+  await withHttp(
+    (req, res) => {
+      if (req.url === '/empty') return void res.writeHead(204).end();
+      res.writeHead(500, { 'content-encoding': 'gzip', 'retry-after': '2' }).end(gzipSync('{"error":{"message":"boom"}}'));
+    },
+    async (url) => {
+      closedUrl = url;
+      const res = await fetchFn(`${url}/zipped`);
+      assert.equal(res.status, 500);
+      assert.equal(res.headers.get('retry-after'), '2');
+      assert.deepEqual(await res.json(), { error: { message: 'boom' } });
+      const empty = await fetchFn(`${url}/empty`, { method: 'DELETE' });
+      assert.equal(empty.status, 204);
+      assert.equal(empty.body, null);
+    },
+  );
+  await assert.rejects(fetchFn(`${closedUrl}/gone`), (e: Error) => e instanceof TypeError && (e.cause as NodeJS.ErrnoException).code === 'ECONNREFUSED');
+  fetchFn.close();
 });
