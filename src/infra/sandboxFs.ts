@@ -2,10 +2,32 @@
  * The Node implementation of the `WorktreeFs` port: file access confined to one worktree. Every
  * path is resolved to its real path (symlinks followed for the file and each parent) and refused
  * when that lies outside the root; writes refuse `.git` and never follow a symlink at the last step.
+ * After a file is opened (O_NOFOLLOW) the path the descriptor really points at is checked again
+ * (on Linux, through /proc/self/fd), so a parent swapped for a symlink between the check and the
+ * open cannot lead outside. Small files are read synchronously: far cheaper than the async path.
  */
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFile as readFd,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { FsRefusal, FsResult, WorktreeFs } from '../core/ports';
 
 const DEFAULT_MAX_READ_BYTES = 512 * 1024;
@@ -15,6 +37,19 @@ const DEFAULT_MAX_RESULTS = 100;
 const MAX_SEARCHED_FILES = 20_000;
 const MAX_MATCH_TEXT = 300;
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
+/** Files up to this size are read synchronously (one open, one fstat, one read: microseconds). */
+const SYNC_READ_MAX = 256 * 1024;
+/** A search hands the event loop back after this much work, so a big tree never stalls it. */
+const SEARCH_SLICE_MS = 4;
+/**
+ * O_NONBLOCK: opening a FIFO must not block (it is then refused as not a regular file).
+ * O_NOFOLLOW: a symbolic link at the last step is never followed.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const readFdAsync = promisify(readFd);
+/** Linux names what a descriptor really opened here, which closes the window between check and open. */
+const FD_LINKS = process.platform === 'linux' ? '/proc/self/fd' : null;
 
 /** Options for `createWorktreeFs`. */
 export interface WorktreeFsOptions {
@@ -42,10 +77,10 @@ function refuse(reason: FsRefusal['reason'], message: string): FsRefusal {
 export async function createWorktreeFs(root: string, options: WorktreeFsOptions = {}): Promise<WorktreeFs> {
   const realRoot = await realpath(root);
   const maxReadBytes = options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
-  const resolve = (p: string): Promise<Resolved | FsRefusal> => resolveInside(realRoot, p);
+  const resolve = (p: string): Resolved | FsRefusal => resolveInside(realRoot, p);
   return {
     root: realRoot,
-    readFile: (p, opts) => guard(() => readText(resolve, p, maxReadBytes, opts ?? {})),
+    readFile: (p, opts) => guard(() => readText(realRoot, resolve, p, maxReadBytes, opts ?? {})),
     listDir: (p) => guard(() => listDirectory(resolve, p)),
     search: (pattern, opts) => guard(() => searchTree(realRoot, resolve, pattern, maxReadBytes, opts ?? {})),
     writeFile: (p, content) => guard(() => writeText(realRoot, resolve, p, content)),
@@ -53,7 +88,7 @@ export async function createWorktreeFs(root: string, options: WorktreeFsOptions 
 }
 
 /** Turn an unforeseen I/O error into a refusal the caller can show. */
-async function guard<T>(fn: () => Promise<FsResult<T>>): Promise<FsResult<T>> {
+async function guard<T>(fn: () => FsResult<T> | Promise<FsResult<T>>): Promise<FsResult<T>> {
   try {
     return await fn();
   } catch (e) {
@@ -85,21 +120,21 @@ function toRel(root: string, real: string): string {
  * realpath'd and the missing rest appended. A dangling symlink on the way is refused, since its
  * target could be created outside later.
  */
-async function resolveInside(root: string, p: string): Promise<Resolved | FsRefusal> {
+function resolveInside(root: string, p: string): Resolved | FsRefusal {
   if (typeof p !== 'string' || p.includes('\0')) return refuse('invalid', 'the path must be a string without NUL bytes');
   const wanted = path.resolve(root, p === '' ? '.' : p);
   const missing: string[] = [];
   let current = wanted;
   for (;;) {
     try {
-      const real = path.join(await realpath(current), ...missing);
+      const real = path.join(realpathSync.native(current), ...missing);
       if (!isInside(root, real)) {
         return refuse('outside', `'${p}' resolves outside the worktree (${root}); only paths inside it can be used`);
       }
       return { ok: true, real, rel: toRel(root, real) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      if (await isLink(current)) {
+      if (isLink(current)) {
         return refuse('outside', `'${p}' goes through a symbolic link whose target does not exist; refused`);
       }
       const parent = path.dirname(current);
@@ -110,44 +145,76 @@ async function resolveInside(root: string, p: string): Promise<Resolved | FsRefu
   }
 }
 
-async function isLink(p: string): Promise<boolean> {
-  try {
-    return (await lstat(p)).isSymbolicLink();
-  } catch {
-    // Not there at all: not a link.
-    return false;
-  }
+function isLink(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
 }
 
-type Resolver = (p: string) => Promise<Resolved | FsRefusal>;
+type Resolver = (p: string) => Resolved | FsRefusal;
+
+/** Where descriptor `fd` (opened from `opened`) really points: /proc on Linux, else the path's realpath. */
+function openedPath(fd: number, opened: string): string {
+  if (FD_LINKS !== null) {
+    try {
+      return readlinkSync(`${FD_LINKS}/${fd}`);
+    } catch {
+      // /proc not mounted (some containers): fall back to the path.
+    }
+  }
+  return realpathSync.native(opened);
+}
+
+/**
+ * Open `file` with `flags` (always O_NOFOLLOW) and return the descriptor, or null when what was
+ * opened lies outside `root` (a parent was swapped for a link after the path was checked); the
+ * descriptor is then closed before anything was read or written through it.
+ */
+function openConfined(root: string, file: string, flags: number, mode?: number): number | null {
+  const fd = openSync(file, flags, mode);
+  let inside = false;
+  try {
+    inside = isInside(root, openedPath(fd, file));
+  } finally {
+    if (!inside) closeSync(fd);
+  }
+  return inside ? fd : null;
+}
+
+const escaped = (p: string): FsRefusal => refuse('outside', `'${p}' led outside the worktree while it was being opened; refused`);
 
 async function readText(
+  root: string,
   resolve: Resolver,
   p: string,
   maxReadBytes: number,
   opts: { startLine?: number; endLine?: number },
 ): Promise<FsResult<{ text: string; totalLines: number }>> {
-  const r = await resolve(p);
+  const r = resolve(p);
   if (!r.ok) return r;
-  const s = await stat(r.real);
-  if (!s.isFile()) return refuse('not_a_file', `'${p}' is not a regular file`);
-  const ranged = opts.startLine !== undefined || opts.endLine !== undefined;
-  if (s.size > HARD_READ_LIMIT || (!ranged && s.size > maxReadBytes)) {
-    return refuse('too_large', `'${p}' is ${s.size} bytes, over the ${maxReadBytes}-byte limit; read it in parts with a line range`);
+  const fd = openConfined(root, r.real, READ_FLAGS);
+  if (fd === null) return escaped(p);
+  let buf: Buffer;
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) return refuse('not_a_file', `'${p}' is not a regular file`);
+    if (s.size > HARD_READ_LIMIT || (!ranged(opts) && s.size > maxReadBytes)) {
+      return refuse('too_large', `'${p}' is ${s.size} bytes, over the ${maxReadBytes}-byte limit; read it in parts with a line range`);
+    }
+    buf = await readOpened(fd, s);
+  } finally {
+    closeSync(fd);
   }
-  const buf = await readNoFollow(r.real);
   if (buf.subarray(0, 8192).includes(0)) return refuse('not_a_file', `'${p}' is a binary file (${buf.length} bytes)`);
   const text = buf.toString('utf8');
-  return ranged ? sliceLines(p, text, opts) : { ok: true, text, totalLines: countLines(text) };
+  return ranged(opts) ? sliceLines(p, text, opts) : { ok: true, text, totalLines: countLines(text) };
 }
 
-async function readNoFollow(real: string): Promise<Buffer> {
-  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+function ranged(opts: { startLine?: number; endLine?: number }): boolean {
+  return opts.startLine !== undefined || opts.endLine !== undefined;
+}
+
+/** The whole file behind `fd`: synchronously when small, on the thread pool when large. */
+function readOpened(fd: number, s: Stats): Buffer | Promise<Buffer> {
+  return s.size <= SYNC_READ_MAX ? readFileSync(fd) : readFdAsync(fd);
 }
 
 function countLines(text: string): number {
@@ -172,19 +239,28 @@ function sliceLines(p: string, text: string, opts: { startLine?: number; endLine
   return { ok: true, text: lines.join('\n') + (lastHasNewline ? '\n' : ''), totalLines };
 }
 
-async function listDirectory(resolve: Resolver, p: string): Promise<FsResult<{ entries: { name: string; type: 'file' | 'dir' | 'link' }[] }>> {
-  const r = await resolve(p === '' ? '.' : p);
+function listDirectory(resolve: Resolver, p: string): FsResult<{ entries: { name: string; type: 'file' | 'dir' | 'link' }[] }> {
+  const r = resolve(p === '' ? '.' : p);
   if (!r.ok) return r;
-  const s = await stat(r.real);
-  if (!s.isDirectory()) return refuse('not_a_directory', `'${p}' is not a directory`);
-  const dirents = await readdir(r.real, { withFileTypes: true });
-  const entries = dirents
+  if (!statSync(r.real).isDirectory()) return refuse('not_a_directory', `'${p}' is not a directory`);
+  const entries = readdirSync(r.real, { withFileTypes: true })
     .map((d) => ({ name: d.name, type: d.isSymbolicLink() ? ('link' as const) : d.isDirectory() ? ('dir' as const) : ('file' as const) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { ok: true, entries };
 }
 
 type Match = { path: string; line: number; text: string };
+
+/** Hands the event loop back once `SEARCH_SLICE_MS` of work has been done since the last time. */
+class Slicer {
+  private since = performance.now();
+
+  async pause(): Promise<void> {
+    if (performance.now() - this.since < SEARCH_SLICE_MS) return;
+    await nextTurn();
+    this.since = performance.now();
+  }
+}
 
 async function searchTree(
   root: string,
@@ -196,17 +272,18 @@ async function searchTree(
   if (pattern === '') return refuse('invalid', 'the search pattern is empty');
   const matcher = makeMatcher(pattern, opts.regex === true);
   if (typeof matcher === 'string') return refuse('invalid', matcher);
-  const r = await resolve(opts.path ?? '.');
+  const r = resolve(opts.path ?? '.');
   if (!r.ok) return r;
-  const files = await collectFiles(r.real);
+  const slicer = new Slicer();
+  const files = await collectFiles(r.real, slicer);
   const max = opts.maxResults ?? DEFAULT_MAX_RESULTS;
   const matches: Match[] = [];
   for (const file of files.paths) {
-    const found = await searchFile(file, matcher, maxReadBytes);
-    for (const m of found) {
+    for (const m of searchFile(root, file, matcher, maxReadBytes)) {
       if (matches.length >= max) return { ok: true, matches, truncated: true };
       matches.push({ path: toRel(root, file), ...m });
     }
+    await slicer.pause();
   }
   return { ok: true, matches, truncated: files.truncated };
 }
@@ -221,56 +298,79 @@ function makeMatcher(pattern: string, regex: boolean): ((line: string) => boolea
   }
 }
 
+function byNameDescending(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? 1 : a.name > b.name ? -1 : 0;
+}
+
 /** Regular files under `start` (or `start` itself), sorted, not following links, skipping .git and node_modules. */
-async function collectFiles(start: string): Promise<{ paths: string[]; truncated: boolean }> {
-  const s = await stat(start);
-  if (s.isFile()) return { paths: [start], truncated: false };
+async function collectFiles(start: string, slicer: Slicer): Promise<{ paths: string[]; truncated: boolean }> {
+  if (statSync(start).isFile()) return { paths: [start], truncated: false };
   const paths: string[] = [];
   const stack = [start];
   while (stack.length > 0) {
     const dir = stack.pop() as string;
-    const dirents = await readdir(dir, { withFileTypes: true });
-    dirents.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+    const dirents = readdirSync(dir, { withFileTypes: true }).sort(byNameDescending);
     for (const d of dirents) {
       const full = path.join(dir, d.name);
       if (d.isDirectory() && !SKIPPED_DIRS.has(d.name)) stack.push(full);
       else if (d.isFile()) paths.push(full);
       if (paths.length >= MAX_SEARCHED_FILES) return { paths: paths.sort(), truncated: true };
     }
+    await slicer.pause();
   }
   return { paths: paths.sort(), truncated: false };
 }
 
-async function searchFile(file: string, matcher: (line: string) => boolean, maxBytes: number): Promise<Omit<Match, 'path'>[]> {
-  const s = await stat(file);
-  if (s.size > maxBytes) return [];
-  const buf = await readNoFollow(file);
+/**
+ * The matching lines of one file: opened without following a link, confined, one fstat, read
+ * synchronously. Files that vanished, are not regular, too large or binary give no matches.
+ */
+function searchFile(root: string, file: string, matcher: (line: string) => boolean, maxBytes: number): Omit<Match, 'path'>[] {
+  let fd: number | null;
+  try {
+    fd = openConfined(root, file, READ_FLAGS);
+  } catch {
+    return []; // gone, or replaced by a link, since the directory was read
+  }
+  if (fd === null) return [];
+  let buf: Buffer;
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile() || s.size > maxBytes) return [];
+    buf = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   if (buf.includes(0)) return [];
   const out: Omit<Match, 'path'>[] = [];
-  buf
-    .toString('utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (matcher(line)) out.push({ line: i + 1, text: line.length > MAX_MATCH_TEXT ? `${line.slice(0, MAX_MATCH_TEXT)}…` : line });
-    });
+  const lines = buf.toString('utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (matcher(line)) out.push({ line: i + 1, text: line.length > MAX_MATCH_TEXT ? `${line.slice(0, MAX_MATCH_TEXT)}…` : line });
+  }
   return out;
 }
 
-async function writeText(root: string, resolve: Resolver, p: string, content: string): Promise<FsResult<{ bytes: number; created: boolean }>> {
-  const r = await resolve(p);
+function writeText(root: string, resolve: Resolver, p: string, content: string): FsResult<{ bytes: number; created: boolean }> {
+  const r = resolve(p);
   if (!r.ok) return r;
   if (r.rel === '') return refuse('not_a_file', 'cannot write to the worktree root itself');
   if (r.rel.split('/').includes('.git')) return refuse('outside', `'${p}' is inside .git; git metadata cannot be written`);
   const parent = path.dirname(r.real);
-  await mkdir(parent, { recursive: true });
-  if (!isInside(root, await realpath(parent))) return refuse('outside', `'${p}' resolves outside the worktree`);
-  const existing = await lstat(r.real).catch(() => null);
+  mkdirSync(parent, { recursive: true });
+  if (!isInside(root, realpathSync.native(parent))) return refuse('outside', `'${p}' resolves outside the worktree`);
+  const existing = lstatSync(r.real, { throwIfNoEntry: false }) ?? null;
   if (existing && !existing.isFile()) return refuse('not_a_file', `'${p}' exists and is not a regular file`);
-  const handle = await open(r.real, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  // Not O_TRUNC: nothing is changed until the opened file is known to be inside.
+  const fd = openConfined(root, r.real, WRITE_FLAGS, 0o644);
+  if (fd === null) return escaped(p);
+  const bytes = Buffer.from(content, 'utf8');
   try {
-    await handle.writeFile(content, 'utf8');
+    if (!fstatSync(fd).isFile()) return refuse('not_a_file', `'${p}' is not a regular file`);
+    ftruncateSync(fd, 0);
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
-  return { ok: true, bytes: Buffer.byteLength(content, 'utf8'), created: existing === null };
+  return { ok: true, bytes: bytes.length, created: existing === null };
 }

@@ -186,3 +186,93 @@ test('writes create parent directories and report created', async () => {
   assert.ok(!onDir.ok && onDir.reason === 'not_a_file');
   assert.equal(existsSync(join(outside, 'file.txt')), false);
 });
+
+test('a FIFO is refused at once, never waited on', { timeout: 10_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [join(wt, 'pipe')]);
+  try {
+    const r = await fs.readFile('pipe');
+    assert.ok(!r.ok && r.reason === 'not_a_file', JSON.stringify(r));
+    const w = await fs.writeFile('pipe', 'x');
+    assert.ok(!w.ok && w.reason === 'not_a_file', JSON.stringify(w));
+    const s = await fs.search('anything');
+    assert.ok(s.ok);
+  } finally {
+    await rm(join(wt, 'pipe'));
+  }
+});
+
+test('large files (read on the thread pool) come back whole and in line ranges', async () => {
+  const line = `${'x'.repeat(99)}\n`;
+  const big = Array.from({ length: 4000 }, (_, i) => `${String(i + 1).padStart(5, '0')}${line}`).join('');
+  await writeFile(join(wt, 'big.txt'), big);
+  try {
+    const all = await fs.readFile('big.txt');
+    assert.ok(all.ok && all.text === big && all.totalLines === 4000);
+    const part = await fs.readFile('big.txt', { startLine: 3999, endLine: 4000 });
+    assert.ok(part.ok && part.text === `03999${line}04000${line}`);
+    const found = await fs.search('03999');
+    assert.ok(found.ok && found.matches.length === 1 && found.matches[0].path === 'big.txt' && found.matches[0].line === 3999);
+  } finally {
+    await rm(join(wt, 'big.txt'));
+  }
+});
+
+test('a search over a big tree hands the event loop back while it runs, and finds everything', async () => {
+  const tree = join(wt, 'tree');
+  for (let d = 0; d < 30; d++) {
+    await mkdir(join(tree, `d${d}`), { recursive: true });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => writeFile(join(tree, `d${d}`, `f${i}.ts`), `// file ${d}/${i}\nexport const needle${i} = ${d};\n`)));
+  }
+  try {
+    let turns = 0;
+    let running = true;
+    const tick = (): void => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const r = await fs.search('export const needle', { path: 'tree', maxResults: 10_000 });
+    running = false;
+    assert.ok(r.ok && !r.truncated);
+    assert.equal(r.matches.length, 3000);
+    assert.deepEqual(r.matches[0], { path: 'tree/d0/f0.ts', line: 2, text: 'export const needle0 = 0;' });
+    assert.ok(turns > 1, `the loop ran ${turns} turn(s) during a 3000-file search`);
+  } finally {
+    await rm(tree, { recursive: true, force: true });
+  }
+});
+
+test('a directory swapped for a link to the outside while reading and writing never leaks or clobbers the outside', async () => {
+  const { spawn } = await import('node:child_process');
+  const swap = join(wt, 'swap');
+  const parked = join(wt, 'swap-parked');
+  const decoy = join(base, 'decoy');
+  await mkdir(swap);
+  await mkdir(decoy);
+  await writeFile(join(swap, 'f.txt'), 'inside\n');
+  await writeFile(join(decoy, 'f.txt'), SECRET);
+  const script = `const fs = require('fs'); const [dir, parked, target] = process.argv.slice(1); const end = Date.now() + 1500;
+    while (Date.now() < end) { try { fs.renameSync(dir, parked); fs.symlinkSync(target, dir); fs.unlinkSync(dir); fs.renameSync(parked, dir); } catch {} }`;
+  const child = spawn(process.execPath, ['-e', script, swap, parked, decoy], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const seen = new Set<string>();
+    let running = true;
+    void exited.then(() => (running = false));
+    while (running) {
+      const r = await fs.readFile('swap/f.txt');
+      seen.add(r.ok ? r.text : r.reason);
+      assert.ok(!r.ok || r.text === 'inside\n' || r.text === '', `read leaked: ${JSON.stringify(r)}`);
+      await fs.writeFile('swap/f.txt', 'inside\n');
+      assert.equal(await readFile(join(decoy, 'f.txt'), 'utf8'), SECRET, 'the outside file was changed');
+    }
+    assert.ok(seen.has('inside\n'), [...seen].join(', '));
+  } finally {
+    child.kill();
+    await exited;
+    await rm(decoy, { recursive: true, force: true });
+    await rm(swap, { recursive: true, force: true });
+    await rm(parked, { recursive: true, force: true });
+  }
+});
