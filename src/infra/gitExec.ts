@@ -56,11 +56,45 @@ function explicitEnv(extra: Record<string, string>): Record<string, string> {
   return { ...env, ...extra };
 }
 
+/** Git processes of this process running at once; more wait their turn. */
+const MAX_GIT_PROCESSES = 4;
+let gitRunning = 0;
+const gitWaiting: (() => void)[] = [];
+
+/**
+ * Wait for a git process slot. Spawning forks this (large) process on the main thread, so a burst
+ * of spawns in one turn of the event loop stalls it; the cap keeps bursts small.
+ */
+function acquireGitSlot(): Promise<void> | undefined {
+  if (gitRunning < MAX_GIT_PROCESSES && gitWaiting.length === 0) {
+    gitRunning++;
+    return undefined;
+  }
+  return new Promise<void>((resolve) => gitWaiting.push(resolve));
+}
+
+/** Hand the slot to the next waiter on a later turn of the loop (so spawns spread out), or free it. */
+function releaseGitSlot(): void {
+  const next = gitWaiting.shift();
+  if (next) setImmediate(next);
+  else gitRunning--;
+}
+
 /**
  * Run `git <args>` in `cwd`. Resolves with the exit code and output for any exit status; rejects
- * only when git could not be run at all, when `cwd` does not exist, or on abort.
+ * only when git could not be run at all, when `cwd` does not exist, or on abort. At most
+ * `MAX_GIT_PROCESSES` run at once; the rest queue, first come, first served.
  */
 export async function runGit(cwd: string, args: readonly string[], options: GitCallOptions = {}): Promise<GitOutput> {
+  await acquireGitSlot();
+  try {
+    return await runGitNow(cwd, args, options);
+  } finally {
+    releaseGitSlot();
+  }
+}
+
+async function runGitNow(cwd: string, args: readonly string[], options: GitCallOptions): Promise<GitOutput> {
   let exitCode = 0;
   let stderr = '';
   let spawnError: Error | undefined;

@@ -11,10 +11,16 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ProcessRunner } from '../core/ports';
 import type { ApplyResult, BaseResult, DirtyPolicy, ForemanWorktree, MergeResult, RepoPort, WorktreeSetup } from '../core/repoPort';
 import { resolveBase } from './gitBase';
-import { FOREMAN_IDENTITY, gitOk, runGit } from './gitExec';
+import { FOREMAN_IDENTITY, gitOk, runGit, splitNul } from './gitExec';
 import { applyBranch, diffFiles, diffText, mergeInto } from './gitMerge';
-import { addTaskWorktree, branchCommit, foremanWorktrees, removeTaskWorktree } from './gitWorktrees';
+import { addTaskWorktree, branchCommit, foremanWorktrees, removeTaskWorktree, takeWorktreeSnapshot } from './gitWorktrees';
+import type { AddedWorktree, WorktreeSnapshot } from './gitWorktrees';
 import { prepareWorktree } from './worktreeSetup';
+
+/** A worktree snapshot older than this is taken again (someone may have changed worktrees by hand). */
+const SNAPSHOT_TTL_MS = 30_000;
+/** Commits whose changed files are remembered from `commitAll`, for the `changedFiles` that follows. */
+const MAX_REMEMBERED_COMMITS = 256;
 
 /** Options of `createGitRepo`. */
 export interface GitRepoOptions {
@@ -67,6 +73,10 @@ export async function createGitRepo(options: GitRepoOptions): Promise<GitRepo> {
 /** `RepoPort` over a real repository; create it with `createGitRepo`. */
 export class GitRepo implements RepoPort {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Worktrees and branches as last seen; only touched inside `serialised`. */
+  private snapshot: WorktreeSnapshot | null = null;
+  /** Files changed by commits `commitAll` made: commit → files, consumed by `changedFiles`. */
+  private readonly committedFiles = new Map<string, string[]>();
 
   constructor(
     readonly root: string,
@@ -96,7 +106,7 @@ export class GitRepo implements RepoPort {
   ): Promise<{ path: string; branch: string; created: boolean }> {
     const added = await this.serialised(async () => {
       await mkdir(this.worktreeRoot, { recursive: true });
-      return addTaskWorktree(this.root, this.worktreeRoot, runId, taskId, from, signal);
+      return this.addWorktree(runId, taskId, from, signal);
     });
     if (added.created && setup !== null) {
       try {
@@ -112,12 +122,45 @@ export class GitRepo implements RepoPort {
     return { path: added.path, branch: added.branch, created: added.created };
   }
 
+  /**
+   * Add a task's worktree using the worktree snapshot (taken when missing or stale). When git
+   * refuses, or the snapshot names a worktree whose directory is gone, the snapshot is dropped
+   * and the work is done again from what git says now.
+   */
+  private async addWorktree(runId: string, taskId: string, from: string, signal?: AbortSignal): Promise<AddedWorktree> {
+    if (this.snapshot === null || Date.now() - this.snapshot.takenAt > SNAPSHOT_TTL_MS) {
+      this.snapshot = await takeWorktreeSnapshot(this.root, signal);
+    }
+    try {
+      const added = await addTaskWorktree(this.root, this.worktreeRoot, runId, taskId, from, signal, this.snapshot);
+      if (added.created || existsSync(added.path)) return added;
+    } catch {
+      // Retried below against git's own view; a real refusal is thrown from there.
+    }
+    this.snapshot = null;
+    return addTaskWorktree(this.root, this.worktreeRoot, runId, taskId, from, signal);
+  }
+
+  /**
+   * Stage everything and commit it. One `diff --cached --name-only` says both whether anything is
+   * staged and which files the commit changes, remembered for the `changedFiles` that follows.
+   */
   async commitAll(worktreePath: string, message: string): Promise<string | null> {
     await gitOk(worktreePath, ['add', '-A', '--', '.']);
-    const staged = await runGit(worktreePath, ['diff', '--cached', '--quiet']);
-    if (staged.exitCode === 0) return null;
+    const staged = splitNul(await gitOk(worktreePath, ['diff', '--cached', '--name-only', '--no-renames', '-z'])).sort();
+    if (staged.length === 0) return null;
     await gitOk(worktreePath, [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-m', message]);
-    return (await gitOk(worktreePath, ['rev-parse', 'HEAD'])).trim();
+    const commit = (await gitOk(worktreePath, ['rev-parse', 'HEAD'])).trim();
+    this.rememberFiles(commit, staged);
+    return commit;
+  }
+
+  private rememberFiles(commit: string, files: string[]): void {
+    if (this.committedFiles.size >= MAX_REMEMBERED_COMMITS) {
+      const oldest = this.committedFiles.keys().next().value;
+      if (oldest !== undefined) this.committedFiles.delete(oldest);
+    }
+    this.committedFiles.set(commit, files);
   }
 
   branchHead(branch: string): Promise<string | null> {
@@ -128,7 +171,13 @@ export class GitRepo implements RepoPort {
     return diffText(this.root, from, to, maxChars);
   }
 
-  changedFiles(from: string, to: string): Promise<string[]> {
+  /** Files changed between two commits; for `<commit>~1..<commit>` of a commit made by `commitAll`, without running git. */
+  async changedFiles(from: string, to: string): Promise<string[]> {
+    const known = from === `${to}~1` ? this.committedFiles.get(to) : undefined;
+    if (known !== undefined) {
+      this.committedFiles.delete(to);
+      return [...known];
+    }
     return diffFiles(this.root, from, to);
   }
 
@@ -137,15 +186,22 @@ export class GitRepo implements RepoPort {
   }
 
   listWorktrees(): Promise<ForemanWorktree[]> {
-    return this.serialised(() => foremanWorktrees(this.root));
+    return this.serialised(() => {
+      this.snapshot = null;
+      return foremanWorktrees(this.root);
+    });
   }
 
   removeWorktree(path: string, opts: { deleteBranch: string | null }): Promise<void> {
-    return this.serialised(() => removeTaskWorktree(this.root, this.worktreeRoot, path, opts.deleteBranch));
+    return this.serialised(() => {
+      this.snapshot = null;
+      return removeTaskWorktree(this.root, this.worktreeRoot, path, opts.deleteBranch);
+    });
   }
 
   apply(branch: string, base: string, mode: 'squash' | 'merge', message: string): Promise<ApplyResult> {
     return this.serialised(async () => {
+      this.snapshot = null;
       await mkdir(this.worktreeRoot, { recursive: true });
       return applyBranch(this.root, this.worktreeRoot, branch, base, mode, message);
     });

@@ -52,6 +52,27 @@ export async function allWorktrees(root: string, signal?: AbortSignal): Promise<
 }
 
 /**
+ * What git knew of the worktrees and of Foreman's branches at one moment, so that adding many
+ * task worktrees does not prune and list again for each one. The adapter keeps it up to date as it
+ * adds worktrees and drops it whenever anything else changes them.
+ */
+export interface WorktreeSnapshot {
+  entries: WorktreeEntry[];
+  /** Full ref names of the local branches under `refs/heads/foreman/`. */
+  branches: Set<string>;
+  /** When it was taken (ms, Date.now()). */
+  takenAt: number;
+}
+
+/** Prune, then list the worktrees and Foreman's branches: three git processes, once. */
+export async function takeWorktreeSnapshot(root: string, signal?: AbortSignal): Promise<WorktreeSnapshot> {
+  const entries = await allWorktrees(root, signal);
+  const refs = await gitOk(root, ['for-each-ref', '--format=%(refname)', 'refs/heads/foreman/'], { signal });
+  const branches = new Set(refs.split('\n').filter((line) => line.length > 0));
+  return { entries, branches, takenAt: Date.now() };
+}
+
+/**
  * Foreman's worktrees: those on a `foreman/<runId>/<taskId>` branch, except the main worktree and
  * the developer's own checkout (`root`), even when they have such a branch checked out.
  */
@@ -88,6 +109,8 @@ export interface AddedWorktree {
  * Create the worktree of a task, or find the existing one (resume). When only the branch exists
  * the worktree is added on it. Rejects with git's message when git refuses (for example, the
  * target directory exists and is not that worktree, or the branch is checked out elsewhere).
+ * With a `snapshot` no git process is run to look (only `worktree add`), and the snapshot is
+ * updated with the new worktree and branch.
  */
 export async function addTaskWorktree(
   root: string,
@@ -96,20 +119,25 @@ export async function addTaskWorktree(
   taskId: string,
   from: string,
   signal?: AbortSignal,
+  snapshot?: WorktreeSnapshot,
 ): Promise<AddedWorktree> {
   const branch = taskBranch(runId, taskId);
-  const entries = await allWorktrees(root, signal);
+  const entries = snapshot?.entries ?? (await allWorktrees(root, signal));
   const existing = entries.find((w) => w.branch === `refs/heads/${branch}`);
   if (existing && (existing === entries[0] || existing.path === root)) {
     throw new Error(`Branch ${branch} is checked out in your checkout at ${existing.path}; switch that checkout to another branch first.`);
   }
   if (existing) return { path: existing.path, branch, created: false, createdBranch: false };
   const path = join(worktreeRoot, runId, taskId);
-  const branchExists = (await branchCommit(root, branch, signal)) !== null;
+  const branchExists = snapshot ? snapshot.branches.has(`refs/heads/${branch}`) : (await branchCommit(root, branch, signal)) !== null;
   const args = branchExists
     ? ['worktree', 'add', path, branch]
     : ['worktree', 'add', '-b', branch, path, from];
   await gitOk(root, args, { signal });
+  if (snapshot) {
+    snapshot.entries.push({ path, head: null, branch: `refs/heads/${branch}` });
+    snapshot.branches.add(`refs/heads/${branch}`);
+  }
   return { path, branch, created: true, createdBranch: !branchExists };
 }
 

@@ -284,3 +284,78 @@ test('runGit with an explicit env works when npm has exported EDITOR', async () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('changedFiles after commitAll lists what git itself lists: added, changed, deleted, renamed', async () => {
+  const f = makeFixture();
+  try {
+    f.write('keep.txt', 'keep\n');
+    f.write('old-name.txt', 'some text that is long enough to be seen as a rename\n');
+    f.write('gone.txt', 'bye\n');
+    const base = commitAllAsDev(f, 'base');
+    const repo = await f.open();
+    const wt = await repo.ensureWorktree('r1', 't1', base, null);
+    assert.equal(await repo.commitAll(wt.path, 'nothing yet'), null, 'nothing staged: no commit');
+    f.write('keep.txt', 'changed\n', wt.path);
+    f.write('deep/new file.txt', 'new\n', wt.path);
+    rmSync(join(wt.path, 'gone.txt'));
+    f.git(['mv', 'old-name.txt', 'new-name.txt'], wt.path);
+    const commit = await repo.commitAll(wt.path, 'work');
+    assert.ok(commit !== null);
+    assert.equal(f.git(['rev-parse', 'HEAD'], wt.path).trim(), commit);
+    const fromGit = f.git(['diff', '--name-only', '--no-renames', '-z', `${commit}~1`, commit]).split('\0').filter(Boolean).sort();
+    assert.deepEqual(fromGit, ['deep/new file.txt', 'gone.txt', 'keep.txt', 'new-name.txt', 'old-name.txt']);
+    assert.deepEqual(await repo.changedFiles(`${commit}~1`, commit), fromGit);
+    assert.deepEqual(await repo.changedFiles(`${commit}~1`, commit), fromGit, 'asked again (now through git): the same');
+    assert.deepEqual(await repo.changedFiles(base, commit), fromGit);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('ensureWorktree stays right when worktrees and branches change behind its back', async () => {
+  const f = makeFixture();
+  try {
+    const repo = await f.open();
+    const base = f.git(['rev-parse', 'HEAD']).trim();
+    const a = await repo.ensureWorktree('r1', 'a', base, null);
+    await repo.ensureWorktree('r1', 'b', base, null);
+    // A worktree directory deleted by hand: it is made again, not reported as existing.
+    rmSync(a.path, { recursive: true, force: true });
+    const again = await repo.ensureWorktree('r1', 'a', base, null);
+    assert.equal(again.created, true);
+    assert.ok(existsSync(join(again.path, '.git')));
+    // A branch created by someone else after the worktrees were listed: the worktree is added on it.
+    f.write('other.txt', 'other\n');
+    const other = commitAllAsDev(f, 'other');
+    f.git(['branch', 'foreman/r1/c', other]);
+    f.git(['reset', '-q', '--hard', base]);
+    const c = await repo.ensureWorktree('r1', 'c', base, null);
+    assert.equal(c.created, true);
+    assert.equal(f.git(['rev-parse', 'HEAD'], c.path).trim(), other);
+    // A worktree added by someone else: found, not added twice.
+    const byHand = join(f.worktreeRoot, 'r1', 'd');
+    f.git(['worktree', 'add', '-q', '-b', 'foreman/r1/d', byHand, base]);
+    const d = await repo.ensureWorktree('r1', 'd', base, null);
+    assert.deepEqual(d, { path: realpathSync(byHand), branch: 'foreman/r1/d', created: false });
+    const listed = (await repo.listWorktrees()).map((w) => w.taskId).sort();
+    assert.deepEqual(listed, ['a', 'b', 'c', 'd']);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('many git calls at once all complete with their own output', async () => {
+  const f = makeFixture();
+  try {
+    const names = Array.from({ length: 16 }, (_, i) => `n${i}`);
+    const outs = await Promise.all(names.map((n) => runGit(f.root, ['rev-parse', '--sq-quote', n])));
+    assert.deepEqual(
+      outs.map((o) => [o.exitCode, o.stdout.trim()]),
+      names.map((n) => [0, `'${n}'`]),
+    );
+    const failing = await Promise.all([runGit(f.root, ['rev-parse', '--verify', '-q', 'nope']), runGit(f.root, ['status', '--porcelain'])]);
+    assert.deepEqual(failing.map((o) => o.exitCode), [1, 0], 'a failure does not hold up the others');
+  } finally {
+    f.cleanup();
+  }
+});
