@@ -50,6 +50,7 @@ export class RunEngine implements PipelineHost {
   private integrationPath: Promise<string> | null = null;
   private runHit: BudgetHit | null = null;
   private stopping = false;
+  private active: Promise<RunState> | null = null;
 
   private constructor(
     readonly deps: RunDeps,
@@ -136,9 +137,15 @@ export class RunEngine implements PipelineHost {
 
   /**
    * Run until no task can move, then verify the integration branch. May be called again after it
-   * returns (after the developer accepted a task or sent one back): the run continues.
+   * returns (after the developer accepted a task or sent one back): the run continues. A call while
+   * the run is going returns the same promise.
    */
-  async run(): Promise<RunState> {
+  run(): Promise<RunState> {
+    this.active ??= this.runToRest().finally(() => (this.active = null));
+    return this.active;
+  }
+
+  private async runToRest(): Promise<RunState> {
     if (this.state.status !== 'running') this.emit({ type: 'run_resumed' });
     this.stopping = false;
     try {
