@@ -1,11 +1,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner, scrubEnv } from '../../src/infra/processRunner';
+import { isDead } from './processProbe';
 
 const runner = createProcessRunner();
 const dirs: string[] = [];
@@ -19,22 +19,6 @@ async function tempDir(): Promise<string> {
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-/** True when the pid no longer runs (gone, or a zombie nobody reaped yet). */
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // ESRCH: no such process.
-    return true;
-  }
-  try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
-  } catch {
-    // ps exits 1 when the pid vanished between the two checks.
-    return true;
-  }
-}
 
 async function waitDead(pid: number, ms = 2000): Promise<boolean> {
   const end = Date.now() + ms;

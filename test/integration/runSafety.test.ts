@@ -33,6 +33,7 @@ import {
   waitFor,
 } from './runHarness';
 import type { EngineParts, TempRepo } from './runHarness';
+import { isDead } from './processProbe';
 
 /** Engine parts with review off; `tweak` may change the config before the engine is made. */
 async function partsFor(repo: TempRepo, server: TestServer, tweak: (p: EngineParts) => void = () => undefined): Promise<EngineParts> {
@@ -63,16 +64,6 @@ function processesWith(token: string): string[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l.includes(token));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // ESRCH: gone.
-    return false;
-  }
-  return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
 }
 
 function toolEvents(events: JournalEvent[], taskId: string) {
@@ -304,7 +295,7 @@ test('stopAll during a run: processes are killed, work is committed, the run end
     assert.equal(state.tasks.get('waiting')?.status, 'stopped');
     assert.equal(state.tasks.get('waiting')?.worktree, null, 'the queued task never started');
     assert.equal(repo.git(['show', `foreman/${runId}/busy:partial.txt`]), 'work so far\n');
-    assert.equal(isAlive(pid), false, 'the shell is gone');
+    assert.equal(isDead(pid), true, 'the shell is gone');
     assert.deepEqual(processesWith('31.4159'), [], 'the sleep is gone');
   } finally {
     await server.close();
@@ -329,8 +320,8 @@ test('SIGINT to foreman run: exit 130, the run ends stopped, no process is left 
     assert.equal(state.status, 'stopped');
     assert.equal(state.tasks.get('busy')?.status, 'stopped');
     assert.equal(repo.git(['show', `foreman/${runId}/busy:partial.txt`]), 'work so far\n');
-    assert.equal(isAlive(pid), false, 'the shell is gone');
-    assert.equal(isAlive(cli.pid), false, 'the CLI is gone');
+    assert.equal(isDead(pid), true, 'the shell is gone');
+    assert.equal(isDead(cli.pid), true, 'the CLI is gone');
     assert.deepEqual(processesWith('27.1828'), [], 'the sleep is gone');
   } finally {
     await server.close();

@@ -10,6 +10,7 @@ import type { ToolContext, ToolOutcome } from '../../src/core/tools';
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
 import { createWorktreeFs } from '../../src/infra/sandboxFs';
 import { createProcessRunner } from '../../src/infra/processRunner';
+import { isDead } from './processProbe';
 
 let base = '';
 let repo = '';
@@ -42,21 +43,6 @@ after(async () => {
 function call(name: string, args: unknown, over: Partial<ToolContext> = {}): Promise<ToolOutcome> {
   const raw = typeof args === 'string' ? args : JSON.stringify(args);
   return executeTool({ id: `call_${++callId}`, name, arguments: raw }, { ...ctx, ...over });
-}
-
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // ESRCH: gone.
-    return true;
-  }
-  try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
-  } catch {
-    // ps exits 1 when the pid vanished meanwhile.
-    return true;
-  }
 }
 
 test('the tool list is fixed, ordered and frozen', () => {
