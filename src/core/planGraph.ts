@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import type { Plan, PlanWarning, TaskSpec } from './plan';
 import { rawPlanSchema, type RawTask } from './planSchema';
+import { INTEGRATION_ID } from './branches';
 
 /** The default cap on the number of tasks in a plan. */
 export const DEFAULT_MAX_TASKS = 50;
@@ -148,7 +149,7 @@ function normaliseFilePath(input: string): PathResult {
 // Graph errors
 
 /** Ids Foreman uses itself: `foreman/<run>/integration` is the integration branch. */
-const RESERVED_IDS = new Set(['integration']);
+const RESERVED_IDS = new Set([INTEGRATION_ID]);
 
 function idErrors(tasks: TaskSpec[]): string[] {
   const positions = new Map<string, number[]>();

@@ -4,6 +4,7 @@
  * is recorded as skipped and the checks' verdict stands.
  */
 import { z } from 'zod';
+import { taskBranch } from './branches';
 import { ModelError } from './model';
 import type { TaskSpec } from './plan';
 import { reviewerSystemPrompt, reviewRequest } from './prompts';
@@ -21,7 +22,7 @@ const MAX_DIFF_CHARS = 40_000;
 export async function reviewChange(host: PipelineHost, task: TaskSpec, summary: string, signal: AbortSignal): Promise<Verdict | null> {
   const reviewer = host.deps.reviewer;
   if (!reviewer) return null;
-  const branch = `foreman/${host.config.runId}/${task.id}`;
+  const branch = taskBranch(host.config.runId, task.id);
   const hit = host.budgetCheck(task.id);
   if (hit) return null;
   const diff = await host.deps.repo.diff(host.base, branch, MAX_DIFF_CHARS);

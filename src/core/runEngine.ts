@@ -7,6 +7,7 @@
  * (`state`) is that journal folded with `applyEvent`, so a run rebuilt from its journal after a
  * crash is the same run.
  */
+import { INTEGRATION_ID, integrationBranch, taskBranch } from './branches';
 import { BudgetGuard } from './budget';
 import type { BudgetHit, JournalEvent, NewEvent, RequestRole, RunEnd, TaskStatus } from './journal';
 import { FINAL_STATUSES } from './journal';
@@ -21,9 +22,6 @@ import type { RunState } from './runState';
 import { mergeEvent, runTaskPipeline } from './taskPipeline';
 import type { PipelineHost, TaskProgress } from './taskPipeline';
 import { runChecks } from './verify';
-
-/** The id the integration worktree is kept under; no task may use it. */
-export const INTEGRATION_ID = 'integration';
 
 interface TaskRuntime {
   spec: TaskSpec;
@@ -233,7 +231,7 @@ export class RunEngine implements PipelineHost {
   }
 
   private async mergeVerified(rt: TaskRuntime): Promise<void> {
-    const branch = rt.progress.worktree?.branch ?? `foreman/${this.config.runId}/${rt.spec.id}`;
+    const branch = rt.progress.worktree?.branch ?? taskBranch(this.config.runId, rt.spec.id);
     const merge = await this.mergeTask(rt.spec, branch);
     this.emit(mergeEvent(rt.spec.id, merge));
     this.emit({ type: 'task_status', taskId: rt.spec.id, status: merge.ok ? 'merged' : 'failed', ...(merge.ok ? {} : { reason: merge.message }) });
@@ -260,7 +258,7 @@ export class RunEngine implements PipelineHost {
     if (status === 'merged') return refuse(`${taskId} is already merged into the integration branch; request changes instead`);
     if (status === 'rejected') return { ok: true };
     const t = this.state.tasks.get(taskId);
-    const branch = t?.branch ?? `foreman/${this.config.runId}/${taskId}`;
+    const branch = t?.branch ?? taskBranch(this.config.runId, taskId);
     if (t?.worktree) await this.deps.repo.removeWorktree(t.worktree, { deleteBranch: branch });
     rt.progress.worktree = null;
     this.emit({ type: 'task_status', taskId, status: 'rejected', reason: `rejected by the developer; ${branch} and its worktree were removed` });
@@ -379,11 +377,6 @@ export type Decision = { ok: true } | { ok: false; message: string };
 
 function refuse(message: string): Decision {
   return { ok: false, message };
-}
-
-/** The integration branch of a run. */
-export function integrationBranch(runId: string): string {
-  return `foreman/${runId}/${INTEGRATION_ID}`;
 }
 
 function conflictAdvice(task: TaskSpec, branch: string, files: string[]): string {

@@ -3,7 +3,7 @@
  * one commit (default) or a merge. Refuses, changing nothing, when their checkout is dirty in the
  * files involved or the change would conflict.
  */
-import { integrationBranch } from '../../core/runEngine';
+import { integrationBranch } from '../../core/branches';
 import { reduceJournal } from '../../core/runState';
 import { openJournal, runJournalPath } from '../../infra/journalFile';
 import { EXIT } from '../context';

@@ -1,0 +1,17 @@
+/**
+ * Branch names of a run, in one place: `foreman/<run>/<task>` per task and
+ * `foreman/<run>/integration` for the merged result (so no task may be called `integration`).
+ */
+
+/** The id the integration worktree and branch are kept under; no task may use it. */
+export const INTEGRATION_ID = 'integration';
+
+/** The branch of one task of a run. */
+export function taskBranch(runId: string, taskId: string): string {
+  return `foreman/${runId}/${taskId}`;
+}
+
+/** The integration branch of a run. */
+export function integrationBranch(runId: string): string {
+  return taskBranch(runId, INTEGRATION_ID);
+}
