@@ -1,6 +1,9 @@
-// One build script for every bundle: the extension, the command line and the scripted test server.
-// `node esbuild.js` builds once; `--watch` rebuilds on change; `--production` minifies.
+// One build script for every bundle: the extension, the Lead panel's webview, the command line and
+// the scripted test server. `node esbuild.js` builds once; `--watch` rebuilds on change;
+// `--production` minifies.
 const esbuild = require('esbuild');
+const { copyFileSync, mkdirSync } = require('node:fs');
+const { join } = require('node:path');
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -33,13 +36,52 @@ const common = {
   plugins: [problemMatcher],
 };
 
+/**
+ * The tokenizer's ranks (about 1 MB) stay out of the extension and CLI bundles: they are copied
+ * beside them as dist/cl100k_base.js and loaded only when a server reports no usage.
+ */
+const ranksBesideBundle = {
+  name: 'ranks-beside-bundle',
+  setup(build) {
+    build.onResolve({ filter: /^js-tiktoken\/ranks\/cl100k_base$/ }, () => ({ path: './cl100k_base.js', external: true }));
+  },
+};
+
+/** Files the extension loads at run time that are not bundles: codicons for the webview, the ranks. */
+function copyAssets() {
+  mkdirSync('dist/codicons', { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
+  copyFileSync('node_modules/js-tiktoken/dist/ranks/cl100k_base.cjs', 'dist/cl100k_base.js');
+}
+
 const bundles = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode'],
+    plugins: [...common.plugins, ranksBesideBundle],
+  },
+  {
+    ...common,
+    entryPoints: ['src/webview/main.ts'],
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
+  {
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [...common.plugins, ranksBesideBundle],
+  },
   { ...common, entryPoints: ['src/testserver/main.ts'], outfile: 'dist/testserver.js' },
 ];
 
 async function main() {
+  copyAssets();
   const contexts = await Promise.all(bundles.map((b) => esbuild.context(b)));
   if (watch) {
     await Promise.all(contexts.map((c) => c.watch()));

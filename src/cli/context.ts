@@ -2,7 +2,7 @@
  * What every command handler gets, and the exit codes they return.
  */
 import type { CommandLine } from './options';
-import type { Settings } from './settings';
+import type { Settings } from '../app/settings';
 
 /** Documented exit codes (also in the usage text and docs/cli.md). */
 export const EXIT = {

@@ -13,7 +13,7 @@ import { statusCommand } from './commands/status';
 import { EXIT } from './context';
 import type { CommandContext, CommandHandler } from './context';
 import { parseCommandLine, USAGE, UsageError } from './options';
-import { readConfigFile, resolveSettings, SettingsError } from './settings';
+import { readConfigFile, resolveSettings, SettingsError } from '../app/settings';
 import { ModelError } from '../core/model';
 import { GitCommandError } from '../infra/gitExec';
 

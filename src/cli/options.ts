@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { CommandCategory } from '../core/commandPolicy';
 import { parseCheckList } from '../infra/detectChecks';
-import type { SettingFlags } from './settings';
+import type { SettingFlags } from '../app/settings';
 
 export const USAGE = `foreman: direct a fleet of coding agents from the command line
 

@@ -2,7 +2,7 @@
  * Shared helpers for whole-run tests: a temporary git repository made from a template, the
  * scripted test server on a free port, the `foreman` CLI as a real child process, the run's
  * journal read back with the real reader, and (for in-process runs) the engine's collaborators
- * built from the real adapters the way src/cli/workspace.ts builds them.
+ * built from the real adapters the way src/app/workspace.ts builds them.
  *
  * Typical use:
  *   const repo = makeRepo({ files: NODE_TEMPLATE });
@@ -31,10 +31,10 @@ import type { RunConfig, RunDeps } from '../../src/core/runTypes';
 import { reduceJournal } from '../../src/core/runState';
 import type { RunState } from '../../src/core/runState';
 import type { CheckSpec } from '../../src/core/verify';
-import { resolveSettings } from '../../src/cli/settings';
-import type { SettingFlags } from '../../src/cli/settings';
-import { engineConfig, engineDeps, openWorkspace, repositoryView } from '../../src/cli/workspace';
-import type { Workspace } from '../../src/cli/workspace';
+import { resolveSettings } from '../../src/app/settings';
+import type { SettingFlags } from '../../src/app/settings';
+import { engineConfig, engineDeps, openWorkspace, repositoryView } from '../../src/app/workspace';
+import type { Workspace } from '../../src/app/workspace';
 import { listRunIds, newRunId, readJournal, runJournalPath } from '../../src/infra/journalFile';
 import type { JournalFile } from '../../src/infra/journalFile';
 import { createOpenAIClient } from '../../src/infra/openaiClient';

@@ -76,7 +76,8 @@ function target(fromRel: string, specifier: string): { kind: 'file'; rel: string
 
 const CORE_PACKAGES = new Set(['zod', 'node:path', 'node:path/posix']);
 const CORE_FORBIDDEN_LAYERS = new Set(['infra', 'cli', 'host', 'webview', 'testserver']);
-const INFRA_FORBIDDEN_LAYERS = new Set(['cli', 'host', 'webview']);
+const INFRA_FORBIDDEN_LAYERS = new Set(['app', 'cli', 'host', 'webview']);
+const APP_FORBIDDEN_LAYERS = new Set(['cli', 'host', 'webview', 'extension']);
 
 /** The rule an import of `fromRel` breaks, in words, or null when it is allowed. */
 function violation(fromRel: string, imp: FoundImport): string | null {
@@ -93,6 +94,7 @@ function violation(fromRel: string, imp: FoundImport): string | null {
     }
   }
   if (from === 'infra' && toLayer !== null && INFRA_FORBIDDEN_LAYERS.has(toLayer)) return `src/infra must not import src/${toLayer}`;
+  if (from === 'app' && toLayer !== null && APP_FORBIDDEN_LAYERS.has(toLayer)) return `src/app must not import src/${toLayer}`;
   if (from === 'protocol') {
     const ok = to.kind === 'file' ? toLayer === 'protocol' : to.name === 'zod' || to.name.startsWith('zod/');
     if (!ok) return "src/protocol may import only src/protocol and 'zod'";
@@ -166,6 +168,8 @@ test('the rules catch violations in synthetic files', () => {
   assert.match(bad('src/protocol/m.ts', "import { x } from '../core/plan';").join(), /src\/protocol may import only/);
   assert.match(bad('src/webview/v.ts', "import { z } from 'zod';").join(), /src\/webview may import only/);
   assert.match(bad('src/cli/main.ts', "import type * as vscode from 'vscode';").join(), /only src\/host/);
+  assert.match(bad('src/app/a.ts', "import { x } from '../host/x';").join(), /src\/app must not import src\/host/);
+  assert.match(bad('src/app/a.ts', "import * as vscode from 'vscode';").join(), /only src\/host/);
 });
 
 test('the rules allow what the layering permits', () => {
@@ -174,6 +178,7 @@ test('the rules allow what the layering permits', () => {
   ok('src/infra/a.ts', "import type { CheckSpec } from '../core/verify';\nimport { readFile } from 'node:fs/promises';");
   ok('src/host/h.ts', "import * as vscode from 'vscode';\nimport { x } from '../cli/y';");
   ok('src/extension.ts', "import * as vscode from 'vscode';");
+  ok('src/app/a.ts', "import { RunEngine } from '../core/runEngine';\nimport { createGitRepo } from '../infra/gitRepo';");
   ok('src/protocol/m.ts', "import { z } from 'zod';\nimport type { M } from './other';");
   ok('src/webview/v.ts', "import type { M } from '../protocol/m';\nimport { h } from './h';");
 });

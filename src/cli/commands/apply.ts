@@ -9,7 +9,7 @@ import { openJournal, runJournalPath } from '../../infra/journalFile';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
 import { UsageError } from '../options';
-import { loadRun, openWorkspace } from '../workspace';
+import { loadRun, openWorkspace } from '../../app/workspace';
 
 export const applyCommand: CommandHandler = async (ctx) => {
   const runId = ctx.cl.args[0];

@@ -12,9 +12,9 @@ import { readJournal, runJournalPath } from '../../infra/journalFile';
 import { lockHolder } from '../../infra/runLock';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
-import type { Settings } from '../settings';
-import type { Workspace } from '../workspace';
-import { openWorkspace, runDir } from '../workspace';
+import type { Settings } from '../../app/settings';
+import type { Workspace } from '../../app/workspace';
+import { openWorkspace, runDir } from '../../app/workspace';
 
 /** What is known of each run that owns a worktree. */
 async function runFacts(ws: Workspace, worktrees: ForemanWorktree[]): Promise<Map<string, RunFacts | null>> {

@@ -18,7 +18,7 @@ import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { fmtCost, fmtTokens, renderPlan } from '../render';
 import { UsageError } from '../options';
-import { backendClient, openWorkspace, repositoryView } from '../workspace';
+import { backendClient, openWorkspace, repositoryView } from '../../app/workspace';
 
 /** The spec text from the first argument or --spec-file. */
 export async function readSpec(ctx: CommandContext): Promise<string> {

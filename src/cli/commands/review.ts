@@ -7,7 +7,7 @@ import type { Decision, RunEngine } from '../../core/runEngine';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';
-import { backendClient, openWorkspace } from '../workspace';
+import { backendClient, openWorkspace } from '../../app/workspace';
 import { driveLocked, reopenRun } from './run';
 
 async function decide(ctx: CommandContext, usage: string, act: (engine: RunEngine, args: string[]) => Promise<Decision[]>): Promise<number> {

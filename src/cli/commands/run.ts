@@ -16,8 +16,8 @@ import { progressLine, renderPlan, renderSummary } from '../render';
 import { UsageError } from '../options';
 import { reconcileWorktrees } from './clean';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
-import type { Workspace } from '../workspace';
-import { backendClient, engineConfig, engineDeps, loadRun, openWorkspace, repositoryView, resolveChecks, runDir } from '../workspace';
+import type { Workspace } from '../../app/workspace';
+import { backendClient, engineConfig, engineDeps, loadRun, openWorkspace, repositoryView, resolveChecks, runDir } from '../../app/workspace';
 
 export const runCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);

@@ -8,7 +8,7 @@ import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
 import { Ledger } from '../../core/ledger';
 import { fmtCost, fmtTokens, renderBreakdown, renderSummary, table } from '../render';
-import { loadRun, openWorkspace } from '../workspace';
+import { loadRun, openWorkspace } from '../../app/workspace';
 import { stateJson } from './run';
 
 export const statusCommand: CommandHandler = async (ctx) => {

@@ -1,0 +1,68 @@
+/**
+ * What the Lead session needs from the editor it runs in. VS Code implements it in src/host/;
+ * tests implement it with plain objects. Nothing here may hand a secret to anything but the model
+ * client: API keys go from `apiKey` straight into the backend's client.
+ */
+import type { CommandCategory } from '../core/commandPolicy';
+import type { Budgets } from '../core/budget';
+import type { CheckSpec } from '../core/verify';
+
+/** One configured backend (`foreman.backends`). Never holds a key. */
+export interface BackendSetting {
+  name: string;
+  baseUrl: string;
+  /** The first is the default. */
+  models: string[];
+  maxConcurrentRequests?: number;
+  requestTimeoutMs?: number;
+  /** Per million tokens, by model. */
+  prices?: Record<string, { input: number; cachedInput: number; output: number }>;
+}
+
+/** The editor's settings for Foreman (`foreman.*`), read fresh for every plan and run. */
+export interface LeadSettings {
+  backends: BackendSetting[];
+  /** Name of the backend selected first; null for the first configured. */
+  defaultBackend: string | null;
+  concurrency: number;
+  holdForReview: boolean;
+  budgets: Budgets;
+  /** Null: detect from the repository. */
+  checks: CheckSpec[] | null;
+  review: boolean;
+  /** Null: the default place outside the workspace. */
+  worktreeRoot: string | null;
+  retention: { keepFinishedRuns: number; abandonedAfterDays: number };
+  setup: { command: string | null; include: string[] | null };
+  allow: CommandCategory[];
+  maxSteps: number;
+  maxRepairRounds: number;
+  dirty: 'refuse' | 'snapshot';
+}
+
+/** Small values the panel remembers per workspace (the spec draft, the chosen options). */
+export interface LeadMemory {
+  get<T>(key: string): T | undefined;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+/** The editor, as the Lead session sees it. */
+export interface LeadHost {
+  /** The workspace folder the session works in, or null when none is open. */
+  readonly folder: string | null;
+  /** Whether the workspace is trusted. When false nothing plans, runs, verifies or applies. */
+  isTrusted(): boolean;
+  readSettings(): LeadSettings;
+  /** The API key stored for a backend, or undefined. Called only to build that backend's client. */
+  apiKey(backend: string): Promise<string | undefined>;
+  /** Add a backend to the user's settings (replacing one of the same name). */
+  addBackend(backend: BackendSetting): Promise<void>;
+  memory: LeadMemory;
+  /** A line for the log channel. Never given secrets. */
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /**
+   * Show progress for a long step (a notification); `work` gets a signal that aborts when the
+   * developer cancels it.
+   */
+  withProgress<T>(title: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}

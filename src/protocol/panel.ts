@@ -1,0 +1,320 @@
+/**
+ * The Lead panel's one protocol, shared by the extension host and the webview. The host owns all
+ * state and sends it whole as `state/didChange` (at most about ten times a second, however many
+ * agents stream); the webview renders it and keeps only UI state (what is expanded, what is being
+ * typed). The webview asks for everything with a request; the host answers every request with
+ * `request/didFinish`, errors included. Both sides validate what they receive with these schemas.
+ *
+ * Everything here is data: model output, file names and messages are plain strings, to be
+ * rendered as text, never as HTML.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// The panel's state (host → webview)
+// ---------------------------------------------------------------------------------------------
+
+/** A task's state on the board (the engine's task statuses). */
+export const TaskStatus = z.enum(['queued', 'setting_up', 'working', 'verifying', 'verified', 'merged', 'failed', 'blocked', 'stopped', 'rejected', 'interrupted']);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** Where a run stands (the engine's run statuses). */
+export const RunStatus = z.enum(['running', 'completed', 'failed', 'stopped', 'budget', 'review', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** Token counts and cost; `cost` is null when the model has no price. */
+export const Usage = z.object({
+  input: z.number(),
+  cached: z.number(),
+  output: z.number(),
+  cost: z.number().nullable(),
+  /** True when some count is a tokenizer estimate (the server reported no usage). */
+  estimated: z.boolean(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+/** One task of a plan, as the developer edits it. Mirrors the engine's TaskSpec. */
+export const PlanTask = z.object({
+  id: z.string(),
+  title: z.string(),
+  instructions: z.string(),
+  acceptance: z.array(z.string()),
+  files: z.array(z.string()),
+  dependsOn: z.array(z.string()),
+});
+export type PlanTask = z.infer<typeof PlanTask>;
+
+/** A plan under review, before it runs. */
+export const PlanView = z.object({
+  spec: z.string(),
+  tasks: z.array(PlanTask),
+  /** The planner's warnings (tasks touching the same files), recomputed after every edit. */
+  warnings: z.array(z.object({ tasks: z.array(z.string()), files: z.array(z.string()), message: z.string() })),
+  /** Problems that stop the plan from running (a cycle, an unknown dependency, a blank title). */
+  errors: z.array(z.string()),
+  /** The estimate for the plan as it stands; null while it is invalid. */
+  estimate: z
+    .object({
+      input: z.number(),
+      cached: z.number(),
+      output: z.number(),
+      cost: z.number().nullable(),
+      /** The assumptions behind the numbers, for people. */
+      assumptions: z.string(),
+      /** Set when the estimate is over a budget: which, in words. */
+      overBudget: z.string().nullable(),
+    })
+    .nullable(),
+  /** Planner tokens spent so far (planning and re-planning). */
+  plannerUsage: Usage,
+});
+export type PlanView = z.infer<typeof PlanView>;
+
+/** One verification command's result. `output` is the bounded tail of its output. */
+export const CheckView = z.object({
+  name: z.string(),
+  command: z.string(),
+  status: z.enum(['passed', 'failed', 'skipped']),
+  exitCode: z.number().nullable(),
+  durationMs: z.number(),
+  reason: z.string().nullable(),
+});
+export type CheckView = z.infer<typeof CheckView>;
+
+/** The latest verification of a task or of the integration branch. */
+export const VerificationView = z.object({
+  status: z.enum(['passed', 'failed', 'skipped']),
+  round: z.number(),
+  checks: z.array(CheckView),
+});
+export type VerificationView = z.infer<typeof VerificationView>;
+
+/** One row of the board. */
+export const TaskRow = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: TaskStatus,
+  /** Why it is in that status (a failure, a block, a stop), when the engine said. */
+  reason: z.string().nullable(),
+  /** The agent's step number and the tool it is running now (null between tools). */
+  step: z.number(),
+  tool: z.string().nullable(),
+  dependsOn: z.array(z.string()),
+  /** Elapsed working time in ms: since it started, to when it ended or to now. Null before it starts. */
+  elapsedMs: z.number().nullable(),
+  usage: Usage,
+  /** Output tokens per second over the last few seconds; 0 when idle. */
+  tokensPerSecond: z.number(),
+  verification: VerificationView.nullable(),
+  review: z.object({ approved: z.boolean(), comments: z.string() }).nullable(),
+  merge: z.object({ ok: z.boolean(), conflicts: z.array(z.string()), message: z.string().nullable() }).nullable(),
+  /** Files the task has changed so far (from its commits). */
+  files: z.array(z.string()),
+  /** What the developer may do to it now. */
+  actions: z.object({
+    stop: z.boolean(),
+    accept: z.boolean(),
+    reject: z.boolean(),
+    requestChanges: z.boolean(),
+    diff: z.boolean(),
+    transcript: z.boolean(),
+  }),
+});
+export type TaskRow = z.infer<typeof TaskRow>;
+
+/** The run on the board: live, or finished and still open. */
+export const RunView = z.object({
+  runId: z.string(),
+  status: RunStatus,
+  /** The run's final message, or the reason it stopped. */
+  message: z.string().nullable(),
+  /** True while the engine is driving it in this window. */
+  live: z.boolean(),
+  spec: z.string(),
+  model: z.string().nullable(),
+  endpoint: z.string().nullable(),
+  /** Base commit (short) and branch the run started from. */
+  base: z.string().nullable(),
+  baseBranch: z.string().nullable(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  usage: Usage,
+  tokensPerSecond: z.number(),
+  /** Output tokens/s samples, oldest first, one per second, at most 120. */
+  rate: z.array(z.number()),
+  /** The run budgets with what is used; null where no budget is set. */
+  budget: z.object({
+    tokens: z.object({ used: z.number(), limit: z.number() }).nullable(),
+    cost: z.object({ used: z.number(), limit: z.number() }).nullable(),
+  }),
+  /** Set when a budget stopped work: which, in words. */
+  budgetHit: z.string().nullable(),
+  tasks: z.array(TaskRow),
+  counts: z.record(z.string(), z.number()),
+  integration: z.object({ branch: z.string(), verification: VerificationView.nullable(), files: z.array(z.string()) }),
+  /** Verified tasks wait for Accept (true) or merge as soon as verified (false). */
+  holdForReview: z.boolean(),
+  applied: z.object({ commit: z.string(), mode: z.enum(['squash', 'merge']) }).nullable(),
+  actions: z.object({ stopAll: z.boolean(), apply: z.boolean(), resume: z.boolean() }),
+});
+export type RunView = z.infer<typeof RunView>;
+
+/** A past run of this repository, rebuilt from its journal. */
+export const HistoryEntry = z.object({
+  runId: z.string(),
+  status: RunStatus,
+  spec: z.string(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  tasks: z.number(),
+  merged: z.number(),
+  usage: Usage,
+  applied: z.boolean(),
+  /** Interrupted, stopped or budget-stopped runs can be resumed. */
+  resumable: z.boolean(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+/** A configured backend, as the panel may show it (never its key). */
+export const BackendView = z.object({
+  name: z.string(),
+  baseUrl: z.string(),
+  models: z.array(z.string()),
+  /** The scripted demo server that ships with Foreman, not a model. */
+  demo: z.boolean(),
+  /** Whether an API key for it is in SecretStorage. */
+  hasKey: z.boolean(),
+});
+export type BackendView = z.infer<typeof BackendView>;
+
+/** A server found by local discovery. */
+export const DiscoveredServer = z.object({
+  /** What it looks like: vLLM, Ollama, LM Studio, llama.cpp, SGLang … or 'OpenAI-compatible'. */
+  kind: z.string(),
+  baseUrl: z.string(),
+  models: z.array(z.string()),
+});
+export type DiscoveredServer = z.infer<typeof DiscoveredServer>;
+
+/** The run settings at hand next to the spec. */
+export const RunOptions = z.object({
+  backend: z.string().nullable(),
+  model: z.string().nullable(),
+  concurrency: z.number().int().min(1).max(256),
+  /** Run budgets; null for none. */
+  budgetTokens: z.number().positive().nullable(),
+  budgetCost: z.number().positive().nullable(),
+  /** Hold verified tasks for Accept instead of merging them at once. */
+  holdForReview: z.boolean(),
+});
+export type RunOptions = z.infer<typeof RunOptions>;
+
+/** A message for the developer in the panel. */
+export const Notice = z.object({
+  id: z.number(),
+  kind: z.enum(['info', 'warning', 'error']),
+  text: z.string(),
+});
+export type Notice = z.infer<typeof Notice>;
+
+/** What the panel is showing. */
+export const Phase = z.enum(['compose', 'planning', 'plan', 'run']);
+export type Phase = z.infer<typeof Phase>;
+
+/** The whole state of the panel. */
+export const PanelState = z.object({
+  /** Why Foreman cannot run here (untrusted workspace, no folder, not a git repository); null when it can. */
+  blocked: z.object({ reason: z.enum(['untrusted', 'noFolder', 'notGit']), message: z.string() }).nullable(),
+  repo: z.string().nullable(),
+  phase: Phase,
+  spec: z.string(),
+  options: RunOptions,
+  backends: z.array(BackendView),
+  discovery: z.object({ scanning: z.boolean(), found: z.array(DiscoveredServer), scannedAt: z.number().nullable() }),
+  /** While the planner works: since when, and what it is doing. */
+  planning: z.object({ startedAt: z.number(), message: z.string() }).nullable(),
+  plan: PlanView.nullable(),
+  run: RunView.nullable(),
+  history: z.array(HistoryEntry),
+  notices: z.array(Notice),
+  /** Host clock when the state was sent, so elapsed times tick consistently. */
+  now: z.number(),
+});
+export type PanelState = z.infer<typeof PanelState>;
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Requests from the webview. Each carries an `id` the host echoes in `request/didFinish`.
+ * Names are `area/verb`.
+ */
+export const Request = z.discriminatedUnion('type', [
+  /** The webview is loaded and listening; the host answers with the state. */
+  z.object({ type: z.literal('panel/ready') }),
+  z.object({ type: z.literal('spec/change'), spec: z.string() }),
+  z.object({ type: z.literal('options/change'), options: RunOptions.partial() }),
+  /** Plan the spec; the panel moves to `planning`, then `plan`. */
+  z.object({ type: z.literal('plan/start') }),
+  z.object({ type: z.literal('plan/cancel') }),
+  /** Ask the planner again with the developer's comment on the current plan. */
+  z.object({ type: z.literal('plan/replan'), comment: z.string() }),
+  /** The developer's edited task list replaces the plan's (validated, warnings and estimate recomputed). */
+  z.object({ type: z.literal('plan/edit'), tasks: z.array(PlanTask) }),
+  /** Drop the plan and go back to the spec. */
+  z.object({ type: z.literal('plan/discard') }),
+  /** Run the plan as it stands. */
+  z.object({ type: z.literal('run/start') }),
+  z.object({ type: z.literal('run/stopAll') }),
+  z.object({ type: z.literal('run/resume'), runId: z.string() }),
+  /** Show a past run on the board. */
+  z.object({ type: z.literal('run/open'), runId: z.string() }),
+  /** Leave the board and start a new spec. */
+  z.object({ type: z.literal('run/close') }),
+  z.object({ type: z.literal('run/apply'), mode: z.enum(['squash', 'merge']) }),
+  z.object({ type: z.literal('task/stop'), taskId: z.string() }),
+  z.object({ type: z.literal('task/accept'), taskId: z.string() }),
+  z.object({ type: z.literal('task/reject'), taskId: z.string() }),
+  z.object({ type: z.literal('task/requestChanges'), taskId: z.string(), comments: z.string() }),
+  /** Open the task's transcript in an editor tab. */
+  z.object({ type: z.literal('task/openTranscript'), taskId: z.string() }),
+  /** Show the task's changed files (and open the first diff); INTEGRATION_TASK_ID for the integration branch. */
+  z.object({ type: z.literal('task/openChanges'), taskId: z.string() }),
+  /** Open the task's latest verification output in an editor tab. */
+  z.object({ type: z.literal('task/openChecks'), taskId: z.string() }),
+  z.object({ type: z.literal('backend/discover') }),
+  z.object({
+    type: z.literal('backend/add'),
+    name: z.string(),
+    baseUrl: z.string(),
+    model: z.string(),
+  }),
+  z.object({ type: z.literal('backend/useDemo') }),
+  /** Ask for the backend's API key (an input box on the host side; the key never enters the webview). */
+  z.object({ type: z.literal('backend/setKey'), name: z.string() }),
+  z.object({ type: z.literal('settings/open') }),
+  z.object({ type: z.literal('notice/dismiss'), id: z.number() }),
+]);
+export type Request = z.infer<typeof Request>;
+
+/** A request with its id, as posted by the webview. */
+export const RequestEnvelope = z.object({ id: z.number().int(), request: Request });
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
+
+/** Messages from the host. */
+export const HostMessage = z.discriminatedUnion('type', [
+  /** The whole state; the latest one wins. */
+  z.object({ type: z.literal('state/didChange'), state: PanelState }),
+  /** The answer to request `id`: ok, or an error a person can act on. */
+  z.object({ type: z.literal('request/didFinish'), id: z.number().int(), ok: z.boolean(), error: z.string().nullable() }),
+  /** Move keyboard focus to the spec box (the "Foreman: New Spec" command). */
+  z.object({ type: z.literal('focus/spec') }),
+]);
+export type HostMessage = z.infer<typeof HostMessage>;
+
+/** The id the integration branch goes by where a task id is expected (the engine's INTEGRATION_ID; the planner never gives a task this id). */
+export const INTEGRATION_TASK_ID = 'integration';
+
+/** The most messages the host sends in a second (state updates are coalesced to this rate). */
+export const MAX_UPDATES_PER_SECOND = 10;

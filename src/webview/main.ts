@@ -1,0 +1,2 @@
+// Placeholder entry so the build runs while the webview is written; replaced by the panel's code.
+export {};
