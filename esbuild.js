@@ -47,6 +47,18 @@ const ranksBesideBundle = {
   },
 };
 
+/**
+ * The Lead session (engine, git, openai client) is a bundle of its own, dist/lead.js, which the
+ * extension loads on first use with `await import('../app/leadSession')`: activation then loads
+ * only the small host bundle.
+ */
+const leadBesideBundle = {
+  name: 'lead-beside-bundle',
+  setup(build) {
+    build.onResolve({ filter: /\/app\/leadSession$/ }, () => ({ path: './lead.js', external: true }));
+  },
+};
+
 /** Files the extension loads at run time that are not bundles: codicons for the webview, the ranks. */
 function copyAssets() {
   mkdirSync('dist/codicons', { recursive: true });
@@ -60,6 +72,12 @@ const bundles = [
     entryPoints: ['src/extension.ts'],
     outfile: 'dist/extension.js',
     external: ['vscode'],
+    plugins: [...common.plugins, leadBesideBundle],
+  },
+  {
+    ...common,
+    entryPoints: ['src/app/leadSession.ts'],
+    outfile: 'dist/lead.js',
     plugins: [...common.plugins, ranksBesideBundle],
   },
   {

@@ -33,7 +33,7 @@ export interface BoardRun {
   runId: string;
   /** The repository's top level. */
   repoRoot: string;
-  /** Where the run keeps its journal (`journal.jsonl`) and transcripts (`transcripts/<task>.json`). */
+  /** Where the run keeps its journal (`journal.jsonl`) and transcripts (`transcripts/<task>.jsonl`, read with src/infra/transcriptFile.ts). */
   runDir: string;
   /** The run's state as the engine (or its journal) tells it; read-only. */
   state: RunState;
