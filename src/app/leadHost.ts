@@ -53,8 +53,13 @@ export interface LeadHost {
   /** Whether the workspace is trusted. When false nothing plans, runs, verifies or applies. */
   isTrusted(): boolean;
   readSettings(): LeadSettings;
-  /** The API key stored for a backend, or undefined. Called only to build that backend's client. */
+  /**
+   * The API key stored for a backend, or undefined. Called to build that backend's client, and,
+   * when `hasApiKey` is not given, to learn whether a key is stored (the key is then dropped at once).
+   */
   apiKey(backend: string): Promise<string | undefined>;
+  /** Whether a key is stored for a backend, without reading it (optional; shown as BackendView.hasKey). */
+  hasApiKey?(backend: string): Promise<boolean>;
   /** Add a backend to the user's settings (replacing one of the same name). */
   addBackend(backend: BackendSetting): Promise<void>;
   memory: LeadMemory;

@@ -4,7 +4,7 @@
  */
 import type { ChatMessage, ModelClient, ModelRequest, ModelResponse } from './model';
 import { ModelError } from './model';
-import type { Plan } from './plan';
+import type { Plan, TaskSpec } from './plan';
 import { DEFAULT_MAX_TASKS, validatePlan } from './planGraph';
 import { planJsonSchema } from './planSchema';
 import { roleMarker } from './promptMarkers';
@@ -22,6 +22,11 @@ export interface PlanInput {
   onResponse?: (r: ModelResponse) => void;
   /** Called with the error of a model request that failed for good. */
   onError?: (e: ModelError) => void;
+  /**
+   * Re-planning: the plan as the developer has it now and what they want changed. The planner
+   * sees both after the spec and answers with the whole revised plan.
+   */
+  revise?: { tasks: TaskSpec[]; comment: string };
 }
 
 /**
@@ -43,7 +48,7 @@ export async function planSpec(input: PlanInput): Promise<PlanOutcome> {
   const maxTasks = input.maxTasks ?? DEFAULT_MAX_TASKS;
   const messages: ChatMessage[] = [
     { role: 'system', content: plannerSystemPrompt(maxTasks) },
-    { role: 'user', content: plannerUserPrompt(input.spec, input.repoView) },
+    { role: 'user', content: plannerUserPrompt(input.spec, input.repoView) + (input.revise ? revisionPrompt(input.revise) : '') },
   ];
   const first = await ask(input, messages);
   if (!first.ok) return first.outcome;
@@ -152,6 +157,23 @@ export function plannerSystemPrompt(maxTasks: number): string {
 /** The planner's user message: the spec, then the repository view. */
 export function plannerUserPrompt(spec: string, repoView: string): string {
   return `# Specification\n\n${spec.trim()}\n\n# Repository\n\n${repoView.trim()}\n`;
+}
+
+/** The part of the user message that asks for a revision of the current plan. */
+export function revisionPrompt(revise: { tasks: TaskSpec[]; comment: string }): string {
+  return [
+    '',
+    '# The current plan',
+    '',
+    JSON.stringify({ tasks: revise.tasks }, null, 2),
+    '',
+    "# The developer's comment on it",
+    '',
+    revise.comment.trim(),
+    '',
+    'Revise the plan as the comment asks, keeping what it does not ask to change, and reply with the complete revised plan.',
+    '',
+  ].join('\n');
 }
 
 function repairPrompt(errors: string[]): string {

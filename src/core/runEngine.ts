@@ -244,7 +244,14 @@ export class RunEngine implements PipelineHost {
     const rt = this.tasks.get(taskId);
     if (!rt) return refuse(`there is no task ${taskId} in this run`);
     if (this.status(taskId) !== 'verified') return refuse(`${taskId} is ${this.status(taskId)}; only a verified task can be accepted`);
-    if (this.running.has(taskId)) return refuse(`${taskId} is already being merged`);
+    const busy = this.running.get(taskId);
+    if (busy) {
+      // Just verified: its pipeline is still winding down. Merge once it has, unless it merged meanwhile.
+      void busy.then(() => {
+        if (this.status(taskId) === 'verified' && !this.running.has(taskId)) this.track(taskId, this.mergeVerified(rt));
+      });
+      return { ok: true };
+    }
     this.track(taskId, this.mergeVerified(rt));
     return { ok: true };
   }

@@ -231,12 +231,17 @@ export async function probeBackend(config: BackendConfig, timeoutMs = 10_000): P
   const url = `${config.baseUrl.replace(/\/$/, '')}/models`;
   const headers: Record<string, string> = { ...(config.headers ?? {}) };
   if (config.apiKey) headers.Authorization = `Bearer ${config.apiKey}`;
+  // Node's own http, not the built-in fetch, which refuses ports it deems unsafe (such as 6000).
+  const fetchFn = createNodeFetch({ maxSockets: 1 });
   try {
-    await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetchFn(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
     return { ok: true };
   } catch (e) {
     const cause = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
     return { ok: false, message: `could not reach the backend at ${publicEndpoint(config.baseUrl)}: ${cause}` };
+  } finally {
+    fetchFn.close();
   }
 }
 

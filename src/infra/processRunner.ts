@@ -37,6 +37,18 @@ export function scrubEnv(env: Record<string, string | undefined>): Record<string
   return out;
 }
 
+/**
+ * Variables by which a test runner recognises its own children. Inherited by a repository's
+ * checks, `NODE_TEST_CONTEXT` makes `node --test` in the check report to the outer runner and exit
+ * 0 even when its tests fail, so Foreman, when itself run under `node --test`, would pass bad work.
+ */
+const HARNESS_VARS = ['NODE_TEST_CONTEXT'];
+
+function withoutHarnessVars(env: Record<string, string>): Record<string, string> {
+  for (const name of HARNESS_VARS) delete env[name];
+  return env;
+}
+
 /** Options for `createProcessRunner`. */
 export interface ProcessRunnerOptions {
   /** The shell that runs the command line as `<shell> -c <command>`. Default `/bin/sh`. */
@@ -71,7 +83,7 @@ async function runCommand(shell: string, command: string, options: RunOptions): 
   if (options.signal?.aborted) return failed('[not started: the operation was aborted]', true);
   const cwdProblem = await checkCwd(options.cwd);
   if (cwdProblem) return failed(cwdProblem);
-  const env = { ...scrubEnv(process.env), GIT_TERMINAL_PROMPT: '0', ...(options.env ?? {}) };
+  const env = { ...withoutHarnessVars(scrubEnv(process.env)), GIT_TERMINAL_PROMPT: '0', ...(options.env ?? {}) };
   // Output goes to a file, not a pipe: a program that calls exit() right after writing a lot
   // (tsc, test runners) can lose what is still queued for a pipe, often the very failure lines a
   // repair needs. Writes to a file are complete when exit() runs.

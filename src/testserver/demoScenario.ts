@@ -3,7 +3,8 @@
  * in samples/demo-spec.txt. A newcomer
  * without a GPU runs `npm start` and watches a whole run: a plan of three tasks (two in parallel,
  * one after both), agents that read, write and test, a check that fails and is repaired, a
- * review, and the integration. Nothing here is a model: every answer is written out below.
+ * review, and the integration (and, in the Lead panel, a second round on the receipt task when the
+ * developer requests changes). Nothing here is a model: every answer is written out below.
  */
 import type { Scenario } from './scenario';
 import { text, toolCall } from './scenario';
@@ -139,6 +140,11 @@ export const demoScenario: Scenario = {
       toolCall('write_file', { path: 'test/receipt.test.js', content: RECEIPT_TEST }),
       toolCall('run_command', { command: 'npm test --silent' }),
       toolCall('finish', { summary: 'Added formatReceipt and its test; npm test passes.' }),
+      // Reached only when the developer requests changes on the task (the Lead panel's demo of
+      // "Request changes"): the agent continues its conversation and exports the helper too.
+      toolCall('edit_file', { path: 'src/receipt.js', old_text: 'module.exports = { formatReceipt };', new_text: 'module.exports = { formatReceipt, dollars };' }),
+      toolCall('run_command', { command: 'npm test --silent' }),
+      toolCall('finish', { summary: 'Also exported dollars() as asked; npm test passes.' }),
     ],
     checkout: [
       toolCall('read_file', { path: 'src/discounts.js' }),

@@ -3,59 +3,12 @@
  * or abandoned runs are removed by the retention policy; work left uncommitted in one is committed
  * to its branch first, and branches are kept unless `--branches` asks otherwise.
  */
-import { join } from 'node:path';
-import type { ForemanWorktree } from '../../core/repoPort';
 import { worktreesToRemove } from '../../core/retention';
-import type { Removal, RunFacts } from '../../core/retention';
-import { reduceJournal } from '../../core/runState';
-import { readJournal, runJournalPath } from '../../infra/journalFile';
-import { lockHolder } from '../../infra/runLock';
+import type { Removal } from '../../core/retention';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
-import type { Settings } from '../../app/settings';
-import type { Workspace } from '../../app/workspace';
-import { openWorkspace, runDir } from '../../app/workspace';
-
-/** What is known of each run that owns a worktree. */
-async function runFacts(ws: Workspace, worktrees: ForemanWorktree[]): Promise<Map<string, RunFacts | null>> {
-  const facts = new Map<string, RunFacts | null>();
-  for (const runId of new Set(worktrees.map((w) => w.runId))) {
-    try {
-      const { events } = await readJournal(runJournalPath(ws.repo.stateDir, runId));
-      const state = reduceJournal(events);
-      const last = events.at(-1)?.t ?? 0;
-      facts.set(runId, { status: state.status, lastEventAt: last, live: lockHolder(join(runDir(ws, runId), 'lock')) !== null });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      facts.set(runId, null);
-    }
-  }
-  return facts;
-}
-
-/** Remove one worktree, saving uncommitted work on its branch first. Returns a line to print. */
-async function removeOne(ws: Workspace, removal: Removal, deleteBranch: boolean): Promise<string> {
-  const wt = removal.worktree;
-  let saved = '';
-  try {
-    const commit = await ws.repo.commitAll(wt.path, `foreman(${wt.taskId}): work in progress saved before removing the worktree`);
-    if (commit) saved = `; uncommitted work saved as ${commit.slice(0, 10)} on ${wt.branch}`;
-  } catch {
-    // The directory may already be gone (deleted by hand): nothing to save.
-  }
-  await ws.repo.removeWorktree(wt.path, { deleteBranch: deleteBranch ? wt.branch : null });
-  return `removed worktree ${wt.path} (${removal.reason})${saved}`;
-}
-
-/** Apply the retention policy; returns one line per removed worktree. */
-export async function reconcileWorktrees(ws: Workspace, settings: Settings): Promise<string[]> {
-  const worktrees = await ws.repo.listWorktrees();
-  if (worktrees.length === 0) return [];
-  const removals = worktreesToRemove(worktrees, await runFacts(ws, worktrees), settings.retention, Date.now());
-  const lines: string[] = [];
-  for (const r of removals) lines.push(await removeOne(ws, r, false));
-  return lines;
-}
+import { openWorkspace } from '../../app/workspace';
+import { removeWorktreeSaving, runFacts } from '../../app/worktreeRetention';
 
 export const cleanCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
@@ -72,7 +25,7 @@ export const cleanCommand: CommandHandler = async (ctx) => {
     removals = worktreesToRemove(worktrees, facts, ctx.settings.retention, Date.now());
   }
   const lines: string[] = [];
-  for (const r of removals) lines.push(await removeOne(ws, r, ctx.cl.branches));
+  for (const r of removals) lines.push(await removeWorktreeSaving(ws, r, ctx.cl.branches));
   if (ctx.cl.json) ctx.out(JSON.stringify({ removed: removals.map((r) => ({ ...r.worktree, reason: r.reason })) }, null, 2));
   else ctx.out(lines.length ? lines.join('\n') : 'Nothing to clean.');
   return EXIT.ok;

@@ -5,20 +5,18 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { projectedHit } from '../../core/budget';
-import { estimateRun } from '../../core/estimate';
 import type { RunEstimate } from '../../core/estimate';
 import { emptyTotals, priceFor } from '../../core/ledger';
 import type { ModelClient, ModelResponse } from '../../core/model';
 import type { Plan } from '../../core/plan';
 import { planSpec } from '../../core/planner';
-import { agentSystemPrompt } from '../../core/prompts';
-import { estimateTokens } from '../../infra/tokenEstimate';
 import { loadPlan, savePlan } from '../../infra/planFile';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { fmtCost, fmtTokens, renderPlan } from '../render';
 import { UsageError } from '../options';
 import { backendClient, openWorkspace, repositoryView } from '../../app/workspace';
+import { estimatePlan, promptPrefixTokens } from '../../app/planDraft';
 
 /** The spec text from the first argument or --spec-file. */
 export async function readSpec(ctx: CommandContext): Promise<string> {
@@ -63,9 +61,7 @@ export async function obtainPlan(ctx: CommandContext, model: ModelClient, repoVi
 
 /** The run's estimated tokens and cost, from the shared prompt prefix and the price table. */
 export function estimateFor(ctx: CommandContext, planned: PlannedRun, model: ModelClient): RunEstimate {
-  const prefixTokens = estimateTokens(agentSystemPrompt(planned.plan, planned.repoView));
-  const price = priceFor(ctx.settings.prices, model.model);
-  return estimateRun(planned.plan, { prefixTokens, price: price ?? undefined });
+  return estimatePlan(planned.plan, promptPrefixTokens(planned.plan, planned.repoView), priceFor(ctx.settings.prices, model.model));
 }
 
 /** Print the estimate, and a warning when it is over a budget. */

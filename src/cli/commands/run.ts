@@ -14,9 +14,9 @@ import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { progressLine, renderPlan, renderSummary } from '../render';
 import { UsageError } from '../options';
-import { reconcileWorktrees } from './clean';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
 import type { Workspace } from '../../app/workspace';
+import { reconcileWorktrees } from '../../app/worktreeRetention';
 import { backendClient, engineConfig, engineDeps, loadRun, openWorkspace, repositoryView, resolveChecks, runDir } from '../../app/workspace';
 
 export const runCommand: CommandHandler = async (ctx) => {

@@ -1,0 +1,209 @@
+/**
+ * The backends the Lead panel can use: those in the editor's settings, and always the built-in
+ * demo, a scripted OpenAI-compatible server started in this process on first use (no model runs:
+ * every answer is written out in src/testserver/demoScenario.ts). Resolving a backend builds its
+ * model client; the API key goes from the editor's secret storage straight into that client and
+ * nowhere else.
+ */
+import type { PriceTable } from '../core/ledger';
+import type { ModelClient, ModelErrorReason } from '../core/model';
+import { createNodeFetch } from '../infra/nodeFetch';
+import { createOpenAIClient, publicEndpoint } from '../infra/openaiClient';
+import type { BackendView, RunOptions } from '../protocol/panel';
+import { demoScenario } from '../testserver/demoScenario';
+import { scenarioResponder } from '../testserver/scenario';
+import { createTestServer } from '../testserver/server';
+import type { ChatRequest, Fault, Reply, Responder, TestServer } from '../testserver/server';
+import { LeadError } from './leadApi';
+import type { BackendSetting, LeadHost, LeadSettings } from './leadHost';
+
+/** The demo backend's name (reserved: a configured backend may not use it). */
+export const DEMO_BACKEND = 'demo';
+/** The model name the demo server reports. */
+export const DEMO_MODEL = 'scripted-demo';
+/** Example prices per million tokens, so the demo shows costs as a priced backend would. */
+const DEMO_PRICES: PriceTable = { [DEMO_MODEL]: { input: 0.15, cachedInput: 0.015, output: 0.6 } };
+
+/** A backend ready to use: its client, where it is, and its prices. */
+export interface ResolvedBackend {
+  name: string;
+  model: string;
+  demo: boolean;
+  /** The configured base URL (may carry credentials: show `endpoint` instead). */
+  baseUrl: string;
+  /** The base URL as it may be shown and recorded. */
+  endpoint: string;
+  client: ModelClient;
+  prices: PriceTable;
+}
+
+/** The scripted demo server, started on first use, with a fresh script for every plan and run. */
+export class DemoServer {
+  private server: Promise<TestServer> | null = null;
+  private listening: TestServer | null = null;
+  private play: Responder = scenarioResponder(demoScenario);
+
+  /** `paceMs`: pause between streamed chunks, so a newcomer can watch the agents work. */
+  constructor(private readonly paceMs: number) {}
+
+  /** The server's base URL once it listens; null before. */
+  get url(): string | null {
+    return this.listening?.url ?? null;
+  }
+
+  /** Start it (once) on 127.0.0.1 and a free port; resolves with its base URL. */
+  async start(): Promise<string> {
+    this.server ??= createTestServer({ responder: (request, ctx) => this.answer(request, ctx), host: '127.0.0.1', port: 0, model: DEMO_MODEL });
+    try {
+      this.listening = await this.server;
+    } catch (e) {
+      this.server = null;
+      throw e;
+    }
+    return this.listening.url;
+  }
+
+  /** Start the script again for the next plan or run (its fault counters are per run). */
+  freshScript(): void {
+    this.play = scenarioResponder(demoScenario);
+  }
+
+  /** Stop listening and drop every connection. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.listening = null;
+    if (server) await (await server.catch(() => null))?.close();
+  }
+
+  private async answer(request: ChatRequest, ctx: { index: number }): Promise<Reply | Fault> {
+    const reply = await this.play(request, ctx);
+    return 'fault' in reply || this.paceMs <= 0 ? reply : { chunkDelayMs: this.paceMs, ...reply };
+  }
+}
+
+/** Every backend the panel offers: the configured ones, then the demo. */
+export function availableBackends(settings: LeadSettings, demoUrl: string | null): BackendSetting[] {
+  const configured = settings.backends.filter((b) => b.name !== DEMO_BACKEND);
+  return [...configured, { name: DEMO_BACKEND, baseUrl: demoUrl ?? 'built in', models: [DEMO_MODEL] }];
+}
+
+/** The price table of a backend (the demo's example prices for the demo). */
+export function pricesOf(settings: LeadSettings, name: string): PriceTable {
+  return name === DEMO_BACKEND ? DEMO_PRICES : (settings.backends.find((b) => b.name === name)?.prices ?? {});
+}
+
+/** The backends as the panel shows them, with whether a key is stored for each. */
+export async function backendViews(host: LeadHost, backends: BackendSetting[]): Promise<BackendView[]> {
+  return Promise.all(
+    backends.map(async (b) => {
+      const demo = b.name === DEMO_BACKEND;
+      return { name: b.name, baseUrl: demo ? b.baseUrl : publicEndpoint(b.baseUrl), models: b.models, demo, hasKey: demo ? false : await hasKey(host, b.name) };
+    }),
+  );
+}
+
+async function hasKey(host: LeadHost, name: string): Promise<boolean> {
+  if (host.hasApiKey) return host.hasApiKey(name);
+  // The key itself is dropped at once: only whether there is one is kept.
+  return (await host.apiKey(name)) !== undefined;
+}
+
+/**
+ * The selected backend with its client. The demo is started when it is chosen. Rejects with
+ * LeadError 'invalid' when no backend or model is chosen or the backend is not configured.
+ */
+export async function resolveBackend(host: LeadHost, settings: LeadSettings, options: RunOptions, demo: DemoServer): Promise<ResolvedBackend> {
+  const { backend: name, model } = options;
+  if (!name || !model) {
+    throw new LeadError('Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, or try the demo backend.', 'invalid');
+  }
+  if (name === DEMO_BACKEND) {
+    const url = await demo.start();
+    demo.freshScript();
+    const client = createOpenAIClient({ baseUrl: url, model, maxConcurrentRequests: 32 });
+    return { name, model, demo: true, baseUrl: url, endpoint: client.endpoint, client, prices: DEMO_PRICES };
+  }
+  const setting = settings.backends.find((b) => b.name === name);
+  if (!setting) throw new LeadError(`There is no backend named "${name}" in foreman.backends; add it or choose another.`, 'invalid');
+  const client = createOpenAIClient({
+    baseUrl: setting.baseUrl,
+    model,
+    apiKey: await host.apiKey(name),
+    maxConcurrentRequests: setting.maxConcurrentRequests,
+    requestTimeoutMs: setting.requestTimeoutMs,
+  });
+  return { name, model, demo: false, baseUrl: setting.baseUrl, endpoint: client.endpoint, client, prices: setting.prices ?? {} };
+}
+
+/**
+ * Whether anything answers at the backend's URL (`GET /models`, no key sent: any HTTP answer, even
+ * an error, means a server is there). Null when one does; else the message for the developer,
+ * naming the URL. It goes over node:http like the model client, so any port the client could use
+ * can be probed (the built-in fetch refuses some).
+ */
+export async function unreachable(backend: ResolvedBackend, timeoutMs = 5000): Promise<string | null> {
+  const fetch = createNodeFetch({ maxSockets: 1 });
+  try {
+    const res = await fetch(`${backend.baseUrl.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return null;
+  } catch (e) {
+    return `Could not reach the backend at ${backend.endpoint}: ${failureCause(e, timeoutMs)}. Is the server running? Check foreman.backends or choose another backend.`;
+  } finally {
+    fetch.close();
+  }
+}
+
+/** A connection failure in a few words ("connection refused (connect ECONNREFUSED 127.0.0.1:9)"). */
+function failureCause(e: unknown, timeoutMs: number): string {
+  const err = e as (Error & { code?: string; cause?: { code?: string; message?: string } }) | null;
+  const code = err?.code ?? err?.cause?.code;
+  const message = err?.cause?.message ?? err?.message ?? String(e);
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
+  if (code === 'ECONNREFUSED') return `connection refused (${message})`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name does not resolve (${message})`;
+  return message;
+}
+
+/** A failed model request in words a developer can act on. */
+export function modelFailureText(backend: ResolvedBackend, reason: ModelErrorReason | null, message: string): string {
+  const at = `the backend at ${backend.endpoint}`;
+  switch (reason) {
+    case 'auth':
+      return `${capital(at)} refused the request as unauthorised (${message}). Set its API key with "Foreman: Set a Backend's API Key…" and try again.`;
+    case 'bad_request':
+      return `${capital(at)} rejected the request (${message}). Check that it serves the model "${backend.model}" (foreman.backends), or choose another model.`;
+    case 'connection':
+    case 'timeout':
+    case 'idle_timeout':
+      return `Could not reach ${at} (${message}). Is the server running? Check foreman.backends or choose another backend.`;
+    default:
+      return `${capital(at)} failed (${message}). Try again, or choose another backend.`;
+  }
+}
+
+/** A backend to add from the panel's form, checked; a string says what is wrong. */
+export function checkNewBackend(form: { name: string; baseUrl: string; model: string }, existing: BackendSetting | null): BackendSetting | string {
+  const name = form.name.trim();
+  const baseUrl = form.baseUrl.trim();
+  const model = form.model.trim();
+  if (!name) return 'Give the backend a name.';
+  if (name === DEMO_BACKEND) return `"${DEMO_BACKEND}" is the built-in demo's name; choose another name.`;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return `"${baseUrl}" is not a URL; give the server's base URL, e.g. http://localhost:8000/v1.`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `The base URL must start with http:// or https:// (got ${url.protocol}).`;
+  if (!model) return 'Name the model to use (as the server lists it under /v1/models).';
+  // Replacing a backend at the same URL keeps its other models, limits and prices.
+  const same = existing && existing.baseUrl === baseUrl ? existing : null;
+  const models = [model, ...(same?.models ?? []).filter((m) => m !== model)];
+  return { ...(same ?? {}), name, baseUrl, models };
+}
+
+function capital(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}

@@ -1,0 +1,170 @@
+/**
+ * The board's projection: a run's state (src/core/runState.ts) as the panel's RunView and
+ * TaskRows (src/protocol/panel.ts). Built up to ten times a second for up to a hundred tasks, so
+ * the parts of a row that only change with the task's events are cached per task, keyed by the
+ * tracker's row key; elapsed time, tokens/s and the allowed actions are computed fresh.
+ */
+import { integrationBranch } from '../core/branches';
+import type { BudgetHit, CheckResult } from '../core/journal';
+import type { TokenTotals } from '../core/ledger';
+import type { RunState, TaskState, VerificationState } from '../core/runState';
+import type { RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
+import type { RunTracker } from './runTracker';
+
+/** What the projection needs besides the state. */
+export interface BoardContext {
+  /** The engine is driving the run in this window. */
+  live: boolean;
+  /** Another process holds the run's lock (it is being driven elsewhere). */
+  elsewhere: boolean;
+  now: number;
+  tracker: RunTracker;
+}
+
+/** Task statuses in which work is under way. */
+const RUNNING = new Set(['setting_up', 'working', 'verifying']);
+/** Task statuses the developer may send back with comments. */
+const REVISABLE = new Set(['verified', 'merged', 'failed', 'stopped']);
+/** Run statuses from which a run can be resumed. */
+const RESUMABLE = new Set(['interrupted', 'stopped', 'budget', 'failed']);
+
+type StaticRow = Omit<TaskRow, 'elapsedMs' | 'tokensPerSecond' | 'actions'>;
+
+/** Projects one run's state; keeps the row cache of that run (make one per run on the board). */
+export class BoardProjector {
+  private readonly rows = new Map<string, { key: string; row: StaticRow }>();
+
+  /** The RunView of `state` now. */
+  project(state: RunState, ctx: BoardContext): RunView {
+    const hold = state.settings?.autoMerge === false;
+    const tasks: TaskRow[] = [];
+    const counts: Record<string, number> = {};
+    const integrationFiles = new Set<string>();
+    for (const task of state.tasks.values()) {
+      tasks.push(this.row(task, hold, ctx, state));
+      counts[task.status] = (counts[task.status] ?? 0) + 1;
+      if (task.status === 'merged') for (const f of task.files) integrationFiles.add(f);
+    }
+    const live = ctx.live;
+    const status = ctx.elsewhere && !live ? 'running' : state.status;
+    return {
+      runId: state.runId,
+      status,
+      message: ctx.elsewhere && !live ? 'Another Foreman process is driving this run.' : state.message,
+      live,
+      spec: state.plan?.spec ?? '',
+      model: state.settings?.model ?? null,
+      endpoint: state.settings?.endpoint ?? null,
+      base: state.base ? state.base.slice(0, 10) : null,
+      baseBranch: state.baseBranch,
+      startedAt: state.startedAt,
+      finishedAt: state.finishedAt,
+      usage: usageOf(state.usage),
+      tokensPerSecond: live ? ctx.tracker.meter.runRate(ctx.now) : 0,
+      rate: ctx.tracker.meter.samples(),
+      budget: budgetOf(state),
+      budgetHit: state.budgetHit ? budgetWords(state.budgetHit) : null,
+      tasks,
+      counts,
+      integration: { branch: integrationBranch(state.runId), verification: verificationOf(state.integration), files: [...integrationFiles].sort() },
+      holdForReview: hold,
+      applied: state.applied ? { commit: state.applied.commit, mode: state.applied.mode } : null,
+      actions: runActions(state, status, live, ctx.elsewhere, counts.merged ?? 0),
+    };
+  }
+
+  private row(task: TaskState, hold: boolean, ctx: BoardContext, state: RunState): TaskRow {
+    const key = ctx.tracker.rowKey(task.id);
+    let cached = this.rows.get(task.id);
+    if (!cached || cached.key !== key) {
+      cached = { key, row: staticRow(task) };
+      this.rows.set(task.id, cached);
+    }
+    const live = ctx.live;
+    return {
+      ...cached.row,
+      elapsedMs: elapsedOf(task, ctx, state),
+      tokensPerSecond: live ? ctx.tracker.meter.taskRate(task.id, ctx.now) : 0,
+      actions: taskActions(task, hold, live),
+    };
+  }
+}
+
+/** The parts of a row that change only with the task's own events. */
+function staticRow(task: TaskState): StaticRow {
+  return {
+    id: task.id,
+    title: task.spec?.title ?? task.id,
+    status: task.status,
+    reason: task.reason,
+    step: task.step,
+    tool: task.tool,
+    dependsOn: task.spec?.dependsOn ?? [],
+    usage: usageOf(task.usage),
+    verification: verificationOf(task.verification),
+    review: task.review,
+    merge: task.merge ? { ok: task.merge.ok, conflicts: task.merge.conflicts, message: task.merge.message } : null,
+    files: task.files,
+  };
+}
+
+/** Working time: from the first start to the end, to now while it works, else to its last change. */
+function elapsedOf(task: TaskState, ctx: BoardContext, state: RunState): number | null {
+  if (task.startedAt === null) return null;
+  const end = task.endedAt ?? (ctx.live && RUNNING.has(task.status) ? ctx.now : (ctx.tracker.lastStatusAt(task.id) ?? state.finishedAt ?? ctx.now));
+  return Math.max(0, end - task.startedAt);
+}
+
+/** What the developer may do to a task now. */
+export function taskActions(task: TaskState, hold: boolean, live: boolean): TaskRow['actions'] {
+  const running = RUNNING.has(task.status);
+  return {
+    stop: live && (running || task.status === 'queued'),
+    accept: task.status === 'verified' && hold,
+    reject: task.status !== 'merged' && task.status !== 'rejected' && !(live && running),
+    requestChanges: REVISABLE.has(task.status),
+    diff: task.branch !== null || task.commit !== null,
+    transcript: task.startedAt !== null,
+  };
+}
+
+/** What the developer may do to the run now (nothing but watch while another process drives it). */
+function runActions(state: RunState, status: RunView['status'], live: boolean, elsewhere: boolean, merged: number): RunView['actions'] {
+  const appliable = status === 'completed' || (status === 'review' && merged > 0);
+  const busy = live || elsewhere;
+  return {
+    stopAll: live,
+    apply: !busy && state.applied === null && appliable,
+    resume: !busy && RESUMABLE.has(status),
+  };
+}
+
+/** Token totals as the panel shows them. */
+export function usageOf(t: Readonly<TokenTotals>): Usage {
+  return { input: t.input, cached: t.cached, output: t.output, cost: t.cost, estimated: t.estimated };
+}
+
+function verificationOf(v: VerificationState): VerificationView | null {
+  if (!v.last) return null;
+  return { status: v.last.status, round: v.last.round, checks: v.last.checks.map(checkOf) };
+}
+
+function checkOf(c: CheckResult): VerificationView['checks'][number] {
+  return { name: c.name, command: c.command, status: c.status, exitCode: c.exitCode, durationMs: c.durationMs, reason: c.reason ?? null };
+}
+
+function budgetOf(state: RunState): RunView['budget'] {
+  const b = state.settings?.budgets;
+  return {
+    tokens: b?.runTokens != null ? { used: state.usage.input + state.usage.output, limit: b.runTokens } : null,
+    cost: b?.runCost != null ? { used: state.usage.cost ?? 0, limit: b.runCost } : null,
+  };
+}
+
+/** A budget hit in words, e.g. "The run's token budget was reached: 12,345 of 10,000 tokens." */
+export function budgetWords(hit: BudgetHit): string {
+  const whose = hit.scope === 'run' ? "The run's" : `Task ${hit.taskId ?? '?'}'s`;
+  if (hit.kind === 'cost') return `${whose} cost budget was reached: ${hit.used.toFixed(4)} of ${hit.limit}.`;
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  return `${whose} token budget was reached: ${n(hit.used)} of ${n(hit.limit)} tokens.`;
+}

@@ -1,0 +1,182 @@
+/**
+ * The Lead panel's run requests: start the plan, stop, decide on tasks, resume, apply, and open
+ * or close a run from history. The board (src/app/leadBoard.ts) carries them out; this file
+ * builds what it needs and tells the developer how each run ended.
+ */
+import type { RunState } from '../core/runState';
+import { isValidRunId } from '../infra/journalFile';
+import { publicEndpoint } from '../infra/openaiClient';
+import { DEMO_BACKEND, DEMO_MODEL, resolveBackend, unreachable } from './backends';
+import type { ResolvedBackend } from './backends';
+import { readStoredRun } from './history';
+import { LeadError } from './leadApi';
+import { Board } from './leadBoard';
+import type { BoardEnv, TaskDecision } from './leadBoard';
+import { budgetWords } from './panelView';
+import { launchRun, lockRun, openRunWorkspace, reopenRun } from './runLauncher';
+import type { SessionCore } from './sessionCore';
+
+/** Run the plan under review: a new run on the board, driven in the background. */
+export async function startRun(core: SessionCore): Promise<void> {
+  const draft = core.draft;
+  if (!draft) throw new LeadError('There is no plan to run: plan a spec first.', 'invalid');
+  if (!draft.plan || draft.errors.length > 0) throw new LeadError(`The plan has problems to fix first: ${draft.errors.join(' ')}`, 'invalid');
+  if (core.planning) throw new LeadError('The planner is still at work; wait for it or cancel it.', 'busy');
+  if (core.board?.live || core.starting) throw new LeadError('A run is already going; stop it or let it finish first.', 'busy');
+  core.starting = true;
+  try {
+    const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
+    await requireReachable(core, backend);
+    const run = await launchRun(core.launchInput(backend), { plan: draft.plan, repoView: draft.repoView, responses: draft.responses });
+    let release: () => void;
+    try {
+      release = lockRun(run.ws, run.engine.config.runId);
+    } catch (e) {
+      run.journal.close();
+      throw e;
+    }
+    show(core, Board.live(boardEnv(core), run, release));
+    core.draft = null;
+    core.board!.drive();
+    core.startTicker();
+    const o = core.options();
+    core.notices.add('info', `Run ${run.engine.config.runId} started: ${draft.plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`);
+    await core.reloadHistory();
+  } finally {
+    core.starting = false;
+    core.changed();
+  }
+}
+
+/** Stop everything the live run does (processes killed, work kept); it then ends `stopped`. */
+export function stopAll(core: SessionCore): void {
+  core.board?.stopAll();
+}
+
+/** Stop one task of the live run. */
+export function stopTask(core: SessionCore, taskId: string): void {
+  boardOf(core).stopTask(taskId);
+}
+
+/** Accept, reject or send back a task of the run on the board. */
+export async function decide(core: SessionCore, taskId: string, decision: TaskDecision): Promise<void> {
+  await boardOf(core).decide(taskId, decision);
+  core.startTicker();
+  core.changed();
+}
+
+/** Put a past run on the board (not live). Readable even where the session is blocked. */
+export async function openRun(core: SessionCore, runId: string): Promise<void> {
+  const repo = core.requireRepo();
+  if (core.board?.runId === runId) return;
+  if (core.board?.live) throw new LeadError(`Run ${core.board.runId} is going; stop it or let it finish before opening another.`, 'busy');
+  const missing = new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
+  if (!isValidRunId(runId)) throw missing;
+  const stored = await readStoredRun(repo.stateDir, runId).catch((e: unknown) => {
+    throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? missing : e;
+  });
+  if (stored.torn) core.notices.add('warning', `${stored.torn[0].toUpperCase()}${stored.torn.slice(1)}.`);
+  show(core, Board.stored(boardEnv(core), runId, repo.root, repo.stateDir, stored));
+  core.changed();
+}
+
+/** Reopen an interrupted, stopped or budget-stopped run and drive it on. */
+export async function resumeRun(core: SessionCore, runId: string): Promise<void> {
+  if (core.board?.runId !== runId) await openRun(core, runId);
+  await boardOf(core).resume();
+  core.startTicker();
+  await core.reloadHistory();
+  core.changed();
+}
+
+/** Leave the board for a new spec. */
+export function closeRun(core: SessionCore): void {
+  const board = core.board;
+  if (!board) return;
+  if (board.live) throw new LeadError(`Run ${board.runId} is going; stop it or let it finish before closing it.`, 'busy');
+  board.close();
+  core.board = null;
+  core.draft = null;
+  core.changed();
+}
+
+/** Bring the run's integration branch onto the developer's branch. */
+export async function applyRun(core: SessionCore, mode: 'squash' | 'merge'): Promise<void> {
+  const text = await boardOf(core).apply(mode);
+  core.notify('info', text);
+  await core.reloadHistory();
+  core.changed();
+}
+
+function boardOf(core: SessionCore): Board {
+  if (!core.board) throw new LeadError('There is no run on the board: start one, or open one from the history.', 'notFound');
+  return core.board;
+}
+
+/** Replace the board (the old one must not be live). */
+function show(core: SessionCore, board: Board): void {
+  core.board?.close();
+  core.board = board;
+}
+
+async function requireReachable(core: SessionCore, backend: ResolvedBackend): Promise<void> {
+  const down = await unreachable(backend);
+  if (!down) return;
+  core.notify('error', down);
+  throw new LeadError(down, 'backend');
+}
+
+/** The backend a reopened run uses: the demo for a demo run, the configured backend it ran on, else the selected one. */
+async function backendForRun(core: SessionCore, state: RunState): Promise<ResolvedBackend> {
+  const recorded = state.settings;
+  const options = core.options();
+  if (recorded?.model === DEMO_MODEL) return resolveBackend(core.host, core.settings, { ...options, backend: DEMO_BACKEND, model: DEMO_MODEL }, core.demo);
+  const same = core.settings.backends.find((b) => recorded && publicEndpoint(b.baseUrl) === recorded.endpoint && b.models.includes(recorded.model));
+  const chosen = same && recorded ? { ...options, backend: same.name, model: recorded.model } : options;
+  return resolveBackend(core.host, core.settings, chosen, core.demo);
+}
+
+function boardEnv(core: SessionCore): BoardEnv {
+  return {
+    now: () => core.now(),
+    changed: () => core.changed(),
+    notify: (kind, text) => core.notify(kind, text),
+    reopen: async (runId) => {
+      const state = core.board?.runId === runId ? core.board.state : null;
+      const backend = state ? await backendForRun(core, state) : await resolveBackend(core.host, core.settings, core.options(), core.demo);
+      return reopenRun(core.launchInput(backend), runId);
+    },
+    workspace: async () => (await openRunWorkspace(core.workspaceInput())).ws,
+    settled: (board, state, error) => {
+      if (!core.disposed) {
+        const outcome = error ? { kind: 'error' as const, text: `Run ${board.runId} stopped on an unexpected error: ${error instanceof Error ? error.message : String(error)}` } : outcomeNotice(state);
+        core.notices.add(outcome.kind, outcome.text);
+        void core.reloadHistory().then(() => core.changed(), (e: unknown) => core.host.log('warn', `Could not read the history: ${String(e)}`));
+      }
+      if (!core.board?.live) core.stopTicker();
+      core.changed();
+    },
+  };
+}
+
+/** How a run ended, for the developer. */
+export function outcomeNotice(state: RunState): { kind: 'info' | 'warning' | 'error'; text: string } {
+  const id = state.runId;
+  const tasks = [...state.tasks.values()];
+  const merged = tasks.filter((t) => t.status === 'merged').length;
+  const said = (state.message ?? '').replace(/\s*[^.;]*:\s*foreman\b.*$/s, '').replace(/[.;\s]*$/, '');
+  switch (state.status) {
+    case 'completed':
+      return { kind: 'info', text: `Run ${id} completed: ${merged} of ${tasks.length} task(s) merged and verified together. Apply it to bring the change onto your branch.` };
+    case 'review': {
+      const waiting = tasks.filter((t) => t.status === 'verified').length;
+      return { kind: 'info', text: `${waiting} task${waiting === 1 ? ' waits' : 's wait'} for your review in run ${id}: accept, reject or request changes.` };
+    }
+    case 'stopped':
+      return { kind: 'info', text: `Run ${id} stopped; the work done so far is kept (${merged} of ${tasks.length} task(s) merged). Resume it to go on.` };
+    case 'budget':
+      return { kind: 'warning', text: `Run ${id} stopped at its budget. ${state.budgetHit ? budgetWords(state.budgetHit) : said} Raise the budget and resume it to go on.` };
+    default:
+      return { kind: 'error', text: `Run ${id} failed: ${said || 'see the board for each task'}.` };
+  }
+}

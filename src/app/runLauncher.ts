@@ -1,0 +1,106 @@
+/**
+ * Engines for the Lead panel, built the way `foreman run` builds them (src/cli/commands/run.ts):
+ * a new run (retention of old worktrees, the base commit, checks, the engine, the planner's
+ * requests booked), or an existing run reopened from its journal for a resume or a decision. The
+ * caller drives the engine and holds the run's lock while it does.
+ */
+import { join } from 'node:path';
+import type { PriceTable } from '../core/ledger';
+import type { ModelResponse } from '../core/model';
+import type { Plan } from '../core/plan';
+import { RunEngine } from '../core/runEngine';
+import type { JournalFile } from '../infra/journalFile';
+import { newRunId } from '../infra/journalFile';
+import { acquireLock } from '../infra/runLock';
+import type { RunOptions } from '../protocol/panel';
+import type { ResolvedBackend } from './backends';
+import { readStoredRun } from './history';
+import { LeadError } from './leadApi';
+import type { LeadSettings } from './leadHost';
+import { runSettings } from './leadOptions';
+import type { Settings } from './settings';
+import type { Workspace } from './workspace';
+import { engineConfig, engineDeps, openWorkspace, repositoryView, resolveChecks, runDir } from './workspace';
+import { reconcileWorktrees } from './worktreeRetention';
+
+/** Where a run works, with which settings and options. */
+export interface WorkspaceInput {
+  folder: string;
+  settings: LeadSettings;
+  options: RunOptions;
+  log: (message: string) => void;
+}
+
+/** What building an engine needs: the workspace input and the backend. */
+export interface LaunchInput extends WorkspaceInput {
+  backend: ResolvedBackend;
+}
+
+/** An engine this window may drive, with its workspace and open journal. */
+export interface DrivenRun {
+  ws: Workspace;
+  engine: RunEngine;
+  journal: JournalFile;
+}
+
+/** The plan to run and what planning it produced. */
+export interface PlannedWork {
+  plan: Plan;
+  repoView: string;
+  responses: ModelResponse[];
+}
+
+/** Take a run's lock for this process; LeadError 'busy' when another live process holds it. */
+export function lockRun(ws: Workspace, runId: string): () => void {
+  const lock = acquireLock(join(runDir(ws, runId), 'lock'));
+  if (!lock.ok) throw new LeadError(`Run ${runId} is being driven by another Foreman process (pid ${lock.holder}); stop that one first.`, 'busy');
+  return lock.release;
+}
+
+/** Open the workspace folder's repository with the settings of a run (priced with `prices`). */
+export function openRunWorkspace(input: WorkspaceInput, prices: PriceTable = {}): Promise<{ ws: Workspace; settings: Settings }> {
+  const settings = runSettings(input.settings, input.options, prices);
+  return openWorkspace(input.folder, settings).then((ws) => ({ ws, settings }));
+}
+
+/**
+ * Start a new run of `work`: old worktrees are tidied by the retention policy, the base is
+ * resolved (a dirty checkout is refused with git's list of files, unless the settings snapshot
+ * it), and the engine records the run's start. Nothing is driven yet.
+ */
+export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<DrivenRun> {
+  const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
+  const base = await ws.repo.resolveBase(settings.dirty);
+  if (!base.ok) throw new LeadError(base.message, 'refused');
+  const checks = await resolveChecks(ws, settings);
+  input.log(`Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`);
+  const runId = newRunId();
+  const deps = engineDeps(ws, settings, input.backend.client, runId);
+  const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), { plan: work.plan, repoView: work.repoView, base });
+  for (const r of work.responses) engine.bookResponse('planner', null, r);
+  return { ws, engine, journal: deps.journal as JournalFile };
+}
+
+/**
+ * Reopen an existing run from its journal (RunEngine.resume: interrupted work is queued again).
+ * The caller must hold the run's lock: the journal is opened for appending.
+ */
+export async function reopenRun(input: LaunchInput, runId: string): Promise<DrivenRun> {
+  const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
+    throw e;
+  });
+  if (stored.torn) input.log(`Note: ${stored.torn}.`);
+  const checks = await resolveChecks(ws, settings);
+  const deps = engineDeps(ws, settings, input.backend.client, runId);
+  const journal = deps.journal as JournalFile;
+  try {
+    const engine = RunEngine.resume(deps, engineConfig(settings, runId, checks, settings.prices), stored.events, await repositoryView(ws));
+    return { ws, engine, journal };
+  } catch (e) {
+    journal.close();
+    throw new LeadError(`Run ${runId} cannot be reopened: ${e instanceof Error ? e.message : String(e)}`, 'refused');
+  }
+}
