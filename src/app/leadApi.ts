@@ -23,8 +23,12 @@ export class LeadError extends Error {
     super(message);
   }
 
+  /**
+   * Whether `e` is a LeadError, by shape: the extension and the session are separate bundles, each
+   * with its own copy of this class, so `instanceof` fails across them.
+   */
   static is(e: unknown): e is LeadError {
-    return e instanceof LeadError;
+    return e instanceof Error && e.name === 'LeadError' && typeof (e as { reason?: unknown }).reason === 'string';
   }
 }
 

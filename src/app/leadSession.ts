@@ -156,3 +156,8 @@ export async function createLeadSession(host: LeadHost, options: LeadSessionOpti
   await session.refresh();
   return session;
 }
+
+// The extension's eager bundle stays free of zod: it validates webview messages, state and
+// settings with the schemas carried by this bundle, which it loads on first use anyway.
+export { PanelState, RequestEnvelope } from '../protocol/panel';
+export { readLeadSettings } from './leadSettings';

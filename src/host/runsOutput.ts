@@ -1,42 +1,36 @@
 /**
  * The "Foreman: Show Runs" command: the runs of the workspace's repository, rebuilt from their
- * journals, written to Foreman's output channel. The Lead panel will build on the same data.
+ * journals by the Lead session (its history), one line each in Foreman's output channel.
  */
 import * as vscode from 'vscode';
-import { reduceJournal } from '../core/runState';
-import type { RunState } from '../core/runState';
-import { createGitRepo } from '../infra/gitRepo';
-import { listRunIds, readJournal, runJournalPath } from '../infra/journalFile';
-import { createProcessRunner } from '../infra/processRunner';
+import type { HistoryEntry } from '../protocol/panel';
+import { errorText } from './errors';
+import type { SessionHolder } from './sessionHolder';
 
 /** One line per run: id, status, tasks merged, tokens and cost. */
-export function describeRun(state: RunState): string {
-  const tasks = [...state.tasks.values()];
-  const merged = tasks.filter((t) => t.status === 'merged').length;
-  const tokens = state.usage.input + state.usage.output;
-  const cost = state.usage.cost === null ? 'unpriced' : `$${state.usage.cost.toFixed(4)}`;
-  return `${state.runId}  ${state.status.padEnd(11)} ${merged}/${tasks.length} merged  ${tokens} tokens  ${cost}`;
+export function describeRun(entry: HistoryEntry): string {
+  const tokens = entry.usage.input + entry.usage.output;
+  const cost = entry.usage.cost === null ? 'unpriced' : `$${entry.usage.cost.toFixed(4)}`;
+  const applied = entry.applied ? '  applied' : '';
+  return `${entry.runId}  ${entry.status.padEnd(11)} ${entry.merged}/${entry.tasks} merged  ${tokens} tokens  ${cost}${applied}`;
 }
 
 /** Registers the command; the returned disposable removes it. */
-export function registerRunsCommand(output: vscode.OutputChannel): vscode.Disposable {
+export function registerRunsCommand(holder: SessionHolder, output: vscode.LogOutputChannel): vscode.Disposable {
   return vscode.commands.registerCommand('foreman.runs.show', async () => {
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    if (!folder) {
-      void vscode.window.showInformationMessage('Foreman: open a folder that is a git repository first.');
-      return;
-    }
     output.show(true);
     try {
-      const repo = await createGitRepo({ cwd: folder.uri.fsPath, runner: createProcessRunner() });
-      const ids = await listRunIds(repo.stateDir);
-      output.appendLine(ids.length ? `Runs of ${repo.root}:` : `No Foreman runs in ${repo.root} yet.`);
-      for (const id of ids) {
-        const { events } = await readJournal(runJournalPath(repo.stateDir, id));
-        output.appendLine(`  ${describeRun(reduceJournal(events))}`);
+      const lead = await holder.get();
+      await lead.refresh();
+      const { blocked, repo, history } = lead.snapshot();
+      if (repo === null) {
+        output.info(blocked?.message ?? 'Foreman: open a folder that is a git repository first.');
+        return;
       }
+      output.info(history.length ? `Runs of ${repo}:` : `No Foreman runs in ${repo} yet.`);
+      for (const entry of history) output.info(`  ${describeRun(entry)}`);
     } catch (e) {
-      output.appendLine(`Could not read the runs: ${e instanceof Error ? e.message : String(e)}`);
+      output.error(`Could not read the runs: ${errorText(e, output, 'Show Runs')}`);
     }
   });
 }

@@ -313,8 +313,4 @@ export const HostMessage = z.discriminatedUnion('type', [
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 
-/** The id the integration branch goes by where a task id is expected (the engine's INTEGRATION_ID; the planner never gives a task this id). */
-export const INTEGRATION_TASK_ID = 'integration';
-
-/** The most messages the host sends in a second (state updates are coalesced to this rate). */
-export const MAX_UPDATES_PER_SECOND = 10;
+export { INTEGRATION_TASK_ID, MAX_UPDATES_PER_SECOND } from './constants';

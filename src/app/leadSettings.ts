@@ -1,0 +1,126 @@
+/**
+ * Reads Foreman's `foreman.*` settings into the session's LeadSettings. VS Code does not enforce a
+ * setting's JSON schema (a hand-edited settings.json can hold anything), so every value is checked
+ * here: a bad value falls back to its default and a bad backend is dropped, each with a warning a
+ * person can act on. Kept free of 'vscode' so it is tested with plain objects.
+ */
+import { z } from 'zod';
+import type { BackendSetting, LeadSettings } from '../app/leadHost';
+
+/** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
+export type SettingReader = (key: string) => unknown;
+
+const Price = z.object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) }).strict();
+
+/** One entry of `foreman.backends`, as package.json declares it. */
+const Backend = z
+  .object({
+    name: z.string().trim().min(1, 'a backend needs a name'),
+    baseUrl: z.string().url('baseUrl must be a URL'),
+    models: z.array(z.string().min(1)).min(1, 'a backend needs at least one model'),
+    maxConcurrentRequests: z.number().int().min(1).optional(),
+    requestTimeoutMs: z.number().int().min(1000).optional(),
+    prices: z.record(z.string(), Price).optional(),
+  })
+  .strict();
+
+const Limit = z.number().min(0).nullable();
+const Category = z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege']);
+const Check = z.object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().min(1000).optional() }).strict();
+
+/** Every scalar setting: its schema and its default (the defaults in package.json). */
+const SCALARS = {
+  defaultBackend: [z.string(), ''],
+  concurrency: [z.number().int().min(1).max(256), 4],
+  holdForReview: [z.boolean(), false],
+  'budgets.runTokens': [Limit, null],
+  'budgets.runCost': [Limit, null],
+  'budgets.taskTokens': [Limit, null],
+  'budgets.taskCost': [Limit, null],
+  checks: [z.array(Check).nullable(), null],
+  'review.enabled': [z.boolean(), true],
+  'worktrees.location': [z.string(), ''],
+  'worktrees.keepFinishedRuns': [z.number().int().min(0), 3],
+  'worktrees.abandonedAfterDays': [z.number().min(0), 7],
+  'setup.command': [z.string().nullable(), null],
+  'setup.include': [z.array(z.string()).nullable(), null],
+  'commandPolicy.allow': [z.array(Category), []],
+  'limits.maxSteps': [z.number().int().min(1), 40],
+  'limits.maxRepairRounds': [z.number().int().min(0), 2],
+  dirtyCheckout: [z.enum(['refuse', 'snapshot']), 'refuse'],
+} as const satisfies Record<string, readonly [z.ZodType, unknown]>;
+
+type ScalarKey = keyof typeof SCALARS;
+type ScalarValue<K extends ScalarKey> = z.infer<(typeof SCALARS)[K][0]>;
+
+/** The settings, and what was wrong with them (one line per problem, for the log). */
+export interface ReadSettings {
+  settings: LeadSettings;
+  warnings: string[];
+}
+
+/** Reads and checks every `foreman.*` setting; never throws. */
+export function readLeadSettings(read: SettingReader): ReadSettings {
+  const warnings: string[] = [];
+  const get = <K extends ScalarKey>(key: K): ScalarValue<K> => {
+    const [schema, fallback] = SCALARS[key];
+    const raw = read(key);
+    if (raw === undefined) return fallback as ScalarValue<K>;
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return parsed.data as ScalarValue<K>;
+    warnings.push(`Setting foreman.${key} is not valid (${describeIssue(parsed.error)}); using ${JSON.stringify(fallback)}.`);
+    return fallback as ScalarValue<K>;
+  };
+  const settings: LeadSettings = {
+    backends: readBackends(read('backends'), warnings),
+    defaultBackend: get('defaultBackend').trim() || null,
+    concurrency: get('concurrency'),
+    holdForReview: get('holdForReview'),
+    budgets: { runTokens: get('budgets.runTokens'), runCost: get('budgets.runCost'), taskTokens: get('budgets.taskTokens'), taskCost: get('budgets.taskCost') },
+    checks: get('checks'),
+    review: get('review.enabled'),
+    worktreeRoot: get('worktrees.location').trim() || null,
+    retention: { keepFinishedRuns: get('worktrees.keepFinishedRuns'), abandonedAfterDays: get('worktrees.abandonedAfterDays') },
+    setup: { command: get('setup.command')?.trim() || null, include: get('setup.include') },
+    allow: [...new Set(get('commandPolicy.allow'))],
+    maxSteps: get('limits.maxSteps'),
+    maxRepairRounds: get('limits.maxRepairRounds'),
+    dirty: get('dirtyCheckout'),
+  };
+  return { settings, warnings };
+}
+
+/** The valid entries of `foreman.backends`; an invalid or repeated one is left out with a warning. */
+function readBackends(raw: unknown, warnings: string[]): BackendSetting[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    warnings.push('Setting foreman.backends must be a list of backends; ignoring it.');
+    return [];
+  }
+  const backends: BackendSetting[] = [];
+  raw.forEach((entry: unknown, i) => {
+    const parsed = Backend.safeParse(entry);
+    const label = backendLabel(entry, i);
+    if (!parsed.success) {
+      warnings.push(`Backend ${label} in foreman.backends is left out: ${describeIssue(parsed.error)}.`);
+    } else if (backends.some((b) => b.name === parsed.data.name)) {
+      warnings.push(`Backend ${label} in foreman.backends is left out: another backend has the same name.`);
+    } else {
+      backends.push(parsed.data);
+    }
+  });
+  return backends;
+}
+
+function backendLabel(entry: unknown, index: number): string {
+  const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && name.trim() !== '' ? `"${name}"` : `#${index + 1}`;
+}
+
+/** The first problem zod found, in words (`models: a backend needs at least one model`). */
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'invalid value';
+  const path = issue.path.map(String).join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}

@@ -1,0 +1,32 @@
+/**
+ * How the extension tells a person about a failure. A LeadError is expected (the session refused
+ * something and said why): its message is shown as it is. Anything else is a bug or an environment
+ * problem: it is logged with its stack and shown as a short pointer to the log.
+ */
+import * as vscode from 'vscode';
+import type { LeadError } from '../app/leadApi';
+
+const LEAD_ERROR_REASONS: ReadonlySet<string> = new Set(['blocked', 'busy', 'invalid', 'backend', 'refused', 'notFound']);
+
+/**
+ * Whether `e` is a LeadError. Checked by shape, not `instanceof`: the session is a bundle of its own
+ * (dist/lead.js) with its own copy of the class, so its errors are not instances of this bundle's.
+ */
+export function isLeadError(e: unknown): e is LeadError {
+  if (!(e instanceof Error) || e.name !== 'LeadError') return false;
+  const reason = (e as { reason?: unknown }).reason;
+  return typeof reason === 'string' && LEAD_ERROR_REASONS.has(reason);
+}
+
+/** The text to show for `e`; an unexpected error is logged (with its stack) first. */
+export function errorText(e: unknown, log: vscode.LogOutputChannel, doing: string): string {
+  if (isLeadError(e)) return e.message;
+  const message = e instanceof Error ? e.message : String(e);
+  log.error(`${doing} failed: ${e instanceof Error && e.stack ? e.stack : message}`);
+  return `Foreman hit an unexpected error: ${message} (see Foreman log)`;
+}
+
+/** Shows `e` as an error notification (see errorText). Never rejects. */
+export function showError(e: unknown, log: vscode.LogOutputChannel, doing: string): void {
+  void vscode.window.showErrorMessage(errorText(e, log, doing));
+}

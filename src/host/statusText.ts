@@ -1,0 +1,36 @@
+/**
+ * The status bar's words, kept free of 'vscode' so they are tested with plain values:
+ * "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04" while a run is live, its outcome after.
+ */
+import type { RunView, TaskStatus } from '../protocol/panel';
+
+/** Tasks in these states have an agent or a check at work. */
+const ACTIVE: ReadonlySet<TaskStatus> = new Set(['setting_up', 'working', 'verifying']);
+
+/** "1.2k", "950", "3.4M". */
+export function compactNumber(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n >= 10 ? n.toFixed(0) : n.toFixed(1).replace(/\.0$/, '');
+}
+
+/** "$0.04"; under a cent, two significant digits ("$0.00035"), so a cheap run does not read as free. */
+export function money(cost: number): string {
+  if (cost === 0 || cost >= 0.01) return `$${cost.toFixed(2)}`;
+  if (cost < 0.0001) return '<$0.0001';
+  return `$${Number(cost.toPrecision(2))}`;
+}
+
+/** The live item's text: "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04". */
+export function liveText(run: RunView): string {
+  const agents = run.tasks.filter((t) => ACTIVE.has(t.status)).length;
+  const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${compactNumber(run.tokensPerSecond)} tok/s`];
+  if (run.usage.cost !== null) parts.push(money(run.usage.cost));
+  return `$(sync~spin) Foreman: ${parts.join(' · ')}`;
+}
+
+/** The finished run's item: "$(check) Foreman: run completed". */
+export function outcomeText(run: RunView): string {
+  const icon = run.status === 'completed' ? '$(check)' : run.status === 'review' ? '$(eye)' : '$(warning)';
+  return `${icon} Foreman: run ${run.status}`;
+}

@@ -1,0 +1,78 @@
+/**
+ * VS Code as the Lead session's editor (LeadHost): the workspace folder and its trust, the
+ * `foreman.*` settings, API keys from SecretStorage, per-workspace memory, the log channel and
+ * progress notifications.
+ */
+import * as vscode from 'vscode';
+import type { BackendSetting, LeadHost, LeadSettings } from '../app/leadHost';
+import { leadModule } from './lazy';
+
+/** Where a backend's API key is kept in SecretStorage. */
+export function apiKeySecretName(backend: string): string {
+  return `foreman.apiKey.${backend}`;
+}
+
+/** The LeadHost the extension gives the session. */
+export function createVscodeLeadHost(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): LeadHost {
+  let lastWarnings = '';
+  return {
+    get folder() {
+      return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? null;
+    },
+    isTrusted: () => vscode.workspace.isTrusted,
+    readSettings(): LeadSettings {
+      const config = vscode.workspace.getConfiguration('foreman');
+      const { settings, warnings } = leadModule().readLeadSettings((key) => config.get(key));
+      // The session reads settings for every plan and run: say each set of problems once.
+      const text = warnings.join('\n');
+      if (text !== lastWarnings) for (const w of warnings) log.warn(w);
+      lastWarnings = text;
+      return settings;
+    },
+    apiKey: async (backend) => context.secrets.get(apiKeySecretName(backend)),
+    // SecretStorage cannot test for a key without reading it; the key stays in this function.
+    hasApiKey: async (backend) => (await context.secrets.get(apiKeySecretName(backend))) !== undefined,
+    addBackend: (backend) => addBackend(backend),
+    memory: {
+      get: <T>(key: string) => context.workspaceState.get<T>(key),
+      set: async (key, value) => context.workspaceState.update(key, value),
+    },
+    log(level, message) {
+      log[level](message);
+    },
+    withProgress: (title, work) => withProgress(title, work),
+  };
+}
+
+/** Writes the backend into the user's `foreman.backends`, replacing one of the same name in place. */
+async function addBackend(backend: BackendSetting): Promise<void> {
+  const config = vscode.workspace.getConfiguration('foreman');
+  const current = config.inspect<unknown[]>('backends')?.globalValue;
+  const list = Array.isArray(current) ? [...current] : [];
+  const entry = stripUndefined(backend);
+  const at = list.findIndex((b) => typeof b === 'object' && b !== null && (b as { name?: unknown }).name === backend.name);
+  if (at >= 0) list[at] = entry;
+  else list.push(entry);
+  await config.update('backends', list, vscode.ConfigurationTarget.Global);
+}
+
+/** settings.json should not gain `"prices": undefined`-style keys (they would be written as null). */
+function stripUndefined(backend: BackendSetting): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(backend).filter(([, v]) => v !== undefined));
+}
+
+/** A cancellable notification; cancelling aborts the signal `work` was given. */
+function withProgress<T>(title: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const options = { location: vscode.ProgressLocation.Notification, title, cancellable: true };
+  return Promise.resolve(
+    vscode.window.withProgress(options, async (_progress, token) => {
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort(new Error(`${title}: cancelled`)));
+      try {
+        return await work(abort.signal);
+      } finally {
+        sub.dispose();
+      }
+    }),
+  );
+}

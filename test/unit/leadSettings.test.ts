@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readLeadSettings } from '../../src/app/leadSettings';
+
+/** A reader over a flat map of `foreman.*` keys (without the prefix), as VS Code's configuration gives them. */
+function reader(values: Record<string, unknown>): (key: string) => unknown {
+  return (key) => values[key];
+}
+
+test('nothing set: the defaults of package.json', () => {
+  const { settings, warnings } = readLeadSettings(reader({}));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(settings, {
+    backends: [],
+    defaultBackend: null,
+    concurrency: 4,
+    holdForReview: false,
+    budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },
+    checks: null,
+    review: true,
+    worktreeRoot: null,
+    retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
+    setup: { command: null, include: null },
+    allow: [],
+    maxSteps: 40,
+    maxRepairRounds: 2,
+    dirty: 'refuse',
+  });
+});
+
+test('the defaults here match the defaults package.json declares', async () => {
+  const manifest = (await import('../../package.json', { with: { type: 'json' } })).default as {
+    contributes: { configuration: { properties: Record<string, { default: unknown }> } };
+  };
+  const props = manifest.contributes.configuration.properties;
+  const values: Record<string, unknown> = {};
+  for (const [key, p] of Object.entries(props)) values[key.replace(/^foreman\./, '')] = p.default;
+  const fromManifest = readLeadSettings(reader(values));
+  assert.deepEqual(fromManifest.warnings, [], 'every declared default must be valid');
+  assert.deepEqual(fromManifest.settings, readLeadSettings(reader({})).settings);
+});
+
+test('valid values are read, blank strings mean none', () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({
+      backends: [{ name: 'local', baseUrl: 'http://127.0.0.1:8000/v1', models: ['qwen'], maxConcurrentRequests: 8, prices: { qwen: { input: 0.1, cachedInput: 0.01, output: 0.4 } } }],
+      defaultBackend: ' local ',
+      concurrency: 16,
+      'budgets.runCost': 2.5,
+      checks: [{ name: 'test', command: 'npm test', timeoutMs: 60000 }],
+      'worktrees.location': '   ',
+      'setup.command': 'npm ci',
+      'commandPolicy.allow': ['network', 'network'],
+      dirtyCheckout: 'snapshot',
+    }),
+  );
+  assert.deepEqual(warnings, []);
+  assert.equal(settings.backends[0].maxConcurrentRequests, 8);
+  assert.equal(settings.defaultBackend, 'local');
+  assert.equal(settings.concurrency, 16);
+  assert.equal(settings.budgets.runCost, 2.5);
+  assert.deepEqual(settings.checks, [{ name: 'test', command: 'npm test', timeoutMs: 60000 }]);
+  assert.equal(settings.worktreeRoot, null);
+  assert.equal(settings.setup.command, 'npm ci');
+  assert.deepEqual(settings.allow, ['network']);
+  assert.equal(settings.dirty, 'snapshot');
+});
+
+test('a bad backend is left out with a warning that names it; the good ones stay', () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({
+      backends: [
+        { name: 'nomodels', baseUrl: 'http://localhost:1/v1', models: [] },
+        { name: 'ok', baseUrl: 'http://localhost:2/v1', models: ['m'] },
+        { name: 'ok', baseUrl: 'http://localhost:3/v1', models: ['m'] },
+        { baseUrl: 'not a url', models: ['m'] },
+        { name: 'key', baseUrl: 'http://localhost:4/v1', models: ['m'], apiKey: 'sk-secret' },
+      ],
+    }),
+  );
+  assert.deepEqual(settings.backends.map((b) => b.baseUrl), ['http://localhost:2/v1']);
+  assert.equal(warnings.length, 4);
+  assert.match(warnings[0], /"nomodels".*at least one model/);
+  assert.match(warnings[1], /"ok".*same name/);
+  assert.match(warnings[2], /#4/);
+  assert.match(warnings[3], /"key"/);
+  assert.ok(!warnings.join('\n').includes('sk-secret'), 'a warning never repeats a value that may be a key');
+});
+
+test('bad scalar values fall back to their defaults, each with a warning', () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({ backends: 'vllm', concurrency: 0, holdForReview: 'yes', 'budgets.runTokens': -5, dirtyCheckout: 'stash', 'commandPolicy.allow': ['everything'] }),
+  );
+  assert.deepEqual(settings.backends, []);
+  assert.equal(settings.concurrency, 4);
+  assert.equal(settings.holdForReview, false);
+  assert.equal(settings.budgets.runTokens, null);
+  assert.equal(settings.dirty, 'refuse');
+  assert.deepEqual(settings.allow, []);
+  assert.equal(warnings.length, 6);
+  assert.match(warnings.find((w) => w.includes('concurrency')) ?? '', /foreman\.concurrency is not valid.*using 4/);
+});
