@@ -1,6 +1,7 @@
 /**
  * The command line's settings: defaults, then the repository's `foreman.json`, then the
- * environment, then flags. API keys come from the environment only (FOREMAN_API_KEY, else
+ * environment, then flags. In src/app because the Lead session builds the same Settings from
+ * VS Code's `foreman.*` (src/app/leadSettings.ts). API keys come from the environment only (FOREMAN_API_KEY, else
  * OPENAI_API_KEY) and are never written anywhere.
  */
 import { readFile } from 'node:fs/promises';
