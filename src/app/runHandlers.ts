@@ -102,7 +102,9 @@ export function closeRun(core: SessionCore): void {
 
 /** Bring the run's integration branch onto the developer's branch. */
 export async function applyRun(core: SessionCore, mode: 'squash' | 'merge'): Promise<void> {
-  const text = await boardOf(core).apply(mode);
+  const board = boardOf(core);
+  // A merge in a temporary worktree can take a while on a big repository: show it as progress.
+  const text = await core.host.withProgress(`Foreman: applying run ${board.runId}…`, () => board.apply(mode));
   core.notify('info', text);
   await core.reloadHistory();
   core.changed();
