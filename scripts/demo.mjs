@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: builds Foreman, makes a copy of the sample repository (samples/demo-shop) in a
+// `npm run demo`: builds Foreman, makes a copy of the sample repository (samples/demo-shop) in a
 // temporary folder, and runs Foreman on it end to end: plan, parallel agents on worktrees,
 // verification, integration, then `foreman apply` onto the sample's branch.
 //

@@ -39,7 +39,7 @@ export async function openWorkspace(cwd: string, settings: Settings): Promise<Wo
 export function backendClient(settings: Settings): ModelClient {
   if (!settings.backend) {
     throw new SettingsError(
-      'no backend named: pass --base-url and --model, set FOREMAN_BASE_URL and FOREMAN_MODEL, or add "backend" to foreman.json. (`npm start` in Foreman\'s own checkout runs a demo against its scripted server.)',
+      'no backend named: pass --base-url and --model, set FOREMAN_BASE_URL and FOREMAN_MODEL, or add "backend" to foreman.json. (`npm run demo` in Foreman\'s own checkout runs a demo against its scripted server.)',
     );
   }
   return createOpenAIClient(settings.backend);

@@ -94,7 +94,27 @@ export function renderSummary(state: RunState, now: number): string {
   if (notes.length) lines.push('', 'Why:', ...notes);
   if (state.usage.estimated) lines.push('', 'Some token counts are estimates: the backend did not report usage for every request.');
   if (state.message) lines.push('', state.message);
+  const hint = nextStep(state);
+  if (hint) lines.push(hint);
   return lines.join('\n');
+}
+
+/** The command that takes a finished run further, for the command line's summary. */
+function nextStep(state: RunState): string | null {
+  switch (state.status) {
+    case 'completed':
+      return state.applied ? null : `Bring it onto your branch with: foreman apply ${state.runId}`;
+    case 'stopped':
+    case 'budget':
+    case 'interrupted':
+      return `Resume it with: foreman run --resume ${state.runId}`;
+    case 'review':
+      return `Decide with: foreman accept|reject ${state.runId} <task>..., or foreman revise ${state.runId} <task> "what to change"`;
+    case 'failed':
+      return `See: foreman status ${state.runId}`;
+    default:
+      return null;
+  }
 }
 
 function integrationCell(state: RunState): string {

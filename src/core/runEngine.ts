@@ -345,13 +345,16 @@ export class RunEngine implements PipelineHost {
   // --- The end of a run ---------------------------------------------------------------------
 
   private async finish(): Promise<void> {
-    const notStarted = this.runHit ? 'not started: the run budget was reached' : 'not started: the run was stopped';
-    for (const rt of this.tasks.values()) {
-      if (this.status(rt.spec.id) === 'queued') this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'stopped', reason: notStarted });
-    }
     const ids = [...this.tasks.keys()];
-    const merged = ids.filter((id) => this.status(id) === 'merged').length;
     const waiting = ids.filter((id) => this.status(id) === 'verified');
+    // A task queued behind tasks that wait for review stays queued: accepting them lets it start.
+    if (this.stopping || this.runHit || waiting.length === 0) {
+      const notStarted = this.runHit ? 'not started: the run budget was reached' : 'not started: the run was stopped';
+      for (const id of ids) {
+        if (this.status(id) === 'queued') this.emit({ type: 'task_status', taskId: id, status: 'stopped', reason: notStarted });
+      }
+    }
+    const merged = ids.filter((id) => this.status(id) === 'merged').length;
     let integrationFailed = false;
     if (merged > 0 && waiting.length === 0 && !this.stopping) {
       const cwd = await this.ensureIntegration();
@@ -362,16 +365,16 @@ export class RunEngine implements PipelineHost {
     const branch = integrationBranch(this.config.runId);
     const rejected = ids.filter((id) => this.status(id) === 'rejected').length;
     const counts = `${merged} of ${ids.length} task(s) merged into ${branch}${rejected ? ` (${rejected} rejected by you)` : ''}`;
-    if (this.stopping) return this.end('stopped', `${counts}; the run was stopped. Resume it with: foreman run --resume ${this.config.runId}`);
-    if (this.runHit) return this.end('budget', `${counts}; stopped by the run's ${this.runHit.kind} budget (${this.runHit.used} of ${this.runHit.limit}). Raise it and resume with: foreman run --resume ${this.config.runId}`);
+    if (this.stopping) return this.end('stopped', `${counts}; the run was stopped and can be resumed.`);
+    if (this.runHit) return this.end('budget', `${counts}; stopped by the run's ${this.runHit.kind} budget (${this.runHit.used} of ${this.runHit.limit}). Raise it and resume the run.`);
     if (waiting.length > 0) {
       return this.end('review', `${counts}; ${waiting.length} verified task(s) wait for you: ${waiting.join(', ')}. Accept, reject or request changes.`);
     }
     if (merged > 0 && merged + rejected === ids.length && !integrationFailed) {
-      return this.end('completed', `${counts}; verified there. Bring it onto your branch with: foreman apply ${this.config.runId}`);
+      return this.end('completed', `${counts}; verified there, ready to apply onto your branch.`);
     }
     const why = integrationFailed ? 'the checks failed on the integration branch' : 'some tasks did not merge';
-    this.end('failed', `${counts}; ${why}. See: foreman status ${this.config.runId}`);
+    this.end('failed', `${counts}; ${why}.`);
   }
 
   private end(status: RunEnd, message: string): void {

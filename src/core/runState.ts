@@ -42,6 +42,7 @@ export interface TaskState {
   from: string | null;
   /** The task's latest commit. */
   commit: string | null;
+  /** Files changed by any of the task's commits, in order of first change. */
   files: string[];
   step: number;
   /** The tool the agent is running now (null between tools and outside `working`). */
@@ -243,7 +244,8 @@ function applyTaskEvent(state: RunState, event: JournalEvent): void {
     case 'task_committed': {
       const task = taskIn(state, event.taskId);
       task.commit = event.commit;
-      task.files = event.files;
+      // Every commit's files, not only the latest's: a repair round touches a subset of them.
+      for (const f of event.files) if (!task.files.includes(f)) task.files.push(f);
       return;
     }
     case 'review':

@@ -79,3 +79,32 @@ test('hold, accept, revise and reject, each from the command line', async () => 
     repo.cleanup();
   }
 });
+
+test('a task queued behind held tasks waits for them, and runs once they are accepted', async () => {
+  const repo = makeRepo();
+  const tasks = [rawTask('base-a', { files: ['a.txt'] }), rawTask('on-top', { files: ['b.txt'], dependsOn: ['base-a'] })];
+  const server = await startServer({
+    planner: [planReply(tasks)],
+    agents: { 'base-a': [write('a.txt', 'a\n'), finish('wrote a')], 'on-top': [write('b.txt', 'b\n'), finish('wrote b')] },
+  });
+  const cli = (...args: string[]) => runCli([...args, '--no-checks', '--no-review'], { repo, server });
+  try {
+    assert.equal((await cli('run', 'two files, one after the other', '--hold')).code, 6);
+    const runId = await latestRunId(repo);
+    let { state } = await readRun(repo, runId);
+    assert.equal(state.tasks.get('base-a')?.status, 'verified');
+    assert.equal(state.tasks.get('on-top')?.status, 'queued', 'a task waiting on a held task is not stopped');
+
+    const accepted = await cli('accept', runId, 'base-a');
+    assert.equal(accepted.code, 6, accepted.stderr);
+    ({ state } = await readRun(repo, runId));
+    assert.equal(state.tasks.get('on-top')?.status, 'verified', 'it ran once its dependency was merged');
+
+    assert.equal((await cli('accept', runId, 'on-top')).code, 0);
+    ({ state } = await readRun(repo, runId));
+    assert.equal(state.status, 'completed');
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
