@@ -80,6 +80,7 @@ export class BlockedView {
     setText(this.title, t.title);
     setText(this.explain, t.explain);
     setText(this.detail, blocked.message);
-    setHidden(this.detail, blocked.message.trim() === '' || blocked.message === t.explain);
+    // The panel's own text already explains trust; the host's message adds specifics (a path, git's words) otherwise.
+    setHidden(this.detail, blocked.reason === 'untrusted' || blocked.message.trim() === '' || blocked.message === t.explain);
   }
 }

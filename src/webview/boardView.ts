@@ -93,6 +93,7 @@ export class BoardView {
     setText(this.badgeText, run.live || run.status !== 'running' ? look.label : 'Not running');
     setText(this.runId, run.runId);
     setHidden(this.stopAll, !run.actions.stopAll);
+    this.ctx.controls.enable(this.stopAll, run.actions.stopAll);
     this.updateMeta(run, state.now + this.ctx.sinceState());
     setText(this.message, run.message ?? '');
     setHidden(this.message, !run.message);

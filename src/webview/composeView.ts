@@ -38,6 +38,8 @@ export class ComposeView {
   /** Opens the connect box when a backend is configured already (it is always open before). */
   private readonly addBackend: HTMLButtonElement;
   private state: PanelState | null = null;
+  /** options/change requests the host has not answered yet. */
+  private optionsInFlight = 0;
   private backendsSignature = '';
   private modelsSignature = '';
 
@@ -115,7 +117,11 @@ export class ComposeView {
   }
 
   private sendOptions(options: Partial<RunOptions>): void {
-    this.ctx.send('options', { type: 'options/change', options });
+    // Until the host has the change, a state already on its way would put the old value back.
+    this.optionsInFlight++;
+    this.ctx.send('options', { type: 'options/change', options }, () => {
+      this.optionsInFlight--;
+    });
   }
 
   /** Puts the caret in the spec box. */
@@ -128,10 +134,12 @@ export class ComposeView {
     setValue(this.spec, this.ctx.ui().specDraft ?? state.spec);
     this.updateBackends(state);
     const o = state.options;
-    setValue(this.concurrency, String(o.concurrency));
-    setValue(this.budgetTokens, o.budgetTokens === null ? '' : String(o.budgetTokens));
-    setValue(this.budgetCost, o.budgetCost === null ? '' : String(o.budgetCost));
-    if (this.hold.checked !== o.holdForReview) this.hold.checked = o.holdForReview;
+    if (this.optionsInFlight === 0) {
+      setValue(this.concurrency, String(o.concurrency));
+      setValue(this.budgetTokens, o.budgetTokens === null ? '' : String(o.budgetTokens));
+      setValue(this.budgetCost, o.budgetCost === null ? '' : String(o.budgetCost));
+      if (this.hold.checked !== o.holdForReview) this.hold.checked = o.holdForReview;
+    }
     this.updateConnect(state);
     this.updatePlanButton();
   }
