@@ -193,7 +193,10 @@ class Session implements VSCodeSession {
   async start(opts: VSCodeOptions): Promise<void> {
     const env = sessionEnv(this.dir, this.marker, opts.env);
     mkdirSync(join(this.userDataDir, 'User'), { recursive: true });
-    const settings = { ...BASE_SETTINGS, ...opts.settings };
+    // Trust is on by default; say so where the session asks for an untrusted folder, so a
+    // changed default cannot make the folder trusted behind the test's back.
+    const trustSetting = opts.trust === false ? { 'security.workspace.trust.enabled': true } : {};
+    const settings = { ...BASE_SETTINGS, ...trustSetting, ...opts.settings };
     writeFileSync(join(this.userDataDir, 'User', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
     const dirs = ['--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir];
     for (const vsix of [opts.vsix === undefined ? ensureVsix() : (opts.vsix ?? [])].flat()) {
