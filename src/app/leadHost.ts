@@ -36,6 +36,8 @@ export interface LeadSettings {
   setup: { command: string | null; include: string[] | null };
   allow: CommandCategory[];
   maxSteps: number;
+  /** Most tasks a plan may have (planning and editing). */
+  maxTasks: number;
   maxRepairRounds: number;
   dirty: 'refuse' | 'snapshot';
 }

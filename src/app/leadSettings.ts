@@ -46,6 +46,7 @@ const SCALARS = {
   'setup.include': [z.array(z.string()).nullable(), null],
   'commandPolicy.allow': [z.array(Category), []],
   'limits.maxSteps': [z.number().int().min(1), 40],
+  'limits.maxTasks': [z.number().int().min(1).max(500), 50],
   'limits.maxRepairRounds': [z.number().int().min(0), 2],
   dirtyCheckout: [z.enum(['refuse', 'snapshot']), 'refuse'],
 } as const satisfies Record<string, readonly [z.ZodType, unknown]>;
@@ -84,6 +85,7 @@ export function readLeadSettings(read: SettingReader): ReadSettings {
     setup: { command: get('setup.command')?.trim() || null, include: get('setup.include') },
     allow: [...new Set(get('commandPolicy.allow'))],
     maxSteps: get('limits.maxSteps'),
+    maxTasks: get('limits.maxTasks'),
     maxRepairRounds: get('limits.maxRepairRounds'),
     dirty: get('dirtyCheckout'),
   };

@@ -60,8 +60,8 @@ export function newDraft(plan: Plan, repoView: string, responses: ModelResponse[
 }
 
 /** The draft with the developer's edited task list: validated again, estimate recomputed. */
-export function editDraft(draft: PlanDraft, tasks: TaskSpec[]): PlanDraft {
-  const checked = validatePlan({ tasks }, draft.spec);
+export function editDraft(draft: PlanDraft, tasks: TaskSpec[], maxTasks: number): PlanDraft {
+  const checked = validatePlan({ tasks }, draft.spec, { maxTasks });
   if (!checked.ok) return { ...draft, tasks, plan: null, errors: checked.errors, prefixTokens: null };
   const plan = checked.plan;
   return { ...draft, tasks: plan.tasks, plan, errors: [], prefixTokens: promptPrefixTokens(plan, draft.repoView) };

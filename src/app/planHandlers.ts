@@ -69,7 +69,7 @@ export function cancelPlanning(core: SessionCore): void {
 export function editPlan(core: SessionCore, tasks: PlanTask[]): void {
   if (!core.draft) throw new LeadError('There is no plan to edit: plan a spec first.', 'invalid');
   if (core.planning) throw new LeadError('The planner is revising the plan; wait for it or cancel it.', 'busy');
-  core.draft = editDraft(core.draft, tasks.map(copyTask));
+  core.draft = editDraft(core.draft, tasks.map(copyTask), core.host.readSettings().maxTasks);
   core.changed();
 }
 
@@ -115,6 +115,7 @@ async function askPlanner(core: SessionCore, backend: ResolvedBackend, spec: str
     spec,
     repoView,
     model: backend.client,
+    maxTasks: core.host.readSettings().maxTasks,
     signal,
     onResponse: (r) => responses.push(r),
     onError: (e) => (failure = { reason: e.reason, message: e.message }),

@@ -14,7 +14,8 @@ export interface ThrottleClock {
 
 /** The real clock and timers. */
 export const systemTimers: ThrottleClock = {
-  now: () => Date.now(),
+  // Sub-millisecond, so sends are never counted closer together than they are.
+  now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
@@ -40,6 +41,15 @@ export function createUpdateThrottle(send: () => void, maxPerSecond: number, clo
   let timer: unknown = null;
   let disposed = false;
 
+  const schedule = (wait: number): void => {
+    timer = clock.setTimeout(onTimer, Math.ceil(wait));
+  };
+  // Timers may fire up to a millisecond early; a send must never come sooner than the interval.
+  const onTimer = (): void => {
+    const wait = lastSent + interval - clock.now();
+    if (wait > 0) schedule(wait);
+    else fire();
+  };
   const fire = (): void => {
     timer = null;
     if (!pending || disposed) return;
@@ -55,7 +65,7 @@ export function createUpdateThrottle(send: () => void, maxPerSecond: number, clo
       if (timer !== null) return;
       const wait = lastSent + interval - clock.now();
       if (wait <= 0) fire();
-      else timer = clock.setTimeout(fire, wait);
+      else schedule(wait);
     },
     flush() {
       if (timer !== null) clock.clearTimeout(timer);

@@ -39,6 +39,7 @@ export function testSettings(repo: TempRepo, over: Partial<LeadSettings> = {}): 
     setup: { command: null, include: null },
     allow: [],
     maxSteps: 40,
+    maxTasks: 50,
     maxRepairRounds: 2,
     dirty: 'refuse',
     ...over,

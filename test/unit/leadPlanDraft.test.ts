@@ -41,7 +41,7 @@ test('a valid edit replaces the tasks, recomputes warnings and the estimate', ()
   assert.deepEqual(view.plannerUsage, { input: 1000, cached: 0, output: 100, cost: 0.0012, estimated: false });
 
   // Remove the dependency, make both touch one file, retitle one, add a task.
-  const edited = editDraft(draft, [task('api', { files: ['src/shared.ts'] }), task('ui', { title: 'The UI', files: ['./src/shared.ts'] }), task('docs')]);
+  const edited = editDraft(draft, [task('api', { files: ['src/shared.ts'] }), task('ui', { title: 'The UI', files: ['./src/shared.ts'] }), task('docs')], 50);
   view = planViewOf(edited, PRICE, NO_BUDGETS);
   assert.deepEqual(view.errors, []);
   assert.deepEqual(view.tasks.map((t) => t.id), ['api', 'ui', 'docs']);
@@ -54,18 +54,26 @@ test('a valid edit replaces the tasks, recomputes warnings and the estimate', ()
 
 test('an invalid edit keeps the draft, lists every problem and has no estimate until fixed', () => {
   const draft = draftOf([task('a'), task('b')]);
-  const broken = editDraft(draft, [task('a', { dependsOn: ['b'] }), task('b', { dependsOn: ['a'], title: '  ' }), task('c', { dependsOn: ['nope'] })]);
+  const broken = editDraft(draft, [task('a', { dependsOn: ['b'] }), task('b', { dependsOn: ['a'], title: '  ' }), task('c', { dependsOn: ['nope'] })], 50);
   const view = planViewOf(broken, PRICE, NO_BUDGETS);
   assert.equal(view.estimate, null);
   assert.equal(view.tasks.length, 3, 'the draft is kept for fixing');
   assert.ok(view.errors.some((e) => /title must not be empty/.test(e)), view.errors.join('\n'));
-  const fixedTitle = editDraft(broken, [task('a', { dependsOn: ['b'] }), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['nope'] })]);
+  const fixedTitle = editDraft(broken, [task('a', { dependsOn: ['b'] }), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['nope'] })], 50);
   const errors = planViewOf(fixedTitle, PRICE, NO_BUDGETS).errors;
   assert.ok(errors.some((e) => /cycle/.test(e)));
   assert.ok(errors.some((e) => /"nope", which is not a task/.test(e)));
   assert.equal(broken.plan, null);
-  const fixed = editDraft(broken, [task('a'), task('b'), task('c')]);
+  const fixed = editDraft(broken, [task('a'), task('b'), task('c')], 50);
   assert.ok(fixed.plan && planViewOf(fixed, PRICE, NO_BUDGETS).estimate);
+});
+
+test('the task limit of the settings holds for edits, both ways', () => {
+  const tasks = Array.from({ length: 60 }, (_, i) => task(`t${i}`));
+  const over = editDraft(draftOf([task('a')]), tasks, 50);
+  assert.equal(over.plan, null);
+  assert.ok(over.errors.some((e) => /60 tasks but at most 50/.test(e)), over.errors.join('; '));
+  assert.equal(editDraft(draftOf([task('a')]), tasks, 100).plan?.tasks.length, 60);
 });
 
 test('an estimate over a run budget says which, in words', () => {

@@ -23,6 +23,7 @@ test('nothing set: the defaults of package.json', () => {
     setup: { command: null, include: null },
     allow: [],
     maxSteps: 40,
+    maxTasks: 50,
     maxRepairRounds: 2,
     dirty: 'refuse',
   });
