@@ -12,7 +12,10 @@
  *
  * Options: --agents N (100), --steps N (20), --check CMD (one check; none by default), --free (no
  * barriers: one natural run), --stalls (list latenesses over 20 ms on the hrtime clock, to find
- * them in a profile), --json (figures as JSON too), --keep (keep the temporary repository).
+ * them in a profile), --json (figures as JSON too), --keep (keep the temporary repository),
+ * --no-panel (skip the second section).
+ * Second section: the Lead panel bench (scripts/benchPanel.ts, `npm run bench:panel`), run after
+ * this one in a process of its own, with its defaults (and --json when given).
  * Profile: node --cpu-prof --cpu-prof-dir=prof --import tsx scripts/bench.ts --stalls
  */
 import { spawn } from 'node:child_process';
@@ -56,15 +59,17 @@ interface Options {
   keep: boolean;
   free: boolean;
   stalls: boolean;
+  panel: boolean;
 }
 
 /** Parse the command line; throws on an unknown flag or a bad number. */
 export function parseOptions(args: string[]): Options {
-  const opts: Options = { agents: 100, steps: 20, check: null, json: false, keep: false, free: false, stalls: false };
+  const opts: Options = { agents: 100, steps: 20, check: null, json: false, keep: false, free: false, stalls: false, panel: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const flag = a.slice(2) as 'json' | 'keep' | 'free' | 'stalls';
     if (['json', 'keep', 'free', 'stalls'].includes(flag)) opts[flag] = true;
+    else if (a === '--no-panel') opts.panel = false;
     else if (a === '--check') opts.check = args[++i] ?? null;
     else if (a === '--agents' || a === '--steps') {
       const n = Number(args[++i]);
@@ -83,7 +88,7 @@ export function parseOptions(args: string[]): Options {
  * largest part of one such lateness that the process spent on CPU (descheduling left out).
  * `fromUs`/`toUs`: process.hrtime in µs, the clock of a --cpu-prof profile.
  */
-interface PhaseFigures {
+export interface PhaseFigures {
   name: string;
   wallMs: number;
   cpuMs: number;
@@ -101,7 +106,7 @@ const hrUs = (): number => Number(process.hrtime.bigint() / 1000n);
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
 /** Event-loop stalls, CPU and memory of this process, phase by phase. */
-class Monitor {
+export class Monitor {
   private hist: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private timer: NodeJS.Timeout | null = null;
   private last = 0;
@@ -228,7 +233,7 @@ class HeldCommitsRepo extends GitRepo {
 // --- The run -----------------------------------------------------------------------------------
 
 /** Start scripts/benchServer.ts in its own process; resolves with its base URL. */
-async function startServer(steps: number): Promise<{ url: string; child: ChildProcess }> {
+export async function startServer(steps: number): Promise<{ url: string; child: ChildProcess }> {
   const args = ['--import', 'tsx', join(ROOT, 'scripts/benchServer.ts'), '--steps', String(steps)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
@@ -380,8 +385,23 @@ function checkOutcome(opts: Options, out: Outcome): string | null {
   return null;
 }
 
+/** The Lead panel section: scripts/benchPanel.ts in its own process, so this run's heap and timers are not in it. */
+async function panelSection(json: boolean): Promise<number> {
+  console.log('');
+  const args = ['--import', 'tsx', join(ROOT, 'scripts/benchPanel.ts'), ...(json ? ['--json'] : [])];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code ?? 1;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  await orchestratorSection(opts);
+  if (opts.panel && (await panelSection(opts.json)) !== 0) process.exitCode = 1;
+}
+
+/** The first section: the orchestrator under 100 agents. */
+async function orchestratorSection(opts: Options): Promise<void> {
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'foreman-bench-')));
   const root = join(tmp, 'repo');
   mkdirSync(root);
