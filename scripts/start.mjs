@@ -31,21 +31,8 @@ const NEXT_STEPS = [
   'samples/demo-spec.txt), then Plan, review the tasks, and Run.',
 ];
 
-/** Settings of the code-server profile: no welcome page, no tips, nothing that calls home. */
-const CODE_SERVER_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'workbench.welcomePage.walkthroughs.openOnInstall': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'git.autofetch': false,
-  'chat.commandCenter.enabled': false,
-  'security.workspace.trust.startupPrompt': 'never',
-};
+/** Settings of the code-server profile: no welcome page, no tips, nothing that calls home (shared with the e2e tier). */
+const CODE_SERVER_SETTINGS = JSON.parse(readFileSync(join(root, 'scripts', 'code-server-settings.json'), 'utf8'));
 
 function log(message) {
   console.log(`start: ${message}`);

@@ -17,6 +17,8 @@ import type { RunState, TaskState } from '../core/runState';
 import type { ChangedFile, ChangeKind } from '../infra/gitShow';
 import { INTEGRATION_ID as INTEGRATION_TASK_ID } from '../core/branches';
 import { gitFileUri, gitShow } from './gitContent';
+import { STATUS_ICON } from './statusIcons';
+import type { TaskStatus } from '../protocol/panel';
 
 /** The scheme of the tree's file items (they carry the change kind for the decoration). */
 export const CHANGE_SCHEME = 'foreman-change';
@@ -59,19 +61,6 @@ const MAX_LISTS = 512;
 
 const KIND_WORDS: Record<ChangeKind, string> = { A: 'Added', M: 'Modified', D: 'Deleted', R: 'Renamed' };
 
-const STATUS_ICONS: Record<string, string> = {
-  queued: 'circle-outline',
-  setting_up: 'loading~spin',
-  working: 'loading~spin',
-  verifying: 'loading~spin',
-  verified: 'pass',
-  merged: 'git-merge',
-  failed: 'error',
-  blocked: 'circle-slash',
-  stopped: 'debug-stop',
-  rejected: 'close',
-  interrupted: 'debug-pause',
-};
 
 /** The tree's data. `onRepository` is told of every repository whose files the tree links to. */
 export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode.Disposable {
@@ -174,7 +163,7 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
     item.description = node.status ? `${node.status.replace('_', ' ')} · ${count}` : count;
     const status = node.status ? `${node.taskId} · ${node.status}` : integrationBranch(node.runId);
     item.tooltip = `${node.label}\n${status}\n${node.fromLabel} ${node.from.slice(0, 10)} → ${node.to.slice(0, 10)}${entry?.error ? `\n${entry.error}` : ''}`;
-    item.iconPath = new vscode.ThemeIcon(node.status ? (STATUS_ICONS[node.status] ?? 'circle-outline') : 'git-branch');
+    item.iconPath = new vscode.ThemeIcon(node.status ? (STATUS_ICON[node.status as TaskStatus] ?? 'circle-outline') : 'git-branch');
     item.contextValue = node.status ? 'foreman.changes.task' : 'foreman.changes.integration';
     return item;
   }

@@ -4,9 +4,10 @@
  * than showing an empty list, when there is nothing to pick.
  */
 import * as vscode from 'vscode';
-import type { HistoryEntry, RunView, TaskRow, TaskStatus } from '../protocol/panel';
+import type { HistoryEntry, RunView, TaskRow } from '../protocol/panel';
 import type { ApplyMode } from './applyConfirm';
 import { INTEGRATION_TASK_ID } from '../protocol/constants';
+import { STATUS_ICON } from './statusIcons';
 
 /** How a task pick is asked. */
 export interface TaskPickOptions {
@@ -20,19 +21,6 @@ export interface TaskPickOptions {
   integration?: (run: RunView) => boolean;
 }
 
-const STATUS_ICON: Record<TaskStatus, string> = {
-  queued: 'circle-outline',
-  setting_up: 'loading~spin',
-  working: 'sync~spin',
-  verifying: 'beaker',
-  verified: 'pass',
-  merged: 'git-merge',
-  failed: 'error',
-  blocked: 'circle-slash',
-  stopped: 'debug-stop',
-  rejected: 'close',
-  interrupted: 'debug-pause',
-};
 
 /** A task id picked from the board; undefined when cancelled or when nothing qualifies (said in a message). */
 export async function pickTask(run: RunView | null, options: TaskPickOptions): Promise<string | undefined> {

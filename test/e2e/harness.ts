@@ -46,21 +46,8 @@ const CHROMIUM_ARGS = [
   ...['--disable-sync', '--disable-quic', '--no-first-run', '--disable-breakpad', '--disable-crash-reporter'],
 ];
 
-/** User settings that keep the workbench quiet and offline; a session's own settings win. */
-const BASE_SETTINGS: Record<string, unknown> = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'workbench.welcomePage.walkthroughs.openOnInstall': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'git.autofetch': false,
-  'chat.commandCenter.enabled': false,
-  'security.workspace.trust.startupPrompt': 'never',
-};
+/** User settings that keep the workbench quiet and offline (shared with `npm start`); a session's own settings win. */
+const BASE_SETTINGS = JSON.parse(readFileSync(join(PROJECT_ROOT, 'scripts', 'code-server-settings.json'), 'utf8')) as Record<string, unknown>;
 
 let codeServerPath: string | undefined;
 
