@@ -2,10 +2,12 @@
 // Runs every test file found under test/ (by folder, never by a hand-kept list) with Node's own
 // test runner, TypeScript loaded through tsx. Usage: node scripts/test.mjs [folder-or-file ...]
 //
-// Tiers: test/unit and test/integration run together; test/e2e runs after them, one file at a
-// time, against a real VS Code: first scripts/e2e-setup.sh (code-server, Chromium; a second on a
-// machine that has them) and `npm run package` (the VSIX the tests install).
-// FOREMAN_SKIP_E2E=1 skips the e2e tier.
+// The whole suite (no arguments) starts with `npm run lint`: formatting, lint and types, so a tree
+// that is not clean fails here as it would in CI. Then scripts/e2e-setup.sh (code-server, Chromium;
+// a second on a machine that has them) and `npm run package` (the VSIX the e2e tests install), so
+// that the browser tests of the webview find Chromium too. Tiers: test/unit and test/integration
+// run together; test/e2e runs after them, one file at a time, against a real VS Code.
+// FOREMAN_SKIP_E2E=1 skips the e2e tier and its set-up.
 import { readdirSync, statSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -55,9 +57,17 @@ const otherFiles = files.filter((f) => !isE2e(f));
 const skipE2e = process.env.FOREMAN_SKIP_E2E === '1' && e2eFiles.length > 0;
 if (skipE2e) console.log(`e2e tier skipped (FOREMAN_SKIP_E2E=1): ${e2eFiles.length} file(s) under ${E2E_DIR} not run`);
 
+if (roots.length === 0) {
+  console.log('lint: formatting, lint rules and types (npm run lint)');
+  const lint = spawnSync('npm', ['run', 'lint', '--silent'], { stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.error(`lint: npm run lint exited with ${lint.status}; \`npm run format\` fixes formatting`);
+    process.exit(1);
+  }
+}
+const codeServer = e2eFiles.length && !skipE2e ? prepareE2e() : null;
 let status = otherFiles.length ? runTests(otherFiles, 2) : 0;
 if (e2eFiles.length && !skipE2e) {
-  const codeServer = prepareE2e();
   const env = { ...process.env, FOREMAN_E2E_CODE_SERVER: codeServer ?? '' };
   status = (codeServer ? runTests(e2eFiles, 1, env) : 1) || status;
 }
