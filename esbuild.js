@@ -43,7 +43,10 @@ const common = {
 const ranksBesideBundle = {
   name: 'ranks-beside-bundle',
   setup(build) {
-    build.onResolve({ filter: /^js-tiktoken\/ranks\/cl100k_base$/ }, () => ({ path: './cl100k_base.js', external: true }));
+    build.onResolve({ filter: /^js-tiktoken\/ranks\/cl100k_base$/ }, () => ({
+      path: './cl100k_base.js',
+      external: true,
+    }));
   },
 };
 
@@ -62,7 +65,8 @@ const leadBesideBundle = {
 /** Files the extension loads at run time that are not bundles: codicons for the webview, the ranks. */
 function copyAssets() {
   mkdirSync('dist/codicons', { recursive: true });
-  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
+  for (const f of ['codicon.css', 'codicon.ttf'])
+    copyFileSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
   copyFileSync('node_modules/js-tiktoken/dist/ranks/cl100k_base.cjs', 'dist/cl100k_base.js');
 }
 

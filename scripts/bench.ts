@@ -64,7 +64,16 @@ interface Options {
 
 /** Parse the command line; throws on an unknown flag or a bad number. */
 export function parseOptions(args: string[]): Options {
-  const opts: Options = { agents: 100, steps: 20, check: null, json: false, keep: false, free: false, stalls: false, panel: true };
+  const opts: Options = {
+    agents: 100,
+    steps: 20,
+    check: null,
+    json: false,
+    keep: false,
+    free: false,
+    stalls: false,
+    panel: true,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const flag = a.slice(2) as 'json' | 'keep' | 'free' | 'stalls';
@@ -220,7 +229,11 @@ class Barrier {
 
 /** The real git adapter, with each commit of a task's work held at a barrier first. */
 class HeldCommitsRepo extends GitRepo {
-  constructor(repo: GitRepo, runner: ProcessRunner, private readonly barrier: Barrier) {
+  constructor(
+    repo: GitRepo,
+    runner: ProcessRunner,
+    private readonly barrier: Barrier,
+  ) {
     super(repo.root, repo.stateDir, repo.worktreeRoot, runner);
   }
 
@@ -282,7 +295,13 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
   const journal = openJournal(runJournalPath(repo.stateDir, config.runId), config.runId);
   const deps: RunDeps = {
     repo: opts.free ? repo : new HeldCommitsRepo(repo, runner, finished),
-    model: createOpenAIClient({ baseUrl: url, model: 'bench-model', maxConcurrentRequests: opts.agents, retryBaseMs: 10, retryMaxMs: 100 }),
+    model: createOpenAIClient({
+      baseUrl: url,
+      model: 'bench-model',
+      maxConcurrentRequests: opts.agents,
+      retryBaseMs: 10,
+      retryMaxMs: 100,
+    }),
     reviewer: null,
     runner,
     openFs: async (path) => {
@@ -323,15 +342,41 @@ function wholeOf(phases: PhaseFigures[]): PhaseFigures {
   const max = (k: 'loopStallMs' | 'gapStallMs' | 'cpuStallMs'): number => Math.max(...phases.map((p) => p[k]));
   const sum = (k: 'wallMs' | 'cpuMs'): number => phases.reduce((s, p) => s + p[k], 0);
   const [first, last] = [phases[0], phases[phases.length - 1]];
-  return { name: 'whole run', wallMs: sum('wallMs'), cpuMs: sum('cpuMs'), loopStallMs: max('loopStallMs'), gapStallMs: max('gapStallMs'), cpuStallMs: max('cpuStallMs'), fromUs: first.fromUs, toUs: last.toUs };
+  return {
+    name: 'whole run',
+    wallMs: sum('wallMs'),
+    cpuMs: sum('cpuMs'),
+    loopStallMs: max('loopStallMs'),
+    gapStallMs: max('gapStallMs'),
+    cpuStallMs: max('cpuStallMs'),
+    fromUs: first.fromUs,
+    toUs: last.toUs,
+  };
 }
 
 /** One row per phase, right-aligned figures. */
 function phaseTable(rows: PhaseFigures[], steps: number): string[] {
-  const head = ['phase', 'wall', 'CPU (user+sys)', 'CPU / agent step', 'loop delay max', 'interval gap max', 'gap on CPU max'];
-  const cells = rows.map((p) => [p.name, ms(p.wallMs), ms(p.cpuMs), ms(p.cpuMs / steps), ms(p.loopStallMs), ms(p.gapStallMs), ms(p.cpuStallMs)]);
+  const head = [
+    'phase',
+    'wall',
+    'CPU (user+sys)',
+    'CPU / agent step',
+    'loop delay max',
+    'interval gap max',
+    'gap on CPU max',
+  ];
+  const cells = rows.map((p) => [
+    p.name,
+    ms(p.wallMs),
+    ms(p.cpuMs),
+    ms(p.cpuMs / steps),
+    ms(p.loopStallMs),
+    ms(p.gapStallMs),
+    ms(p.cpuStallMs),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
-  const line = (c: string[]): string => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  const line = (c: string[]): string =>
+    c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
 }
 
@@ -343,7 +388,9 @@ function report(opts: Options, out: Outcome): { text: string; figures: Record<st
   const agents = phases.find((p) => p.name === 'agents') ?? whole;
   const scope = agents === whole ? 'whole run' : 'agents phase';
   const stall = (p: PhaseFigures): number => Math.max(p.loopStallMs, p.gapStallMs);
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const text = [
     `Foreman bench: ${opts.agents} agents × ${opts.steps} steps, checks: ${opts.check ?? 'none'}, review off, ${opts.free ? 'no barriers' : 'phases cut by barriers'}; test server in its own process`,
     `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${process.platform}, load average ${load}; run ${out.state.runId}: ${out.state.status}`,
@@ -353,14 +400,27 @@ function report(opts: Options, out: Outcome): { text: string; figures: Record<st
     `Agent steps (model requests): ${steps}; ${(steps / (agents.wallMs / 1000)).toFixed(0)} requests/s over the ${scope}; journal events: ${out.events}`,
     `Peak memory: rss ${mib(peakRss)}, heap used ${mib(peakHeap)}`,
     '',
-    ...(agents === whole ? [] : [verdict('CPU per agent step (agents phase)', agents.cpuMs / steps, TARGET_CPU_MS_PER_STEP)]),
+    ...(agents === whole
+      ? []
+      : [verdict('CPU per agent step (agents phase)', agents.cpuMs / steps, TARGET_CPU_MS_PER_STEP)]),
     verdict('CPU per agent step (whole run, set-up and merges included)', whole.cpuMs / steps, TARGET_CPU_MS_PER_STEP),
     ...(agents === whole ? [] : [verdict('Longest event-loop stall (agents phase)', stall(agents), TARGET_STALL_MS)]),
     verdict('Longest event-loop stall (whole run)', stall(whole), TARGET_STALL_MS),
     verdict('Longest stall on CPU, descheduling left out (whole run)', whole.cpuStallMs, TARGET_STALL_MS),
     ...(opts.stalls ? stallLines(out.monitor) : []),
   ].join('\n');
-  return { text, figures: { ...opts, agentRequests: steps, events: out.events, load: loadavg(), phases: [...phases, whole], peakRss, peakHeap } };
+  return {
+    text,
+    figures: {
+      ...opts,
+      agentRequests: steps,
+      events: out.events,
+      load: loadavg(),
+      phases: [...phases, whole],
+      peakRss,
+      peakHeap,
+    },
+  };
 }
 
 /** Phase windows and the worst interval-timer latenesses, on the hrtime clock (µs). */
@@ -369,7 +429,10 @@ function stallLines(monitor: Monitor): string[] {
   return [
     '',
     ...monitor.phases.map((p) => `phase ${p.name}: hrtime ${p.fromUs} … ${p.toUs} µs`),
-    ...worst.map((s) => `stall ${s.ms.toFixed(1)} ms (${s.cpuMs.toFixed(1)} ms on CPU) ending at hrtime ${s.atUs} µs (${monitor.phases[s.phase]?.name ?? '?'})`),
+    ...worst.map(
+      (s) =>
+        `stall ${s.ms.toFixed(1)} ms (${s.cpuMs.toFixed(1)} ms on CPU) ending at hrtime ${s.atUs} µs (${monitor.phases[s.phase]?.name ?? '?'})`,
+    ),
   ];
 }
 

@@ -45,7 +45,15 @@ interface Options {
 
 /** Parse the command line; throws on an unknown flag or a bad value. */
 export function parseOptions(args: string[]): Options {
-  const opts: Options = { tasks: 100, steps: 20, seconds: 10, rate: 10, launches: 3, only: new Set(PARTS), json: false };
+  const opts: Options = {
+    tasks: 100,
+    steps: 20,
+    seconds: 10,
+    rate: 10,
+    launches: 3,
+    only: new Set(PARTS),
+    json: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--json') opts.json = true;
@@ -133,9 +141,19 @@ function targetRows(r: Results): TargetRow[] {
   const rows: TargetRow[] = [];
   const f = r.session?.figures;
   if (f) {
-    rows.push({ figure: 'messages to the webview, busiest 1 s', value: f.messages.maxPerSecond, unit: '/s', target: 10 });
+    rows.push({
+      figure: 'messages to the webview, busiest 1 s',
+      value: f.messages.maxPerSecond,
+      unit: '/s',
+      target: 10,
+    });
     rows.push({ figure: 'snapshot + stringify, p95', value: f.build.p95, unit: 'ms', target: null });
-    rows.push({ figure: 'event-loop stall over the run', value: Math.max(f.loop.loopStallMs, f.loop.gapStallMs), unit: 'ms', target: 50 });
+    rows.push({
+      figure: 'event-loop stall over the run',
+      value: Math.max(f.loop.loopStallMs, f.loop.gapStallMs),
+      unit: 'ms',
+      target: 50,
+    });
     rows.push({ figure: 'event-loop stall, on CPU', value: f.loop.cpuStallMs, unit: 'ms', target: 50 });
   }
   const w = r.webview;
@@ -148,8 +166,20 @@ function targetRows(r: Results): TargetRow[] {
   const s = r.sizes;
   if (s) {
     const ext = s.bundles['dist/extension.js'];
-    rows.push({ figure: 'dist/extension.js (loaded on activation)', value: ext / 1e6, unit: 'MB', target: 1.5, under: true });
-    rows.push({ figure: '+ dist/lead.js (loaded on first use)', value: (ext + s.bundles['dist/lead.js']) / 1e6, unit: 'MB', target: 1.5, under: true });
+    rows.push({
+      figure: 'dist/extension.js (loaded on activation)',
+      value: ext / 1e6,
+      unit: 'MB',
+      target: 1.5,
+      under: true,
+    });
+    rows.push({
+      figure: '+ dist/lead.js (loaded on first use)',
+      value: (ext + s.bundles['dist/lead.js']) / 1e6,
+      unit: 'MB',
+      target: 1.5,
+      under: true,
+    });
     rows.push({ figure: 'VSIX', value: s.vsix.bytes / 1e6, unit: 'MB', target: 2, under: true });
   }
   return rows;
@@ -161,11 +191,29 @@ function activationRows(a: Activation[]): TargetRow[] {
     xs.length === 0
       ? []
       : [
-          { figure: `activation, ${label}, median of ${xs.length}`, value: median(xs), unit: 'ms', target: 50, under: true },
-          { figure: `activation, ${label}, worst of ${xs.length}`, value: Math.max(...xs), unit: 'ms', target: 50, under: true },
+          {
+            figure: `activation, ${label}, median of ${xs.length}`,
+            value: median(xs),
+            unit: 'ms',
+            target: 50,
+            under: true,
+          },
+          {
+            figure: `activation, ${label}, worst of ${xs.length}`,
+            value: Math.max(...xs),
+            unit: 'ms',
+            target: 50,
+            under: true,
+          },
         ];
   const vs = a.map((x) => x.vscodeMs).filter((x): x is number => x !== null);
-  return [...rows("Foreman's log", a.map((x) => x.foremanMs)), ...rows("VS Code's figure", vs)];
+  return [
+    ...rows(
+      "Foreman's log",
+      a.map((x) => x.foremanMs),
+    ),
+    ...rows("VS Code's figure", vs),
+  ];
 }
 
 function report(r: Results, o: Options): string {
@@ -189,11 +237,14 @@ function report(r: Results, o: Options): string {
 function problemsOf(r: Results, o: Options): string[] {
   const out: string[] = [];
   const f = r.session?.figures;
-  if (f && (f.runStatus !== 'completed' || f.merged !== f.tasks)) out.push(`the run did not complete: ${f.runStatus}, ${f.merged}/${f.tasks} merged`);
+  if (f && (f.runStatus !== 'completed' || f.merged !== f.tasks))
+    out.push(`the run did not complete: ${f.runStatus}, ${f.merged}/${f.tasks} merged`);
   if (r.webview?.problems.length) out.push(`the webview reported ${r.webview.problems.length} error(s)`);
   if (r.webview && r.webview.rows < o.tasks) out.push(`the board showed ${r.webview.rows} rows, not ${o.tasks}`);
-  if (r.activation?.some((a) => a.activatedAtStartup)) out.push('Foreman activated before any of its commands or views was used');
-  if (r.activation?.some((a) => a.vscodeMs === null)) out.push("VS Code's activation figure could not be read from Running Extensions");
+  if (r.activation?.some((a) => a.activatedAtStartup))
+    out.push('Foreman activated before any of its commands or views was used');
+  if (r.activation?.some((a) => a.vscodeMs === null))
+    out.push("VS Code's activation figure could not be read from Running Extensions");
   return out;
 }
 
@@ -210,7 +261,13 @@ function freshVsix(): string {
 /** Run the chosen parts: the session first, the production build (then restored), the browser, VS Code. */
 async function runParts(o: Options): Promise<Results> {
   const tmp = mkdtempSync(join(tmpdir(), 'foreman-bench-webview-'));
-  const r: Results = { session: null, webview: null, activation: null, sizes: null, load: { before: loadavg(), after: [] } };
+  const r: Results = {
+    session: null,
+    webview: null,
+    activation: null,
+    sizes: null,
+    load: { before: loadavg(), after: [] },
+  };
   try {
     if (o.only.has('messages')) r.session = await benchSession({ tasks: o.tasks, steps: o.steps });
     let bundle = join(ROOT, 'dist/webview.js');
@@ -244,7 +301,13 @@ async function main(): Promise<void> {
   console.log(report(r, o));
   if (o.json) {
     const { session, ...rest } = r;
-    console.log(JSON.stringify({ ...rest, session: session && { figures: session.figures, problems: session.problems }, targets: targetRows(r).map((t) => ({ ...t, pass: passes(t) })) }));
+    console.log(
+      JSON.stringify({
+        ...rest,
+        session: session && { figures: session.figures, problems: session.problems },
+        targets: targetRows(r).map((t) => ({ ...t, pass: passes(t) })),
+      }),
+    );
   }
   const problems = problemsOf(r, o);
   for (const p of problems) console.error(`bench:panel: ${p}`);

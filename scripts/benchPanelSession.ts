@@ -80,7 +80,16 @@ const PRICE = { input: 0.15, cachedInput: 0.015, output: 0.6 };
 /** The editor's settings for the bench: one backend (the bench server), no checks, no review. */
 function benchSettings(url: string, worktreeRoot: string, o: SessionBenchOptions): LeadSettings {
   return {
-    backends: [{ name: 'bench', baseUrl: url, models: ['bench-model'], maxConcurrentRequests: o.tasks, requestTimeoutMs: 60_000, prices: { 'bench-model': PRICE } }],
+    backends: [
+      {
+        name: 'bench',
+        baseUrl: url,
+        models: ['bench-model'],
+        maxConcurrentRequests: o.tasks,
+        requestTimeoutMs: 60_000,
+        prices: { 'bench-model': PRICE },
+      },
+    ],
     defaultBackend: 'bench',
     concurrency: o.tasks,
     holdForReview: false,
@@ -110,7 +119,10 @@ function benchHost(folder: string, settings: LeadSettings, problems: string[]): 
     addBackend: async () => {
       throw new Error('the bench adds no backends');
     },
-    memory: { get: <T>(key: string) => memory.get(key) as T | undefined, set: async (key, value) => void memory.set(key, value) },
+    memory: {
+      get: <T>(key: string) => memory.get(key) as T | undefined,
+      set: async (key, value) => void memory.set(key, value),
+    },
     log: (level, message) => {
       if (level !== 'info') problems.push(`${level}: ${message}`);
     },
@@ -130,11 +142,20 @@ function plan(tasks: number): Plan {
  * Record a run of the plan in the repository's history without driving it (the journal holds its
  * start, its plan and every task queued): to the session it is an interrupted run to resume.
  */
-async function interruptedRun(session: LeadSession, host: LeadHost, settings: LeadSettings, root: string, tasks: number): Promise<string> {
+async function interruptedRun(
+  session: LeadSession,
+  host: LeadHost,
+  settings: LeadSettings,
+  root: string,
+  tasks: number,
+): Promise<string> {
   const options = session.snapshot().options;
   const backend = await resolveBackend(host, settings, options, new DemoServer(0));
   const repoView = await buildRepoView(createRepoReader(root));
-  const run = await launchRun({ folder: root, settings, options, log: () => undefined, backend }, { plan: plan(tasks), repoView, responses: [] });
+  const run = await launchRun(
+    { folder: root, settings, options, log: () => undefined, backend },
+    { plan: plan(tasks), repoView, responses: [] },
+  );
   await run.journal.flush();
   run.journal.close();
   return run.engine.config.runId;
@@ -151,7 +172,11 @@ interface Recorded {
  * Subscribe like the host: every change signal goes to the throttle, the throttle's sends to the
  * sink. Resolves when the sink has sent a state whose run, once live, is live no more.
  */
-function subscribe(session: LeadSession, tasks: number, rec: Recorded): { settled: Promise<PanelState>; stop: () => void } {
+function subscribe(
+  session: LeadSession,
+  tasks: number,
+  rec: Recorded,
+): { settled: Promise<PanelState>; stop: () => void } {
   let done: (s: PanelState) => void = () => undefined;
   // The stored run is on the board (not live) for a moment before the resume drives it.
   let sawLive = false;
@@ -184,7 +209,10 @@ function validationTimes(messages: { json: string }[]): number[] {
     const t0 = performance.now();
     const parsed = PanelState.safeParse(state);
     times.push(performance.now() - t0);
-    if (!parsed.success) throw new Error(`a state sent to the panel does not match the protocol: ${JSON.stringify(parsed.error.issues.slice(0, 2))}`);
+    if (!parsed.success)
+      throw new Error(
+        `a state sent to the panel does not match the protocol: ${JSON.stringify(parsed.error.issues.slice(0, 2))}`,
+      );
   }
   return times;
 }
@@ -198,7 +226,11 @@ function minGap(times: number[]): number {
 }
 
 /** Drive the run through the session and measure what the sink sends. */
-async function measure(session: LeadSession, runId: string, o: SessionBenchOptions): Promise<Omit<SessionBenchResult, 'problems'>> {
+async function measure(
+  session: LeadSession,
+  runId: string,
+  o: SessionBenchOptions,
+): Promise<Omit<SessionBenchResult, 'problems'>> {
   const rec: Recorded = { signals: [], sends: [], messages: [] };
   const monitor = new Monitor();
   const sub = subscribe(session, o.tasks, rec);
@@ -222,12 +254,21 @@ async function measure(session: LeadSession, runId: string, o: SessionBenchOptio
     merged: run.tasks.filter((t) => t.status === 'merged').length,
     wallMs,
     signals: rates(rec.signals, wallMs),
-    messages: { ...rates(rec.sends.map((s) => s.at), wallMs), minGapMs: minGap(rec.sends.map((s) => s.at)) },
+    messages: {
+      ...rates(
+        rec.sends.map((s) => s.at),
+        wallMs,
+      ),
+      minGapMs: minGap(rec.sends.map((s) => s.at)),
+    },
     build: summarise(rec.sends.map((s) => s.buildMs)),
     sizeKB: summarise(rec.sends.map((s) => s.bytes / 1000)),
     validate: summarise(validationTimes(rec.messages)),
     loop: monitor.phases[0],
-    lateOver50: { count: monitor.stalls.filter((x) => x.ms > 50).length, onCpu: monitor.stalls.filter((x) => x.cpuMs > 50).length },
+    lateOver50: {
+      count: monitor.stalls.filter((x) => x.ms > 50).length,
+      onCpu: monitor.stalls.filter((x) => x.cpuMs > 50).length,
+    },
     sinkShare: rec.sends.reduce((s, x) => s + x.buildMs, 0) / wallMs,
   };
   return { figures, messages: rec.messages };

@@ -11,7 +11,13 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(__dirname, '..');
 
 /** The files measured, relative to the checkout. */
-export const BUNDLES = ['dist/extension.js', 'dist/lead.js', 'dist/webview.js', 'dist/cli.js', 'dist/cl100k_base.js'] as const;
+export const BUNDLES = [
+  'dist/extension.js',
+  'dist/lead.js',
+  'dist/webview.js',
+  'dist/cli.js',
+  'dist/cl100k_base.js',
+] as const;
 
 /** Byte sizes of the production bundles and of the VSIX. */
 export interface SizeFigures {

@@ -38,7 +38,9 @@ const HOST_LINE = new RegExp(`_doActivateExtension ${EXTENSION_ID.replace(/\./g,
 /** Every file under `dir`, depth first. */
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** Foreman's activation line from its log channel's file, or null before it is written. */
@@ -54,8 +56,14 @@ function ownLine(vscode: VSCodeSession): RegExpExecArray | null {
 /** VS Code's own activation figure for Foreman, read from the Running Extensions editor. */
 async function runningExtensionsMs(vscode: VSCodeSession): Promise<number | null> {
   await runCommand(vscode.page, 'Developer: Show Running Extensions');
-  const row = vscode.page.locator('.runtime-extensions-editor .extension').filter({ has: vscode.page.locator('.name', { hasText: /^(Foreman|foreman-dev\.foreman)$/ }) });
-  const text = await row.first().locator('.activation-time').innerText({ timeout: 30_000 }).catch(() => '');
+  const row = vscode.page
+    .locator('.runtime-extensions-editor .extension')
+    .filter({ has: vscode.page.locator('.name', { hasText: /^(Foreman|foreman-dev\.foreman)$/ }) });
+  const text = await row
+    .first()
+    .locator('.activation-time')
+    .innerText({ timeout: 30_000 })
+    .catch(() => '');
   const m = /(\d+(?:\.\d+)?)\s*ms/.exec(text);
   return m ? Number(m[1]) : null;
 }
@@ -64,13 +72,24 @@ async function runningExtensionsMs(vscode: VSCodeSession): Promise<number | null
 async function launch(vsix: string, workspace: string): Promise<Activation> {
   const vscode = await startVSCode({ workspace, vsix });
   try {
-    await waitFor(() => vscode.extensionHostLog().includes('Eager extensions activated'), 'the extension host to finish its startup activations', 120_000);
+    await waitFor(
+      () => vscode.extensionHostLog().includes('Eager extensions activated'),
+      'the extension host to finish its startup activations',
+      120_000,
+    );
     const activatedAtStartup = HOST_LINE.test(vscode.extensionHostLog());
     await runCommand(vscode.page, 'Foreman: Show Log');
     const own = await waitFor(() => ownLine(vscode), 'the "Foreman activated in" line in Foreman\'s log', 60_000);
     const event = HOST_LINE.exec(vscode.extensionHostLog())?.[1] ?? null;
     const vscodeMs = await runningExtensionsMs(vscode);
-    return { foremanMs: Number(own[1]), codeMs: Number(own[2]), activateMs: Number(own[3]), vscodeMs, event, activatedAtStartup };
+    return {
+      foremanMs: Number(own[1]),
+      codeMs: Number(own[2]),
+      activateMs: Number(own[3]),
+      vscodeMs,
+      event,
+      activatedAtStartup,
+    };
   } finally {
     await vscode.close();
   }

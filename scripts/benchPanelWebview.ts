@@ -77,7 +77,10 @@ window.__deliver = (text) => {
 };`;
 
 /** What the page helpers add to the window. */
-type Helpers = { __deliver(json: string): Promise<{ apply: number; frame: number }>; __longTasks: { start: number; ms: number }[] | null };
+type Helpers = {
+  __deliver(json: string): Promise<{ apply: number; frame: number }>;
+  __longTasks: { start: number; ms: number }[] | null;
+};
 
 /** scripts/webview-preview.mjs, an ES module: loaded with import() from this CommonJS script. */
 type Preview = typeof import('./webview-preview.mjs', { with: { 'resolution-mode': 'import' } });
@@ -131,7 +134,11 @@ function deliver(page: Page, json: string): Promise<{ apply: number; frame: numb
 }
 
 /** Feed the messages on their schedule; returns per-message timings and the worst lateness. */
-async function feed(page: Page, messages: string[], rate: number): Promise<{ apply: number[]; frame: number[]; lag: number; wall: number; from: number }> {
+async function feed(
+  page: Page,
+  messages: string[],
+  rate: number,
+): Promise<{ apply: number[]; frame: number[]; lag: number; wall: number; from: number }> {
   const interval = 1000 / rate;
   const apply: number[] = [];
   const frame: number[] = [];
@@ -154,21 +161,42 @@ async function longTasksSince(page: Page, from: number): Promise<WebviewFigures[
   const all = await page.evaluate(() => (window as unknown as Helpers).__longTasks);
   if (all === null) throw new Error('this Chromium does not report long tasks');
   const mine = all.filter((t) => t.start >= from);
-  return { count: mine.length, maxMs: Math.max(0, ...mine.map((t) => t.ms)), totalMs: mine.reduce((s, t) => s + t.ms, 0) };
+  return {
+    count: mine.length,
+    maxMs: Math.max(0, ...mine.map((t) => t.ms)),
+    totalMs: mine.reduce((s, t) => s + t.ms, 0),
+  };
 }
 
 /** Open the panel on the bundle under test and run the feed. */
-async function run(openPanel: Preview['openPanel'], browser: Browser, url: string, o: WebviewBenchOptions, messages: string[]): Promise<Omit<WebviewFigures, 'source' | 'bundleBytes' | 'minified' | 'changedRows'>> {
+async function run(
+  openPanel: Preview['openPanel'],
+  browser: Browser,
+  url: string,
+  o: WebviewBenchOptions,
+  messages: string[],
+): Promise<Omit<WebviewFigures, 'source' | 'bundleBytes' | 'minified' | 'changedRows'>> {
   const context = await browser.newContext({ viewport: { width: 380, height: 900 }, deviceScaleFactor: 1 });
   try {
-    await context.route('**/webview.js', (route) => route.fulfill({ contentType: 'text/javascript', body: readFileSync(o.bundle, 'utf8') }));
+    await context.route('**/webview.js', (route) =>
+      route.fulfill({ contentType: 'text/javascript', body: readFileSync(o.bundle, 'utf8') }),
+    );
     await context.addInitScript({ content: PAGE_HELPERS });
     const page = await openPanel(browser, url, { context });
     const first = await deliver(page, messages[0]);
     const rows = await page.locator('[data-task-id]').count();
     await sleep(1000 / o.rate);
     const f = await feed(page, messages.slice(1), o.rate);
-    return { rows, firstMs: first.apply, apply: summarise(f.apply), frame: summarise(f.frame), longTasks: await longTasksSince(page, f.from), feedMs: f.wall, maxLagMs: f.lag, problems: page.problems };
+    return {
+      rows,
+      firstMs: first.apply,
+      apply: summarise(f.apply),
+      frame: summarise(f.frame),
+      longTasks: await longTasksSince(page, f.from),
+      feedMs: f.wall,
+      maxLagMs: f.lag,
+      problems: page.problems,
+    };
   } finally {
     await context.close();
   }
@@ -190,7 +218,13 @@ export async function benchWebview(o: WebviewBenchOptions): Promise<WebviewFigur
     const figures = await run(harness.openPanel, browser, server.url, o, messages);
     const parsed = messages.map((m) => JSON.parse(m) as Message);
     const changedRows = summarise(parsed.slice(1).map((m, i) => changed(parsed[i], m)));
-    return { source, bundleBytes: Buffer.byteLength(bundle), minified: !bundle.includes('sourceMappingURL'), changedRows, ...figures };
+    return {
+      source,
+      bundleBytes: Buffer.byteLength(bundle),
+      minified: !bundle.includes('sourceMappingURL'),
+      changedRows,
+      ...figures,
+    };
   } finally {
     await browser.close();
     await server.close();

@@ -36,7 +36,18 @@ export function makeRepo(root: string): void {
   };
   git('init', '-q', '-b', 'main');
   git('-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'add', '-A');
-  git('-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'bench base');
+  git(
+    '-c',
+    'user.name=Bench',
+    '-c',
+    'user.email=bench@example.com',
+    '-c',
+    'commit.gpgsign=false',
+    'commit',
+    '-q',
+    '-m',
+    'bench base',
+  );
 }
 
 /** A plan of `agents` independent tasks, `t000`, `t001`, … */
@@ -78,7 +89,10 @@ export function benchToolCall(i: number, task: string): Reply {
     case 2:
       return toolCall('search', { pattern: 'export', path: 'src' });
     default:
-      return toolCall('write_file', { path: `work/${task}/note-${i}.md`, content: `# ${task}, step ${i}\n\nA small note.\n` });
+      return toolCall('write_file', {
+        path: `work/${task}/note-${i}.md`,
+        content: `# ${task}, step ${i}\n\nA small note.\n`,
+      });
   }
 }
 

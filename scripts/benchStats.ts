@@ -25,7 +25,12 @@ export function summarise(xs: readonly number[]): Summary {
   if (xs.length === 0) return { count: 0, mean: 0, p95: 0, max: 0 };
   const sorted = [...xs].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1);
-  return { count: xs.length, mean: xs.reduce((s, x) => s + x, 0) / xs.length, p95: sorted[rank], max: sorted[sorted.length - 1] };
+  return {
+    count: xs.length,
+    mean: xs.reduce((s, x) => s + x, 0) / xs.length,
+    p95: sorted[rank],
+    max: sorted[sorted.length - 1],
+  };
 }
 
 /**
@@ -76,7 +81,11 @@ export function targetTable(rows: readonly TargetRow[]): string[] {
     r.target === null ? '(no target)' : passes(r) ? 'PASS' : 'FAIL',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]): string => c.map((x, i) => (i === 0 || i === 4 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (c: string[]): string =>
+    c
+      .map((x, i) => (i === 0 || i === 4 ? x.padEnd(widths[i]) : x.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
 }
 

@@ -30,7 +30,9 @@ function banner(lines) {
 }
 
 async function startScriptedServer() {
-  const child = spawn(node, [join(root, 'dist/testserver.js'), '--scenario', 'demo'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(node, [join(root, 'dist/testserver.js'), '--scenario', 'demo'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const [line] = await once(lines, 'line');
   const url = /^listening (\S+)/.exec(line)?.[1];
@@ -45,7 +47,11 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'foreman-demo-'));
   const repo = join(work, 'demo-shop');
   cpSync(join(root, 'samples/demo-shop'), repo, { recursive: true });
-  const git = (...args) => sh('git', ['-c', 'user.name=Demo Developer', '-c', 'user.email=dev@example.com', ...args], { cwd: repo, stdio: 'ignore' });
+  const git = (...args) =>
+    sh('git', ['-c', 'user.name=Demo Developer', '-c', 'user.email=dev@example.com', ...args], {
+      cwd: repo,
+      stdio: 'ignore',
+    });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'The shop before Foreman');
@@ -59,22 +65,29 @@ async function main() {
     env.FOREMAN_BASE_URL = server.url;
     env.FOREMAN_MODEL = 'scripted-demo';
     banner([
-      'DEMO: no backend is named (FOREMAN_BASE_URL), so this run uses Foreman\'s',
+      "DEMO: no backend is named (FOREMAN_BASE_URL), so this run uses Foreman's",
       'scripted OpenAI-compatible server. No model runs: its answers are written out',
       'in src/testserver/demoScenario.ts. Everything else is real: git worktrees,',
-      'agents\' tool calls, npm test as the check, merges, the ledger and the journal.',
+      "agents' tool calls, npm test as the check, merges, the ledger and the journal.",
     ]);
   }
 
   const spec = readFileSync(join(root, 'samples/demo-spec.txt'), 'utf8').trim();
-  const foreman = (...args) => spawnSync(node, [join(root, 'dist/cli.js'), ...args, '--cwd', repo], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const foreman = (...args) =>
+    spawnSync(node, [join(root, 'dist/cli.js'), ...args, '--cwd', repo], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
   try {
     console.log(`Repository: ${repo}\nSpec: ${spec}\n`);
     const run = foreman('run', spec, '--concurrency', '2', '--price', '0.15,0.015,0.60', '--verbose');
     process.stdout.write(run.stdout);
     const status = JSON.parse(foreman('status', '--json').stdout);
     if (run.status !== 0) {
-      console.log(`\nThe run ended with exit code ${run.status}; see above. Its journal stays in ${repo}/.git/foreman/runs/${status.runId}.`);
+      console.log(
+        `\nThe run ended with exit code ${run.status}; see above. Its journal stays in ${repo}/.git/foreman/runs/${status.runId}.`,
+      );
       process.exitCode = run.status;
       return;
     }
@@ -83,7 +96,7 @@ async function main() {
     process.stdout.write(apply.stdout);
     console.log('\n$ git log --oneline --stat -1');
     sh('git', ['log', '--oneline', '--stat', '-1'], { cwd: repo });
-    console.log('\n$ npm test (on the developer\'s branch, after apply)');
+    console.log("\n$ npm test (on the developer's branch, after apply)");
     sh('npm', ['test', '--silent'], { cwd: repo });
     console.log(`\nThe sample repository is in ${repo}; try: node ${join(root, 'dist/cli.js')} status --cwd ${repo}`);
   } finally {

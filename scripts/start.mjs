@@ -65,7 +65,10 @@ function prepareSample(work) {
   const repo = join(work, 'demo-shop');
   cpSync(join(root, 'samples/demo-shop'), repo, { recursive: true });
   const git = (...args) =>
-    sh('git', ['-c', 'user.name=Demo Developer', '-c', 'user.email=dev@example.com', ...args], { cwd: repo, stdio: 'ignore' });
+    sh('git', ['-c', 'user.name=Demo Developer', '-c', 'user.email=dev@example.com', ...args], {
+      cwd: repo,
+      stdio: 'ignore',
+    });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'The shop before Foreman');
@@ -93,14 +96,24 @@ function openInDesktop(code, repo) {
   log(`opening the desktop VS Code (${code}) with this checkout as the extension under development`);
   // The developer's own environment: `code` may be a remote CLI that needs its VSCODE_* hooks.
   sh(code, ['--new-window', `--extensionDevelopmentPath=${root}`, repo]);
-  banner(['VS Code opens the sample repository:', `  ${repo}`, '', ...NEXT_STEPS, '', 'Trust the folder when VS Code asks: Foreman does not run agents in restricted mode.']);
+  banner([
+    'VS Code opens the sample repository:',
+    `  ${repo}`,
+    '',
+    ...NEXT_STEPS,
+    '',
+    'Trust the folder when VS Code asks: Foreman does not run agents in restricted mode.',
+  ]);
 }
 
 /** The code-server binary: FOREMAN_E2E_CODE_SERVER, else what scripts/e2e-setup.sh installs and prints. */
 function codeServerBinary() {
   if (process.env.FOREMAN_E2E_CODE_SERVER) return process.env.FOREMAN_E2E_CODE_SERVER;
   log('no desktop `code` on PATH: using code-server (scripts/e2e-setup.sh installs it once, a few minutes)');
-  const r = spawnSync('bash', [join(root, 'scripts/e2e-setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', [join(root, 'scripts/e2e-setup.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`scripts/e2e-setup.sh exited with ${r.status}`);
   return r.stdout.trim().split('\n').at(-1);
 }
@@ -135,7 +148,7 @@ async function startCodeServer(bin, vsix, repo, work) {
   const extensionsDir = join(work, 'extensions');
   writeSettings(userDataDir, work);
   const dirs = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
-  log('installing the VSIX into code-server\'s own extensions folder');
+  log("installing the VSIX into code-server's own extensions folder");
   sh(bin, ['--install-extension', vsix, ...dirs], { env: editorEnv(), stdio: ['ignore', 'ignore', 'inherit'] });
   const port = process.env.FOREMAN_PORT ?? '0';
   const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check'];
@@ -161,7 +174,10 @@ function openBrowser(url, work) {
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
   if (!chromium) return null;
   const profile = join(work, 'chromium');
-  return spawn(chromium, [`--user-data-dir=${profile}`, '--no-first-run', `--app=${url}`], { stdio: 'ignore', detached: true });
+  return spawn(chromium, [`--user-data-dir=${profile}`, '--no-first-run', `--app=${url}`], {
+    stdio: 'ignore',
+    detached: true,
+  });
 }
 
 /** Ends a detached child's whole process group: SIGTERM, then SIGKILL after 5 s. */
@@ -186,7 +202,8 @@ async function serveUntilInterrupted(vsix, repo, work) {
   const { child, url } = await startCodeServer(codeServerBinary(), vsix, repo, work);
   const browser = openBrowser(url, work);
   const port = new URL(url).port;
-  const opened = browser !== null || process.platform === 'darwin' || process.env.DISPLAY || process.env.WAYLAND_DISPLAY;
+  const opened =
+    browser !== null || process.platform === 'darwin' || process.env.DISPLAY || process.env.WAYLAND_DISPLAY;
   banner([
     'Foreman is open in VS Code (code-server) at',
     `  ${url}`,
@@ -205,7 +222,8 @@ async function serveUntilInterrupted(vsix, repo, work) {
   });
   log(`${reason}: stopping …`);
   await Promise.all([endGroup(child), endGroup(browser)]);
-  for (const name of ['user-data', 'extensions', 'chromium', 'code-server.yaml']) rmSync(join(work, name), { recursive: true, force: true });
+  for (const name of ['user-data', 'extensions', 'chromium', 'code-server.yaml'])
+    rmSync(join(work, name), { recursive: true, force: true });
   log(`stopped. The sample repository stays in ${repo}`);
 }
 

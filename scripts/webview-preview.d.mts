@@ -15,7 +15,11 @@ export function startPreviewServer(): Promise<{ url: string; close(): Promise<vo
 export function launchChromium(): Promise<Browser>;
 export function loadFixture(name: string): PanelState;
 export function fixtureNames(): string[];
-export function openPanel(browser: Browser, serverUrl: string, o?: { theme?: string; width?: number; height?: number; context?: BrowserContext }): Promise<PanelPage>;
+export function openPanel(
+  browser: Browser,
+  serverUrl: string,
+  o?: { theme?: string; width?: number; height?: number; context?: BrowserContext },
+): Promise<PanelPage>;
 export function sendToPanel(page: Page, message: unknown): Promise<number>;
 export function showState(page: Page, state: unknown): Promise<number>;
 export function posted(page: Page): Promise<{ id: number; request: { type: string; [k: string]: unknown } }[]>;

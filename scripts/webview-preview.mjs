@@ -32,61 +32,158 @@ export const THEMES = {
   dark: {
     bodyClass: 'vscode-dark',
     vars: {
-      'font-family': 'system-ui, "DejaVu Sans", sans-serif', 'font-size': '13px', 'font-weight': 'normal', 'editor-font-family': '"DejaVu Sans Mono", monospace',
-      foreground: '#cccccc', descriptionForeground: '#9d9d9d', errorForeground: '#f85149', focusBorder: '#0078d4',
-      'sideBar-background': '#181818', 'editor-background': '#1f1f1f', 'widget-border': '#313131', 'panel-border': '#2b2b2b',
-      'button-background': '#0078d4', 'button-foreground': '#ffffff', 'button-hoverBackground': '#026ec1', 'button-border': '#ffffff12',
-      'button-secondaryBackground': '#313131', 'button-secondaryForeground': '#cccccc', 'button-secondaryHoverBackground': '#3c3c3c',
-      'input-background': '#313131', 'input-foreground': '#cccccc', 'input-border': '#3c3c3c', 'input-placeholderForeground': '#989898',
-      'dropdown-background': '#313131', 'dropdown-foreground': '#cccccc', 'dropdown-border': '#3c3c3c',
-      'textLink-foreground': '#4daafc', 'textLink-activeForeground': '#4daafc', 'textCodeBlock-background': '#2b2b2b',
-      'badge-background': '#616161', 'badge-foreground': '#f8f8f8', 'progressBar-background': '#0078d4',
-      'charts-blue': '#3794ff', 'charts-red': '#f14c4c', 'charts-yellow': '#cca700', 'charts-green': '#89d185', 'charts-lines': '#cccccc80',
-      'testing-iconPassed': '#73c991', 'editorWarning-foreground': '#cca700', 'editorInfo-foreground': '#3794ff',
-      'inputValidation-errorBackground': '#5a1d1d', 'inputValidation-errorBorder': '#be1100', 'inputValidation-warningBackground': '#352a05',
-      'toolbar-hoverBackground': '#5a5d5e50', 'list-hoverBackground': '#2a2d2e',
+      'font-family': 'system-ui, "DejaVu Sans", sans-serif',
+      'font-size': '13px',
+      'font-weight': 'normal',
+      'editor-font-family': '"DejaVu Sans Mono", monospace',
+      foreground: '#cccccc',
+      descriptionForeground: '#9d9d9d',
+      errorForeground: '#f85149',
+      focusBorder: '#0078d4',
+      'sideBar-background': '#181818',
+      'editor-background': '#1f1f1f',
+      'widget-border': '#313131',
+      'panel-border': '#2b2b2b',
+      'button-background': '#0078d4',
+      'button-foreground': '#ffffff',
+      'button-hoverBackground': '#026ec1',
+      'button-border': '#ffffff12',
+      'button-secondaryBackground': '#313131',
+      'button-secondaryForeground': '#cccccc',
+      'button-secondaryHoverBackground': '#3c3c3c',
+      'input-background': '#313131',
+      'input-foreground': '#cccccc',
+      'input-border': '#3c3c3c',
+      'input-placeholderForeground': '#989898',
+      'dropdown-background': '#313131',
+      'dropdown-foreground': '#cccccc',
+      'dropdown-border': '#3c3c3c',
+      'textLink-foreground': '#4daafc',
+      'textLink-activeForeground': '#4daafc',
+      'textCodeBlock-background': '#2b2b2b',
+      'badge-background': '#616161',
+      'badge-foreground': '#f8f8f8',
+      'progressBar-background': '#0078d4',
+      'charts-blue': '#3794ff',
+      'charts-red': '#f14c4c',
+      'charts-yellow': '#cca700',
+      'charts-green': '#89d185',
+      'charts-lines': '#cccccc80',
+      'testing-iconPassed': '#73c991',
+      'editorWarning-foreground': '#cca700',
+      'editorInfo-foreground': '#3794ff',
+      'inputValidation-errorBackground': '#5a1d1d',
+      'inputValidation-errorBorder': '#be1100',
+      'inputValidation-warningBackground': '#352a05',
+      'toolbar-hoverBackground': '#5a5d5e50',
+      'list-hoverBackground': '#2a2d2e',
     },
   },
   light: {
     bodyClass: 'vscode-light',
     vars: {
-      'font-family': 'system-ui, "DejaVu Sans", sans-serif', 'font-size': '13px', 'font-weight': 'normal', 'editor-font-family': '"DejaVu Sans Mono", monospace',
-      foreground: '#3b3b3b', descriptionForeground: '#717171', errorForeground: '#e51400', focusBorder: '#005fb8',
-      'sideBar-background': '#f8f8f8', 'editor-background': '#ffffff', 'widget-border': '#e5e5e5', 'panel-border': '#e5e5e5',
-      'button-background': '#005fb8', 'button-foreground': '#ffffff', 'button-hoverBackground': '#0258a8', 'button-border': '#0000001a',
-      'button-secondaryBackground': '#e5e5e5', 'button-secondaryForeground': '#3b3b3b', 'button-secondaryHoverBackground': '#cccccc',
-      'input-background': '#ffffff', 'input-foreground': '#3b3b3b', 'input-border': '#cecece', 'input-placeholderForeground': '#767676',
-      'dropdown-background': '#ffffff', 'dropdown-foreground': '#3b3b3b', 'dropdown-border': '#cecece',
-      'textLink-foreground': '#005fb8', 'textLink-activeForeground': '#005fb8', 'textCodeBlock-background': '#f0f0f0',
-      'badge-background': '#cccccc', 'badge-foreground': '#3b3b3b', 'progressBar-background': '#005fb8',
-      'charts-blue': '#1a85ff', 'charts-red': '#e51400', 'charts-yellow': '#bf8803', 'charts-green': '#388a34', 'charts-lines': '#61616180',
-      'testing-iconPassed': '#388a34', 'editorWarning-foreground': '#bf8803', 'editorInfo-foreground': '#1a85ff',
-      'inputValidation-errorBackground': '#f2dede', 'inputValidation-errorBorder': '#be1100', 'inputValidation-warningBackground': '#f6f5d2',
-      'toolbar-hoverBackground': '#b8b8b850', 'list-hoverBackground': '#f2f2f2',
+      'font-family': 'system-ui, "DejaVu Sans", sans-serif',
+      'font-size': '13px',
+      'font-weight': 'normal',
+      'editor-font-family': '"DejaVu Sans Mono", monospace',
+      foreground: '#3b3b3b',
+      descriptionForeground: '#717171',
+      errorForeground: '#e51400',
+      focusBorder: '#005fb8',
+      'sideBar-background': '#f8f8f8',
+      'editor-background': '#ffffff',
+      'widget-border': '#e5e5e5',
+      'panel-border': '#e5e5e5',
+      'button-background': '#005fb8',
+      'button-foreground': '#ffffff',
+      'button-hoverBackground': '#0258a8',
+      'button-border': '#0000001a',
+      'button-secondaryBackground': '#e5e5e5',
+      'button-secondaryForeground': '#3b3b3b',
+      'button-secondaryHoverBackground': '#cccccc',
+      'input-background': '#ffffff',
+      'input-foreground': '#3b3b3b',
+      'input-border': '#cecece',
+      'input-placeholderForeground': '#767676',
+      'dropdown-background': '#ffffff',
+      'dropdown-foreground': '#3b3b3b',
+      'dropdown-border': '#cecece',
+      'textLink-foreground': '#005fb8',
+      'textLink-activeForeground': '#005fb8',
+      'textCodeBlock-background': '#f0f0f0',
+      'badge-background': '#cccccc',
+      'badge-foreground': '#3b3b3b',
+      'progressBar-background': '#005fb8',
+      'charts-blue': '#1a85ff',
+      'charts-red': '#e51400',
+      'charts-yellow': '#bf8803',
+      'charts-green': '#388a34',
+      'charts-lines': '#61616180',
+      'testing-iconPassed': '#388a34',
+      'editorWarning-foreground': '#bf8803',
+      'editorInfo-foreground': '#1a85ff',
+      'inputValidation-errorBackground': '#f2dede',
+      'inputValidation-errorBorder': '#be1100',
+      'inputValidation-warningBackground': '#f6f5d2',
+      'toolbar-hoverBackground': '#b8b8b850',
+      'list-hoverBackground': '#f2f2f2',
     },
   },
   'high-contrast': {
     bodyClass: 'vscode-high-contrast',
     vars: {
-      'font-family': 'system-ui, "DejaVu Sans", sans-serif', 'font-size': '13px', 'font-weight': 'normal', 'editor-font-family': '"DejaVu Sans Mono", monospace',
-      foreground: '#ffffff', descriptionForeground: '#ffffffb3', errorForeground: '#f48771', focusBorder: '#f38518',
-      contrastBorder: '#6fc3df', contrastActiveBorder: '#f38518',
-      'sideBar-background': '#000000', 'editor-background': '#000000', 'widget-border': '#6fc3df', 'panel-border': '#6fc3df',
-      'button-background': '#000000', 'button-foreground': '#ffffff', 'button-border': '#6fc3df',
-      'button-secondaryBackground': '#000000', 'button-secondaryForeground': '#ffffff',
-      'input-background': '#000000', 'input-foreground': '#ffffff', 'input-border': '#6fc3df', 'input-placeholderForeground': '#ffffffb3',
-      'dropdown-background': '#000000', 'dropdown-foreground': '#ffffff', 'dropdown-border': '#6fc3df',
-      'textLink-foreground': '#21a6ff', 'textLink-activeForeground': '#21a6ff', 'textCodeBlock-background': '#000000',
-      'badge-background': '#000000', 'badge-foreground': '#ffffff', 'progressBar-background': '#6fc3df',
-      'charts-blue': '#3794ff', 'charts-red': '#f14c4c', 'charts-yellow': '#ffd700', 'charts-green': '#89d185', 'charts-lines': '#ffffff80',
-      'testing-iconPassed': '#73c991', 'editorWarning-foreground': '#ffd700', 'editorInfo-foreground': '#3794ff',
+      'font-family': 'system-ui, "DejaVu Sans", sans-serif',
+      'font-size': '13px',
+      'font-weight': 'normal',
+      'editor-font-family': '"DejaVu Sans Mono", monospace',
+      foreground: '#ffffff',
+      descriptionForeground: '#ffffffb3',
+      errorForeground: '#f48771',
+      focusBorder: '#f38518',
+      contrastBorder: '#6fc3df',
+      contrastActiveBorder: '#f38518',
+      'sideBar-background': '#000000',
+      'editor-background': '#000000',
+      'widget-border': '#6fc3df',
+      'panel-border': '#6fc3df',
+      'button-background': '#000000',
+      'button-foreground': '#ffffff',
+      'button-border': '#6fc3df',
+      'button-secondaryBackground': '#000000',
+      'button-secondaryForeground': '#ffffff',
+      'input-background': '#000000',
+      'input-foreground': '#ffffff',
+      'input-border': '#6fc3df',
+      'input-placeholderForeground': '#ffffffb3',
+      'dropdown-background': '#000000',
+      'dropdown-foreground': '#ffffff',
+      'dropdown-border': '#6fc3df',
+      'textLink-foreground': '#21a6ff',
+      'textLink-activeForeground': '#21a6ff',
+      'textCodeBlock-background': '#000000',
+      'badge-background': '#000000',
+      'badge-foreground': '#ffffff',
+      'progressBar-background': '#6fc3df',
+      'charts-blue': '#3794ff',
+      'charts-red': '#f14c4c',
+      'charts-yellow': '#ffd700',
+      'charts-green': '#89d185',
+      'charts-lines': '#ffffff80',
+      'testing-iconPassed': '#73c991',
+      'editorWarning-foreground': '#ffd700',
+      'editorInfo-foreground': '#3794ff',
     },
   },
 };
 
 function themeCss() {
   return Object.values(THEMES)
-    .map((t) => `:root:has(> body.${t.bodyClass}) {\n${Object.entries(t.vars).map(([k, v]) => `  --vscode-${k}: ${v};`).join('\n')}\n  background: ${t.vars['sideBar-background']};\n}`)
+    .map(
+      (t) =>
+        `:root:has(> body.${t.bodyClass}) {\n${Object.entries(t.vars)
+          .map(([k, v]) => `  --vscode-${k}: ${v};`)
+          .join('\n')}\n  background: ${t.vars['sideBar-background']};\n}`,
+    )
     .join('\n');
 }
 
@@ -147,15 +244,19 @@ export async function startPreviewServer() {
   };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const send = (status, type, body) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
-    if (url.pathname === '/') return send(200, 'text/html', page(url.searchParams.get('theme') ?? 'dark', randomBytes(16).toString('base64')));
+    const send = (status, type, body) =>
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    if (url.pathname === '/')
+      return send(200, 'text/html', page(url.searchParams.get('theme') ?? 'dark', randomBytes(16).toString('base64')));
     if (url.pathname === '/webview.js') return send(200, TYPES['.js'], bundle);
     if (url.pathname === '/favicon.ico') return send(204, 'image/x-icon', '');
     if (url.pathname === '/harness/theme.css') return send(200, TYPES['.css'], themeCss());
     if (url.pathname.startsWith('/fixtures/')) {
       const name = url.pathname.slice('/fixtures/'.length).replace(/[^a-z0-9-]/g, '');
       const file = join(FIXTURE_DIR, `${name}.json`);
-      return existsSync(file) ? send(200, TYPES['.json'], readFileSync(file)) : send(404, 'text/plain', 'no such fixture');
+      return existsSync(file)
+        ? send(200, TYPES['.json'], readFileSync(file))
+        : send(404, 'text/plain', 'no such fixture');
     }
     const file = files[url.pathname];
     if (!file) return send(404, 'text/plain', 'not found');
@@ -170,7 +271,10 @@ export async function startPreviewServer() {
 export async function launchChromium() {
   const { chromium } = await import('playwright-core');
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run bash scripts/e2e-setup.sh`);
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
 }
 
 /** A fixture's PanelState (test/fixtures/panel/<name>.json). */
@@ -180,7 +284,10 @@ export function loadFixture(name) {
 
 /** Every fixture's name. */
 export function fixtureNames() {
-  return readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(FIXTURE_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /**
@@ -260,9 +367,16 @@ async function screenshots(browser, serverUrl) {
       await p.evaluate(() => document.fonts.ready);
       const file = join(RESULTS_DIR, `${name}-${theme}.png`);
       const height = await p.evaluate(() => document.documentElement.scrollHeight);
-      await p.screenshot({ path: file, fullPage: true, clip: height > 2400 ? { x: 0, y: 0, width: 380, height: 2400 } : undefined });
+      await p.screenshot({
+        path: file,
+        fullPage: true,
+        clip: height > 2400 ? { x: 0, y: 0, width: 380, height: 2400 } : undefined,
+      });
       shots.push(file);
-      problems.push(...p.problems.map((x) => `${name}/${theme}: ${x}`), ...(await cspViolations(p)).map((x) => `${name}/${theme}: CSP ${x}`));
+      problems.push(
+        ...p.problems.map((x) => `${name}/${theme}: ${x}`),
+        ...(await cspViolations(p)).map((x) => `${name}/${theme}: CSP ${x}`),
+      );
       await p.context().close();
     }
   }
@@ -271,7 +385,8 @@ async function screenshots(browser, serverUrl) {
 
 /** Interactions some screenshots show: a card being edited, a row opened with its comment box. */
 async function scene(p, name) {
-  if (name === 'plan-valid') await p.locator('[data-plan-task="cli-flag"]').getByRole('button', { name: 'Edit' }).click();
+  if (name === 'plan-valid')
+    await p.locator('[data-plan-task="cli-flag"]').getByRole('button', { name: 'Edit' }).click();
   if (name === 'run-finished') {
     const row = p.locator('[data-task-id="tests"]');
     await row.locator('.row-toggle').click();
@@ -301,7 +416,9 @@ async function main() {
   const server = await startPreviewServer();
   if (process.argv.includes('--serve')) {
     console.log(`preview: ${server.url}/?theme=dark  (themes: ${Object.keys(THEMES).join(', ')})`);
-    console.log('feed a state from the console: fetch("/fixtures/board-100").then(r => r.json()).then(state => postMessage({ type: "state/didChange", state }, "*"))');
+    console.log(
+      'feed a state from the console: fetch("/fixtures/board-100").then(r => r.json()).then(state => postMessage({ type: "state/didChange", state }, "*"))',
+    );
     return;
   }
   const browser = await launchChromium();
@@ -311,8 +428,12 @@ async function main() {
     const t = await timing(browser, server.url);
     const f = (n) => `${n.toFixed(1)} ms`;
     console.log(`100-task board (${t.rows} rows incl. integration): first render ${f(t.first)}`);
-    console.log(`  update (working rows changed): median ${f(t.update.median)}, p90 ${f(t.update.p90)}, max ${f(t.update.max)}`);
-    console.log(`  update (nothing changed):      median ${f(t.unchanged.median)}, p90 ${f(t.unchanged.p90)}, max ${f(t.unchanged.max)}`);
+    console.log(
+      `  update (working rows changed): median ${f(t.update.median)}, p90 ${f(t.update.p90)}, max ${f(t.update.max)}`,
+    );
+    console.log(
+      `  update (nothing changed):      median ${f(t.unchanged.median)}, p90 ${f(t.unchanged.p90)}, max ${f(t.unchanged.max)}`,
+    );
     if (problems.length) {
       console.error(`problems:\n  ${problems.join('\n  ')}`);
       process.exitCode = 1;

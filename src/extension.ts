@@ -58,15 +58,21 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
   const keys = createApiKeys(context.secrets, session);
   const review = add('review features', () => createReviewFeatures(() => session.current(), log));
   const openers: ReviewOpeners = review ?? reviewUnavailable();
-  const panel = add('Lead panel', () => new LeadPanel({
-    extensionUri: context.extensionUri,
-    holder: session,
-    log,
-    requests: { lead: () => session.get(), review: openers, keys, folder },
-    validateState: context.extensionMode !== vscode.ExtensionMode.Production,
-  }));
+  const panel = add(
+    'Lead panel',
+    () =>
+      new LeadPanel({
+        extensionUri: context.extensionUri,
+        holder: session,
+        log,
+        requests: { lead: () => session.get(), review: openers, keys, folder },
+        validateState: context.extensionMode !== vscode.ExtensionMode.Production,
+      }),
+  );
   if (panel) add('Lead view', () => vscode.window.registerWebviewViewProvider(LEAD_VIEW_ID, panel));
-  add('commands', () => registerCommands({ holder: session, review: openers, keys, log, folder, focusSpec: () => panel?.focusSpec() }));
+  add('commands', () =>
+    registerCommands({ holder: session, review: openers, keys, log, folder, focusSpec: () => panel?.focusSpec() }),
+  );
   add('Show Runs command', () => registerRunsCommand(session, log));
   add('status bar', () => createStatusBar(session));
   add('changes refresh', () => session.onDidChange(() => review?.refresh()));
@@ -74,7 +80,9 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
 
   const activateMs = performance.now() - activateStarted;
   const activationMs = codeMs + activateMs;
-  log.info(`Foreman activated in ${activationMs.toFixed(1)} ms (code ${codeMs.toFixed(1)} ms, activate() ${activateMs.toFixed(1)} ms)`);
+  log.info(
+    `Foreman activated in ${activationMs.toFixed(1)} ms (code ${codeMs.toFixed(1)} ms, activate() ${activateMs.toFixed(1)} ms)`,
+  );
   return { activationMs, lead: () => session.get() };
 }
 
@@ -85,9 +93,17 @@ export async function deactivate(): Promise<void> {
 }
 
 /** The session reads settings, trust and keys again when any of them changes. */
-function watchSettingsAndTrust(context: vscode.ExtensionContext, session: SessionHolder, log: vscode.LogOutputChannel): vscode.Disposable {
+function watchSettingsAndTrust(
+  context: vscode.ExtensionContext,
+  session: SessionHolder,
+  log: vscode.LogOutputChannel,
+): vscode.Disposable {
   const refresh = (): void => {
-    session.refresh().catch((e: unknown) => log.error(`Refreshing the Lead session failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+    session
+      .refresh()
+      .catch((e: unknown) =>
+        log.error(`Refreshing the Lead session failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+      );
   };
   return vscode.Disposable.from(
     vscode.workspace.onDidGrantWorkspaceTrust(refresh),

@@ -21,7 +21,12 @@ export function discover(core: SessionCore): Promise<void> {
     try {
       const found = await discoverServers(core.opts.discoveryTargets ? { targets: core.opts.discoveryTargets } : {});
       core.discovery = { scanning: false, found, scannedAt: core.now() };
-      core.host.log('info', found.length ? `Discovery found ${found.map((f) => `${f.kind} at ${f.baseUrl}`).join(', ')}` : 'Discovery found no local inference server.');
+      core.host.log(
+        'info',
+        found.length
+          ? `Discovery found ${found.map((f) => `${f.kind} at ${f.baseUrl}`).join(', ')}`
+          : 'Discovery found no local inference server.',
+      );
     } finally {
       core.discovery = { ...core.discovery, scanning: false };
       scans.delete(core);
@@ -33,7 +38,10 @@ export function discover(core: SessionCore): Promise<void> {
 }
 
 /** Add (or replace) a backend in the user's settings and select it with its model. */
-export async function addBackend(core: SessionCore, form: { name: string; baseUrl: string; model: string }): Promise<void> {
+export async function addBackend(
+  core: SessionCore,
+  form: { name: string; baseUrl: string; model: string },
+): Promise<void> {
   const existing = core.settings.backends.find((b) => b.name === form.name.trim()) ?? null;
   const checked = checkNewBackend(form, existing);
   if (typeof checked === 'string') throw new LeadError(checked, 'invalid');
@@ -41,7 +49,10 @@ export async function addBackend(core: SessionCore, form: { name: string; baseUr
   core.settings = core.host.readSettings();
   core.chosen = { ...core.chosen, backend: checked.name, model: checked.models[0] };
   await core.refreshBackends();
-  core.notices.add('info', `Added the backend "${checked.name}" (${checked.models[0]} at ${publicEndpoint(checked.baseUrl)}) and selected it.`);
+  core.notices.add(
+    'info',
+    `Added the backend "${checked.name}" (${checked.models[0]} at ${publicEndpoint(checked.baseUrl)}) and selected it.`,
+  );
   core.changed();
   await core.persistChoices();
 }

@@ -53,7 +53,12 @@ export class DemoServer {
 
   /** Start it (once) on 127.0.0.1 and a free port; resolves with its base URL. */
   async start(): Promise<string> {
-    this.server ??= createTestServer({ responder: (request, ctx) => this.answer(request, ctx), host: '127.0.0.1', port: 0, model: DEMO_MODEL });
+    this.server ??= createTestServer({
+      responder: (request, ctx) => this.answer(request, ctx),
+      host: '127.0.0.1',
+      port: 0,
+      model: DEMO_MODEL,
+    });
     try {
       this.listening = await this.server;
     } catch (e) {
@@ -98,7 +103,13 @@ export async function backendViews(host: LeadHost, backends: BackendSetting[]): 
   return Promise.all(
     backends.map(async (b) => {
       const demo = b.name === DEMO_BACKEND;
-      return { name: b.name, baseUrl: demo ? b.baseUrl : publicEndpoint(b.baseUrl), models: b.models, demo, hasKey: demo ? false : await hasKey(host, b.name) };
+      return {
+        name: b.name,
+        baseUrl: demo ? b.baseUrl : publicEndpoint(b.baseUrl),
+        models: b.models,
+        demo,
+        hasKey: demo ? false : await hasKey(host, b.name),
+      };
     }),
   );
 }
@@ -113,10 +124,18 @@ async function hasKey(host: LeadHost, name: string): Promise<boolean> {
  * The selected backend with its client. The demo is started when it is chosen. Rejects with
  * LeadError 'invalid' when no backend or model is chosen or the backend is not configured.
  */
-export async function resolveBackend(host: LeadHost, settings: LeadSettings, options: RunOptions, demo: DemoServer): Promise<ResolvedBackend> {
+export async function resolveBackend(
+  host: LeadHost,
+  settings: LeadSettings,
+  options: RunOptions,
+  demo: DemoServer,
+): Promise<ResolvedBackend> {
   const { backend: name, model } = options;
   if (!name || !model) {
-    throw new LeadError('Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, or try the demo backend.', 'invalid');
+    throw new LeadError(
+      'Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, or try the demo backend.',
+      'invalid',
+    );
   }
   if (name === DEMO_BACKEND) {
     const url = await demo.start();
@@ -125,7 +144,11 @@ export async function resolveBackend(host: LeadHost, settings: LeadSettings, opt
     return { name, model, demo: true, baseUrl: url, endpoint: client.endpoint, client, prices: DEMO_PRICES };
   }
   const setting = settings.backends.find((b) => b.name === name);
-  if (!setting) throw new LeadError(`There is no backend named "${name}" in foreman.backends; add it or choose another.`, 'invalid');
+  if (!setting)
+    throw new LeadError(
+      `There is no backend named "${name}" in foreman.backends; add it or choose another.`,
+      'invalid',
+    );
   const client = createOpenAIClient({
     baseUrl: setting.baseUrl,
     model,
@@ -133,7 +156,15 @@ export async function resolveBackend(host: LeadHost, settings: LeadSettings, opt
     maxConcurrentRequests: setting.maxConcurrentRequests,
     requestTimeoutMs: setting.requestTimeoutMs,
   });
-  return { name, model, demo: false, baseUrl: setting.baseUrl, endpoint: client.endpoint, client, prices: setting.prices ?? {} };
+  return {
+    name,
+    model,
+    demo: false,
+    baseUrl: setting.baseUrl,
+    endpoint: client.endpoint,
+    client,
+    prices: setting.prices ?? {},
+  };
 }
 
 /**
@@ -145,7 +176,9 @@ export async function resolveBackend(host: LeadHost, settings: LeadSettings, opt
 export async function unreachable(backend: ResolvedBackend, timeoutMs = 5000): Promise<string | null> {
   const fetch = createNodeFetch({ maxSockets: 1 });
   try {
-    const res = await fetch(`${backend.baseUrl.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${backend.baseUrl.replace(/\/+$/, '')}/models`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.body?.cancel();
     return null;
   } catch (e) {
@@ -184,7 +217,10 @@ export function modelFailureText(backend: ResolvedBackend, reason: ModelErrorRea
 }
 
 /** A backend to add from the panel's form, checked; a string says what is wrong. */
-export function checkNewBackend(form: { name: string; baseUrl: string; model: string }, existing: BackendSetting | null): BackendSetting | string {
+export function checkNewBackend(
+  form: { name: string; baseUrl: string; model: string },
+  existing: BackendSetting | null,
+): BackendSetting | string {
   const name = form.name.trim();
   const baseUrl = form.baseUrl.trim();
   const model = form.model.trim();
@@ -196,7 +232,8 @@ export function checkNewBackend(form: { name: string; baseUrl: string; model: st
   } catch {
     return `"${baseUrl}" is not a URL; give the server's base URL, e.g. http://localhost:8000/v1.`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `The base URL must start with http:// or https:// (got ${url.protocol}).`;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `The base URL must start with http:// or https:// (got ${url.protocol}).`;
   if (!model) return 'Name the model to use (as the server lists it under /v1/models).';
   // Replacing a backend at the same URL keeps its other models, limits and prices.
   const same = existing && existing.baseUrl === baseUrl ? existing : null;

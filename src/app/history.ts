@@ -28,7 +28,9 @@ export interface StoredRun {
 /** Read one run's journal; rejects with the fs error (ENOENT) when the run does not exist. */
 export async function readStoredRun(stateDir: string, runId: string): Promise<StoredRun> {
   const read = await readJournal(runJournalPath(stateDir, runId));
-  const torn = read.tornTail ? `line ${read.tornTail.line} of run ${runId}'s journal was torn (a crash mid-write) and was ignored` : null;
+  const torn = read.tornTail
+    ? `line ${read.tornTail.line} of run ${runId}'s journal was torn (a crash mid-write) and was ignored`
+    : null;
   return { events: read.events, state: reduceJournal(read.events), torn };
 }
 
@@ -72,7 +74,8 @@ export class RunHistory {
       return state;
     } catch (e) {
       // A run folder without a journal is not a run yet; anything else is worth a line in the log.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`Run ${runId} is left out of the history: ${e instanceof Error ? e.message : String(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.warn(`Run ${runId} is left out of the history: ${e instanceof Error ? e.message : String(e)}`);
       return null;
     }
   }

@@ -8,7 +8,8 @@ import type { RunState } from '../core/runState';
 import type { PanelState, Request } from '../protocol/panel';
 
 /** Requests the editor itself answers (they open editors or ask for input); the rest go to the session. */
-export type EditorRequestType = 'panel/ready' | 'task/openTranscript' | 'task/openChanges' | 'task/openChecks' | 'backend/setKey' | 'settings/open';
+export type EditorRequestType =
+  'panel/ready' | 'task/openTranscript' | 'task/openChanges' | 'task/openChecks' | 'backend/setKey' | 'settings/open';
 
 /** A request the session answers. */
 export type SessionRequest = Exclude<Request, { type: EditorRequestType }>;

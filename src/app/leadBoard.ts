@@ -89,12 +89,22 @@ export class Board {
 
   /** The board as the panel shows it. */
   view(now: number): RunView {
-    return this.projector.project(this.state, { live: this.live, elsewhere: !this.live && this.elsewherePid(now) !== null, now, tracker: this.tracker });
+    return this.projector.project(this.state, {
+      live: this.live,
+      elsewhere: !this.live && this.elsewherePid(now) !== null,
+      now,
+      tracker: this.tracker,
+    });
   }
 
   /** The run for the editor's review features. */
   boardRun(): BoardRun {
-    return { runId: this.runId, repoRoot: this.repoRoot, runDir: join(this.stateDir, 'runs', this.runId), state: this.state };
+    return {
+      runId: this.runId,
+      repoRoot: this.repoRoot,
+      runDir: join(this.stateDir, 'runs', this.runId),
+      state: this.state,
+    };
   }
 
   /** Take the run's tokens/s as the next chart sample (once a second while live). */
@@ -121,7 +131,8 @@ export class Board {
 
   /** Stop one task (its request cancelled, its processes killed, its work kept). */
   stopTask(taskId: string): void {
-    if (!this.state.tasks.has(taskId)) throw new LeadError(`There is no task ${taskId} in run ${this.runId}.`, 'notFound');
+    if (!this.state.tasks.has(taskId))
+      throw new LeadError(`There is no task ${taskId} in run ${this.runId}.`, 'notFound');
     if (!this.live || !this.driven) throw new LeadError(`Nothing is running in run ${this.runId}.`, 'refused');
     this.driven.engine.stopTask(taskId);
   }
@@ -141,7 +152,11 @@ export class Board {
     }
     const engine = await this.ensureEngine();
     const answer =
-      decision.kind === 'accept' ? engine.acceptTask(taskId) : decision.kind === 'reject' ? await engine.rejectTask(taskId) : engine.requestChanges(taskId, decision.comments);
+      decision.kind === 'accept'
+        ? engine.acceptTask(taskId)
+        : decision.kind === 'reject'
+          ? await engine.rejectTask(taskId)
+          : engine.requestChanges(taskId, decision.comments);
     // The engine may be finishing when a decision arrives: its merge or rework must not be left
     // behind, so the run is driven once more when this drive comes to rest.
     if (answer.ok && this.live) this.again = true;
@@ -154,7 +169,11 @@ export class Board {
   /** Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued again. */
   async resume(): Promise<void> {
     if (this.live) throw new LeadError(`Run ${this.runId} is already running.`, 'busy');
-    if (this.state.status === 'completed') throw new LeadError(`Run ${this.runId} already completed; there is nothing to resume. Apply it to bring it onto your branch.`, 'refused');
+    if (this.state.status === 'completed')
+      throw new LeadError(
+        `Run ${this.runId} already completed; there is nothing to resume. Apply it to bring it onto your branch.`,
+        'refused',
+      );
     this.dropEngine();
     await this.reopen();
     this.drive();
@@ -162,15 +181,26 @@ export class Board {
 
   /** Bring the integration branch onto the developer's current branch. Returns the notice text. */
   async apply(mode: 'squash' | 'merge'): Promise<string> {
-    if (this.live || this.elsewherePid(this.env.now(), true) !== null) throw new LeadError(`Run ${this.runId} is still running; apply it when it has finished.`, 'busy');
+    if (this.live || this.elsewherePid(this.env.now(), true) !== null)
+      throw new LeadError(`Run ${this.runId} is still running; apply it when it has finished.`, 'busy');
     const base = this.state.base;
     const merged = [...this.state.tasks.values()].filter((t) => t.status === 'merged').map((t) => t.id);
-    if (!base || merged.length === 0) throw new LeadError(`Run ${this.runId} has nothing merged into its integration branch; there is nothing to apply.`, 'refused');
+    if (!base || merged.length === 0)
+      throw new LeadError(
+        `Run ${this.runId} has nothing merged into its integration branch; there is nothing to apply.`,
+        'refused',
+      );
     const ws = this.driven?.ws ?? (await this.env.workspace());
     const title = this.state.plan?.spec.split('\n')[0].slice(0, 72).trim() || this.runId;
     const message = `${title}\n\nApplied from Foreman run ${this.runId}: ${merged.join(', ')}.`;
     const result = await ws.repo.apply(integrationBranch(this.runId), base, mode, message);
-    if (!result.ok) throw new LeadError(result.files.length && result.reason !== 'dirty' ? `${result.message}\n${result.files.join('\n')}` : result.message, 'refused');
+    if (!result.ok)
+      throw new LeadError(
+        result.files.length && result.reason !== 'dirty'
+          ? `${result.message}\n${result.files.join('\n')}`
+          : result.message,
+        'refused',
+      );
     this.record({ type: 'applied', commit: result.commit, mode: result.mode });
     const branch = (await currentBranch(ws.repo.root)) ?? 'your branch';
     const how = result.mode === 'squash' ? 'as one commit' : 'as a merge';
@@ -262,7 +292,11 @@ export class Board {
   private takeLock(): void {
     if (this.release) return;
     const lock = acquireLock(join(this.stateDir, 'runs', this.runId, 'lock'));
-    if (!lock.ok) throw new LeadError(`Run ${this.runId} is being driven by another Foreman process (pid ${lock.holder}); stop that one first.`, 'busy');
+    if (!lock.ok)
+      throw new LeadError(
+        `Run ${this.runId} is being driven by another Foreman process (pid ${lock.holder}); stop that one first.`,
+        'busy',
+      );
     this.release = lock.release;
   }
 
@@ -291,7 +325,8 @@ export class Board {
   }
 
   private elsewherePid(now: number, fresh = false): number | null {
-    if (fresh || now - this.elsewhere.at > ELSEWHERE_RECHECK_MS) this.elsewhere = { pid: drivenElsewhere(this.stateDir, this.runId), at: now };
+    if (fresh || now - this.elsewhere.at > ELSEWHERE_RECHECK_MS)
+      this.elsewhere = { pid: drivenElsewhere(this.stateDir, this.runId), at: now };
     return this.elsewhere.pid;
   }
 }
@@ -304,12 +339,15 @@ function refusal(state: RunState, taskId: string, decision: TaskDecision): strin
   const task = state.tasks.get(taskId);
   if (!task) return `There is no task ${taskId} in run ${state.runId}.`;
   const status = task.status;
-  if (decision.kind === 'accept' && status !== 'verified') return `${taskId} is ${status}; only a verified task can be accepted.`;
-  if (decision.kind === 'reject' && status === 'merged') return `${taskId} is already merged into the integration branch; request changes instead.`;
+  if (decision.kind === 'accept' && status !== 'verified')
+    return `${taskId} is ${status}; only a verified task can be accepted.`;
+  if (decision.kind === 'reject' && status === 'merged')
+    return `${taskId} is already merged into the integration branch; request changes instead.`;
   if (decision.kind === 'requestChanges') {
     if (!decision.comments.trim()) return 'Say what to change.';
     if (status === 'stopped') return `${taskId} was stopped; resume the run first, then request changes.`;
-    if (!['verified', 'merged', 'failed'].includes(status)) return `${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task.`;
+    if (!['verified', 'merged', 'failed'].includes(status))
+      return `${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task.`;
   }
   return null;
 }

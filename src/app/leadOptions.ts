@@ -37,7 +37,11 @@ export function defaultOptions(settings: LeadSettings, available: readonly Backe
  * The options in effect: the developer's choices over the defaults. A chosen backend that is no
  * longer configured falls back to the default (and its model with it).
  */
-export function effectiveOptions(defaults: RunOptions, chosen: Partial<RunOptions>, known: (name: string) => BackendSetting | null): RunOptions {
+export function effectiveOptions(
+  defaults: RunOptions,
+  chosen: Partial<RunOptions>,
+  known: (name: string) => BackendSetting | null,
+): RunOptions {
   const merged: RunOptions = { ...defaults, ...chosen };
   if (merged.backend !== null && known(merged.backend) === null) {
     merged.backend = defaults.backend;
@@ -57,13 +61,19 @@ export function storedChoices(value: unknown): Partial<RunOptions> {
  * Fold a change into the developer's choices. Choosing another backend without a model picks its
  * first model. Returns an error text when the change is not valid.
  */
-export function applyChange(chosen: Partial<RunOptions>, change: unknown, known: (name: string) => BackendSetting | null): Partial<RunOptions> | string {
+export function applyChange(
+  chosen: Partial<RunOptions>,
+  change: unknown,
+  known: (name: string) => BackendSetting | null,
+): Partial<RunOptions> | string {
   const parsed = RunOptions.partial().safeParse(change);
-  if (!parsed.success) return `Those run options are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+  if (!parsed.success)
+    return `Those run options are not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
   const next: Partial<RunOptions> = { ...chosen, ...parsed.data };
   if (parsed.data.backend !== undefined && parsed.data.backend !== null) {
     const backend = known(parsed.data.backend);
-    if (!backend) return `There is no backend named "${parsed.data.backend}": add it first, or choose one of those listed.`;
+    if (!backend)
+      return `There is no backend named "${parsed.data.backend}": add it first, or choose one of those listed.`;
     if (parsed.data.model === undefined) next.model = backend.models[0] ?? null;
   }
   return next;
@@ -79,7 +89,12 @@ export function runSettings(settings: LeadSettings, options: RunOptions, prices:
     backend: null,
     prices,
     concurrency: options.concurrency,
-    budgets: { runTokens: options.budgetTokens, runCost: options.budgetCost, taskTokens: settings.budgets.taskTokens, taskCost: settings.budgets.taskCost },
+    budgets: {
+      runTokens: options.budgetTokens,
+      runCost: options.budgetCost,
+      taskTokens: settings.budgets.taskTokens,
+      taskCost: settings.budgets.taskCost,
+    },
     checks: settings.checks,
     setup: { command: settings.setup.command, include: settings.setup.include, timeoutMs: SETUP_TIMEOUT_MS },
     allow: settings.allow,

@@ -13,7 +13,15 @@ import { pricesOf } from './backends';
 import type { BoardRun, LeadApi, SessionRequest } from './leadApi';
 import { LeadError } from './leadApi';
 import type { LeadHost } from './leadHost';
-import { cancelPlanning, changeOptions, changeSpec, discardPlan, editPlan, replan, startPlanning } from './planHandlers';
+import {
+  cancelPlanning,
+  changeOptions,
+  changeSpec,
+  discardPlan,
+  editPlan,
+  replan,
+  startPlanning,
+} from './planHandlers';
 import { planViewOf } from './planDraft';
 import { applyRun, closeRun, decide, openRun, resumeRun, startRun, stopAll, stopTask } from './runHandlers';
 import { SessionCore } from './sessionCore';
@@ -21,7 +29,10 @@ import type { LeadSessionOptions } from './sessionCore';
 
 export type { LeadSessionOptions } from './sessionCore';
 
-type Handler<T extends SessionRequest['type']> = (core: SessionCore, request: Extract<SessionRequest, { type: T }>) => Promise<void> | void;
+type Handler<T extends SessionRequest['type']> = (
+  core: SessionCore,
+  request: Extract<SessionRequest, { type: T }>,
+) => Promise<void> | void;
 
 /** One handler per request the session answers. */
 const HANDLERS: { [T in SessionRequest['type']]: Handler<T> } = {
@@ -54,7 +65,13 @@ const HANDLERS: { [T in SessionRequest['type']]: Handler<T> } = {
  * Requests answered even where the session is blocked: they edit the draft, read history or
  * tidy the panel, and run nothing. Every other request asks for trust again first.
  */
-const ALWAYS_ALLOWED: ReadonlySet<SessionRequest['type']> = new Set(['spec/change', 'options/change', 'run/open', 'run/close', 'notice/dismiss']);
+const ALWAYS_ALLOWED: ReadonlySet<SessionRequest['type']> = new Set([
+  'spec/change',
+  'options/change',
+  'run/open',
+  'run/close',
+  'notice/dismiss',
+]);
 
 /** The Lead session over one editor window. Create it with `createLeadSession`. */
 export class LeadSession implements LeadApi {
@@ -76,9 +93,20 @@ export class LeadSession implements LeadApi {
       options,
       // The demo's URL is known once it listens, whichever request started it.
       backends: core.backendList.map((b) => (b.demo ? { ...b, baseUrl: core.demo.url ?? b.baseUrl } : b)),
-      discovery: { scanning: core.discovery.scanning, found: core.discovery.found, scannedAt: core.discovery.scannedAt },
+      discovery: {
+        scanning: core.discovery.scanning,
+        found: core.discovery.found,
+        scannedAt: core.discovery.scannedAt,
+      },
       planning: planning ? { startedAt: planning.startedAt, message: planning.message } : null,
-      plan: core.draft ? planViewOf(core.draft, this.selectedPrice(), { runTokens: options.budgetTokens, runCost: options.budgetCost, taskTokens: null, taskCost: null }) : null,
+      plan: core.draft
+        ? planViewOf(core.draft, this.selectedPrice(), {
+            runTokens: options.budgetTokens,
+            runCost: options.budgetCost,
+            taskTokens: null,
+            taskCost: null,
+          })
+        : null,
       run: core.board?.view(core.now()) ?? null,
       history: core.historyEntries,
       notices: core.notices.list(),
@@ -116,7 +144,11 @@ export class LeadSession implements LeadApi {
     core.settings = core.host.readSettings();
     await core.checkWorkspace();
     await core.refreshBackends();
-    await core.reloadHistory().catch((e: unknown) => core.host.log('warn', `Could not read the history: ${e instanceof Error ? e.message : String(e)}`));
+    await core
+      .reloadHistory()
+      .catch((e: unknown) =>
+        core.host.log('warn', `Could not read the history: ${e instanceof Error ? e.message : String(e)}`),
+      );
     core.changed();
   }
 

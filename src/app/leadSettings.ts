@@ -10,7 +10,9 @@ import type { BackendSetting, LeadSettings } from '../app/leadHost';
 /** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
 export type SettingReader = (key: string) => unknown;
 
-const Price = z.object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) }).strict();
+const Price = z
+  .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
+  .strict();
 
 /** One entry of `foreman.backends`, as package.json declares it. */
 const Backend = z
@@ -26,7 +28,9 @@ const Backend = z
 
 const Limit = z.number().min(0).nullable();
 const Category = z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege']);
-const Check = z.object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().min(1000).optional() }).strict();
+const Check = z
+  .object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().min(1000).optional() })
+  .strict();
 
 /** Every scalar setting: its schema and its default (the defaults in package.json). */
 const SCALARS = {
@@ -69,7 +73,9 @@ export function readLeadSettings(read: SettingReader): ReadSettings {
     if (raw === undefined) return fallback as ScalarValue<K>;
     const parsed = schema.safeParse(raw);
     if (parsed.success) return parsed.data as ScalarValue<K>;
-    warnings.push(`Setting foreman.${key} is not valid (${describeIssue(parsed.error)}); using ${JSON.stringify(fallback)}.`);
+    warnings.push(
+      `Setting foreman.${key} is not valid (${describeIssue(parsed.error)}); using ${JSON.stringify(fallback)}.`,
+    );
     return fallback as ScalarValue<K>;
   };
   const settings: LeadSettings = {
@@ -77,11 +83,19 @@ export function readLeadSettings(read: SettingReader): ReadSettings {
     defaultBackend: get('defaultBackend').trim() || null,
     concurrency: get('concurrency'),
     holdForReview: get('holdForReview'),
-    budgets: { runTokens: get('budgets.runTokens'), runCost: get('budgets.runCost'), taskTokens: get('budgets.taskTokens'), taskCost: get('budgets.taskCost') },
+    budgets: {
+      runTokens: get('budgets.runTokens'),
+      runCost: get('budgets.runCost'),
+      taskTokens: get('budgets.taskTokens'),
+      taskCost: get('budgets.taskCost'),
+    },
     checks: get('checks'),
     review: get('review.enabled'),
     worktreeRoot: get('worktrees.location').trim() || null,
-    retention: { keepFinishedRuns: get('worktrees.keepFinishedRuns'), abandonedAfterDays: get('worktrees.abandonedAfterDays') },
+    retention: {
+      keepFinishedRuns: get('worktrees.keepFinishedRuns'),
+      abandonedAfterDays: get('worktrees.abandonedAfterDays'),
+    },
     setup: { command: get('setup.command')?.trim() || null, include: get('setup.include') },
     allow: [...new Set(get('commandPolicy.allow'))],
     maxSteps: get('limits.maxSteps'),

@@ -66,7 +66,11 @@ export class BoardProjector {
       budgetHit: state.budgetHit ? budgetWords(state.budgetHit) : null,
       tasks,
       counts,
-      integration: { branch: integrationBranch(state.runId), verification: verificationOf(state.integration), files: [...integrationFiles].sort() },
+      integration: {
+        branch: integrationBranch(state.runId),
+        verification: verificationOf(state.integration),
+        files: [...integrationFiles].sort(),
+      },
       holdForReview: hold,
       applied: state.applied ? { commit: state.applied.commit, mode: state.applied.mode } : null,
       actions: runActions(state, status, live, ctx.elsewhere, counts.merged ?? 0),
@@ -111,7 +115,11 @@ function staticRow(task: TaskState): StaticRow {
 /** Working time: from the first start to the end, to now while it works, else to its last change. */
 function elapsedOf(task: TaskState, ctx: BoardContext, state: RunState): number | null {
   if (task.startedAt === null) return null;
-  const end = task.endedAt ?? (ctx.live && RUNNING.has(task.status) ? ctx.now : (ctx.tracker.lastStatusAt(task.id) ?? state.finishedAt ?? ctx.now));
+  const end =
+    task.endedAt ??
+    (ctx.live && RUNNING.has(task.status)
+      ? ctx.now
+      : (ctx.tracker.lastStatusAt(task.id) ?? state.finishedAt ?? ctx.now));
   return Math.max(0, end - task.startedAt);
 }
 
@@ -129,7 +137,13 @@ export function taskActions(task: TaskState, hold: boolean, live: boolean): Task
 }
 
 /** What the developer may do to the run now (nothing but watch while another process drives it). */
-function runActions(state: RunState, status: RunView['status'], live: boolean, elsewhere: boolean, merged: number): RunView['actions'] {
+function runActions(
+  state: RunState,
+  status: RunView['status'],
+  live: boolean,
+  elsewhere: boolean,
+  merged: number,
+): RunView['actions'] {
   const appliable = status === 'completed' || (status === 'review' && merged > 0);
   const busy = live || elsewhere;
   return {
@@ -150,7 +164,14 @@ function verificationOf(v: VerificationState): VerificationView | null {
 }
 
 function checkOf(c: CheckResult): VerificationView['checks'][number] {
-  return { name: c.name, command: c.command, status: c.status, exitCode: c.exitCode, durationMs: c.durationMs, reason: c.reason ?? null };
+  return {
+    name: c.name,
+    command: c.command,
+    status: c.status,
+    exitCode: c.exitCode,
+    durationMs: c.durationMs,
+    reason: c.reason ?? null,
+  };
 }
 
 function budgetOf(state: RunState): RunView['budget'] {

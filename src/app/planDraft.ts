@@ -45,7 +45,13 @@ export function estimatePlan(plan: Plan, prefixTokens: number, price: Price | nu
 }
 
 /** A draft of a fresh plan from the planner. `prices` prices the planner's requests. */
-export function newDraft(plan: Plan, repoView: string, responses: ModelResponse[], prices: PriceTable, earlier?: PlanDraft): PlanDraft {
+export function newDraft(
+  plan: Plan,
+  repoView: string,
+  responses: ModelResponse[],
+  prices: PriceTable,
+  earlier?: PlanDraft,
+): PlanDraft {
   const all = [...(earlier?.responses ?? []), ...responses];
   return {
     spec: plan.spec,
@@ -88,10 +94,17 @@ export function planViewOf(draft: PlanDraft, price: Price | null, budgets: Budge
 /** Which run budget the estimate goes over, in words; null when none. */
 export function overBudgetText(budgets: Budgets, estimate: RunEstimate): string | null {
   const t = estimate.total;
-  const hit = projectedHit(budgets, { ...emptyTotals(), input: t.input, cached: t.cached, output: t.output, cost: t.cost });
+  const hit = projectedHit(budgets, {
+    ...emptyTotals(),
+    input: t.input,
+    cached: t.cached,
+    output: t.output,
+    cost: t.cost,
+  });
   if (!hit) return null;
   const after = 'the run stops when it reaches the budget, keeping the work done';
-  if (hit.kind === 'cost') return `The estimated cost (${hit.used.toFixed(4)}) is over the run's cost budget of ${hit.limit}; ${after}.`;
+  if (hit.kind === 'cost')
+    return `The estimated cost (${hit.used.toFixed(4)}) is over the run's cost budget of ${hit.limit}; ${after}.`;
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   return `The estimate (~${n(hit.used)} tokens) is over the run's token budget of ${n(hit.limit)}; ${after}.`;
 }

@@ -40,7 +40,8 @@ export async function changeOptions(core: SessionCore, change: unknown): Promise
 /** Plan the spec with the selected backend; the panel shows `planning`, then the plan. */
 export async function startPlanning(core: SessionCore): Promise<void> {
   if (core.planning) throw new LeadError('The planner is already at work; wait for it or cancel it.', 'busy');
-  if (core.board?.live || core.starting) throw new LeadError('A run is going: stop it or let it finish before planning another spec.', 'busy');
+  if (core.board?.live || core.starting)
+    throw new LeadError('A run is going: stop it or let it finish before planning another spec.', 'busy');
   const spec = core.spec.trim();
   if (!spec) throw new LeadError('Write a spec first: say what the agents should build.', 'invalid');
   const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
@@ -80,20 +81,37 @@ export function discardPlan(core: SessionCore): void {
   core.changed();
 }
 
-async function plan(core: SessionCore, backend: ResolvedBackend, spec: string, revise: { tasks: TaskSpec[]; comment: string } | null): Promise<void> {
+async function plan(
+  core: SessionCore,
+  backend: ResolvedBackend,
+  spec: string,
+  revise: { tasks: TaskSpec[]; comment: string } | null,
+): Promise<void> {
   const abort = new AbortController();
-  core.planning = { startedAt: core.now(), message: `Asking ${backend.model} at ${backend.endpoint} for ${revise ? 'a revised plan' : 'a plan'}…`, abort };
+  core.planning = {
+    startedAt: core.now(),
+    message: `Asking ${backend.model} at ${backend.endpoint} for ${revise ? 'a revised plan' : 'a plan'}…`,
+    abort,
+  };
   core.changed();
   let outcome: Planned;
   try {
     const title = `Foreman: planning with ${backend.model}`;
-    outcome = await core.host.withProgress(title, (signal) => askPlanner(core, backend, spec, revise, AbortSignal.any([signal, abort.signal])));
+    outcome = await core.host.withProgress(title, (signal) =>
+      askPlanner(core, backend, spec, revise, AbortSignal.any([signal, abort.signal])),
+    );
   } finally {
     if (core.planning?.abort === abort) core.planning = null;
   }
   if (core.disposed) return;
   if (outcome.kind === 'planned') {
-    core.draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revise ? (core.draft ?? undefined) : undefined);
+    core.draft = newDraft(
+      outcome.plan,
+      outcome.repoView,
+      outcome.responses,
+      backend.prices,
+      revise ? (core.draft ?? undefined) : undefined,
+    );
     core.changed();
   } else if (outcome.kind === 'cancelled') {
     core.notify('info', 'Planning was cancelled.');
@@ -104,7 +122,13 @@ async function plan(core: SessionCore, backend: ResolvedBackend, spec: string, r
 }
 
 /** One planning request: a reachability probe, the repository view, the planner itself. */
-async function askPlanner(core: SessionCore, backend: ResolvedBackend, spec: string, revise: { tasks: TaskSpec[]; comment: string } | null, signal: AbortSignal): Promise<Planned> {
+async function askPlanner(
+  core: SessionCore,
+  backend: ResolvedBackend,
+  spec: string,
+  revise: { tasks: TaskSpec[]; comment: string } | null,
+  signal: AbortSignal,
+): Promise<Planned> {
   const down = await unreachable(backend);
   if (signal.aborted) return { kind: 'cancelled' };
   if (down) return { kind: 'failed', text: down };
@@ -131,5 +155,12 @@ async function askPlanner(core: SessionCore, backend: ResolvedBackend, spec: str
 }
 
 function copyTask(t: PlanTask): TaskSpec {
-  return { id: t.id, title: t.title, instructions: t.instructions, acceptance: [...t.acceptance], files: [...t.files], dependsOn: [...t.dependsOn] };
+  return {
+    id: t.id,
+    title: t.title,
+    instructions: t.instructions,
+    acceptance: [...t.acceptance],
+    files: [...t.files],
+    dependsOn: [...t.dependsOn],
+  };
 }

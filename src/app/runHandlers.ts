@@ -20,14 +20,20 @@ import type { SessionCore } from './sessionCore';
 export async function startRun(core: SessionCore): Promise<void> {
   const draft = core.draft;
   if (!draft) throw new LeadError('There is no plan to run: plan a spec first.', 'invalid');
-  if (!draft.plan || draft.errors.length > 0) throw new LeadError(`The plan has problems to fix first: ${draft.errors.join(' ')}`, 'invalid');
+  if (!draft.plan || draft.errors.length > 0)
+    throw new LeadError(`The plan has problems to fix first: ${draft.errors.join(' ')}`, 'invalid');
   if (core.planning) throw new LeadError('The planner is still at work; wait for it or cancel it.', 'busy');
-  if (core.board?.live || core.starting) throw new LeadError('A run is already going; stop it or let it finish first.', 'busy');
+  if (core.board?.live || core.starting)
+    throw new LeadError('A run is already going; stop it or let it finish first.', 'busy');
   core.starting = true;
   try {
     const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
     await requireReachable(core, backend);
-    const run = await launchRun(core.launchInput(backend), { plan: draft.plan, repoView: draft.repoView, responses: draft.responses });
+    const run = await launchRun(core.launchInput(backend), {
+      plan: draft.plan,
+      repoView: draft.repoView,
+      responses: draft.responses,
+    });
     let release: () => void;
     try {
       release = lockRun(run.ws, run.engine.config.runId);
@@ -40,7 +46,10 @@ export async function startRun(core: SessionCore): Promise<void> {
     core.board!.drive();
     core.startTicker();
     const o = core.options();
-    core.notices.add('info', `Run ${run.engine.config.runId} started: ${draft.plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`);
+    core.notices.add(
+      'info',
+      `Run ${run.engine.config.runId} started: ${draft.plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`,
+    );
     await core.reloadHistory();
   } finally {
     core.starting = false;
@@ -69,7 +78,8 @@ export async function decide(core: SessionCore, taskId: string, decision: TaskDe
 export async function openRun(core: SessionCore, runId: string): Promise<void> {
   const repo = core.requireRepo();
   if (core.board?.runId === runId) return;
-  if (core.board?.live) throw new LeadError(`Run ${core.board.runId} is going; stop it or let it finish before opening another.`, 'busy');
+  if (core.board?.live)
+    throw new LeadError(`Run ${core.board.runId} is going; stop it or let it finish before opening another.`, 'busy');
   const missing = new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
   if (!isValidRunId(runId)) throw missing;
   const stored = await readStoredRun(repo.stateDir, runId).catch((e: unknown) => {
@@ -93,7 +103,8 @@ export async function resumeRun(core: SessionCore, runId: string): Promise<void>
 export function closeRun(core: SessionCore): void {
   const board = core.board;
   if (!board) return;
-  if (board.live) throw new LeadError(`Run ${board.runId} is going; stop it or let it finish before closing it.`, 'busy');
+  if (board.live)
+    throw new LeadError(`Run ${board.runId} is going; stop it or let it finish before closing it.`, 'busy');
   board.close();
   core.board = null;
   core.draft = null;
@@ -111,7 +122,8 @@ export async function applyRun(core: SessionCore, mode: 'squash' | 'merge'): Pro
 }
 
 function boardOf(core: SessionCore): Board {
-  if (!core.board) throw new LeadError('There is no run on the board: start one, or open one from the history.', 'notFound');
+  if (!core.board)
+    throw new LeadError('There is no run on the board: start one, or open one from the history.', 'notFound');
   return core.board;
 }
 
@@ -132,8 +144,16 @@ async function requireReachable(core: SessionCore, backend: ResolvedBackend): Pr
 async function backendForRun(core: SessionCore, state: RunState): Promise<ResolvedBackend> {
   const recorded = state.settings;
   const options = core.options();
-  if (recorded?.model === DEMO_MODEL) return resolveBackend(core.host, core.settings, { ...options, backend: DEMO_BACKEND, model: DEMO_MODEL }, core.demo);
-  const same = core.settings.backends.find((b) => recorded && publicEndpoint(b.baseUrl) === recorded.endpoint && b.models.includes(recorded.model));
+  if (recorded?.model === DEMO_MODEL)
+    return resolveBackend(
+      core.host,
+      core.settings,
+      { ...options, backend: DEMO_BACKEND, model: DEMO_MODEL },
+      core.demo,
+    );
+  const same = core.settings.backends.find(
+    (b) => recorded && publicEndpoint(b.baseUrl) === recorded.endpoint && b.models.includes(recorded.model),
+  );
   const chosen = same && recorded ? { ...options, backend: same.name, model: recorded.model } : options;
   return resolveBackend(core.host, core.settings, chosen, core.demo);
 }
@@ -145,15 +165,25 @@ function boardEnv(core: SessionCore): BoardEnv {
     notify: (kind, text) => core.notify(kind, text),
     reopen: async (runId) => {
       const state = core.board?.runId === runId ? core.board.state : null;
-      const backend = state ? await backendForRun(core, state) : await resolveBackend(core.host, core.settings, core.options(), core.demo);
+      const backend = state
+        ? await backendForRun(core, state)
+        : await resolveBackend(core.host, core.settings, core.options(), core.demo);
       return reopenRun(core.launchInput(backend), runId);
     },
     workspace: async () => (await openRunWorkspace(core.workspaceInput())).ws,
     settled: (board, state, error) => {
       if (!core.disposed) {
-        const outcome = error ? { kind: 'error' as const, text: `Run ${board.runId} stopped on an unexpected error: ${error instanceof Error ? error.message : String(error)}` } : outcomeNotice(state);
+        const outcome = error
+          ? {
+              kind: 'error' as const,
+              text: `Run ${board.runId} stopped on an unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+            }
+          : outcomeNotice(state);
         core.notices.add(outcome.kind, outcome.text);
-        void core.reloadHistory().then(() => core.changed(), (e: unknown) => core.host.log('warn', `Could not read the history: ${String(e)}`));
+        void core.reloadHistory().then(
+          () => core.changed(),
+          (e: unknown) => core.host.log('warn', `Could not read the history: ${String(e)}`),
+        );
       }
       if (!core.board?.live) core.stopTicker();
       core.changed();
@@ -169,15 +199,27 @@ export function outcomeNotice(state: RunState): { kind: 'info' | 'warning' | 'er
   const said = (state.message ?? '').replace(/\s*[^.;]*:\s*foreman\b.*$/s, '').replace(/[.;\s]*$/, '');
   switch (state.status) {
     case 'completed':
-      return { kind: 'info', text: `Run ${id} completed: ${merged} of ${tasks.length} task(s) merged and verified together. Apply it to bring the change onto your branch.` };
+      return {
+        kind: 'info',
+        text: `Run ${id} completed: ${merged} of ${tasks.length} task(s) merged and verified together. Apply it to bring the change onto your branch.`,
+      };
     case 'review': {
       const waiting = tasks.filter((t) => t.status === 'verified').length;
-      return { kind: 'info', text: `${waiting} task${waiting === 1 ? ' waits' : 's wait'} for your review in run ${id}: accept, reject or request changes.` };
+      return {
+        kind: 'info',
+        text: `${waiting} task${waiting === 1 ? ' waits' : 's wait'} for your review in run ${id}: accept, reject or request changes.`,
+      };
     }
     case 'stopped':
-      return { kind: 'info', text: `Run ${id} stopped; the work done so far is kept (${merged} of ${tasks.length} task(s) merged). Resume it to go on.` };
+      return {
+        kind: 'info',
+        text: `Run ${id} stopped; the work done so far is kept (${merged} of ${tasks.length} task(s) merged). Resume it to go on.`,
+      };
     case 'budget':
-      return { kind: 'warning', text: `Run ${id} stopped at its budget. ${state.budgetHit ? budgetWords(state.budgetHit) : said} Raise the budget and resume it to go on.` };
+      return {
+        kind: 'warning',
+        text: `Run ${id} stopped at its budget. ${state.budgetHit ? budgetWords(state.budgetHit) : said} Raise the budget and resume it to go on.`,
+      };
     default:
       return { kind: 'error', text: `Run ${id} failed: ${said || 'see the board for each task'}.` };
   }

@@ -53,12 +53,19 @@ export interface PlannedWork {
 /** Take a run's lock for this process; LeadError 'busy' when another live process holds it. */
 export function lockRun(ws: Workspace, runId: string): () => void {
   const lock = acquireLock(join(runDir(ws, runId), 'lock'));
-  if (!lock.ok) throw new LeadError(`Run ${runId} is being driven by another Foreman process (pid ${lock.holder}); stop that one first.`, 'busy');
+  if (!lock.ok)
+    throw new LeadError(
+      `Run ${runId} is being driven by another Foreman process (pid ${lock.holder}); stop that one first.`,
+      'busy',
+    );
   return lock.release;
 }
 
 /** Open the workspace folder's repository with the settings of a run (priced with `prices`). */
-export function openRunWorkspace(input: WorkspaceInput, prices: PriceTable = {}): Promise<{ ws: Workspace; settings: Settings }> {
+export function openRunWorkspace(
+  input: WorkspaceInput,
+  prices: PriceTable = {},
+): Promise<{ ws: Workspace; settings: Settings }> {
   const settings = runSettings(input.settings, input.options, prices);
   return openWorkspace(input.folder, settings).then((ws) => ({ ws, settings }));
 }
@@ -74,10 +81,16 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
   const base = await ws.repo.resolveBase(settings.dirty);
   if (!base.ok) throw new LeadError(base.message, 'refused');
   const checks = await resolveChecks(ws, settings);
-  input.log(`Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`);
+  input.log(
+    `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
+  );
   const runId = newRunId();
   const deps = engineDeps(ws, settings, input.backend.client, runId);
-  const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), { plan: work.plan, repoView: work.repoView, base });
+  const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), {
+    plan: work.plan,
+    repoView: work.repoView,
+    base,
+  });
   for (const r of work.responses) engine.bookResponse('planner', null, r);
   return { ws, engine, journal: deps.journal as JournalFile };
 }
@@ -89,7 +102,8 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
 export async function reopenRun(input: LaunchInput, runId: string): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
   const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
     throw e;
   });
   if (stored.torn) input.log(`Note: ${stored.torn}.`);
@@ -97,7 +111,12 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
   const deps = engineDeps(ws, settings, input.backend.client, runId);
   const journal = deps.journal as JournalFile;
   try {
-    const engine = RunEngine.resume(deps, engineConfig(settings, runId, checks, settings.prices), stored.events, await repositoryView(ws));
+    const engine = RunEngine.resume(
+      deps,
+      engineConfig(settings, runId, checks, settings.prices),
+      stored.events,
+      await repositoryView(ws),
+    );
     return { ws, engine, journal };
   } catch (e) {
     journal.close();

@@ -55,7 +55,11 @@ export class SessionCore {
   spec: string;
   chosen: Partial<RunOptions>;
   backendList: BackendView[] = [];
-  discovery: { scanning: boolean; found: DiscoveredServer[]; scannedAt: number | null } = { scanning: false, found: [], scannedAt: null };
+  discovery: { scanning: boolean; found: DiscoveredServer[]; scannedAt: number | null } = {
+    scanning: false,
+    found: [],
+    scannedAt: null,
+  };
   planning: Planning | null = null;
   draft: PlanDraft | null = null;
   board: Board | null = null;
@@ -131,7 +135,10 @@ export class SessionCore {
     const folder = this.host.folder;
     this.repo = null;
     if (!folder) {
-      this.blocked = { reason: 'noFolder', message: 'Open a folder to use Foreman: its agents work on the git repository of the workspace folder.' };
+      this.blocked = {
+        reason: 'noFolder',
+        message: 'Open a folder to use Foreman: its agents work on the git repository of the workspace folder.',
+      };
       return;
     }
     try {
@@ -139,12 +146,18 @@ export class SessionCore {
       this.repo = { root: repo.root, stateDir: repo.stateDir };
     } catch {
       // createGitRepo says why in git's words; the panel says what to do.
-      this.blocked = { reason: 'notGit', message: `${folder} is not in a git repository. Foreman's agents work in git worktrees: run \`git init\` there and make a first commit, then refresh.` };
+      this.blocked = {
+        reason: 'notGit',
+        message: `${folder} is not in a git repository. Foreman's agents work in git worktrees: run \`git init\` there and make a first commit, then refresh.`,
+      };
       return;
     }
     const head = await runGit(this.repo.root, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']);
     if (head.exitCode !== 0) {
-      this.blocked = { reason: 'notGit', message: `The repository at ${this.repo.root} has no commits yet. Make a first commit (\`git add -A && git commit -m "Initial commit"\`), then refresh.` };
+      this.blocked = {
+        reason: 'notGit',
+        message: `The repository at ${this.repo.root} has no commits yet. Make a first commit (\`git add -A && git commit -m "Initial commit"\`), then refresh.`,
+      };
       return;
     }
     this.blocked = this.host.isTrusted() ? null : untrusted();
@@ -166,13 +179,19 @@ export class SessionCore {
 
   /** The repository, or LeadError 'blocked' when there is none. */
   requireRepo(): { root: string; stateDir: string } {
-    if (!this.repo) throw new LeadError(this.blocked?.message ?? 'Open a folder that is a git repository first.', 'blocked');
+    if (!this.repo)
+      throw new LeadError(this.blocked?.message ?? 'Open a folder that is a git repository first.', 'blocked');
     return this.repo;
   }
 
   /** Where runs work, with the settings and options as they are now. */
   workspaceInput(): WorkspaceInput {
-    return { folder: this.requireRepo().root, settings: this.settings, options: this.options(), log: (message) => this.host.log('info', message) };
+    return {
+      folder: this.requireRepo().root,
+      settings: this.settings,
+      options: this.options(),
+      log: (message) => this.host.log('info', message),
+    };
   }
 
   /** What building an engine needs, with the settings and options as they are now. */
@@ -212,6 +231,7 @@ export class SessionCore {
 function untrusted(): Blocked {
   return {
     reason: 'untrusted',
-    message: "This workspace is not trusted, so Foreman's agents do not run here (they run commands and change files). Trust the workspace to plan and run; past runs can still be viewed.",
+    message:
+      "This workspace is not trusted, so Foreman's agents do not run here (they run commands and change files). Trust the workspace to plan and run; past runs can still be viewed.",
   };
 }

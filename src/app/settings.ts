@@ -15,7 +15,9 @@ import type { TaskLimits } from '../core/runTypes';
 import type { CheckSpec } from '../core/verify';
 import type { BackendConfig } from '../infra/openaiClient';
 
-const Price = z.object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) }).strict();
+const Price = z
+  .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
+  .strict();
 const Nullable = z.number().positive().nullable().optional();
 
 /** The shape of `foreman.json` at the repository root. Every field is optional. */
@@ -38,15 +40,47 @@ export const ConfigFile = z
       .optional(),
     prices: z.record(z.string(), Price).optional(),
     concurrency: z.number().int().positive().optional(),
-    budgets: z.object({ runTokens: Nullable, runCost: Nullable, taskTokens: Nullable, taskCost: Nullable }).strict().optional(),
-    checks: z.array(z.object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().positive().optional() }).strict()).optional(),
-    setup: z.object({ command: z.string().nullable().optional(), include: z.array(z.string()).nullable().optional(), timeoutMs: z.number().int().positive().optional() }).strict().optional(),
-    commandPolicy: z.object({ allow: z.array(z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege'])) }).strict().optional(),
+    budgets: z
+      .object({ runTokens: Nullable, runCost: Nullable, taskTokens: Nullable, taskCost: Nullable })
+      .strict()
+      .optional(),
+    checks: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            command: z.string().min(1),
+            timeoutMs: z.number().int().positive().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    setup: z
+      .object({
+        command: z.string().nullable().optional(),
+        include: z.array(z.string()).nullable().optional(),
+        timeoutMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    commandPolicy: z
+      .object({ allow: z.array(z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege'])) })
+      .strict()
+      .optional(),
     dirty: z.enum(['refuse', 'snapshot']).optional(),
     worktreeRoot: z.string().optional(),
-    retention: z.object({ keepFinishedRuns: z.number().int().min(0).optional(), abandonedAfterDays: z.number().min(0).optional() }).strict().optional(),
+    retention: z
+      .object({
+        keepFinishedRuns: z.number().int().min(0).optional(),
+        abandonedAfterDays: z.number().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     review: z.boolean().optional(),
-    limits: z.object({ maxSteps: z.number().int().positive().optional(), maxTokens: Nullable, maxWallMs: Nullable }).strict().optional(),
+    limits: z
+      .object({ maxSteps: z.number().int().positive().optional(), maxTokens: Nullable, maxWallMs: Nullable })
+      .strict()
+      .optional(),
     maxRepairRounds: z.number().int().min(0).optional(),
   })
   .strict();
@@ -116,7 +150,9 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
     throw new SettingsError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
   if (raw && typeof raw === 'object' && JSON.stringify(raw).match(/"api[_-]?key"/i)) {
-    throw new SettingsError(`${path} names an API key. Keys are read from the FOREMAN_API_KEY or OPENAI_API_KEY environment variable only, never from files: remove it.`);
+    throw new SettingsError(
+      `${path} names an API key. Keys are read from the FOREMAN_API_KEY or OPENAI_API_KEY environment variable only, never from files: remove it.`,
+    );
   }
   const parsed = ConfigFile.safeParse(raw);
   if (!parsed.success) {
@@ -130,24 +166,30 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
 export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings {
   const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
-  if (baseUrl !== undefined && !model) throw new SettingsError('a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json');
+  if (baseUrl !== undefined && !model)
+    throw new SettingsError(
+      'a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json',
+    );
   const prices: PriceTable = { ...(file.prices ?? {}) };
   if (flags.price && model) prices[model] = flags.price;
   const fb = file.budgets ?? {};
   return {
-    backend: baseUrl === undefined || model === undefined ? null : {
-      baseUrl,
-      model,
-      apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
-      headers: file.backend?.headers,
-      maxConcurrentRequests: file.backend?.maxConcurrentRequests,
-      requestTimeoutMs: file.backend?.requestTimeoutMs,
-      idleTimeoutMs: file.backend?.idleTimeoutMs,
-      maxRetries: file.backend?.maxRetries,
-      retryBaseMs: file.backend?.retryBaseMs,
-      retryMaxMs: file.backend?.retryMaxMs,
-      structuredOutput: file.backend?.structuredOutput,
-    },
+    backend:
+      baseUrl === undefined || model === undefined
+        ? null
+        : {
+            baseUrl,
+            model,
+            apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
+            headers: file.backend?.headers,
+            maxConcurrentRequests: file.backend?.maxConcurrentRequests,
+            requestTimeoutMs: file.backend?.requestTimeoutMs,
+            idleTimeoutMs: file.backend?.idleTimeoutMs,
+            maxRetries: file.backend?.maxRetries,
+            retryBaseMs: file.backend?.retryBaseMs,
+            retryMaxMs: file.backend?.retryMaxMs,
+            structuredOutput: file.backend?.structuredOutput,
+          },
     prices,
     concurrency: flags.concurrency ?? file.concurrency ?? 4,
     budgets: {
@@ -157,11 +199,18 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       taskCost: flags.taskBudgetCost ?? fb.taskCost ?? null,
     },
     checks: flags.noChecks ? [] : (flags.checks ?? file.checks ?? null),
-    setup: { command: flags.setup ?? file.setup?.command ?? null, include: file.setup?.include ?? null, timeoutMs: file.setup?.timeoutMs ?? 10 * 60_000 },
+    setup: {
+      command: flags.setup ?? file.setup?.command ?? null,
+      include: file.setup?.include ?? null,
+      timeoutMs: file.setup?.timeoutMs ?? 10 * 60_000,
+    },
     allow: flags.allow ?? file.commandPolicy?.allow ?? [],
     dirty: flags.dirty ?? file.dirty ?? 'refuse',
     worktreeRoot: env.FOREMAN_WORKTREE_ROOT ?? file.worktreeRoot ?? null,
-    retention: { keepFinishedRuns: file.retention?.keepFinishedRuns ?? 3, abandonedAfterDays: file.retention?.abandonedAfterDays ?? 7 },
+    retention: {
+      keepFinishedRuns: file.retention?.keepFinishedRuns ?? 3,
+      abandonedAfterDays: file.retention?.abandonedAfterDays ?? 7,
+    },
     review: flags.review ?? file.review ?? true,
     hold: flags.hold ?? false,
     limits: {

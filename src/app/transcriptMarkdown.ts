@@ -26,7 +26,12 @@ export interface TranscriptLimits {
 }
 
 /** The limits used when none are given. */
-export const DEFAULT_TRANSCRIPT_LIMITS: TranscriptLimits = { toolResult: 4000, argumentString: 1500, systemPrompt: 6000, note: 6000 };
+export const DEFAULT_TRANSCRIPT_LIMITS: TranscriptLimits = {
+  toolResult: 4000,
+  argumentString: 1500,
+  systemPrompt: 6000,
+  note: 6000,
+};
 
 /** What the transcript's heading names. */
 export interface TranscriptHeader {
@@ -81,7 +86,10 @@ export function codeSpan(text: string): string {
 
 /** One line of plain text that Markdown shows as it is (every punctuation mark escaped). */
 export function escapeInline(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().replace(/[\\`*_{}[\]<>()#+\-.!|~&]/g, '\\$&');
+  return text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[\\`*_{}[\]<>()#+\-.!|~&]/g, '\\$&');
 }
 
 /** Outside code spans: raw HTML becomes text, images become links, nothing loads. */
@@ -122,7 +130,8 @@ const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})/;
  * what follows.
  */
 export function neutralizeProse(text: string, minHeading = 4): string {
-  const demote = (_m: string, indent: string, hashes: string): string => indent + '#'.repeat(Math.min(6, Math.max(minHeading, hashes.length + 1)));
+  const demote = (_m: string, indent: string, hashes: string): string =>
+    indent + '#'.repeat(Math.min(6, Math.max(minHeading, hashes.length + 1)));
   const out: string[] = [];
   let open: { char: string; length: number } | null = null;
   for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
@@ -172,7 +181,10 @@ function userSection(content: string, limits: TranscriptLimits): string {
   if (repair) {
     return `## Verification failed (repair round ${repair[1]} of ${repair[2]})\n\nForeman sent the failing check back to the agent:\n\n${quote(neutralizeProse(clipText(repair[3], limits.note)))}`;
   }
-  for (const [pattern, who] of [[DEVELOPER_CHANGES, 'the developer'], [REVIEWER_CHANGES, 'the reviewer']] as const) {
+  for (const [pattern, who] of [
+    [DEVELOPER_CHANGES, 'the developer'],
+    [REVIEWER_CHANGES, 'the reviewer'],
+  ] as const) {
     const m = pattern.exec(content);
     if (m) return `## Changes requested by ${who}\n\n${quote(neutralizeProse(clipText(m[1], limits.note)))}`;
   }
@@ -195,7 +207,10 @@ function quote(markdown: string): string {
 
 /** Every string in a parsed JSON value cut to `max` characters. */
 function clipStrings(value: unknown, max: number): unknown {
-  if (typeof value === 'string') return value.length <= max ? value : `${value.slice(0, max)}… [cut: ${value.length - max} more characters not shown]`;
+  if (typeof value === 'string')
+    return value.length <= max
+      ? value
+      : `${value.slice(0, max)}… [cut: ${value.length - max} more characters not shown]`;
   if (Array.isArray(value)) return value.map((v) => clipStrings(v, max));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clipStrings(v, max)]));
@@ -217,7 +232,9 @@ export function formatArguments(raw: string, maxString: number): { text: string;
 function toolCallSection(call: ToolCall, result: string | null, limits: TranscriptLimits): string {
   const args = formatArguments(call.arguments, limits.argumentString);
   const parts = [`**Tool call** ${codeSpan(call.name)}`, fenced(args.text, args.json ? 'json' : 'text')];
-  parts.push(result === null ? '_No result yet._' : `**Result**\n\n${fenced(clipText(result, limits.toolResult), 'text')}`);
+  parts.push(
+    result === null ? '_No result yet._' : `**Result**\n\n${fenced(clipText(result, limits.toolResult), 'text')}`,
+  );
   return parts.join('\n\n');
 }
 
@@ -226,7 +243,11 @@ function toolCallSection(call: ToolCall, result: string | null, limits: Transcri
 // ---------------------------------------------------------------------------------------------
 
 /** The transcript of one task as Markdown (see the module comment for what it shows). */
-export function transcriptMarkdown(messages: readonly ChatMessage[], header: TranscriptHeader, limits: TranscriptLimits = DEFAULT_TRANSCRIPT_LIMITS): string {
+export function transcriptMarkdown(
+  messages: readonly ChatMessage[],
+  header: TranscriptHeader,
+  limits: TranscriptLimits = DEFAULT_TRANSCRIPT_LIMITS,
+): string {
   const results = new Map<string, string>();
   for (const m of messages) if (m.role === 'tool') results.set(m.toolCallId, m.content);
   const called = new Set<string>();
@@ -238,7 +259,9 @@ export function transcriptMarkdown(messages: readonly ChatMessage[], header: Tra
     else if (m.role === 'assistant') sections.push(assistantSection(m, ++step, results, called, limits));
     else if (!called.has(m.toolCallId)) {
       // A result whose call is not in the conversation (a damaged transcript): show it on its own.
-      sections.push(`**Result of an unknown call** ${codeSpan(m.toolCallId)}\n\n${fenced(clipText(m.content, limits.toolResult), 'text')}`);
+      sections.push(
+        `**Result of an unknown call** ${codeSpan(m.toolCallId)}\n\n${fenced(clipText(m.content, limits.toolResult), 'text')}`,
+      );
     }
   }
   if (messages.length === 0) sections.push('_The task has no conversation yet._');
@@ -300,7 +323,11 @@ function seconds(ms: number): string {
 
 /** One check: a rule with its name and outcome, the command, the reason, then its output tail. */
 function checkBlock(check: CheckResult): string {
-  const how = [check.status, check.timedOut ? 'timed out' : check.exitCode === null ? null : `exit ${check.exitCode}`, seconds(check.durationMs)];
+  const how = [
+    check.status,
+    check.timedOut ? 'timed out' : check.exitCode === null ? null : `exit ${check.exitCode}`,
+    seconds(check.durationMs),
+  ];
   const lines = [`━━ ${check.name}: ${how.filter((s) => s !== null).join(', ')} ━━`, `$ ${check.command}`];
   if (check.reason) lines.push(`(${check.reason})`);
   const output = check.output.replace(/\s+$/, '');
@@ -320,7 +347,8 @@ export function checksText(header: ChecksHeader, checks: readonly CheckResult[])
     `Run ${header.runId}, round ${header.round}${when}; ${passed} of ${checks.length} check${checks.length === 1 ? '' : 's'} passed.`,
     'The output of each check is its last part, as Foreman kept it.',
   ];
-  const body = checks.length === 0 ? ['No checks are configured or detected for this repository.'] : checks.map(checkBlock);
+  const body =
+    checks.length === 0 ? ['No checks are configured or detected for this repository.'] : checks.map(checkBlock);
   return `${[head.join('\n'), ...body].join('\n\n')}\n`;
 }
 

@@ -34,7 +34,11 @@ export interface UpdateThrottle {
  * A throttle that calls `send` at most `maxPerSecond` times a second (sends at least
  * 1000 / maxPerSecond ms apart). `send` may itself cause a signal: it is sent in the next interval.
  */
-export function createUpdateThrottle(send: () => void, maxPerSecond: number, clock: ThrottleClock = systemTimers): UpdateThrottle {
+export function createUpdateThrottle(
+  send: () => void,
+  maxPerSecond: number,
+  clock: ThrottleClock = systemTimers,
+): UpdateThrottle {
   const interval = 1000 / Math.max(maxPerSecond, Number.MIN_VALUE);
   let lastSent = -Infinity;
   let pending = false;

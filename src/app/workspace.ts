@@ -97,9 +97,15 @@ export function engineConfig(settings: Settings, runId: string, checks: CheckSpe
 export async function loadRun(ws: Workspace, runId: string): Promise<{ events: JournalEvent[]; torn: string | null }> {
   try {
     const read = await readJournal(runJournalPath(ws.repo.stateDir, runId));
-    return { events: read.events, torn: read.tornTail ? `line ${read.tornTail.line} of the journal was torn (a crash mid-write) and was ignored` : null };
+    return {
+      events: read.events,
+      torn: read.tornTail
+        ? `line ${read.tornTail.line} of the journal was torn (a crash mid-write) and was ignored`
+        : null,
+    };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SettingsError(`no run ${runId} in this repository (see: foreman status --all)`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new SettingsError(`no run ${runId} in this repository (see: foreman status --all)`);
     throw e;
   }
 }

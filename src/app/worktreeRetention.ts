@@ -22,7 +22,11 @@ export async function runFacts(ws: Workspace, worktrees: ForemanWorktree[]): Pro
       const { events } = await readJournal(runJournalPath(ws.repo.stateDir, runId));
       const state = reduceJournal(events);
       const last = events.at(-1)?.t ?? 0;
-      facts.set(runId, { status: state.status, lastEventAt: last, live: lockHolder(join(runDir(ws, runId), 'lock')) !== null });
+      facts.set(runId, {
+        status: state.status,
+        lastEventAt: last,
+        live: lockHolder(join(runDir(ws, runId), 'lock')) !== null,
+      });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       facts.set(runId, null);
@@ -36,7 +40,10 @@ export async function removeWorktreeSaving(ws: Workspace, removal: Removal, dele
   const wt = removal.worktree;
   let saved = '';
   try {
-    const commit = await ws.repo.commitAll(wt.path, `foreman(${wt.taskId}): work in progress saved before removing the worktree`);
+    const commit = await ws.repo.commitAll(
+      wt.path,
+      `foreman(${wt.taskId}): work in progress saved before removing the worktree`,
+    );
     if (commit) saved = `; uncommitted work saved as ${commit.slice(0, 10)} on ${wt.branch}`;
   } catch {
     // The directory may already be gone (deleted by hand): nothing to save.

@@ -169,7 +169,8 @@ function settingFlags(v: Values): SettingFlags {
 function int(text: string | undefined, flag: string, min = 1): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs a whole number of at least ${min}, not "${text}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} needs a whole number of at least ${min}, not "${text}"`);
   return n;
 }
 
@@ -188,7 +189,9 @@ function oneOf<T extends string>(text: string, allowed: readonly T[], flag: stri
 function parsePrice(text: string): { input: number; cachedInput: number; output: number } {
   const parts = text.split(',').map(Number);
   if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) {
-    throw new UsageError(`--price needs three numbers per million tokens, input,cached,output (e.g. 0.5,0.05,1.5), not "${text}"`);
+    throw new UsageError(
+      `--price needs three numbers per million tokens, input,cached,output (e.g. 0.5,0.05,1.5), not "${text}"`,
+    );
   }
   return { input: parts[0], cachedInput: parts[1], output: parts[2] };
 }

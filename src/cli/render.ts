@@ -12,7 +12,10 @@ import type { RunState, TaskState } from '../core/runState';
 export function table(head: string[], rows: string[][], right: Set<number> = new Set()): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -66,7 +69,13 @@ function wrap(text: string, indent: string, width = 96): string[] {
 
 function tokenCells(u: TokenTotals): string[] {
   const tps = tokensPerSec(u);
-  return [fmtTokens(u.input), fmtTokens(u.cached), fmtTokens(u.output), tps === null ? '-' : tps.toFixed(1), fmtCost(u.cost)];
+  return [
+    fmtTokens(u.input),
+    fmtTokens(u.cached),
+    fmtTokens(u.output),
+    tps === null ? '-' : tps.toFixed(1),
+    fmtCost(u.cost),
+  ];
 }
 
 function verificationCell(t: TaskState): string {
@@ -87,12 +96,22 @@ export function renderSummary(state: RunState, now: number): string {
     fmtDuration(t.startedAt === null ? null : (t.endedAt ?? now) - t.startedAt),
   ]);
   const runTime = state.startedAt === null ? null : (state.finishedAt ?? now) - state.startedAt;
-  rows.push(['TOTAL (run)', state.status, integrationCell(state), '', ...tokenCells(state.usage), fmtDuration(runTime)]);
+  rows.push([
+    'TOTAL (run)',
+    state.status,
+    integrationCell(state),
+    '',
+    ...tokenCells(state.usage),
+    fmtDuration(runTime),
+  ]);
   const head = ['task', 'status', 'verification', 'steps', 'in', 'cached', 'out', 'tok/s', 'cost', 'time'];
   const lines = [table(head, rows, new Set([3, 4, 5, 6, 7, 8, 9]))];
-  const notes = [...state.tasks.values()].filter((t) => t.reason && t.status !== 'merged').map((t) => `  ${t.id}: ${t.reason}`);
+  const notes = [...state.tasks.values()]
+    .filter((t) => t.reason && t.status !== 'merged')
+    .map((t) => `  ${t.id}: ${t.reason}`);
   if (notes.length) lines.push('', 'Why:', ...notes);
-  if (state.usage.estimated) lines.push('', 'Some token counts are estimates: the backend did not report usage for every request.');
+  if (state.usage.estimated)
+    lines.push('', 'Some token counts are estimates: the backend did not report usage for every request.');
   if (state.message) lines.push('', state.message);
   const hint = nextStep(state);
   if (hint) lines.push(hint);
@@ -125,8 +144,10 @@ function integrationCell(state: RunState): string {
 /** Totals by role and by backend endpoint, from the ledger. */
 export function renderBreakdown(ledger: Ledger): string {
   const rows: string[][] = [];
-  for (const [role, totals] of ledger.byRole()) rows.push([`role: ${role}`, String(totals.requests), ...tokenCells(totals)]);
-  for (const [endpoint, totals] of ledger.byEndpoint()) rows.push([`backend: ${endpoint}`, String(totals.requests), ...tokenCells(totals)]);
+  for (const [role, totals] of ledger.byRole())
+    rows.push([`role: ${role}`, String(totals.requests), ...tokenCells(totals)]);
+  for (const [endpoint, totals] of ledger.byEndpoint())
+    rows.push([`backend: ${endpoint}`, String(totals.requests), ...tokenCells(totals)]);
   return table(['', 'requests', 'in', 'cached', 'out', 'tok/s', 'cost'], rows, new Set([1, 2, 3, 4, 5, 6]));
 }
 
@@ -136,7 +157,8 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
   switch (event.type) {
     case 'task_status': {
       const t = state.tasks.get(event.taskId);
-      const tokens = t && t.usage.requests ? `  ${fmtTokens(t.usage.input + t.usage.output)} tok ${fmtCost(t.usage.cost)}` : '';
+      const tokens =
+        t && t.usage.requests ? `  ${fmtTokens(t.usage.input + t.usage.output)} tok ${fmtCost(t.usage.cost)}` : '';
       return `${stamp}${event.taskId.padEnd(24)} ${event.status}${event.reason ? `: ${event.reason}` : ''}${tokens}`;
     }
     case 'tool_call':
@@ -147,7 +169,9 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
       return `${stamp}${event.taskId.padEnd(24)} checks ${event.status} (round ${event.round})${why}`;
     }
     case 'merge':
-      return event.ok ? null : `${stamp}${event.taskId.padEnd(24)} merge conflict: ${(event.conflicts ?? []).join(', ')}`;
+      return event.ok
+        ? null
+        : `${stamp}${event.taskId.padEnd(24)} merge conflict: ${(event.conflicts ?? []).join(', ')}`;
     case 'budget_stop':
       return `${stamp}budget reached: ${event.hit.scope}${event.hit.taskId ? ` ${event.hit.taskId}` : ''} ${event.hit.kind} ${event.hit.used} of ${event.hit.limit}`;
     case 'review':

@@ -92,7 +92,11 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
     }
     hooks.onResponse(response);
     tokens += response.usage.promptTokens + response.usage.completionTokens;
-    append({ role: 'assistant', content: response.content || null, toolCalls: response.toolCalls.length ? response.toolCalls : undefined });
+    append({
+      role: 'assistant',
+      content: response.content || null,
+      toolCalls: response.toolCalls.length ? response.toolCalls : undefined,
+    });
 
     if (response.toolCalls.length === 0) {
       idle += 1;
@@ -134,10 +138,18 @@ async function runToolCalls(
 
 function checkLimits(limits: AgentLimits, steps: number, tokens: number, now: number) {
   if (steps >= limits.maxSteps) {
-    return { status: 'limit' as const, limit: 'steps' as const, message: `reached the limit of ${limits.maxSteps} steps` };
+    return {
+      status: 'limit' as const,
+      limit: 'steps' as const,
+      message: `reached the limit of ${limits.maxSteps} steps`,
+    };
   }
   if (limits.maxTokens !== null && tokens >= limits.maxTokens) {
-    return { status: 'limit' as const, limit: 'tokens' as const, message: `reached the limit of ${limits.maxTokens} tokens` };
+    return {
+      status: 'limit' as const,
+      limit: 'tokens' as const,
+      message: `reached the limit of ${limits.maxTokens} tokens`,
+    };
   }
   if (limits.deadline !== null && now >= limits.deadline) {
     return { status: 'limit' as const, limit: 'time' as const, message: 'reached the time limit for the task' };

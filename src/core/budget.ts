@@ -26,7 +26,9 @@ export function budgetTokens(totals: Readonly<TokenTotals>): number {
 
 /** True when some limit is set. */
 export function hasBudgets(budgets: Readonly<Budgets>): boolean {
-  return budgets.runTokens !== null || budgets.runCost !== null || budgets.taskTokens !== null || budgets.taskCost !== null;
+  return (
+    budgets.runTokens !== null || budgets.runCost !== null || budgets.taskTokens !== null || budgets.taskCost !== null
+  );
 }
 
 /**
@@ -42,11 +44,18 @@ function reached(
 ): BudgetHit | null {
   const tokens = budgetTokens(totals);
   if (tokenLimit !== null && tokens >= tokenLimit) return makeHit(scope, taskId, 'tokens', tokenLimit, tokens);
-  if (costLimit !== null && totals.cost !== null && totals.cost >= costLimit) return makeHit(scope, taskId, 'cost', costLimit, totals.cost);
+  if (costLimit !== null && totals.cost !== null && totals.cost >= costLimit)
+    return makeHit(scope, taskId, 'cost', costLimit, totals.cost);
   return null;
 }
 
-function makeHit(scope: 'run' | 'task', taskId: string | undefined, kind: 'tokens' | 'cost', limit: number, used: number): BudgetHit {
+function makeHit(
+  scope: 'run' | 'task',
+  taskId: string | undefined,
+  kind: 'tokens' | 'cost',
+  limit: number,
+  used: number,
+): BudgetHit {
   return taskId === undefined ? { scope, kind, limit, used } : { scope, taskId, kind, limit, used };
 }
 
@@ -55,9 +64,14 @@ function makeHit(scope: 'run' | 'task', taskId: string | undefined, kind: 'token
  * over the run budget: the first run limit the projection exceeds (`used > limit`), tokens before
  * cost, else null. An estimate without a cost never exceeds a cost limit.
  */
-export function projectedHit(budgets: Readonly<Budgets>, estimate: Readonly<TokenTotals>, alreadyUsed?: Readonly<TokenTotals>): BudgetHit | null {
+export function projectedHit(
+  budgets: Readonly<Budgets>,
+  estimate: Readonly<TokenTotals>,
+  alreadyUsed?: Readonly<TokenTotals>,
+): BudgetHit | null {
   const tokens = budgetTokens(estimate) + (alreadyUsed ? budgetTokens(alreadyUsed) : 0);
-  if (budgets.runTokens !== null && tokens > budgets.runTokens) return makeHit('run', undefined, 'tokens', budgets.runTokens, tokens);
+  if (budgets.runTokens !== null && tokens > budgets.runTokens)
+    return makeHit('run', undefined, 'tokens', budgets.runTokens, tokens);
   if (budgets.runCost !== null && estimate.cost !== null) {
     const cost = estimate.cost + (alreadyUsed?.cost ?? 0);
     if (cost > budgets.runCost) return makeHit('run', undefined, 'cost', budgets.runCost, cost);

@@ -37,7 +37,6 @@ const CATEGORY_TEXT: Record<CommandCategory, string> = {
   privilege: 'runs with elevated privileges',
 };
 
-
 /**
  * Decide whether `command` (a whole shell line) may run under `policy`. The first simple command
  * that falls in a category the policy does not allow makes the whole line refused.
@@ -66,7 +65,25 @@ function refusalMessage(hit: Finding, policy: CommandPolicy): string {
 // Analysis of one simple command
 // ---------------------------------------------------------------------------------------------
 
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'exec', 'command', 'builtin', 'nohup']);
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'while',
+  'until',
+  '!',
+  '{',
+  '}',
+  'time',
+  'exec',
+  'command',
+  'builtin',
+  'nohup',
+]);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
@@ -114,7 +131,22 @@ function unwrap(name: string, args: string[], words: string[], out: Finding[]): 
     case 'env':
       return { kind: 'words', words: skipOptions(args, ['-u', '-C', '--unset', '--chdir']) };
     case 'xargs':
-      return { kind: 'words', words: skipOptions(args, ['-I', '-n', '-P', '-L', '-d', '-E', '-s', '-a', '--max-args', '--max-procs', '--delimiter']) };
+      return {
+        kind: 'words',
+        words: skipOptions(args, [
+          '-I',
+          '-n',
+          '-P',
+          '-L',
+          '-d',
+          '-E',
+          '-s',
+          '-a',
+          '--max-args',
+          '--max-procs',
+          '--delimiter',
+        ]),
+      };
     case 'nice':
     case 'ionice':
     case 'stdbuf':
@@ -143,7 +175,9 @@ function shellScript(args: string[]): Inner {
 /** True when a short-option cluster (`-rf`) holds `letter` or a long option equals one of `longs`. */
 function hasFlag(args: string[], letter: string | null, ...longs: string[]): boolean {
   return args.some(
-    (a) => (letter !== null && /^-[A-Za-z]+$/.test(a) && a.includes(letter)) || longs.some((l) => a === l || a.startsWith(`${l}=`)),
+    (a) =>
+      (letter !== null && /^-[A-Za-z]+$/.test(a) && a.includes(letter)) ||
+      longs.some((l) => a === l || a.startsWith(`${l}=`)),
   );
 }
 
@@ -151,14 +185,16 @@ function applyRules(name: string, args: string[], words: string[], out: Finding[
   const add = (category: CommandCategory, what: string): void => {
     out.push({ category, what, words });
   };
-  if (name === 'rm' && (hasFlag(args, 'r') || hasFlag(args, 'R', '--recursive'))) add('recursive_delete', 'removes directories recursively');
+  if (name === 'rm' && (hasFlag(args, 'r') || hasFlag(args, 'R', '--recursive')))
+    add('recursive_delete', 'removes directories recursively');
   if (name === 'find') findRules(args, words, out);
   if (name === 'git') gitRules(args, add);
   networkRules(name, args, add);
 }
 
 function findRules(args: string[], words: string[], out: Finding[]): void {
-  if (args.includes('-delete')) out.push({ category: 'recursive_delete', what: 'deletes every file find matches', words });
+  if (args.includes('-delete'))
+    out.push({ category: 'recursive_delete', what: 'deletes every file find matches', words });
   for (let i = 0; i < args.length; i++) {
     if (!['-exec', '-execdir', '-ok', '-okdir'].includes(args[i])) continue;
     let end = i + 1;
@@ -178,25 +214,38 @@ function gitRules(argv: string[], add: (c: CommandCategory, what: string) => voi
   if (sub === 'push') {
     add('git_push', 'pushes commits to a remote');
     const force = hasFlag(args, 'f', '--force', '--force-with-lease', '--mirror', '--delete') || hasFlag(args, 'd');
-    if (force || args.some((a) => a.startsWith('+') || a.startsWith(':'))) history('force-pushes or deletes remote history');
+    if (force || args.some((a) => a.startsWith('+') || a.startsWith(':')))
+      history('force-pushes or deletes remote history');
   }
   if (sub === 'reset' && args.includes('--hard')) history('throws away commits and uncommitted changes (reset --hard)');
   if (sub === 'rebase' && !hasFlag(args, null, '--abort', '--quit')) history('rewrites commits (rebase)');
   if (sub === 'commit' && args.includes('--amend')) history('rewrites the last commit (commit --amend)');
-  if (['filter-branch', 'filter-repo', 'update-ref', 'prune', 'replace'].includes(sub)) history(`rewrites repository state (git ${sub})`);
-  if (sub === 'checkout' && (hasFlag(args, 'f', '--force') || args.some((a) => WHOLE_TREE.has(a)))) history('discards uncommitted changes in the whole tree');
-  if (sub === 'restore' && args.some((a) => WHOLE_TREE.has(a)) && !(args.includes('--staged') && !hasFlag(args, 'W', '--worktree'))) {
+  if (['filter-branch', 'filter-repo', 'update-ref', 'prune', 'replace'].includes(sub))
+    history(`rewrites repository state (git ${sub})`);
+  if (sub === 'checkout' && (hasFlag(args, 'f', '--force') || args.some((a) => WHOLE_TREE.has(a))))
+    history('discards uncommitted changes in the whole tree');
+  if (
+    sub === 'restore' &&
+    args.some((a) => WHOLE_TREE.has(a)) &&
+    !(args.includes('--staged') && !hasFlag(args, 'W', '--worktree'))
+  ) {
     history('discards uncommitted changes in the whole tree');
   }
-  if (sub === 'branch' && (hasFlag(args, 'D') || hasFlag(args, 'M') || hasFlag(args, 'f', '--force'))) history('force-deletes or force-moves a branch');
-  if (sub === 'tag' && (hasFlag(args, 'd', '--delete') || hasFlag(args, 'f', '--force'))) history('deletes or moves a tag');
+  if (sub === 'branch' && (hasFlag(args, 'D') || hasFlag(args, 'M') || hasFlag(args, 'f', '--force')))
+    history('force-deletes or force-moves a branch');
+  if (sub === 'tag' && (hasFlag(args, 'd', '--delete') || hasFlag(args, 'f', '--force')))
+    history('deletes or moves a tag');
   if (sub === 'reflog' && ['expire', 'delete'].includes(args[0])) history('deletes reflog entries');
   if (sub === 'gc' && args.some((a) => a.startsWith('--prune'))) history('prunes unreachable objects');
   if (sub === 'stash' && ['drop', 'clear'].includes(args[0])) history('deletes stashed work');
   if (sub === 'worktree' && args[0] === 'remove') history('removes a worktree');
-  if (sub === 'clean' && hasFlag(args, 'f', '--force') && !hasFlag(args, 'n', '--dry-run')) add('recursive_delete', 'deletes untracked files (git clean)');
+  if (sub === 'clean' && hasFlag(args, 'f', '--force') && !hasFlag(args, 'n', '--dry-run'))
+    add('recursive_delete', 'deletes untracked files (git clean)');
   if (['clone', 'fetch', 'pull', 'ls-remote'].includes(sub)) add('network', `talks to a remote (git ${sub})`);
-  if ((sub === 'remote' && args[0] === 'update') || (sub === 'submodule' && ['update', 'add', 'sync'].includes(args[0]))) {
+  if (
+    (sub === 'remote' && args[0] === 'update') ||
+    (sub === 'submodule' && ['update', 'add', 'sync'].includes(args[0]))
+  ) {
     add('network', `talks to a remote (git ${sub} ${args[0]})`);
   }
 }
@@ -207,30 +256,76 @@ function skipGitOptions(args: string[]): string[] {
   return args.slice(i);
 }
 
-const NETWORK_TOOLS = new Set(['curl', 'wget', 'ssh', 'scp', 'sftp', 'telnet', 'nc', 'ncat', 'netcat', 'ftp', 'socat', 'aria2c', 'http', 'https']);
+const NETWORK_TOOLS = new Set([
+  'curl',
+  'wget',
+  'ssh',
+  'scp',
+  'sftp',
+  'telnet',
+  'nc',
+  'ncat',
+  'netcat',
+  'ftp',
+  'socat',
+  'aria2c',
+  'http',
+  'https',
+]);
 /** Package managers and the subcommands of theirs that download. `''` stands for no subcommand. */
-const INSTALLERS = new Map<string, string[]>(Object.entries({
-  npm: ['install', 'i', 'in', 'ins', 'inst', 'insta', 'instal', 'isnt', 'isnta', 'isntal', 'isntall', 'add', 'ci', 'clean-install', 'ic', 'install-clean', 'install-test', 'it', 'install-ci-test', 'cit', 'update', 'up', 'upgrade', 'udpate', 'publish', 'unpublish', 'login', 'adduser'],
-  yarn: ['', 'add', 'install', 'up', 'upgrade', 'upgrade-interactive', 'dlx', 'global', 'publish'],
-  pnpm: ['add', 'install', 'i', 'up', 'update', 'upgrade', 'dlx', 'fetch', 'publish'],
-  bun: ['add', 'install', 'i', 'update', 'publish'],
-  pip: ['install', 'download'],
-  pip3: ['install', 'download'],
-  pipx: ['install', 'run'],
-  poetry: ['add', 'install', 'update'],
-  cargo: ['install', 'fetch', 'add', 'update'],
-  go: ['get'],
-  gem: ['install', 'update'],
-  bundle: ['install', 'update'],
-  docker: ['pull', 'push', 'login'],
-  podman: ['pull', 'push', 'login'],
-  apt: ['install', 'update', 'upgrade'],
-  'apt-get': ['install', 'update', 'upgrade'],
-  yum: ['install', 'update', 'upgrade'],
-  dnf: ['install', 'update', 'upgrade'],
-  apk: ['add', 'update', 'upgrade'],
-  brew: ['install', 'update', 'upgrade', 'tap'],
-}));
+const INSTALLERS = new Map<string, string[]>(
+  Object.entries({
+    npm: [
+      'install',
+      'i',
+      'in',
+      'ins',
+      'inst',
+      'insta',
+      'instal',
+      'isnt',
+      'isnta',
+      'isntal',
+      'isntall',
+      'add',
+      'ci',
+      'clean-install',
+      'ic',
+      'install-clean',
+      'install-test',
+      'it',
+      'install-ci-test',
+      'cit',
+      'update',
+      'up',
+      'upgrade',
+      'udpate',
+      'publish',
+      'unpublish',
+      'login',
+      'adduser',
+    ],
+    yarn: ['', 'add', 'install', 'up', 'upgrade', 'upgrade-interactive', 'dlx', 'global', 'publish'],
+    pnpm: ['add', 'install', 'i', 'up', 'update', 'upgrade', 'dlx', 'fetch', 'publish'],
+    bun: ['add', 'install', 'i', 'update', 'publish'],
+    pip: ['install', 'download'],
+    pip3: ['install', 'download'],
+    pipx: ['install', 'run'],
+    poetry: ['add', 'install', 'update'],
+    cargo: ['install', 'fetch', 'add', 'update'],
+    go: ['get'],
+    gem: ['install', 'update'],
+    bundle: ['install', 'update'],
+    docker: ['pull', 'push', 'login'],
+    podman: ['pull', 'push', 'login'],
+    apt: ['install', 'update', 'upgrade'],
+    'apt-get': ['install', 'update', 'upgrade'],
+    yum: ['install', 'update', 'upgrade'],
+    dnf: ['install', 'update', 'upgrade'],
+    apk: ['add', 'update', 'upgrade'],
+    brew: ['install', 'update', 'upgrade', 'tap'],
+  }),
+);
 const INSTALLER_VALUE_OPTIONS = ['--prefix', '-C', '--cwd', '--dir', '-w', '--workspace', '--filter'];
 const INTERPRETERS = new Set(['python', 'python2', 'python3', 'node', 'nodejs', 'ruby', 'perl', 'php', 'deno']);
 
@@ -241,9 +336,11 @@ function networkRules(name: string, args: string[], add: (c: CommandCategory, wh
   }
   const sub = skipOptions(args, INSTALLER_VALUE_OPTIONS);
   const verb = args.length === 0 ? '' : sub[0];
-  if (verb !== undefined && INSTALLERS.get(name)?.includes(verb)) add('network', `downloads or publishes packages (${[name, verb].join(' ').trim()})`);
+  if (verb !== undefined && INSTALLERS.get(name)?.includes(verb))
+    add('network', `downloads or publishes packages (${[name, verb].join(' ').trim()})`);
   if (name === 'go' && sub[0] === 'mod' && sub[1] === 'download') add('network', 'downloads Go modules');
-  if (name === 'uv' && (['add', 'sync'].includes(sub[0]) || (['pip', 'tool'].includes(sub[0]) && sub[1] === 'install'))) add('network', 'downloads Python packages (uv)');
+  if (name === 'uv' && (['add', 'sync'].includes(sub[0]) || (['pip', 'tool'].includes(sub[0]) && sub[1] === 'install')))
+    add('network', 'downloads Python packages (uv)');
   if (INTERPRETERS.has(name)) {
     if (args[0] === '-m' && ['pip', 'pip3'].includes(args[1])) networkRules('pip', args.slice(2), add);
     const code = args.find((_, i) => i > 0 && ['-c', '-e', '--eval', '-r', '-p', '--print'].includes(args[i - 1]));

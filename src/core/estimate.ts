@@ -64,7 +64,11 @@ export function estimateRun(plan: Plan, input: EstimateInput): RunEstimate {
   const perTask = plan.tasks.map((task) => {
     const firstPrompt = prefix + taskTokens(task);
     const inputTokens = Math.round(steps * firstPrompt + ((outPerStep + toolPerStep) * steps * (steps - 1)) / 2);
-    const counts = { input: inputTokens, cached: Math.round(inputTokens * hitRate), output: Math.round(steps * outPerStep) };
+    const counts = {
+      input: inputTokens,
+      cached: Math.round(inputTokens * hitRate),
+      output: Math.round(steps * outPerStep),
+    };
     return { id: task.id, ...counts, cost: costOf(counts, input.price) };
   });
   const sum = (pick: (t: TokenEstimate) => number) => perTask.reduce((acc, t) => acc + pick(t), 0);

@@ -73,7 +73,15 @@ interface EventBase {
 
 export type JournalEvent = EventBase &
   (
-    | { type: 'run_started'; runId: string; repo: string; base: string; baseSnapshot: boolean; baseBranch: string | null; settings: RunSettings }
+    | {
+        type: 'run_started';
+        runId: string;
+        repo: string;
+        base: string;
+        baseSnapshot: boolean;
+        baseBranch: string | null;
+        settings: RunSettings;
+      }
     /** `repoView`: the repository view every agent's prompt holds, kept so a resume sends the same bytes. */
     | { type: 'plan'; plan: Plan; repoView?: string }
     | { type: 'run_resumed' }
@@ -96,7 +104,13 @@ export type JournalEvent = EventBase &
       }
     | { type: 'tool_call'; taskId: string; step: number; tool: string; args: string; ok: boolean; summary: string }
     | { type: 'task_committed'; taskId: string; commit: string; files: string[] }
-    | { type: 'verification'; taskId: string | 'integration'; round: number; status: 'passed' | 'failed' | 'skipped'; checks: CheckResult[] }
+    | {
+        type: 'verification';
+        taskId: string | 'integration';
+        round: number;
+        status: 'passed' | 'failed' | 'skipped';
+        checks: CheckResult[];
+      }
     | { type: 'review'; taskId: string; approved: boolean; comments: string }
     | { type: 'merge'; taskId: string; ok: boolean; commit?: string; conflicts?: string[]; message?: string }
     | { type: 'budget_stop'; hit: BudgetHit }

@@ -73,14 +73,29 @@ export function costOf(usage: Usage, price: Price | null): number | null {
 
 /** Totals of nothing. */
 export function emptyTotals(): TokenTotals {
-  return { requests: 0, input: 0, cached: 0, output: 0, reasoning: 0, estimated: false, cost: null, durationMs: 0, genMs: 0 };
+  return {
+    requests: 0,
+    input: 0,
+    cached: 0,
+    output: 0,
+    reasoning: 0,
+    estimated: false,
+    cost: null,
+    durationMs: 0,
+    genMs: 0,
+  };
 }
 
 /**
  * Add one request to `totals` (mutating it). `usage` and `timing` may be null for a request that
  * failed before the server answered; it still counts as a request.
  */
-export function addUsage(totals: TokenTotals, usage: Usage | null, cost: number | null, timing: RequestTiming | null): void {
+export function addUsage(
+  totals: TokenTotals,
+  usage: Usage | null,
+  cost: number | null,
+  timing: RequestTiming | null,
+): void {
   totals.requests += 1;
   if (usage) {
     totals.input += usage.promptTokens;

@@ -79,8 +79,10 @@ function describeIssues(issues: z.core.$ZodIssue[], raw: unknown): string[] {
     const where = issuePlace(issue.path, raw);
     const field = issue.path.slice(2).map(String).join('.');
     const problem = issueProblem(issue);
-    if (issue.path.length <= 1) return `The plan ${where ? `field "${where}" ` : ''}${problem}; it must be an object { "tasks": [...] }.`;
-    if (issue.path.length === 2) return `${where} ${problem}; each task must be an object with id, title, instructions, acceptance, files and dependsOn.`;
+    if (issue.path.length <= 1)
+      return `The plan ${where ? `field "${where}" ` : ''}${problem}; it must be an object { "tasks": [...] }.`;
+    if (issue.path.length === 2)
+      return `${where} ${problem}; each task must be an object with id, title, instructions, acceptance, files and dependsOn.`;
     return `${where}: field "${field}" ${problem}.`;
   });
 }
@@ -141,7 +143,8 @@ function normaliseFilePath(input: string): PathResult {
     return { ok: false, problem: 'contains ".."; give a path inside the repository, relative to its root' };
   }
   const normal = path.posix.normalize(trimmed).replace(/\/+$/, '');
-  if (normal === '.' || normal === '') return { ok: false, problem: 'names the repository root; name files or directories inside it' };
+  if (normal === '.' || normal === '')
+    return { ok: false, problem: 'names the repository root; name files or directories inside it' };
   return { ok: true, path: normal };
 }
 
@@ -156,7 +159,8 @@ function idErrors(tasks: TaskSpec[]): string[] {
   tasks.forEach((t, i) => positions.set(t.id, [...(positions.get(t.id) ?? []), i]));
   const errors: string[] = [];
   for (const [id, at] of positions) {
-    if (RESERVED_IDS.has(id)) errors.push(`Task id "${id}" is reserved for Foreman's integration branch; rename the task.`);
+    if (RESERVED_IDS.has(id))
+      errors.push(`Task id "${id}" is reserved for Foreman's integration branch; rename the task.`);
     if (at.length > 1) {
       const where = at.map((i) => `tasks[${i}]`).join(', ');
       errors.push(`Task id "${id}" is used by ${at.length} tasks (${where}); give each task a unique id.`);
@@ -172,12 +176,16 @@ function dependencyErrors(tasks: TaskSpec[]): string[] {
     for (const d of t.dependsOn) {
       if (d === t.id) errors.push(`Task "${t.id}" depends on itself; remove "${t.id}" from its dependsOn.`);
       else if (!ids.has(d)) {
-        errors.push(`Task "${t.id}" depends on "${d}", which is not a task in the plan; use an existing task id or remove the dependency.`);
+        errors.push(
+          `Task "${t.id}" depends on "${d}", which is not a task in the plan; use an existing task id or remove the dependency.`,
+        );
       }
     }
   }
   for (const cycle of findCycles(tasks)) {
-    errors.push(`Tasks form a dependency cycle: ${cycle.join(' → ')}; remove one of these dependencies so the work can start.`);
+    errors.push(
+      `Tasks form a dependency cycle: ${cycle.join(' → ')}; remove one of these dependencies so the work can start.`,
+    );
   }
   return errors;
 }

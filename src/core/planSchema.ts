@@ -15,7 +15,11 @@ const taskIdSchema = z
   })
   .describe('Short unique id, lowercase letters, digits and dashes, e.g. "add-parser".');
 
-const nonEmpty = (what: string) => z.string().trim().min(1, { message: `${what} must not be empty` });
+const nonEmpty = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: `${what} must not be empty` });
 
 /** One task as the planner writes it. */
 export const rawTaskSchema = z.object({

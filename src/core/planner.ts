@@ -48,7 +48,10 @@ export async function planSpec(input: PlanInput): Promise<PlanOutcome> {
   const maxTasks = input.maxTasks ?? DEFAULT_MAX_TASKS;
   const messages: ChatMessage[] = [
     { role: 'system', content: plannerSystemPrompt(maxTasks) },
-    { role: 'user', content: plannerUserPrompt(input.spec, input.repoView) + (input.revise ? revisionPrompt(input.revise) : '') },
+    {
+      role: 'user',
+      content: plannerUserPrompt(input.spec, input.repoView) + (input.revise ? revisionPrompt(input.revise) : ''),
+    },
   ];
   const first = await ask(input, messages);
   if (!first.ok) return first.outcome;
@@ -98,7 +101,10 @@ type Checked = { ok: true; plan: Plan } | { ok: false; errors: string[] };
 function checkAnswer(response: ModelResponse, spec: string, maxTasks: number): Checked {
   const parsed = parsePlanJson(response.content);
   if (!parsed.ok) {
-    const cutOff = response.finishReason === 'length' ? ' The answer was cut off at the output token limit; keep the plan shorter.' : '';
+    const cutOff =
+      response.finishReason === 'length'
+        ? ' The answer was cut off at the output token limit; keep the plan shorter.'
+        : '';
     return { ok: false, errors: [`${parsed.error}${cutOff}`] };
   }
   return validatePlan(parsed.value, spec, { maxTasks });
@@ -124,7 +130,10 @@ export function parsePlanJson(content: string): { ok: true; value: unknown } | {
       failure ||= e instanceof Error ? e.message : String(e);
     }
   }
-  return { ok: false, error: `The answer is not valid JSON (${failure}); reply with only the plan as one JSON object.` };
+  return {
+    ok: false,
+    error: `The answer is not valid JSON (${failure}); reply with only the plan as one JSON object.`,
+  };
 }
 
 /** The planner's system prompt; starts with the planner role marker. */
@@ -140,7 +149,7 @@ export function plannerSystemPrompt(maxTasks: number): string {
     '',
     'How to decompose:',
     '- Prefer small, independent tasks that can run in parallel. Each should be finishable in one focused session.',
-    '- Add a dependency only when a task really needs another task\'s result (an API it calls, a file it extends).',
+    "- Add a dependency only when a task really needs another task's result (an API it calls, a file it extends).",
     '- Two tasks that run in parallel must not edit the same file: their changes would conflict at merge. Give shared files to one task, or make one task depend on the other.',
     '- Write instructions a capable engineer can follow without the specification: what to build, where, and how it fits.',
     '- Give concrete, checkable acceptance criteria (a command that passes, a behaviour that can be observed, a file that exists).',

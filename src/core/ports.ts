@@ -58,7 +58,10 @@ export type FsResult<T> = ({ ok: true } & T) | FsRefusal;
  */
 export interface WorktreeFs {
   readonly root: string;
-  readFile(path: string, opts?: { startLine?: number; endLine?: number }): Promise<FsResult<{ text: string; totalLines: number }>>;
+  readFile(
+    path: string,
+    opts?: { startLine?: number; endLine?: number },
+  ): Promise<FsResult<{ text: string; totalLines: number }>>;
   listDir(path: string): Promise<FsResult<{ entries: { name: string; type: 'file' | 'dir' | 'link' }[] }>>;
   /** Fixed-string or regular-expression search over text files, `.git` excluded. */
   search(

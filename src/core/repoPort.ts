@@ -55,7 +55,13 @@ export interface RepoPort {
    * Create (or, when it already exists, reuse) the worktree for `taskId` of `runId`, on branch
    * `foreman/<runId>/<taskId>` starting at `from`. Returns its absolute path.
    */
-  ensureWorktree(runId: string, taskId: string, from: string, setup: WorktreeSetup | null, signal?: AbortSignal): Promise<{ path: string; branch: string; created: boolean }>;
+  ensureWorktree(
+    runId: string,
+    taskId: string,
+    from: string,
+    setup: WorktreeSetup | null,
+    signal?: AbortSignal,
+  ): Promise<{ path: string; branch: string; created: boolean }>;
 
   /** Stage everything in the worktree and commit it; null when there was nothing to commit. */
   commitAll(worktreePath: string, message: string): Promise<string | null>;

@@ -37,7 +37,10 @@ export function worktreesToRemove(
   now: number,
 ): Removal[] {
   const finished = [...runs.entries()]
-    .filter((e): e is [string, RunFacts] => e[1] !== null && (e[1].status === 'completed' || e[1].status === 'failed') && !e[1].live)
+    .filter(
+      (e): e is [string, RunFacts] =>
+        e[1] !== null && (e[1].status === 'completed' || e[1].status === 'failed') && !e[1].live,
+    )
     .sort((a, b) => b[1].lastEventAt - a[1].lastEventAt)
     .map(([id]) => id);
   const keep = new Set(finished.slice(0, policy.keepFinishedRuns));
@@ -50,12 +53,22 @@ export function worktreesToRemove(
   return out;
 }
 
-function removalReason(runId: string, facts: RunFacts | null, keep: Set<string>, policy: RetentionPolicy, now: number): string | null {
+function removalReason(
+  runId: string,
+  facts: RunFacts | null,
+  keep: Set<string>,
+  policy: RetentionPolicy,
+  now: number,
+): string | null {
   if (facts === null) return 'its run has no journal (abandoned)';
   if (facts.live || facts.status === 'running') return null;
   if (facts.status === 'completed' || facts.status === 'failed') {
-    return keep.has(runId) ? null : `its run is ${facts.status} and older than the ${policy.keepFinishedRuns} newest finished runs`;
+    return keep.has(runId)
+      ? null
+      : `its run is ${facts.status} and older than the ${policy.keepFinishedRuns} newest finished runs`;
   }
   const ageDays = (now - facts.lastEventAt) / DAY_MS;
-  return ageDays > policy.abandonedAfterDays ? `its run was ${facts.status} and untouched for ${Math.floor(ageDays)} days (abandoned)` : null;
+  return ageDays > policy.abandonedAfterDays
+    ? `its run was ${facts.status} and untouched for ${Math.floor(ageDays)} days (abandoned)`
+    : null;
 }

@@ -19,7 +19,12 @@ const VERDICT_SCHEMA = z.toJSONSchema(Verdict) as Record<string, unknown>;
 const MAX_DIFF_CHARS = 40_000;
 
 /** Ask the reviewer; null when there was no verdict (error or unreadable answer, recorded as a note). */
-export async function reviewChange(host: PipelineHost, task: TaskSpec, summary: string, signal: AbortSignal): Promise<Verdict | null> {
+export async function reviewChange(
+  host: PipelineHost,
+  task: TaskSpec,
+  summary: string,
+  signal: AbortSignal,
+): Promise<Verdict | null> {
   const reviewer = host.deps.reviewer;
   if (!reviewer) return null;
   const branch = taskBranch(host.config.runId, task.id);
@@ -40,7 +45,11 @@ export async function reviewChange(host: PipelineHost, task: TaskSpec, summary: 
     host.bookResponse('reviewer', task.id, response);
     const verdict = parseVerdict(response.content);
     if (!verdict) {
-      host.emit({ type: 'note', taskId: task.id, message: 'review skipped: the reviewer did not answer with a verdict' });
+      host.emit({
+        type: 'note',
+        taskId: task.id,
+        message: 'review skipped: the reviewer did not answer with a verdict',
+      });
       return null;
     }
     host.emit({ type: 'review', taskId: task.id, approved: verdict.approved, comments: verdict.comments });
@@ -54,7 +63,10 @@ export async function reviewChange(host: PipelineHost, task: TaskSpec, summary: 
 }
 
 function parseVerdict(text: string): Verdict | null {
-  const body = text.trim().replace(/^```(?:json)?\s*/, '').replace(/\s*```$/, '');
+  const body = text
+    .trim()
+    .replace(/^```(?:json)?\s*/, '')
+    .replace(/\s*```$/, '');
   try {
     const parsed = Verdict.safeParse(JSON.parse(body));
     return parsed.success ? parsed.data : null;

@@ -62,7 +62,11 @@ export class RunEngine implements PipelineHost {
     this.ledger = Ledger.fromEvents(history);
     this.guard = new BudgetGuard(this.ledger, config.budgets);
     for (const spec of plan.tasks) {
-      this.tasks.set(spec.id, { spec, abort: null, progress: { steps: 0, tokens: 0, worktree: null, pendingNote: null } });
+      this.tasks.set(spec.id, {
+        spec,
+        abort: null,
+        progress: { steps: 0, tokens: 0, worktree: null, pendingNote: null },
+      });
     }
   }
 
@@ -76,7 +80,13 @@ export class RunEngine implements PipelineHost {
       base: run.base.commit,
       baseSnapshot: run.base.snapshot,
       baseBranch: run.base.branch,
-      settings: { endpoint: deps.model.endpoint, model: deps.model.model, concurrency: config.concurrency, budgets: config.budgets, autoMerge: config.autoMerge !== false },
+      settings: {
+        endpoint: deps.model.endpoint,
+        model: deps.model.model,
+        concurrency: config.concurrency,
+        budgets: config.budgets,
+        autoMerge: config.autoMerge !== false,
+      },
     });
     engine.emit({ type: 'plan', plan: run.plan, repoView: run.repoView });
     for (const t of run.plan.tasks) engine.emit({ type: 'task_status', taskId: t.id, status: 'queued' });
@@ -110,7 +120,12 @@ export class RunEngine implements PipelineHost {
     if (t.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
     if (['merged', 'failed', 'rejected', 'queued', 'verified'].includes(t.status)) return;
     if (!FINAL_STATUSES.has(t.status)) {
-      this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'interrupted', reason: `was ${t.status} when the run stopped` });
+      this.emit({
+        type: 'task_status',
+        taskId: rt.spec.id,
+        status: 'interrupted',
+        reason: `was ${t.status} when the run stopped`,
+      });
     }
     if (rt.progress.worktree) rt.progress.pendingNote = RESUMED_NOTE;
     this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'queued', reason: 'resumed' });
@@ -149,7 +164,11 @@ export class RunEngine implements PipelineHost {
     try {
       await this.ensureIntegration();
     } catch (e) {
-      this.emit({ type: 'run_finished', status: 'failed', message: `could not create the integration worktree: ${errorText(e)}` });
+      this.emit({
+        type: 'run_finished',
+        status: 'failed',
+        message: `could not create the integration worktree: ${errorText(e)}`,
+      });
       return this.state;
     }
     if (this.config.autoMerge !== false) {
@@ -173,7 +192,8 @@ export class RunEngine implements PipelineHost {
     const rt = this.tasks.get(taskId);
     if (!rt) return;
     if (rt.abort) rt.abort.abort();
-    else if (this.status(taskId) === 'queued') this.emit({ type: 'task_status', taskId, status: 'stopped', reason: 'stopped by the user before it started' });
+    else if (this.status(taskId) === 'queued')
+      this.emit({ type: 'task_status', taskId, status: 'stopped', reason: 'stopped by the user before it started' });
   }
 
   /** Stop the whole run. */
@@ -185,7 +205,9 @@ export class RunEngine implements PipelineHost {
   /** The integration worktree's path, created on first use. */
   private ensureIntegration(): Promise<string> {
     if (!this.integrationPath) {
-      const made = this.deps.repo.ensureWorktree(this.config.runId, INTEGRATION_ID, this.base, null).then((wt) => wt.path);
+      const made = this.deps.repo
+        .ensureWorktree(this.config.runId, INTEGRATION_ID, this.base, null)
+        .then((wt) => wt.path);
       // A failure is reported to this caller; the next one tries again.
       made.catch(() => (this.integrationPath = null));
       this.integrationPath = made;
@@ -210,7 +232,12 @@ export class RunEngine implements PipelineHost {
     const done = work
       .catch((e: unknown) => {
         const stopped = rt?.abort?.signal.aborted;
-        this.emit({ type: 'task_status', taskId: id, status: stopped ? 'stopped' : 'failed', reason: stopped ? 'stopped by the user' : `unexpected error: ${errorText(e)}` });
+        this.emit({
+          type: 'task_status',
+          taskId: id,
+          status: stopped ? 'stopped' : 'failed',
+          reason: stopped ? 'stopped by the user' : `unexpected error: ${errorText(e)}`,
+        });
       })
       .finally(() => {
         if (rt) rt.abort = null;
@@ -226,7 +253,12 @@ export class RunEngine implements PipelineHost {
       const dead = rt.spec.dependsOn.find((d) => ['failed', 'blocked', 'stopped', 'rejected'].includes(this.status(d)));
       if (dead === undefined) continue;
       const why = this.state.tasks.get(dead)?.reason;
-      this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'blocked', reason: `depends on ${dead}, which is ${this.status(dead)}${why ? ` (${why})` : ''}` });
+      this.emit({
+        type: 'task_status',
+        taskId: rt.spec.id,
+        status: 'blocked',
+        reason: `depends on ${dead}, which is ${this.status(dead)}${why ? ` (${why})` : ''}`,
+      });
     }
   }
 
@@ -234,7 +266,12 @@ export class RunEngine implements PipelineHost {
     const branch = rt.progress.worktree?.branch ?? taskBranch(this.config.runId, rt.spec.id);
     const merge = await this.mergeTask(rt.spec, branch);
     this.emit(mergeEvent(rt.spec.id, merge));
-    this.emit({ type: 'task_status', taskId: rt.spec.id, status: merge.ok ? 'merged' : 'failed', ...(merge.ok ? {} : { reason: merge.message }) });
+    this.emit({
+      type: 'task_status',
+      taskId: rt.spec.id,
+      status: merge.ok ? 'merged' : 'failed',
+      ...(merge.ok ? {} : { reason: merge.message }),
+    });
   }
 
   // --- The developer's decisions -------------------------------------------------------------
@@ -243,7 +280,8 @@ export class RunEngine implements PipelineHost {
   acceptTask(taskId: string): Decision {
     const rt = this.tasks.get(taskId);
     if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (this.status(taskId) !== 'verified') return refuse(`${taskId} is ${this.status(taskId)}; only a verified task can be accepted`);
+    if (this.status(taskId) !== 'verified')
+      return refuse(`${taskId} is ${this.status(taskId)}; only a verified task can be accepted`);
     const busy = this.running.get(taskId);
     if (busy) {
       // Just verified: its pipeline is still winding down. Merge once it has, unless it merged meanwhile.
@@ -262,13 +300,19 @@ export class RunEngine implements PipelineHost {
     const status = this.status(taskId);
     if (!rt) return refuse(`there is no task ${taskId} in this run`);
     if (this.running.has(taskId)) return refuse(`${taskId} is ${status}; stop it before rejecting it`);
-    if (status === 'merged') return refuse(`${taskId} is already merged into the integration branch; request changes instead`);
+    if (status === 'merged')
+      return refuse(`${taskId} is already merged into the integration branch; request changes instead`);
     if (status === 'rejected') return { ok: true };
     const t = this.state.tasks.get(taskId);
     const branch = t?.branch ?? taskBranch(this.config.runId, taskId);
     if (t?.worktree) await this.deps.repo.removeWorktree(t.worktree, { deleteBranch: branch });
     rt.progress.worktree = null;
-    this.emit({ type: 'task_status', taskId, status: 'rejected', reason: `rejected by the developer; ${branch} and its worktree were removed` });
+    this.emit({
+      type: 'task_status',
+      taskId,
+      status: 'rejected',
+      reason: `rejected by the developer; ${branch} and its worktree were removed`,
+    });
     return { ok: true };
   }
 
@@ -299,14 +343,32 @@ export class RunEngine implements PipelineHost {
     const model = role === 'reviewer' && this.deps.reviewer ? this.deps.reviewer : this.deps.model;
     const price = priceFor(this.config.prices, model.model) ?? priceFor(this.config.prices, response.model);
     const cost = costOf(response.usage, price);
-    const rec = { role, taskId, model: response.model, endpoint: model.endpoint, ok: true, usage: response.usage, timing: response.timing, cost };
+    const rec = {
+      role,
+      taskId,
+      model: response.model,
+      endpoint: model.endpoint,
+      ok: true,
+      usage: response.usage,
+      timing: response.timing,
+      cost,
+    };
     this.ledger.record(rec);
     this.emit({ type: 'model_request', ...rec, attempts: response.attempts });
   }
 
   bookError(role: 'agent' | 'reviewer', taskId: string, error: ModelError): void {
     const model = role === 'reviewer' && this.deps.reviewer ? this.deps.reviewer : this.deps.model;
-    const rec = { role, taskId, model: model.model, endpoint: model.endpoint, ok: false, usage: null, timing: null, cost: null };
+    const rec = {
+      role,
+      taskId,
+      model: model.model,
+      endpoint: model.endpoint,
+      ok: false,
+      usage: null,
+      timing: null,
+      cost: null,
+    };
     this.ledger.record(rec);
     this.emit({ type: 'model_request', ...rec, error: `${error.reason}: ${error.message}`, attempts: 0 });
   }
@@ -337,7 +399,9 @@ export class RunEngine implements PipelineHost {
 
   mergeTask(task: TaskSpec, branch: string): Promise<MergeResult> {
     const message = `Merge foreman task ${task.id}: ${task.title}\n\nForeman-Run: ${this.config.runId}`;
-    const merge = this.mergeChain.then(async () => this.deps.repo.merge(await this.ensureIntegration(), branch, message));
+    const merge = this.mergeChain.then(async () =>
+      this.deps.repo.merge(await this.ensureIntegration(), branch, message),
+    );
     this.mergeChain = merge.catch(() => undefined);
     return merge.then((m) => (m.ok ? m : { ...m, message: conflictAdvice(task, branch, m.files) }));
   }
@@ -351,24 +415,42 @@ export class RunEngine implements PipelineHost {
     if (this.stopping || this.runHit || waiting.length === 0) {
       const notStarted = this.runHit ? 'not started: the run budget was reached' : 'not started: the run was stopped';
       for (const id of ids) {
-        if (this.status(id) === 'queued') this.emit({ type: 'task_status', taskId: id, status: 'stopped', reason: notStarted });
+        if (this.status(id) === 'queued')
+          this.emit({ type: 'task_status', taskId: id, status: 'stopped', reason: notStarted });
       }
     }
     const merged = ids.filter((id) => this.status(id) === 'merged').length;
     let integrationFailed = false;
     if (merged > 0 && waiting.length === 0 && !this.stopping) {
       const cwd = await this.ensureIntegration();
-      const result = await runChecks(this.config.checks, { runner: this.deps.runner, cwd, timeoutMs: this.config.checkTimeoutMs });
-      this.emit({ type: 'verification', taskId: INTEGRATION_ID, round: 1, status: result.status, checks: result.checks });
+      const result = await runChecks(this.config.checks, {
+        runner: this.deps.runner,
+        cwd,
+        timeoutMs: this.config.checkTimeoutMs,
+      });
+      this.emit({
+        type: 'verification',
+        taskId: INTEGRATION_ID,
+        round: 1,
+        status: result.status,
+        checks: result.checks,
+      });
       integrationFailed = result.status === 'failed';
     }
     const branch = integrationBranch(this.config.runId);
     const rejected = ids.filter((id) => this.status(id) === 'rejected').length;
     const counts = `${merged} of ${ids.length} task(s) merged into ${branch}${rejected ? ` (${rejected} rejected by you)` : ''}`;
     if (this.stopping) return this.end('stopped', `${counts}; the run was stopped and can be resumed.`);
-    if (this.runHit) return this.end('budget', `${counts}; stopped by the run's ${this.runHit.kind} budget (${this.runHit.used} of ${this.runHit.limit}). Raise it and resume the run.`);
+    if (this.runHit)
+      return this.end(
+        'budget',
+        `${counts}; stopped by the run's ${this.runHit.kind} budget (${this.runHit.used} of ${this.runHit.limit}). Raise it and resume the run.`,
+      );
     if (waiting.length > 0) {
-      return this.end('review', `${counts}; ${waiting.length} verified task(s) wait for you: ${waiting.join(', ')}. Accept, reject or request changes.`);
+      return this.end(
+        'review',
+        `${counts}; ${waiting.length} verified task(s) wait for you: ${waiting.join(', ')}. Accept, reject or request changes.`,
+      );
     }
     if (merged > 0 && merged + rejected === ids.length && !integrationFailed) {
       return this.end('completed', `${counts}; verified there, ready to apply onto your branch.`);

@@ -7,7 +7,6 @@
 /** How deep substitutions and nested `sh -c` scripts are followed. */
 export const MAX_DEPTH = 16;
 
-
 /** Lexer state for one shell text. */
 interface Lexer {
   src: string;
@@ -27,7 +26,17 @@ interface Lexer {
  * (`$(…)`, backticks, `<(…)`) are split recursively and appended as commands of their own.
  */
 export function splitCommands(src: string, depth: number): string[][] {
-  const lx: Lexer = { src, i: 0, depth, commands: [], words: [], word: '', inWord: false, skipNext: false, heredocs: [] };
+  const lx: Lexer = {
+    src,
+    i: 0,
+    depth,
+    commands: [],
+    words: [],
+    word: '',
+    inWord: false,
+    skipNext: false,
+    heredocs: [],
+  };
   if (depth > MAX_DEPTH) return [];
   while (lx.i < src.length) step(lx);
   endCommand(lx);

@@ -47,7 +47,12 @@ export interface TaskProgress {
 }
 
 /** Run a task to a final status. Resolves when the task is merged, failed or stopped. */
-export async function runTaskPipeline(host: PipelineHost, task: TaskSpec, progress: TaskProgress, signal: AbortSignal): Promise<void> {
+export async function runTaskPipeline(
+  host: PipelineHost,
+  task: TaskSpec,
+  progress: TaskProgress,
+  signal: AbortSignal,
+): Promise<void> {
   const status = (s: TaskStatus, reason?: string) => host.emit(statusEvent(task.id, s, reason));
   status('setting_up');
   const wt = await prepareWorktree(host, task, progress.worktree, signal);
@@ -98,7 +103,9 @@ export async function runTaskPipeline(host: PipelineHost, task: TaskSpec, progre
 }
 
 function statusEvent(taskId: string, status: TaskStatus, reason?: string): NewEvent {
-  return reason === undefined ? { type: 'task_status', taskId, status } : { type: 'task_status', taskId, status, reason };
+  return reason === undefined
+    ? { type: 'task_status', taskId, status }
+    : { type: 'task_status', taskId, status, reason };
 }
 
 /** The journal event of a merge's outcome. */
@@ -115,7 +122,12 @@ export const AWAITING_REVIEW = 'waiting for you to accept it, reject it or reque
  * The task's worktree: the one it already has (re-created from its branch if it was removed), or
  * a new one from the base, or, for a task with dependencies, from the integration branch's head.
  */
-async function prepareWorktree(host: PipelineHost, task: TaskSpec, known: TaskProgress['worktree'], signal: AbortSignal) {
+async function prepareWorktree(
+  host: PipelineHost,
+  task: TaskSpec,
+  known: TaskProgress['worktree'],
+  signal: AbortSignal,
+) {
   const from = known?.from ?? (task.dependsOn.length ? await host.integrationHead() : host.base);
   const wt = await host.deps.repo.ensureWorktree(host.config.runId, task.id, from, host.config.setup, signal);
   if (!known || known.path !== wt.path || wt.created) {
@@ -131,7 +143,8 @@ async function loadConversation(host: PipelineHost, task: TaskSpec, from: string
     const startedFrom = task.dependsOn.length
       ? `the integration branch with ${task.dependsOn.join(', ')} merged (commit ${from.slice(0, 10)})`
       : `the run's base commit ${from.slice(0, 10)}`;
-    for (const m of openingMessages(host.plan, host.repoView, task, startedFrom)) appendMessage(host, task.id, messages, m);
+    for (const m of openingMessages(host.plan, host.repoView, task, startedFrom))
+      appendMessage(host, task.id, messages, m);
     return messages;
   }
   for (const m of closeOpenToolCalls(messages)) host.deps.transcripts.append(task.id, m);
@@ -167,19 +180,35 @@ function agentRound(
       onMessage: (m) => host.deps.transcripts.append(task.id, m),
       onStep: (step, tool) => host.emit({ type: 'task_step', taskId: task.id, step, tool }),
       onTool: (step, call, outcome) =>
-        host.emit({ type: 'tool_call', taskId: task.id, step, tool: call.name, args: clip(call.arguments, 300), ok: outcome.ok, summary: outcome.summary }),
+        host.emit({
+          type: 'tool_call',
+          taskId: task.id,
+          step,
+          tool: call.name,
+          args: clip(call.arguments, 300),
+          ok: outcome.ok,
+          summary: outcome.summary,
+        }),
     },
   });
 }
 
 /** Foreman, not the model, commits the agent's work, finished or not, so nothing is lost. */
-async function commitWork(host: PipelineHost, task: TaskSpec, path: string, outcome: AgentOutcome): Promise<string | null> {
+async function commitWork(
+  host: PipelineHost,
+  task: TaskSpec,
+  path: string,
+  outcome: AgentOutcome,
+): Promise<string | null> {
   const subject =
     outcome.status === 'finished'
       ? `foreman(${task.id}): ${task.title}`
       : `foreman(${task.id}): work in progress (${outcome.status})`;
   const body = outcome.status === 'finished' ? outcome.summary : describeOutcome(outcome);
-  const commit = await host.deps.repo.commitAll(path, `${subject}\n\n${body}\n\nForeman-Run: ${host.config.runId}\nForeman-Task: ${task.id}`);
+  const commit = await host.deps.repo.commitAll(
+    path,
+    `${subject}\n\n${body}\n\nForeman-Run: ${host.config.runId}\nForeman-Task: ${task.id}`,
+  );
   if (commit !== null) {
     const files = await host.deps.repo.changedFiles(`${commit}~1`, commit);
     host.emit({ type: 'task_committed', taskId: task.id, commit, files });
@@ -224,8 +253,20 @@ interface VerifyFailure {
 }
 
 /** Checks, then review. Returns null when the task passed both. */
-async function verifyTask(host: PipelineHost, task: TaskSpec, path: string, round: number, summary: string, signal: AbortSignal): Promise<VerifyFailure | null> {
-  const result = await runChecks(host.config.checks, { runner: host.deps.runner, cwd: path, timeoutMs: host.config.checkTimeoutMs, signal });
+async function verifyTask(
+  host: PipelineHost,
+  task: TaskSpec,
+  path: string,
+  round: number,
+  summary: string,
+  signal: AbortSignal,
+): Promise<VerifyFailure | null> {
+  const result = await runChecks(host.config.checks, {
+    runner: host.deps.runner,
+    cwd: path,
+    timeoutMs: host.config.checkTimeoutMs,
+    signal,
+  });
   host.emit({ type: 'verification', taskId: task.id, round, status: result.status, checks: result.checks });
   if (result.status === 'failed') {
     const failed = result.checks.find((c) => c.status === 'failed');
@@ -235,7 +276,10 @@ async function verifyTask(host: PipelineHost, task: TaskSpec, path: string, roun
   if (!host.deps.reviewer || signal.aborted) return null;
   const review = await reviewChange(host, task, summary, signal);
   if (review === null || review.approved) return null;
-  return { headline: `the reviewer asked for changes: ${clip(review.comments, 200)}`, note: () => changesRequestedPrompt('reviewer', review.comments) };
+  return {
+    headline: `the reviewer asked for changes: ${clip(review.comments, 200)}`,
+    note: () => changesRequestedPrompt('reviewer', review.comments),
+  };
 }
 
 function clip(text: string, max: number): string {

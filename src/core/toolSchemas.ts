@@ -6,7 +6,15 @@
 import type { ToolSchema } from './model';
 
 /** The name of every agent tool, in the order they are offered. */
-export const TOOL_NAMES = ['read_file', 'list_dir', 'search', 'write_file', 'edit_file', 'run_command', 'finish'] as const;
+export const TOOL_NAMES = [
+  'read_file',
+  'list_dir',
+  'search',
+  'write_file',
+  'edit_file',
+  'run_command',
+  'finish',
+] as const;
 
 /** A tool name the agent can call. */
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -27,7 +35,11 @@ const schemas: ToolSchema[] = [
       properties: {
         path: pathProp('The file to read.'),
         start_line: { type: 'integer', minimum: 1, description: 'First line to return (1-based). Default: 1.' },
-        end_line: { type: 'integer', minimum: 1, description: 'Last line to return (inclusive). Default: the end of the file.' },
+        end_line: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Last line to return (inclusive). Default: the end of the file.',
+        },
       },
       required: ['path'],
       additionalProperties: false,
@@ -50,7 +62,10 @@ const schemas: ToolSchema[] = [
     parameters: {
       type: 'object',
       properties: {
-        pattern: { type: 'string', description: 'The text to look for (or a JavaScript regular expression when regex is true).' },
+        pattern: {
+          type: 'string',
+          description: 'The text to look for (or a JavaScript regular expression when regex is true).',
+        },
         path: pathProp('A file or directory to search in. Default: the whole repository.'),
         regex: { type: 'boolean', description: 'Treat the pattern as a regular expression. Default: false.' },
       },

@@ -45,7 +45,10 @@ const MAX_SEARCH_RESULTS = 100;
 /** Treat null and '' as absent: models often send them for optional arguments. */
 const absent = (v: unknown): unknown => (v === null || v === '' ? undefined : v);
 const lineNumber = z.preprocess(absent, z.coerce.number().int().min(1).optional());
-const flag = z.preprocess(absent, z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional());
+const flag = z.preprocess(
+  absent,
+  z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
+);
 const optionalPath = z.preprocess(absent, z.string().optional());
 
 const argSchemas = {
@@ -78,7 +81,10 @@ function fail(summary: string, content: string): ToolOutcome {
 export async function executeTool(call: ToolCall, ctx: ToolContext): Promise<ToolOutcome> {
   const name = call.name as ToolName;
   if (!(TOOL_NAMES as readonly string[]).includes(call.name)) {
-    return fail(`unknown tool ${call.name}`, `Unknown tool '${call.name}'. The available tools are: ${TOOL_NAMES.join(', ')}.`);
+    return fail(
+      `unknown tool ${call.name}`,
+      `Unknown tool '${call.name}'. The available tools are: ${TOOL_NAMES.join(', ')}.`,
+    );
   }
   const parsed = parseArgs(name, call.arguments);
   if (!parsed.ok) return fail(`${name}: invalid arguments`, parsed.message);
@@ -118,7 +124,10 @@ function parseArgs(name: ToolName, raw: string): { ok: true; args: unknown } | {
     value = raw.trim() === '' ? {} : JSON.parse(raw);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return { ok: false, message: `The arguments of ${name} are not valid JSON (${why}). Send one JSON object like ${example}.` };
+    return {
+      ok: false,
+      message: `The arguments of ${name} are not valid JSON (${why}). Send one JSON object like ${example}.`,
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, message: `The arguments of ${name} must be a JSON object like ${example}.` };
@@ -134,7 +143,9 @@ function exampleArgs(name: ToolName): string {
   const schema = AGENT_TOOLS.find((t) => t.name === name)?.parameters ?? {};
   const props = (schema.properties ?? {}) as Record<string, { type?: string }>;
   const required = (schema.required ?? []) as string[];
-  const fields = Object.entries(props).map(([k, v]) => `"${k}"${required.includes(k) ? '' : '?'}: ${v.type ?? 'value'}`);
+  const fields = Object.entries(props).map(
+    ([k, v]) => `"${k}"${required.includes(k) ? '' : '?'}: ${v.type ?? 'value'}`,
+  );
   return `{${fields.join(', ')}}`;
 }
 
@@ -162,7 +173,8 @@ async function readFileTool(args: Args<'read_file'>, ctx: ToolContext): Promise<
   const last = first + count - 1;
   const range = count === 0 ? 'empty' : `lines ${first}-${last} of ${r.totalLines}`;
   let content = `${shown} (${range})\n${capped.text}`;
-  if (capped.cut) content += `\n[… output cut at ${ctx.maxOutputBytes} characters; call read_file with start_line=${last + 1} to read on]`;
+  if (capped.cut)
+    content += `\n[… output cut at ${ctx.maxOutputBytes} characters; call read_file with start_line=${last + 1} to read on]`;
   return { ok: true, content, summary: oneLine(`read_file ${shown} (${range})`) };
 }
 
@@ -173,7 +185,8 @@ async function listDirTool(args: Args<'list_dir'>, ctx: ToolContext): Promise<To
   if (!r.ok) return fail(`list_dir ${shown}: ${r.reason}`, r.message);
   const suffix = { file: '', dir: '/', link: '@' } as const;
   const lines = r.entries.slice(0, MAX_LIST_ENTRIES).map((e) => `${e.name}${suffix[e.type]}`);
-  if (r.entries.length > MAX_LIST_ENTRIES) lines.push(`[… ${r.entries.length - MAX_LIST_ENTRIES} more entries not shown]`);
+  if (r.entries.length > MAX_LIST_ENTRIES)
+    lines.push(`[… ${r.entries.length - MAX_LIST_ENTRIES} more entries not shown]`);
   const body = capLines(lines.join('\n'), ctx.maxOutputBytes).text;
   const content = `${shown}/ (${r.entries.length} entries)\n${body}`;
   return { ok: true, content, summary: oneLine(`list_dir ${shown}: ${r.entries.length} entries`) };
@@ -186,8 +199,12 @@ async function searchTool(args: Args<'search'>, ctx: ToolContext): Promise<ToolO
   if (!r.ok) return fail(`${what}: ${r.reason}`, r.message);
   const lines = r.matches.map((m) => `${m.path}:${m.line}: ${m.text}`);
   const capped = capLines(lines.join('\n'), ctx.maxOutputBytes);
-  let content = r.matches.length === 0 ? `No matches for ${JSON.stringify(args.pattern)}.` : `${r.matches.length} matches:\n${capped.text}`;
-  if (r.truncated || capped.cut) content += '\n[… more matches not shown; narrow the search with path or a more specific pattern]';
+  let content =
+    r.matches.length === 0
+      ? `No matches for ${JSON.stringify(args.pattern)}.`
+      : `${r.matches.length} matches:\n${capped.text}`;
+  if (r.truncated || capped.cut)
+    content += '\n[… more matches not shown; narrow the search with path or a more specific pattern]';
   return { ok: true, content, summary: oneLine(`${what}: ${r.matches.length}${r.truncated ? '+' : ''} matches`) };
 }
 
@@ -196,7 +213,12 @@ async function writeFileTool(args: Args<'write_file'>, ctx: ToolContext): Promis
   const r = await ctx.fs.writeFile(args.path, args.content);
   if (!r.ok) return fail(`write_file ${shown}: ${r.reason}`, r.message);
   const how = r.created ? 'created' : 'overwritten';
-  return { ok: true, content: `Wrote ${r.bytes} bytes to ${shown} (${how}).`, summary: oneLine(`write_file ${shown}: ${r.bytes} bytes, ${how}`), wrote: shown };
+  return {
+    ok: true,
+    content: `Wrote ${r.bytes} bytes to ${shown} (${how}).`,
+    summary: oneLine(`write_file ${shown}: ${r.bytes} bytes, ${how}`),
+    wrote: shown,
+  };
 }
 
 /** Start offsets of every occurrence of `needle` (overlapping ones included). */
@@ -212,8 +234,13 @@ function lineOf(text: string, offset: number): number {
 
 async function editFileTool(args: Args<'edit_file'>, ctx: ToolContext): Promise<ToolOutcome> {
   const shown = displayPath(ctx.fs, args.path);
-  if (args.old_text === '') return fail(`edit_file ${shown}: empty old_text`, 'old_text is empty. To create a file or replace all of it, use write_file.');
-  if (args.old_text === args.new_text) return fail(`edit_file ${shown}: no change`, 'new_text is identical to old_text; nothing to change.');
+  if (args.old_text === '')
+    return fail(
+      `edit_file ${shown}: empty old_text`,
+      'old_text is empty. To create a file or replace all of it, use write_file.',
+    );
+  if (args.old_text === args.new_text)
+    return fail(`edit_file ${shown}: no change`, 'new_text is identical to old_text; nothing to change.');
   const r = await ctx.fs.readFile(args.path);
   if (!r.ok) return fail(`edit_file ${shown}: ${r.reason}`, r.message);
   let oldText = args.old_text;
@@ -224,9 +251,13 @@ async function editFileTool(args: Args<'edit_file'>, ctx: ToolContext): Promise<
     newText = newText.replace(/\n/g, '\r\n');
     at = occurrences(r.text, oldText);
   }
-  if (at.length === 0) return fail(`edit_file ${shown}: old_text not found`, notFoundMessage(shown, r.text, args.old_text));
+  if (at.length === 0)
+    return fail(`edit_file ${shown}: old_text not found`, notFoundMessage(shown, r.text, args.old_text));
   if (at.length > 1) {
-    const lines = at.slice(0, 10).map((o) => lineOf(r.text, o)).join(', ');
+    const lines = at
+      .slice(0, 10)
+      .map((o) => lineOf(r.text, o))
+      .join(', ');
     return fail(
       `edit_file ${shown}: old_text matches ${at.length} places`,
       `old_text matches ${at.length} places in ${shown} (at lines ${lines}). Include more surrounding lines in old_text so that it matches exactly one place.`,
@@ -237,18 +268,27 @@ async function editFileTool(args: Args<'edit_file'>, ctx: ToolContext): Promise<
   if (!w.ok) return fail(`edit_file ${shown}: ${w.reason}`, w.message);
   const line = lineOf(r.text, at[0]);
   const counts = `${oldText.split('\n').length} lines -> ${newText.split('\n').length} lines`;
-  return { ok: true, content: `Edited ${shown} at line ${line} (${counts}).`, summary: oneLine(`edit_file ${shown}:${line} (${counts})`), wrote: shown };
+  return {
+    ok: true,
+    content: `Edited ${shown} at line ${line} (${counts}).`,
+    summary: oneLine(`edit_file ${shown}:${line} (${counts})`),
+    wrote: shown,
+  };
 }
 
 function notFoundMessage(shown: string, text: string, oldText: string): string {
   let message = `old_text was not found in ${shown}. It must match the file exactly, whitespace and indentation included.`;
-  const firstLine = oldText.split('\n').find((l) => l.trim() !== '')?.trim();
+  const firstLine = oldText
+    .split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim();
   if (firstLine) {
     const near = text
       .split('\n')
       .flatMap((l, i) => (l.trim() === firstLine ? [i + 1] : []))
       .slice(0, 5);
-    if (near.length) message += ` Its first line occurs (ignoring indentation) at line ${near.join(', ')}; read the file there and copy the text exactly.`;
+    if (near.length)
+      message += ` Its first line occurs (ignoring indentation) at line ${near.join(', ')}; read the file there and copy the text exactly.`;
     else message += ' Read the file again and copy the text to replace exactly.';
   }
   return message;
@@ -258,10 +298,16 @@ async function runCommandTool(args: Args<'run_command'>, ctx: ToolContext): Prom
   const command = args.command;
   const verdict = checkCommand(command, ctx.policy);
   if (!verdict.allowed) return fail(`run_command refused (${verdict.category}): ${command}`, verdict.message);
-  const r = await ctx.runner.run(command, { cwd: ctx.fs.root, timeoutMs: ctx.commandTimeoutMs, maxOutputBytes: ctx.maxOutputBytes, signal: ctx.signal });
+  const r = await ctx.runner.run(command, {
+    cwd: ctx.fs.root,
+    timeoutMs: ctx.commandTimeoutMs,
+    maxOutputBytes: ctx.maxOutputBytes,
+    signal: ctx.signal,
+  });
   const seconds = (r.durationMs / 1000).toFixed(1);
   let status: string;
-  if (r.timedOut) status = `timed out after ${(ctx.commandTimeoutMs / 1000).toFixed(0)}s; the command and its child processes were killed`;
+  if (r.timedOut)
+    status = `timed out after ${(ctx.commandTimeoutMs / 1000).toFixed(0)}s; the command and its child processes were killed`;
   else if (r.aborted) status = 'aborted: the run was stopped and the command was killed';
   else if (r.exitCode === null) status = r.signal ? `killed by ${r.signal}` : 'could not start';
   else status = `exit code ${r.exitCode}`;
@@ -269,10 +315,21 @@ async function runCommandTool(args: Args<'run_command'>, ctx: ToolContext): Prom
   const body = capLines(r.output, ctx.maxOutputBytes + 200).text;
   const content = `$ ${command}\n${status} (${seconds}s)\noutput${note}:\n${body === '' ? '(none)' : body}`;
   const ok = r.exitCode === 0 && !r.timedOut && !r.aborted;
-  return { ok, content, summary: oneLine(`run_command ${oneLine(command, 120)} -> ${r.timedOut ? 'timed out' : r.aborted ? 'aborted' : status} (${seconds}s)`) };
+  return {
+    ok,
+    content,
+    summary: oneLine(
+      `run_command ${oneLine(command, 120)} -> ${r.timedOut ? 'timed out' : r.aborted ? 'aborted' : status} (${seconds}s)`,
+    ),
+  };
 }
 
 async function finishTool(args: Args<'finish'>): Promise<ToolOutcome> {
   const summary = args.summary.trim();
-  return { ok: true, content: 'Task marked as finished.', summary: oneLine(`finish: ${summary}`), finished: { summary } };
+  return {
+    ok: true,
+    content: 'Task marked as finished.',
+    summary: oneLine(`finish: ${summary}`),
+    finished: { summary },
+  };
 }

@@ -74,11 +74,22 @@ export async function runChecks(checks: CheckSpec[], ctx: RunChecksContext): Pro
   if (roundReason === undefined && ctx.signal?.aborted && results.some((r) => r.status === 'skipped')) {
     roundReason = ABORTED_REASON;
   }
-  return roundReason === undefined ? { status: 'passed', checks: results } : { status: 'failed', checks: results, reason: roundReason };
+  return roundReason === undefined
+    ? { status: 'passed', checks: results }
+    : { status: 'failed', checks: results, reason: roundReason };
 }
 
 function skippedResult(check: CheckSpec, reason: string): CheckResult {
-  return { name: check.name, command: check.command, status: 'skipped', exitCode: null, timedOut: false, durationMs: 0, output: '', reason };
+  return {
+    name: check.name,
+    command: check.command,
+    status: 'skipped',
+    exitCode: null,
+    timedOut: false,
+    durationMs: 0,
+    output: '',
+    reason,
+  };
 }
 
 async function runOne(check: CheckSpec, ctx: RunChecksContext): Promise<CheckResult> {
@@ -125,7 +136,8 @@ function formatSeconds(ms: number): string {
  */
 const FAILURE_LINE = /error|fail|assert|traceback|panic|✗|✖|^\s*not ok\b/i;
 /** Summary lines that mention failure words while reporting that there were none. */
-const ALL_CLEAR_LINE = /\b(0|no)\s+(errors?|failures?|failed|failing)\b|\b(errors?|failures?|failed|fail)\s*[:=]?\s+0\b/i;
+const ALL_CLEAR_LINE =
+  /\b(0|no)\s+(errors?|failures?|failed|failing)\b|\b(errors?|failures?|failed|fail)\s*[:=]?\s+0\b/i;
 
 /** True when a line looks like the start or part of a failure report. */
 export function isFailureLine(line: string): boolean {

@@ -37,7 +37,13 @@ export function createApiKeys(secrets: vscode.SecretStorage, holder: SessionHold
       return true;
     },
     async clear(backend) {
-      const name = backend ?? (await pickBackend((await backends()).filter((b) => b.hasKey), 'Remove the API key of which backend?', noKeys));
+      const name =
+        backend ??
+        (await pickBackend(
+          (await backends()).filter((b) => b.hasKey),
+          'Remove the API key of which backend?',
+          noKeys,
+        ));
       if (name === undefined) return false;
       await secrets.delete(apiKeySecretName(name));
       await holder.refresh();
@@ -50,9 +56,11 @@ export function createApiKeys(secrets: vscode.SecretStorage, holder: SessionHold
 /** Says there is nothing to pick and offers the Add command (without waiting for the toast to close). */
 function offerToAdd(): void {
   const add = 'Add a Backend…';
-  void vscode.window.showInformationMessage('Foreman: no backend is configured yet. Add one first.', add).then((choice) => {
-    if (choice === add) void vscode.commands.executeCommand('foreman.backend.add');
-  });
+  void vscode.window
+    .showInformationMessage('Foreman: no backend is configured yet. Add one first.', add)
+    .then((choice) => {
+      if (choice === add) void vscode.commands.executeCommand('foreman.backend.add');
+    });
 }
 
 function noKeys(): void {
@@ -65,7 +73,12 @@ async function pickBackend(list: BackendView[], title: string, whenEmpty: () => 
     whenEmpty();
     return undefined;
   }
-  const items = list.map((b) => ({ label: b.name, description: b.baseUrl, detail: b.hasKey ? 'Has a key' : 'No key yet', name: b.name }));
+  const items = list.map((b) => ({
+    label: b.name,
+    description: b.baseUrl,
+    detail: b.hasKey ? 'Has a key' : 'No key yet',
+    name: b.name,
+  }));
   const picked = await vscode.window.showQuickPick(items, { title, ignoreFocusOut: true });
   return picked?.name;
 }

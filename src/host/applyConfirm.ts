@@ -24,6 +24,10 @@ export async function confirmApply(lead: LeadApi, mode: ApplyMode, folder: strin
   const detail = run
     ? `Brings ${run.integration.branch} onto your checkout. Foreman refuses if your working tree has uncommitted changes in the files involved.`
     : undefined;
-  const choice = await vscode.window.showWarningMessage(`Apply ${runName} onto ${onto} ${how}?`, { modal: true, detail }, 'Apply');
+  const choice = await vscode.window.showWarningMessage(
+    `Apply ${runName} onto ${onto} ${how}?`,
+    { modal: true, detail },
+    'Apply',
+  );
   return choice === 'Apply';
 }

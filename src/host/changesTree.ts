@@ -61,7 +61,6 @@ const MAX_LISTS = 512;
 
 const KIND_WORDS: Record<ChangeKind, string> = { A: 'Added', M: 'Modified', D: 'Deleted', R: 'Renamed' };
 
-
 /** The tree's data. `onRepository` is told of every repository whose files the tree links to. */
 export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ChangesNode | undefined>();
@@ -163,7 +162,9 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
     item.description = node.status ? `${node.status.replace('_', ' ')} · ${count}` : count;
     const status = node.status ? `${node.taskId} · ${node.status}` : integrationBranch(node.runId);
     item.tooltip = `${node.label}\n${status}\n${node.fromLabel} ${node.from.slice(0, 10)} → ${node.to.slice(0, 10)}${entry?.error ? `\n${entry.error}` : ''}`;
-    item.iconPath = new vscode.ThemeIcon(node.status ? (STATUS_ICON[node.status as TaskStatus] ?? 'circle-outline') : 'git-branch');
+    item.iconPath = new vscode.ThemeIcon(
+      node.status ? (STATUS_ICON[node.status as TaskStatus] ?? 'circle-outline') : 'git-branch',
+    );
     item.contextValue = node.status ? 'foreman.changes.task' : 'foreman.changes.integration';
     return item;
   }
@@ -187,17 +188,37 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
       if (task.commit === null) continue;
       const from = task.from ?? base;
       const fromLabel = from === base ? 'base' : `start ${from.slice(0, 7)}`;
-      out.push(this.node(run, task.id, { label: task.spec?.title ?? task.id, status: task.status, from, to: task.commit, fromLabel }));
+      out.push(
+        this.node(run, task.id, {
+          label: task.spec?.title ?? task.id,
+          status: task.status,
+          from,
+          to: task.commit,
+          fromLabel,
+        }),
+      );
     }
     const head = this.integrationHead(run);
     if (head !== null && head !== base) {
-      out.push(this.node(run, INTEGRATION_TASK_ID, { label: 'Integration branch', status: null, from: base, to: head, fromLabel: 'base' }));
+      out.push(
+        this.node(run, INTEGRATION_TASK_ID, {
+          label: 'Integration branch',
+          status: null,
+          from: base,
+          to: head,
+          fromLabel: 'base',
+        }),
+      );
     }
     return out;
   }
 
   /** The node object for a target, reused across refreshes so `reveal` and selection keep working. */
-  private node(run: BoardRun, taskId: string, fields: Pick<TargetNode, 'label' | 'status' | 'from' | 'to' | 'fromLabel'>): TargetNode {
+  private node(
+    run: BoardRun,
+    taskId: string,
+    fields: Pick<TargetNode, 'label' | 'status' | 'from' | 'to' | 'fromLabel'>,
+  ): TargetNode {
     const id = `${run.runId}/${taskId}`;
     const node = this.nodes.get(id) ?? { kind: 'target', id, taskId, runId: run.runId, root: run.repoRoot, ...fields };
     Object.assign(node, { root: run.repoRoot }, fields);
@@ -217,7 +238,9 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
       void Promise.resolve()
         .then(() => gitShow().resolveCommit(run.repoRoot, integrationBranch(run.runId)))
         .catch((e: unknown) => {
-          this.log.warn(`Could not read the integration branch of ${run.runId}: ${e instanceof Error ? e.message : String(e)}`);
+          this.log.warn(
+            `Could not read the integration branch of ${run.runId}: ${e instanceof Error ? e.message : String(e)}`,
+          );
           return null;
         })
         .then((head) => {
@@ -241,7 +264,9 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
 
 /** What identifies the integration branch's content: the run and its merge commits; null when none. */
 function mergeKey(root: string, state: RunState): string | null {
-  const merges = [...state.tasks.values()].filter((t: TaskState) => t.merge?.ok && t.merge.commit).map((t) => t.merge?.commit ?? '');
+  const merges = [...state.tasks.values()]
+    .filter((t: TaskState) => t.merge?.ok && t.merge.commit)
+    .map((t) => t.merge?.commit ?? '');
   return merges.length === 0 ? null : `${root}\0${state.runId}\0${merges.sort().join(',')}`;
 }
 
@@ -251,7 +276,11 @@ function plural(n: number, word: string): string {
 
 /** The URI a file item carries: its path (for the icon) and its change kind (for the decoration). */
 export function changeUri(node: FileNode): vscode.Uri {
-  return vscode.Uri.from({ scheme: CHANGE_SCHEME, path: `/${node.file.path}`, query: JSON.stringify({ kind: node.file.kind, target: node.parent.id }) });
+  return vscode.Uri.from({
+    scheme: CHANGE_SCHEME,
+    path: `/${node.file.path}`,
+    query: JSON.stringify({ kind: node.file.kind, target: node.parent.id }),
+  });
 }
 
 function fileItem(node: FileNode): vscode.TreeItem {
@@ -271,9 +300,15 @@ function fileItem(node: FileNode): vscode.TreeItem {
 /** Open the diff of one changed file: the left side at the target's start, the right at its commit. */
 export async function openFileDiff(node: FileNode): Promise<void> {
   const { parent, file } = node;
-  const left = gitFileUri({ root: parent.root, commit: file.kind === 'A' ? null : parent.from, path: file.oldPath ?? file.path });
+  const left = gitFileUri({
+    root: parent.root,
+    commit: file.kind === 'A' ? null : parent.from,
+    path: file.oldPath ?? file.path,
+  });
   const right = gitFileUri({ root: parent.root, commit: file.kind === 'D' ? null : parent.to, path: file.path });
-  const name = file.oldPath ? `${posix.basename(file.oldPath)} → ${posix.basename(file.path)}` : posix.basename(file.path);
+  const name = file.oldPath
+    ? `${posix.basename(file.oldPath)} → ${posix.basename(file.path)}`
+    : posix.basename(file.path);
   const title = `${name} (${parent.fromLabel} ↔ ${parent.status === null ? 'integration' : parent.taskId})`;
   await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
 }

@@ -20,7 +20,10 @@ export function checksUri(runId: string, taskId: string): vscode.Uri {
 }
 
 /** The verification state of `taskId` in `run`, and what it verified in words; null for an unknown task. */
-export function verificationOf(run: BoardRun, taskId: string): { verification: VerificationState; target: string } | null {
+export function verificationOf(
+  run: BoardRun,
+  taskId: string,
+): { verification: VerificationState; target: string } | null {
   if (taskId === INTEGRATION_TASK_ID) return { verification: run.state.integration, target: 'the integration branch' };
   const task = run.state.tasks.get(taskId);
   if (!task) return null;
@@ -49,7 +52,10 @@ export class ChecksContent {
     if (found === null) return `Run ${run.runId} has no task ${ref.taskId}.\n`;
     const last = found.verification.last;
     if (last === null) return noChecksText(run.runId, found.target);
-    return checksText({ runId: run.runId, target: found.target, round: last.round, status: last.status, at: last.at }, last.checks);
+    return checksText(
+      { runId: run.runId, target: found.target, round: last.round, status: last.status, at: last.at },
+      last.checks,
+    );
   }
 }
 

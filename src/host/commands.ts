@@ -110,26 +110,56 @@ function taskCommands(deps: CommandDeps, kit: CommandKit): Record<string, Handle
     kit.withTask(options, (session, taskId) => session.handle({ type, taskId }));
   const hasChecks = (t: TaskRow): boolean => t.verification !== null;
   return {
-    'foreman.task.stop': decide('task/stop', { title: 'Stop which task?', allow: (t) => t.actions.stop, none: 'no task is running' }),
-    'foreman.task.accept': decide('task/accept', { title: 'Accept which task?', allow: (t) => t.actions.accept, none: 'no task is waiting for Accept' }),
-    'foreman.task.reject': decide('task/reject', { title: 'Reject which task?', allow: (t) => t.actions.reject, none: 'no task can be rejected now' }),
+    'foreman.task.stop': decide('task/stop', {
+      title: 'Stop which task?',
+      allow: (t) => t.actions.stop,
+      none: 'no task is running',
+    }),
+    'foreman.task.accept': decide('task/accept', {
+      title: 'Accept which task?',
+      allow: (t) => t.actions.accept,
+      none: 'no task is waiting for Accept',
+    }),
+    'foreman.task.reject': decide('task/reject', {
+      title: 'Reject which task?',
+      allow: (t) => t.actions.reject,
+      none: 'no task can be rejected now',
+    }),
     'foreman.task.requestChanges': kit.withTask(
-      { title: 'Request changes on which task?', allow: (t) => t.actions.requestChanges, none: 'no task can take a change request now' },
+      {
+        title: 'Request changes on which task?',
+        allow: (t) => t.actions.requestChanges,
+        none: 'no task can take a change request now',
+      },
       async (session, taskId) => {
         const comments = await askComment(session.snapshot().run?.tasks.find((t) => t.id === taskId));
         if (comments !== undefined) await session.handle({ type: 'task/requestChanges', taskId, comments });
       },
     ),
     'foreman.task.openTranscript': kit.withTask(
-      { title: "Open which task's transcript?", allow: (t) => t.actions.transcript, none: 'no task has a transcript yet' },
+      {
+        title: "Open which task's transcript?",
+        allow: (t) => t.actions.transcript,
+        none: 'no task has a transcript yet',
+      },
       (_s, taskId) => deps.review.openTranscript(taskId),
     ),
     'foreman.task.openChanges': kit.withTask(
-      { title: "Show which task's changes?", allow: (t) => t.actions.diff, none: 'no task has changes yet', integration: (run) => run.integration.files.length > 0 },
+      {
+        title: "Show which task's changes?",
+        allow: (t) => t.actions.diff,
+        none: 'no task has changes yet',
+        integration: (run) => run.integration.files.length > 0,
+      },
       (_s, taskId) => deps.review.openChanges(taskId),
     ),
     'foreman.task.openChecks': kit.withTask(
-      { title: "Open which task's check output?", allow: hasChecks, none: 'no task has been verified yet', integration: (run) => run.integration.verification !== null },
+      {
+        title: "Open which task's check output?",
+        allow: hasChecks,
+        none: 'no task has been verified yet',
+        integration: (run) => run.integration.verification !== null,
+      },
       (_s, taskId) => deps.review.openChecks(taskId),
     ),
   };
@@ -160,7 +190,11 @@ function backendCommands(deps: CommandDeps, kit: CommandKit): Record<string, Han
 async function applyRun(session: LeadApi, folder: string | null, arg: unknown): Promise<void> {
   const run = session.snapshot().run;
   if (!run?.actions.apply) {
-    void vscode.window.showInformationMessage(run ? `Foreman: run ${run.runId} cannot be applied now (${run.status}).` : 'Foreman: there is no run on the board.');
+    void vscode.window.showInformationMessage(
+      run
+        ? `Foreman: run ${run.runId} cannot be applied now (${run.status}).`
+        : 'Foreman: there is no run on the board.',
+    );
     return;
   }
   const mode = arg === 'squash' || arg === 'merge' ? arg : await pickApplyMode();
@@ -188,9 +222,18 @@ async function askBackend(): Promise<{ name: string; baseUrl: string; model: str
     validateInput: (v) => (/^https?:\/\/[^\s/]+/.test(v.trim()) ? null : 'Enter an http:// or https:// URL.'),
   });
   if (baseUrl === undefined) return undefined;
-  const model = await vscode.window.showInputBox({ ...common, prompt: 'Model name, as the server knows it', validateInput: required('a model name') });
+  const model = await vscode.window.showInputBox({
+    ...common,
+    prompt: 'Model name, as the server knows it',
+    validateInput: required('a model name'),
+  });
   if (model === undefined) return undefined;
-  const name = await vscode.window.showInputBox({ ...common, prompt: 'A name for this backend', value: hostOf(baseUrl), validateInput: required('a name') });
+  const name = await vscode.window.showInputBox({
+    ...common,
+    prompt: 'A name for this backend',
+    value: hostOf(baseUrl),
+    validateInput: required('a name'),
+  });
   if (name === undefined) return undefined;
   return { name: name.trim(), baseUrl: baseUrl.trim(), model: model.trim() };
 }

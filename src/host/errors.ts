@@ -6,7 +6,14 @@
 import * as vscode from 'vscode';
 import type { LeadError } from '../app/leadApi';
 
-const LEAD_ERROR_REASONS: ReadonlySet<string> = new Set(['blocked', 'busy', 'invalid', 'backend', 'refused', 'notFound']);
+const LEAD_ERROR_REASONS: ReadonlySet<string> = new Set([
+  'blocked',
+  'busy',
+  'invalid',
+  'backend',
+  'refused',
+  'notFound',
+]);
 
 /**
  * Whether `e` is a LeadError. Checked by shape, not `instanceof`: the session is a bundle of its own

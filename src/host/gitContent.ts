@@ -31,7 +31,11 @@ export interface GitFileRef {
 
 /** The URI of `path` at `commit` in the repository at `root`. */
 export function gitFileUri(ref: GitFileRef): vscode.Uri {
-  return vscode.Uri.from({ scheme: GIT_SCHEME, path: `/${ref.path}`, query: JSON.stringify({ root: ref.root, commit: ref.commit }) });
+  return vscode.Uri.from({
+    scheme: GIT_SCHEME,
+    path: `/${ref.path}`,
+    query: JSON.stringify({ root: ref.root, commit: ref.commit }),
+  });
 }
 
 /** The reference a `foreman-git` URI encodes, or null when it is not one of ours. */

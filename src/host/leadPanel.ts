@@ -86,7 +86,9 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   private async receive(message: unknown): Promise<void> {
     const parsed = leadModule().RequestEnvelope.safeParse(message);
     if (!parsed.success) {
-      this.deps.log.warn(`Ignored a malformed message from the Lead panel: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      this.deps.log.warn(
+        `Ignored a malformed message from the Lead panel: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
       return;
     }
     const { id, request } = parsed.data;
@@ -119,7 +121,8 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
       const checked = leadModule().PanelState.safeParse(state);
       const problem = checked.success ? '' : JSON.stringify(checked.error.issues.slice(0, 3));
       // Said once per distinct problem: the state is sent up to ten times a second.
-      if (problem !== '' && problem !== this.lastStateProblem) this.deps.log.error(`The session's state does not match the panel protocol: ${problem}`);
+      if (problem !== '' && problem !== this.lastStateProblem)
+        this.deps.log.error(`The session's state does not match the panel protocol: ${problem}`);
       this.lastStateProblem = problem;
     }
     await this.post({ type: 'state/didChange', state });
@@ -146,7 +149,8 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
 
 /** The panel's page: only the extension's own script (with the nonce) and styles may load. */
 export function panelHtml(webview: vscode.Webview, dist: vscode.Uri, media: vscode.Uri, nonce: string): string {
-  const uri = (base: vscode.Uri, ...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(base, ...path)).toString();
+  const uri = (base: vscode.Uri, ...path: string[]): string =>
+    webview.asWebviewUri(vscode.Uri.joinPath(base, ...path)).toString();
   const csp = webview.cspSource;
   return `<!DOCTYPE html><html lang="en"><head>
 <meta charset="UTF-8">

@@ -21,7 +21,6 @@ export interface TaskPickOptions {
   integration?: (run: RunView) => boolean;
 }
 
-
 /** A task id picked from the board; undefined when cancelled or when nothing qualifies (said in a message). */
 export async function pickTask(run: RunView | null, options: TaskPickOptions): Promise<string | undefined> {
   if (!run) {
@@ -35,13 +34,21 @@ export async function pickTask(run: RunView | null, options: TaskPickOptions): P
     detail: t.reason ?? undefined,
   }));
   if (options.integration?.(run)) {
-    items.push({ id: INTEGRATION_TASK_ID, label: '$(git-branch) Integration branch', description: run.integration.branch });
+    items.push({
+      id: INTEGRATION_TASK_ID,
+      label: '$(git-branch) Integration branch',
+      description: run.integration.branch,
+    });
   }
   if (items.length === 0) {
     void vscode.window.showInformationMessage(`Foreman: ${options.none}.`);
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick(items, { title: options.title, matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: options.title,
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   return picked?.id;
 }
 
@@ -66,7 +73,11 @@ export async function pickResumableRun(history: HistoryEntry[]): Promise<string 
 /** Squash (one commit) or merge; undefined when cancelled. */
 export async function pickApplyMode(): Promise<ApplyMode | undefined> {
   const items: (vscode.QuickPickItem & { mode: ApplyMode })[] = [
-    { mode: 'squash', label: '$(git-commit) One commit', detail: "The run's changes as a single commit on your branch." },
+    {
+      mode: 'squash',
+      label: '$(git-commit) One commit',
+      detail: "The run's changes as a single commit on your branch.",
+    },
     { mode: 'merge', label: '$(git-merge) Merge', detail: "A merge commit that keeps the run's task commits." },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'Apply the run how?' });

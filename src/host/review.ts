@@ -125,7 +125,9 @@ class Review implements ReviewFeatures {
     const board = (): BoardRun | null => this.lead()?.boardRun() ?? null;
     const git = this.register(new GitContentProvider(log));
     this.tree = this.register(new ChangesTree(board, log, (root) => git.allow(root)));
-    this.view = this.register(vscode.window.createTreeView('foreman.changes', { treeDataProvider: this.tree, showCollapseAll: true }));
+    this.view = this.register(
+      vscode.window.createTreeView('foreman.changes', { treeDataProvider: this.tree, showCollapseAll: true }),
+    );
     this.transcripts = this.register(new LiveDocuments(new TranscriptContent(board), log));
     this.checks = this.register(new LiveDocuments(new ChecksContent(board), log));
     this.treeThrottle = this.register(new Throttle(TREE_INTERVAL_MS, () => this.tree.update()));
@@ -145,7 +147,11 @@ class Review implements ReviewFeatures {
         this.checks.forget(doc.uri);
       }),
     );
-    this.register(vscode.commands.registerCommand('foreman.changes.openDiff', (node?: ChangesNode) => this.guard('open the diff', () => this.openDiff(node))));
+    this.register(
+      vscode.commands.registerCommand('foreman.changes.openDiff', (node?: ChangesNode) =>
+        this.guard('open the diff', () => this.openDiff(node)),
+      ),
+    );
     this.register(vscode.commands.registerCommand('foreman.changes.refresh', () => this.tree.reload()));
   }
 
@@ -159,7 +165,10 @@ class Review implements ReviewFeatures {
       if (!this.board()) return;
       const target = this.tree.target(taskId);
       if (target === null) {
-        const why = taskId === INTEGRATION_TASK_ID ? 'Nothing is merged into the integration branch yet.' : `Task ${taskId} has no committed changes yet.`;
+        const why =
+          taskId === INTEGRATION_TASK_ID
+            ? 'Nothing is merged into the integration branch yet.'
+            : `Task ${taskId} has no committed changes yet.`;
         void vscode.window.showInformationMessage(`Foreman: ${why}`);
         return;
       }
@@ -178,7 +187,9 @@ class Review implements ReviewFeatures {
       const run = this.board();
       if (!run) return;
       if (taskId === INTEGRATION_TASK_ID) {
-        void vscode.window.showInformationMessage("Foreman: the integration branch has no conversation; open a task's transcript instead.");
+        void vscode.window.showInformationMessage(
+          "Foreman: the integration branch has no conversation; open a task's transcript instead.",
+        );
         return;
       }
       if (!run.state.tasks.has(taskId)) {
@@ -213,7 +224,10 @@ class Review implements ReviewFeatures {
   /** The run on the board; when there is none, says so and returns null. */
   private board(): BoardRun | null {
     const run = this.lead()?.boardRun() ?? null;
-    if (run === null) void vscode.window.showInformationMessage('Foreman: no run is on the board. Run a plan or open a past run in the Lead panel.');
+    if (run === null)
+      void vscode.window.showInformationMessage(
+        'Foreman: no run is on the board. Run a plan or open a past run in the Lead panel.',
+      );
     return run;
   }
 

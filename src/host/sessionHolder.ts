@@ -42,7 +42,11 @@ const loadSession: SessionFactory = async (host) => {
 };
 
 /** Creates the holder; nothing is loaded until `get()`. */
-export function createSessionHolder(host: LeadHost, log: vscode.LogOutputChannel, factory: SessionFactory = loadSession): SessionHolder {
+export function createSessionHolder(
+  host: LeadHost,
+  log: vscode.LogOutputChannel,
+  factory: SessionFactory = loadSession,
+): SessionHolder {
   const changed = new vscode.EventEmitter<void>();
   let session: LeadApi | null = null;
   /** The snapshot shared by the listeners of the change being delivered; null outside a delivery. */

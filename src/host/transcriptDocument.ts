@@ -39,7 +39,8 @@ export function transcriptUri(runId: string, taskId: string): vscode.Uri {
 /** The run on the board when `ref` belongs to it, else a sentence saying why it cannot be shown. */
 export function boardRunFor(board: BoardRun | null, ref: BoardDocumentRef): BoardRun | string {
   if (board === null) return 'No run is on the board: open the run from the Lead panel to see its tasks.';
-  if (board.runId !== ref.runId) return `Run ${ref.runId} is no longer on the board: open it from the Lead panel's history to see its tasks.`;
+  if (board.runId !== ref.runId)
+    return `Run ${ref.runId} is no longer on the board: open it from the Lead panel's history to see its tasks.`;
   return board;
 }
 
@@ -65,7 +66,12 @@ export class TranscriptContent {
     if (typeof run === 'string') return `# Transcript of ${ref.taskId}\n\n${run}\n`;
     const task = run.state.tasks.get(ref.taskId);
     const messages = await readTranscript(join(run.runDir, 'transcripts', `${ref.taskId}.jsonl`));
-    return transcriptMarkdown(messages, { runId: run.runId, taskId: ref.taskId, title: task?.spec?.title ?? null, status: task?.status ?? null });
+    return transcriptMarkdown(messages, {
+      runId: run.runId,
+      taskId: ref.taskId,
+      title: task?.spec?.title ?? null,
+      status: task?.status ?? null,
+    });
   }
 }
 

@@ -50,7 +50,9 @@ async function addBackend(backend: BackendSetting): Promise<void> {
   const current = config.inspect<unknown[]>('backends')?.globalValue;
   const list = Array.isArray(current) ? [...current] : [];
   const entry = stripUndefined(backend);
-  const at = list.findIndex((b) => typeof b === 'object' && b !== null && (b as { name?: unknown }).name === backend.name);
+  const at = list.findIndex(
+    (b) => typeof b === 'object' && b !== null && (b as { name?: unknown }).name === backend.name,
+  );
   if (at >= 0) list[at] = entry;
   else list.push(entry);
   await config.update('backends', list, vscode.ConfigurationTarget.Global);

@@ -65,18 +65,28 @@ const SIGNATURES: readonly [RegExp, string][] = [
 export async function discoverServers(options: DiscoveryOptions = {}): Promise<FoundServer[]> {
   const host = options.host ?? '127.0.0.1';
   const timeoutMs = options.timeoutMs ?? 800;
-  const targets = (options.targets ?? DEFAULT_TARGETS).map((t) => (typeof t === 'number' ? { port: t, usual: null } : t));
+  const targets = (options.targets ?? DEFAULT_TARGETS).map((t) =>
+    typeof t === 'number' ? { port: t, usual: null } : t,
+  );
   const seen = new Set<number>();
   const unique = targets.filter((t) => !seen.has(t.port) && seen.add(t.port));
   const found = await Promise.all(unique.map((t) => probe(host, t, timeoutMs, options.signal)));
   return found.filter((f): f is FoundServer => f !== null);
 }
 
-async function probe(host: string, target: ProbeTarget, timeoutMs: number, signal?: AbortSignal): Promise<FoundServer | null> {
+async function probe(
+  host: string,
+  target: ProbeTarget,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<FoundServer | null> {
   const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${target.port}/v1`;
   const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
   try {
-    const res = await fetch(`${baseUrl}/models`, { signal: AbortSignal.any(signals), headers: { accept: 'application/json' } });
+    const res = await fetch(`${baseUrl}/models`, {
+      signal: AbortSignal.any(signals),
+      headers: { accept: 'application/json' },
+    });
     if (!res.ok) return null;
     const listed = modelList(await res.json());
     if (listed === null) return null;

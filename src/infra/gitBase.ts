@@ -58,7 +58,9 @@ export async function snapshotCommit(
     await gitOk(root, ['add', '-A', '--', '.'], { signal, env });
     const tree = (await gitOk(root, ['write-tree'], { signal, env })).trim();
     const message = `Foreman snapshot of uncommitted changes on ${branch ?? 'a detached HEAD'}`;
-    const commit = (await gitOk(root, [...FOREMAN_IDENTITY, 'commit-tree', tree, '-p', head, '-m', message], { signal })).trim();
+    const commit = (
+      await gitOk(root, [...FOREMAN_IDENTITY, 'commit-tree', tree, '-p', head, '-m', message], { signal })
+    ).trim();
     await gitOk(root, ['update-ref', `${SNAPSHOT_REF_PREFIX}${commit}`, commit], { signal });
     return commit;
   } finally {
@@ -71,7 +73,12 @@ export async function snapshotCommit(
  * The base of a new run (see `RepoPort.resolveBase`). A dirty checkout is refused with the list of
  * files under `refuse`, captured in a snapshot commit under `snapshot`.
  */
-export async function resolveBase(root: string, stateDir: string, policy: DirtyPolicy, signal?: AbortSignal): Promise<BaseResult> {
+export async function resolveBase(
+  root: string,
+  stateDir: string,
+  policy: DirtyPolicy,
+  signal?: AbortSignal,
+): Promise<BaseResult> {
   const head = await headCommit(root, signal);
   const branch = await currentBranch(root, signal);
   const files = await dirtyFiles(root, signal);

@@ -25,9 +25,12 @@ export interface GitCallOptions {
 
 /** `-c` options that make a commit Foreman's own: fixed identity, no signing prompt. */
 export const FOREMAN_IDENTITY: readonly string[] = [
-  '-c', 'user.name=Foreman',
-  '-c', 'user.email=foreman@localhost',
-  '-c', 'commit.gpgsign=false',
+  '-c',
+  'user.name=Foreman',
+  '-c',
+  'user.email=foreman@localhost',
+  '-c',
+  'commit.gpgsign=false',
 ];
 
 /** A git command failed in a way the caller did not expect; the original stderr is kept. */
@@ -137,7 +140,9 @@ export function splitNul(text: string): string[] {
  * developer's index file is not rewritten by the look.
  */
 export async function dirtyFiles(cwd: string, signal?: AbortSignal): Promise<string[]> {
-  const out = await gitOk(cwd, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all'], { signal });
+  const out = await gitOk(cwd, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all'], {
+    signal,
+  });
   const fields = splitNul(out);
   const files: string[] = [];
   for (let i = 0; i < fields.length; i++) {

@@ -55,8 +55,11 @@ async function mergeInProgress(cwd: string): Promise<boolean> {
 export async function mergeInto(targetPath: string, branch: string, message: string): Promise<MergeResult> {
   const head = await headCommit(targetPath);
   if (await isAncestor(targetPath, branch, head)) return { ok: true, commit: head, alreadyMerged: true };
-  const dirty = splitNul(await gitOk(targetPath, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=no']));
-  if (dirty.length > 0) throw new Error(`Cannot merge ${branch} into ${targetPath}: it has uncommitted changes (${dirty.join(', ')}).`);
+  const dirty = splitNul(
+    await gitOk(targetPath, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=no']),
+  );
+  if (dirty.length > 0)
+    throw new Error(`Cannot merge ${branch} into ${targetPath}: it has uncommitted changes (${dirty.join(', ')}).`);
   const args = [...FOREMAN_IDENTITY, 'merge', '--no-ff', '--no-verify', '--no-edit', '-m', message, branch];
   const out = await runGit(targetPath, args);
   if (out.exitCode === 0) return { ok: true, commit: await headCommit(targetPath), alreadyMerged: false };
@@ -90,7 +93,14 @@ function refused(reason: 'dirty' | 'conflict' | 'detached' | 'nothing', files: s
  */
 type ApplyHow = { kind: 'squash' } | { kind: 'merge' } | { kind: 'patch'; base: string };
 
-async function applyArgs(root: string, temp: string, tip: string, how: ApplyHow, identity: string[], message: string): Promise<string[]> {
+async function applyArgs(
+  root: string,
+  temp: string,
+  tip: string,
+  how: ApplyHow,
+  identity: string[],
+  message: string,
+): Promise<string[]> {
   if (how.kind === 'squash') return ['merge', '--squash', tip];
   if (how.kind === 'merge') return [...identity, 'merge', '--no-ff', '--no-verify', '--no-edit', '-m', message, tip];
   const patch = `${temp}.patch`;
@@ -150,7 +160,8 @@ export async function applyBranch(
 ): Promise<ApplyResult> {
   const tip = (await gitOk(root, ['rev-parse', '--verify', `${branch}^{commit}`])).trim();
   const current = await currentBranch(root);
-  if (current === null) return refused('detached', [], 'HEAD is detached: check out the branch to apply the changes to, then try again.');
+  if (current === null)
+    return refused('detached', [], 'HEAD is detached: check out the branch to apply the changes to, then try again.');
   const head = await headCommit(root);
   const involved = await diffFiles(root, base, tip);
   if (involved.length === 0 || (await isAncestor(root, tip, head))) {
@@ -164,7 +175,11 @@ export async function applyBranch(
   const how: ApplyHow = (await isAncestor(root, base, head)) ? { kind: mode } : { kind: 'patch', base };
   const made = await commitInTempWorktree(root, tempRoot, head, tip, how, message);
   if (made.conflicts.length > 0) {
-    return refused('conflict', made.conflicts, `Applying ${branch} onto ${current} conflicts in ${made.conflicts.join(', ')}; nothing was changed.\n${made.output}`);
+    return refused(
+      'conflict',
+      made.conflicts,
+      `Applying ${branch} onto ${current} conflicts in ${made.conflicts.join(', ')}; nothing was changed.\n${made.output}`,
+    );
   }
   if (made.commit === null) return refused('nothing', [], `${branch} brings no change to ${current}.`);
   const files = await diffFiles(root, head, made.commit);
@@ -173,12 +188,20 @@ export async function applyBranch(
   const ff = await runGit(root, ['merge', '--ff-only', made.commit]);
   if (ff.exitCode !== 0) {
     const output = (ff.stdout + ff.stderr).trim();
-    return refused('dirty', files, `Could not fast-forward ${current} to the applied commit; nothing was changed.\n${output}`);
+    return refused(
+      'dirty',
+      files,
+      `Could not fast-forward ${current} to the applied commit; nothing was changed.\n${output}`,
+    );
   }
   return { ok: true, commit: made.commit, mode: how.kind === 'merge' ? 'merge' : 'squash', files };
 }
 
 /** The refusal for involved files with uncommitted changes in the developer's checkout. */
 function dirtyRefusal(files: string[]): ApplyResult {
-  return refused('dirty', files, `These files have uncommitted changes in your checkout: ${files.join(', ')}. Commit them (or set them aside) first; nothing was changed.`);
+  return refused(
+    'dirty',
+    files,
+    `These files have uncommitted changes in your checkout: ${files.join(', ')}. Commit them (or set them aside) first; nothing was changed.`,
+  );
 }

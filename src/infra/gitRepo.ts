@@ -9,11 +9,25 @@ import { mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ProcessRunner } from '../core/ports';
-import type { ApplyResult, BaseResult, DirtyPolicy, ForemanWorktree, MergeResult, RepoPort, WorktreeSetup } from '../core/repoPort';
+import type {
+  ApplyResult,
+  BaseResult,
+  DirtyPolicy,
+  ForemanWorktree,
+  MergeResult,
+  RepoPort,
+  WorktreeSetup,
+} from '../core/repoPort';
 import { resolveBase } from './gitBase';
 import { FOREMAN_IDENTITY, gitOk, runGit, splitNul } from './gitExec';
 import { applyBranch, diffFiles, diffText, mergeInto } from './gitMerge';
-import { addTaskWorktree, branchCommit, foremanWorktrees, removeTaskWorktree, takeWorktreeSnapshot } from './gitWorktrees';
+import {
+  addTaskWorktree,
+  branchCommit,
+  foremanWorktrees,
+  removeTaskWorktree,
+  takeWorktreeSnapshot,
+} from './gitWorktrees';
 import type { AddedWorktree, WorktreeSnapshot } from './gitWorktrees';
 import { prepareWorktree } from './worktreeSetup';
 
@@ -147,7 +161,9 @@ export class GitRepo implements RepoPort {
    */
   async commitAll(worktreePath: string, message: string): Promise<string | null> {
     await gitOk(worktreePath, ['add', '-A', '--', '.']);
-    const staged = splitNul(await gitOk(worktreePath, ['diff', '--cached', '--name-only', '--no-renames', '-z'])).sort();
+    const staged = splitNul(
+      await gitOk(worktreePath, ['diff', '--cached', '--name-only', '--no-renames', '-z']),
+    ).sort();
     if (staged.length === 0) return null;
     await gitOk(worktreePath, [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-m', message]);
     const commit = (await gitOk(worktreePath, ['rev-parse', 'HEAD'])).trim();

@@ -40,8 +40,25 @@ const BINARY_PROBE = 8000;
  * plain additions whatever the repository's configuration; type changes count as modifications.
  * Rejects with a `GitCommandError` when a commit does not exist.
  */
-export async function listChangedFiles(root: string, from: string, to: string, signal?: AbortSignal): Promise<ChangedFile[]> {
-  const args = ['-c', 'core.quotePath=false', 'diff', '--no-ext-diff', '--name-status', '-z', '--find-renames', '--end-of-options', from, to, '--'];
+export async function listChangedFiles(
+  root: string,
+  from: string,
+  to: string,
+  signal?: AbortSignal,
+): Promise<ChangedFile[]> {
+  const args = [
+    '-c',
+    'core.quotePath=false',
+    'diff',
+    '--no-ext-diff',
+    '--name-status',
+    '-z',
+    '--find-renames',
+    '--end-of-options',
+    from,
+    to,
+    '--',
+  ];
   return parseNameStatus(await gitOk(root, args, { signal }));
 }
 
@@ -75,7 +92,11 @@ interface TreeEntry {
 /** The tree entry of exactly `path` at `commit`, or null when the commit holds no such path. */
 async function treeEntry(root: string, commit: string, path: string, signal?: AbortSignal): Promise<TreeEntry | null> {
   // --literal-pathspecs: a path such as `a[1].txt` is a name, not a pattern; --full-tree: relative to the top.
-  const out = await gitOk(root, ['--literal-pathspecs', 'ls-tree', '-l', '-z', '--full-tree', '--end-of-options', commit, '--', path], { signal });
+  const out = await gitOk(
+    root,
+    ['--literal-pathspecs', 'ls-tree', '-l', '-z', '--full-tree', '--end-of-options', commit, '--', path],
+    { signal },
+  );
   for (const line of splitNul(out)) {
     const tab = line.indexOf('\t');
     if (tab < 0 || line.slice(tab + 1) !== path) continue;

@@ -83,7 +83,12 @@ export async function foremanWorktrees(root: string, signal?: AbortSignal): Prom
     if (entry === entries[0] || entry.path === root) continue;
     const match = entry.branch ? FOREMAN_BRANCH.exec(entry.branch) : null;
     if (match && entry.branch) {
-      out.push({ path: entry.path, branch: entry.branch.slice('refs/heads/'.length), runId: match[1], taskId: match[2] });
+      out.push({
+        path: entry.path,
+        branch: entry.branch.slice('refs/heads/'.length),
+        runId: match[1],
+        taskId: match[2],
+      });
     }
   }
   return out;
@@ -125,14 +130,16 @@ export async function addTaskWorktree(
   const entries = snapshot?.entries ?? (await allWorktrees(root, signal));
   const existing = entries.find((w) => w.branch === `refs/heads/${branch}`);
   if (existing && (existing === entries[0] || existing.path === root)) {
-    throw new Error(`Branch ${branch} is checked out in your checkout at ${existing.path}; switch that checkout to another branch first.`);
+    throw new Error(
+      `Branch ${branch} is checked out in your checkout at ${existing.path}; switch that checkout to another branch first.`,
+    );
   }
   if (existing) return { path: existing.path, branch, created: false, createdBranch: false };
   const path = join(worktreeRoot, runId, taskId);
-  const branchExists = snapshot ? snapshot.branches.has(`refs/heads/${branch}`) : (await branchCommit(root, branch, signal)) !== null;
-  const args = branchExists
-    ? ['worktree', 'add', path, branch]
-    : ['worktree', 'add', '-b', branch, path, from];
+  const branchExists = snapshot
+    ? snapshot.branches.has(`refs/heads/${branch}`)
+    : (await branchCommit(root, branch, signal)) !== null;
+  const args = branchExists ? ['worktree', 'add', path, branch] : ['worktree', 'add', '-b', branch, path, from];
   await gitOk(root, args, { signal });
   if (snapshot) {
     snapshot.entries.push({ path, head: null, branch: `refs/heads/${branch}` });
@@ -146,7 +153,12 @@ export async function addTaskWorktree(
  * directory left behind is deleted only when it lies under `worktreeRoot`. Then delete the branch
  * when asked, and the run's directory under `worktreeRoot` when it is empty.
  */
-export async function removeTaskWorktree(root: string, worktreeRoot: string, path: string, deleteBranch: string | null): Promise<void> {
+export async function removeTaskWorktree(
+  root: string,
+  worktreeRoot: string,
+  path: string,
+  deleteBranch: string | null,
+): Promise<void> {
   const target = resolve(path);
   const out = await runGit(root, ['worktree', 'remove', '--force', '--force', target]);
   const inRoot = isBelow(worktreeRoot, target);

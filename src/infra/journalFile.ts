@@ -6,7 +6,17 @@
  * appending again.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { JournalEvent, JournalRead, JournalStore, NewEvent } from '../core/journal';
@@ -180,7 +190,8 @@ function parseEvent(line: string): JournalEvent | null {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const v = value as Record<string, unknown>;
-  const ok = Number.isSafeInteger(v.seq) && (v.seq as number) > 0 && typeof v.t === 'number' && typeof v.type === 'string';
+  const ok =
+    Number.isSafeInteger(v.seq) && (v.seq as number) > 0 && typeof v.t === 'number' && typeof v.type === 'string';
   return ok ? (value as JournalEvent) : null;
 }
 
@@ -218,7 +229,8 @@ function lastSeqCuttingTorn(path: string, fd: number): number {
       if (cutAt !== null) ftruncateSync(fd, cutAt);
       return event.seq;
     }
-    if (cutAt !== null) throw new JournalCorruptError(path, null, `${path}: the last complete line is not a journal event`);
+    if (cutAt !== null)
+      throw new JournalCorruptError(path, null, `${path}: the last complete line is not a journal event`);
     cutAt = start;
   }
   if (cutAt !== null) ftruncateSync(fd, cutAt);

@@ -30,7 +30,11 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /** Create a `fetch` over node:http/https whose agents keep connections alive. */
 export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
-  const agentOptions = { keepAlive: true, maxSockets: Math.max(1, options.maxSockets ?? 8), scheduling: 'lifo' as const };
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: Math.max(1, options.maxSockets ?? 8),
+    scheduling: 'lifo' as const,
+  };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
   const fetchFn = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = typeof input === 'string' ? safeUrl(input) : input instanceof URL ? input : null;
@@ -84,12 +88,22 @@ function requestHeaders(init: RequestInit, body: Buffer | null): Record<string, 
  * One request. A reused keep-alive socket that the server closed just before we wrote to it fails
  * with ECONNRESET before any response; that request is sent once more on a fresh socket.
  */
-function send(url: URL, init: RequestInit, body: Buffer | null, agent: http.Agent, mayRetry: boolean): Promise<Response> {
+function send(
+  url: URL,
+  init: RequestInit,
+  body: Buffer | null,
+  agent: http.Agent,
+  mayRetry: boolean,
+): Promise<Response> {
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise<Response>((resolve, reject) => {
-    const req = transport.request(url, { method: (init.method ?? 'GET').toUpperCase(), headers: requestHeaders(init, body), agent });
+    const req = transport.request(url, {
+      method: (init.method ?? 'GET').toUpperCase(),
+      headers: requestHeaders(init, body),
+      agent,
+    });
     let incoming: http.IncomingMessage | null = null;
     const onAbort = (): void => {
       const error = abortError(signal as AbortSignal) as Error;
@@ -101,7 +115,8 @@ function send(url: URL, init: RequestInit, body: Buffer | null, agent: http.Agen
     req.once('error', (error: NodeJS.ErrnoException) => {
       detach();
       if (signal?.aborted) return reject(abortError(signal));
-      if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET') return resolve(send(url, init, body, agent, false));
+      if (mayRetry && req.reusedSocket && error.code === 'ECONNRESET')
+        return resolve(send(url, init, body, agent, false));
       reject(new TypeError('fetch failed', { cause: error }));
     });
     req.once('response', (res) => {

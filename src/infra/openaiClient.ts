@@ -122,7 +122,8 @@ class OpenAIModelClient implements ModelClient {
         mode = next;
         continue;
       }
-      if (!outcome.retryable || retries >= this.settings.maxRetries) throw toModelError(outcome, attempts, this.endpoint);
+      if (!outcome.retryable || retries >= this.settings.maxRetries)
+        throw toModelError(outcome, attempts, this.endpoint);
       retries++;
       const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
       const backoff = backoffDelay(retries, retryBaseMs, retryMaxMs, this.random);
@@ -161,7 +162,11 @@ class OpenAIModelClient implements ModelClient {
   }
 
   /** One HTTP attempt, after the rate-limit gate opens and a concurrency slot is free. */
-  private async attemptOnce(request: ModelRequest, mode: StructuredMode | null, options: CallOptions): Promise<AttemptOutcome> {
+  private async attemptOnce(
+    request: ModelRequest,
+    mode: StructuredMode | null,
+    options: CallOptions,
+  ): Promise<AttemptOutcome> {
     for (;;) {
       await this.gate.pass(options.signal);
       const release = await this.semaphore.acquire(options.signal);
@@ -218,7 +223,10 @@ function toResponse(
 
 function toModelError(failure: AttemptFailure, attempts: number, endpoint: string): ModelError {
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-  const what = failure.reason === 'connection' || failure.reason === 'timeout' ? `could not reach ${endpoint}` : `${endpoint} failed`;
+  const what =
+    failure.reason === 'connection' || failure.reason === 'timeout'
+      ? `could not reach ${endpoint}`
+      : `${endpoint} failed`;
   const detail = failure.message.replace(/\.+$/, '');
   return new ModelError(failure.reason, `${what} after ${tries}: ${detail}`, failure.status, failure.cause);
 }
@@ -227,7 +235,10 @@ function toModelError(failure: AttemptFailure, attempts: number, endpoint: strin
  * Whether anything answers at the backend's base URL (GET /models): only a connection failure or a
  * time-out counts as unreachable; any HTTP answer, even an error, means a server is there.
  */
-export async function probeBackend(config: BackendConfig, timeoutMs = 10_000): Promise<{ ok: true } | { ok: false; message: string }> {
+export async function probeBackend(
+  config: BackendConfig,
+  timeoutMs = 10_000,
+): Promise<{ ok: true } | { ok: false; message: string }> {
   const url = `${config.baseUrl.replace(/\/$/, '')}/models`;
   const headers: Record<string, string> = { ...(config.headers ?? {}) };
   if (config.apiKey) headers.Authorization = `Bearer ${config.apiKey}`;

@@ -91,7 +91,12 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   }
 }
 
-function failure(reason: ModelErrorReason, retryable: boolean, message: string, extra: Partial<AttemptFailure> = {}): AttemptOutcome {
+function failure(
+  reason: ModelErrorReason,
+  retryable: boolean,
+  message: string,
+  extra: Partial<AttemptFailure> = {},
+): AttemptOutcome {
   return { ok: false, reason, retryable, message, retryAfterMs: null, ...extra };
 }
 
@@ -121,7 +126,8 @@ function classifyError(e: unknown): AttemptOutcome {
     if (status >= 500) return failure('server_error', false, message, extra);
     return failure('bad_request', false, message, extra);
   }
-  if (e instanceof SyntaxError) return failure('malformed', true, `the server sent a malformed chunk: ${message}`, { cause: e });
+  if (e instanceof SyntaxError)
+    return failure('malformed', true, `the server sent a malformed chunk: ${message}`, { cause: e });
   return failure('connection', true, `the connection failed or was cut mid-stream: ${message}`, { cause: e });
 }
 

@@ -60,7 +60,10 @@ export function jsonInstructions(schema: Record<string, unknown>): string {
   ].join('\n');
 }
 
-function withInstructions(messages: ChatCompletionMessageParam[], schema: Record<string, unknown>): ChatCompletionMessageParam[] {
+function withInstructions(
+  messages: ChatCompletionMessageParam[],
+  schema: Record<string, unknown>,
+): ChatCompletionMessageParam[] {
   const note = jsonInstructions(schema);
   const first = messages[0];
   if (first && first.role === 'system' && typeof first.content === 'string') {
@@ -74,7 +77,11 @@ function withInstructions(messages: ChatCompletionMessageParam[], schema: Record
  * The streamed request body for `request` on `model`. With a response format, `mode` says how it
  * is asked for; in `tool` mode the request's own tools are replaced by the single forced tool.
  */
-export function buildParams(request: ModelRequest, model: string, mode: StructuredMode | null): ChatCompletionCreateParamsStreaming {
+export function buildParams(
+  request: ModelRequest,
+  model: string,
+  mode: StructuredMode | null,
+): ChatCompletionCreateParamsStreaming {
   const params: ChatCompletionCreateParamsStreaming = {
     model,
     messages: toWireMessages(request.messages),
@@ -92,7 +99,9 @@ export function buildParams(request: ModelRequest, model: string, mode: Structur
     };
   } else if (format && mode === 'tool') {
     const name = wireName(format.name);
-    tools = [{ name, description: `Return the ${format.name} as the arguments of this call.`, parameters: format.schema }];
+    tools = [
+      { name, description: `Return the ${format.name} as the arguments of this call.`, parameters: format.schema },
+    ];
     params.tool_choice = { type: 'function', function: { name } };
   } else if (format && mode === 'json_instructions') {
     params.messages = withInstructions(params.messages, format.schema);

@@ -64,7 +64,12 @@ function canonicalPlan(plan: Plan): Plan {
     files: [...t.files],
     dependsOn: [...t.dependsOn],
   });
-  const warning = (w: PlanWarning): PlanWarning => ({ kind: w.kind, tasks: [...w.tasks], files: [...w.files], message: w.message });
+  const warning = (w: PlanWarning): PlanWarning => ({
+    kind: w.kind,
+    tasks: [...w.tasks],
+    files: [...w.files],
+    message: w.message,
+  });
   return { version: 1, spec: plan.spec, tasks: plan.tasks.map(task), warnings: plan.warnings.map(warning) };
 }
 
@@ -75,10 +80,12 @@ function checkEnvelope(data: unknown): string[] {
   }
   const top = data as Record<string, unknown>;
   const errors: string[] = [];
-  if ('version' in top && top.version !== 1) errors.push(`"version" is ${JSON.stringify(top.version)}; this Foreman reads version 1.`);
+  if ('version' in top && top.version !== 1)
+    errors.push(`"version" is ${JSON.stringify(top.version)}; this Foreman reads version 1.`);
   if ('spec' in top && typeof top.spec !== 'string') errors.push('"spec" must be a string.');
   for (const key of Object.keys(top)) {
-    if (!TOP_KEYS.includes(key)) errors.push(`unknown key "${key}" at the top level; expected only ${TOP_KEYS.join(', ')}.`);
+    if (!TOP_KEYS.includes(key))
+      errors.push(`unknown key "${key}" at the top level; expected only ${TOP_KEYS.join(', ')}.`);
   }
   if (Array.isArray(top.tasks)) {
     top.tasks.forEach((t: unknown, i: number) => {
@@ -86,7 +93,8 @@ function checkEnvelope(data: unknown): string[] {
       const record = t as Record<string, unknown>;
       const name = typeof record.id === 'string' ? `Task ${JSON.stringify(record.id)} (tasks[${i}])` : `tasks[${i}]`;
       for (const key of Object.keys(record)) {
-        if (!TASK_KEYS.includes(key)) errors.push(`${name} has an unknown key "${key}"; expected only ${TASK_KEYS.join(', ')}.`);
+        if (!TASK_KEYS.includes(key))
+          errors.push(`${name} has an unknown key "${key}"; expected only ${TASK_KEYS.join(', ')}.`);
       }
     });
   }

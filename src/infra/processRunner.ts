@@ -107,7 +107,7 @@ async function runCommand(shell: string, command: string, options: RunOptions): 
 function readOutput(fd: number, cap: number): { text: string; truncated: boolean } {
   const collector = createOutputCollector(cap);
   const chunk = Buffer.alloc(256 * 1024);
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     const n = readSync(fd, chunk, 0, chunk.length, position);
     if (n <= 0) break;
     collector.push(Buffer.from(chunk.subarray(0, n)));
@@ -134,10 +134,13 @@ function supervise(child: ChildProcess, options: RunOptions, started: number, ou
 
   return new Promise<ProcessResult>((resolve) => {
     const killer = createGroupKiller(child, () => finish(child.exitCode, child.signalCode ?? 'SIGKILL'));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killer.kill();
-    }, Math.max(0, options.timeoutMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        killer.kill();
+      },
+      Math.max(0, options.timeoutMs),
+    );
     const onAbort = (): void => {
       aborted = true;
       killer.kill();

@@ -121,7 +121,8 @@ function toRel(root: string, real: string): string {
  * target could be created outside later.
  */
 function resolveInside(root: string, p: string): Resolved | FsRefusal {
-  if (typeof p !== 'string' || p.includes('\0')) return refuse('invalid', 'the path must be a string without NUL bytes');
+  if (typeof p !== 'string' || p.includes('\0'))
+    return refuse('invalid', 'the path must be a string without NUL bytes');
   const wanted = path.resolve(root, p === '' ? '.' : p);
   const missing: string[] = [];
   let current = wanted;
@@ -179,7 +180,8 @@ function openConfined(root: string, file: string, flags: number, mode?: number):
   return inside ? fd : null;
 }
 
-const escaped = (p: string): FsRefusal => refuse('outside', `'${p}' led outside the worktree while it was being opened; refused`);
+const escaped = (p: string): FsRefusal =>
+  refuse('outside', `'${p}' led outside the worktree while it was being opened; refused`);
 
 async function readText(
   root: string,
@@ -197,7 +199,10 @@ async function readText(
     const s = fstatSync(fd);
     if (!s.isFile()) return refuse('not_a_file', `'${p}' is not a regular file`);
     if (s.size > HARD_READ_LIMIT || (!ranged(opts) && s.size > maxReadBytes)) {
-      return refuse('too_large', `'${p}' is ${s.size} bytes, over the ${maxReadBytes}-byte limit; read it in parts with a line range`);
+      return refuse(
+        'too_large',
+        `'${p}' is ${s.size} bytes, over the ${maxReadBytes}-byte limit; read it in parts with a line range`,
+      );
     }
     buf = await readOpened(fd, s);
   } finally {
@@ -224,12 +229,23 @@ function countLines(text: string): number {
 }
 
 /** Lines `startLine..endLine`, 1-based and inclusive, clamped to the end of the file. */
-function sliceLines(p: string, text: string, opts: { startLine?: number; endLine?: number }): FsResult<{ text: string; totalLines: number }> {
+function sliceLines(
+  p: string,
+  text: string,
+  opts: { startLine?: number; endLine?: number },
+): FsResult<{ text: string; totalLines: number }> {
   const totalLines = countLines(text);
   const start = opts.startLine ?? 1;
   const end = Math.min(opts.endLine ?? totalLines, totalLines);
-  if (!Number.isInteger(start) || start < 1 || (opts.endLine !== undefined && (!Number.isInteger(opts.endLine) || opts.endLine < start))) {
-    return refuse('invalid', `invalid line range ${start}-${opts.endLine ?? 'end'}: lines are 1-based and the end must not be before the start`);
+  if (
+    !Number.isInteger(start) ||
+    start < 1 ||
+    (opts.endLine !== undefined && (!Number.isInteger(opts.endLine) || opts.endLine < start))
+  ) {
+    return refuse(
+      'invalid',
+      `invalid line range ${start}-${opts.endLine ?? 'end'}: lines are 1-based and the end must not be before the start`,
+    );
   }
   if (start > totalLines) {
     return refuse('invalid', `'${p}' has ${totalLines} lines; start line ${start} is past the end`);
@@ -239,12 +255,18 @@ function sliceLines(p: string, text: string, opts: { startLine?: number; endLine
   return { ok: true, text: lines.join('\n') + (lastHasNewline ? '\n' : ''), totalLines };
 }
 
-function listDirectory(resolve: Resolver, p: string): FsResult<{ entries: { name: string; type: 'file' | 'dir' | 'link' }[] }> {
+function listDirectory(
+  resolve: Resolver,
+  p: string,
+): FsResult<{ entries: { name: string; type: 'file' | 'dir' | 'link' }[] }> {
   const r = resolve(p === '' ? '.' : p);
   if (!r.ok) return r;
   if (!statSync(r.real).isDirectory()) return refuse('not_a_directory', `'${p}' is not a directory`);
   const entries = readdirSync(r.real, { withFileTypes: true })
-    .map((d) => ({ name: d.name, type: d.isSymbolicLink() ? ('link' as const) : d.isDirectory() ? ('dir' as const) : ('file' as const) }))
+    .map((d) => ({
+      name: d.name,
+      type: d.isSymbolicLink() ? ('link' as const) : d.isDirectory() ? ('dir' as const) : ('file' as const),
+    }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { ok: true, entries };
 }
@@ -325,7 +347,12 @@ async function collectFiles(start: string, slicer: Slicer): Promise<{ paths: str
  * The matching lines of one file: opened without following a link, confined, one fstat, read
  * synchronously. Files that vanished, are not regular, too large or binary give no matches.
  */
-function searchFile(root: string, file: string, matcher: (line: string) => boolean, maxBytes: number): Omit<Match, 'path'>[] {
+function searchFile(
+  root: string,
+  file: string,
+  matcher: (line: string) => boolean,
+  maxBytes: number,
+): Omit<Match, 'path'>[] {
   let fd: number | null;
   try {
     fd = openConfined(root, file, READ_FLAGS);
@@ -346,16 +373,23 @@ function searchFile(root: string, file: string, matcher: (line: string) => boole
   const lines = buf.toString('utf8').split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    if (matcher(line)) out.push({ line: i + 1, text: line.length > MAX_MATCH_TEXT ? `${line.slice(0, MAX_MATCH_TEXT)}…` : line });
+    if (matcher(line))
+      out.push({ line: i + 1, text: line.length > MAX_MATCH_TEXT ? `${line.slice(0, MAX_MATCH_TEXT)}…` : line });
   }
   return out;
 }
 
-function writeText(root: string, resolve: Resolver, p: string, content: string): FsResult<{ bytes: number; created: boolean }> {
+function writeText(
+  root: string,
+  resolve: Resolver,
+  p: string,
+  content: string,
+): FsResult<{ bytes: number; created: boolean }> {
   const r = resolve(p);
   if (!r.ok) return r;
   if (r.rel === '') return refuse('not_a_file', 'cannot write to the worktree root itself');
-  if (r.rel.split('/').includes('.git')) return refuse('outside', `'${p}' is inside .git; git metadata cannot be written`);
+  if (r.rel.split('/').includes('.git'))
+    return refuse('outside', `'${p}' is inside .git; git metadata cannot be written`);
   const parent = path.dirname(r.real);
   mkdirSync(parent, { recursive: true });
   if (!isInside(root, realpathSync.native(parent))) return refuse('outside', `'${p}' resolves outside the worktree`);
@@ -368,7 +402,7 @@ function writeText(root: string, resolve: Resolver, p: string, content: string):
   try {
     if (!fstatSync(fd).isFile()) return refuse('not_a_file', `'${p}' is not a regular file`);
     ftruncateSync(fd, 0);
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, done);
   } finally {
     closeSync(fd);
   }

@@ -34,8 +34,14 @@ function globToRegex(glob: string): string {
     else if (c === '\\' && i + 1 < glob.length) out += escapeChar(glob[++i]);
     else if (c === '[') {
       const end = glob.indexOf(']', i + 2);
-      if (end < 0) { out += '\\['; continue; }
-      const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      if (end < 0) {
+        out += '\\[';
+        continue;
+      }
+      const body = glob
+        .slice(i + 1, end)
+        .replace(/^!/, '^')
+        .replace(/\\/g, '\\\\');
       out += `[${body}]`;
       i = end;
     } else out += escapeChar(c);
@@ -76,7 +82,9 @@ export function parseIncludeRules(lines: readonly string[]): IncludeRule[] {
     line = line.replace(/^\/+/, '');
     if (line === '') continue;
     const body = anchored ? line : `**/${line}`;
-    const segments = body.split('/').includes('**') ? null : body.split('/').map((s) => new RegExp(`^${globToRegex(s)}$`));
+    const segments = body.split('/').includes('**')
+      ? null
+      : body.split('/').map((s) => new RegExp(`^${globToRegex(s)}$`));
     rules.push({ source: raw, negate, dirOnly, regex: ruleRegex(body), segments });
   }
   return rules;
@@ -130,7 +138,13 @@ export async function readWorktreeInclude(repoRoot: string): Promise<string[] | 
 }
 
 /** Walk an untracked directory (never through symlinked directories), keeping allowed paths. */
-async function walkDir(root: string, dir: string, rules: readonly IncludeRule[], out: string[], signal?: AbortSignal): Promise<void> {
+async function walkDir(
+  root: string,
+  dir: string,
+  rules: readonly IncludeRule[],
+  out: string[],
+  signal?: AbortSignal,
+): Promise<void> {
   signal?.throwIfAborted();
   const wholeDir = isIncluded(rules, dir, true);
   if (!wholeDir && !couldMatchBelow(rules, dir)) return;
@@ -147,7 +161,11 @@ async function walkDir(root: string, dir: string, rules: readonly IncludeRule[],
  * paths: untracked files only (ignored ones included), `.git` never. Symlinks are listed as found;
  * the copier decides whether they may be followed.
  */
-export async function collectIncludedFiles(repoRoot: string, lines: readonly string[], signal?: AbortSignal): Promise<string[]> {
+export async function collectIncludedFiles(
+  repoRoot: string,
+  lines: readonly string[],
+  signal?: AbortSignal,
+): Promise<string[]> {
   const rules = parseIncludeRules(lines);
   if (!rules.some((r) => !r.negate)) return [];
   const listed = splitNul(await gitOk(repoRoot, ['ls-files', '--others', '--directory', '-z'], { signal }));

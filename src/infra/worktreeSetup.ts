@@ -116,7 +116,9 @@ export async function runSetupCommand(
         ? `was killed by ${result.signal ?? 'a signal'}`
         : `exited with code ${result.exitCode}`;
   const tail = result.output.length > OUTPUT_TAIL_CHARS ? `…${result.output.slice(-OUTPUT_TAIL_CHARS)}` : result.output;
-  throw new Error(`Worktree set-up command \`${command}\` ${how} in ${worktreePath}.\nOutput (tail):\n${tail.trimEnd() || '(none)'}`);
+  throw new Error(
+    `Worktree set-up command \`${command}\` ${how} in ${worktreePath}.\nOutput (tail):\n${tail.trimEnd() || '(none)'}`,
+  );
 }
 
 /**

@@ -15,7 +15,19 @@ import { z } from 'zod';
 // ---------------------------------------------------------------------------------------------
 
 /** A task's state on the board (the engine's task statuses). */
-export const TaskStatus = z.enum(['queued', 'setting_up', 'working', 'verifying', 'verified', 'merged', 'failed', 'blocked', 'stopped', 'rejected', 'interrupted']);
+export const TaskStatus = z.enum([
+  'queued',
+  'setting_up',
+  'working',
+  'verifying',
+  'verified',
+  'merged',
+  'failed',
+  'blocked',
+  'stopped',
+  'rejected',
+  'interrupted',
+]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
 /** Where a run stands (the engine's run statuses). */
@@ -307,7 +319,12 @@ export const HostMessage = z.discriminatedUnion('type', [
   /** The whole state; the latest one wins. */
   z.object({ type: z.literal('state/didChange'), state: PanelState }),
   /** The answer to request `id`: ok, or an error a person can act on. */
-  z.object({ type: z.literal('request/didFinish'), id: z.number().int(), ok: z.boolean(), error: z.string().nullable() }),
+  z.object({
+    type: z.literal('request/didFinish'),
+    id: z.number().int(),
+    ok: z.boolean(),
+    error: z.string().nullable(),
+  }),
   /** Move keyboard focus to the spec box (the "Foreman: New Spec" command). */
   z.object({ type: z.literal('focus/spec') }),
 ]);

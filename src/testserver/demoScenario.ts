@@ -14,24 +14,40 @@ const PLAN = {
     {
       id: 'discounts',
       title: 'Discount codes',
-      instructions: 'Create src/discounts.js exporting applyDiscount(totalCents, code). Codes: SAVE10 takes 10% off (rounded down to whole cents), FLAT500 takes 500 cents off but never below zero. An unknown code throws RangeError. No code returns the total unchanged.',
-      acceptance: ['applyDiscount(1000, "SAVE10") === 900', 'applyDiscount(300, "FLAT500") === 0', 'an unknown code throws RangeError', 'test/discounts.test.js covers these and npm test passes'],
+      instructions:
+        'Create src/discounts.js exporting applyDiscount(totalCents, code). Codes: SAVE10 takes 10% off (rounded down to whole cents), FLAT500 takes 500 cents off but never below zero. An unknown code throws RangeError. No code returns the total unchanged.',
+      acceptance: [
+        'applyDiscount(1000, "SAVE10") === 900',
+        'applyDiscount(300, "FLAT500") === 0',
+        'an unknown code throws RangeError',
+        'test/discounts.test.js covers these and npm test passes',
+      ],
       files: ['src/discounts.js', 'test/discounts.test.js'],
       dependsOn: [],
     },
     {
       id: 'receipt',
       title: 'Receipt formatting',
-      instructions: 'Create src/receipt.js exporting formatReceipt(items, totalCents): one line per item "qty x name  price" with prices as dollars with two decimals, then a "Total: $x.yy" line.',
-      acceptance: ['each item appears on its own line with its price in dollars', 'the last line is "Total: $x.yy"', 'test/receipt.test.js covers it and npm test passes'],
+      instructions:
+        'Create src/receipt.js exporting formatReceipt(items, totalCents): one line per item "qty x name  price" with prices as dollars with two decimals, then a "Total: $x.yy" line.',
+      acceptance: [
+        'each item appears on its own line with its price in dollars',
+        'the last line is "Total: $x.yy"',
+        'test/receipt.test.js covers it and npm test passes',
+      ],
       files: ['src/receipt.js', 'test/receipt.test.js'],
       dependsOn: [],
     },
     {
       id: 'checkout',
       title: 'Checkout using discounts and receipt',
-      instructions: 'Create src/checkout.js exporting checkout(items, code) that sums the cart with cartTotal, applies the discount code when given, and returns { total, receipt } where receipt is formatReceipt(items, total).',
-      acceptance: ['checkout(items) returns the undiscounted total', 'checkout(items, "SAVE10") returns the discounted total and a receipt ending in that total', 'test/checkout.test.js covers it and npm test passes'],
+      instructions:
+        'Create src/checkout.js exporting checkout(items, code) that sums the cart with cartTotal, applies the discount code when given, and returns { total, receipt } where receipt is formatReceipt(items, total).',
+      acceptance: [
+        'checkout(items) returns the undiscounted total',
+        'checkout(items, "SAVE10") returns the discounted total and a receipt ending in that total',
+        'test/checkout.test.js covers it and npm test passes',
+      ],
       files: ['src/checkout.js', 'test/checkout.test.js'],
       dependsOn: ['discounts', 'receipt'],
     },
@@ -106,7 +122,10 @@ function checkout(items, code) {
 module.exports = { checkout };
 `;
 
-const CHECKOUT_FIXED = CHECKOUT_BUGGY.replace('applyDiscount(cartTotal(items))', 'applyDiscount(cartTotal(items), code)');
+const CHECKOUT_FIXED = CHECKOUT_BUGGY.replace(
+  'applyDiscount(cartTotal(items))',
+  'applyDiscount(cartTotal(items), code)',
+);
 
 const CHECKOUT_TEST = `'use strict';
 const test = require('node:test');
@@ -142,7 +161,11 @@ export const demoScenario: Scenario = {
       toolCall('finish', { summary: 'Added formatReceipt and its test; npm test passes.' }),
       // Reached only when the developer requests changes on the task (the Lead panel's demo of
       // "Request changes"): the agent continues its conversation and exports the helper too.
-      toolCall('edit_file', { path: 'src/receipt.js', old_text: 'module.exports = { formatReceipt };', new_text: 'module.exports = { formatReceipt, dollars };' }),
+      toolCall('edit_file', {
+        path: 'src/receipt.js',
+        old_text: 'module.exports = { formatReceipt };',
+        new_text: 'module.exports = { formatReceipt, dollars };',
+      }),
       toolCall('run_command', { command: 'npm test --silent' }),
       toolCall('finish', { summary: 'Also exported dollars() as asked; npm test passes.' }),
     ],
@@ -152,7 +175,11 @@ export const demoScenario: Scenario = {
       toolCall('write_file', { path: 'test/checkout.test.js', content: CHECKOUT_TEST }),
       toolCall('finish', { summary: 'Added checkout and its tests.' }),
       // After the failed check Foreman sends the failure back; the agent repairs the call.
-      toolCall('edit_file', { path: 'src/checkout.js', old_text: 'applyDiscount(cartTotal(items))', new_text: 'applyDiscount(cartTotal(items), code)' }),
+      toolCall('edit_file', {
+        path: 'src/checkout.js',
+        old_text: 'applyDiscount(cartTotal(items))',
+        new_text: 'applyDiscount(cartTotal(items), code)',
+      }),
       toolCall('run_command', { command: 'npm test --silent' }),
       toolCall('finish', { summary: 'Passed the discount code through to applyDiscount; npm test passes.' }),
     ],

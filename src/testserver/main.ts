@@ -20,7 +20,10 @@ function flag(args: string[], name: string): string | undefined {
 async function loadScenario(path: string | undefined): Promise<Scenario> {
   if (path === undefined) return {};
   if (path === 'demo') return demoScenario;
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as { scenario?: Scenario; default?: Scenario & { scenario?: Scenario } };
+  const mod = (await import(pathToFileURL(resolve(path)).href)) as {
+    scenario?: Scenario;
+    default?: Scenario & { scenario?: Scenario };
+  };
   const found = mod.scenario ?? mod.default?.scenario ?? mod.default;
   if (typeof found !== 'object' || found === null) throw new Error(`${path} exports no scenario`);
   return found;
@@ -37,7 +40,10 @@ async function main(args: string[]): Promise<void> {
   });
   process.stdout.write(`listening ${server.url}\n`);
   const stop = (): void => {
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -192,7 +192,15 @@ async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespo
   }
   const prompt = renderMessages(body.messages);
   const cachedChars = ctx.cache.lookupAndAdd(prompt);
-  const job: Job = { ctx, body, res, index, model: body.model ?? ctx.options.model, promptChars: prompt.length, cachedChars };
+  const job: Job = {
+    ctx,
+    body,
+    res,
+    index,
+    model: body.model ?? ctx.options.model,
+    promptChars: prompt.length,
+    cachedChars,
+  };
   const answer = await ctx.options.responder(body, { index });
   if ('fault' in answer) sendFault(job, answer);
   else await sendReply(job, forcedToolReply(body, answer));
@@ -276,7 +284,9 @@ function sendFault(job: Job, fault: Fault): void {
       return;
     case 'malformed':
       startStream(res);
-      res.end(`${frame(sseChunks({ content: '' }, job.model, job.index, null)[0])}data: {"choices": [\n\n${frame('[DONE]')}`);
+      res.end(
+        `${frame(sseChunks({ content: '' }, job.model, job.index, null)[0])}data: {"choices": [\n\n${frame('[DONE]')}`,
+      );
       return;
     case 'cut':
     case 'stall': {

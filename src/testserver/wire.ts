@@ -5,7 +5,12 @@
 import type { Reply, WireMessage } from './server';
 
 /** The JSON body of a non-streamed reply (`stream: false`). */
-export function completionBody(reply: Reply, model: string, index: number, usage: Record<string, unknown> | null): unknown {
+export function completionBody(
+  reply: Reply,
+  model: string,
+  index: number,
+  usage: Record<string, unknown> | null,
+): unknown {
   const toolCalls = (reply.toolCalls ?? []).map((c, i) => ({
     id: `call_${index}_${i}`,
     type: 'function',
@@ -91,7 +96,12 @@ function chainHash(prev: number, text: string): number {
  * The `usage` object a reply reports, or null for 'none'. 'auto' counts ~4 characters a token and
  * reports the cached prefix unless `reportCached` is false (then `prompt_tokens_details` is omitted).
  */
-export function usageBody(reply: Reply, promptChars: number, cachedChars: number, reportCached: boolean): Record<string, unknown> | null {
+export function usageBody(
+  reply: Reply,
+  promptChars: number,
+  cachedChars: number,
+  reportCached: boolean,
+): Record<string, unknown> | null {
   const spec = reply.usage ?? 'auto';
   if (spec === 'none') return null;
   let prompt: number;
@@ -99,14 +109,20 @@ export function usageBody(reply: Reply, promptChars: number, cachedChars: number
   let cached: number | undefined;
   let reasoning: number | undefined;
   if (spec === 'auto') {
-    const outChars = (reply.content ?? '').length + (reply.toolCalls ?? []).reduce((n, c) => n + c.name.length + argText(c.arguments).length, 0);
+    const outChars =
+      (reply.content ?? '').length +
+      (reply.toolCalls ?? []).reduce((n, c) => n + c.name.length + argText(c.arguments).length, 0);
     prompt = Math.ceil(promptChars / 4);
     completion = Math.ceil(outChars / 4);
     cached = Math.min(prompt, Math.floor(cachedChars / 4));
   } else {
     ({ prompt, completion, cached, reasoning } = spec);
   }
-  const usage: Record<string, unknown> = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const usage: Record<string, unknown> = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+  };
   if (reportCached && cached !== undefined) usage.prompt_tokens_details = { cached_tokens: cached };
   if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
   return usage;
@@ -126,7 +142,12 @@ function pieces(text: string): string[] {
 
 /** The SSE data payloads (JSON text) of a streamed reply, without the final [DONE]. */
 export function sseChunks(reply: Reply, model: string, index: number, usage: Record<string, unknown> | null): string[] {
-  const base = { id: `chatcmpl-${index}`, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
+  const base = {
+    id: `chatcmpl-${index}`,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model,
+  };
   const chunk = (delta: unknown, finish: string | null = null): string =>
     JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] });
   const out = [chunk({ role: 'assistant', content: '' })];
@@ -134,7 +155,8 @@ export function sseChunks(reply: Reply, model: string, index: number, usage: Rec
   (reply.toolCalls ?? []).forEach((call, i) => {
     const head = { index: i, id: `call_${index}_${i}`, type: 'function', function: { name: call.name, arguments: '' } };
     out.push(chunk({ tool_calls: [head] }));
-    for (const p of pieces(argText(call.arguments))) out.push(chunk({ tool_calls: [{ index: i, function: { arguments: p } }] }));
+    for (const p of pieces(argText(call.arguments)))
+      out.push(chunk({ tool_calls: [{ index: i, function: { arguments: p } }] }));
   });
   const calls = reply.toolCalls?.length ?? 0;
   out.push(chunk({}, reply.finishReason ?? (calls > 0 ? 'tool_calls' : 'stop')));

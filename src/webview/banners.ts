@@ -27,7 +27,12 @@ export class NoticesView {
 
   private create(n: Notice): HTMLElement {
     const text = h('div', { class: 'notice-text' });
-    const dismiss = requestButton(this.ctx, button('', { kind: 'icon', icon: 'close', label: 'Dismiss' }), `notice:${n.id}:`, () => ({ type: 'notice/dismiss', id: n.id }));
+    const dismiss = requestButton(
+      this.ctx,
+      button('', { kind: 'icon', icon: 'close', label: 'Dismiss' }),
+      `notice:${n.id}:`,
+      () => ({ type: 'notice/dismiss', id: n.id }),
+    );
     return h('div', { class: 'notice' }, icon(NOTICE_ICON[n.kind]), text, dismiss);
   }
 
@@ -56,7 +61,8 @@ const BLOCKED_TEXT: Record<Blocked['reason'], { title: string; icon: string; exp
   notGit: {
     title: 'This folder is not a git repository',
     icon: 'source-control',
-    explain: 'Foreman gives every task its own branch and worktree, so it needs a git repository with at least one commit (git init, then commit).',
+    explain:
+      'Foreman gives every task its own branch and worktree, so it needs a git repository with at least one commit (git init, then commit).',
   },
 };
 
@@ -66,7 +72,13 @@ export class BlockedView {
   private readonly icon = icon('shield');
   private readonly explain = h('p', { class: 'blocked-explain' });
   private readonly detail = h('p', { class: 'blocked-detail' });
-  readonly el = h('section', { class: 'blocked', role: 'status', hidden: true }, h('div', { class: 'blocked-head' }, this.icon, this.title), this.explain, this.detail);
+  readonly el = h(
+    'section',
+    { class: 'blocked', role: 'status', hidden: true },
+    h('div', { class: 'blocked-head' }, this.icon, this.title),
+    this.explain,
+    this.detail,
+  );
 
   update(blocked: PanelState['blocked']): void {
     setHidden(this.el, blocked === null);
@@ -81,6 +93,9 @@ export class BlockedView {
     setText(this.explain, t.explain);
     setText(this.detail, blocked.message);
     // The panel's own text already explains trust; the host's message adds specifics (a path, git's words) otherwise.
-    setHidden(this.detail, blocked.reason === 'untrusted' || blocked.message.trim() === '' || blocked.message === t.explain);
+    setHidden(
+      this.detail,
+      blocked.reason === 'untrusted' || blocked.message.trim() === '' || blocked.message === t.explain,
+    );
   }
 }

@@ -11,7 +11,11 @@ import { TASK_STATUS_ORDER, isTicking, taskLook } from './status';
  * A row's elapsed time now: the host's figure plus the time since the state arrived, while the task
  * is at work in a live run (so it moves between updates); the host's figure otherwise.
  */
-export function elapsedNow(row: Pick<TaskRow, 'elapsedMs' | 'status'>, live: boolean, sinceStateMs: number): number | null {
+export function elapsedNow(
+  row: Pick<TaskRow, 'elapsedMs' | 'status'>,
+  live: boolean,
+  sinceStateMs: number,
+): number | null {
   if (row.elapsedMs === null) return null;
   return live && isTicking(row.status) ? row.elapsedMs + Math.max(0, sinceStateMs) : row.elapsedMs;
 }
@@ -23,7 +27,10 @@ export function stepText(row: Pick<TaskRow, 'status' | 'step' | 'tool'>): string
 }
 
 /** For a queued task: the dependencies it still waits for ("waits for a, b"); "" otherwise. */
-export function waitingText(row: Pick<TaskRow, 'status' | 'dependsOn'>, statusOf: (id: string) => string | undefined): string {
+export function waitingText(
+  row: Pick<TaskRow, 'status' | 'dependsOn'>,
+  statusOf: (id: string) => string | undefined,
+): string {
   if (row.status !== 'queued') return '';
   const open = row.dependsOn.filter((d) => statusOf(d) !== 'merged');
   return open.length ? `waits for ${open.join(', ')}` : '';
@@ -69,13 +76,24 @@ export function budgetBars(budget: RunView['budget']): BudgetBar[] {
   return bars;
 }
 
-function barOf(kind: BudgetBar['kind'], b: { used: number; limit: number }, fmt: (n: number) => string, noun: string): BudgetBar {
+function barOf(
+  kind: BudgetBar['kind'],
+  b: { used: number; limit: number },
+  fmt: (n: number) => string,
+  noun: string,
+): BudgetBar {
   const raw = b.limit > 0 ? b.used / b.limit : 1;
   const fraction = Math.min(1, Math.max(0, raw));
   const level = raw >= 1 ? 'hit' : raw > BUDGET_WARNING_FRACTION ? 'warning' : 'ok';
   const suffix = kind === 'tokens' ? ' tokens' : '';
   const pct = Math.round(raw * 100);
-  return { kind, label: `${fmt(b.used)} / ${fmt(b.limit)}${suffix}`, fraction, level, description: `${pct}% of the ${noun} budget used` };
+  return {
+    kind,
+    label: `${fmt(b.used)} / ${fmt(b.limit)}${suffix}`,
+    fraction,
+    level,
+    description: `${pct}% of the ${noun} budget used`,
+  };
 }
 
 /** One status count for the board's summary line. */
@@ -115,7 +133,12 @@ export function niceMax(x: number): number {
  * Geometry for `samples` (oldest first, one per second). The newest sample sits at the right edge
  * and the x scale is fixed to `capacity` samples, so the line scrolls left as samples arrive.
  */
-export function chartGeometry(samples: readonly number[], width: number, height: number, capacity = 120): ChartGeometry {
+export function chartGeometry(
+  samples: readonly number[],
+  width: number,
+  height: number,
+  capacity = 120,
+): ChartGeometry {
   const values = samples.slice(-capacity).map((v) => (Number.isFinite(v) && v > 0 ? v : 0));
   const max = niceMax(Math.max(0, ...values));
   if (values.length < 2) return { max, line: '', area: '' };

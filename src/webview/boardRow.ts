@@ -42,7 +42,11 @@ export class BoardRow {
   private readonly changeBox: HTMLElement;
   private readonly errors: HTMLElement;
   private send!: HTMLButtonElement;
-  private readonly comments = h('textarea', { 'aria-label': 'Comments', rows: 3, placeholder: 'What should the agent change? It continues in the same worktree.' });
+  private readonly comments = h('textarea', {
+    'aria-label': 'Comments',
+    rows: 3,
+    placeholder: 'What should the agent change? It continues in the same worktree.',
+  });
   private readonly details = h('div', { class: 'row-details', hidden: true });
   private row: TaskRow | null = null;
   private signature = '';
@@ -53,8 +57,17 @@ export class BoardRow {
     readonly id: string,
   ) {
     this.details.id = uid('details');
-    this.toggle = h('button', { type: 'button', class: 'row-toggle', 'aria-expanded': 'false', 'aria-controls': this.details.id });
-    this.toggle.append(icon('chevron-right'), h('span', { class: 'status' }, this.statusIcon, this.statusLabel), this.title);
+    this.toggle = h('button', {
+      type: 'button',
+      class: 'row-toggle',
+      'aria-expanded': 'false',
+      'aria-controls': this.details.id,
+    });
+    this.toggle.append(
+      icon('chevron-right'),
+      h('span', { class: 'status' }, this.statusIcon, this.statusLabel),
+      this.title,
+    );
     this.toggle.addEventListener('click', () => this.setOpen(!this.isOpen()));
     this.output = this.taskButton('Output', 'output', 'openChecks', () => ({ type: 'task/openChecks', taskId: id }));
     this.actions = this.buildActions();
@@ -72,7 +85,13 @@ export class BoardRow {
     );
   }
 
-  private taskButton(text: string, iconName: string, verb: string, request: () => Request, kind: 'secondary' | 'danger' | 'primary' = 'secondary'): HTMLButtonElement {
+  private taskButton(
+    text: string,
+    iconName: string,
+    verb: string,
+    request: () => Request,
+    kind: 'secondary' | 'danger' | 'primary' = 'secondary',
+  ): HTMLButtonElement {
     return requestButton(this.ctx, button(text, { icon: iconName, kind }), `task:${this.id}:${verb}`, request);
   }
 
@@ -84,16 +103,25 @@ export class BoardRow {
       reject: this.taskButton('Reject', 'close', 'reject', () => ({ type: 'task/reject', taskId })),
       requestChanges: button('Request changes', { icon: 'comment' }, () => this.openChangeBox()),
       diff: this.taskButton('Diff', 'diff', 'openChanges', () => ({ type: 'task/openChanges', taskId })),
-      transcript: this.taskButton('Transcript', 'comment-discussion', 'openTranscript', () => ({ type: 'task/openTranscript', taskId })),
+      transcript: this.taskButton('Transcript', 'comment-discussion', 'openTranscript', () => ({
+        type: 'task/openTranscript',
+        taskId,
+      })),
     };
   }
 
   private buildChangeBox(): HTMLElement {
     const key = `task:${this.id}:requestChanges`;
-    const send = (this.send = requestButton(this.ctx, button('Send', { kind: 'primary', icon: 'send' }), key, () => {
-      const comments = this.comments.value.trim();
-      return comments ? { type: 'task/requestChanges', taskId: this.id, comments } : null;
-    }, (ok) => ok && this.closeChangeBox()));
+    const send = (this.send = requestButton(
+      this.ctx,
+      button('Send', { kind: 'primary', icon: 'send' }),
+      key,
+      () => {
+        const comments = this.comments.value.trim();
+        return comments ? { type: 'task/requestChanges', taskId: this.id, comments } : null;
+      },
+      (ok) => ok && this.closeChangeBox(),
+    ));
     const cancel = button('Cancel', {}, () => this.closeChangeBox());
     this.comments.addEventListener('input', () => {
       this.ctx.updateUi((ui) => ({ ...ui, changeRequests: { ...ui.changeRequests, [this.id]: this.comments.value } }));
@@ -104,18 +132,29 @@ export class BoardRow {
       if (ev.key === 'Escape') (ev.preventDefault(), this.closeChangeBox());
     });
     this.ctx.controls.enable(send, false);
-    return h('div', { class: 'change-box' }, h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Request changes' }), this.comments), h('div', { class: 'actions' }, send, cancel));
+    return h(
+      'div',
+      { class: 'change-box' },
+      h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Request changes' }), this.comments),
+      h('div', { class: 'actions' }, send, cancel),
+    );
   }
 
   private openChangeBox(): void {
-    this.ctx.updateUi((ui) => ({ ...ui, changeRequests: { ...ui.changeRequests, [this.id]: ui.changeRequests[this.id] ?? '' } }));
+    this.ctx.updateUi((ui) => ({
+      ...ui,
+      changeRequests: { ...ui.changeRequests, [this.id]: ui.changeRequests[this.id] ?? '' },
+    }));
     this.syncChangeBox();
     this.comments.focus();
   }
 
   private closeChangeBox(): void {
     const hadFocus = this.changeBox.contains(document.activeElement);
-    this.ctx.updateUi((ui) => ({ ...ui, changeRequests: Object.fromEntries(Object.entries(ui.changeRequests).filter(([id]) => id !== this.id)) }));
+    this.ctx.updateUi((ui) => ({
+      ...ui,
+      changeRequests: Object.fromEntries(Object.entries(ui.changeRequests).filter(([id]) => id !== this.id)),
+    }));
     this.syncChangeBox();
     if (hadFocus) this.actions.requestChanges.focus();
   }
@@ -124,7 +163,8 @@ export class BoardRow {
     const draft = this.ctx.ui().changeRequests[this.id];
     if (draft === undefined) this.changeBox.remove();
     else if (this.changeBox.parentNode !== this.el) this.el.insertBefore(this.changeBox, this.errors);
-    if (draft !== undefined && document.activeElement !== this.comments && this.comments.value !== draft) this.comments.value = draft;
+    if (draft !== undefined && document.activeElement !== this.comments && this.comments.value !== draft)
+      this.comments.value = draft;
     this.ctx.controls.enable(this.send, this.comments.value.trim() !== '');
   }
 
@@ -133,7 +173,12 @@ export class BoardRow {
   }
 
   private setOpen(open: boolean): void {
-    this.ctx.updateUi((ui) => ({ ...ui, expanded: open ? [...ui.expanded.filter((x) => x !== this.id), this.id] : ui.expanded.filter((x) => x !== this.id) }));
+    this.ctx.updateUi((ui) => ({
+      ...ui,
+      expanded: open
+        ? [...ui.expanded.filter((x) => x !== this.id), this.id]
+        : ui.expanded.filter((x) => x !== this.id),
+    }));
     this.syncDetails();
   }
 
@@ -169,7 +214,12 @@ export class BoardRow {
     setClass(this.verify, `verify tone-${v?.tone ?? 'muted'}`);
     setHidden(this.verify.parentElement as HTMLElement, v === null);
     const a = row.actions;
-    const allowed: Record<ActionName, boolean> = { ...a, accept: a.accept && !env.blocked, reject: a.reject && !env.blocked, requestChanges: a.requestChanges && !env.blocked };
+    const allowed: Record<ActionName, boolean> = {
+      ...a,
+      accept: a.accept && !env.blocked,
+      reject: a.reject && !env.blocked,
+      requestChanges: a.requestChanges && !env.blocked,
+    };
     for (const name of Object.keys(this.actions) as ActionName[]) setHidden(this.actions[name], !allowed[name]);
   }
 
@@ -194,11 +244,32 @@ export class BoardRow {
 function rowDetails(row: TaskRow): Child[] {
   return [
     row.reason ? detail('Why', h('p', { class: 'prose', text: row.reason })) : null,
-    detail('Task', h('p', {}, h('code', { text: row.id }), row.dependsOn.length ? ` · depends on ${row.dependsOn.join(', ')}` : ' · no dependencies')),
-    row.verification ? detail(`Checks${row.verification.round > 1 ? ` (round ${row.verification.round})` : ''}`, checksList(row.verification)) : null,
-    row.review ? detail(row.review.approved ? 'Review: approved' : 'Review: changes asked', h('p', { class: 'prose', text: row.review.comments || '(no comments)' })) : null,
+    detail(
+      'Task',
+      h(
+        'p',
+        {},
+        h('code', { text: row.id }),
+        row.dependsOn.length ? ` · depends on ${row.dependsOn.join(', ')}` : ' · no dependencies',
+      ),
+    ),
+    row.verification
+      ? detail(
+          `Checks${row.verification.round > 1 ? ` (round ${row.verification.round})` : ''}`,
+          checksList(row.verification),
+        )
+      : null,
+    row.review
+      ? detail(
+          row.review.approved ? 'Review: approved' : 'Review: changes asked',
+          h('p', { class: 'prose', text: row.review.comments || '(no comments)' }),
+        )
+      : null,
     row.merge ? detail('Merge', mergeText(row.merge)) : null,
-    detail(`Changed files (${row.files.length})`, row.files.length ? fileList(row.files) : h('p', { class: 'muted', text: 'None yet.' })),
+    detail(
+      `Changed files (${row.files.length})`,
+      row.files.length ? fileList(row.files) : h('p', { class: 'muted', text: 'None yet.' }),
+    ),
   ];
 }
 
@@ -212,7 +283,11 @@ export function checksList(v: VerificationView): HTMLElement {
   return h('ul', { class: 'checks' }, ...v.checks.map(checkItem));
 }
 
-const CHECK_LOOK: Record<CheckView['status'], [string, string]> = { passed: ['pass', 'ok'], failed: ['error', 'error'], skipped: ['circle-slash', 'muted'] };
+const CHECK_LOOK: Record<CheckView['status'], [string, string]> = {
+  passed: ['pass', 'ok'],
+  failed: ['error', 'error'],
+  skipped: ['circle-slash', 'muted'],
+};
 
 function checkItem(c: CheckView): HTMLElement {
   const [iconName, tone] = CHECK_LOOK[c.status];
@@ -234,7 +309,12 @@ function checkItem(c: CheckView): HTMLElement {
 
 function mergeText(m: NonNullable<TaskRow['merge']>): HTMLElement {
   if (m.ok) return h('p', { text: m.message ?? 'Merged into the integration branch.' });
-  return h('div', {}, h('p', { class: 'tone-error', text: m.message ?? 'The merge stopped on conflicts.' }), m.conflicts.length ? fileList(m.conflicts) : null);
+  return h(
+    'div',
+    {},
+    h('p', { class: 'tone-error', text: m.message ?? 'The merge stopped on conflicts.' }),
+    m.conflicts.length ? fileList(m.conflicts) : null,
+  );
 }
 
 function fileList(files: readonly string[]): HTMLElement {
@@ -251,12 +331,23 @@ export class IntegrationRow {
 
   constructor(ctx: PanelContext) {
     const taskId = INTEGRATION_TASK_ID;
-    const output = requestButton(ctx, button('Output', { icon: 'output' }), `task:${taskId}:openChecks`, () => ({ type: 'task/openChecks', taskId }));
-    const diff = requestButton(ctx, button('Diff', { icon: 'diff' }), `task:${taskId}:openChanges`, () => ({ type: 'task/openChanges', taskId }));
+    const output = requestButton(ctx, button('Output', { icon: 'output' }), `task:${taskId}:openChecks`, () => ({
+      type: 'task/openChecks',
+      taskId,
+    }));
+    const diff = requestButton(ctx, button('Diff', { icon: 'diff' }), `task:${taskId}:openChanges`, () => ({
+      type: 'task/openChanges',
+      taskId,
+    }));
     this.el = h(
       'div',
       { class: 'row integration', 'data-task-id': taskId, role: 'group', 'aria-label': 'Integration branch' },
-      h('div', { class: 'row-head' }, h('span', { class: 'status' }, icon('git-merge'), h('span', { class: 'status-label', text: 'Integration' })), this.branch),
+      h(
+        'div',
+        { class: 'row-head' },
+        h('span', { class: 'status' }, icon('git-merge'), h('span', { class: 'status-label', text: 'Integration' })),
+        this.branch,
+      ),
       h('div', { class: 'row-verify' }, this.verify, this.files),
       h('div', { class: 'row-actions' }, output, diff),
       ctx.controls.errorSlot([`task:${taskId}:`]),
@@ -270,9 +361,15 @@ export class IntegrationRow {
     setText(this.branch, i.branch);
     setText(this.verify, v?.text ?? 'Not verified yet: checks run when no task can move.');
     setClass(this.verify, `verify tone-${v?.tone ?? 'muted'}`);
-    setText(this.files, i.files.length ? ` · ${i.files.length === 1 ? '1 file' : `${i.files.length} files`} changed` : '');
+    setText(
+      this.files,
+      i.files.length ? ` · ${i.files.length === 1 ? '1 file' : `${i.files.length} files`} changed` : '',
+    );
     const failed = i.verification?.status === 'failed';
     setHidden(this.checks, !failed);
-    if (failed && i.verification) rebuildIfChanged(this.checks, JSON.stringify(i.verification), () => [checksList(i.verification as VerificationView)]);
+    if (failed && i.verification)
+      rebuildIfChanged(this.checks, JSON.stringify(i.verification), () => [
+        checksList(i.verification as VerificationView),
+      ]);
   }
 }

@@ -41,12 +41,27 @@ export class BoardView {
   readonly el: HTMLElement;
 
   constructor(private readonly ctx: PanelContext) {
-    this.stopAll = requestButton(ctx, button('Stop all', { kind: 'danger', icon: 'debug-stop', title: 'Stop every agent; work done so far is kept' }), 'run/stopAll', () => ({ type: 'run/stopAll' }));
+    this.stopAll = requestButton(
+      ctx,
+      button('Stop all', { kind: 'danger', icon: 'debug-stop', title: 'Stop every agent; work done so far is kept' }),
+      'run/stopAll',
+      () => ({ type: 'run/stopAll' }),
+    );
     this.apply = {
-      squash: requestButton(ctx, button('Apply as one commit', { kind: 'primary', icon: 'git-commit' }), 'run/apply', () => ({ type: 'run/apply', mode: 'squash' })),
-      merge: requestButton(ctx, button('Apply as merge', { icon: 'git-merge' }), 'run/apply', () => ({ type: 'run/apply', mode: 'merge' })),
+      squash: requestButton(
+        ctx,
+        button('Apply as one commit', { kind: 'primary', icon: 'git-commit' }),
+        'run/apply',
+        () => ({ type: 'run/apply', mode: 'squash' }),
+      ),
+      merge: requestButton(ctx, button('Apply as merge', { icon: 'git-merge' }), 'run/apply', () => ({
+        type: 'run/apply',
+        mode: 'merge',
+      })),
     };
-    this.resume = requestButton(ctx, button('Resume', { icon: 'debug-continue' }), 'run/resume', () => (this.run ? { type: 'run/resume', runId: this.run.runId } : null));
+    this.resume = requestButton(ctx, button('Resume', { icon: 'debug-continue' }), 'run/resume', () =>
+      this.run ? { type: 'run/resume', runId: this.run.runId } : null,
+    );
     this.close = requestButton(ctx, button('New spec', { icon: 'edit' }), 'run/close', () => ({ type: 'run/close' }));
     this.integration = new IntegrationRow(ctx);
     this.el = h(
@@ -79,7 +94,13 @@ export class BoardView {
     this.chart.update(run.rate, run.tokensPerSecond);
     this.updateActions(run, state.blocked !== null);
     rebuildIfChanged(this.counts, JSON.stringify(run.counts), () =>
-      statusCounts(run.counts).map((c) => h('li', { class: `count status-${c.status}`, 'data-count-status': c.status, text: `${c.count} ${c.label.toLowerCase()}` })),
+      statusCounts(run.counts).map((c) =>
+        h('li', {
+          class: `count status-${c.status}`,
+          'data-count-status': c.status,
+          text: `${c.count} ${c.label.toLowerCase()}`,
+        }),
+      ),
     );
     this.updateRows(run, state.blocked !== null);
     this.integration.update(run);
@@ -103,7 +124,10 @@ export class BoardView {
 
   private updateMeta(run: RunView, hostNow: number): void {
     const elapsed = runElapsed(run, hostNow);
-    setText(this.meta, [runMeta(run), elapsed ? `${run.live ? 'running for' : 'took'} ${elapsed}` : ''].filter(Boolean).join(' · '));
+    setText(
+      this.meta,
+      [runMeta(run), elapsed ? `${run.live ? 'running for' : 'took'} ${elapsed}` : ''].filter(Boolean).join(' · '),
+    );
   }
 
   private updateTotals(run: RunView): void {
@@ -117,7 +141,9 @@ export class BoardView {
     ];
     rebuildIfChanged(this.totals, JSON.stringify([items, u.estimated]), () => [
       ...items.map(([k, v]) => h('div', { class: 'total' }, h('dt', { text: k }), h('dd', { text: v }))),
-      u.estimated ? h('div', { class: 'total muted' }, h('dt', { text: 'Note' }), h('dd', { text: 'some counts estimated' })) : null,
+      u.estimated
+        ? h('div', { class: 'total muted' }, h('dt', { text: 'Note' }), h('dd', { text: 'some counts estimated' }))
+        : null,
     ]);
   }
 
@@ -137,7 +163,12 @@ export class BoardView {
     this.ctx.controls.enable(this.resume, !blocked);
     setHidden(this.close, run.live);
     const applied = run.applied;
-    setText(this.applied, applied ? `Applied to your branch as ${applied.mode === 'squash' ? 'one commit' : 'a merge'} (${applied.commit}).` : '');
+    setText(
+      this.applied,
+      applied
+        ? `Applied to your branch as ${applied.mode === 'squash' ? 'one commit' : 'a merge'} (${applied.commit}).`
+        : '',
+    );
     setHidden(this.applied, !applied);
   }
 
@@ -187,7 +218,24 @@ function budgetBar(b: BudgetBar): HTMLElement {
   return h(
     'div',
     { class: `budget level-${b.level}` },
-    h('div', { class: 'budget-head' }, h('span', { text: title }), h('span', { class: 'budget-label', text: `${b.label}${state}` })),
-    h('div', { class: 'bar', role: 'meter', 'aria-label': title, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct, 'aria-valuetext': b.description }, fill),
+    h(
+      'div',
+      { class: 'budget-head' },
+      h('span', { text: title }),
+      h('span', { class: 'budget-label', text: `${b.label}${state}` }),
+    ),
+    h(
+      'div',
+      {
+        class: 'bar',
+        role: 'meter',
+        'aria-label': title,
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': pct,
+        'aria-valuetext': b.description,
+      },
+      fill,
+    ),
   );
 }

@@ -7,7 +7,16 @@ import { button, h, setHidden, setText, setValue, uid } from './dom';
 import { requestButton } from './context';
 import type { PanelContext } from './context';
 import { ConnectView } from './connectView';
-import { backendChange, backendLabel, hasRealBackend, modelChoices, parseConcurrency, parseCostBudget, parseTokenBudget, selectedBackend } from './options';
+import {
+  backendChange,
+  backendLabel,
+  hasRealBackend,
+  modelChoices,
+  parseConcurrency,
+  parseCostBudget,
+  parseTokenBudget,
+  selectedBackend,
+} from './options';
 import type { Parsed } from './options';
 
 const SPEC_PLACEHOLDER = [
@@ -22,12 +31,30 @@ const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(naviga
 /** The compose phase. */
 export class ComposeView {
   readonly el: HTMLElement;
-  private readonly spec = h('textarea', { class: 'spec', 'aria-label': 'Spec', placeholder: SPEC_PLACEHOLDER, rows: 8, spellcheck: 'true' });
+  private readonly spec = h('textarea', {
+    class: 'spec',
+    'aria-label': 'Spec',
+    placeholder: SPEC_PLACEHOLDER,
+    rows: 8,
+    spellcheck: 'true',
+  });
   private readonly backend = h('select', { 'aria-label': 'Backend' });
   private readonly model = h('select', { 'aria-label': 'Model' });
   private readonly concurrency = h('input', { type: 'number', min: 1, max: 256, step: 1, 'aria-label': 'Concurrency' });
-  private readonly budgetTokens = h('input', { type: 'text', inputmode: 'numeric', placeholder: 'no limit', 'aria-label': 'Token budget', autocomplete: 'off' });
-  private readonly budgetCost = h('input', { type: 'text', inputmode: 'decimal', placeholder: 'no limit', 'aria-label': 'Cost budget', autocomplete: 'off' });
+  private readonly budgetTokens = h('input', {
+    type: 'text',
+    inputmode: 'numeric',
+    placeholder: 'no limit',
+    'aria-label': 'Token budget',
+    autocomplete: 'off',
+  });
+  private readonly budgetCost = h('input', {
+    type: 'text',
+    inputmode: 'decimal',
+    placeholder: 'no limit',
+    'aria-label': 'Cost budget',
+    autocomplete: 'off',
+  });
   private readonly hold = h('input', { type: 'checkbox', 'aria-label': 'Hold verified tasks for my review' });
   private readonly setKey: HTMLButtonElement;
   private readonly keyState = h('span', { class: 'key-state muted' });
@@ -46,12 +73,19 @@ export class ComposeView {
   constructor(private readonly ctx: PanelContext) {
     this.connect = new ConnectView(ctx, () => this.closeConnect());
     this.addBackend = button('Add backend', { kind: 'link', icon: 'add' }, () => this.openConnect());
-    this.plan = requestButton(ctx, button('Plan', { kind: 'primary', icon: 'list-tree' }), 'plan/start', () => this.planRequest());
+    this.plan = requestButton(ctx, button('Plan', { kind: 'primary', icon: 'list-tree' }), 'plan/start', () =>
+      this.planRequest(),
+    );
     this.setKey = requestButton(ctx, button('Set API key', { kind: 'link', icon: 'key' }), 'backend/setKey', () => {
       const b = this.state ? selectedBackend(this.state) : null;
       return b && !b.demo ? { type: 'backend/setKey', name: b.name } : null;
     });
-    const settings = requestButton(ctx, button('Open settings', { kind: 'link', icon: 'settings-gear' }), 'settings/open', () => ({ type: 'settings/open' }));
+    const settings = requestButton(
+      ctx,
+      button('Open settings', { kind: 'link', icon: 'settings-gear' }),
+      'settings/open',
+      () => ({ type: 'settings/open' }),
+    );
     const specHint = `${IS_MAC ? '⌘' : 'Ctrl'}+Enter plans it.`;
     const specTitle = uid('spec');
     this.el = h(
@@ -59,7 +93,10 @@ export class ComposeView {
       { class: 'phase compose', 'aria-labelledby': specTitle },
       h('h2', { id: specTitle, class: 'section-title', text: 'What should the fleet build?' }),
       this.spec,
-      h('p', { class: 'muted hint', text: `One task or many: Foreman plans it into tasks you review before anything runs. ${specHint}` }),
+      h('p', {
+        class: 'muted hint',
+        text: `One task or many: Foreman plans it into tasks you review before anything runs. ${specHint}`,
+      }),
       this.buildOptions(),
       this.optionError,
       ctx.controls.errorSlot(['options', 'spec', 'backend/setKey', 'settings/open']),
@@ -76,7 +113,12 @@ export class ComposeView {
       'fieldset',
       { class: 'options' },
       h('legend', { class: 'sr-only', text: 'Run options' }),
-      h('div', { class: 'field field-wide' }, field('Backend', this.backend), h('div', { class: 'key-row' }, this.setKey, this.keyState, h('span', { class: 'spacer' }), this.addBackend)),
+      h(
+        'div',
+        { class: 'field field-wide' },
+        field('Backend', this.backend),
+        h('div', { class: 'key-row' }, this.setKey, this.keyState, h('span', { class: 'spacer' }), this.addBackend),
+      ),
       field('Model', this.model),
       field('Concurrency', this.concurrency),
       field('Token budget', this.budgetTokens),
@@ -97,12 +139,20 @@ export class ComposeView {
         this.plan.click();
       }
     });
-    this.backend.addEventListener('change', () => this.sendOptions(backendChange(this.state?.backends ?? [], this.backend.value)));
+    this.backend.addEventListener('change', () =>
+      this.sendOptions(backendChange(this.state?.backends ?? [], this.backend.value)),
+    );
     this.model.addEventListener('change', () => this.sendOptions({ model: this.model.value }));
     this.hold.addEventListener('change', () => this.sendOptions({ holdForReview: this.hold.checked }));
-    this.concurrency.addEventListener('change', () => this.sendParsed(parseConcurrency(this.concurrency.value), (v) => ({ concurrency: v })));
-    this.budgetTokens.addEventListener('change', () => this.sendParsed(parseTokenBudget(this.budgetTokens.value), (v) => ({ budgetTokens: v })));
-    this.budgetCost.addEventListener('change', () => this.sendParsed(parseCostBudget(this.budgetCost.value), (v) => ({ budgetCost: v })));
+    this.concurrency.addEventListener('change', () =>
+      this.sendParsed(parseConcurrency(this.concurrency.value), (v) => ({ concurrency: v })),
+    );
+    this.budgetTokens.addEventListener('change', () =>
+      this.sendParsed(parseTokenBudget(this.budgetTokens.value), (v) => ({ budgetTokens: v })),
+    );
+    this.budgetCost.addEventListener('change', () =>
+      this.sendParsed(parseCostBudget(this.budgetCost.value), (v) => ({ budgetCost: v })),
+    );
   }
 
   private planRequest(): { type: 'plan/start' } {

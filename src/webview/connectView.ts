@@ -28,26 +28,70 @@ export class ConnectView {
     private readonly onClose: () => void,
   ) {
     this.close = button('', { kind: 'icon', icon: 'close', label: 'Close' }, () => this.onClose());
-    const discover = requestButton(ctx, button('Discover local servers', { icon: 'search' }), 'backend/discover', () => ({ type: 'backend/discover' }));
-    const demo = requestButton(ctx, button('Try the demo backend', { icon: 'beaker' }), 'backend/useDemo', () => ({ type: 'backend/useDemo' }));
+    const discover = requestButton(
+      ctx,
+      button('Discover local servers', { icon: 'search' }),
+      'backend/discover',
+      () => ({ type: 'backend/discover' }),
+    );
+    const demo = requestButton(ctx, button('Try the demo backend', { icon: 'beaker' }), 'backend/useDemo', () => ({
+      type: 'backend/useDemo',
+    }));
     this.inputs = {
-      name: h('input', { type: 'text', 'aria-label': 'Backend name', placeholder: 'e.g. vllm', autocomplete: 'off', spellcheck: 'false' }),
-      baseUrl: h('input', { type: 'url', 'aria-label': 'Base URL', placeholder: 'e.g. http://localhost:8000/v1', autocomplete: 'off', spellcheck: 'false' }),
-      model: h('input', { type: 'text', 'aria-label': 'Model name', placeholder: 'e.g. Qwen/Qwen2.5-Coder-32B-Instruct', autocomplete: 'off', spellcheck: 'false' }),
+      name: h('input', {
+        type: 'text',
+        'aria-label': 'Backend name',
+        placeholder: 'e.g. vllm',
+        autocomplete: 'off',
+        spellcheck: 'false',
+      }),
+      baseUrl: h('input', {
+        type: 'url',
+        'aria-label': 'Base URL',
+        placeholder: 'e.g. http://localhost:8000/v1',
+        autocomplete: 'off',
+        spellcheck: 'false',
+      }),
+      model: h('input', {
+        type: 'text',
+        'aria-label': 'Model name',
+        placeholder: 'e.g. Qwen/Qwen2.5-Coder-32B-Instruct',
+        autocomplete: 'off',
+        spellcheck: 'false',
+      }),
     };
     const titleId = uid('connect');
     this.el = h(
       'section',
       { class: 'connect', 'aria-labelledby': titleId },
-      h('div', { class: 'connect-head' }, h('h3', { id: titleId, class: 'connect-title' }, icon('plug'), h('span', { text: 'Connect a backend' })), this.close),
-      h('p', { class: 'muted', text: 'Foreman talks to any OpenAI-compatible server: vLLM, SGLang, NIM, Ollama, llama.cpp, LM Studio or a hosted API.' }),
-      h('div', { class: 'connect-step' }, h('h4', { text: 'Find a server on this machine' }), discover, this.scanStatus, this.found, ctx.controls.errorSlot(['backend/discover', 'backend/found:'])),
+      h(
+        'div',
+        { class: 'connect-head' },
+        h('h3', { id: titleId, class: 'connect-title' }, icon('plug'), h('span', { text: 'Connect a backend' })),
+        this.close,
+      ),
+      h('p', {
+        class: 'muted',
+        text: 'Foreman talks to any OpenAI-compatible server: vLLM, SGLang, NIM, Ollama, llama.cpp, LM Studio or a hosted API.',
+      }),
+      h(
+        'div',
+        { class: 'connect-step' },
+        h('h4', { text: 'Find a server on this machine' }),
+        discover,
+        this.scanStatus,
+        this.found,
+        ctx.controls.errorSlot(['backend/discover', 'backend/found:']),
+      ),
       this.buildForm(),
       h(
         'div',
         { class: 'connect-step' },
         h('h4', { text: 'Just looking?' }),
-        h('p', { class: 'muted', text: 'The demo backend is a scripted server that ships with Foreman. No model and no GPU: it plays a whole run so you can see how the board works.' }),
+        h('p', {
+          class: 'muted',
+          text: 'The demo backend is a scripted server that ships with Foreman. No model and no GPU: it plays a whole run so you can see how the board works.',
+        }),
         demo,
         ctx.controls.errorSlot(['backend/useDemo']),
       ),
@@ -57,7 +101,8 @@ export class ConnectView {
   private buildForm(): HTMLFormElement {
     const add = this.ctx.controls.bind(button('Add backend', { icon: 'add' }), 'backend/add');
     add.type = 'submit';
-    const field = (label: string, input: HTMLInputElement) => h('label', { class: 'field' }, h('span', { class: 'field-label', text: label }), input);
+    const field = (label: string, input: HTMLInputElement) =>
+      h('label', { class: 'field' }, h('span', { class: 'field-label', text: label }), input);
     const form = h(
       'form',
       { class: 'connect-step connect-form', novalidate: true },
@@ -70,7 +115,9 @@ export class ConnectView {
       this.ctx.controls.errorSlot(['backend/add']),
     );
     for (const [k, input] of Object.entries(this.inputs) as [keyof BackendForm, HTMLInputElement][]) {
-      input.addEventListener('input', () => this.ctx.updateUi((ui) => ({ ...ui, backendForm: { ...ui.backendForm, [k]: input.value } })));
+      input.addEventListener('input', () =>
+        this.ctx.updateUi((ui) => ({ ...ui, backendForm: { ...ui.backendForm, [k]: input.value } })),
+      );
     }
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -85,7 +132,12 @@ export class ConnectView {
     setText(this.formError, problem ?? '');
     setHidden(this.formError, problem === null);
     if (problem) return;
-    const request = { type: 'backend/add', name: form.name.trim(), baseUrl: form.baseUrl.trim(), model: form.model.trim() } as const;
+    const request = {
+      type: 'backend/add',
+      name: form.name.trim(),
+      baseUrl: form.baseUrl.trim(),
+      model: form.model.trim(),
+    } as const;
     this.ctx.send('backend/add', request, (ok) => {
       if (!ok) return;
       this.ctx.updateUi((ui) => ({ ...ui, backendForm: { name: '', baseUrl: '', model: '' } }));
@@ -122,13 +174,24 @@ export class ConnectView {
     const name = discoveredName(server, backends);
     const key = `backend/found:${server.baseUrl}:`;
     const request = { type: 'backend/add', name, baseUrl: server.baseUrl, model: server.models[0] ?? '' } as const;
-    const add = requestButton(this.ctx, button('Add', { icon: 'add', title: `Add ${server.baseUrl} as backend "${name}"` }), key, () => request, (ok) => ok && this.onClose());
+    const add = requestButton(
+      this.ctx,
+      button('Add', { icon: 'add', title: `Add ${server.baseUrl} as backend "${name}"` }),
+      key,
+      () => request,
+      (ok) => ok && this.onClose(),
+    );
     this.ctx.controls.enable(add, server.models.length > 0);
     const models = server.models.length ? server.models.join(', ') : 'no models listed';
     return h(
       'li',
       { class: 'found', role: 'group', 'aria-label': `${server.kind} at ${server.baseUrl}` },
-      h('div', { class: 'found-head' }, h('strong', { text: server.kind }), h('code', { class: 'found-url', text: server.baseUrl })),
+      h(
+        'div',
+        { class: 'found-head' },
+        h('strong', { text: server.kind }),
+        h('code', { class: 'found-url', text: server.baseUrl }),
+      ),
       h('div', { class: 'found-models muted', text: models }),
       add,
     );
@@ -138,6 +201,7 @@ export class ConnectView {
 function scanText(d: PanelState['discovery'], now: number): string {
   if (d.scanning) return 'Scanning the usual local ports…';
   if (d.scannedAt === null) return '';
-  if (d.found.length === 0) return `No server answered (looked at ${formatMoment(d.scannedAt, now)}). Start one, or add it below.`;
+  if (d.found.length === 0)
+    return `No server answered (looked at ${formatMoment(d.scannedAt, now)}). Start one, or add it below.`;
   return `Found ${d.found.length === 1 ? 'one server' : `${d.found.length} servers`}:`;
 }

@@ -102,7 +102,13 @@ export class Controls {
  * A button bound to request `key` that sends `request()` when clicked, unless disabled or busy.
  * `request` is called at click time so it reads the latest state.
  */
-export function requestButton(ctx: PanelContext, btn: HTMLButtonElement, key: string, request: () => Request | null, onDone?: (ok: boolean) => void): HTMLButtonElement {
+export function requestButton(
+  ctx: PanelContext,
+  btn: HTMLButtonElement,
+  key: string,
+  request: () => Request | null,
+  onDone?: (ok: boolean) => void,
+): HTMLButtonElement {
   ctx.controls.bind(btn, key);
   btn.addEventListener('click', () => {
     if (!ctx.controls.canAct(btn)) return;

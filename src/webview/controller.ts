@@ -53,7 +53,11 @@ export class PanelController implements PanelContext {
   /** Handles one message from the host (anything at all; invalid ones are counted and ignored). */
   receive(data: unknown): void {
     const specPending = this.specTimer !== null || this.tracker.isBusy('spec');
-    const reaction = reactToHostMessage(this.model, data, { tracker: this.tracker, now: performance.now(), specPending });
+    const reaction = reactToHostMessage(this.model, data, {
+      tracker: this.tracker,
+      now: performance.now(),
+      specPending,
+    });
     const uiChanged = reaction.model.ui !== this.model.ui;
     this.model = reaction.model;
     if (uiChanged) this.api.setState(this.model.ui);

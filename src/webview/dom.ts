@@ -12,7 +12,11 @@ export type Attrs = Record<string, string | number | boolean | undefined>;
 export type Child = Node | string | null | undefined | false;
 
 /** Creates an element with attributes and children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
@@ -54,7 +58,12 @@ export interface ButtonOptions {
 
 /** A real `<button type="button">` with its visible text (its accessible name unless `label` is given). */
 export function button(text: string, o: ButtonOptions = {}, onClick?: (ev: MouseEvent) => void): HTMLButtonElement {
-  const b = h('button', { type: 'button', class: `btn btn-${o.kind ?? 'secondary'}`, 'aria-label': o.label, title: o.title ?? o.label });
+  const b = h('button', {
+    type: 'button',
+    class: `btn btn-${o.kind ?? 'secondary'}`,
+    'aria-label': o.label,
+    title: o.title ?? o.label,
+  });
   if (o.icon) b.append(icon(o.icon));
   if (text) b.append(h('span', { class: 'btn-text', text }));
   if (onClick) b.addEventListener('click', onClick);
@@ -111,7 +120,12 @@ export function rebuildIfChanged(el: Element, signature: string, build: () => Ch
  * Keeps `container`'s children in the order of `keys`, reusing the element made for each key and
  * creating or dropping the rest. Moves nodes only where the order differs.
  */
-export function reconcile<T extends Element>(container: Element, keys: readonly string[], cache: Map<string, T>, create: (key: string) => T): T[] {
+export function reconcile<T extends Element>(
+  container: Element,
+  keys: readonly string[],
+  cache: Map<string, T>,
+  create: (key: string) => T,
+): T[] {
   const wanted = new Set(keys);
   for (const [key, el] of cache) {
     if (!wanted.has(key)) {

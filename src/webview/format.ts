@@ -93,7 +93,11 @@ export function formatMoment(at: number, now: number): string {
 
 /** The first non-blank line of a text, cut to `max` characters with an ellipsis. */
 export function firstLine(text: string, max = 120): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+  const line =
+    text
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
 }
 

@@ -19,7 +19,13 @@ export class HistoryView {
   readonly el: HTMLDetailsElement;
 
   constructor(private readonly ctx: PanelContext) {
-    this.el = h('details', { class: 'history' }, h('summary', { class: 'section-title' }, icon('history'), h('span', { text: 'History' }), this.count), this.list, this.empty);
+    this.el = h(
+      'details',
+      { class: 'history' },
+      h('summary', { class: 'section-title' }, icon('history'), h('span', { text: 'History' }), this.count),
+      this.list,
+      this.empty,
+    );
     this.el.open = ctx.ui().historyOpen;
     this.el.addEventListener('toggle', () => this.ctx.updateUi((ui) => ({ ...ui, historyOpen: this.el.open })));
   }
@@ -35,7 +41,9 @@ export class HistoryView {
       this.ctx.controls.release(this.items.get(id) as HTMLElement);
       this.signatures.delete(id);
     }
-    const lis = reconcile(this.list, ids, this.items, (id) => h('li', { class: 'history-row', 'data-history-run': id }));
+    const lis = reconcile(this.list, ids, this.items, (id) =>
+      h('li', { class: 'history-row', 'data-history-run': id }),
+    );
     lis.forEach((li, i) => this.fill(li, byId.get(ids[i]) as HistoryEntry, state));
   }
 
@@ -46,10 +54,18 @@ export class HistoryView {
     this.signatures.set(e.runId, sig);
     this.ctx.controls.release(li);
     const look = RUN_STATUS_LOOK[e.status];
-    const open = requestButton(this.ctx, button('Open', { icon: 'go-to-file' }), `history:${e.runId}:open`, () => ({ type: 'run/open', runId: e.runId }));
+    const open = requestButton(this.ctx, button('Open', { icon: 'go-to-file' }), `history:${e.runId}:open`, () => ({
+      type: 'run/open',
+      runId: e.runId,
+    }));
     this.ctx.controls.enable(open, !onBoard);
     if (onBoard) open.title = 'This run is on the board';
-    const resume = e.resumable ? requestButton(this.ctx, button('Resume', { icon: 'debug-continue' }), `history:${e.runId}:resume`, () => ({ type: 'run/resume', runId: e.runId })) : null;
+    const resume = e.resumable
+      ? requestButton(this.ctx, button('Resume', { icon: 'debug-continue' }), `history:${e.runId}:resume`, () => ({
+          type: 'run/resume',
+          runId: e.runId,
+        }))
+      : null;
     if (resume) this.ctx.controls.enable(resume, state.blocked === null);
     const facts = [
       e.startedAt === null ? 'not started' : formatMoment(e.startedAt, state.now),
@@ -59,8 +75,18 @@ export class HistoryView {
       e.applied ? 'applied' : '',
     ].filter(Boolean);
     li.replaceChildren(
-      h('div', { class: 'history-head' }, h('span', { class: `badge status-badge tone-${look.tone}` }, h('span', { text: look.label })), h('span', { class: 'history-spec', title: e.spec, text: firstLine(e.spec) || '(no spec)' })),
-      h('div', { class: 'history-facts muted' }, h('code', { text: e.runId }), h('span', { text: ` · ${facts.join(' · ')}` })),
+      h(
+        'div',
+        { class: 'history-head' },
+        h('span', { class: `badge status-badge tone-${look.tone}` }, h('span', { text: look.label })),
+        h('span', { class: 'history-spec', title: e.spec, text: firstLine(e.spec) || '(no spec)' }),
+      ),
+      h(
+        'div',
+        { class: 'history-facts muted' },
+        h('code', { text: e.runId }),
+        h('span', { text: ` · ${facts.join(' · ')}` }),
+      ),
       h('div', { class: 'actions' }, open, resume),
       this.ctx.controls.errorSlot([`history:${e.runId}:`]),
     );

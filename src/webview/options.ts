@@ -10,7 +10,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 /** Concurrency: a whole number from 1 to 256. */
 export function parseConcurrency(text: string): Parsed<number> {
   const n = Number(text.trim());
-  if (text.trim() === '' || !Number.isInteger(n) || n < 1 || n > 256) return { ok: false, error: 'Concurrency is a whole number from 1 to 256.' };
+  if (text.trim() === '' || !Number.isInteger(n) || n < 1 || n > 256)
+    return { ok: false, error: 'Concurrency is a whole number from 1 to 256.' };
   return { ok: true, value: n };
 }
 
@@ -22,7 +23,8 @@ export function parseTokenBudget(text: string): Parsed<number | null> {
   if (t === '') return { ok: true, value: null };
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(t);
   const value = m ? Math.round(Number(m[1]) * TOKEN_SUFFIX[m[2].toLowerCase()]) : NaN;
-  if (!(value > 0)) return { ok: false, error: 'A token budget is a positive number such as 200000 or 200k (blank for none).' };
+  if (!(value > 0))
+    return { ok: false, error: 'A token budget is a positive number such as 200000 or 200k (blank for none).' };
   return { ok: true, value };
 }
 
@@ -68,7 +70,11 @@ export function backendChange(backends: readonly BackendView[], name: string): P
  * unique among the configured backends with "-2", "-3" ….
  */
 export function discoveredName(server: Pick<DiscoveredServer, 'kind'>, backends: readonly BackendView[]): string {
-  const base = server.kind.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'server';
+  const base =
+    server.kind
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'server';
   const taken = new Set(backends.map((b) => b.name));
   if (!taken.has(base)) return base;
   let n = 2;
@@ -87,7 +93,8 @@ export interface BackendForm {
 export function backendFormProblem(form: BackendForm, backends: readonly BackendView[]): string | null {
   if (form.name.trim() === '') return 'Give the backend a name.';
   if (backends.some((b) => b.name === form.name.trim() && b.demo)) return 'That name belongs to the demo backend.';
-  if (!isHttpUrl(form.baseUrl.trim())) return 'The base URL is an http:// or https:// address, such as http://localhost:8000/v1.';
+  if (!isHttpUrl(form.baseUrl.trim()))
+    return 'The base URL is an http:// or https:// address, such as http://localhost:8000/v1.';
   if (form.model.trim() === '') return 'Name the model the server serves.';
   return null;
 }

@@ -29,10 +29,21 @@ export function taskForm(o: TaskFormOptions): HTMLFormElement {
   const d = { ...o.draft, dependsOn: [...o.draft.dependsOn] };
   const changed = () => o.onInput({ ...d, dependsOn: [...d.dependsOn] });
   const text = (key: 'id' | 'title', label: string, hint?: string) => {
-    const input = h('input', { type: 'text', 'aria-label': label, autocomplete: 'off', spellcheck: key === 'title' ? 'true' : 'false', placeholder: hint });
+    const input = h('input', {
+      type: 'text',
+      'aria-label': label,
+      autocomplete: 'off',
+      spellcheck: key === 'title' ? 'true' : 'false',
+      placeholder: hint,
+    });
     input.value = d[key];
     input.addEventListener('input', () => ((d[key] = input.value), changed()));
-    return h('label', { class: 'field' }, h('span', { class: 'field-label', text: key === 'id' ? 'Id' : label }), input);
+    return h(
+      'label',
+      { class: 'field' },
+      h('span', { class: 'field-label', text: key === 'id' ? 'Id' : label }),
+      input,
+    );
   };
   const area = (key: 'instructions' | 'acceptance' | 'files', label: string, shown: string, rows: number) => {
     const input = h('textarea', { 'aria-label': label, rows, spellcheck: key === 'files' ? 'false' : 'true' });
@@ -61,7 +72,11 @@ export function taskForm(o: TaskFormOptions): HTMLFormElement {
   return form;
 }
 
-function dependencyBoxes(others: readonly PlanTask[], chosen: readonly string[], onChange: (ids: string[]) => void): HTMLElement {
+function dependencyBoxes(
+  others: readonly PlanTask[],
+  chosen: readonly string[],
+  onChange: (ids: string[]) => void,
+): HTMLElement {
   const set = new Set(chosen);
   const boxes = others.map((t) => {
     const box = h('input', { type: 'checkbox', value: t.id });
@@ -71,7 +86,13 @@ function dependencyBoxes(others: readonly PlanTask[], chosen: readonly string[],
       else set.delete(t.id);
       onChange(others.map((x) => x.id).filter((id) => set.has(id)));
     });
-    return h('label', { class: 'check' }, box, h('span', { class: 'task-id', text: t.id }), h('span', { text: t.title }));
+    return h(
+      'label',
+      { class: 'check' },
+      box,
+      h('span', { class: 'task-id', text: t.id }),
+      h('span', { text: t.title }),
+    );
   });
   return h(
     'fieldset',
@@ -96,7 +117,12 @@ export function cardFace(p: CardParts): Child[] {
   const t = p.task;
   const titleId = uid('card');
   return [
-    h('div', { class: 'card-head' }, h('span', { class: 'task-id', text: t.id }), h('h3', { id: titleId, class: 'card-title', text: t.title || '(untitled)' })),
+    h(
+      'div',
+      { class: 'card-head' },
+      h('span', { class: 'task-id', text: t.id }),
+      h('h3', { id: titleId, class: 'card-title', text: t.title || '(untitled)' }),
+    ),
     t.instructions ? h('p', { class: 'instructions', text: t.instructions }) : null,
     listSection('Acceptance criteria', t.acceptance, false),
     listSection('Expected files', t.files, true),
@@ -109,20 +135,48 @@ export function cardFace(p: CardParts): Child[] {
 function listSection(title: string, items: readonly string[], code: boolean): HTMLElement | null {
   if (items.length === 0) return null;
   const lis = items.map((i) => h('li', {}, code ? h('code', { text: i }) : i));
-  return h('div', { class: 'card-section' }, h('h4', { text: title }), h('ul', { class: code ? 'files' : 'criteria' }, ...lis));
+  return h(
+    'div',
+    { class: 'card-section' },
+    h('h4', { text: title }),
+    h('ul', { class: code ? 'files' : 'criteria' }, ...lis),
+  );
 }
 
 function dependencyChips(deps: readonly string[], titles: ReadonlyMap<string, string>): HTMLElement {
   if (deps.length === 0) return h('p', { class: 'deps muted', text: 'No dependencies: starts from the base commit.' });
   const chips = deps.map((d) => {
     const known = titles.has(d);
-    return h('li', { class: known ? 'chip' : 'chip chip-error', title: titles.get(d) ?? `No task "${d}" in the plan` }, icon(known ? 'arrow-small-right' : 'warning'), h('span', { text: d }));
+    return h(
+      'li',
+      { class: known ? 'chip' : 'chip chip-error', title: titles.get(d) ?? `No task "${d}" in the plan` },
+      icon(known ? 'arrow-small-right' : 'warning'),
+      h('span', { text: d }),
+    );
   });
-  return h('div', { class: 'deps' }, h('span', { class: 'deps-label', text: 'Depends on' }), h('ul', { class: 'chips', 'aria-label': 'Depends on' }, ...chips));
+  return h(
+    'div',
+    { class: 'deps' },
+    h('span', { class: 'deps-label', text: 'Depends on' }),
+    h('ul', { class: 'chips', 'aria-label': 'Depends on' }, ...chips),
+  );
 }
 
 /** A planner warning (tasks touching the same files) as a note on a card or above the cards. */
 export function warningNote(w: Warning): HTMLElement {
-  const files = w.files.length ? h('span', { class: 'warning-files' }, ...w.files.map((f) => h('code', { text: f }))) : null;
-  return h('div', { class: 'card-warning', role: 'note' }, icon('warning'), h('div', { class: 'note-body' }, h('span', { class: 'sr-only', text: 'Warning: ' }), h('span', { text: w.message }), files));
+  const files = w.files.length
+    ? h('span', { class: 'warning-files' }, ...w.files.map((f) => h('code', { text: f })))
+    : null;
+  return h(
+    'div',
+    { class: 'card-warning', role: 'note' },
+    icon('warning'),
+    h(
+      'div',
+      { class: 'note-body' },
+      h('span', { class: 'sr-only', text: 'Warning: ' }),
+      h('span', { text: w.message }),
+      files,
+    ),
+  );
 }

@@ -84,7 +84,9 @@ export function replaceTask(tasks: readonly PlanTask[], id: string, task: PlanTa
 
 /** The plan's task list without task `id`, and without dependencies on it. */
 export function removeTask(tasks: readonly PlanTask[], id: string): PlanTask[] {
-  return tasks.filter((t) => t.id !== id).map((t) => (t.dependsOn.includes(id) ? { ...t, dependsOn: t.dependsOn.filter((d) => d !== id) } : t));
+  return tasks
+    .filter((t) => t.id !== id)
+    .map((t) => (t.dependsOn.includes(id) ? { ...t, dependsOn: t.dependsOn.filter((d) => d !== id) } : t));
 }
 
 /** Ids the planner would accept: lowercase letters, digits and dashes. */

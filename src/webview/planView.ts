@@ -10,7 +10,18 @@ import { requestButton } from './context';
 import type { PanelContext } from './context';
 import { firstLine, formatCost, formatCount, formatUsage, plural } from './format';
 import { cardFace, taskForm, warningNote } from './planCard';
-import { dependencyOrder, draftOf, draftProblem, emptyDraft, newIdProblem, removeTask, replaceTask, taskOfDraft, unattachedWarnings, warningsFor } from './planModel';
+import {
+  dependencyOrder,
+  draftOf,
+  draftProblem,
+  emptyDraft,
+  newIdProblem,
+  removeTask,
+  replaceTask,
+  taskOfDraft,
+  unattachedWarnings,
+  warningsFor,
+} from './planModel';
 import type { TaskDraft } from './planModel';
 
 /** Busy prefix of every control that sends `plan/edit`: one edit at a time, each from the latest plan. */
@@ -30,7 +41,11 @@ export class PlanView {
   private readonly run: HTMLButtonElement;
   private readonly runHint = h('span', { class: 'muted plan-hint' });
   private readonly replan: HTMLButtonElement;
-  private readonly comment = h('textarea', { 'aria-label': 'Re-plan comment', rows: 2, placeholder: 'What should the planner do differently? e.g. "Split the API task; keep the docs in one task."' });
+  private readonly comment = h('textarea', {
+    'aria-label': 'Re-plan comment',
+    rows: 2,
+    placeholder: 'What should the planner do differently? e.g. "Split the API task; keep the docs in one task."',
+  });
   private readonly cards = new Map<string, HTMLLIElement>();
   private readonly signatures = new Map<string, string>();
   private plan: Plan | null = null;
@@ -40,11 +55,21 @@ export class PlanView {
 
   constructor(private readonly ctx: PanelContext) {
     this.addButton = button('Add task', { icon: 'add' }, () => this.startAdd());
-    this.run = requestButton(ctx, button('Run', { kind: 'primary', icon: 'play' }), 'run/start', () => ({ type: 'run/start' }));
-    this.replan = requestButton(ctx, button('Re-plan', { icon: 'refresh' }), 'plan/replan', () => ({ type: 'plan/replan', comment: this.comment.value.trim() }), (ok) => {
-      if (ok) this.ctx.updateUi((ui) => ({ ...ui, replanComment: '' }));
-    });
-    const discard = requestButton(ctx, button('Discard plan', { icon: 'discard' }), 'plan/discard', () => ({ type: 'plan/discard' }));
+    this.run = requestButton(ctx, button('Run', { kind: 'primary', icon: 'play' }), 'run/start', () => ({
+      type: 'run/start',
+    }));
+    this.replan = requestButton(
+      ctx,
+      button('Re-plan', { icon: 'refresh' }),
+      'plan/replan',
+      () => ({ type: 'plan/replan', comment: this.comment.value.trim() }),
+      (ok) => {
+        if (ok) this.ctx.updateUi((ui) => ({ ...ui, replanComment: '' }));
+      },
+    );
+    const discard = requestButton(ctx, button('Discard plan', { icon: 'discard' }), 'plan/discard', () => ({
+      type: 'plan/discard',
+    }));
     this.comment.addEventListener('input', () => {
       this.ctx.updateUi((ui) => ({ ...ui, replanComment: this.comment.value }));
       this.ctx.controls.enable(this.replan, this.comment.value.trim() !== '');
@@ -61,7 +86,17 @@ export class PlanView {
       this.estimate,
       h('div', { class: 'actions run-actions' }, this.run, this.runHint),
       ctx.controls.errorSlot(['run/start']),
-      h('div', { class: 'replan' }, h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Re-plan with a comment' }), this.comment), h('div', { class: 'actions' }, this.replan, discard)),
+      h(
+        'div',
+        { class: 'replan' },
+        h(
+          'label',
+          { class: 'field' },
+          h('span', { class: 'field-label', text: 'Re-plan with a comment' }),
+          this.comment,
+        ),
+        h('div', { class: 'actions' }, this.replan, discard),
+      ),
       ctx.controls.errorSlot(['plan/replan', 'plan/discard']),
     );
   }
@@ -72,12 +107,17 @@ export class PlanView {
     if (!plan) return;
     setText(this.summary, `${plural(plan.tasks.length, 'task')} for: ${firstLine(plan.spec, 160)}`);
     this.updateErrors(plan.errors);
-    rebuildIfChanged(this.looseWarnings, JSON.stringify(unattachedWarnings(plan.warnings, plan.tasks)), () => unattachedWarnings(plan.warnings, plan.tasks).map(warningNote));
+    rebuildIfChanged(this.looseWarnings, JSON.stringify(unattachedWarnings(plan.warnings, plan.tasks)), () =>
+      unattachedWarnings(plan.warnings, plan.tasks).map(warningNote),
+    );
     this.updateCards(plan);
     this.updateAdd(plan);
     this.updateEstimate(plan);
     this.ctx.controls.enable(this.run, plan.errors.length === 0 && plan.tasks.length > 0 && !state.blocked);
-    setText(this.runHint, plan.errors.length ? 'Solve the problems above to run.' : plan.tasks.length === 0 ? 'Add a task to run.' : '');
+    setText(
+      this.runHint,
+      plan.errors.length ? 'Solve the problems above to run.' : plan.tasks.length === 0 ? 'Add a task to run.' : '',
+    );
     const comment = this.ctx.ui().replanComment;
     if (document.activeElement !== this.comment && this.comment.value !== comment) this.comment.value = comment;
     this.ctx.controls.enable(this.replan, this.comment.value.trim() !== '');
@@ -87,7 +127,12 @@ export class PlanView {
   private updateErrors(errors: readonly string[]): void {
     setHidden(this.errors, errors.length === 0);
     rebuildIfChanged(this.errors, JSON.stringify(errors), () => [
-      h('h3', { class: 'subheading' }, icon('error'), h('span', { text: `The plan cannot run yet (${plural(errors.length, 'problem')})` })),
+      h(
+        'h3',
+        { class: 'subheading' },
+        icon('error'),
+        h('span', { text: `The plan cannot run yet (${plural(errors.length, 'problem')})` }),
+      ),
       h('ul', {}, ...errors.map((e) => h('li', { text: e }))),
     ]);
   }
@@ -118,9 +163,13 @@ export class PlanView {
     const edit = button('Edit', { icon: 'edit' }, () => this.startEdit(task.id));
     const remove = this.ctx.controls.bind(button('Remove task', { icon: 'trash' }), EDIT_BUSY);
     remove.addEventListener('click', () => {
-      if (this.ctx.controls.canAct(remove)) this.sendEdit(`plan/edit:${task.id}:remove`, removeTask(this.currentTasks(), task.id));
+      if (this.ctx.controls.canAct(remove))
+        this.sendEdit(`plan/edit:${task.id}:remove`, removeTask(this.currentTasks(), task.id));
     });
-    li.replaceChildren(...faceChildren(cardFace({ task, titles, warnings, edit, remove })), this.ctx.controls.errorSlot([`plan/edit:${task.id}:`]));
+    li.replaceChildren(
+      ...faceChildren(cardFace({ task, titles, warnings, edit, remove })),
+      this.ctx.controls.errorSlot([`plan/edit:${task.id}:`]),
+    );
   }
 
   private fillEditing(li: HTMLLIElement, task: PlanTask, plan: Plan, draft: TaskDraft): void {
@@ -146,7 +195,12 @@ export class PlanView {
         this.sendEdit(`plan/edit:${task.id}:save`, tasks, () => this.stopEdit(task.id));
       },
     });
-    const head = h('div', { class: 'card-head' }, h('span', { class: 'task-id', text: task.id }), h('h3', { class: 'card-title', text: `Editing ${task.id}` }));
+    const head = h(
+      'div',
+      { class: 'card-head' },
+      h('span', { class: 'task-id', text: task.id }),
+      h('h3', { class: 'card-title', text: `Editing ${task.id}` }),
+    );
     li.replaceChildren(head, form, problem, this.ctx.controls.errorSlot([`plan/edit:${task.id}:`]));
   }
 
@@ -177,7 +231,13 @@ export class PlanView {
         this.sendEdit(`plan/edit:${NEW}:save`, [...tasks, taskOfDraft(d)], () => this.stopAdd());
       },
     });
-    const card = h('div', { class: 'card card-new editing', 'data-plan-task-draft': '' }, h('h3', { class: 'card-title', text: 'New task' }), form, problem);
+    const card = h(
+      'div',
+      { class: 'card card-new editing', 'data-plan-task-draft': '' },
+      h('h3', { class: 'card-title', text: 'New task' }),
+      form,
+      problem,
+    );
     this.addArea.replaceChildren(card, this.ctx.controls.errorSlot([`plan/edit:${NEW}:`]));
     if (this.focusAdd) form.querySelector('input')?.focus();
     this.focusAdd = false;
@@ -228,7 +288,10 @@ export class PlanView {
     this.focusNext = null;
     const li = f ? this.cards.get(f.taskId) : undefined;
     if (!f || !li) return;
-    const target = f.target === 'form' ? li.querySelector<HTMLElement>('form input, form textarea') : li.querySelector<HTMLElement>('.card-actions button');
+    const target =
+      f.target === 'form'
+        ? li.querySelector<HTMLElement>('form input, form textarea')
+        : li.querySelector<HTMLElement>('.card-actions button');
     target?.focus();
   }
 }
@@ -246,11 +309,31 @@ function showProblem(el: HTMLElement, problem: string | null): boolean {
 function estimateParts(plan: Plan): HTMLElement[] {
   const e = plan.estimate;
   const usage = plan.plannerUsage;
-  const planner = h('p', { class: 'muted', text: `Planning used ${formatCount(usage.input + usage.output)} tokens (${formatCost(usage.cost)}).` });
+  const planner = h('p', {
+    class: 'muted',
+    text: `Planning used ${formatCount(usage.input + usage.output)} tokens (${formatCost(usage.cost)}).`,
+  });
   const title = h('h3', { class: 'subheading' }, icon('dashboard'), h('span', { text: 'Estimate for the run' }));
   if (!e) return [title, h('p', { class: 'muted', text: 'No estimate while the plan has problems.' }), planner];
-  const numbers = h('p', { class: 'estimate-numbers' }, h('span', { text: `≈ ${formatUsage({ ...e, estimated: false })}` }), h('strong', { class: 'estimate-cost', text: ` · ${formatCost(e.cost)}` }));
-  const over = e.overBudget ? h('div', { class: 'over-budget', role: 'note' }, icon('warning'), h('div', { class: 'note-body', text: e.overBudget })) : null;
-  const details = h('details', { class: 'assumptions' }, h('summary', { text: 'Assumptions' }), h('p', { text: e.assumptions }));
+  const numbers = h(
+    'p',
+    { class: 'estimate-numbers' },
+    h('span', { text: `≈ ${formatUsage({ ...e, estimated: false })}` }),
+    h('strong', { class: 'estimate-cost', text: ` · ${formatCost(e.cost)}` }),
+  );
+  const over = e.overBudget
+    ? h(
+        'div',
+        { class: 'over-budget', role: 'note' },
+        icon('warning'),
+        h('div', { class: 'note-body', text: e.overBudget }),
+      )
+    : null;
+  const details = h(
+    'details',
+    { class: 'assumptions' },
+    h('summary', { text: 'Assumptions' }),
+    h('p', { text: e.assumptions }),
+  );
   return [title, numbers, ...(over ? [over] : []), details, planner];
 }

@@ -16,12 +16,18 @@ export class PlanningView {
   private startedAt: number | null = null;
 
   constructor(private readonly ctx: PanelContext) {
-    const cancel = requestButton(ctx, button('Cancel planning', { icon: 'close' }), 'plan/cancel', () => ({ type: 'plan/cancel' }));
+    const cancel = requestButton(ctx, button('Cancel planning', { icon: 'close' }), 'plan/cancel', () => ({
+      type: 'plan/cancel',
+    }));
     this.el = h(
       'section',
       { class: 'phase planning', 'aria-busy': 'true' },
       h('h2', { class: 'section-title', text: 'Planning' }),
-      h('div', { class: 'progress', role: 'progressbar', 'aria-label': 'Planning in progress' }, h('div', { class: 'progress-indeterminate' })),
+      h(
+        'div',
+        { class: 'progress', role: 'progressbar', 'aria-label': 'Planning in progress' },
+        h('div', { class: 'progress-indeterminate' }),
+      ),
       h('p', { class: 'planning-line' }, this.message, this.elapsed),
       this.spec,
       h('div', { class: 'actions' }, cancel),

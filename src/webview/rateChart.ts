@@ -20,7 +20,13 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 export class RateChart {
   private readonly area = svg('polygon', { class: 'chart-area' });
   private readonly line = svg('polyline', { class: 'chart-line', 'vector-effect': 'non-scaling-stroke' });
-  private readonly image = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: 'none', class: 'chart-svg', role: 'img', focusable: 'false' });
+  private readonly image = svg('svg', {
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+    preserveAspectRatio: 'none',
+    class: 'chart-svg',
+    role: 'img',
+    focusable: 'false',
+  });
   private readonly max = h('span', { class: 'chart-max' });
   private readonly now = h('span', { class: 'chart-now' });
   private readonly empty = h('span', { class: 'chart-empty muted', text: 'No output yet.' });
@@ -28,7 +34,14 @@ export class RateChart {
   private signature = '';
 
   constructor() {
-    const grid = svg('line', { class: 'chart-grid', x1: '0', y1: String(HEIGHT / 2), x2: String(WIDTH), y2: String(HEIGHT / 2), 'vector-effect': 'non-scaling-stroke' });
+    const grid = svg('line', {
+      class: 'chart-grid',
+      x1: '0',
+      y1: String(HEIGHT / 2),
+      x2: String(WIDTH),
+      y2: String(HEIGHT / 2),
+      'vector-effect': 'non-scaling-stroke',
+    });
     this.image.append(grid, this.area, this.line);
     this.el = h(
       'figure',
@@ -48,7 +61,11 @@ export class RateChart {
     setText(this.max, formatRate(g.max));
     setText(this.now, `now ${formatRate(current)}`);
     const peak = Math.max(0, ...samples);
-    setAttr(this.image, 'aria-label', `Output tokens per second over the last ${samples.length} seconds; peak ${formatRate(peak)}, now ${formatRate(current)}.`);
+    setAttr(
+      this.image,
+      'aria-label',
+      `Output tokens per second over the last ${samples.length} seconds; peak ${formatRate(peak)}, now ${formatRate(current)}.`,
+    );
     this.empty.hidden = g.line !== '';
   }
 }

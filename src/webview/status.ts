@@ -54,5 +54,12 @@ export const TASK_STATUS_ORDER = Object.keys(TASK_STATUS_LOOK) as TaskStatus[];
 
 /** The look of a status the protocol may grow later: unknown names read as themselves, muted. */
 export function taskLook(status: string): StatusLook {
-  return (TASK_STATUS_LOOK as Record<string, StatusLook | undefined>)[status] ?? { label: status, icon: 'circle-outline', spin: false, tone: 'muted' };
+  return (
+    (TASK_STATUS_LOOK as Record<string, StatusLook | undefined>)[status] ?? {
+      label: status,
+      icon: 'circle-outline',
+      spin: false,
+      tone: 'muted',
+    }
+  );
 }

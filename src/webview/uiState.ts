@@ -78,7 +78,8 @@ function stringRecord(x: unknown): Record<string, string> {
 export function restoreUiState(saved: unknown): UiState {
   const base = initialUiState();
   if (!isObject(saved)) return base;
-  const editing = isObject(saved.editing) && typeof saved.editing.taskId === 'string' ? draft(saved.editing.draft) : null;
+  const editing =
+    isObject(saved.editing) && typeof saved.editing.taskId === 'string' ? draft(saved.editing.draft) : null;
   const form = isObject(saved.backendForm) ? saved.backendForm : {};
   return {
     expanded: strings(saved.expanded),
@@ -109,7 +110,11 @@ export function pruneUiState(ui: UiState, state: PanelState): UiState {
   const keptRequests = requestIds.filter((id) => rowIds.has(id));
   const replanComment = state.phase === 'plan' || state.phase === 'planning' ? ui.replanComment : '';
   const same =
-    editing === ui.editing && adding === ui.adding && expanded.length === ui.expanded.length && keptRequests.length === requestIds.length && replanComment === ui.replanComment;
+    editing === ui.editing &&
+    adding === ui.adding &&
+    expanded.length === ui.expanded.length &&
+    keptRequests.length === requestIds.length &&
+    replanComment === ui.replanComment;
   if (same) return ui;
   const changeRequests = Object.fromEntries(keptRequests.map((id) => [id, ui.changeRequests[id]]));
   return { ...ui, editing, adding, expanded, changeRequests, replanComment };

@@ -19,7 +19,18 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -47,7 +58,9 @@ const CHROMIUM_ARGS = [
 ];
 
 /** User settings that keep the workbench quiet and offline (shared with `npm start`); a session's own settings win. */
-const BASE_SETTINGS = JSON.parse(readFileSync(join(PROJECT_ROOT, 'scripts', 'code-server-settings.json'), 'utf8')) as Record<string, unknown>;
+const BASE_SETTINGS = JSON.parse(
+  readFileSync(join(PROJECT_ROOT, 'scripts', 'code-server-settings.json'), 'utf8'),
+) as Record<string, unknown>;
 
 let codeServerPath: string | undefined;
 
@@ -84,7 +97,10 @@ export function ensureVsix(): string {
   const inputs = ['src', 'media', 'package.json', 'esbuild.js', '.vscodeignore', 'README.md', 'CHANGELOG.md'];
   const newestInput = Math.max(...inputs.map((p) => newestMtime(join(PROJECT_ROOT, p))));
   if (existsSync(vsix) && statSync(vsix).mtimeMs > newestInput) return vsix;
-  const r = spawnSync('npm', ['run', 'package', '--silent'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync('npm', ['run', 'package', '--silent'], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (r.status !== 0 || !existsSync(vsix)) throw new Error(`npm run package exited with ${r.status}`);
   return vsix;
 }
@@ -124,11 +140,16 @@ export interface VSCodeSession {
 function sessionEnv(dir: string, marker: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('VSCODE_') || k.startsWith('FOREMAN_') || k === 'ELECTRON_RUN_AS_NODE') continue;
+    if (v === undefined || k.startsWith('VSCODE_') || k.startsWith('FOREMAN_') || k === 'ELECTRON_RUN_AS_NODE')
+      continue;
     env[k] = v;
   }
   for (const x of ['config', 'data', 'cache']) mkdirSync(join(dir, 'xdg', x), { recursive: true });
-  const xdg = { XDG_CONFIG_HOME: join(dir, 'xdg/config'), XDG_DATA_HOME: join(dir, 'xdg/data'), XDG_CACHE_HOME: join(dir, 'xdg/cache') };
+  const xdg = {
+    XDG_CONFIG_HOME: join(dir, 'xdg/config'),
+    XDG_DATA_HOME: join(dir, 'xdg/data'),
+    XDG_CACHE_HOME: join(dir, 'xdg/cache'),
+  };
   return { ...env, ...xdg, FOREMAN_E2E_SESSION: marker, ...extra };
 }
 
@@ -172,7 +193,10 @@ class Session implements VSCodeSession {
   private context: BrowserContext | undefined;
   private closed = false;
 
-  constructor(readonly dir: string, extensionsDir?: string) {
+  constructor(
+    readonly dir: string,
+    extensionsDir?: string,
+  ) {
     this.userDataDir = join(dir, 'user-data');
     this.extensionsDir = extensionsDir ?? join(dir, 'extensions');
   }
@@ -301,7 +325,10 @@ export async function createDemoRun(): Promise<DemoRun> {
   const repo = join(tmp, 'demo-shop');
   cpSync(join(PROJECT_ROOT, 'samples/demo-shop'), repo, { recursive: true });
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=E2E Developer', '-c', 'user.email=e2e@example.com', ...args], { cwd: repo, stdio: 'ignore' });
+    execFileSync('git', ['-c', 'user.name=E2E Developer', '-c', 'user.email=e2e@example.com', ...args], {
+      cwd: repo,
+      stdio: 'ignore',
+    });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'The shop before Foreman');
@@ -312,7 +339,12 @@ export async function createDemoRun(): Promise<DemoRun> {
     const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
     const url = /^listening (\S+)/.exec(line)?.[1];
     if (!url) throw new Error(`the test server said: ${line}`);
-    const env = { ...process.env, FOREMAN_BASE_URL: url, FOREMAN_MODEL: 'scripted-demo', FOREMAN_WORKTREE_ROOT: join(tmp, 'worktrees') };
+    const env = {
+      ...process.env,
+      FOREMAN_BASE_URL: url,
+      FOREMAN_MODEL: 'scripted-demo',
+      FOREMAN_WORKTREE_ROOT: join(tmp, 'worktrees'),
+    };
     const spec = readFileSync(join(PROJECT_ROOT, 'samples/demo-spec.txt'), 'utf8').trim();
     const cli = (...args: string[]) => foremanCli([...args, '--cwd', repo], env);
     const run = await cli('run', spec, '--concurrency', '2', '--price', '0.15,0.015,0.60');
@@ -325,8 +357,14 @@ export async function createDemoRun(): Promise<DemoRun> {
 }
 
 /** Runs dist/cli.js to its end, without blocking the event loop (the test server lives beside it). */
-async function foremanCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/cli.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function foremanCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/cli.js'), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -381,7 +419,8 @@ export async function webviewFrame(page: Page, viewId: string, query: WebviewQue
   const probe = async () => {
     for (let i = 0; i < (await outer.count()); i++) {
       const inner = outer.nth(i).contentFrame().locator('iframe#active-frame');
-      if ((await inner.getAttribute('title', { timeout: 500 }).catch(() => null)) === title) return inner.contentFrame();
+      if ((await inner.getAttribute('title', { timeout: 500 }).catch(() => null)) === title)
+        return inner.contentFrame();
     }
     return null;
   };
@@ -394,7 +433,11 @@ export function outputPanel(page: Page): Locator {
 }
 
 /** Polls `probe` until it returns something truthy, and returns that; throws after `timeoutMs`. */
-export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

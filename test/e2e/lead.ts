@@ -25,7 +25,11 @@ export const RUN_TIMEOUT_MS = 90_000;
  */
 export async function openLead(vscode: VSCodeSession): Promise<FrameLocator> {
   const page = vscode.page;
-  await waitFor(() => vscode.extensionHostLog().includes('Eager extensions activated'), 'the extension host to start', 60_000);
+  await waitFor(
+    () => vscode.extensionHostLog().includes('Eager extensions activated'),
+    'the extension host to start',
+    60_000,
+  );
   await runCommand(page, 'Foreman: New Spec');
   const lead = await webviewFrame(page, 'foreman.lead', { timeoutMs: 60_000 });
   // The Changes view shares the side bar: collapsed, it leaves the Lead panel (and the
@@ -79,14 +83,21 @@ export async function addBackend(lead: FrameLocator, fields: BackendFields): Pro
   const form = lead.locator('form').filter({ has: name });
   const submit = (await form.count()) > 0 ? button(form, 'Add backend') : button(lead, 'Add backend').last();
   await submit.click();
-  await waitFor(async () => (await selectedBackend(lead)) === fields.name, `the backend "${fields.name}" to be selected`, 15_000);
+  await waitFor(
+    async () => (await selectedBackend(lead)) === fields.name,
+    `the backend "${fields.name}" to be selected`,
+    15_000,
+  );
 }
 
 /** The backend the panel's "Backend" choice shows now ('' when none). */
 async function selectedBackend(lead: FrameLocator): Promise<string> {
   const select = lead.getByLabel('Backend', { exact: true });
   if ((await select.count()) === 0) return '';
-  return select.first().inputValue({ timeout: 1_000 }).catch(() => '');
+  return select
+    .first()
+    .inputValue({ timeout: 1_000 })
+    .catch(() => '');
 }
 
 /** The board row of a task. */
@@ -101,12 +112,21 @@ const SETTLED = ['merged', 'failed', 'blocked', 'stopped', 'rejected'];
  * Waits until the task's row has one of `statuses`; returns the status it reached. Fails at once
  * when the task settles in another status (merged, failed, blocked, stopped, rejected).
  */
-export async function waitForTask(lead: FrameLocator, taskId: string, statuses: string[], timeoutMs = RUN_TIMEOUT_MS): Promise<string> {
+export async function waitForTask(
+  lead: FrameLocator,
+  taskId: string,
+  statuses: string[],
+  timeoutMs = RUN_TIMEOUT_MS,
+): Promise<string> {
   const row = taskRow(lead, taskId);
   let settled = '';
   return waitFor(
     async () => {
-      const status = (await row.first().getAttribute('data-status', { timeout: 1_000 }).catch(() => null)) ?? '';
+      const status =
+        (await row
+          .first()
+          .getAttribute('data-status', { timeout: 1_000 })
+          .catch(() => null)) ?? '';
       if (SETTLED.includes(status) && !statuses.includes(status)) settled = status;
       return statuses.includes(status) || settled ? status : '';
     },
@@ -118,8 +138,15 @@ export async function waitForTask(lead: FrameLocator, taskId: string, statuses: 
       return status;
     })
     .catch(async (e: Error) => {
-      const text = (await row.first().innerText({ timeout: 1_000 }).catch(() => '')).replace(/\s+/g, ' ');
-      throw new Error(`${e.message}; the row says "${text}"; the board now: ${JSON.stringify(await boardStatuses(lead))}`);
+      const text = (
+        await row
+          .first()
+          .innerText({ timeout: 1_000 })
+          .catch(() => '')
+      ).replace(/\s+/g, ' ');
+      throw new Error(
+        `${e.message}; the row says "${text}"; the board now: ${JSON.stringify(await boardStatuses(lead))}`,
+      );
     });
 }
 
@@ -145,8 +172,16 @@ export async function boardStatuses(lead: FrameLocator): Promise<Record<string, 
   const rows = lead.locator('[data-task-id]');
   const out: Record<string, string> = {};
   for (let i = 0; i < (await rows.count().catch(() => 0)); i++) {
-    const id = await rows.nth(i).getAttribute('data-task-id', { timeout: 1_000 }).catch(() => null);
-    if (id) out[id] = (await rows.nth(i).getAttribute('data-status', { timeout: 1_000 }).catch(() => null)) ?? '?';
+    const id = await rows
+      .nth(i)
+      .getAttribute('data-task-id', { timeout: 1_000 })
+      .catch(() => null);
+    if (id)
+      out[id] =
+        (await rows
+          .nth(i)
+          .getAttribute('data-status', { timeout: 1_000 })
+          .catch(() => null)) ?? '?';
   }
   return out;
 }

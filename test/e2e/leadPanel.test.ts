@@ -14,7 +14,20 @@ import type { FrameLocator } from 'playwright-core';
 import type { TestServer } from '../../src/testserver/server';
 import { ensureVsix, processesOf, startVSCode, waitFor } from './harness';
 import type { VSCodeSession } from './harness';
-import { addBackend, alerts, answerModal, button, editorTabs, openLead, RUN_TIMEOUT_MS, stages, taskRow, waitForPhase, waitForRun, waitForTask } from './lead';
+import {
+  addBackend,
+  alerts,
+  answerModal,
+  button,
+  editorTabs,
+  openLead,
+  RUN_TIMEOUT_MS,
+  stages,
+  taskRow,
+  waitForPhase,
+  waitForRun,
+  waitForTask,
+} from './lead';
 import type { BackendFields } from './lead';
 import { DEMO_SPEC, makeSampleRepo, processesIn, startScriptedServer } from './sample';
 import type { SampleRepo } from './sample';
@@ -37,7 +50,11 @@ before(
     sample = makeSampleRepo();
     server = await startScriptedServer('demo');
     SCRIPTED.baseUrl = server.url;
-    vscode = await startVSCode({ workspace: sample.repo, vsix, settings: { 'foreman.worktrees.location': sample.worktrees } });
+    vscode = await startVSCode({
+      workspace: sample.repo,
+      vsix,
+      settings: { 'foreman.worktrees.location': sample.worktrees },
+    });
     const session = vscode;
     await stages(session.page, 'lead-open')('panel', async () => {
       lead = await openLead(session);
@@ -53,50 +70,61 @@ after(async () => {
   sample?.cleanup();
 });
 
-test('first run: the panel offers a backend; one that is down gives a clear error and nothing breaks', { timeout: 120_000 }, async () => {
-  const stage = stages(vscode!.page, 'lead-down');
-  await stage('first-run', async () => {
-    await waitForPhase(lead, 'compose');
-    for (const name of ['Try the demo backend', 'Discover local servers']) {
-      assert.ok(await button(lead, name).first().isVisible(), `with no backend the panel offers "${name}"`);
-    }
-  });
-  await stage('backend-added', () => addBackend(lead, { name: 'down', baseUrl: DOWN_URL, model: 'nobody-home' }));
-  await stage('plan-error', async () => {
-    await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);
-    await button(lead, 'Plan').click();
-    const alert = lead.getByRole('alert').filter({ hasText: '127.0.0.1:9' });
-    await alert.first().waitFor({ timeout: 60_000 });
-    await waitForPhase(lead, 'compose');
-  });
-  assert.ok((await alerts(lead)).some((t) => t.includes(DOWN_URL) || t.includes('127.0.0.1:9')), 'the error names the backend');
-  assert.ok(await button(lead, 'Plan').isEnabled(), 'Plan can be tried again');
-  assert.equal(await lead.getByLabel('Spec', { exact: true }).inputValue(), DEMO_SPEC, 'the spec is kept');
-  assert.doesNotMatch(vscode!.extensionHostLog(), /Extension host terminated|Uncaught|FATAL/i);
-});
+test(
+  'first run: the panel offers a backend; one that is down gives a clear error and nothing breaks',
+  { timeout: 120_000 },
+  async () => {
+    const stage = stages(vscode!.page, 'lead-down');
+    await stage('first-run', async () => {
+      await waitForPhase(lead, 'compose');
+      for (const name of ['Try the demo backend', 'Discover local servers']) {
+        assert.ok(await button(lead, name).first().isVisible(), `with no backend the panel offers "${name}"`);
+      }
+    });
+    await stage('backend-added', () => addBackend(lead, { name: 'down', baseUrl: DOWN_URL, model: 'nobody-home' }));
+    await stage('plan-error', async () => {
+      await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);
+      await button(lead, 'Plan').click();
+      const alert = lead.getByRole('alert').filter({ hasText: '127.0.0.1:9' });
+      await alert.first().waitFor({ timeout: 60_000 });
+      await waitForPhase(lead, 'compose');
+    });
+    assert.ok(
+      (await alerts(lead)).some((t) => t.includes(DOWN_URL) || t.includes('127.0.0.1:9')),
+      'the error names the backend',
+    );
+    assert.ok(await button(lead, 'Plan').isEnabled(), 'Plan can be tried again');
+    assert.equal(await lead.getByLabel('Spec', { exact: true }).inputValue(), DEMO_SPEC, 'the spec is kept');
+    assert.doesNotMatch(vscode!.extensionHostLog(), /Extension host terminated|Uncaught|FATAL/i);
+  },
+);
 
-test('hold for review: verified tasks wait, Accept merges them, and the task that needs them runs next', { timeout: 240_000 }, async () => {
-  const stage = stages(vscode!.page, 'lead-hold');
-  await stage('held', async () => {
-    await backToCompose(lead);
-    await useBackend(lead, SCRIPTED);
-    await setHold(true);
-    await planDemo();
-    await button(lead, 'Run').click();
-    await waitForTask(lead, 'discounts', ['verified']);
-    await waitForTask(lead, 'receipt', ['verified']);
-    await waitForRun(lead, ['review']);
-  });
-  await stage('changes-requested', () => requestChanges('receipt', ['verified']));
-  await stage('accepted', async () => {
-    for (const id of DEMO_TASKS) {
-      await waitForTask(lead, id, ['verified']);
-      await button(taskRow(lead, id), 'Accept').click();
-      await waitForTask(lead, id, ['merged']);
-    }
-    await waitForRun(lead, ['completed']);
-  });
-});
+test(
+  'hold for review: verified tasks wait, Accept merges them, and the task that needs them runs next',
+  { timeout: 240_000 },
+  async () => {
+    const stage = stages(vscode!.page, 'lead-hold');
+    await stage('held', async () => {
+      await backToCompose(lead);
+      await useBackend(lead, SCRIPTED);
+      await setHold(true);
+      await planDemo();
+      await button(lead, 'Run').click();
+      await waitForTask(lead, 'discounts', ['verified']);
+      await waitForTask(lead, 'receipt', ['verified']);
+      await waitForRun(lead, ['review']);
+    });
+    await stage('changes-requested', () => requestChanges('receipt', ['verified']));
+    await stage('accepted', async () => {
+      for (const id of DEMO_TASKS) {
+        await waitForTask(lead, id, ['verified']);
+        await button(taskRow(lead, id), 'Accept').click();
+        await waitForTask(lead, id, ['merged']);
+      }
+      await waitForRun(lead, ['completed']);
+    });
+  },
+);
 
 test('spec → plan → edit → run → diff → request changes → apply onto the branch', { timeout: 240_000 }, async () => {
   const page = vscode!.page;
@@ -148,7 +176,11 @@ async function openDiff(page: VSCodeSession['page'], taskId: string, file: strin
   await page.locator('.editor-instance .monaco-diff-editor').first().waitFor({ timeout: 30_000 });
   const title = (await tab.innerText()).replace(/\s+/g, ' ').trim();
   const expected = new RegExp(`${file.replace('.', '\\.')}.*\\(.*\\b${taskId}\\b.*\\)`);
-  assert.match(title, expected, `the active tab is the diff of ${file} on ${taskId}: ${JSON.stringify(await editorTabs(page))}`);
+  assert.match(
+    title,
+    expected,
+    `the active tab is the diff of ${file} on ${taskId}: ${JSON.stringify(await editorTabs(page))}`,
+  );
 }
 
 /**
@@ -175,7 +207,10 @@ async function requestChanges(taskId: string, settled: string[]): Promise<void> 
     throw new Error(`${e.message}; statuses seen: ${[...seen].join(', ')}`);
   });
   const again = server.requests.slice(before);
-  assert.ok(again.some((r) => JSON.stringify(r.body.messages).includes(CHANGE_REQUEST)), 'the comment reached the agent');
+  assert.ok(
+    again.some((r) => JSON.stringify(r.body.messages).includes(CHANGE_REQUEST)),
+    'the comment reached the agent',
+  );
   assert.match(await row.innerText(), /passed/i, 'its checks passed again');
 }
 
@@ -183,7 +218,8 @@ async function requestChanges(taskId: string, settled: string[]): Promise<void> 
 async function useBackend(frame: FrameLocator, fields: BackendFields): Promise<void> {
   const select = frame.getByLabel('Backend', { exact: true });
   const names = (await select.count()) ? await select.locator('option').allInnerTexts() : [];
-  if (names.some((n) => n.trim().startsWith(fields.name))) await select.selectOption({ label: names.find((n) => n.trim().startsWith(fields.name))! });
+  if (names.some((n) => n.trim().startsWith(fields.name)))
+    await select.selectOption({ label: names.find((n) => n.trim().startsWith(fields.name))! });
   else await addBackend(frame, fields);
 }
 
@@ -203,7 +239,9 @@ async function planDemo(): Promise<void> {
   await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);
   await button(lead, 'Plan').click();
   await waitForPhase(lead, 'plan', 60_000);
-  const ids = await lead.locator('[data-plan-task]').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-plan-task')));
+  const ids = await lead
+    .locator('[data-plan-task]')
+    .evaluateAll((cards) => cards.map((c) => c.getAttribute('data-plan-task')));
   assert.deepEqual(ids, DEMO_TASKS);
 }
 
@@ -213,7 +251,9 @@ async function backToCompose(frame: FrameLocator): Promise<void> {
   const status = await frame.locator('[data-run-status]').first().getAttribute('data-run-status');
   if (status === 'running') {
     // The run may end on its own between the look and the click; then the button is gone.
-    await button(frame, 'Stop all').click({ timeout: 5_000 }).catch(() => undefined);
+    await button(frame, 'Stop all')
+      .click({ timeout: 5_000 })
+      .catch(() => undefined);
     await waitForRun(frame, ['stopped', 'completed', 'failed', 'review', 'budget', 'interrupted']);
   }
   await button(frame, 'New spec').click();

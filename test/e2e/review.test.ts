@@ -25,7 +25,11 @@ before(
   async () => {
     const vsix = ensureVsix();
     sample = makeSampleRepo();
-    vscode = await startVSCode({ workspace: sample.repo, vsix, settings: { 'foreman.worktrees.location': sample.worktrees } });
+    vscode = await startVSCode({
+      workspace: sample.repo,
+      vsix,
+      settings: { 'foreman.worktrees.location': sample.worktrees },
+    });
   },
   { timeout: 120_000 },
 );
@@ -62,18 +66,23 @@ async function waitForActiveTab(page: Page, pattern: RegExp): Promise<string> {
  */
 async function markdownPreview(page: Page): Promise<FrameLocator> {
   // An editor's webview carries no `purpose` in its address (a view's says webviewView).
-  const outer = page.locator('iframe.webview[src*="extensionId=vscode.markdown-language-features"]:not([src*="purpose="])');
+  const outer = page.locator(
+    'iframe.webview[src*="extensionId=vscode.markdown-language-features"]:not([src*="purpose="])',
+  );
   return waitFor(
     async () => {
       for (let i = 0; i < (await outer.count()); i++) {
-        if (await outer.nth(i).isVisible()) return outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
+        if (await outer.nth(i).isVisible())
+          return outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
       }
       return null;
     },
     'the Markdown preview',
     15_000,
   ).catch(async (e: Error) => {
-    const srcs = await page.locator('iframe').evaluateAll((els) => els.map((el) => el.getAttribute('src') ?? '(no src)'));
+    const srcs = await page
+      .locator('iframe')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('src') ?? '(no src)'));
     throw new Error(`${e.message}; the page's iframes:\n${srcs.join('\n')}`);
   });
 }
@@ -83,53 +92,71 @@ function activeEditorText(page: Page): Locator {
   return page.locator('.editor-group-container.active .editor-instance .monaco-editor .view-lines').last();
 }
 
-test('Transcript, Output and the Changes view open readable tabs for a finished run', { timeout: 180_000 }, async () => {
-  const page = vscode!.page;
-  const stage = stages(page, 'review');
-  const lead = await openLead(vscode!);
-  await stage('completed', async () => {
-    await button(lead, 'Try the demo backend').click();
-    const backend = lead.getByLabel('Backend', { exact: true });
-    await waitFor(async () => /demo/i.test(await backend.locator('option:checked').innerText().catch(() => '')), 'the demo backend to be chosen', 15_000);
-    await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);
-    await button(lead, 'Plan').click();
-    await waitForPhase(lead, 'plan', 60_000);
-    await button(lead, 'Run').click();
-    await waitForRun(lead, ['completed']);
-  });
+test(
+  'Transcript, Output and the Changes view open readable tabs for a finished run',
+  { timeout: 180_000 },
+  async () => {
+    const page = vscode!.page;
+    const stage = stages(page, 'review');
+    const lead = await openLead(vscode!);
+    await stage('completed', async () => {
+      await button(lead, 'Try the demo backend').click();
+      const backend = lead.getByLabel('Backend', { exact: true });
+      await waitFor(
+        async () =>
+          /demo/i.test(
+            await backend
+              .locator('option:checked')
+              .innerText()
+              .catch(() => ''),
+          ),
+        'the demo backend to be chosen',
+        15_000,
+      );
+      await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);
+      await button(lead, 'Plan').click();
+      await waitForPhase(lead, 'plan', 60_000);
+      await button(lead, 'Run').click();
+      await waitForRun(lead, ['completed']);
+    });
 
-  await stage('transcript', async () => {
-    await button(taskRow(lead, 'discounts'), 'Transcript').click();
-    await waitForActiveTab(page, /discounts/);
-    const preview = await markdownPreview(page);
-    const rendered = await waitForText(preview.locator('body'), /write_file[\s\S]*src\/discounts\.js/, 15_000);
-    assert.match(rendered, /^Transcript: Discount codes$/m, 'the heading names the task by its title');
-    assert.match(rendered, /task discounts/, 'and by its id');
-    assert.match(rendered, /^Tool call write_file$/m, 'tool calls are rendered as such');
-    assert.equal(await preview.locator('h1').count(), 1, 'one top heading: the Markdown is rendered, not shown as source');
-    const call = preview.locator('code', { hasText: /^write_file$/ }).first();
-    await call.scrollIntoViewIfNeeded(); // the first write_file in the screenshot
-  });
+    await stage('transcript', async () => {
+      await button(taskRow(lead, 'discounts'), 'Transcript').click();
+      await waitForActiveTab(page, /discounts/);
+      const preview = await markdownPreview(page);
+      const rendered = await waitForText(preview.locator('body'), /write_file[\s\S]*src\/discounts\.js/, 15_000);
+      assert.match(rendered, /^Transcript: Discount codes$/m, 'the heading names the task by its title');
+      assert.match(rendered, /task discounts/, 'and by its id');
+      assert.match(rendered, /^Tool call write_file$/m, 'tool calls are rendered as such');
+      assert.equal(
+        await preview.locator('h1').count(),
+        1,
+        'one top heading: the Markdown is rendered, not shown as source',
+      );
+      const call = preview.locator('code', { hasText: /^write_file$/ }).first();
+      await call.scrollIntoViewIfNeeded(); // the first write_file in the screenshot
+    });
 
-  await stage('output', async () => {
-    await button(taskRow(lead, 'checkout'), 'Output').click();
-    await waitForActiveTab(page, /checkout\.log/);
-    const output = await waitForText(activeEditorText(page), /\$ npm (run )?test[\s\S]*pass \d+/, 15_000);
-    assert.match(output, /^Verification of task checkout/, 'the output names what was verified');
-    assert.match(output, /━━ test: passed, exit 0/, 'and the check with its outcome');
-  });
+    await stage('output', async () => {
+      await button(taskRow(lead, 'checkout'), 'Output').click();
+      await waitForActiveTab(page, /checkout\.log/);
+      const output = await waitForText(activeEditorText(page), /\$ npm (run )?test[\s\S]*pass \d+/, 15_000);
+      assert.match(output, /^Verification of task checkout/, 'the output names what was verified');
+      assert.match(output, /━━ test: passed, exit 0/, 'and the check with its outcome');
+    });
 
-  await stage('diff', async () => {
-    const header = page.locator('.pane-header', { hasText: /^Changes/i }).first();
-    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-    const tree = page.locator('.pane', { has: header }).locator('.monaco-list');
-    const task = tree.locator('.monaco-list-row', { hasText: /^Discount codes/ }).first();
-    await task.waitFor({ timeout: 15_000 });
-    if ((await task.getAttribute('aria-expanded')) !== 'true') await task.click();
-    const file = tree.locator('.monaco-list-row', { hasText: /^discounts\.js/ }).first();
-    await file.click({ timeout: 15_000 });
-    await waitForActiveTab(page, /^discounts\.js \(base ↔ discounts\)/);
-    await page.locator('.editor-group-container.active .monaco-diff-editor').waitFor({ timeout: 15_000 });
-    await waitForText(activeEditorText(page), /function applyDiscount\(totalCents, code\)/, 15_000);
-  });
-});
+    await stage('diff', async () => {
+      const header = page.locator('.pane-header', { hasText: /^Changes/i }).first();
+      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+      const tree = page.locator('.pane', { has: header }).locator('.monaco-list');
+      const task = tree.locator('.monaco-list-row', { hasText: /^Discount codes/ }).first();
+      await task.waitFor({ timeout: 15_000 });
+      if ((await task.getAttribute('aria-expanded')) !== 'true') await task.click();
+      const file = tree.locator('.monaco-list-row', { hasText: /^discounts\.js/ }).first();
+      await file.click({ timeout: 15_000 });
+      await waitForActiveTab(page, /^discounts\.js \(base ↔ discounts\)/);
+      await page.locator('.editor-group-container.active .monaco-diff-editor').waitFor({ timeout: 15_000 });
+      await waitForText(activeEditorText(page), /function applyDiscount\(totalCents, code\)/, 15_000);
+    });
+  },
+);

@@ -11,7 +11,16 @@
  * prints only its URL and has no endpoint that reports them.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { demoScenario } from '../../src/testserver/demoScenario';
@@ -44,7 +53,10 @@ export function makeSampleRepo(): SampleRepo {
   const repo = join(tmp, 'demo-shop');
   cpSync(join(PROJECT_ROOT, 'samples/demo-shop'), repo, { recursive: true });
   const git = (...args: string[]): string =>
-    execFileSync('git', ['-c', 'user.name=E2E Developer', '-c', 'user.email=e2e@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+    execFileSync('git', ['-c', 'user.name=E2E Developer', '-c', 'user.email=e2e@example.com', ...args], {
+      cwd: repo,
+      encoding: 'utf8',
+    }).trim();
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'The shop before Foreman');
@@ -57,7 +69,10 @@ export function makeSampleRepo(): SampleRepo {
 
 /** Starts the scripted test server on a free loopback port: the demo's script, or the one given. */
 export function startScriptedServer(scenario: Scenario | 'demo'): Promise<TestServer> {
-  return createTestServer({ responder: scenarioResponder(scenario === 'demo' ? demoScenario : scenario), model: 'scripted-demo' });
+  return createTestServer({
+    responder: scenarioResponder(scenario === 'demo' ? demoScenario : scenario),
+    model: 'scripted-demo',
+  });
 }
 
 /** A live process and what it runs. */

@@ -64,10 +64,15 @@ test('Stop all stops every task, kills their commands and leaves the run stopped
     for (const id of SLOW_TASK_IDS) await waitForTask(lead, id, ['stopped'], 30_000);
   });
   const statuses = await boardStatuses(lead);
-  assert.ok(Object.values(statuses).every((s) => !ACTIVE.includes(s)), `nothing is still working: ${JSON.stringify(statuses)}`);
-  await waitFor(() => processesIn(sample.worktrees).length === 0, 'no process left in the worktrees', 10_000).catch(() => {
-    assert.deepEqual(processesIn(sample.worktrees), [], 'every agent command was killed');
-  });
+  assert.ok(
+    Object.values(statuses).every((s) => !ACTIVE.includes(s)),
+    `nothing is still working: ${JSON.stringify(statuses)}`,
+  );
+  await waitFor(() => processesIn(sample.worktrees).length === 0, 'no process left in the worktrees', 10_000).catch(
+    () => {
+      assert.deepEqual(processesIn(sample.worktrees), [], 'every agent command was killed');
+    },
+  );
   await waitFor(() => server.stats.inFlight === 0, 'no model request left in flight', 10_000);
   const stopAll = button(lead, 'Stop all');
   assert.ok(!(await stopAll.isVisible()) || (await stopAll.isDisabled()), 'Stop all is gone once nothing runs');

@@ -42,27 +42,31 @@ after(async () => {
   sample?.cleanup();
 });
 
-test('in an untrusted workspace the panel says why, cannot plan, and no request reaches the backend', { timeout: 120_000 }, async () => {
-  const page = vscode!.page;
-  const stage = stages(page, 'untrusted');
-  await stage('restricted-mode', async () => {
-    await page.locator('.part.statusbar', { hasText: 'Restricted Mode' }).waitFor({ timeout: 15_000 });
-  });
-  const lead = await openLead(vscode!);
-  await stage('blocked', async () => {
-    const blocked = lead.locator('[data-blocked="untrusted"]');
-    await blocked.first().waitFor({ timeout: 30_000 });
-    assert.match(await blocked.first().innerText(), /trust/i, 'the message speaks of trust');
-    const plan = button(lead, 'Plan');
-    assert.ok(!(await plan.first().isVisible()) || (await plan.first().isDisabled()), 'Plan is not offered');
-    const spec = lead.getByLabel('Spec', { exact: true });
-    if ((await spec.count()) > 0 && (await spec.isEditable())) await spec.fill(DEMO_SPEC);
-  });
-  await stage('command-refused', async () => {
-    await runCommand(page, 'Foreman: Plan the Spec');
-    await new Promise((r) => setTimeout(r, 3_000)); // time for a request to arrive, were one sent
-  });
-  assert.equal(server.requests.length, 0, 'no request reached the test server');
-  assert.ok(!existsSync(sample.worktrees), 'no worktree was made');
-  assert.ok(!existsSync(join(sample.repo, '.git', 'foreman', 'runs')), 'no run was started');
-});
+test(
+  'in an untrusted workspace the panel says why, cannot plan, and no request reaches the backend',
+  { timeout: 120_000 },
+  async () => {
+    const page = vscode!.page;
+    const stage = stages(page, 'untrusted');
+    await stage('restricted-mode', async () => {
+      await page.locator('.part.statusbar', { hasText: 'Restricted Mode' }).waitFor({ timeout: 15_000 });
+    });
+    const lead = await openLead(vscode!);
+    await stage('blocked', async () => {
+      const blocked = lead.locator('[data-blocked="untrusted"]');
+      await blocked.first().waitFor({ timeout: 30_000 });
+      assert.match(await blocked.first().innerText(), /trust/i, 'the message speaks of trust');
+      const plan = button(lead, 'Plan');
+      assert.ok(!(await plan.first().isVisible()) || (await plan.first().isDisabled()), 'Plan is not offered');
+      const spec = lead.getByLabel('Spec', { exact: true });
+      if ((await spec.count()) > 0 && (await spec.isEditable())) await spec.fill(DEMO_SPEC);
+    });
+    await stage('command-refused', async () => {
+      await runCommand(page, 'Foreman: Plan the Spec');
+      await new Promise((r) => setTimeout(r, 3_000)); // time for a request to arrive, were one sent
+    });
+    assert.equal(server.requests.length, 0, 'no request reached the test server');
+    assert.ok(!existsSync(sample.worktrees), 'no worktree was made');
+    assert.ok(!existsSync(join(sample.repo, '.git', 'foreman', 'runs')), 'no run was started');
+  },
+);

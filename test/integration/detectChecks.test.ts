@@ -33,33 +33,52 @@ test('an empty repository has no checks', () =>
   }));
 
 test('package.json scripts: cheap first, synonyms collapsed, npm by default', () =>
-  withRepo({ 'package.json': pkg({ test: 'node --test', lint: 'eslint .', 'type-check': 'tsc', tsc: 'tsc -b', build: 'x' }) }, async (root) => {
-    assert.deepEqual(await detectChecks(root), [
-      { name: 'type-check', command: 'npm run type-check --silent' },
-      { name: 'lint', command: 'npm run lint --silent' },
-      { name: 'test', command: 'npm run test --silent' },
-    ]);
-  }));
+  withRepo(
+    { 'package.json': pkg({ test: 'node --test', lint: 'eslint .', 'type-check': 'tsc', tsc: 'tsc -b', build: 'x' }) },
+    async (root) => {
+      assert.deepEqual(await detectChecks(root), [
+        { name: 'type-check', command: 'npm run type-check --silent' },
+        { name: 'lint', command: 'npm run lint --silent' },
+        { name: 'test', command: 'npm run test --silent' },
+      ]);
+    },
+  ));
 
 test("npm's placeholder test script is skipped", () =>
-  withRepo({ 'package.json': pkg({ typecheck: 'tsc', test: 'echo "Error: no test specified" && exit 1' }) }, async (root) => {
-    assert.deepEqual(commands(await detectChecks(root)), ['npm run typecheck --silent']);
-  }));
+  withRepo(
+    { 'package.json': pkg({ typecheck: 'tsc', test: 'echo "Error: no test specified" && exit 1' }) },
+    async (root) => {
+      assert.deepEqual(commands(await detectChecks(root)), ['npm run typecheck --silent']);
+    },
+  ));
 
 test('detected npm scripts run through runChecks with only the script output', () =>
-  withRepo({ 'package.json': pkg({ lint: 'echo lint clean', test: 'echo "not ok 1 - sums" && exit 3' }) }, async (root) => {
-    const res = await runChecks(await detectChecks(root), { runner: createProcessRunner(), cwd: root, timeoutMs: 30_000 });
-    assert.equal(res.status, 'failed');
-    assert.deepEqual(res.checks.map((c) => [c.name, c.status, c.exitCode, c.output]), [
-      ['lint', 'passed', 0, 'lint clean'],
-      ['test', 'failed', 3, 'not ok 1 - sums'],
-    ]);
-  }));
+  withRepo(
+    { 'package.json': pkg({ lint: 'echo lint clean', test: 'echo "not ok 1 - sums" && exit 3' }) },
+    async (root) => {
+      const res = await runChecks(await detectChecks(root), {
+        runner: createProcessRunner(),
+        cwd: root,
+        timeoutMs: 30_000,
+      });
+      assert.equal(res.status, 'failed');
+      assert.deepEqual(
+        res.checks.map((c) => [c.name, c.status, c.exitCode, c.output]),
+        [
+          ['lint', 'passed', 0, 'lint clean'],
+          ['test', 'failed', 3, 'not ok 1 - sums'],
+        ],
+      );
+    },
+  ));
 
 test('the lockfile picks pnpm or yarn', async () => {
-  await withRepo({ 'package.json': pkg({ test: 'vitest' }), 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" }, async (root) => {
-    assert.deepEqual(commands(await detectChecks(root)), ['pnpm run test']);
-  });
+  await withRepo(
+    { 'package.json': pkg({ test: 'vitest' }), 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" },
+    async (root) => {
+      assert.deepEqual(commands(await detectChecks(root)), ['pnpm run test']);
+    },
+  );
   await withRepo({ 'package.json': pkg({ lint: 'eslint .' }), 'yarn.lock': '# yarn lockfile v1\n' }, async (root) => {
     assert.deepEqual(commands(await detectChecks(root)), ['yarn run lint']);
   });
@@ -73,7 +92,7 @@ test('a malformed package.json is treated as having no scripts', () =>
 test('a Makefile test target is the test entry point', () =>
   withRepo(
     {
-      'Makefile': 'CC := gcc\n.PHONY: test build\nbuild:\n\t$(CC) main.c\ntest: build\n\t./run-tests\n',
+      Makefile: 'CC := gcc\n.PHONY: test build\nbuild:\n\t$(CC) main.c\ntest: build\n\t./run-tests\n',
       'package.json': pkg({ lint: 'eslint .', test: 'jest' }),
       'Cargo.toml': '[package]\nname = "x"\n',
     },
@@ -86,10 +105,10 @@ test('a Makefile test target is the test entry point', () =>
   ));
 
 test('a Makefile with only a check target runs make check; variables are not targets', async () => {
-  await withRepo({ 'Makefile': 'all lint check:: deps\n\techo ok\n' }, async (root) => {
+  await withRepo({ Makefile: 'all lint check:: deps\n\techo ok\n' }, async (root) => {
     assert.deepEqual(commands(await detectChecks(root)), ['make check']);
   });
-  await withRepo({ 'Makefile': 'test := 1\ncheck ?= 2\nTEST_FLAGS ::= -v\nbuild:\n\ttrue\n' }, async (root) => {
+  await withRepo({ Makefile: 'test := 1\ncheck ?= 2\nTEST_FLAGS ::= -v\nbuild:\n\ttrue\n' }, async (root) => {
     assert.deepEqual(await detectChecks(root), []);
   });
   assert.deepEqual([...makefileTargets('a b: c\n\tcmd: x\nv := 1\n.PHONY: a\n')], ['a', 'b', '.PHONY']);
@@ -106,7 +125,11 @@ test('pytest is detected from its configuration or from a tests directory', asyn
   ];
   for (const files of cases) {
     await withRepo(files, async (root) => {
-      assert.deepEqual(await detectChecks(root), [{ name: 'pytest', command: 'python3 -m pytest -q' }], JSON.stringify(files));
+      assert.deepEqual(
+        await detectChecks(root),
+        [{ name: 'pytest', command: 'python3 -m pytest -q' }],
+        JSON.stringify(files),
+      );
     });
   }
   const negatives: Record<string, string>[] = [
@@ -130,7 +153,9 @@ test('Cargo.toml and go.mod add their test runners', () =>
   }));
 
 test('parseCheckList reads named and bare entries separated by ;; or newlines', () => {
-  const list = parseCheckList('types=npx tsc --noEmit;;lint = npm run lint\n\n# a comment\nnpm test ;; CI=1 npm test\n./scripts/check.sh --fast');
+  const list = parseCheckList(
+    'types=npx tsc --noEmit;;lint = npm run lint\n\n# a comment\nnpm test ;; CI=1 npm test\n./scripts/check.sh --fast',
+  );
   assert.deepEqual(list, [
     { name: 'types', command: 'npx tsc --noEmit' },
     { name: 'lint', command: 'npm run lint' },

@@ -20,7 +20,10 @@ test('apply squash lands one commit on the developer branch and keeps unrelated 
     assert.equal(f.read('notes.txt'), 'scratch\n');
     assert.equal(f.git(['status', '--porcelain']), ' M b.txt\n?? notes.txt\n');
     assert.equal(f.git(['worktree', 'list', '--porcelain']).includes('.apply-'), false);
-    assert.deepEqual(readdirSync(f.worktreeRoot).filter((n) => n.startsWith('.apply-')), []);
+    assert.deepEqual(
+      readdirSync(f.worktreeRoot).filter((n) => n.startsWith('.apply-')),
+      [],
+    );
   } finally {
     f.cleanup();
   }

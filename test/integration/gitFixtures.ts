@@ -37,7 +37,8 @@ export function makeFixture(opts: { empty?: boolean } = {}): Fixture {
   const worktreeRoot = join(tmp, 'worktrees');
   mkdirSync(root);
   const env = gitEnv();
-  const git = (args: string[], cwd = root): string => execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const git = (args: string[], cwd = root): string =>
+    execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const write = (rel: string, content: string, cwd = root): void => {
     mkdirSync(dirname(join(cwd, rel)), { recursive: true });
     writeFileSync(join(cwd, rel), content);
@@ -85,7 +86,13 @@ export async function makeTwoFileRepo(): Promise<{ f: Fixture; repo: GitRepo; ba
 }
 
 /** A task branch `foreman/r1/<task>` from `base` with `files` written and committed by Foreman. */
-export async function taskWithChange(repo: GitRepo, f: Fixture, base: string, task: string, files: Record<string, string>): Promise<string> {
+export async function taskWithChange(
+  repo: GitRepo,
+  f: Fixture,
+  base: string,
+  task: string,
+  files: Record<string, string>,
+): Promise<string> {
   const wt = await repo.ensureWorktree('r1', task, base, null);
   for (const [rel, content] of Object.entries(files)) f.write(rel, content, wt.path);
   const commit = await repo.commitAll(wt.path, `task ${task}`);

@@ -17,7 +17,10 @@ test('commitAll commits everything as Foreman without running hooks, and is null
     const commit = await repo.commitAll(wt.path, 'agent work');
     assert.ok(commit);
     assert.equal(f.git(['rev-parse', 'foreman/r1/t1']).trim(), commit);
-    assert.equal(f.git(['log', '-1', '--format=%an <%ae>|%cn <%ce>|%s', commit]).trim(), 'Foreman <foreman@localhost>|Foreman <foreman@localhost>|agent work');
+    assert.equal(
+      f.git(['log', '-1', '--format=%an <%ae>|%cn <%ce>|%s', commit]).trim(),
+      'Foreman <foreman@localhost>|Foreman <foreman@localhost>|agent work',
+    );
     assert.deepEqual(await repo.changedFiles(base, commit), ['a.txt', 'b.txt', 'new/file.txt']);
     assert.equal(f.git(['status', '--porcelain'], wt.path), '');
     assert.equal(f.git(['rev-parse', 'main']).trim(), base, "the developer's branch does not move");

@@ -104,7 +104,12 @@ test('resolveBase snapshot captures the working tree and leaves the checkout byt
     f.write('new/untracked.txt', 'fresh\n');
     f.write('ignored.log', 'noise\n');
     const indexPath = join(f.root, '.git', 'index');
-    const before = { status: f.git(['status', '--porcelain']), index: fileHash(indexPath), head: f.git(['rev-parse', 'HEAD']), branch: f.git(['branch', '--show-current']) };
+    const before = {
+      status: f.git(['status', '--porcelain']),
+      index: fileHash(indexPath),
+      head: f.git(['rev-parse', 'HEAD']),
+      branch: f.git(['branch', '--show-current']),
+    };
     const repo = await f.open();
     const result = await repo.resolveBase('snapshot');
     assert.ok(result.ok);
@@ -117,7 +122,12 @@ test('resolveBase snapshot captures the working tree and leaves the checkout byt
     assert.equal(f.git(['show', `${result.commit}:new/untracked.txt`]), 'fresh\n');
     assert.doesNotMatch(f.git(['ls-tree', '-r', '--name-only', result.commit]), /ignored\.log/);
     assert.equal(f.git(['rev-parse', `refs/foreman/snapshots/${result.commit}`]).trim(), result.commit);
-    const after = { status: f.git(['status', '--porcelain']), index: fileHash(indexPath), head: f.git(['rev-parse', 'HEAD']), branch: f.git(['branch', '--show-current']) };
+    const after = {
+      status: f.git(['status', '--porcelain']),
+      index: fileHash(indexPath),
+      head: f.git(['rev-parse', 'HEAD']),
+      branch: f.git(['branch', '--show-current']),
+    };
     assert.deepEqual(after, before);
     assert.equal(f.read('tracked.txt'), 'two\n');
   } finally {
@@ -205,7 +215,15 @@ test('.worktreeinclude replaces the default list, and an explicit include replac
     const wt = await repo.ensureWorktree('r1', 't1', base, { include: null, command: null, timeoutMs: 1000 });
     const has = (rel: string): boolean => existsSync(join(wt.path, rel));
     assert.deepEqual(
-      ['config/app.local.json', 'config/deep/app.local.json', 'secrets/a.txt', 'secrets/inner/b.txt', 'secrets/skip.txt', 'pkg/cache.db', '.env'].map(has),
+      [
+        'config/app.local.json',
+        'config/deep/app.local.json',
+        'secrets/a.txt',
+        'secrets/inner/b.txt',
+        'secrets/skip.txt',
+        'pkg/cache.db',
+        '.env',
+      ].map(has),
       [true, false, true, true, false, true, false],
     );
     const wt2 = await repo.ensureWorktree('r1', 't2', base, { include: ['.env'], command: null, timeoutMs: 1000 });
@@ -302,10 +320,18 @@ test('changedFiles after commitAll lists what git itself lists: added, changed, 
     const commit = await repo.commitAll(wt.path, 'work');
     assert.ok(commit !== null);
     assert.equal(f.git(['rev-parse', 'HEAD'], wt.path).trim(), commit);
-    const fromGit = f.git(['diff', '--name-only', '--no-renames', '-z', `${commit}~1`, commit]).split('\0').filter(Boolean).sort();
+    const fromGit = f
+      .git(['diff', '--name-only', '--no-renames', '-z', `${commit}~1`, commit])
+      .split('\0')
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(fromGit, ['deep/new file.txt', 'gone.txt', 'keep.txt', 'new-name.txt', 'old-name.txt']);
     assert.deepEqual(await repo.changedFiles(`${commit}~1`, commit), fromGit);
-    assert.deepEqual(await repo.changedFiles(`${commit}~1`, commit), fromGit, 'asked again (now through git): the same');
+    assert.deepEqual(
+      await repo.changedFiles(`${commit}~1`, commit),
+      fromGit,
+      'asked again (now through git): the same',
+    );
     assert.deepEqual(await repo.changedFiles(base, commit), fromGit);
   } finally {
     f.cleanup();
@@ -353,8 +379,15 @@ test('many git calls at once all complete with their own output', async () => {
       outs.map((o) => [o.exitCode, o.stdout.trim()]),
       names.map((n) => [0, `'${n}'`]),
     );
-    const failing = await Promise.all([runGit(f.root, ['rev-parse', '--verify', '-q', 'nope']), runGit(f.root, ['status', '--porcelain'])]);
-    assert.deepEqual(failing.map((o) => o.exitCode), [1, 0], 'a failure does not hold up the others');
+    const failing = await Promise.all([
+      runGit(f.root, ['rev-parse', '--verify', '-q', 'nope']),
+      runGit(f.root, ['status', '--porcelain']),
+    ]);
+    assert.deepEqual(
+      failing.map((o) => o.exitCode),
+      [1, 0],
+      'a failure does not hold up the others',
+    );
   } finally {
     f.cleanup();
   }

@@ -8,7 +8,14 @@ import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAllAsDev, makeFixture } from './gitFixtures';
 import { GitCommandError } from '../../src/infra/gitExec';
-import { fileAtCommitText, formatBytes, listChangedFiles, parseNameStatus, readFileAtCommit, resolveCommit } from '../../src/infra/gitShow';
+import {
+  fileAtCommitText,
+  formatBytes,
+  listChangedFiles,
+  parseNameStatus,
+  readFileAtCommit,
+  resolveCommit,
+} from '../../src/infra/gitShow';
 
 test('listChangedFiles names added, modified, deleted and renamed files, paths as they are', async () => {
   const f = makeFixture();
@@ -27,7 +34,11 @@ test('listChangedFiles names added, modified, deleted and renamed files, paths a
     const byPath = new Map(files.map((c) => [c.path, c]));
     assert.deepEqual(byPath.get('keep.txt'), { kind: 'M', path: 'keep.txt', oldPath: null });
     assert.deepEqual(byPath.get('gone.txt'), { kind: 'D', path: 'gone.txt', oldPath: null });
-    assert.deepEqual(byPath.get('dir/new [name] ü.txt'), { kind: 'R', path: 'dir/new [name] ü.txt', oldPath: 'old name.txt' });
+    assert.deepEqual(byPath.get('dir/new [name] ü.txt'), {
+      kind: 'R',
+      path: 'dir/new [name] ü.txt',
+      oldPath: 'old name.txt',
+    });
     assert.deepEqual(byPath.get('added\ttab.txt'), { kind: 'A', path: 'added\ttab.txt', oldPath: null });
     assert.equal(files.length, 4);
     assert.deepEqual(await listChangedFiles(f.root, next, next), []);
@@ -74,7 +85,11 @@ test('readFileAtCommit returns text exactly, and null for a path the commit does
     assert.deepEqual(await readFileAtCommit(f.root, base, 'a.txt'), { kind: 'text', text: 'first\n', size: 6 });
     assert.deepEqual(await readFileAtCommit(f.root, next, 'a.txt'), { kind: 'text', text: 'second\n', size: 7 });
     const special = await readFileAtCommit(f.root, base, 'dir/b c[1]*.md');
-    assert.equal(special?.kind === 'text' && special.text, '# title\n\n\ntrailing blank lines\n\n\n', 'a name with glob characters is a name');
+    assert.equal(
+      special?.kind === 'text' && special.text,
+      '# title\n\n\ntrailing blank lines\n\n\n',
+      'a name with glob characters is a name',
+    );
     assert.equal(await readFileAtCommit(f.root, base, 'dir/b c1.md'), null, 'no pattern matching');
     assert.equal(await readFileAtCommit(f.root, next, 'dir/b c[1]*.md'), null, 'deleted');
     assert.equal(await readFileAtCommit(f.root, base, 'new.txt'), null, 'not yet added');

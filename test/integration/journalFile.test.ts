@@ -4,7 +4,15 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { JournalCorruptError, isValidRunId, listRunIds, newRunId, openJournal, readJournal, runJournalPath } from '../../src/infra/journalFile';
+import {
+  JournalCorruptError,
+  isValidRunId,
+  listRunIds,
+  newRunId,
+  openJournal,
+  readJournal,
+  runJournalPath,
+} from '../../src/infra/journalFile';
 import type { JournalEvent } from '../../src/core/journal';
 
 const repoRoot = resolve(__dirname, '..', '..');
@@ -27,7 +35,12 @@ test('append then read round-trips events, numbered from 1 and stamped', async (
   assert.equal(journal.runId, 'r20260101-000000-abcd');
   const first = journal.append({ type: 'run_resumed' });
   assert.deepEqual(first, { seq: 1, t: 5000, type: 'run_resumed' });
-  const second = journal.append({ type: 'task_status', taskId: 'a', status: 'working', reason: 'line\nbreak "quoted" ünïcode' });
+  const second = journal.append({
+    type: 'task_status',
+    taskId: 'a',
+    status: 'working',
+    reason: 'line\nbreak "quoted" ünïcode',
+  });
   assert.equal(second.seq, 2);
   // The line is in the file as soon as append returns, before any flush.
   assert.equal(readFileSync(path, 'utf8').split('\n').length, 3);
@@ -58,7 +71,10 @@ test('reopening continues the numbering after the last event', async (t) => {
   assert.equal(two.append(note('second')).seq, 4);
   two.close();
   const read = await readJournal(path);
-  assert.deepEqual(read.events.map((e) => e.seq), [1, 2, 3, 4]);
+  assert.deepEqual(
+    read.events.map((e) => e.seq),
+    [1, 2, 3, 4],
+  );
 });
 
 test('a torn last line is ignored and reported, and reopening cuts it off', async (t) => {
@@ -70,7 +86,10 @@ test('a torn last line is ignored and reported, and reopening cuts it off', asyn
   appendFileSync(path, '{"seq":3,"t":1,"type":"note","taskId":null,"mess');
 
   const read = await readJournal(path);
-  assert.deepEqual(read.events.map((e) => e.seq), [1, 2]);
+  assert.deepEqual(
+    read.events.map((e) => e.seq),
+    [1, 2],
+  );
   assert.deepEqual(read.tornTail, { line: 3, text: '{"seq":3,"t":1,"type":"note","taskId":null,"mess' });
 
   const again = openJournal(path, 'r1');
@@ -78,7 +97,10 @@ test('a torn last line is ignored and reported, and reopening cuts it off', asyn
   again.close();
   const healed = await readJournal(path);
   assert.equal(healed.tornTail, null);
-  assert.deepEqual(healed.events.map((e) => (e as Extract<JournalEvent, { type: 'note' }>).message), ['a', 'b', 'c']);
+  assert.deepEqual(
+    healed.events.map((e) => (e as Extract<JournalEvent, { type: 'note' }>).message),
+    ['a', 'b', 'c'],
+  );
 });
 
 test('a complete last line without its newline, or a garbage last line, counts as torn', async (t) => {
@@ -98,7 +120,15 @@ test('a complete last line without its newline, or a garbage last line, counts a
 
 test('a corrupt line in the middle is an error naming its line number', async (t) => {
   const path = join(tempDir(t), 'journal.jsonl');
-  writeFileSync(path, ['{"seq":1,"t":1,"type":"run_resumed"}', '{"seq":2,"t":1,"type":"run_res', '{"seq":3,"t":1,"type":"run_resumed"}', ''].join('\n'));
+  writeFileSync(
+    path,
+    [
+      '{"seq":1,"t":1,"type":"run_resumed"}',
+      '{"seq":2,"t":1,"type":"run_res',
+      '{"seq":3,"t":1,"type":"run_resumed"}',
+      '',
+    ].join('\n'),
+  );
   await assert.rejects(readJournal(path), (err: unknown) => {
     assert.ok(err instanceof JournalCorruptError);
     assert.equal(err.line, 2);
@@ -106,7 +136,10 @@ test('a corrupt line in the middle is an error naming its line number', async (t
     return true;
   });
   const unordered = join(tempDir(t), 'journal.jsonl');
-  writeFileSync(unordered, '{"seq":1,"t":1,"type":"run_resumed"}\n{"seq":1,"t":1,"type":"run_resumed"}\n{"seq":2,"t":1,"type":"run_resumed"}\n');
+  writeFileSync(
+    unordered,
+    '{"seq":1,"t":1,"type":"run_resumed"}\n{"seq":1,"t":1,"type":"run_resumed"}\n{"seq":2,"t":1,"type":"run_resumed"}\n',
+  );
   await assert.rejects(readJournal(unordered), /line 2 has seq 1/);
   await assert.rejects(readJournal(join(tempDir(t), 'missing.jsonl')), /ENOENT/);
 });
@@ -123,7 +156,10 @@ test('a process killed with SIGKILL while appending leaves a journal that reads 
     `  if (i === 40) process.stdout.write('ready\\n');`,
     `}`,
   ].join('\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
   await new Promise<void>((ready, fail) => {
     child.stdout.on('data', (d: Buffer) => (d.toString().includes('ready') ? ready() : undefined));
@@ -136,7 +172,10 @@ test('a process killed with SIGKILL while appending leaves a journal that reads 
   const read = await readJournal(path);
   const n = read.events.length;
   assert.ok(n >= 40, `only ${n} events`);
-  assert.deepEqual(read.events.map((e) => e.seq), Array.from({ length: n }, (_, i) => i + 1));
+  assert.deepEqual(
+    read.events.map((e) => e.seq),
+    Array.from({ length: n }, (_, i) => i + 1),
+  );
   const reopened = openJournal(path, 'r1');
   assert.equal(reopened.append(note('after the crash')).seq, n + 1);
   reopened.close();
@@ -156,7 +195,8 @@ test('run ids: format, validity, journal paths and newest-first listing', async 
 
   const dir = tempDir(t);
   assert.deepEqual(await listRunIds(dir), [], 'no runs folder yet');
-  for (const r of ['r20261123-094207-aaaa', 'r20261124-000000-bbbb', 'r20251231-235959-cccc']) mkdirSync(join(dir, 'runs', r), { recursive: true });
+  for (const r of ['r20261123-094207-aaaa', 'r20261124-000000-bbbb', 'r20251231-235959-cccc'])
+    mkdirSync(join(dir, 'runs', r), { recursive: true });
   writeFileSync(join(dir, 'runs', 'r20991231-000000-ffff'), 'a file, not a run');
   mkdirSync(join(dir, 'runs', '.hidden'));
   assert.deepEqual(await listRunIds(dir), ['r20261124-000000-bbbb', 'r20261123-094207-aaaa', 'r20251231-235959-cccc']);

@@ -52,7 +52,11 @@ export function serverBackend(url: string, name = 'local', model = 'foreman-test
 }
 
 /** A host over `folder` with these settings, trusted unless said otherwise. */
-export function testHost(folder: string | null, settings: LeadSettings, opts: { trusted?: boolean; keys?: Record<string, string> } = {}): TestHost {
+export function testHost(
+  folder: string | null,
+  settings: LeadSettings,
+  opts: { trusted?: boolean; keys?: Record<string, string> } = {},
+): TestHost {
   const memoryMap = new Map<string, unknown>();
   const host: TestHost = {
     folder,
@@ -66,7 +70,10 @@ export function testHost(folder: string | null, settings: LeadSettings, opts: { 
     readSettings: () => host.settings,
     apiKey: async (name) => host.keys[name],
     addBackend: async (backend) => {
-      host.settings = { ...host.settings, backends: [...host.settings.backends.filter((b) => b.name !== backend.name), backend] };
+      host.settings = {
+        ...host.settings,
+        backends: [...host.settings.backends.filter((b) => b.name !== backend.name), backend],
+      };
     },
     memory: {
       get: <T>(key: string) => memoryMap.get(key) as T | undefined,
@@ -92,7 +99,12 @@ export function state(s: LeadSession): PanelState {
 }
 
 /** Resolve once `probe` holds for the session's state (checked on every change and every 50 ms). */
-export function until<T>(s: LeadSession, what: string, probe: (state: PanelState) => T | null | undefined | false, timeoutMs = 30_000): Promise<T> {
+export function until<T>(
+  s: LeadSession,
+  what: string,
+  probe: (state: PanelState) => T | null | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     let done = false;
     const check = (): void => {
@@ -109,7 +121,11 @@ export function until<T>(s: LeadSession, what: string, probe: (state: PanelState
       if (done) return;
       done = true;
       stop();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; state: ${JSON.stringify(summary(s.snapshot()))}`));
+      reject(
+        new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; state: ${JSON.stringify(summary(s.snapshot()))}`,
+        ),
+      );
     }, timeoutMs);
     function stop(): void {
       unsubscribe();
@@ -126,7 +142,11 @@ export function settledRun(s: LeadSession, timeoutMs = 30_000): Promise<NonNulla
 }
 
 /** Expect a request to be refused with a LeadError of this reason; returns the error. */
-export async function refused(s: LeadSession, request: SessionRequest, reason: LeadError['reason']): Promise<LeadError> {
+export async function refused(
+  s: LeadSession,
+  request: SessionRequest,
+  reason: LeadError['reason'],
+): Promise<LeadError> {
   try {
     await s.handle(request);
   } catch (e) {
@@ -145,5 +165,10 @@ export function processesWith(token: string): string[] {
 }
 
 function summary(st: PanelState): unknown {
-  return { phase: st.phase, blocked: st.blocked, notices: st.notices, run: st.run && { status: st.run.status, live: st.run.live, tasks: st.run.tasks.map((t) => `${t.id}:${t.status}`) } };
+  return {
+    phase: st.phase,
+    blocked: st.blocked,
+    notices: st.notices,
+    run: st.run && { status: st.run.status, live: st.run.live, tasks: st.run.tasks.map((t) => `${t.id}:${t.status}`) },
+  };
 }

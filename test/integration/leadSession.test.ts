@@ -11,24 +11,53 @@ import type { PlanTask } from '../../src/protocol/panel';
 import { toolCall } from '../../src/testserver/scenario';
 import type { Scenario } from '../../src/testserver/scenario';
 import { isDead } from './processProbe';
-import { journalPath, makeRepo, planReply, rawTask, readRun, requestsFor, startServer, statusHistory, waitFor } from './runHarness';
-import { processesWith, refused, serverBackend, session, settledRun, state, testHost, testSettings, until } from './leadHarness';
+import {
+  journalPath,
+  makeRepo,
+  planReply,
+  rawTask,
+  readRun,
+  requestsFor,
+  startServer,
+  statusHistory,
+  waitFor,
+} from './runHarness';
+import {
+  processesWith,
+  refused,
+  serverBackend,
+  session,
+  settledRun,
+  state,
+  testHost,
+  testSettings,
+  until,
+} from './leadHarness';
 
 const write = (path: string, content: string) => toolCall('write_file', { path, content });
 const finish = (summary: string) => toolCall('finish', { summary });
 const SECRET = 'sk-test-secret-4242';
 
-test('plan, edit the plan, run it, apply it onto the developer\'s branch', { timeout: 90_000 }, async () => {
+test("plan, edit the plan, run it, apply it onto the developer's branch", { timeout: 90_000 }, async () => {
   const repo = makeRepo();
   const server = await startServer({
-    planner: [planReply([rawTask('alpha', { files: ['alpha.txt'] }), rawTask('beta', { files: ['beta.txt'], dependsOn: ['alpha'] })])],
+    planner: [
+      planReply([
+        rawTask('alpha', { files: ['alpha.txt'] }),
+        rawTask('beta', { files: ['beta.txt'], dependsOn: ['alpha'] }),
+      ]),
+    ],
     agents: {
       alpha: [write('alpha.txt', 'alpha\n'), finish('wrote alpha')],
       beta: [write('beta.txt', 'beta\n'), finish('wrote beta')],
       gamma: [write('gamma.txt', 'gamma\n'), finish('wrote gamma')],
     },
   });
-  const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)], checks: [{ name: 'test', command: 'node --test' }] }), { keys: { local: SECRET } });
+  const host = testHost(
+    repo.root,
+    testSettings(repo, { backends: [serverBackend(server.url)], checks: [{ name: 'test', command: 'node --test' }] }),
+    { keys: { local: SECRET } },
+  );
   const s = await session(host);
   try {
     assert.equal(state(s).phase, 'compose');
@@ -39,7 +68,10 @@ test('plan, edit the plan, run it, apply it onto the developer\'s branch', { tim
     await s.handle({ type: 'plan/start' });
     let st = state(s);
     assert.equal(st.phase, 'plan');
-    assert.deepEqual(st.plan?.tasks.map((t) => t.id), ['alpha', 'beta']);
+    assert.deepEqual(
+      st.plan?.tasks.map((t) => t.id),
+      ['alpha', 'beta'],
+    );
     assert.ok(st.plan?.estimate && st.plan.estimate.input > 0);
     assert.ok(st.plan.plannerUsage.output > 0, 'the planner request is counted');
     assert.equal(host.progressTitles.length, 1, 'planning showed progress');
@@ -47,7 +79,14 @@ test('plan, edit the plan, run it, apply it onto the developer\'s branch', { tim
 
     // An invalid edit: shown as errors, the draft kept, the run refused.
     const tasks = st.plan!.tasks;
-    const gamma: PlanTask = { id: 'gamma', title: 'Gamma', instructions: 'Write gamma.txt.', acceptance: ['gamma.txt exists'], files: ['gamma.txt'], dependsOn: ['nope'] };
+    const gamma: PlanTask = {
+      id: 'gamma',
+      title: 'Gamma',
+      instructions: 'Write gamma.txt.',
+      acceptance: ['gamma.txt exists'],
+      files: ['gamma.txt'],
+      dependsOn: ['nope'],
+    };
     await s.handle({ type: 'plan/edit', tasks: [...tasks, gamma] });
     st = state(s);
     assert.equal(st.plan?.estimate, null);
@@ -56,7 +95,11 @@ test('plan, edit the plan, run it, apply it onto the developer\'s branch', { tim
     await refused(s, { type: 'run/start' }, 'invalid');
 
     // A valid edit: beta no longer waits for alpha, alpha is retitled, gamma is added.
-    const edited = [{ ...tasks[0], title: 'Alpha, retitled' }, { ...tasks[1], dependsOn: [] }, { ...gamma, dependsOn: [] }];
+    const edited = [
+      { ...tasks[0], title: 'Alpha, retitled' },
+      { ...tasks[1], dependsOn: [] },
+      { ...gamma, dependsOn: [] },
+    ];
     await s.handle({ type: 'plan/edit', tasks: edited });
     st = state(s);
     assert.deepEqual(st.plan!.errors, []);
@@ -69,16 +112,24 @@ test('plan, edit the plan, run it, apply it onto the developer\'s branch', { tim
     assert.equal(st.run?.tasks[0].title, 'Alpha, retitled');
     const run = await settledRun(s);
     assert.equal(run.status, 'completed', JSON.stringify(state(s).notices));
-    assert.deepEqual(run.tasks.map((t) => t.status), ['merged', 'merged', 'merged']);
+    assert.deepEqual(
+      run.tasks.map((t) => t.status),
+      ['merged', 'merged', 'merged'],
+    );
     assert.equal(run.integration.verification?.status, 'passed');
     assert.ok(run.usage.output > 0 && run.rate.every((r) => r >= 0));
     assert.match(state(s).notices.at(-1)!.text, /completed: 3 of 3 task\(s\) merged/);
     assert.equal(requestsFor(server, 'agent', 'beta').length, 2);
-    await until(s, 'the run in the history', (st) => st.history.some((h) => h.runId === run.runId && h.status === 'completed'));
+    await until(s, 'the run in the history', (st) =>
+      st.history.some((h) => h.runId === run.runId && h.status === 'completed'),
+    );
     assert.deepEqual(run.actions, { stopAll: false, apply: true, resume: false });
 
     await s.handle({ type: 'run/apply', mode: 'squash' });
-    assert.match(state(s).notices.at(-1)!.text, new RegExp(`Applied run ${run.runId} onto main as one commit [0-9a-f]{7} \\(3 files\\)`));
+    assert.match(
+      state(s).notices.at(-1)!.text,
+      new RegExp(`Applied run ${run.runId} onto main as one commit [0-9a-f]{7} \\(3 files\\)`),
+    );
     assert.equal(repo.read('alpha.txt'), 'alpha\n');
     assert.equal(repo.read('gamma.txt'), 'gamma\n');
     assert.equal(repo.git(['status', '--porcelain']), '', 'the checkout is clean');
@@ -107,7 +158,12 @@ test('hold for review: accept one task, send another back with comments, accept 
     planner: [planReply([rawTask('alpha', { files: ['alpha.txt'] }), rawTask('beta', { files: ['beta.txt'] })])],
     agents: {
       alpha: [write('alpha.txt', 'a\n'), finish('wrote alpha')],
-      beta: [write('beta.txt', 'first try\n'), finish('wrote beta'), write('beta.txt', 'second try\n'), finish('rewrote beta as asked')],
+      beta: [
+        write('beta.txt', 'first try\n'),
+        finish('wrote beta'),
+        write('beta.txt', 'second try\n'),
+        finish('rewrote beta as asked'),
+      ],
     },
   });
   const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }));
@@ -121,28 +177,47 @@ test('hold for review: accept one task, send another back with comments, accept 
     let run = await settledRun(s);
     assert.equal(run.status, 'review');
     assert.equal(run.holdForReview, true);
-    assert.deepEqual(run.tasks.map((t) => [t.status, t.actions.accept]), [['verified', true], ['verified', true]]);
+    assert.deepEqual(
+      run.tasks.map((t) => [t.status, t.actions.accept]),
+      [
+        ['verified', true],
+        ['verified', true],
+      ],
+    );
     assert.match(state(s).notices.at(-1)!.text, /2 tasks wait for your review/);
 
     await s.handle({ type: 'task/accept', taskId: 'alpha' });
-    run = await until(s, 'alpha merged', (st) => (st.run?.tasks[0].status === 'merged' && !st.run.live ? st.run : null));
+    run = await until(s, 'alpha merged', (st) =>
+      st.run?.tasks[0].status === 'merged' && !st.run.live ? st.run : null,
+    );
     assert.equal(run.status, 'review');
     assert.equal(repo.git(['show', `foreman/${run.runId}/integration:alpha.txt`]), 'a\n');
 
     const before = requestsFor(server, 'agent', 'beta').length;
     await s.handle({ type: 'task/requestChanges', taskId: 'beta', comments: 'Please make it the second try.' });
-    run = await until(s, 'beta verified again', (st) => (st.run && !st.run.live && st.run.tasks[1].status === 'verified' ? st.run : null));
+    run = await until(s, 'beta verified again', (st) =>
+      st.run && !st.run.live && st.run.tasks[1].status === 'verified' ? st.run : null,
+    );
     const asked = requestsFor(server, 'agent', 'beta')[before];
     assert.match(JSON.stringify(asked.body.messages), /Please make it the second try/);
     assert.match(JSON.stringify(asked.body.messages), /wrote beta/, 'the agent continued its own conversation');
     const { events } = await readRun(repo, run.runId);
     const history = statusHistory(events, 'beta').map((h) => h.status);
-    assert.deepEqual(history.slice(history.lastIndexOf('verified', history.length - 2)), ['verified', 'queued', 'setting_up', 'working', 'verifying', 'verified']);
+    assert.deepEqual(history.slice(history.lastIndexOf('verified', history.length - 2)), [
+      'verified',
+      'queued',
+      'setting_up',
+      'working',
+      'verifying',
+      'verified',
+    ]);
     assert.equal(repo.git(['show', `foreman/${run.runId}/beta:beta.txt`]), 'second try\n');
 
     await refused(s, { type: 'task/accept', taskId: 'alpha' }, 'refused');
     await s.handle({ type: 'task/accept', taskId: 'beta' });
-    run = await until(s, 'the run to complete', (st) => (st.run?.status === 'completed' && !st.run.live ? st.run : null));
+    run = await until(s, 'the run to complete', (st) =>
+      st.run?.status === 'completed' && !st.run.live ? st.run : null,
+    );
     assert.equal(repo.git(['show', `foreman/${run.runId}/integration:beta.txt`]), 'second try\n');
   } finally {
     await s.dispose();
@@ -151,82 +226,119 @@ test('hold for review: accept one task, send another back with comments, accept 
   }
 });
 
-test('Stop all: processes are killed, work is kept, the run ends stopped; dispose leaves nothing', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  const scenario: Scenario = {
-    planner: [planReply([rawTask('busy'), rawTask('waiting', { dependsOn: ['busy'] })])],
-    agents: { busy: [write('partial.txt', 'work so far\n'), toolCall('run_command', { command: 'echo $$ > shell.pid; sleep 41.4159' }), finish('never reached')] },
-  };
-  const server = await startServer(scenario);
-  const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }));
-  const s = await session(host);
-  try {
-    await s.handle({ type: 'spec/change', spec: 'Be busy.' });
-    await s.handle({ type: 'plan/start' });
-    await s.handle({ type: 'run/start' });
-    const runId = state(s).run!.runId;
-    const pidFile = join(repo.worktreeRoot, runId, 'busy', 'shell.pid');
-    const pid = Number(await waitFor('the long command', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()));
-    const live = await until(s, 'busy working with stop offered', (st) => (st.run?.tasks[0].actions.stop ? st.run : null));
-    assert.equal(live.actions.stopAll, true);
-    await refused(s, { type: 'run/apply', mode: 'squash' }, 'busy');
-    await refused(s, { type: 'plan/start' }, 'busy');
+test(
+  'Stop all: processes are killed, work is kept, the run ends stopped; dispose leaves nothing',
+  { timeout: 60_000 },
+  async () => {
+    const repo = makeRepo();
+    const scenario: Scenario = {
+      planner: [planReply([rawTask('busy'), rawTask('waiting', { dependsOn: ['busy'] })])],
+      agents: {
+        busy: [
+          write('partial.txt', 'work so far\n'),
+          toolCall('run_command', { command: 'echo $$ > shell.pid; sleep 41.4159' }),
+          finish('never reached'),
+        ],
+      },
+    };
+    const server = await startServer(scenario);
+    const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }));
+    const s = await session(host);
+    try {
+      await s.handle({ type: 'spec/change', spec: 'Be busy.' });
+      await s.handle({ type: 'plan/start' });
+      await s.handle({ type: 'run/start' });
+      const runId = state(s).run!.runId;
+      const pidFile = join(repo.worktreeRoot, runId, 'busy', 'shell.pid');
+      const pid = Number(
+        await waitFor('the long command', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()),
+      );
+      const live = await until(s, 'busy working with stop offered', (st) =>
+        st.run?.tasks[0].actions.stop ? st.run : null,
+      );
+      assert.equal(live.actions.stopAll, true);
+      await refused(s, { type: 'run/apply', mode: 'squash' }, 'busy');
+      await refused(s, { type: 'plan/start' }, 'busy');
 
-    await s.handle({ type: 'run/stopAll' });
-    const run = await settledRun(s, 10_000);
-    assert.equal(run.status, 'stopped');
-    assert.equal(run.tasks[0].status, 'stopped');
-    assert.equal(run.tasks[1].status, 'stopped');
-    assert.equal(run.actions.resume, true);
-    assert.equal(isDead(pid), true, 'the shell is gone');
-    assert.deepEqual(processesWith('41.4159'), [], 'the sleep is gone');
-    assert.equal(repo.git(['show', `foreman/${runId}/busy:partial.txt`]), 'work so far\n');
-    assert.equal(existsSync(join(repo.root, '.git', 'foreman', 'runs', runId, 'lock')), false, 'the lock is released');
-    await until(s, 'the history to offer Resume', (st) => st.history[0]?.runId === runId && st.history[0].resumable);
-  } finally {
-    await s.dispose();
-    await server.close();
-    repo.cleanup();
-  }
-});
+      await s.handle({ type: 'run/stopAll' });
+      const run = await settledRun(s, 10_000);
+      assert.equal(run.status, 'stopped');
+      assert.equal(run.tasks[0].status, 'stopped');
+      assert.equal(run.tasks[1].status, 'stopped');
+      assert.equal(run.actions.resume, true);
+      assert.equal(isDead(pid), true, 'the shell is gone');
+      assert.deepEqual(processesWith('41.4159'), [], 'the sleep is gone');
+      assert.equal(repo.git(['show', `foreman/${runId}/busy:partial.txt`]), 'work so far\n');
+      assert.equal(
+        existsSync(join(repo.root, '.git', 'foreman', 'runs', runId, 'lock')),
+        false,
+        'the lock is released',
+      );
+      await until(s, 'the history to offer Resume', (st) => st.history[0]?.runId === runId && st.history[0].resumable);
+    } finally {
+      await s.dispose();
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
 
-test('while the run is live: accept a held task, stop another; then reject it and the run completes', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  const server = await startServer({
-    planner: [planReply([rawTask('quick', { files: ['quick.txt'] }), rawTask('slow', { files: ['slow.txt'] })])],
-    agents: {
-      quick: [write('quick.txt', 'quick\n'), finish('wrote quick')],
-      slow: [write('slow.txt', 'partial\n'), toolCall('run_command', { command: 'echo $$ > shell.pid; sleep 43.1415' }), finish('never reached')],
-    },
-  });
-  const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)], holdForReview: true }));
-  const s = await session(host);
-  try {
-    await s.handle({ type: 'spec/change', spec: 'Quick and slow.' });
-    await s.handle({ type: 'plan/start' });
-    await s.handle({ type: 'run/start' });
-    const runId = state(s).run!.runId;
-    const pidFile = join(repo.worktreeRoot, runId, 'slow', 'shell.pid');
-    const pid = Number(await waitFor('the slow command', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()));
-    await until(s, 'quick verified and held', (st) => st.run?.tasks[0].actions.accept);
-    await s.handle({ type: 'task/accept', taskId: 'quick' });
-    await until(s, 'quick merged while slow works', (st) => st.run?.live && st.run.tasks[0].status === 'merged' && st.run.tasks[1].status === 'working');
-    await refused(s, { type: 'task/reject', taskId: 'slow' }, 'refused');
-    await s.handle({ type: 'task/stop', taskId: 'slow' });
-    let run = await settledRun(s, 10_000);
-    assert.equal(run.tasks[1].status, 'stopped');
-    assert.equal(isDead(pid), true, 'the stopped task\'s shell is gone');
-    assert.equal(run.status, 'failed', 'a stopped task is not merged');
-    assert.equal(repo.git(['show', `foreman/${runId}/slow:slow.txt`]), 'partial\n', 'its work is kept on its branch');
-    await refused(s, { type: 'task/stop', taskId: 'slow' }, 'refused');
+test(
+  'while the run is live: accept a held task, stop another; then reject it and the run completes',
+  { timeout: 60_000 },
+  async () => {
+    const repo = makeRepo();
+    const server = await startServer({
+      planner: [planReply([rawTask('quick', { files: ['quick.txt'] }), rawTask('slow', { files: ['slow.txt'] })])],
+      agents: {
+        quick: [write('quick.txt', 'quick\n'), finish('wrote quick')],
+        slow: [
+          write('slow.txt', 'partial\n'),
+          toolCall('run_command', { command: 'echo $$ > shell.pid; sleep 43.1415' }),
+          finish('never reached'),
+        ],
+      },
+    });
+    const host = testHost(
+      repo.root,
+      testSettings(repo, { backends: [serverBackend(server.url)], holdForReview: true }),
+    );
+    const s = await session(host);
+    try {
+      await s.handle({ type: 'spec/change', spec: 'Quick and slow.' });
+      await s.handle({ type: 'plan/start' });
+      await s.handle({ type: 'run/start' });
+      const runId = state(s).run!.runId;
+      const pidFile = join(repo.worktreeRoot, runId, 'slow', 'shell.pid');
+      const pid = Number(
+        await waitFor('the slow command', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()),
+      );
+      await until(s, 'quick verified and held', (st) => st.run?.tasks[0].actions.accept);
+      await s.handle({ type: 'task/accept', taskId: 'quick' });
+      await until(
+        s,
+        'quick merged while slow works',
+        (st) => st.run?.live && st.run.tasks[0].status === 'merged' && st.run.tasks[1].status === 'working',
+      );
+      await refused(s, { type: 'task/reject', taskId: 'slow' }, 'refused');
+      await s.handle({ type: 'task/stop', taskId: 'slow' });
+      let run = await settledRun(s, 10_000);
+      assert.equal(run.tasks[1].status, 'stopped');
+      assert.equal(isDead(pid), true, "the stopped task's shell is gone");
+      assert.equal(run.status, 'failed', 'a stopped task is not merged');
+      assert.equal(repo.git(['show', `foreman/${runId}/slow:slow.txt`]), 'partial\n', 'its work is kept on its branch');
+      await refused(s, { type: 'task/stop', taskId: 'slow' }, 'refused');
 
-    await s.handle({ type: 'task/reject', taskId: 'slow' });
-    run = await until(s, 'the run to complete without slow', (st) => (st.run && !st.run.live && st.run.status === 'completed' ? st.run : null));
-    assert.equal(run.tasks[1].status, 'rejected');
-    assert.equal(repo.git(['branch', '--list', `foreman/${runId}/slow`]).trim(), '', 'the rejected branch is gone');
-  } finally {
-    await s.dispose();
-    await server.close();
-    repo.cleanup();
-  }
-});
+      await s.handle({ type: 'task/reject', taskId: 'slow' });
+      run = await until(s, 'the run to complete without slow', (st) =>
+        st.run && !st.run.live && st.run.status === 'completed' ? st.run : null,
+      );
+      assert.equal(run.tasks[1].status, 'rejected');
+      assert.equal(repo.git(['branch', '--list', `foreman/${runId}/slow`]).trim(), '', 'the rejected branch is gone');
+    } finally {
+      await s.dispose();
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);

@@ -36,7 +36,11 @@ test('no folder, or a folder outside git: blocked with what to do, drafts still 
     await refused(s, { type: 'backend/useDemo' }, 'blocked');
     await refused(s, { type: 'run/open', runId: 'r1' }, 'blocked');
     // The developer follows the advice; the next request finds the repository.
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], { cwd: plain, stdio: 'ignore' });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], {
+        cwd: plain,
+        stdio: 'ignore',
+      });
     git('init', '-q', '-b', 'main');
     await refused(s, { type: 'plan/start' }, 'blocked');
     assert.match(state(s).blocked!.message, /no commits yet/);
@@ -53,74 +57,102 @@ test('no folder, or a folder outside git: blocked with what to do, drafts still 
   }
 });
 
-test('untrusted: nothing plans or runs and no request reaches the model; history still loads', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  const server = await startServer({ planner: [planReply([rawTask('one', { files: ['one.txt'] })])], agents: { one: [toolCall('write_file', { path: 'one.txt', content: '1\n' }), toolCall('finish', { summary: 'done' })] } });
-  const trustedHost = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }));
-  const first = await session(trustedHost);
-  let runId: string;
-  try {
-    await first.handle({ type: 'spec/change', spec: 'One file.' });
-    await first.handle({ type: 'plan/start' });
-    // Trust withdrawn between planning and running: refused at the moment of the run.
-    trustedHost.trusted = false;
-    const before = server.requests.length;
-    const e = await refused(first, { type: 'run/start' }, 'blocked');
-    assert.match(e.message, /not trusted/);
-    assert.equal(state(first).blocked?.reason, 'untrusted');
-    assert.equal(server.requests.length, before);
-    trustedHost.trusted = true;
-    await first.handle({ type: 'run/start' });
-    runId = (await settledRun(first)).runId;
-    assert.equal(state(first).blocked, null, 'trust granted again takes effect at once');
-  } finally {
-    await first.dispose();
-  }
-
-  const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }), { trusted: false });
-  const s = await session(host);
-  const requests = server.requests.length;
-  try {
-    let st = state(s);
-    assert.equal(st.blocked?.reason, 'untrusted');
-    assert.match(st.blocked!.message, /Trust the workspace to plan and run/);
-    assert.deepEqual(st.history.map((h) => h.runId), [runId], 'history loads in an untrusted workspace');
-    await s.handle({ type: 'spec/change', spec: 'Another file.' });
-    await s.handle({ type: 'options/change', options: { concurrency: 3 } });
-    for (const request of [{ type: 'plan/start' }, { type: 'backend/useDemo' }, { type: 'backend/discover' }, { type: 'run/resume', runId }, { type: 'run/apply', mode: 'squash' }] as const) {
-      await refused(s, request, 'blocked');
+test(
+  'untrusted: nothing plans or runs and no request reaches the model; history still loads',
+  { timeout: 60_000 },
+  async () => {
+    const repo = makeRepo();
+    const server = await startServer({
+      planner: [planReply([rawTask('one', { files: ['one.txt'] })])],
+      agents: {
+        one: [toolCall('write_file', { path: 'one.txt', content: '1\n' }), toolCall('finish', { summary: 'done' })],
+      },
+    });
+    const trustedHost = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }));
+    const first = await session(trustedHost);
+    let runId: string;
+    try {
+      await first.handle({ type: 'spec/change', spec: 'One file.' });
+      await first.handle({ type: 'plan/start' });
+      // Trust withdrawn between planning and running: refused at the moment of the run.
+      trustedHost.trusted = false;
+      const before = server.requests.length;
+      const e = await refused(first, { type: 'run/start' }, 'blocked');
+      assert.match(e.message, /not trusted/);
+      assert.equal(state(first).blocked?.reason, 'untrusted');
+      assert.equal(server.requests.length, before);
+      trustedHost.trusted = true;
+      await first.handle({ type: 'run/start' });
+      runId = (await settledRun(first)).runId;
+      assert.equal(state(first).blocked, null, 'trust granted again takes effect at once');
+    } finally {
+      await first.dispose();
     }
-    await s.handle({ type: 'run/open', runId });
-    st = state(s);
-    assert.equal(st.run?.runId, runId);
-    assert.equal(st.run?.status, 'completed');
-    assert.equal(st.run?.live, false);
-    await refused(s, { type: 'task/requestChanges', taskId: 'one', comments: 'more' }, 'blocked');
-    assert.equal(server.requests.length, requests, 'no request reached the server');
-    await s.handle({ type: 'run/close' });
-    assert.equal(state(s).phase, 'compose');
-  } finally {
-    await s.dispose();
-    await server.close();
-    repo.cleanup();
-  }
-});
+
+    const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }), { trusted: false });
+    const s = await session(host);
+    const requests = server.requests.length;
+    try {
+      let st = state(s);
+      assert.equal(st.blocked?.reason, 'untrusted');
+      assert.match(st.blocked!.message, /Trust the workspace to plan and run/);
+      assert.deepEqual(
+        st.history.map((h) => h.runId),
+        [runId],
+        'history loads in an untrusted workspace',
+      );
+      await s.handle({ type: 'spec/change', spec: 'Another file.' });
+      await s.handle({ type: 'options/change', options: { concurrency: 3 } });
+      for (const request of [
+        { type: 'plan/start' },
+        { type: 'backend/useDemo' },
+        { type: 'backend/discover' },
+        { type: 'run/resume', runId },
+        { type: 'run/apply', mode: 'squash' },
+      ] as const) {
+        await refused(s, request, 'blocked');
+      }
+      await s.handle({ type: 'run/open', runId });
+      st = state(s);
+      assert.equal(st.run?.runId, runId);
+      assert.equal(st.run?.status, 'completed');
+      assert.equal(st.run?.live, false);
+      await refused(s, { type: 'task/requestChanges', taskId: 'one', comments: 'more' }, 'blocked');
+      assert.equal(server.requests.length, requests, 'no request reached the server');
+      await s.handle({ type: 'run/close' });
+      assert.equal(state(s).phase, 'compose');
+    } finally {
+      await s.dispose();
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
 
 test('a backend that is down: back to the spec, a notice naming the URL, LeadError backend', async () => {
   const repo = makeRepo();
-  const host = testHost(repo.root, testSettings(repo, { backends: [{ name: 'gone', baseUrl: 'http://127.0.0.1:9/v1', models: ['m'] }] }));
+  const host = testHost(
+    repo.root,
+    testSettings(repo, { backends: [{ name: 'gone', baseUrl: 'http://127.0.0.1:9/v1', models: ['m'] }] }),
+  );
   const s = await session(host);
   try {
     await refused(s, { type: 'plan/start' }, 'invalid');
     await s.handle({ type: 'spec/change', spec: 'Anything.' });
     const e = await refused(s, { type: 'plan/start' }, 'backend');
-    assert.match(e.message, /^Could not reach the backend at http:\/\/127\.0\.0\.1:9\/v1: connection refused .*Is the server running\? Check foreman\.backends or choose another backend\.$/);
+    assert.match(
+      e.message,
+      /^Could not reach the backend at http:\/\/127\.0\.0\.1:9\/v1: connection refused .*Is the server running\? Check foreman\.backends or choose another backend\.$/,
+    );
     const st = state(s);
     assert.equal(st.phase, 'compose');
     assert.equal(st.planning, null);
     assert.equal(st.notices.at(-1)?.kind, 'error');
     assert.match(st.notices.at(-1)!.text, /http:\/\/127\.0\.0\.1:9\/v1/);
-    assert.ok(host.logs.some((l) => l.level === 'error' && /127\.0\.0\.1:9/.test(l.message)), 'the failure is logged');
+    assert.ok(
+      host.logs.some((l) => l.level === 'error' && /127\.0\.0\.1:9/.test(l.message)),
+      'the failure is logged',
+    );
   } finally {
     await s.dispose();
     repo.cleanup();
@@ -135,7 +167,11 @@ test('no backend chosen: planning says how to get one; adding one validates and 
     await s.handle({ type: 'spec/change', spec: 'Anything.' });
     const e = await refused(s, { type: 'plan/start' }, 'invalid');
     assert.match(e.message, /Choose a backend and a model/);
-    assert.deepEqual(state(s).backends.map((b) => [b.name, b.demo]), [['demo', true]], 'the demo is always offered');
+    assert.deepEqual(
+      state(s).backends.map((b) => [b.name, b.demo]),
+      [['demo', true]],
+      'the demo is always offered',
+    );
     await refused(s, { type: 'backend/add', name: ' ', baseUrl: 'http://localhost:8000/v1', model: 'm' }, 'invalid');
     await refused(s, { type: 'backend/add', name: 'x', baseUrl: 'ftp://localhost/v1', model: 'm' }, 'invalid');
     await refused(s, { type: 'backend/add', name: 'x', baseUrl: 'not a url', model: 'm' }, 'invalid');
@@ -143,10 +179,17 @@ test('no backend chosen: planning says how to get one; adding one validates and 
     await refused(s, { type: 'backend/add', name: 'demo', baseUrl: 'http://localhost:8000/v1', model: 'm' }, 'invalid');
     await s.handle({ type: 'backend/add', name: 'vllm', baseUrl: 'http://localhost:8000/v1', model: 'qwen' });
     await s.handle({ type: 'backend/add', name: 'vllm', baseUrl: 'http://localhost:8000/v1', model: 'llama' });
-    assert.deepEqual(host.settings.backends, [{ name: 'vllm', baseUrl: 'http://localhost:8000/v1', models: ['llama', 'qwen'] }], 'replacing keeps the other models');
+    assert.deepEqual(
+      host.settings.backends,
+      [{ name: 'vllm', baseUrl: 'http://localhost:8000/v1', models: ['llama', 'qwen'] }],
+      'replacing keeps the other models',
+    );
     const st = state(s);
     assert.deepEqual([st.options.backend, st.options.model], ['vllm', 'llama']);
-    assert.deepEqual(st.backends.map((b) => b.name), ['vllm', 'demo']);
+    assert.deepEqual(
+      st.backends.map((b) => b.name),
+      ['vllm', 'demo'],
+    );
     await refused(s, { type: 'options/change', options: { backend: 'nope' } }, 'invalid');
     await s.handle({ type: 'options/change', options: { backend: 'demo' } });
     assert.equal(state(s).options.model, 'scripted-demo', 'choosing a backend picks its first model');
@@ -163,7 +206,9 @@ test('discovery finds the scripted server on the port it is given', async () => 
   const closed = await startServer({});
   const closedPort = Number(new URL(closed.url).port);
   await closed.close();
-  const s = await session(testHost(repo.root, testSettings(repo)), { discoveryTargets: [port, { port: closedPort, usual: 'vLLM' }] });
+  const s = await session(testHost(repo.root, testSettings(repo)), {
+    discoveryTargets: [port, { port: closedPort, usual: 'vLLM' }],
+  });
   try {
     const scanning = s.handle({ type: 'backend/discover' });
     assert.equal(state(s).discovery.scanning, true);
@@ -171,14 +216,20 @@ test('discovery finds the scripted server on the port it is given', async () => 
     const st = state(s);
     assert.equal(st.discovery.scanning, false);
     assert.ok(st.discovery.scannedAt);
-    assert.deepEqual(st.discovery.found, [{ kind: 'OpenAI-compatible', baseUrl: `http://127.0.0.1:${port}/v1`, models: ['foreman-test-model'] }]);
+    assert.deepEqual(st.discovery.found, [
+      { kind: 'OpenAI-compatible', baseUrl: `http://127.0.0.1:${port}/v1`, models: ['foreman-test-model'] },
+    ]);
     const named = await discoverServers({ targets: [{ port, usual: 'SGLang' }] });
-    assert.equal(named[0].kind, 'SGLang', 'a server that does not name itself takes the port\'s usual name');
+    assert.equal(named[0].kind, 'SGLang', "a server that does not name itself takes the port's usual name");
     assert.equal(kindOf(['vllm'], { port: 8000, usual: null }), 'vLLM');
     assert.equal(kindOf(['library'], { port: 9999, usual: null }), 'Ollama');
     assert.equal(kindOf([''], { port: 8000, usual: null }), 'OpenAI-compatible');
     const started = Date.now();
-    assert.deepEqual(await discoverServers({ host: '10.255.255.1', targets: [8000], timeoutMs: 300 }), [], 'an unroutable host times out quietly');
+    assert.deepEqual(
+      await discoverServers({ host: '10.255.255.1', targets: [8000], timeoutMs: 300 }),
+      [],
+      'an unroutable host times out quietly',
+    );
     assert.ok(Date.now() - started < 2000);
     await until(s, 'idle', (x) => !x.discovery.scanning);
   } finally {

@@ -17,8 +17,22 @@ function samplePlan(): Plan {
   const r = validatePlan(
     {
       tasks: [
-        { id: 'api', title: 'API', instructions: 'Add the API.', acceptance: ['npm test passes'], files: ['src/api.ts', 'README.md'], dependsOn: [] },
-        { id: 'docs', title: 'Docs', instructions: 'Document it.', acceptance: ['README explains'], files: ['README.md'], dependsOn: [] },
+        {
+          id: 'api',
+          title: 'API',
+          instructions: 'Add the API.',
+          acceptance: ['npm test passes'],
+          files: ['src/api.ts', 'README.md'],
+          dependsOn: [],
+        },
+        {
+          id: 'docs',
+          title: 'Docs',
+          instructions: 'Document it.',
+          acceptance: ['README explains'],
+          files: ['README.md'],
+          dependsOn: [],
+        },
       ],
     },
     'Add an API — with ünïcode.',
@@ -34,9 +48,19 @@ test('a saved plan loads back equal, as stable pretty JSON with a trailing newli
   await savePlan(file, plan);
   const first = readFileSync(file, 'utf8');
   assert.ok(first.endsWith('}\n'));
-  assert.match(first, /^\{\n {2}"version": 1,\n {2}"spec": "Add an API — with ünïcode\.",\n {2}"tasks": \[\n {4}\{\n {6}"id": "api",\n {6}"title"/);
+  assert.match(
+    first,
+    /^\{\n {2}"version": 1,\n {2}"spec": "Add an API — with ünïcode\.",\n {2}"tasks": \[\n {4}\{\n {6}"id": "api",\n {6}"title"/,
+  );
   // The same plan with its keys in another order gives the same bytes.
-  const shuffled = JSON.parse(JSON.stringify({ warnings: plan.warnings, tasks: plan.tasks.map((t) => Object.fromEntries(Object.entries(t).reverse())), spec: plan.spec, version: 1 }));
+  const shuffled = JSON.parse(
+    JSON.stringify({
+      warnings: plan.warnings,
+      tasks: plan.tasks.map((t) => Object.fromEntries(Object.entries(t).reverse())),
+      spec: plan.spec,
+      version: 1,
+    }),
+  );
   await savePlan(file, shuffled);
   assert.equal(readFileSync(file, 'utf8'), first);
   const loaded = await loadPlan(file);
@@ -53,7 +77,9 @@ test('a hand-edited plan is re-validated and the errors name the file', async ()
   const loaded = await loadPlan(file);
   assert.equal(loaded.ok, false);
   if (loaded.ok) return;
-  assert.deepEqual(loaded.errors, [`${file}: Tasks form a dependency cycle: api → docs → api; remove one of these dependencies so the work can start.`]);
+  assert.deepEqual(loaded.errors, [
+    `${file}: Tasks form a dependency cycle: api → docs → api; remove one of these dependencies so the work can start.`,
+  ]);
 });
 
 test('a hand edit that resolves an overlap recomputes the warnings', async () => {
@@ -97,7 +123,8 @@ test('a file that is not JSON gives the line and column', async () => {
   writeFileSync(file, '{\n  "version": 1,\n  "tasks": [\n    { "id": "a", },\n  ]\n}\n');
   const loaded = await loadPlan(file);
   assert.equal(loaded.ok, false);
-  if (!loaded.ok) assert.deepEqual(loaded.errors, [`${file}: the file is not valid JSON at line 4, column 18 (unexpected "}").`]);
+  if (!loaded.ok)
+    assert.deepEqual(loaded.errors, [`${file}: the file is not valid JSON at line 4, column 18 (unexpected "}").`]);
   writeFileSync(file, '{"tasks": [');
   const cut = await loadPlan(file);
   assert.ok(!cut.ok && /line 1, column 12 \(unexpected end of file\)/.test(cut.errors[0]));
@@ -111,7 +138,16 @@ test('a missing file is an error value', async () => {
 test('jsonErrorOffset agrees with JSON.parse', () => {
   const valid = ['{}', '[]', ' {"a": [1, -2.5e3, true, null, "x\\u00e9\\n"]} ', '"s"', '0'];
   for (const text of valid) assert.equal(jsonErrorOffset(text), -1, text);
-  const invalid: [string, number][] = [['', 0], ['{"a":1,}', 7], ['[1 2]', 3], ['01', 1], ['"a\nb"', 2], ['{"a" 1}', 5], ['tru', 0], ['{} x', 3]];
+  const invalid: [string, number][] = [
+    ['', 0],
+    ['{"a":1,}', 7],
+    ['[1 2]', 3],
+    ['01', 1],
+    ['"a\nb"', 2],
+    ['{"a" 1}', 5],
+    ['tru', 0],
+    ['{} x', 3],
+  ];
   for (const [text, at] of invalid) {
     assert.throws(() => JSON.parse(text));
     assert.equal(jsonErrorOffset(text), at, JSON.stringify(text));

@@ -10,7 +10,9 @@ export function isDead(pid: number): boolean {
     return true;
   }
   try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
+    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .startsWith('Z');
   } catch {
     // ps exits 1 when the pid vanished between the two checks.
     return true;

@@ -37,7 +37,10 @@ async function readPid(file: string): Promise<number> {
 
 test('reports the exit code and interleaves stdout and stderr', async () => {
   const dir = await tempDir();
-  const r = await runner.run('echo out1; echo err1 >&2; sleep 0.05; echo out2; pwd; exit 3', { cwd: dir, timeoutMs: 5000 });
+  const r = await runner.run('echo out1; echo err1 >&2; sleep 0.05; echo out2; pwd; exit 3', {
+    cwd: dir,
+    timeoutMs: 5000,
+  });
   assert.equal(r.exitCode, 3);
   assert.equal(r.timedOut, false);
   assert.equal(r.aborted, false);
@@ -89,7 +92,11 @@ test('an abort kills the group and marks the result aborted', async () => {
   const pidFile = join(dir, 'pid');
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 300);
-  const r = await runner.run(`sleep 100 & echo $! > ${pidFile}; wait`, { cwd: dir, timeoutMs: 30_000, signal: ac.signal });
+  const r = await runner.run(`sleep 100 & echo $! > ${pidFile}; wait`, {
+    cwd: dir,
+    timeoutMs: 30_000,
+    signal: ac.signal,
+  });
   assert.equal(r.aborted, true);
   assert.equal(r.timedOut, false);
   assert.ok(await waitDead(await readPid(pidFile)));
@@ -174,15 +181,23 @@ test('a missing working directory is a value, not an exception', async () => {
 
 test('a missing shell is reported in the output', async () => {
   const dir = await tempDir();
-  const r = await createProcessRunner({ shell: join(dir, 'no-such-shell') }).run('echo hi', { cwd: dir, timeoutMs: 5000 });
+  const r = await createProcessRunner({ shell: join(dir, 'no-such-shell') }).run('echo hi', {
+    cwd: dir,
+    timeoutMs: 5000,
+  });
   assert.equal(r.exitCode, null);
   assert.match(r.output, /failed to start/);
 });
 
 test('output written just before exit() is never lost, even when it is large', async () => {
-  const script = "for (let i = 0; i < 6000; i++) console.log('line ' + i + ' '.padEnd(40, 'x')); console.error('THE FAILURE LINE'); process.exit(1)";
+  const script =
+    "for (let i = 0; i < 6000; i++) console.log('line ' + i + ' '.padEnd(40, 'x')); console.error('THE FAILURE LINE'); process.exit(1)";
   for (let attempt = 0; attempt < 5; attempt++) {
-    const result = await runner.run(`node -e "${script}"`, { cwd: tmpdir(), timeoutMs: 20_000, maxOutputBytes: 64 * 1024 });
+    const result = await runner.run(`node -e "${script}"`, {
+      cwd: tmpdir(),
+      timeoutMs: 20_000,
+      maxOutputBytes: 64 * 1024,
+    });
     assert.equal(result.exitCode, 1);
     assert.match(result.output, /line 5999 x+\nTHE FAILURE LINE\n$/);
   }

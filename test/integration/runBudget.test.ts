@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import type { JournalEvent } from '../../src/core/journal';
 import type { Reply } from '../../src/testserver/server';
 import { toolCall } from '../../src/testserver/scenario';
-import { latestRunId, makeRepo, planReply, rawTask, readRun, requestsFor, runCli, startServer, waitFor } from './runHarness';
+import {
+  latestRunId,
+  makeRepo,
+  planReply,
+  rawTask,
+  readRun,
+  requestsFor,
+  runCli,
+  startServer,
+  waitFor,
+} from './runHarness';
 import type { TempRepo } from './runHarness';
 
 /** Every agent step costs exactly 1000 tokens (900 in, 100 out); the planner 20. */
@@ -20,10 +30,15 @@ function step(reply: Reply): Reply {
 
 /** An agent that writes `files` one step each, then finishes. */
 function writer(files: string[]): Reply[] {
-  return [...files.map((f) => step(toolCall('write_file', { path: f, content: `${f}\n` }))), step(toolCall('finish', { summary: `wrote ${files.join(', ')}` }))];
+  return [
+    ...files.map((f) => step(toolCall('write_file', { path: f, content: `${f}\n` }))),
+    step(toolCall('finish', { summary: `wrote ${files.join(', ')}` })),
+  ];
 }
 
-const planner = (ids: string[]) => [{ ...planReply(ids.map((id) => rawTask(id, { files: [`${id}1.txt`] }))), usage: { prompt: 10, completion: 10 } }];
+const planner = (ids: string[]) => [
+  { ...planReply(ids.map((id) => rawTask(id, { files: [`${id}1.txt`] }))), usage: { prompt: 10, completion: 10 } },
+];
 
 function budgetStop(events: JournalEvent[]) {
   return events.find((e): e is Extract<JournalEvent, { type: 'budget_stop' }> => e.type === 'budget_stop');
@@ -36,64 +51,93 @@ function lastCommit(repo: TempRepo, branch: string): { subject: string; files: s
   return { subject, files };
 }
 
-test('a run token budget reached mid-run stops new requests, keeps work, and exits 3', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  // b's first request stays in flight until the budget has been hit, so b is running at the hit.
-  const server = await startServer(
-    {
-      planner: planner(['a', 'b', 'c', 'd']),
-      agents: { a: writer(['a1.txt', 'a2.txt']), b: writer(['b1.txt', 'b2.txt']), c: writer(['c1.txt', 'c2.txt']), d: writer(['d1.txt']) },
-    },
-    {
-      gate: (route) => {
-        if (route.task !== 'b' || route.step !== 0) return;
-        return waitFor('the budget stop', async () => budgetStop((await readRun(repo, await latestRunId(repo))).events)).then(() => undefined);
+test(
+  'a run token budget reached mid-run stops new requests, keeps work, and exits 3',
+  { timeout: 60_000 },
+  async () => {
+    const repo = makeRepo();
+    // b's first request stays in flight until the budget has been hit, so b is running at the hit.
+    const server = await startServer(
+      {
+        planner: planner(['a', 'b', 'c', 'd']),
+        agents: {
+          a: writer(['a1.txt', 'a2.txt']),
+          b: writer(['b1.txt', 'b2.txt']),
+          c: writer(['c1.txt', 'c2.txt']),
+          d: writer(['d1.txt']),
+        },
       },
-    },
-  );
-  try {
-    // One task costs 3000 tokens and the planner 20: a finishes (3020), c's first step goes over.
-    const run = await runCli(['run', 'Four small files.', '--concurrency', '2', '--budget-tokens', '3050', ...FLAGS], { repo, server });
-    assert.equal(run.code, 3, run.stderr);
-    assert.match(run.stdout + run.stderr, /tokens budget \(4020 of 3050\)/);
+      {
+        gate: (route) => {
+          if (route.task !== 'b' || route.step !== 0) return;
+          return waitFor('the budget stop', async () =>
+            budgetStop((await readRun(repo, await latestRunId(repo))).events),
+          ).then(() => undefined);
+        },
+      },
+    );
+    try {
+      // One task costs 3000 tokens and the planner 20: a finishes (3020), c's first step goes over.
+      const run = await runCli(
+        ['run', 'Four small files.', '--concurrency', '2', '--budget-tokens', '3050', ...FLAGS],
+        { repo, server },
+      );
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(run.stdout + run.stderr, /tokens budget \(4020 of 3050\)/);
 
-    const runId = await latestRunId(repo);
-    const { events, state } = await readRun(repo, runId);
-    assert.equal(state.status, 'budget');
-    const hit = budgetStop(events);
-    assert.deepEqual(hit?.hit, { scope: 'run', kind: 'tokens', limit: 3050, used: 4020 });
+      const runId = await latestRunId(repo);
+      const { events, state } = await readRun(repo, runId);
+      assert.equal(state.status, 'budget');
+      const hit = budgetStop(events);
+      assert.deepEqual(hit?.hit, { scope: 'run', kind: 'tokens', limit: 3050, used: 4020 });
 
-    // No request started after the hit: planner, a ×3, b ×1 (in flight at the hit), c ×1.
-    assert.equal(server.requests.length, 6);
-    assert.ok(server.requests.every((r) => r.receivedAt <= hit!.t), 'a request arrived after the budget stop');
-    assert.deepEqual(['a', 'b', 'c', 'd'].map((id) => requestsFor(server, 'agent', id).length), [3, 1, 1, 0]);
-    assert.equal(events.filter((e) => e.type === 'model_request').length, 6);
+      // No request started after the hit: planner, a ×3, b ×1 (in flight at the hit), c ×1.
+      assert.equal(server.requests.length, 6);
+      assert.ok(
+        server.requests.every((r) => r.receivedAt <= hit!.t),
+        'a request arrived after the budget stop',
+      );
+      assert.deepEqual(
+        ['a', 'b', 'c', 'd'].map((id) => requestsFor(server, 'agent', id).length),
+        [3, 1, 1, 0],
+      );
+      assert.equal(events.filter((e) => e.type === 'model_request').length, 6);
 
-    assert.equal(state.tasks.get('a')?.status, 'merged');
-    for (const id of ['b', 'c']) {
-      const task = state.tasks.get(id)!;
-      assert.equal(task.status, 'stopped', id);
-      assert.match(task.reason ?? '', /run budget was reached .*Work so far is committed/, id);
-      // Stopped at its next step: the first file is committed on the branch, the second never written.
-      assert.deepEqual(lastCommit(repo, `foreman/${runId}/${id}`), { subject: `foreman(${id}): work in progress (budget)`, files: [`${id}1.txt`] });
+      assert.equal(state.tasks.get('a')?.status, 'merged');
+      for (const id of ['b', 'c']) {
+        const task = state.tasks.get(id)!;
+        assert.equal(task.status, 'stopped', id);
+        assert.match(task.reason ?? '', /run budget was reached .*Work so far is committed/, id);
+        // Stopped at its next step: the first file is committed on the branch, the second never written.
+        assert.deepEqual(lastCommit(repo, `foreman/${runId}/${id}`), {
+          subject: `foreman(${id}): work in progress (budget)`,
+          files: [`${id}1.txt`],
+        });
+      }
+      const d = state.tasks.get('d')!;
+      assert.equal(d.status, 'stopped');
+      assert.equal(d.reason, 'not started: the run budget was reached');
+      assert.equal(d.worktree, null);
+      assert.equal(repo.git(['branch', '--list', `foreman/${runId}/d`]), '');
+    } finally {
+      await server.close();
+      repo.cleanup();
     }
-    const d = state.tasks.get('d')!;
-    assert.equal(d.status, 'stopped');
-    assert.equal(d.reason, 'not started: the run budget was reached');
-    assert.equal(d.worktree, null);
-    assert.equal(repo.git(['branch', '--list', `foreman/${runId}/d`]), '');
-  } finally {
-    await server.close();
-    repo.cleanup();
-  }
-});
+  },
+);
 
 test('a per-task cost budget stops only that task', { timeout: 60_000 }, async () => {
   const repo = makeRepo();
-  const server = await startServer({ planner: planner(['x', 'y']), agents: { x: writer(['x1.txt', 'x2.txt', 'x3.txt']), y: writer(['y1.txt']) } });
+  const server = await startServer({
+    planner: planner(['x', 'y']),
+    agents: { x: writer(['x1.txt', 'x2.txt', 'x3.txt']), y: writer(['y1.txt']) },
+  });
   try {
     // 1 per million tokens: each step costs 0.001, so x's fourth step is over 0.0025 and y's two are not.
-    const run = await runCli(['run', 'Two tasks.', '--concurrency', '2', '--price', '1,1,1', '--task-budget-cost', '0.0025', ...FLAGS], { repo, server });
+    const run = await runCli(
+      ['run', 'Two tasks.', '--concurrency', '2', '--price', '1,1,1', '--task-budget-cost', '0.0025', ...FLAGS],
+      { repo, server },
+    );
     assert.equal(run.code, 1, run.stderr);
     const runId = await latestRunId(repo);
     const { events, state } = await readRun(repo, runId);
@@ -103,7 +147,10 @@ test('a per-task cost budget stops only that task', { timeout: 60_000 }, async (
     assert.equal(x.status, 'stopped');
     assert.match(x.reason ?? '', /the task budget was reached \(cost 0\.0030 of 0\.0025\)/);
     const stops = events.filter((e): e is Extract<JournalEvent, { type: 'budget_stop' }> => e.type === 'budget_stop');
-    assert.deepEqual(stops.map((e) => ({ ...e.hit, used: Number(e.hit.used.toFixed(6)) })), [{ scope: 'task', taskId: 'x', kind: 'cost', limit: 0.0025, used: 0.003 }]);
+    assert.deepEqual(
+      stops.map((e) => ({ ...e.hit, used: Number(e.hit.used.toFixed(6)) })),
+      [{ scope: 'task', taskId: 'x', kind: 'cost', limit: 0.0025, used: 0.003 }],
+    );
     assert.equal(requestsFor(server, 'agent', 'x').length, 3);
     assert.equal(requestsFor(server, 'agent', 'y').length, 2);
     assert.deepEqual(lastCommit(repo, `foreman/${runId}/x`).files, ['x1.txt', 'x2.txt', 'x3.txt']);
@@ -120,7 +167,10 @@ test('foreman plan warns when the estimate is far over the budget, and only then
     const low = await runCli(['plan', 'Two tasks.', '--budget-tokens', '100'], { repo, server });
     assert.equal(low.code, 0, low.stderr);
     assert.match(low.stderr, /Warning: the estimate is over the run tokens budget \(\d+ of 100\)/);
-    const cost = await runCli(['plan', 'Two tasks.', '--price', '1,0.1,2', '--budget-cost', '0.000001'], { repo, server });
+    const cost = await runCli(['plan', 'Two tasks.', '--price', '1,0.1,2', '--budget-cost', '0.000001'], {
+      repo,
+      server,
+    });
     assert.match(cost.stderr, /Warning: the estimate is over the run cost budget \([\d.]+ of 0\.000001\)/);
     const high = await runCli(['plan', 'Two tasks.', '--budget-tokens', '100000000'], { repo, server });
     assert.equal(high.code, 0, high.stderr);

@@ -56,7 +56,12 @@ async function runEngine(
 }
 
 /** The text of the last message of a recorded request. */
-function lastMessage(server: TestServer, index: number, role: 'agent' | 'planner', task?: string): { role: string; text: string } {
+function lastMessage(
+  server: TestServer,
+  index: number,
+  role: 'agent' | 'planner',
+  task?: string,
+): { role: string; text: string } {
   const req = requestsFor(server, role, task)[index];
   assert.ok(req, `no ${role} request #${index}${task ? ` for ${task}` : ''}`);
   const m = req.body.messages.at(-1)!;
@@ -66,7 +71,10 @@ function lastMessage(server: TestServer, index: number, role: 'agent' | 'planner
 /** Branches and worktrees of the repository, for "nothing was created" checks. */
 function gitLeftovers(repo: TempRepo): { branches: string[]; worktrees: number; refs: string } {
   const branches = repo.git(['branch', '--format=%(refname:short)']).split('\n').filter(Boolean);
-  const worktrees = repo.git(['worktree', 'list', '--porcelain']).split('\n').filter((l) => l.startsWith('worktree ')).length;
+  const worktrees = repo
+    .git(['worktree', 'list', '--porcelain'])
+    .split('\n')
+    .filter((l) => l.startsWith('worktree ')).length;
   return { branches, worktrees, refs: repo.git(['for-each-ref', 'refs/foreman']).trim() };
 }
 
@@ -79,8 +87,16 @@ function tasksOf(events: JournalEvent[], type: JournalEvent['type'], taskId: str
 test('an invalid plan is repaired on the second answer and the run proceeds', async () => {
   const repo = makeRepo();
   const server = await startServer({
-    planner: [planReply([rawTask('greet', { files: ['greet.txt'], dependsOn: ['nowhere'] })]), planReply([rawTask('greet', { files: ['greet.txt'] })])],
-    agents: { greet: [toolCall('write_file', { path: 'greet.txt', content: 'hello\n' }), toolCall('finish', { summary: 'greeted' })] },
+    planner: [
+      planReply([rawTask('greet', { files: ['greet.txt'], dependsOn: ['nowhere'] })]),
+      planReply([rawTask('greet', { files: ['greet.txt'] })]),
+    ],
+    agents: {
+      greet: [
+        toolCall('write_file', { path: 'greet.txt', content: 'hello\n' }),
+        toolCall('finish', { summary: 'greeted' }),
+      ],
+    },
   });
   try {
     const r = await runCli(['run', 'Write a greeting', '--no-checks', '--no-review'], { repo, server });
@@ -105,7 +121,10 @@ test('a plan invalid twice: plan and run exit 1 listing the errors, and nothing 
   const repo = makeRepo();
   const dup = rawTask('dup', { files: ['a.txt'] });
   const scenario: Scenario = {
-    planner: [text('Sure! Here is the plan: tasks: dup, loop'), planReply([dup, dup, rawTask('loop', { dependsOn: ['loop'] })])],
+    planner: [
+      text('Sure! Here is the plan: tasks: dup, loop'),
+      planReply([dup, dup, rawTask('loop', { dependsOn: ['loop'] })]),
+    ],
   };
   for (const command of ['plan', 'run']) {
     const server = await startServer(scenario);
@@ -115,8 +134,14 @@ test('a plan invalid twice: plan and run exit 1 listing the errors, and nothing 
       assert.match(r.stderr, /Planning failed: The planner did not produce a valid plan, even after one repair turn/);
       const listed = r.stderr.split('\n').filter((l) => l.startsWith('  - '));
       assert.ok(listed.length >= 2, `${command} lists every validation error:\n${r.stderr}`);
-      assert.ok(listed.some((l) => /dup/.test(l)), 'the duplicate id is named');
-      assert.ok(listed.some((l) => /loop/.test(l)), 'the self-dependency is named');
+      assert.ok(
+        listed.some((l) => /dup/.test(l)),
+        'the duplicate id is named',
+      );
+      assert.ok(
+        listed.some((l) => /loop/.test(l)),
+        'the self-dependency is named',
+      );
       assert.equal(requestsFor(server, 'planner').length, 2);
       assert.equal(requestsFor(server, 'agent').length, 0);
     } finally {
@@ -149,7 +174,8 @@ if (v.includes('broken')) {
 }
 `;
 const VALUE_CHECK = [{ name: 'value', command: 'node check.js' }];
-const valueRepo = (): TempRepo => makeRepo({ files: { ...NODE_TEMPLATE, 'check.js': CHECK_JS, 'value.txt': 'start\n' } });
+const valueRepo = (): TempRepo =>
+  makeRepo({ files: { ...NODE_TEMPLATE, 'check.js': CHECK_JS, 'value.txt': 'start\n' } });
 
 test('failed checks are sent back with the relevant tail, repaired, and verified again', async () => {
   const repo = valueRepo();
@@ -174,8 +200,13 @@ test('failed checks are sent back with the relevant tail, repaired, and verified
     assert.match(repair.text, /AssertionError: value\.txt says "broken"/);
     assert.match(repair.text, /progress line 300 of/, 'the tail of the output is there');
     assert.doesNotMatch(repair.text, /progress line 1 of/, 'the head of the long output is not');
-    const rounds = tasksOf(events, 'verification', 'fix').map((e) => (e.type === 'verification' ? [e.round, e.status] : null));
-    assert.deepEqual(rounds, [[1, 'failed'], [2, 'passed']]);
+    const rounds = tasksOf(events, 'verification', 'fix').map((e) =>
+      e.type === 'verification' ? [e.round, e.status] : null,
+    );
+    assert.deepEqual(rounds, [
+      [1, 'failed'],
+      [2, 'passed'],
+    ]);
     assert.equal(repo.git(['show', `foreman/${state.runId}/integration:value.txt`]), 'fixed\n');
   } finally {
     await server.close();
@@ -187,14 +218,26 @@ test('checks that keep failing fail the task after the repair rounds; dependents
   const repo = valueRepo();
   const server = await startServer({
     agents: {
-      bad: [toolCall('write_file', { path: 'value.txt', content: 'broken\n' }), toolCall('finish', { summary: 'done' })],
-      after: [toolCall('write_file', { path: 'after.txt', content: 'after\n' }), toolCall('finish', { summary: 'done' })],
-      other: [toolCall('write_file', { path: 'other.txt', content: 'other\n' }), toolCall('finish', { summary: 'done' })],
+      bad: [
+        toolCall('write_file', { path: 'value.txt', content: 'broken\n' }),
+        toolCall('finish', { summary: 'done' }),
+      ],
+      after: [
+        toolCall('write_file', { path: 'after.txt', content: 'after\n' }),
+        toolCall('finish', { summary: 'done' }),
+      ],
+      other: [
+        toolCall('write_file', { path: 'other.txt', content: 'other\n' }),
+        toolCall('finish', { summary: 'done' }),
+      ],
     },
   });
   try {
     const plan = makePlan('Three tasks', [rawTask('bad'), rawTask('after', { dependsOn: ['bad'] }), rawTask('other')]);
-    const { state, events, runId } = await runEngine(repo, server, plan, { checks: VALUE_CHECK, flags: { maxRepairs: 1, concurrency: 2 } });
+    const { state, events, runId } = await runEngine(repo, server, plan, {
+      checks: VALUE_CHECK,
+      flags: { maxRepairs: 1, concurrency: 2 },
+    });
     const bad = state.tasks.get('bad')!;
     assert.equal(bad.status, 'failed');
     assert.match(bad.reason ?? '', /verification failed after 1 repair round\(s\): value failed/);
@@ -210,7 +253,11 @@ test('checks that keep failing fail the task after the repair rounds; dependents
     const integration = `foreman/${runId}/integration`;
     assert.equal(repo.git(['show', `${integration}:other.txt`]), 'other\n');
     assert.equal(repo.git(['show', `${integration}:value.txt`]), 'start\n', "the failed task's work is not merged");
-    assert.equal(repo.git(['show', `foreman/${runId}/bad:value.txt`]), 'broken\n', "but it is kept on the task's branch");
+    assert.equal(
+      repo.git(['show', `foreman/${runId}/bad:value.txt`]),
+      'broken\n',
+      "but it is kept on the task's branch",
+    );
   } finally {
     await server.close();
     repo.cleanup();
@@ -228,7 +275,13 @@ test('429 with Retry-After, 5xx and cut streams: the run completes and no tool c
         { faults: [{ fault: 'rate_limit', retryAfterSec: 1 }], then: append('one') },
         { faults: [{ fault: 'server_error', status: 500 }], then: append('two') },
         { faults: [{ fault: 'cut', afterChunks: 3 }], then: append('three') },
-        { faults: [{ fault: 'server_error', status: 503 }, { fault: 'cut', afterChunks: 1 }], then: toolCall('finish', { summary: 'appended three lines' }) },
+        {
+          faults: [
+            { fault: 'server_error', status: 503 },
+            { fault: 'cut', afterChunks: 1 },
+          ],
+          then: toolCall('finish', { summary: 'appended three lines' }),
+        },
       ],
     },
   });
@@ -236,14 +289,29 @@ test('429 with Retry-After, 5xx and cut streams: the run completes and no tool c
     const plan = makePlan('Append three lines', [rawTask('flaky', { files: ['calls.txt'] })]);
     const { state, events, runId } = await runEngine(repo, server, plan, {});
     assert.equal(state.status, 'completed', state.message ?? '');
-    assert.equal(repo.git(['show', `foreman/${runId}/integration:calls.txt`]), 'one\ntwo\nthree\n', 'each command ran exactly once');
+    assert.equal(
+      repo.git(['show', `foreman/${runId}/integration:calls.txt`]),
+      'one\ntwo\nthree\n',
+      'each command ran exactly once',
+    );
     const commands = events.filter((e) => e.type === 'tool_call' && e.tool === 'run_command');
     assert.equal(commands.length, 3);
     const booked = events.filter((e) => e.type === 'model_request' && e.taskId === 'flaky');
-    assert.deepEqual(booked.map((e) => (e.type === 'model_request' ? [e.ok, e.attempts] : null)), [[true, 2], [true, 2], [true, 2], [true, 3]]);
+    assert.deepEqual(
+      booked.map((e) => (e.type === 'model_request' ? [e.ok, e.attempts] : null)),
+      [
+        [true, 2],
+        [true, 2],
+        [true, 2],
+        [true, 3],
+      ],
+    );
     const sent = requestsFor(server, 'agent', 'flaky');
     assert.equal(sent.length, 9, 'the attempts booked are the requests the server saw');
-    assert.ok(sent[1].receivedAt - sent[0].receivedAt >= 900, `Retry-After: 1 was honoured (${sent[1].receivedAt - sent[0].receivedAt} ms)`);
+    assert.ok(
+      sent[1].receivedAt - sent[0].receivedAt >= 900,
+      `Retry-After: 1 was honoured (${sent[1].receivedAt - sent[0].receivedAt} ms)`,
+    );
     assert.equal(state.usage.requests, 4, 'the ledger counts each request once, however many attempts it took');
   } finally {
     await server.close();
@@ -282,7 +350,10 @@ test('a backend that is down: foreman run exits 4 with a message naming the URL'
     });
     await t.test('with --plan (no planner request) it also exits 4 naming the URL', () => {
       assert.equal(viaPlanFile.code, 4, viaPlanFile.stderr);
-      assert.ok(viaPlanFile.stderr.split('\n').some((l) => /fail/i.test(l) && l.includes(url)), viaPlanFile.stderr);
+      assert.ok(
+        viaPlanFile.stderr.split('\n').some((l) => /fail/i.test(l) && l.includes(url)),
+        viaPlanFile.stderr,
+      );
     });
   } finally {
     planning.cleanup();
@@ -300,7 +371,10 @@ test('two parallel tasks edit the same line: one merges, the other fails naming 
   ];
   const server = await startServer({ agents: { left: edit('left'), right: edit('right') } });
   try {
-    const plan = makePlan('Edit a line twice', [rawTask('left', { files: ['shared.txt'] }), rawTask('right', { files: ['shared.txt'] })]);
+    const plan = makePlan('Edit a line twice', [
+      rawTask('left', { files: ['shared.txt'] }),
+      rawTask('right', { files: ['shared.txt'] }),
+    ]);
     const { state, events, runId } = await runEngine(repo, server, plan, { flags: { concurrency: 2 } });
     assert.equal(state.status, 'failed');
     const statuses = ['left', 'right'].map((id) => state.tasks.get(id)!.status).sort();
@@ -314,10 +388,21 @@ test('two parallel tasks edit the same line: one merges, the other fails naming 
     const merge = events.find((e) => e.type === 'merge' && e.taskId === loser);
     assert.deepEqual(merge && merge.type === 'merge' ? merge.conflicts : null, ['shared.txt']);
     const integration = join(repo.worktreeRoot, runId, 'integration');
-    assert.equal(repo.git(['status', '--porcelain', '--untracked-files=all'], integration), '', 'the integration worktree is clean');
-    assert.throws(() => repo.git(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], integration), 'no merge left in progress');
+    assert.equal(
+      repo.git(['status', '--porcelain', '--untracked-files=all'], integration),
+      '',
+      'the integration worktree is clean',
+    );
+    assert.throws(
+      () => repo.git(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], integration),
+      'no merge left in progress',
+    );
     assert.equal(repo.read('shared.txt', integration), `line 1\nline 2 by ${winner}\nline 3\n`);
-    assert.equal(repo.git(['show', `foreman/${runId}/${loser}:shared.txt`]), `line 1\nline 2 by ${loser}\nline 3\n`, "the loser's work is kept");
+    assert.equal(
+      repo.git(['show', `foreman/${runId}/${loser}:shared.txt`]),
+      `line 1\nline 2 by ${loser}\nline 3\n`,
+      "the loser's work is kept",
+    );
   } finally {
     await server.close();
     repo.cleanup();

@@ -51,7 +51,8 @@ export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 export const NODE_TEMPLATE: Record<string, string> = {
   'package.json': `${JSON.stringify({ name: 'tiny', version: '1.0.0', private: true, scripts: { test: 'node --test' } }, null, 2)}\n`,
   'src/add.js': "'use strict';\nmodule.exports = { add: (a, b) => a + b };\n",
-  'test/add.test.js': "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert/strict');\nconst { add } = require('../src/add');\ntest('add', () => assert.equal(add(2, 3), 5));\n",
+  'test/add.test.js':
+    "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert/strict');\nconst { add } = require('../src/add');\ntest('add', () => assert.equal(add(2, 3), 5));\n",
   'README.md': '# tiny\n\nA tiny project for Foreman tests.\n',
 };
 
@@ -90,12 +91,14 @@ export function makeRepo(opts: { template?: string; files?: Record<string, strin
   const root = join(tmp, 'repo');
   mkdirSync(root);
   const env = cleanEnv();
-  const git = (args: string[], cwd = root): string => execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const git = (args: string[], cwd = root): string =>
+    execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const write = (rel: string, content: string, cwd = root): void => {
     mkdirSync(dirname(join(cwd, rel)), { recursive: true });
     writeFileSync(join(cwd, rel), content);
   };
-  if (opts.template) cpSync(opts.template, root, { recursive: true, filter: (src) => !src.split(/[\\/]/).includes('.git') });
+  if (opts.template)
+    cpSync(opts.template, root, { recursive: true, filter: (src) => !src.split(/[\\/]/).includes('.git') });
   const files = opts.files ?? (opts.template ? {} : NODE_TEMPLATE);
   for (const [rel, content] of Object.entries(files)) write(rel, content);
   git(['init', '-q', '-b', 'main']);
@@ -128,7 +131,10 @@ export interface ServerOptions extends Omit<TestServerOptions, 'responder'> {
    * Called with every chat request before it is answered; when it returns a promise the answer
    * waits for it (the request stays in flight), e.g. to hold one agent's step until the test says.
    */
-  gate?: (route: { role: RequestRole | null; task: string | null; step: number }, request: ChatRequest) => Promise<void> | void;
+  gate?: (
+    route: { role: RequestRole | null; task: string | null; step: number },
+    request: ChatRequest,
+  ) => Promise<void> | void;
 }
 
 /** Start the test server playing `scenario` (a fresh responder each call). Close it when done. */
@@ -138,7 +144,11 @@ export function startServer(scenario: Scenario, opts: ServerOptions = {}): Promi
   return createTestServer({
     ...rest,
     responder: async (request, ctx) => {
-      if (gate) await gate({ ...routeOfBody(request), step: request.messages.filter((m) => m.role === 'assistant').length }, request);
+      if (gate)
+        await gate(
+          { ...routeOfBody(request), step: request.messages.filter((m) => m.role === 'assistant').length },
+          request,
+        );
       return play(request, ctx);
     },
   });
@@ -246,8 +256,16 @@ export function spawnCli(args: string[], opts: CliOptions): CliProcess {
   Object.assign(env, opts.env ?? {});
   const entry = opts.dist
     ? [join(PROJECT_ROOT, 'dist', 'cli.js')]
-    : ['--import', pathToFileURL(join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(PROJECT_ROOT, 'src', 'cli', 'main.ts')];
-  const child = spawn(process.execPath, [...entry, ...args], { cwd: opts.repo.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    : [
+        '--import',
+        pathToFileURL(join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+        join(PROJECT_ROOT, 'src', 'cli', 'main.ts'),
+      ];
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: opts.repo.root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -288,20 +306,32 @@ export async function latestRunId(repo: TempRepo): Promise<string> {
 }
 
 /** A run's journal read with the real reader, and the state folded from it. */
-export async function readRun(repo: TempRepo, runId: string): Promise<{ events: JournalEvent[]; torn: boolean; state: RunState }> {
+export async function readRun(
+  repo: TempRepo,
+  runId: string,
+): Promise<{ events: JournalEvent[]; torn: boolean; state: RunState }> {
   const read = await readJournal(journalPath(repo, runId));
   return { events: read.events, torn: read.tornTail !== null, state: reduceJournal(read.events) };
 }
 
 /** The statuses a task went through, in order, with their times. */
-export function statusHistory(events: JournalEvent[], taskId: string): { status: TaskStatus; t: number; reason?: string }[] {
+export function statusHistory(
+  events: JournalEvent[],
+  taskId: string,
+): { status: TaskStatus; t: number; reason?: string }[] {
   const out: { status: TaskStatus; t: number; reason?: string }[] = [];
-  for (const e of events) if (e.type === 'task_status' && e.taskId === taskId) out.push({ status: e.status, t: e.t, reason: e.reason });
+  for (const e of events)
+    if (e.type === 'task_status' && e.taskId === taskId) out.push({ status: e.status, t: e.t, reason: e.reason });
   return out;
 }
 
 /** Poll `probe` until it returns a truthy value (returned), or reject after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -338,7 +368,11 @@ export interface EngineParts {
  * does (settings resolved from `flags` alone; retries small by default so fault tests are quick).
  */
 export async function engineParts(repo: TempRepo, server: TestServer, opts: EngineOptions = {}): Promise<EngineParts> {
-  const settings = resolveSettings({}, { FOREMAN_WORKTREE_ROOT: repo.worktreeRoot, FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'foreman-test-model' }, opts.flags ?? {});
+  const settings = resolveSettings(
+    {},
+    { FOREMAN_WORKTREE_ROOT: repo.worktreeRoot, FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'foreman-test-model' },
+    opts.flags ?? {},
+  );
   const backend = { ...settings.backend!, retryBaseMs: 5, retryMaxMs: 50, ...opts.backend };
   const ws = await openWorkspace(repo.root, settings);
   const runId = opts.runId ?? newRunId();

@@ -8,9 +8,23 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { text, toolCall } from '../../src/testserver/scenario';
 import type { Scenario } from '../../src/testserver/scenario';
-import { latestRunId, makeRepo, planReply, rawTask, readRun, requestsFor, runCli, startServer, statusHistory } from './runHarness';
+import {
+  latestRunId,
+  makeRepo,
+  planReply,
+  rawTask,
+  readRun,
+  requestsFor,
+  runCli,
+  startServer,
+  statusHistory,
+} from './runHarness';
 
-const TASKS = [rawTask('alpha', { files: ['alpha.txt'] }), rawTask('beta', { files: ['beta.txt'] }), rawTask('gamma', { files: ['gamma.txt'] })];
+const TASKS = [
+  rawTask('alpha', { files: ['alpha.txt'] }),
+  rawTask('beta', { files: ['beta.txt'] }),
+  rawTask('gamma', { files: ['gamma.txt'] }),
+];
 
 const write = (path: string, content: string) => toolCall('write_file', { path, content });
 const finish = (summary: string) => toolCall('finish', { summary });
@@ -20,7 +34,12 @@ const SCENARIO: Scenario = {
   agents: {
     alpha: [write('alpha.txt', 'a\n'), finish('wrote alpha')],
     // After `revise`, the same conversation continues at the next step.
-    beta: [write('beta.txt', 'first try\n'), finish('wrote beta'), write('beta.txt', 'second try\n'), finish('rewrote beta as asked')],
+    beta: [
+      write('beta.txt', 'first try\n'),
+      finish('wrote beta'),
+      write('beta.txt', 'second try\n'),
+      finish('rewrote beta as asked'),
+    ],
     gamma: [write('gamma.txt', 'g\n'), finish('wrote gamma')],
   },
   reviewer: [text(JSON.stringify({ approved: true, comments: 'fine' }))],
@@ -37,9 +56,16 @@ test('hold, accept, revise and reject, each from the command line', async () => 
     const runId = await latestRunId(repo);
     let { state } = await readRun(repo, runId);
     assert.equal(state.status, 'review');
-    assert.deepEqual([...state.tasks.values()].map((t) => t.status), ['verified', 'verified', 'verified']);
+    assert.deepEqual(
+      [...state.tasks.values()].map((t) => t.status),
+      ['verified', 'verified', 'verified'],
+    );
     const integration = `foreman/${runId}/integration`;
-    assert.equal(git('rev-list', '--merges', '--count', integration).trim(), '0', 'nothing is merged before it is accepted');
+    assert.equal(
+      git('rev-list', '--merges', '--count', integration).trim(),
+      '0',
+      'nothing is merged before it is accepted',
+    );
 
     const accepted = await cli('accept', runId, 'alpha');
     assert.equal(accepted.code, 6, accepted.stderr);
@@ -73,7 +99,12 @@ test('hold, accept, revise and reject, each from the command line', async () => 
     assert.equal(final.status, 'completed');
     assert.match(final.message ?? '', /2 of 3 task\(s\) merged .* \(1 rejected by you\)/);
     assert.equal(git('show', `${integration}:beta.txt`), 'second try\n');
-    assert.deepEqual(statusHistory(events, 'beta').map((h) => h.status).filter((s) => s === 'verified').length, 2);
+    assert.deepEqual(
+      statusHistory(events, 'beta')
+        .map((h) => h.status)
+        .filter((s) => s === 'verified').length,
+      2,
+    );
   } finally {
     await server.close();
     repo.cleanup();
@@ -82,10 +113,16 @@ test('hold, accept, revise and reject, each from the command line', async () => 
 
 test('a task queued behind held tasks waits for them, and runs once they are accepted', async () => {
   const repo = makeRepo();
-  const tasks = [rawTask('base-a', { files: ['a.txt'] }), rawTask('on-top', { files: ['b.txt'], dependsOn: ['base-a'] })];
+  const tasks = [
+    rawTask('base-a', { files: ['a.txt'] }),
+    rawTask('on-top', { files: ['b.txt'], dependsOn: ['base-a'] }),
+  ];
   const server = await startServer({
     planner: [planReply(tasks)],
-    agents: { 'base-a': [write('a.txt', 'a\n'), finish('wrote a')], 'on-top': [write('b.txt', 'b\n'), finish('wrote b')] },
+    agents: {
+      'base-a': [write('a.txt', 'a\n'), finish('wrote a')],
+      'on-top': [write('b.txt', 'b\n'), finish('wrote b')],
+    },
   });
   const cli = (...args: string[]) => runCli([...args, '--no-checks', '--no-review'], { repo, server });
   try {

@@ -36,7 +36,11 @@ import type { EngineParts, TempRepo } from './runHarness';
 import { isDead } from './processProbe';
 
 /** Engine parts with review off; `tweak` may change the config before the engine is made. */
-async function partsFor(repo: TempRepo, server: TestServer, tweak: (p: EngineParts) => void = () => undefined): Promise<EngineParts> {
+async function partsFor(
+  repo: TempRepo,
+  server: TestServer,
+  tweak: (p: EngineParts) => void = () => undefined,
+): Promise<EngineParts> {
   const parts = await engineParts(repo, server, { flags: { review: false, concurrency: 1 } });
   tweak(parts);
   return parts;
@@ -105,9 +109,17 @@ test('writes through .., an absolute path and symlinks are refused; the outside 
     assert.deepEqual(readdirSync(outside), ['secret.txt'], 'nothing was created outside');
     const results = toolResults(server, 'sneaky');
     const refused = [0, 1, 3, 4, 5, 6, 7];
-    for (const i of refused) assert.match(results[i], /outside the worktree|symbolic link/, `call ${i} was refused and the model told: ${results[i]}`);
+    for (const i of refused)
+      assert.match(
+        results[i],
+        /outside the worktree|symbolic link/,
+        `call ${i} was refused and the model told: ${results[i]}`,
+      );
     assert.ok(!results.some((r) => r.includes('original secret')), 'the outside file was never read back to the model');
-    assert.deepEqual(toolEvents(events, 'sneaky').map((e) => e.ok), [false, false, true, false, false, false, false, false, true, true]);
+    assert.deepEqual(
+      toolEvents(events, 'sneaky').map((e) => e.ok),
+      [false, false, true, false, false, false, false, false, true, true],
+    );
     assert.equal(state.tasks.get('sneaky')?.status, 'merged', 'the task still finishes normally');
     assert.equal(state.status, 'completed');
     assert.equal(repo.git(['show', `foreman/${state.runId}/integration:inside.txt`]), 'fine\n');
@@ -123,7 +135,9 @@ test('a command past the time-out is killed with its children and the agent is t
   const repo = makeRepo();
   const marker = join(repo.tmp, 'late.marker');
   const command = `sh -c 'sleep 2; echo late > ${marker}' & sleep 25.123; echo never`;
-  const server = await startServer({ agents: { slow: [toolCall('run_command', { command }), toolCall('finish', { summary: 'gave up waiting' })] } });
+  const server = await startServer({
+    agents: { slow: [toolCall('run_command', { command }), toolCall('finish', { summary: 'gave up waiting' })] },
+  });
   try {
     const parts = await partsFor(repo, server, (p) => (p.config.commandTimeoutMs = 1000));
     const { state, events } = await runToEnd(parts, repo, makePlan('Wait', [rawTask('slow')]));
@@ -153,7 +167,14 @@ test('a dirty checkout: run refuses naming the files; --dirty snapshot runs and 
   const before = repo.snapshot();
   const planFile = join(repo.tmp, 'plan.json');
   await savePlan(planFile, makePlan('Add a feature', [rawTask('feat', { files: ['feature.txt'] })]));
-  const server = await startServer({ agents: { feat: [toolCall('write_file', { path: 'feature.txt', content: 'feature\n' }), toolCall('finish', { summary: 'added' })] } });
+  const server = await startServer({
+    agents: {
+      feat: [
+        toolCall('write_file', { path: 'feature.txt', content: 'feature\n' }),
+        toolCall('finish', { summary: 'added' }),
+      ],
+    },
+  });
   try {
     const args = ['run', '--plan', planFile, '--no-checks', '--no-review'];
     const refused = await runCli(args, { repo, server });
@@ -174,7 +195,11 @@ test('a dirty checkout: run refuses naming the files; --dirty snapshot runs and 
     const { state } = await readRun(repo, await latestRunId(repo));
     assert.equal(state.baseSnapshot, true);
     const integration = `foreman/${state.runId}/integration`;
-    assert.equal(repo.git(['show', `${integration}:README.md`]), '# tiny\n\nUncommitted words.\n', 'the run built on the snapshot');
+    assert.equal(
+      repo.git(['show', `${integration}:README.md`]),
+      '# tiny\n\nUncommitted words.\n',
+      'the run built on the snapshot',
+    );
     assert.equal(repo.git(['show', `${integration}:draft.txt`]), 'a draft\n');
     assert.equal(repo.git(['show', `${integration}:feature.txt`]), 'feature\n');
   } finally {
@@ -244,16 +269,27 @@ test('refused commands never run and the model is told why; agents never see API
     });
     const branch = `foreman/${runId}/risky`;
     const files = repo.git(['ls-tree', '-r', '--name-only', branch]).split('\n');
-    assert.deepEqual(files.filter((f) => f.endsWith('.marker')), [], 'no part of a refused line ran');
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.marker')),
+      [],
+      'no part of a refused line ran',
+    );
     assert.ok(files.includes('src/add.js'), 'src was not deleted');
     const env = repo.git(['show', `${branch}:env.txt`]);
     assert.match(env, /^PATH=/m, 'env.txt holds the environment');
     for (const [name, value] of Object.entries(keys)) {
       assert.ok(!env.includes(name) && !env.includes(value), `${name} is not in the agent's environment`);
     }
-    assert.equal(server.requests[0].headers.authorization, `Bearer ${keys.FOREMAN_API_KEY}`, 'the CLI itself had the key');
+    assert.equal(
+      server.requests[0].headers.authorization,
+      `Bearer ${keys.FOREMAN_API_KEY}`,
+      'the CLI itself had the key',
+    );
     const journal = readFileSync(join(stateDir(repo), 'runs', runId, 'journal.jsonl'), 'utf8');
-    assert.ok(!journal.includes(keys.FOREMAN_API_KEY) && !journal.includes(keys.OPENAI_API_KEY), 'no key in the journal');
+    assert.ok(
+      !journal.includes(keys.FOREMAN_API_KEY) && !journal.includes(keys.OPENAI_API_KEY),
+      'no key in the journal',
+    );
   } finally {
     await server.close();
     repo.cleanup();
@@ -272,7 +308,9 @@ function busyScript(seconds: string): Step[] {
 }
 
 async function shellPid(path: string): Promise<number> {
-  return Number(await waitFor('the long command to start', () => existsSync(path) && readFileSync(path, 'utf8').trim()));
+  return Number(
+    await waitFor('the long command to start', () => existsSync(path) && readFileSync(path, 'utf8').trim()),
+  );
 }
 
 test('stopAll during a run: processes are killed, work is committed, the run ends stopped', async () => {

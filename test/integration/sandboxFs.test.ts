@@ -47,7 +47,14 @@ async function outsideUnchanged(): Promise<void> {
 }
 
 test('escaping paths are refused for reads', async () => {
-  for (const p of ['../outside/secret.txt', '/etc/passwd', secretFile, 'src/../../outside/secret.txt', 'link-to-secret', 'link-dir/secret.txt']) {
+  for (const p of [
+    '../outside/secret.txt',
+    '/etc/passwd',
+    secretFile,
+    'src/../../outside/secret.txt',
+    'link-to-secret',
+    'link-dir/secret.txt',
+  ]) {
     const r = await fs.readFile(p);
     assert.equal(r.ok, false, p);
     if (!r.ok) assert.equal(r.reason, 'outside', p);
@@ -113,8 +120,16 @@ test('.git is never written', async () => {
 test('reads whole files and 1-based inclusive line ranges', async () => {
   const all = await fs.readFile('a.txt');
   assert.deepEqual(all, { ok: true, text: 'one\ntwo\nthree\nfour\n', totalLines: 4 });
-  assert.deepEqual(await fs.readFile('a.txt', { startLine: 2, endLine: 3 }), { ok: true, text: 'two\nthree\n', totalLines: 4 });
-  assert.deepEqual(await fs.readFile('a.txt', { startLine: 3, endLine: 99 }), { ok: true, text: 'three\nfour\n', totalLines: 4 });
+  assert.deepEqual(await fs.readFile('a.txt', { startLine: 2, endLine: 3 }), {
+    ok: true,
+    text: 'two\nthree\n',
+    totalLines: 4,
+  });
+  assert.deepEqual(await fs.readFile('a.txt', { startLine: 3, endLine: 99 }), {
+    ok: true,
+    text: 'three\nfour\n',
+    totalLines: 4,
+  });
   assert.deepEqual(await fs.readFile(join(wt, 'a.txt'), { startLine: 4 }), { ok: true, text: 'four\n', totalLines: 4 });
   const past = await fs.readFile('a.txt', { startLine: 9 });
   assert.ok(!past.ok && past.reason === 'invalid');
@@ -145,12 +160,24 @@ test('listDir is sorted and typed', async () => {
   assert.ok(r.ok);
   const names = r.entries.map((e) => e.name);
   assert.deepEqual(names, [...names].sort());
-  assert.deepEqual(r.entries.find((e) => e.name === 'src'), { name: 'src', type: 'dir' });
-  assert.deepEqual(r.entries.find((e) => e.name === 'a.txt'), { name: 'a.txt', type: 'file' });
-  assert.deepEqual(r.entries.find((e) => e.name === 'link-dir'), { name: 'link-dir', type: 'link' });
+  assert.deepEqual(
+    r.entries.find((e) => e.name === 'src'),
+    { name: 'src', type: 'dir' },
+  );
+  assert.deepEqual(
+    r.entries.find((e) => e.name === 'a.txt'),
+    { name: 'a.txt', type: 'file' },
+  );
+  assert.deepEqual(
+    r.entries.find((e) => e.name === 'link-dir'),
+    { name: 'link-dir', type: 'link' },
+  );
   const sub = await fs.listDir('src');
   assert.ok(sub.ok);
-  assert.deepEqual(sub.entries, [{ name: 'main.ts', type: 'file' }, { name: 'nested', type: 'dir' }]);
+  assert.deepEqual(sub.entries, [
+    { name: 'main.ts', type: 'file' },
+    { name: 'nested', type: 'dir' },
+  ]);
 });
 
 test('search: fixed strings, regex, skipping node_modules, binaries and links; capped', async () => {
@@ -212,7 +239,9 @@ test('large files (read on the thread pool) come back whole and in line ranges',
     const part = await fs.readFile('big.txt', { startLine: 3999, endLine: 4000 });
     assert.ok(part.ok && part.text === `03999${line}04000${line}`);
     const found = await fs.search('03999');
-    assert.ok(found.ok && found.matches.length === 1 && found.matches[0].path === 'big.txt' && found.matches[0].line === 3999);
+    assert.ok(
+      found.ok && found.matches.length === 1 && found.matches[0].path === 'big.txt' && found.matches[0].line === 3999,
+    );
   } finally {
     await rm(join(wt, 'big.txt'));
   }
@@ -222,7 +251,11 @@ test('a search over a big tree hands the event loop back while it runs, and find
   const tree = join(wt, 'tree');
   for (let d = 0; d < 30; d++) {
     await mkdir(join(tree, `d${d}`), { recursive: true });
-    await Promise.all(Array.from({ length: 100 }, (_, i) => writeFile(join(tree, `d${d}`, `f${i}.ts`), `// file ${d}/${i}\nexport const needle${i} = ${d};\n`)));
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        writeFile(join(tree, `d${d}`, `f${i}.ts`), `// file ${d}/${i}\nexport const needle${i} = ${d};\n`),
+      ),
+    );
   }
   try {
     let turns = 0;

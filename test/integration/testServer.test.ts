@@ -10,11 +10,22 @@ import { scenarioResponder, text, toolCall } from '../../src/testserver/scenario
 import { roleMarker, taskMarker } from '../../src/core/promptMarkers';
 
 interface Chunk {
-  choices: { delta: { content?: string; role?: string; tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[] }; finish_reason: string | null }[];
+  choices: {
+    delta: {
+      content?: string;
+      role?: string;
+      tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
+    };
+    finish_reason: string | null;
+  }[];
   usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } };
 }
 
-async function withServer(responder: Responder, fn: (s: TestServer) => Promise<void>, opts: object = {}): Promise<void> {
+async function withServer(
+  responder: Responder,
+  fn: (s: TestServer) => Promise<void>,
+  opts: object = {},
+): Promise<void> {
   const server = await createTestServer({ responder, ...opts });
   try {
     await fn(server);
@@ -52,101 +63,162 @@ const user = (content: string) => ({ role: 'user', content });
 
 test('streams content split over several chunks, then usage and [DONE]', async () => {
   const answer = 'The quick brown fox jumps over the lazy dog, twice over.';
-  await withServer(() => text(answer), async (server) => {
-    const { chunks, done } = await streamChunks(server, { messages: [user('hi')], stream_options: { include_usage: true } });
-    assert.ok(done);
-    const contentChunks = chunks.filter((c) => c.choices[0]?.delta.content);
-    assert.ok(contentChunks.length >= 3, `only ${contentChunks.length} content chunks`);
-    assert.equal(contentChunks.map((c) => c.choices[0].delta.content).join(''), answer);
-    assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason, 'stop');
-    const last = chunks[chunks.length - 1];
-    assert.deepEqual(last.choices, []);
-    assert.equal(last.usage?.completion_tokens, Math.ceil(answer.length / 4));
+  await withServer(
+    () => text(answer),
+    async (server) => {
+      const { chunks, done } = await streamChunks(server, {
+        messages: [user('hi')],
+        stream_options: { include_usage: true },
+      });
+      assert.ok(done);
+      const contentChunks = chunks.filter((c) => c.choices[0]?.delta.content);
+      assert.ok(contentChunks.length >= 3, `only ${contentChunks.length} content chunks`);
+      assert.equal(contentChunks.map((c) => c.choices[0].delta.content).join(''), answer);
+      assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason, 'stop');
+      const last = chunks[chunks.length - 1];
+      assert.deepEqual(last.choices, []);
+      assert.equal(last.usage?.completion_tokens, Math.ceil(answer.length / 4));
 
-    const plain = await streamChunks(server, { messages: [user('hi')] });
-    assert.ok(plain.chunks.every((c) => c.usage === undefined), 'usage sent without include_usage');
-  });
+      const plain = await streamChunks(server, { messages: [user('hi')] });
+      assert.ok(
+        plain.chunks.every((c) => c.usage === undefined),
+        'usage sent without include_usage',
+      );
+    },
+  );
 });
 
 test('streams tool calls as OpenAI does: id and name first, arguments split after', async () => {
   const args = { path: 'src/some/long/file/name.ts', content: 'export const answer = 42;\n' };
-  await withServer(() => ({ toolCalls: [{ name: 'write_file', arguments: args }, { name: 'finish', arguments: '{"summary":"ok"}' }] }), async (server) => {
-    const { chunks } = await streamChunks(server, { messages: [user('go')] });
-    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    const first = deltas.filter((d) => d.index === 0);
-    assert.equal(first[0].function?.name, 'write_file');
-    assert.ok(first[0].id);
-    assert.ok(first.length >= 3, 'arguments not split over several chunks');
-    assert.ok(first.slice(1).every((d) => d.id === undefined && d.function?.name === undefined));
-    assert.deepEqual(JSON.parse(first.map((d) => d.function?.arguments ?? '').join('')), args);
-    assert.equal(deltas.filter((d) => d.index === 1).map((d) => d.function?.arguments ?? '').join(''), '{"summary":"ok"}');
-    assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason, 'tool_calls');
-  });
+  await withServer(
+    () => ({
+      toolCalls: [
+        { name: 'write_file', arguments: args },
+        { name: 'finish', arguments: '{"summary":"ok"}' },
+      ],
+    }),
+    async (server) => {
+      const { chunks } = await streamChunks(server, { messages: [user('go')] });
+      const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+      const first = deltas.filter((d) => d.index === 0);
+      assert.equal(first[0].function?.name, 'write_file');
+      assert.ok(first[0].id);
+      assert.ok(first.length >= 3, 'arguments not split over several chunks');
+      assert.ok(first.slice(1).every((d) => d.id === undefined && d.function?.name === undefined));
+      assert.deepEqual(JSON.parse(first.map((d) => d.function?.arguments ?? '').join('')), args);
+      assert.equal(
+        deltas
+          .filter((d) => d.index === 1)
+          .map((d) => d.function?.arguments ?? '')
+          .join(''),
+        '{"summary":"ok"}',
+      );
+      assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason, 'tool_calls');
+    },
+  );
 });
 
 test('answers stream:false with one body, lists models and records requests', async () => {
-  await withServer(() => ({ content: 'plain', usage: { prompt: 11, completion: 3, cached: 5, reasoning: 2 } }), async (server) => {
-    const res = await post(server, { model: 'm1', messages: [user('x')] }, { 'X-Custom': 'yes' });
-    const body = (await res.json()) as { model: string; choices: { message: { content: string } }[]; usage: Record<string, unknown> };
-    assert.equal(body.model, 'm1');
-    assert.equal(body.choices[0].message.content, 'plain');
-    assert.deepEqual(body.usage, {
-      prompt_tokens: 11, completion_tokens: 3, total_tokens: 14,
-      prompt_tokens_details: { cached_tokens: 5 }, completion_tokens_details: { reasoning_tokens: 2 },
-    });
-    const models = (await (await fetch(`${server.url}/models`)).json()) as { data: { id: string }[] };
-    assert.equal(models.data[0].id, 'foreman-test-model');
-    assert.equal(server.requests.length, 1);
-    assert.equal(server.requests[0].headers['x-custom'], 'yes');
-    assert.equal(server.requests[0].body.model, 'm1');
-  });
+  await withServer(
+    () => ({ content: 'plain', usage: { prompt: 11, completion: 3, cached: 5, reasoning: 2 } }),
+    async (server) => {
+      const res = await post(server, { model: 'm1', messages: [user('x')] }, { 'X-Custom': 'yes' });
+      const body = (await res.json()) as {
+        model: string;
+        choices: { message: { content: string } }[];
+        usage: Record<string, unknown>;
+      };
+      assert.equal(body.model, 'm1');
+      assert.equal(body.choices[0].message.content, 'plain');
+      assert.deepEqual(body.usage, {
+        prompt_tokens: 11,
+        completion_tokens: 3,
+        total_tokens: 14,
+        prompt_tokens_details: { cached_tokens: 5 },
+        completion_tokens_details: { reasoning_tokens: 2 },
+      });
+      const models = (await (await fetch(`${server.url}/models`)).json()) as { data: { id: string }[] };
+      assert.equal(models.data[0].id, 'foreman-test-model');
+      assert.equal(server.requests.length, 1);
+      assert.equal(server.requests[0].headers['x-custom'], 'yes');
+      assert.equal(server.requests[0].body.model, 'm1');
+    },
+  );
 });
 
 test('simulates prefix caching; reportCached:false and usage:none leave fields out', async () => {
   const shared = 'A long system prompt that every request shares. '.repeat(20);
   const sys = { role: 'system', content: shared };
-  await withServer(() => text('ok'), async (server) => {
-    const usageOf = async (messages: object[]) => {
-      const res = await post(server, { messages });
-      return ((await res.json()) as { usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens: number } } }).usage;
-    };
-    const first = await usageOf([sys, user('first question')]);
-    assert.equal(first.prompt_tokens_details?.cached_tokens, 0);
-    const second = await usageOf([sys, user('second question')]);
-    const cached = second.prompt_tokens_details?.cached_tokens ?? 0;
-    assert.ok(cached >= Math.floor(shared.length / 4) && cached < second.prompt_tokens, `cached=${cached}`);
-  });
-  await withServer(() => text('ok'), async (server) => {
-    const body = (await (await post(server, { messages: [sys] })).json()) as { usage: Record<string, unknown> };
-    assert.equal(typeof body.usage.prompt_tokens, 'number');
-    assert.equal('prompt_tokens_details' in body.usage, false);
-  }, { reportCached: false });
-  await withServer(() => ({ content: 'ok', usage: 'none' }), async (server) => {
-    const { chunks } = await streamChunks(server, { messages: [sys], stream_options: { include_usage: true } });
-    assert.ok(chunks.every((c) => c.usage === undefined));
-  });
+  await withServer(
+    () => text('ok'),
+    async (server) => {
+      const usageOf = async (messages: object[]) => {
+        const res = await post(server, { messages });
+        return (
+          (await res.json()) as { usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens: number } } }
+        ).usage;
+      };
+      const first = await usageOf([sys, user('first question')]);
+      assert.equal(first.prompt_tokens_details?.cached_tokens, 0);
+      const second = await usageOf([sys, user('second question')]);
+      const cached = second.prompt_tokens_details?.cached_tokens ?? 0;
+      assert.ok(cached >= Math.floor(shared.length / 4) && cached < second.prompt_tokens, `cached=${cached}`);
+    },
+  );
+  await withServer(
+    () => text('ok'),
+    async (server) => {
+      const body = (await (await post(server, { messages: [sys] })).json()) as { usage: Record<string, unknown> };
+      assert.equal(typeof body.usage.prompt_tokens, 'number');
+      assert.equal('prompt_tokens_details' in body.usage, false);
+    },
+    { reportCached: false },
+  );
+  await withServer(
+    () => ({ content: 'ok', usage: 'none' }),
+    async (server) => {
+      const { chunks } = await streamChunks(server, { messages: [sys], stream_options: { include_usage: true } });
+      assert.ok(chunks.every((c) => c.usage === undefined));
+    },
+  );
 });
 
 test('refuses json_schema and forced tool_choice when told to', async () => {
-  await withServer(() => text('{}'), async (server) => {
-    const res = await post(server, { messages: [user('x')], response_format: { type: 'json_schema', json_schema: { name: 'p', schema: {} } } });
-    assert.equal(res.status, 400);
-    const body = (await res.json()) as { error: { message: string } };
-    assert.match(body.error.message, /response_format json_schema is not supported/);
-    const forced = await post(server, { messages: [user('x')], tool_choice: { type: 'function', function: { name: 'p' } } });
-    assert.equal(forced.status, 400);
-    const plain = await post(server, { messages: [user('x')], response_format: { type: 'json_object' } });
-    assert.equal(plain.status, 200);
-  }, { supportsJsonSchema: false, supportsToolChoice: false });
+  await withServer(
+    () => text('{}'),
+    async (server) => {
+      const res = await post(server, {
+        messages: [user('x')],
+        response_format: { type: 'json_schema', json_schema: { name: 'p', schema: {} } },
+      });
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as { error: { message: string } };
+      assert.match(body.error.message, /response_format json_schema is not supported/);
+      const forced = await post(server, {
+        messages: [user('x')],
+        tool_choice: { type: 'function', function: { name: 'p' } },
+      });
+      assert.equal(forced.status, 400);
+      const plain = await post(server, { messages: [user('x')], response_format: { type: 'json_object' } });
+      assert.equal(plain.status, 200);
+    },
+    { supportsJsonSchema: false, supportsToolChoice: false },
+  );
 });
 
 test('a forced tool_choice turns scripted JSON content into that tool call', async () => {
-  await withServer(() => text('{"tasks":[]}'), async (server) => {
-    const { chunks } = await streamChunks(server, { messages: [user('x')], tool_choice: { type: 'function', function: { name: 'plan' } } });
-    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    assert.equal(deltas[0].function?.name, 'plan');
-    assert.equal(deltas.map((d) => d.function?.arguments ?? '').join(''), '{"tasks":[]}');
-  });
+  await withServer(
+    () => text('{"tasks":[]}'),
+    async (server) => {
+      const { chunks } = await streamChunks(server, {
+        messages: [user('x')],
+        tool_choice: { type: 'function', function: { name: 'plan' } },
+      });
+      const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+      assert.equal(deltas[0].function?.name, 'plan');
+      assert.equal(deltas.map((d) => d.function?.arguments ?? '').join(''), '{"tasks":[]}');
+    },
+  );
 });
 
 test('injects rate limits, server errors and malformed chunks', async () => {
@@ -155,27 +227,33 @@ test('injects rate limits, server errors and malformed chunks', async () => {
     { fault: 'server_error', status: 503 },
     { fault: 'malformed' },
   ] as const;
-  await withServer((_req, { index }) => faults[index], async (server) => {
-    const limited = await post(server, { messages: [user('x')] });
-    assert.equal(limited.status, 429);
-    assert.equal(limited.headers.get('retry-after'), '2');
-    assert.equal((await post(server, { messages: [user('x')] })).status, 503);
-    const res = await post(server, { stream: true, messages: [user('x')] });
-    const lines = dataLines(await res.text()).filter((l) => l !== '[DONE]');
-    assert.ok(lines.some((l) => {
-      try {
-        JSON.parse(l);
-        return false;
-      } catch {
-        return true; // this is the malformed line the test looks for
-      }
-    }));
-  });
+  await withServer(
+    (_req, { index }) => faults[index],
+    async (server) => {
+      const limited = await post(server, { messages: [user('x')] });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get('retry-after'), '2');
+      assert.equal((await post(server, { messages: [user('x')] })).status, 503);
+      const res = await post(server, { stream: true, messages: [user('x')] });
+      const lines = dataLines(await res.text()).filter((l) => l !== '[DONE]');
+      assert.ok(
+        lines.some((l) => {
+          try {
+            JSON.parse(l);
+            return false;
+          } catch {
+            return true; // this is the malformed line the test looks for
+          }
+        }),
+      );
+    },
+  );
 });
 
 test('a cut stream ends without [DONE]; a stalled one is ended by close()', async () => {
   const server = await createTestServer({
-    responder: (_req, { index }) => (index === 0 ? { fault: 'cut', afterChunks: 2 } : { fault: 'stall', afterChunks: 1 }),
+    responder: (_req, { index }) =>
+      index === 0 ? { fault: 'cut', afterChunks: 2 } : { fault: 'stall', afterChunks: 1 },
   });
   try {
     const cut = await post(server, { stream: true, messages: [user('x')] });
@@ -198,11 +276,17 @@ test('scenario routes by role, task and step, with faults before the reply', asy
   const responder = scenarioResponder({
     planner: [text('plan-0'), text('plan-1')],
     agents: {
-      'task-a': [toolCall('read_file', { path: 'a' }), { faults: [{ fault: 'server_error' }], then: (req: ChatRequest) => text(`seen ${req.messages.length}`) }],
+      'task-a': [
+        toolCall('read_file', { path: 'a' }),
+        { faults: [{ fault: 'server_error' }], then: (req: ChatRequest) => text(`seen ${req.messages.length}`) },
+      ],
     },
     reviewer: [{ faults: [{ fault: 'rate_limit' }, { fault: 'malformed' }], then: text('lgtm') }],
   });
-  const sys = (role: 'planner' | 'agent' | 'reviewer') => ({ role: 'system', content: `${roleMarker(role)}\nYou are...` });
+  const sys = (role: 'planner' | 'agent' | 'reviewer') => ({
+    role: 'system',
+    content: `${roleMarker(role)}\nYou are...`,
+  });
   const asst = { role: 'assistant', content: 'x' };
   const call = (messages: object[]) => responder({ messages } as ChatRequest, { index: 0 });
   assert.deepEqual(await call([sys('planner'), user('spec')]), text('plan-0'));
@@ -227,9 +311,13 @@ test('runs as a program: prints its URL, serves the scenario, stops on SIGTERM',
   try {
     const file = join(dir, 'scenario.mjs');
     await writeFile(file, "export default { planner: [{ content: 'from file' }] };\n");
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/testserver/main.ts', '--port', '0', '--scenario', file, '--no-cached'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/testserver/main.ts', '--port', '0', '--scenario', file, '--no-cached'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';

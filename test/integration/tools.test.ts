@@ -60,7 +60,10 @@ test('the tool list is fixed, ordered and frozen', () => {
 test('read_file returns exact text with its range; long files are cut with a hint', async () => {
   const all = await call('read_file', { path: 'src/app.ts' });
   assert.ok(all.ok);
-  assert.equal(all.content, 'src/app.ts (lines 1-6 of 6)\nfunction a() {\n  return 1;\n}\nfunction b() {\n  return 1;\n}\n');
+  assert.equal(
+    all.content,
+    'src/app.ts (lines 1-6 of 6)\nfunction a() {\n  return 1;\n}\nfunction b() {\n  return 1;\n}\n',
+  );
   const part = await call('read_file', { path: 'src/app.ts', start_line: '4', end_line: null });
   assert.ok(part.ok && part.content.startsWith('src/app.ts (lines 4-6 of 6)\nfunction b()'));
   await writeFile(join(repo, 'long.txt'), Array.from({ length: 200 }, (_, i) => `line ${i + 1}`).join('\n'));
@@ -111,12 +114,20 @@ test('edit_file explains no match and several matches, and leaves the file alone
   assert.match(many.content, /matches 2 places/);
   assert.match(many.content, /lines 2, 5/);
   assert.match(many.content, /more surrounding lines/);
-  const none = await call('edit_file', { path: 'src/app.ts', old_text: 'function b() {\n    return 1;', new_text: 'x' });
+  const none = await call('edit_file', {
+    path: 'src/app.ts',
+    old_text: 'function b() {\n    return 1;',
+    new_text: 'x',
+  });
   assert.equal(none.ok, false);
   assert.match(none.content, /not found/);
   assert.match(none.content, /line 4/);
   assert.equal(await readFile(join(repo, 'src', 'app.ts'), 'utf8'), before);
-  const unique = await call('edit_file', { path: 'src/app.ts', old_text: 'function b() {\n  return 1;', new_text: 'function b() {\n  return 2;' });
+  const unique = await call('edit_file', {
+    path: 'src/app.ts',
+    old_text: 'function b() {\n  return 1;',
+    new_text: 'function b() {\n  return 2;',
+  });
   assert.ok(unique.ok);
   assert.match(await readFile(join(repo, 'src', 'app.ts'), 'utf8'), /function b\(\) \{\n {2}return 2;/);
 });
@@ -136,7 +147,9 @@ test('bad calls are outcomes the model can act on', async () => {
   const array = await call('finish', '[1]');
   assert.ok(!array.ok && /JSON object/.test(array.content));
   const unknown = await call('delete_everything', {});
-  assert.ok(!unknown.ok && /read_file, list_dir, search, write_file, edit_file, run_command, finish/.test(unknown.content));
+  assert.ok(
+    !unknown.ok && /read_file, list_dir, search, write_file, edit_file, run_command, finish/.test(unknown.content),
+  );
   for (const r of [notJson, missing, array, unknown]) assert.ok(r.summary.length <= 200);
 });
 
@@ -163,7 +176,11 @@ test('run_command refuses by policy before running anything', async () => {
 });
 
 test('run_command time-out kills the command and its children', async () => {
-  const r = await call('run_command', { command: 'sh -c "sleep 100 & echo \\$! > sleeper.pid; wait"' }, { commandTimeoutMs: 300 });
+  const r = await call(
+    'run_command',
+    { command: 'sh -c "sleep 100 & echo \\$! > sleeper.pid; wait"' },
+    { commandTimeoutMs: 300 },
+  );
   assert.equal(r.ok, false);
   assert.match(r.content, /timed out/);
   const pid = Number((await readFile(join(repo, 'sleeper.pid'), 'utf8')).trim());

@@ -53,42 +53,54 @@ async function clean(p: PanelPage): Promise<void> {
   await p.context().close();
 }
 
-test('the panel says it is ready first, ignores invalid messages, and renders every fixture without an error', { skip }, async () => {
-  for (const name of harness.fixtureNames()) {
-    const p = await harness.openPanel(browser, server.url);
-    const [ready] = await requests(p);
-    assert.deepEqual(ready, { id: 1, request: { type: 'panel/ready' } });
-    await harness.sendToPanel(p, { type: 'state/didChange', state: { phase: 'nowhere' } });
-    await harness.showState(p, harness.loadFixture(name));
-    assert.equal(await p.locator('#app').getAttribute('data-invalid-messages'), '1');
-    assert.equal(await p.locator('[data-phase]').getAttribute('data-phase'), harness.loadFixture(name).phase);
-    await clean(p);
-  }
-});
+test(
+  'the panel says it is ready first, ignores invalid messages, and renders every fixture without an error',
+  { skip },
+  async () => {
+    for (const name of harness.fixtureNames()) {
+      const p = await harness.openPanel(browser, server.url);
+      const [ready] = await requests(p);
+      assert.deepEqual(ready, { id: 1, request: { type: 'panel/ready' } });
+      await harness.sendToPanel(p, { type: 'state/didChange', state: { phase: 'nowhere' } });
+      await harness.showState(p, harness.loadFixture(name));
+      assert.equal(await p.locator('#app').getAttribute('data-invalid-messages'), '1');
+      assert.equal(await p.locator('[data-phase]').getAttribute('data-phase'), harness.loadFixture(name).phase);
+      await clean(p);
+    }
+  },
+);
 
-test('compose: typing is sent debounced, Ctrl+Enter plans, the Plan button shows busy and then the error', { skip }, async () => {
-  const state = harness.loadFixture('plan-valid');
-  const p = await panel({ ...state, phase: 'compose', plan: null, spec: '' });
-  const plan = p.getByRole('button', { name: 'Plan', exact: true });
-  assert.equal(await plan.isDisabled(), true, 'nothing to plan yet');
-  await p.getByLabel('Spec').fill('Add a --json flag');
-  assert.equal(await plan.isDisabled(), false);
-  await p.waitForTimeout(450);
-  assert.equal((await lastRequest(p, 'spec/change')).request.spec, 'Add a --json flag');
-  await p.getByLabel('Spec').press('End');
-  await p.keyboard.type(' to status');
-  await p.keyboard.press('Control+Enter');
-  const all = await requests(p);
-  const types = all.map((e) => e.request.type);
-  assert.deepEqual(types.slice(-2), ['spec/change', 'plan/start'], 'the latest text goes before planning');
-  assert.equal(all.at(-2)?.request.spec, 'Add a --json flag to status');
-  assert.deepEqual(all.map((e) => e.id), all.map((_, i) => i + 1), 'ids increase one by one');
-  assert.equal(await plan.getAttribute('aria-busy'), 'true');
-  await harness.answer(p, (all.at(-1) as { id: number }).id, false, 'The backend vllm did not answer.');
-  assert.equal(await plan.getAttribute('aria-busy'), null);
-  assert.match((await p.getByRole('alert').allInnerTexts()).join(' '), /did not answer/);
-  await clean(p);
-});
+test(
+  'compose: typing is sent debounced, Ctrl+Enter plans, the Plan button shows busy and then the error',
+  { skip },
+  async () => {
+    const state = harness.loadFixture('plan-valid');
+    const p = await panel({ ...state, phase: 'compose', plan: null, spec: '' });
+    const plan = p.getByRole('button', { name: 'Plan', exact: true });
+    assert.equal(await plan.isDisabled(), true, 'nothing to plan yet');
+    await p.getByLabel('Spec').fill('Add a --json flag');
+    assert.equal(await plan.isDisabled(), false);
+    await p.waitForTimeout(450);
+    assert.equal((await lastRequest(p, 'spec/change')).request.spec, 'Add a --json flag');
+    await p.getByLabel('Spec').press('End');
+    await p.keyboard.type(' to status');
+    await p.keyboard.press('Control+Enter');
+    const all = await requests(p);
+    const types = all.map((e) => e.request.type);
+    assert.deepEqual(types.slice(-2), ['spec/change', 'plan/start'], 'the latest text goes before planning');
+    assert.equal(all.at(-2)?.request.spec, 'Add a --json flag to status');
+    assert.deepEqual(
+      all.map((e) => e.id),
+      all.map((_, i) => i + 1),
+      'ids increase one by one',
+    );
+    assert.equal(await plan.getAttribute('aria-busy'), 'true');
+    await harness.answer(p, (all.at(-1) as { id: number }).id, false, 'The backend vllm did not answer.');
+    assert.equal(await plan.getAttribute('aria-busy'), null);
+    assert.match((await p.getByRole('alert').allInnerTexts()).join(' '), /did not answer/);
+    await clean(p);
+  },
+);
 
 test('compose: options post options/change; a bad budget is refused on the spot', { skip }, async () => {
   const p = await panel({ ...harness.loadFixture('plan-valid'), phase: 'compose', plan: null });
@@ -105,7 +117,11 @@ test('compose: options post options/change; a bad budget is refused on the spot'
   await p.getByRole('button', { name: 'Set API key' }).click();
   assert.deepEqual((await lastRequest(p, 'backend/setKey')).request, { type: 'backend/setKey', name: 'vllm' });
 
-  assert.equal(await p.getByLabel('Backend name', { exact: true }).count(), 0, 'with a backend configured the connect box is out of the way');
+  assert.equal(
+    await p.getByLabel('Backend name', { exact: true }).count(),
+    0,
+    'with a backend configured the connect box is out of the way',
+  );
   await p.getByRole('button', { name: 'Add backend', exact: true }).click();
   await p.getByLabel('Backend name', { exact: true }).fill('second');
   await p.getByLabel('Base URL', { exact: true }).fill('http://other:8000/v1');
@@ -114,29 +130,50 @@ test('compose: options post options/change; a bad budget is refused on the spot'
   const added = await lastRequest(p, 'backend/add');
   assert.deepEqual(added.request, { type: 'backend/add', name: 'second', baseUrl: 'http://other:8000/v1', model: 'm' });
   await harness.answer(p, added.id, true);
-  assert.equal(await p.getByLabel('Backend name', { exact: true }).count(), 0, 'the box closes once the backend is added');
+  assert.equal(
+    await p.getByLabel('Backend name', { exact: true }).count(),
+    0,
+    'the box closes once the backend is added',
+  );
   await clean(p);
 });
 
-test('connect a backend: discovered servers are added by kind, the form checks its fields, the demo is one click', { skip }, async () => {
-  const p = await panel('compose-no-backend');
-  await p.getByRole('group', { name: /vLLM at/ }).getByRole('button', { name: 'Add', exact: true }).click();
-  assert.deepEqual((await lastRequest(p, 'backend/add')).request, { type: 'backend/add', name: 'vllm', baseUrl: 'http://localhost:8000/v1', model: 'Qwen/Qwen2.5-Coder-32B-Instruct' });
-  await p.getByLabel('Backend name').fill('box');
-  await p.getByLabel('Base URL').fill('localhost:8000');
-  await p.getByLabel('Model name').fill('qwen');
-  await p.getByRole('button', { name: 'Add backend' }).click();
-  assert.match(await p.locator('.connect-form .inline-error').first().innerText(), /http/);
-  await p.getByLabel('Base URL').fill('http://box:8000/v1');
-  await p.getByRole('button', { name: 'Add backend' }).click();
-  assert.deepEqual((await lastRequest(p, 'backend/add')).request, { type: 'backend/add', name: 'box', baseUrl: 'http://box:8000/v1', model: 'qwen' });
-  await p.getByRole('button', { name: 'Try the demo backend' }).click();
-  await p.getByRole('button', { name: 'Discover local servers' }).click();
-  await p.getByRole('button', { name: 'Open settings' }).click();
-  const types = (await requests(p)).map((e) => e.request.type);
-  assert.deepEqual(types.slice(-3), ['backend/useDemo', 'backend/discover', 'settings/open']);
-  await clean(p);
-});
+test(
+  'connect a backend: discovered servers are added by kind, the form checks its fields, the demo is one click',
+  { skip },
+  async () => {
+    const p = await panel('compose-no-backend');
+    await p
+      .getByRole('group', { name: /vLLM at/ })
+      .getByRole('button', { name: 'Add', exact: true })
+      .click();
+    assert.deepEqual((await lastRequest(p, 'backend/add')).request, {
+      type: 'backend/add',
+      name: 'vllm',
+      baseUrl: 'http://localhost:8000/v1',
+      model: 'Qwen/Qwen2.5-Coder-32B-Instruct',
+    });
+    await p.getByLabel('Backend name').fill('box');
+    await p.getByLabel('Base URL').fill('localhost:8000');
+    await p.getByLabel('Model name').fill('qwen');
+    await p.getByRole('button', { name: 'Add backend' }).click();
+    assert.match(await p.locator('.connect-form .inline-error').first().innerText(), /http/);
+    await p.getByLabel('Base URL').fill('http://box:8000/v1');
+    await p.getByRole('button', { name: 'Add backend' }).click();
+    assert.deepEqual((await lastRequest(p, 'backend/add')).request, {
+      type: 'backend/add',
+      name: 'box',
+      baseUrl: 'http://box:8000/v1',
+      model: 'qwen',
+    });
+    await p.getByRole('button', { name: 'Try the demo backend' }).click();
+    await p.getByRole('button', { name: 'Discover local servers' }).click();
+    await p.getByRole('button', { name: 'Open settings' }).click();
+    const types = (await requests(p)).map((e) => e.request.type);
+    assert.deepEqual(types.slice(-3), ['backend/useDemo', 'backend/discover', 'settings/open']);
+    await clean(p);
+  },
+);
 
 test('plan review: edit a card, add and remove tasks, all as whole task lists', { skip }, async () => {
   const state = harness.loadFixture('plan-valid');
@@ -151,7 +188,12 @@ test('plan review: edit a card, add and remove tasks, all as whole task lists', 
   const tasks = edit.request.tasks as PlanTask[];
   assert.equal(tasks.length, 4);
   const edited = tasks.find((t) => t.id === 'tests');
-  assert.deepEqual(edited, { ...state.plan?.tasks.find((t) => t.id === 'tests'), title: 'Tests for text and JSON', acceptance: ['npm test passes', 'empty repo covered'], dependsOn: ['json-output', 'cli-flag'] });
+  assert.deepEqual(edited, {
+    ...state.plan?.tasks.find((t) => t.id === 'tests'),
+    title: 'Tests for text and JSON',
+    acceptance: ['npm test passes', 'empty repo covered'],
+    dependsOn: ['json-output', 'cli-flag'],
+  });
   await harness.answer(p, edit.id, true);
   assert.equal(await card.locator('form').count(), 0, 'the form closes when the host took the edit');
 
@@ -164,94 +206,142 @@ test('plan review: edit a card, add and remove tasks, all as whole task lists', 
   await p.getByLabel('Task id').fill('changelog');
   await p.locator('[data-plan-task-draft]').getByRole('button', { name: 'Save' }).click();
   const added = await lastRequest(p, 'plan/edit');
-  assert.deepEqual((added.request.tasks as { id: string }[]).map((t) => t.id), ['json-output', 'cli-flag', 'tests', 'docs', 'changelog']);
+  assert.deepEqual(
+    (added.request.tasks as { id: string }[]).map((t) => t.id),
+    ['json-output', 'cli-flag', 'tests', 'docs', 'changelog'],
+  );
   await harness.answer(p, added.id, true);
 
   await p.locator('[data-plan-task="cli-flag"]').getByRole('button', { name: 'Remove task' }).click();
   const removed = (await lastRequest(p, 'plan/edit')).request.tasks as { id: string; dependsOn: string[] }[];
-  assert.deepEqual(removed.map((t) => [t.id, t.dependsOn]), [['json-output', []], ['tests', []], ['docs', []]]);
+  assert.deepEqual(
+    removed.map((t) => [t.id, t.dependsOn]),
+    [
+      ['json-output', []],
+      ['tests', []],
+      ['docs', []],
+    ],
+  );
   await clean(p);
 });
 
-test('plan review: errors stop Run; re-plan needs a comment; discard and run post their requests', { skip }, async () => {
-  const p = await panel('plan-warning-error');
-  assert.equal(await p.getByRole('button', { name: 'Run', exact: true }).isDisabled(), true);
-  assert.match(await p.locator('.plan-errors').innerText(), /readme-structure/);
-  assert.equal(await p.locator('[data-plan-task="cli-flag"] .card-warning').count(), 1, 'the warning sits on the tasks it names');
-  const replan = p.getByRole('button', { name: 'Re-plan' });
-  assert.equal(await replan.isDisabled(), true);
-  await p.getByLabel('Re-plan comment').fill('Merge docs into cli-flag.');
-  await replan.click();
-  assert.deepEqual((await lastRequest(p, 'plan/replan')).request, { type: 'plan/replan', comment: 'Merge docs into cli-flag.' });
-  await p.getByRole('button', { name: 'Discard plan' }).click();
-  await lastRequest(p, 'plan/discard');
-  await harness.showState(p, harness.loadFixture('plan-valid'));
-  await p.getByRole('button', { name: 'Run', exact: true }).click();
-  await lastRequest(p, 'run/start');
-  assert.match(await p.locator('.estimate').innerText(), /over the run budget/);
-  await clean(p);
-});
+test(
+  'plan review: errors stop Run; re-plan needs a comment; discard and run post their requests',
+  { skip },
+  async () => {
+    const p = await panel('plan-warning-error');
+    assert.equal(await p.getByRole('button', { name: 'Run', exact: true }).isDisabled(), true);
+    assert.match(await p.locator('.plan-errors').innerText(), /readme-structure/);
+    assert.equal(
+      await p.locator('[data-plan-task="cli-flag"] .card-warning').count(),
+      1,
+      'the warning sits on the tasks it names',
+    );
+    const replan = p.getByRole('button', { name: 'Re-plan' });
+    assert.equal(await replan.isDisabled(), true);
+    await p.getByLabel('Re-plan comment').fill('Merge docs into cli-flag.');
+    await replan.click();
+    assert.deepEqual((await lastRequest(p, 'plan/replan')).request, {
+      type: 'plan/replan',
+      comment: 'Merge docs into cli-flag.',
+    });
+    await p.getByRole('button', { name: 'Discard plan' }).click();
+    await lastRequest(p, 'plan/discard');
+    await harness.showState(p, harness.loadFixture('plan-valid'));
+    await p.getByRole('button', { name: 'Run', exact: true }).click();
+    await lastRequest(p, 'run/start');
+    assert.match(await p.locator('.estimate').innerText(), /over the run budget/);
+    await clean(p);
+  },
+);
 
-test('the board: rows are updated in place, actions post per task, Stop all and Apply are there', { skip }, async () => {
-  const board = harness.loadFixture('board-100');
-  const p = await panel(board);
-  assert.equal(await p.locator('li[data-task-id]').count(), 100);
-  assert.equal(await p.locator('[data-run-status]').getAttribute('data-run-status'), 'running');
-  const working = board.run?.tasks.find((t) => t.status === 'working');
-  assert.ok(working);
-  const row = p.locator(`[data-task-id="${working.id}"]`);
-  assert.equal(await row.getAttribute('data-status'), 'working');
-  await row.evaluate((el) => ((el as HTMLElement & { marker?: number }).marker = 42));
-  await harness.showState(p, harness.boardUpdate(board, 3));
-  assert.equal(await row.evaluate((el) => (el as HTMLElement & { marker?: number }).marker), 42, 'the same element, updated in place');
-  assert.match(await row.locator('.step').innerText(), new RegExp(`step ${working.step + 3}`));
-  const before = await row.locator('.elapsed').innerText();
-  await p.waitForTimeout(2100);
-  assert.notEqual(await row.locator('.elapsed').innerText(), before, 'elapsed time ticks between states');
+test(
+  'the board: rows are updated in place, actions post per task, Stop all and Apply are there',
+  { skip },
+  async () => {
+    const board = harness.loadFixture('board-100');
+    const p = await panel(board);
+    assert.equal(await p.locator('li[data-task-id]').count(), 100);
+    assert.equal(await p.locator('[data-run-status]').getAttribute('data-run-status'), 'running');
+    const working = board.run?.tasks.find((t) => t.status === 'working');
+    assert.ok(working);
+    const row = p.locator(`[data-task-id="${working.id}"]`);
+    assert.equal(await row.getAttribute('data-status'), 'working');
+    await row.evaluate((el) => ((el as HTMLElement & { marker?: number }).marker = 42));
+    await harness.showState(p, harness.boardUpdate(board, 3));
+    assert.equal(
+      await row.evaluate((el) => (el as HTMLElement & { marker?: number }).marker),
+      42,
+      'the same element, updated in place',
+    );
+    assert.match(await row.locator('.step').innerText(), new RegExp(`step ${working.step + 3}`));
+    const before = await row.locator('.elapsed').innerText();
+    await p.waitForTimeout(2100);
+    assert.notEqual(await row.locator('.elapsed').innerText(), before, 'elapsed time ticks between states');
 
-  await row.getByRole('button', { name: 'Stop', exact: true }).click();
-  assert.deepEqual((await lastRequest(p, 'task/stop')).request, { type: 'task/stop', taskId: working.id });
-  await p.getByRole('button', { name: 'Stop all' }).click();
-  await lastRequest(p, 'run/stopAll');
-  await row.getByRole('button', { name: 'Transcript' }).click();
-  await lastRequest(p, 'task/openTranscript');
-  await p.locator('[data-task-id="integration"]').getByRole('button', { name: 'Diff' }).click();
-  assert.deepEqual((await lastRequest(p, 'task/openChanges')).request, { type: 'task/openChanges', taskId: 'integration' });
-  await row.locator('.row-toggle').press('Enter');
-  assert.equal(await row.locator('.row-toggle').getAttribute('aria-expanded'), 'true');
-  assert.equal(await row.locator('.row-details').isVisible(), true);
-  await clean(p);
-});
+    await row.getByRole('button', { name: 'Stop', exact: true }).click();
+    assert.deepEqual((await lastRequest(p, 'task/stop')).request, { type: 'task/stop', taskId: working.id });
+    await p.getByRole('button', { name: 'Stop all' }).click();
+    await lastRequest(p, 'run/stopAll');
+    await row.getByRole('button', { name: 'Transcript' }).click();
+    await lastRequest(p, 'task/openTranscript');
+    await p.locator('[data-task-id="integration"]').getByRole('button', { name: 'Diff' }).click();
+    assert.deepEqual((await lastRequest(p, 'task/openChanges')).request, {
+      type: 'task/openChanges',
+      taskId: 'integration',
+    });
+    await row.locator('.row-toggle').press('Enter');
+    assert.equal(await row.locator('.row-toggle').getAttribute('aria-expanded'), 'true');
+    assert.equal(await row.locator('.row-details').isVisible(), true);
+    await clean(p);
+  },
+);
 
-test('a finished run: request changes with comments, apply either way, new spec; the open row survives a reload', { skip }, async () => {
-  const finished = harness.loadFixture('run-finished');
-  const p = await panel(finished);
-  const row = p.locator('[data-task-id="tests"]');
-  await row.locator('.row-toggle').click();
-  assert.equal(await p.getByLabel('Comments', { exact: true }).count(), 0, 'no comment box until one is asked for');
-  await row.getByRole('button', { name: 'Request changes' }).click();
-  assert.equal(await p.getByLabel('Comments', { exact: true }).count(), 1);
-  await row.getByLabel('Comments').fill('Cover the empty repository.');
-  await row.getByRole('button', { name: 'Send' }).click();
-  const sent = await lastRequest(p, 'task/requestChanges');
-  assert.deepEqual(sent.request, { type: 'task/requestChanges', taskId: 'tests', comments: 'Cover the empty repository.' });
-  await harness.answer(p, sent.id, true);
-  assert.equal(await row.getByLabel('Comments').count(), 0, 'the box closes once the host took it');
-  await row.getByRole('button', { name: 'Output', exact: true }).click();
-  assert.deepEqual((await lastRequest(p, 'task/openChecks')).request, { type: 'task/openChecks', taskId: 'tests' });
-  await p.getByRole('button', { name: 'Apply as one commit' }).click();
-  assert.deepEqual((await lastRequest(p, 'run/apply')).request, { type: 'run/apply', mode: 'squash' });
-  assert.equal(await p.getByRole('button', { name: 'Apply as merge' }).getAttribute('aria-disabled'), 'true', 'one apply at a time');
-  await p.getByRole('button', { name: 'New spec' }).click();
-  await lastRequest(p, 'run/close');
-  assert.equal(await p.getByRole('button', { name: 'Stop all' }).isVisible(), false);
+test(
+  'a finished run: request changes with comments, apply either way, new spec; the open row survives a reload',
+  { skip },
+  async () => {
+    const finished = harness.loadFixture('run-finished');
+    const p = await panel(finished);
+    const row = p.locator('[data-task-id="tests"]');
+    await row.locator('.row-toggle').click();
+    assert.equal(await p.getByLabel('Comments', { exact: true }).count(), 0, 'no comment box until one is asked for');
+    await row.getByRole('button', { name: 'Request changes' }).click();
+    assert.equal(await p.getByLabel('Comments', { exact: true }).count(), 1);
+    await row.getByLabel('Comments').fill('Cover the empty repository.');
+    await row.getByRole('button', { name: 'Send' }).click();
+    const sent = await lastRequest(p, 'task/requestChanges');
+    assert.deepEqual(sent.request, {
+      type: 'task/requestChanges',
+      taskId: 'tests',
+      comments: 'Cover the empty repository.',
+    });
+    await harness.answer(p, sent.id, true);
+    assert.equal(await row.getByLabel('Comments').count(), 0, 'the box closes once the host took it');
+    await row.getByRole('button', { name: 'Output', exact: true }).click();
+    assert.deepEqual((await lastRequest(p, 'task/openChecks')).request, { type: 'task/openChecks', taskId: 'tests' });
+    await p.getByRole('button', { name: 'Apply as one commit' }).click();
+    assert.deepEqual((await lastRequest(p, 'run/apply')).request, { type: 'run/apply', mode: 'squash' });
+    assert.equal(
+      await p.getByRole('button', { name: 'Apply as merge' }).getAttribute('aria-disabled'),
+      'true',
+      'one apply at a time',
+    );
+    await p.getByRole('button', { name: 'New spec' }).click();
+    await lastRequest(p, 'run/close');
+    assert.equal(await p.getByRole('button', { name: 'Stop all' }).isVisible(), false);
 
-  await p.reload();
-  await p.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
-  await harness.showState(p, finished);
-  assert.equal(await p.locator('[data-task-id="tests"] .row-toggle').getAttribute('aria-expanded'), 'true', 'UI state came back from getState');
-  await clean(p);
-});
+    await p.reload();
+    await p.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
+    await harness.showState(p, finished);
+    assert.equal(
+      await p.locator('[data-task-id="tests"] .row-toggle').getAttribute('aria-expanded'),
+      'true',
+      'UI state came back from getState',
+    );
+    await clean(p);
+  },
+);
 
 test('blocked, notices and history', { skip }, async () => {
   const p = await panel('blocked-untrusted');
@@ -260,11 +350,21 @@ test('blocked, notices and history', { skip }, async () => {
   assert.equal(await p.getByLabel('Spec').count(), 0);
   assert.equal(await p.locator('[data-history-run]').count(), 3);
   const interrupted = p.locator('[data-history-run="r-20250612-1104"]');
-  assert.equal(await interrupted.getByRole('button', { name: 'Resume' }).isDisabled(), true, 'no resuming where nothing may run');
+  assert.equal(
+    await interrupted.getByRole('button', { name: 'Resume' }).isDisabled(),
+    true,
+    'no resuming where nothing may run',
+  );
   await interrupted.getByRole('button', { name: 'Open' }).click();
   assert.deepEqual((await lastRequest(p, 'run/open')).request, { type: 'run/open', runId: 'r-20250612-1104' });
 
-  const withNotices = { ...harness.loadFixture('compose-no-backend'), notices: [{ id: 3, kind: 'error' as const, text: '<b>not html</b>' }, { id: 4, kind: 'info' as const, text: 'Saved.' }] };
+  const withNotices = {
+    ...harness.loadFixture('compose-no-backend'),
+    notices: [
+      { id: 3, kind: 'error' as const, text: '<b>not html</b>' },
+      { id: 4, kind: 'info' as const, text: 'Saved.' },
+    ],
+  };
   await harness.showState(p, withNotices);
   const error = p.locator('[data-notice-kind="error"]');
   assert.equal(await error.getAttribute('role'), 'alert');

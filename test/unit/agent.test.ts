@@ -32,7 +32,11 @@ class FakeModel implements ModelClient {
   }
 }
 
-const call = (name: string, args: unknown, id = `c-${name}`): ToolCall => ({ id, name, arguments: JSON.stringify(args) });
+const call = (name: string, args: unknown, id = `c-${name}`): ToolCall => ({
+  id,
+  name,
+  arguments: JSON.stringify(args),
+});
 
 /** Tools that record calls; `finish` finishes. */
 function fakeTools(): ToolExecutor & { calls: ToolCall[] } {
@@ -42,34 +46,65 @@ function fakeTools(): ToolExecutor & { calls: ToolCall[] } {
     schemas: [],
     async execute(c): Promise<ToolOutcome> {
       calls.push(c);
-      if (c.name === 'finish') return { ok: true, content: 'finished', summary: 'finish', finished: { summary: JSON.parse(c.arguments).summary } };
+      if (c.name === 'finish')
+        return {
+          ok: true,
+          content: 'finished',
+          summary: 'finish',
+          finished: { summary: JSON.parse(c.arguments).summary },
+        };
       return { ok: true, content: `ran ${c.name}`, summary: c.name };
     },
   };
 }
 
-function input(model: ModelClient, tools: ToolExecutor, over: Partial<AgentInput> = {}, hooks: Partial<AgentHooks> = {}): AgentInput {
+function input(
+  model: ModelClient,
+  tools: ToolExecutor,
+  over: Partial<AgentInput> = {},
+  hooks: Partial<AgentHooks> = {},
+): AgentInput {
   return {
-    messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'task' }],
+    messages: [
+      { role: 'system', content: 'sys' },
+      { role: 'user', content: 'task' },
+    ],
     model,
     tools,
     limits: { maxSteps: 10, maxTokens: null, deadline: null },
     clock: { now: () => 0 },
     signal: new AbortController().signal,
     spent: { steps: 0, tokens: 0 },
-    hooks: { beforeRequest: () => null, onResponse() {}, onRequestError() {}, onMessage() {}, onStep() {}, onTool() {}, ...hooks },
+    hooks: {
+      beforeRequest: () => null,
+      onResponse() {},
+      onRequestError() {},
+      onMessage() {},
+      onStep() {},
+      onTool() {},
+      ...hooks,
+    },
     ...over,
   };
 }
 
 test('runs tool calls in order until finish, appending to the conversation', async () => {
-  const model = new FakeModel([{ toolCalls: [call('read_file', { path: 'a' })] }, { toolCalls: [call('finish', { summary: 'all done' })] }]);
+  const model = new FakeModel([
+    { toolCalls: [call('read_file', { path: 'a' })] },
+    { toolCalls: [call('finish', { summary: 'all done' })] },
+  ]);
   const tools = fakeTools();
   const messages: ChatMessage[] = [];
   const outcome = await runAgent(input(model, tools, {}, { onMessage: (m) => messages.push(m) }));
   assert.deepEqual(outcome, { steps: 2, tokens: 220, status: 'finished', summary: 'all done' });
-  assert.deepEqual(tools.calls.map((c) => c.name), ['read_file', 'finish']);
-  assert.deepEqual(messages.map((m) => m.role), ['assistant', 'tool', 'assistant', 'tool']);
+  assert.deepEqual(
+    tools.calls.map((c) => c.name),
+    ['read_file', 'finish'],
+  );
+  assert.deepEqual(
+    messages.map((m) => m.role),
+    ['assistant', 'tool', 'assistant', 'tool'],
+  );
   // History is only appended to: the second request starts with every message of the first.
   assert.deepEqual(model.requests[1].messages.slice(0, 2), model.requests[0].messages);
 });
@@ -79,7 +114,10 @@ test('every tool call after finish gets an answer but does not run', async () =>
   const tools = fakeTools();
   const ai = input(model, tools);
   await runAgent(ai);
-  assert.deepEqual(tools.calls.map((c) => c.name), ['finish']);
+  assert.deepEqual(
+    tools.calls.map((c) => c.name),
+    ['finish'],
+  );
   const last = ai.messages.at(-1);
   assert.equal(last?.role, 'tool');
   assert.match(last?.role === 'tool' ? last.content : '', /not run/);
@@ -95,12 +133,21 @@ test('an answer without tool calls is nudged, and three in a row end the task', 
 
 test('limits on steps, tokens and time stop the loop before the next request', async () => {
   const busy = () => new FakeModel([{ toolCalls: [call('list_dir', {})] }]);
-  const bySteps = await runAgent(input(busy(), fakeTools(), { limits: { maxSteps: 3, maxTokens: null, deadline: null } }));
+  const bySteps = await runAgent(
+    input(busy(), fakeTools(), { limits: { maxSteps: 3, maxTokens: null, deadline: null } }),
+  );
   assert.deepEqual([bySteps.status, bySteps.steps], ['limit', 3]);
-  const byTokens = await runAgent(input(busy(), fakeTools(), { limits: { maxSteps: 99, maxTokens: 300, deadline: null } }));
+  const byTokens = await runAgent(
+    input(busy(), fakeTools(), { limits: { maxSteps: 99, maxTokens: 300, deadline: null } }),
+  );
   assert.deepEqual([byTokens.status, byTokens.steps], ['limit', 3]);
   let now = 0;
-  const byTime = await runAgent(input(busy(), fakeTools(), { clock: { now: () => (now += 10) }, limits: { maxSteps: 99, maxTokens: null, deadline: 35 } }));
+  const byTime = await runAgent(
+    input(busy(), fakeTools(), {
+      clock: { now: () => (now += 10) },
+      limits: { maxSteps: 99, maxTokens: null, deadline: 35 },
+    }),
+  );
   assert.equal(byTime.status, 'limit');
   assert.ok(byTime.steps < 5);
 });

@@ -5,9 +5,31 @@ import type { Budgets } from '../../src/core/budget';
 import { Ledger, emptyTotals } from '../../src/core/ledger';
 import type { Usage } from '../../src/core/model';
 
-function spend(ledger: Ledger, taskId: string | null, prompt: number, completion: number, cost: number | null = null, cached: number | null = null): void {
-  const usage: Usage = { promptTokens: prompt, completionTokens: completion, cachedTokens: cached, reasoningTokens: null, estimated: false };
-  ledger.record({ role: taskId ? 'agent' : 'planner', taskId, model: 'm', endpoint: 'e', ok: true, usage, timing: null, cost });
+function spend(
+  ledger: Ledger,
+  taskId: string | null,
+  prompt: number,
+  completion: number,
+  cost: number | null = null,
+  cached: number | null = null,
+): void {
+  const usage: Usage = {
+    promptTokens: prompt,
+    completionTokens: completion,
+    cachedTokens: cached,
+    reasoningTokens: null,
+    estimated: false,
+  };
+  ledger.record({
+    role: taskId ? 'agent' : 'planner',
+    taskId,
+    model: 'm',
+    endpoint: 'e',
+    ok: true,
+    usage,
+    timing: null,
+    cost,
+  });
 }
 
 function budgets(b: Partial<Budgets>): Budgets {
@@ -88,10 +110,20 @@ test('projectedHit warns when an estimate is over the run budget', () => {
   estimate.input = 800;
   estimate.output = 200;
   assert.equal(projectedHit(budgets({ runTokens: 1000 }), estimate), null, 'exactly the budget fits');
-  assert.deepEqual(projectedHit(budgets({ runTokens: 999 }), estimate), { scope: 'run', kind: 'tokens', limit: 999, used: 1000 });
+  assert.deepEqual(projectedHit(budgets({ runTokens: 999 }), estimate), {
+    scope: 'run',
+    kind: 'tokens',
+    limit: 999,
+    used: 1000,
+  });
   assert.equal(projectedHit(budgets({ runCost: 1 }), estimate), null, 'an unpriced estimate has no cost');
   estimate.cost = 1.5;
-  assert.deepEqual(projectedHit(budgets({ runCost: 1 }), estimate), { scope: 'run', kind: 'cost', limit: 1, used: 1.5 });
+  assert.deepEqual(projectedHit(budgets({ runCost: 1 }), estimate), {
+    scope: 'run',
+    kind: 'cost',
+    limit: 1,
+    used: 1.5,
+  });
 
   // On a guard, what the ledger already spent (a resumed run) is added to the estimate.
   const ledger = new Ledger();

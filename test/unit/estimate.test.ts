@@ -11,7 +11,13 @@ function taskOf(id: string, textChars: number): TaskSpec {
 const plan: Plan = { version: 1, spec: 's', tasks: [taskOf('a', 400), taskOf('b', 800)], warnings: [] };
 
 test('the numbers follow the documented formula', () => {
-  const est = estimateRun(plan, { prefixTokens: 5000, stepsPerTask: 10, outputTokensPerStep: 300, toolResultTokensPerStep: 500, cacheHitRate: 0.5 });
+  const est = estimateRun(plan, {
+    prefixTokens: 5000,
+    stepsPerTask: 10,
+    outputTokensPerStep: 300,
+    toolResultTokensPerStep: 500,
+    cacheHitRate: 0.5,
+  });
   // Task a: its text is 400 chars = 100 tokens + 50 framing; 10 steps.
   const firstA = 5000 + 150;
   const inputA = 10 * firstA + (800 * 10 * 9) / 2;
@@ -52,5 +58,10 @@ test('input grows faster than linearly with steps, and odd inputs are clamped', 
   assert.equal(odd.perTask[0].input, 150);
   assert.equal(odd.perTask[0].cached, 150);
   assert.equal(odd.perTask[0].output, 0);
-  assert.deepEqual(estimateRun({ ...plan, tasks: [] }, { prefixTokens: 1 }).total, { input: 0, cached: 0, output: 0, cost: null });
+  assert.deepEqual(estimateRun({ ...plan, tasks: [] }, { prefixTokens: 1 }).total, {
+    input: 0,
+    cached: 0,
+    output: 0,
+    cost: null,
+  });
 });

@@ -52,7 +52,13 @@ function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
   if (clause === undefined) return false;
   if (clause.isTypeOnly) return true;
   const named = clause.namedBindings;
-  return clause.name === undefined && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly);
+  return (
+    clause.name === undefined &&
+    named !== undefined &&
+    ts.isNamedImports(named) &&
+    named.elements.length > 0 &&
+    named.elements.every((e) => e.isTypeOnly)
+  );
 }
 
 function isImportOrRequire(node: ts.CallExpression): boolean {
@@ -85,7 +91,8 @@ function violation(fromRel: string, imp: FoundImport): string | null {
   const to = target(fromRel, imp.specifier);
   const toLayer = to.kind === 'file' ? layerOf(to.rel) : null;
   const isVscode = to.kind === 'package' && (to.name === 'vscode' || to.name.startsWith('vscode/'));
-  if (isVscode && from !== 'host' && from !== 'extension') return "only src/host/ and src/extension.ts may import 'vscode'";
+  if (isVscode && from !== 'host' && from !== 'extension')
+    return "only src/host/ and src/extension.ts may import 'vscode'";
   if (from === 'core') {
     if (toLayer !== null && CORE_FORBIDDEN_LAYERS.has(toLayer)) return `src/core must not import src/${toLayer}`;
     if (to.kind === 'file' && toLayer !== 'core') return 'src/core may import only src/core files';
@@ -93,8 +100,10 @@ function violation(fromRel: string, imp: FoundImport): string | null {
       return "src/core may import only src/core, 'zod' and 'node:path'";
     }
   }
-  if (from === 'infra' && toLayer !== null && INFRA_FORBIDDEN_LAYERS.has(toLayer)) return `src/infra must not import src/${toLayer}`;
-  if (from === 'app' && toLayer !== null && APP_FORBIDDEN_LAYERS.has(toLayer)) return `src/app must not import src/${toLayer}`;
+  if (from === 'infra' && toLayer !== null && INFRA_FORBIDDEN_LAYERS.has(toLayer))
+    return `src/infra must not import src/${toLayer}`;
+  if (from === 'app' && toLayer !== null && APP_FORBIDDEN_LAYERS.has(toLayer))
+    return `src/app must not import src/${toLayer}`;
   if (from === 'protocol') {
     const ok = to.kind === 'file' ? toLayer === 'protocol' : to.name === 'zod' || to.name.startsWith('zod/');
     if (!ok) return "src/protocol may import only src/protocol and 'zod'";
@@ -111,7 +120,8 @@ function checkFile(fromRel: string, text: string): string[] {
   const out: string[] = [];
   for (const imp of findImports(fromRel, text)) {
     const why = violation(fromRel, imp);
-    if (why !== null) out.push(`${fromRel}:${imp.line} imports '${imp.specifier}'${imp.typeOnly ? ' (type-only)' : ''}: ${why}`);
+    if (why !== null)
+      out.push(`${fromRel}:${imp.line} imports '${imp.specifier}'${imp.typeOnly ? ' (type-only)' : ''}: ${why}`);
   }
   return out;
 }
@@ -146,20 +156,35 @@ test('the scanner sees every import form and ignores comments and strings', () =
     "const h = await import('pkg-h');",
     "const i = require('pkg-i');",
     "let j: import('pkg-j').J;",
-    "import {",
+    'import {',
     '  k,',
     "} from 'pkg-k';",
     "// import x from 'comment-line';",
     "/* require('comment-block') */",
-    "const s = \"import y from 'in-a-string'\";",
+    'const s = "import y from \'in-a-string\'";',
   ].join('\n');
   const got = findImports('src/core/x.ts', text).map((i) => `${i.specifier}${i.typeOnly ? ':type' : ''}@${i.line}`);
-  assert.deepEqual(got, ['pkg-a@1', 'pkg-b:type@2', 'pkg-c:type@3', 'pkg-d@4', 'pkg-e@5', 'pkg-f:type@6', 'pkg-g@7', 'pkg-h@8', 'pkg-i@9', 'pkg-j:type@10', 'pkg-k@13']);
+  assert.deepEqual(got, [
+    'pkg-a@1',
+    'pkg-b:type@2',
+    'pkg-c:type@3',
+    'pkg-d@4',
+    'pkg-e@5',
+    'pkg-f:type@6',
+    'pkg-g@7',
+    'pkg-h@8',
+    'pkg-i@9',
+    'pkg-j:type@10',
+    'pkg-k@13',
+  ]);
 });
 
 test('the rules catch violations in synthetic files', () => {
   const bad = (rel: string, text: string): string[] => checkFile(rel, text);
-  assert.match(bad('src/core/a.ts', "import { readFile } from 'node:fs';").join(), /src\/core\/a\.ts:1 imports 'node:fs'/);
+  assert.match(
+    bad('src/core/a.ts', "import { readFile } from 'node:fs';").join(),
+    /src\/core\/a\.ts:1 imports 'node:fs'/,
+  );
   assert.match(bad('src/core/a.ts', "import type { X } from '../infra/x';").join(), /must not import src\/infra/);
   assert.match(bad('src/core/a.ts', "const p = import('../cli/main');").join(), /must not import src\/cli/);
   assert.match(bad('src/core/a.ts', "import x from '../../package.json';").join(), /only src\/core files/);
@@ -174,11 +199,20 @@ test('the rules catch violations in synthetic files', () => {
 
 test('the rules allow what the layering permits', () => {
   const ok = (rel: string, text: string): void => assert.deepEqual(checkFile(rel, text), [], `${rel}: ${text}`);
-  ok('src/core/a.ts', "import type { ProcessRunner } from './ports';\nimport { z } from 'zod';\nimport { join } from 'node:path';");
-  ok('src/infra/a.ts', "import type { CheckSpec } from '../core/verify';\nimport { readFile } from 'node:fs/promises';");
+  ok(
+    'src/core/a.ts',
+    "import type { ProcessRunner } from './ports';\nimport { z } from 'zod';\nimport { join } from 'node:path';",
+  );
+  ok(
+    'src/infra/a.ts',
+    "import type { CheckSpec } from '../core/verify';\nimport { readFile } from 'node:fs/promises';",
+  );
   ok('src/host/h.ts', "import * as vscode from 'vscode';\nimport { x } from '../cli/y';");
   ok('src/extension.ts', "import * as vscode from 'vscode';");
-  ok('src/app/a.ts', "import { RunEngine } from '../core/runEngine';\nimport { createGitRepo } from '../infra/gitRepo';");
+  ok(
+    'src/app/a.ts',
+    "import { RunEngine } from '../core/runEngine';\nimport { createGitRepo } from '../infra/gitRepo';",
+  );
   ok('src/protocol/m.ts', "import { z } from 'zod';\nimport type { M } from './other';");
   ok('src/webview/v.ts', "import type { M } from '../protocol/m';\nimport { h } from './h';");
 });

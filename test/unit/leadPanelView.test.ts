@@ -23,24 +23,95 @@ class Journal {
   }
 }
 
-const usage = (prompt: number, completion: number) => ({ promptTokens: prompt, completionTokens: completion, cachedTokens: Math.floor(prompt / 2), reasoningTokens: null, estimated: false });
+const usage = (prompt: number, completion: number) => ({
+  promptTokens: prompt,
+  completionTokens: completion,
+  cachedTokens: Math.floor(prompt / 2),
+  reasoningTokens: null,
+  estimated: false,
+});
 
 function hundredTaskRun(autoMerge = true): Journal {
   const j = new Journal();
   const ids = Array.from({ length: 100 }, (_, i) => `task-${i}`);
-  j.add(1000, { type: 'run_started', runId: 'r1', repo: '/repo', base: 'abcdef0123456789', baseSnapshot: false, baseBranch: 'main', settings: { endpoint: 'http://x/v1', model: 'm', concurrency: 8, budgets: { runTokens: 1_000_000, runCost: null, taskTokens: null, taskCost: null }, autoMerge } });
-  const tasks = ids.map((id, i) => ({ id, title: `Title ${i}`, instructions: 'do it', acceptance: ['done'], files: [`src/${id}.ts`], dependsOn: i > 0 && i % 10 === 0 ? [ids[i - 1]] : [] }));
+  j.add(1000, {
+    type: 'run_started',
+    runId: 'r1',
+    repo: '/repo',
+    base: 'abcdef0123456789',
+    baseSnapshot: false,
+    baseBranch: 'main',
+    settings: {
+      endpoint: 'http://x/v1',
+      model: 'm',
+      concurrency: 8,
+      budgets: { runTokens: 1_000_000, runCost: null, taskTokens: null, taskCost: null },
+      autoMerge,
+    },
+  });
+  const tasks = ids.map((id, i) => ({
+    id,
+    title: `Title ${i}`,
+    instructions: 'do it',
+    acceptance: ['done'],
+    files: [`src/${id}.ts`],
+    dependsOn: i > 0 && i % 10 === 0 ? [ids[i - 1]] : [],
+  }));
   j.add(1000, { type: 'plan', plan: { version: 1, spec: 'A big spec', tasks, warnings: [] } });
-  const statuses: TaskStatus[] = ['queued', 'working', 'verifying', 'verified', 'merged', 'failed', 'stopped', 'setting_up', 'blocked', 'rejected'];
+  const statuses: TaskStatus[] = [
+    'queued',
+    'working',
+    'verifying',
+    'verified',
+    'merged',
+    'failed',
+    'stopped',
+    'setting_up',
+    'blocked',
+    'rejected',
+  ];
   ids.forEach((id, i) => {
     const status = statuses[i % statuses.length];
     if (status !== 'queued') j.add(2000, { type: 'task_status', taskId: id, status: 'working' });
-    if (status !== 'queued' && status !== 'working') j.add(3000 + i, { type: 'task_status', taskId: id, status, reason: status === 'failed' ? 'checks failed' : undefined });
+    if (status !== 'queued' && status !== 'working')
+      j.add(3000 + i, {
+        type: 'task_status',
+        taskId: id,
+        status,
+        reason: status === 'failed' ? 'checks failed' : undefined,
+      });
     if (status !== 'queued') {
       j.add(2500, { type: 'task_worktree', taskId: id, path: `/wt/${id}`, branch: `foreman/r1/${id}`, from: 'abc' });
-      j.add(2600, { type: 'model_request', role: 'agent', taskId: id, model: 'm', endpoint: 'http://x/v1', ok: true, usage: usage(1000, 200), timing: { ttftMs: 100, durationMs: 2100, outputTokensPerSec: 100 }, attempts: 1, cost: 0.001 });
+      j.add(2600, {
+        type: 'model_request',
+        role: 'agent',
+        taskId: id,
+        model: 'm',
+        endpoint: 'http://x/v1',
+        ok: true,
+        usage: usage(1000, 200),
+        timing: { ttftMs: 100, durationMs: 2100, outputTokensPerSec: 100 },
+        attempts: 1,
+        cost: 0.001,
+      });
       j.add(2650, { type: 'task_committed', taskId: id, commit: `c0ffee${i}`, files: [`src/${id}.ts`] });
-      j.add(2700, { type: 'verification', taskId: id, round: 1, status: 'passed', checks: [{ name: 'test', command: 'npm test', status: 'passed', exitCode: 0, timedOut: false, durationMs: 40, output: 'ok' }] });
+      j.add(2700, {
+        type: 'verification',
+        taskId: id,
+        round: 1,
+        status: 'passed',
+        checks: [
+          {
+            name: 'test',
+            command: 'npm test',
+            status: 'passed',
+            exitCode: 0,
+            timedOut: false,
+            durationMs: 40,
+            output: 'ok',
+          },
+        ],
+      });
     }
   });
   return j;
@@ -79,7 +150,7 @@ test('a 100-task board parses as PanelState and is cheap to build ten times a se
   assert.equal(view.counts.merged, 10);
   assert.deepEqual(view.budget.tokens, { used: 90 * 1200, limit: 1_000_000 });
   assert.equal(view.base, 'abcdef0123');
-  assert.deepEqual(view.integration.files.length, 10, 'the merged tasks\' files');
+  assert.deepEqual(view.integration.files.length, 10, "the merged tasks' files");
 });
 
 test('rows are reused until their task changes; elapsed time ticks only while a task works', () => {
@@ -118,10 +189,38 @@ test('actions follow the task and run status, the hold policy and whether the ru
 
   state.status = 'running';
   const live = projector.project(state, { live: true, elsewhere: false, now: 5000, tracker });
-  assert.deepEqual(byStatus(live, 'working'), { stop: true, accept: false, reject: false, requestChanges: false, diff: true, transcript: true });
-  assert.deepEqual(byStatus(live, 'queued'), { stop: true, accept: false, reject: true, requestChanges: false, diff: false, transcript: false });
-  assert.deepEqual(byStatus(live, 'verified'), { stop: false, accept: true, reject: true, requestChanges: true, diff: true, transcript: true });
-  assert.deepEqual(byStatus(live, 'merged'), { stop: false, accept: false, reject: false, requestChanges: true, diff: true, transcript: true });
+  assert.deepEqual(byStatus(live, 'working'), {
+    stop: true,
+    accept: false,
+    reject: false,
+    requestChanges: false,
+    diff: true,
+    transcript: true,
+  });
+  assert.deepEqual(byStatus(live, 'queued'), {
+    stop: true,
+    accept: false,
+    reject: true,
+    requestChanges: false,
+    diff: false,
+    transcript: false,
+  });
+  assert.deepEqual(byStatus(live, 'verified'), {
+    stop: false,
+    accept: true,
+    reject: true,
+    requestChanges: true,
+    diff: true,
+    transcript: true,
+  });
+  assert.deepEqual(byStatus(live, 'merged'), {
+    stop: false,
+    accept: false,
+    reject: false,
+    requestChanges: true,
+    diff: true,
+    transcript: true,
+  });
   assert.deepEqual(live.actions, { stopAll: true, apply: false, resume: false });
   assert.equal(live.holdForReview, true);
   assert.ok(live.tokensPerSecond >= 0);
@@ -129,18 +228,32 @@ test('actions follow the task and run status, the hold policy and whether the ru
   state.status = 'review';
   const review = projector.project(state, { live: false, elsewhere: false, now: 5000, tracker });
   assert.equal(byStatus(review, 'working').stop, false, 'nothing to stop when not live');
-  assert.equal(byStatus(review, 'working').reject, true, 'a task left working in a run that is not live can be rejected');
+  assert.equal(
+    byStatus(review, 'working').reject,
+    true,
+    'a task left working in a run that is not live can be rejected',
+  );
   assert.deepEqual(review.actions, { stopAll: false, apply: true, resume: false });
   assert.equal(review.tokensPerSecond, 0);
 
   state.status = 'stopped';
-  assert.deepEqual(projector.project(state, { live: false, elsewhere: false, now: 5000, tracker }).actions, { stopAll: false, apply: false, resume: true });
+  assert.deepEqual(projector.project(state, { live: false, elsewhere: false, now: 5000, tracker }).actions, {
+    stopAll: false,
+    apply: false,
+    resume: true,
+  });
   const elsewhere = projector.project(state, { live: false, elsewhere: true, now: 5000, tracker });
   assert.equal(elsewhere.status, 'running');
   assert.deepEqual(elsewhere.actions, { stopAll: false, apply: false, resume: false });
 });
 
 test('budget hits in words', () => {
-  assert.equal(budgetWords({ scope: 'run', kind: 'tokens', limit: 10_000, used: 12_345 }), "The run's token budget was reached: 12,345 of 10,000 tokens.");
-  assert.equal(budgetWords({ scope: 'task', taskId: 'a', kind: 'cost', limit: 0.5, used: 0.51234 }), "Task a's cost budget was reached: 0.5123 of 0.5.");
+  assert.equal(
+    budgetWords({ scope: 'run', kind: 'tokens', limit: 10_000, used: 12_345 }),
+    "The run's token budget was reached: 12,345 of 10,000 tokens.",
+  );
+  assert.equal(
+    budgetWords({ scope: 'task', taskId: 'a', kind: 'cost', limit: 0.5, used: 0.51234 }),
+    "Task a's cost budget was reached: 0.5123 of 0.5.",
+  );
 });

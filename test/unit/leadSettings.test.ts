@@ -44,7 +44,15 @@ test('the defaults here match the defaults package.json declares', async () => {
 test('valid values are read, blank strings mean none', () => {
   const { settings, warnings } = readLeadSettings(
     reader({
-      backends: [{ name: 'local', baseUrl: 'http://127.0.0.1:8000/v1', models: ['qwen'], maxConcurrentRequests: 8, prices: { qwen: { input: 0.1, cachedInput: 0.01, output: 0.4 } } }],
+      backends: [
+        {
+          name: 'local',
+          baseUrl: 'http://127.0.0.1:8000/v1',
+          models: ['qwen'],
+          maxConcurrentRequests: 8,
+          prices: { qwen: { input: 0.1, cachedInput: 0.01, output: 0.4 } },
+        },
+      ],
       defaultBackend: ' local ',
       concurrency: 16,
       'budgets.runCost': 2.5,
@@ -79,7 +87,10 @@ test('a bad backend is left out with a warning that names it; the good ones stay
       ],
     }),
   );
-  assert.deepEqual(settings.backends.map((b) => b.baseUrl), ['http://localhost:2/v1']);
+  assert.deepEqual(
+    settings.backends.map((b) => b.baseUrl),
+    ['http://localhost:2/v1'],
+  );
   assert.equal(warnings.length, 4);
   assert.match(warnings[0], /"nomodels".*at least one model/);
   assert.match(warnings[1], /"ok".*same name/);
@@ -90,7 +101,14 @@ test('a bad backend is left out with a warning that names it; the good ones stay
 
 test('bad scalar values fall back to their defaults, each with a warning', () => {
   const { settings, warnings } = readLeadSettings(
-    reader({ backends: 'vllm', concurrency: 0, holdForReview: 'yes', 'budgets.runTokens': -5, dirtyCheckout: 'stash', 'commandPolicy.allow': ['everything'] }),
+    reader({
+      backends: 'vllm',
+      concurrency: 0,
+      holdForReview: 'yes',
+      'budgets.runTokens': -5,
+      dirtyCheckout: 'stash',
+      'commandPolicy.allow': ['everything'],
+    }),
   );
   assert.deepEqual(settings.backends, []);
   assert.equal(settings.concurrency, 4);

@@ -68,10 +68,14 @@ test('a steady stream of signals is sent at most N times a second, and its last 
   let sends = 0;
   let lastSeen = -1;
   let value = 0;
-  const throttle = createUpdateThrottle(() => {
-    sends++;
-    lastSeen = value;
-  }, 10, clock);
+  const throttle = createUpdateThrottle(
+    () => {
+      sends++;
+      lastSeen = value;
+    },
+    10,
+    clock,
+  );
   for (let ms = 0; ms < 3000; ms++) {
     value = ms;
     throttle.signal();
@@ -87,13 +91,17 @@ test('a signal from inside send is sent in the next interval; flush sends a pend
   const clock = new FakeClock();
   const sent: number[] = [];
   let again = true;
-  const throttle = createUpdateThrottle(() => {
-    sent.push(clock.now());
-    if (again) {
-      again = false;
-      throttle.signal();
-    }
-  }, 4, clock);
+  const throttle = createUpdateThrottle(
+    () => {
+      sent.push(clock.now());
+      if (again) {
+        again = false;
+        throttle.signal();
+      }
+    },
+    4,
+    clock,
+  );
   throttle.signal();
   assert.deepEqual(sent, [0]);
   clock.advance(250);

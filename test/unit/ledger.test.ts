@@ -59,10 +59,21 @@ test('addUsage sums counts, keeps cost null until something is priced, and marks
   });
   assert.equal(tokensPerSec(totals), (30 * 1000) / 1300);
   assert.equal(tokensPerSec(emptyTotals()), null);
-  assert.equal(tokensPerSec({ ...emptyTotals(), output: 300, genMs: 2 }), null, 'an instant answer has no meaningful rate');
+  assert.equal(
+    tokensPerSec({ ...emptyTotals(), output: 300, genMs: 2 }),
+    null,
+    'an instant answer has no meaningful rate',
+  );
 });
 
-function rec(role: LedgerRecord['role'], taskId: string | null, endpoint: string, model: string, u: Usage, cost: number | null): LedgerRecord {
+function rec(
+  role: LedgerRecord['role'],
+  taskId: string | null,
+  endpoint: string,
+  model: string,
+  u: Usage,
+  cost: number | null,
+): LedgerRecord {
   return { role, taskId, endpoint, model, ok: true, usage: u, timing: timing(100, 10), cost };
 }
 
@@ -112,7 +123,21 @@ test('Ledger.fromEvents rebuilds the same totals from model_request events only'
     events.push({ seq: ++seq, t: 1, type: 'note', taskId: null, message: 'noise' });
     events.push({ seq: ++seq, t: 1, type: 'model_request', attempts: 1, ...r });
   }
-  events.push({ seq: ++seq, t: 1, type: 'model_request', role: 'agent', taskId: 't2', model: 'm2', endpoint: 'http://b/v1', ok: false, error: 'timeout', usage: null, timing: null, attempts: 3, cost: null });
+  events.push({
+    seq: ++seq,
+    t: 1,
+    type: 'model_request',
+    role: 'agent',
+    taskId: 't2',
+    model: 'm2',
+    endpoint: 'http://b/v1',
+    ok: false,
+    error: 'timeout',
+    usage: null,
+    timing: null,
+    attempts: 3,
+    cost: null,
+  });
   const rebuilt = Ledger.fromEvents(events);
   assert.equal(rebuilt.run.requests, 6, 'a failed request still counts as a request');
   assert.equal(rebuilt.run.input, live.run.input);

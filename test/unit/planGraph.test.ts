@@ -24,7 +24,12 @@ function errorsOf(raw: unknown, opts?: { maxTasks?: number }): string[] {
 
 test('a valid plan becomes a Plan with normalised paths and deduplicated dependencies', () => {
   const r = validatePlan(
-    { tasks: [task({ id: 'a', files: ['./src\\a.ts', 'src//b.ts/', 'src/./a.ts'] }), task({ id: 'b', dependsOn: ['a', 'a'] })] },
+    {
+      tasks: [
+        task({ id: 'a', files: ['./src\\a.ts', 'src//b.ts/', 'src/./a.ts'] }),
+        task({ id: 'b', dependsOn: ['a', 'a'] }),
+      ],
+    },
     'the spec',
   );
   assert.ok(r.ok);
@@ -53,7 +58,12 @@ test('cycles are named, each once', () => {
   assert.deepEqual(two.length, 1);
   assert.match(two[0], /cycle: a → b → a;/);
   const three = errorsOf({
-    tasks: [task({ id: 'x' }), task({ id: 'a', dependsOn: ['c', 'x'] }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['b'] })],
+    tasks: [
+      task({ id: 'x' }),
+      task({ id: 'a', dependsOn: ['c', 'x'] }),
+      task({ id: 'b', dependsOn: ['a'] }),
+      task({ id: 'c', dependsOn: ['b'] }),
+    ],
   });
   assert.equal(three.length, 1);
   assert.match(three[0], /a → c → b → a/);
@@ -75,15 +85,30 @@ test('task count must be between 1 and maxTasks', () => {
 });
 
 test('shape errors say which task and which field', () => {
-  const errors = errorsOf({ tasks: [{ ...task({ id: 'Bad_Id' }) }, { id: 'ok', title: 'x', instructions: 'y', acceptance: [] }] });
-  assert.ok(errors.some((e) => /^Task "Bad_Id" \(tasks\[0\]\): field "id" must be 1-40 characters/.test(e)), errors.join('\n'));
-  assert.ok(errors.some((e) => /^Task "ok" \(tasks\[1\]\): field "files" is missing/.test(e)), errors.join('\n'));
+  const errors = errorsOf({
+    tasks: [{ ...task({ id: 'Bad_Id' }) }, { id: 'ok', title: 'x', instructions: 'y', acceptance: [] }],
+  });
+  assert.ok(
+    errors.some((e) => /^Task "Bad_Id" \(tasks\[0\]\): field "id" must be 1-40 characters/.test(e)),
+    errors.join('\n'),
+  );
+  assert.ok(
+    errors.some((e) => /^Task "ok" \(tasks\[1\]\): field "files" is missing/.test(e)),
+    errors.join('\n'),
+  );
   assert.match(errorsOf('nonsense')[0], /must be an object/);
-  assert.match(errorsOf({ tasks: [{ ...task({ id: 'a' }), title: '  ' }] })[0], /field "title" the title must not be empty/);
+  assert.match(
+    errorsOf({ tasks: [{ ...task({ id: 'a' }), title: '  ' }] })[0],
+    /field "title" the title must not be empty/,
+  );
 });
 
 test('tasks that may edit the same files in parallel get an overlap warning', () => {
-  const p = plan({ id: 'a', files: ['src/x.ts', 'README.md'] }, { id: 'b', files: ['src/x.ts', 'README.md'] }, { id: 'c', files: ['README.md'] });
+  const p = plan(
+    { id: 'a', files: ['src/x.ts', 'README.md'] },
+    { id: 'b', files: ['src/x.ts', 'README.md'] },
+    { id: 'c', files: ['README.md'] },
+  );
   assert.equal(p.warnings.length, 2);
   const readme = p.warnings.find((w) => w.files.includes('README.md'));
   assert.deepEqual(readme?.tasks, ['a', 'b', 'c']);
@@ -96,11 +121,18 @@ test('tasks that may edit the same files in parallel get an overlap warning', ()
 
 test('a directory and a file inside it overlap', () => {
   const p = plan({ id: 'a', files: ['src/ui'] }, { id: 'b', files: ['src/ui/button.ts'] });
-  assert.deepEqual(p.warnings.map((w) => [w.tasks, w.files]), [[['a', 'b'], ['src/ui']]]);
+  assert.deepEqual(
+    p.warnings.map((w) => [w.tasks, w.files]),
+    [[['a', 'b'], ['src/ui']]],
+  );
 });
 
 test('no overlap warning when one task depends on the other, even transitively', () => {
-  const p = plan({ id: 'a', files: ['f.ts'] }, { id: 'b', dependsOn: ['a'] }, { id: 'c', files: ['f.ts'], dependsOn: ['b'] });
+  const p = plan(
+    { id: 'a', files: ['f.ts'] },
+    { id: 'b', dependsOn: ['a'] },
+    { id: 'c', files: ['f.ts'], dependsOn: ['b'] },
+  );
   assert.deepEqual(p.warnings, []);
 });
 
@@ -112,7 +144,13 @@ test('topologicalOrder keeps plan order among ready tasks', () => {
 });
 
 test('dependentsOf is transitive and in plan order', () => {
-  const p = plan({ id: 'a' }, { id: 'c', dependsOn: ['b'] }, { id: 'b', dependsOn: ['a'] }, { id: 'd' }, { id: 'e', dependsOn: ['c', 'd'] });
+  const p = plan(
+    { id: 'a' },
+    { id: 'c', dependsOn: ['b'] },
+    { id: 'b', dependsOn: ['a'] },
+    { id: 'd' },
+    { id: 'e', dependsOn: ['c', 'd'] },
+  );
   assert.deepEqual(dependentsOf(p, 'a'), ['c', 'b', 'e']);
   assert.deepEqual(dependentsOf(p, 'd'), ['e']);
   assert.deepEqual(dependentsOf(p, 'e'), []);
@@ -124,7 +162,8 @@ function strictProblems(node: unknown, where = '$'): string[] {
   if (Array.isArray(node)) return node.flatMap((n, i) => strictProblems(n, `${where}[${i}]`));
   const obj = node as Record<string, unknown>;
   const problems: string[] = [];
-  for (const k of ['$schema', 'minLength', 'maxLength', 'minItems', 'maxItems']) if (k in obj) problems.push(`${where} has ${k}`);
+  for (const k of ['$schema', 'minLength', 'maxLength', 'minItems', 'maxItems'])
+    if (k in obj) problems.push(`${where} has ${k}`);
   if (obj.type === 'object') {
     const props = Object.keys((obj.properties ?? {}) as object).sort();
     const required = [...((obj.required ?? []) as string[])].sort();
@@ -132,7 +171,8 @@ function strictProblems(node: unknown, where = '$'): string[] {
     if (JSON.stringify(props) !== JSON.stringify(required)) problems.push(`${where} does not require every property`);
   }
   for (const [k, v] of Object.entries(obj)) {
-    if (k === 'properties') for (const [name, s] of Object.entries(v as object)) problems.push(...strictProblems(s, `${where}.${name}`));
+    if (k === 'properties')
+      for (const [name, s] of Object.entries(v as object)) problems.push(...strictProblems(s, `${where}.${name}`));
     else problems.push(...strictProblems(v, `${where}.${k}`));
   }
   return problems;
@@ -140,7 +180,11 @@ function strictProblems(node: unknown, where = '$'): string[] {
 
 test('the JSON Schema is valid for strict json_schema mode and matches the zod schema', () => {
   assert.deepEqual(strictProblems(planJsonSchema), []);
-  const taskSchema = (planJsonSchema.properties as { tasks: { items: { required: string[]; properties: Record<string, { pattern?: string }> } } }).tasks.items;
+  const taskSchema = (
+    planJsonSchema.properties as {
+      tasks: { items: { required: string[]; properties: Record<string, { pattern?: string }> } };
+    }
+  ).tasks.items;
   assert.deepEqual(taskSchema.required, ['id', 'title', 'instructions', 'acceptance', 'files', 'dependsOn']);
   assert.equal(taskSchema.properties.id.pattern, '^[a-z0-9][a-z0-9-]{0,39}$');
   assert.ok(rawPlanSchema.safeParse({ tasks: [task({ id: 'a' })] }).success);
@@ -148,7 +192,9 @@ test('the JSON Schema is valid for strict json_schema mode and matches the zod s
 });
 
 test('the id "integration" is reserved for the integration branch', () => {
-  const raw = { tasks: [{ id: 'integration', title: 'x', instructions: 'y', acceptance: ['z'], files: [], dependsOn: [] }] };
+  const raw = {
+    tasks: [{ id: 'integration', title: 'x', instructions: 'y', acceptance: ['z'], files: [], dependsOn: [] }],
+  };
   const result = validatePlan(raw, 'spec');
   assert.equal(result.ok, false);
   assert.match(result.ok ? '' : result.errors.join('\n'), /reserved/);

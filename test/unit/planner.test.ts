@@ -35,7 +35,9 @@ function taskJson(id: string, dependsOn: string[] = [], files: string[] = []) {
   return { id, title: `Title ${id}`, instructions: `Do ${id}.`, acceptance: [`${id} done`], files, dependsOn };
 }
 
-const validAnswer = JSON.stringify({ tasks: [taskJson('api', [], ['src/api.ts']), taskJson('ui', ['api'], ['src/ui.ts'])] });
+const validAnswer = JSON.stringify({
+  tasks: [taskJson('api', [], ['src/api.ts']), taskJson('ui', ['api'], ['src/ui.ts'])],
+});
 const cyclicAnswer = JSON.stringify({ tasks: [taskJson('a', ['b']), taskJson('b', ['a'])] });
 
 function run(model: ModelClient, extra: Partial<Parameters<typeof planSpec>[0]> = {}) {
@@ -57,7 +59,10 @@ test('a valid first answer gives a plan; the prompt carries the marker, spec, re
   const result = await outcome;
   assert.ok(result.ok);
   assert.equal(result.repaired, false);
-  assert.deepEqual(result.plan.tasks.map((t) => t.id), ['api', 'ui']);
+  assert.deepEqual(
+    result.plan.tasks.map((t) => t.id),
+    ['api', 'ui'],
+  );
   assert.equal(result.plan.spec, 'Build a small todo app.');
   assert.equal(responses.length, 1);
   const [request] = model.requests;

@@ -9,8 +9,22 @@ const plan: Plan = {
   spec: 'Add rate limiting and audit logging to the login API',
   warnings: [],
   tasks: [
-    { id: 'rate-limit', title: 'Rate limit', instructions: 'Limit logins.', acceptance: ['429 after 5 tries'], files: ['src/login.ts'], dependsOn: [] },
-    { id: 'audit', title: 'Audit log', instructions: 'Log logins.', acceptance: ['each login logged'], files: ['src/audit.ts'], dependsOn: [] },
+    {
+      id: 'rate-limit',
+      title: 'Rate limit',
+      instructions: 'Limit logins.',
+      acceptance: ['429 after 5 tries'],
+      files: ['src/login.ts'],
+      dependsOn: [],
+    },
+    {
+      id: 'audit',
+      title: 'Audit log',
+      instructions: 'Log logins.',
+      acceptance: ['each login logged'],
+      files: ['src/audit.ts'],
+      dependsOn: [],
+    },
   ],
 };
 

@@ -6,7 +6,12 @@ import type { RunFacts } from '../../src/core/retention';
 
 const DAY = 86_400_000;
 const now = 100 * DAY;
-const wt = (runId: string, taskId = 'a'): ForemanWorktree => ({ path: `/wt/${runId}/${taskId}`, branch: `foreman/${runId}/${taskId}`, runId, taskId });
+const wt = (runId: string, taskId = 'a'): ForemanWorktree => ({
+  path: `/wt/${runId}/${taskId}`,
+  branch: `foreman/${runId}/${taskId}`,
+  runId,
+  taskId,
+});
 const policy = { keepFinishedRuns: 1, abandonedAfterDays: 7 };
 
 test('keeps the newest finished runs and removes older ones', () => {
@@ -15,7 +20,10 @@ test('keeps the newest finished runs and removes older ones', () => {
     ['new', { status: 'failed', lastEventAt: now - DAY, live: false }],
   ]);
   const removed = worktreesToRemove([wt('old'), wt('old', 'b'), wt('new')], runs, policy, now);
-  assert.deepEqual(removed.map((r) => r.worktree.path), ['/wt/old/a', '/wt/old/b']);
+  assert.deepEqual(
+    removed.map((r) => r.worktree.path),
+    ['/wt/old/a', '/wt/old/b'],
+  );
   assert.match(removed[0].reason, /older than the 1 newest/);
 });
 
@@ -27,7 +35,10 @@ test('interrupted runs are kept for resume until abandoned; live and journal-les
     ['orphan', null],
   ]);
   const removed = worktreesToRemove([wt('recent'), wt('stale'), wt('live'), wt('orphan')], runs, policy, now);
-  assert.deepEqual(removed.map((r) => r.worktree.runId), ['stale', 'orphan']);
+  assert.deepEqual(
+    removed.map((r) => r.worktree.runId),
+    ['stale', 'orphan'],
+  );
   assert.match(removed[0].reason, /abandoned/);
   assert.match(removed[1].reason, /no journal/);
 });

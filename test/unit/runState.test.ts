@@ -10,11 +10,24 @@ const plan: Plan = {
   version: 1,
   spec: 'do things',
   warnings: [],
-  tasks: ['b', 'a', 'c'].map((id) => ({ id, title: `task ${id}`, instructions: '', acceptance: [], files: [`${id}.ts`], dependsOn: [] })),
+  tasks: ['b', 'a', 'c'].map((id) => ({
+    id,
+    title: `task ${id}`,
+    instructions: '',
+    acceptance: [],
+    files: [`${id}.ts`],
+    dependsOn: [],
+  })),
 };
 
 function usage(prompt: number, completion: number, cached: number | null = null): Usage {
-  return { promptTokens: prompt, completionTokens: completion, cachedTokens: cached, reasoningTokens: null, estimated: false };
+  return {
+    promptTokens: prompt,
+    completionTokens: completion,
+    cachedTokens: cached,
+    reasoningTokens: null,
+    estimated: false,
+  };
 }
 
 /** Number and stamp events the way the journal does (t = 1000 * seq). */
@@ -23,14 +36,35 @@ function journal(events: NewEvent[]): JournalEvent[] {
 }
 
 function request(taskId: string | null, u: Usage, cost: number | null): NewEvent {
-  return { type: 'model_request', role: taskId ? 'agent' : 'planner', taskId, model: 'm', endpoint: 'http://x/v1', ok: true, usage: u, timing: { ttftMs: 100, durationMs: 600, outputTokensPerSec: null }, attempts: 1, cost };
+  return {
+    type: 'model_request',
+    role: taskId ? 'agent' : 'planner',
+    taskId,
+    model: 'm',
+    endpoint: 'http://x/v1',
+    ok: true,
+    usage: u,
+    timing: { ttftMs: 100, durationMs: 600, outputTokensPerSec: null },
+    attempts: 1,
+    cost,
+  };
 }
 
 /** A run in which b merges, a fails verification once then is working, c is still queued. */
 const middle: NewEvent[] = [
   {
-    type: 'run_started', runId: 'r20260101-000000-abcd', repo: '/repo', base: 'c0ffee', baseSnapshot: false, baseBranch: 'main',
-    settings: { endpoint: 'http://x/v1', model: 'm', concurrency: 2, budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null } },
+    type: 'run_started',
+    runId: 'r20260101-000000-abcd',
+    repo: '/repo',
+    base: 'c0ffee',
+    baseSnapshot: false,
+    baseBranch: 'main',
+    settings: {
+      endpoint: 'http://x/v1',
+      model: 'm',
+      concurrency: 2,
+      budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },
+    },
   },
   request(null, usage(1000, 300), 0.01),
   { type: 'plan', plan },
@@ -88,7 +122,10 @@ test('reduceJournal rebuilds the run, its tasks in plan order, and usage totals'
   assert.equal(b.verification.last?.status, 'passed');
   assert.deepEqual(b.review, { approved: true, comments: 'fine' });
   assert.deepEqual(b.merge, { ok: true, commit: 'mmm', conflicts: [], message: null });
-  assert.deepEqual([b.usage.requests, b.usage.input, b.usage.cached, b.usage.output, b.usage.cost], [1, 500, 200, 50, 0.002]);
+  assert.deepEqual(
+    [b.usage.requests, b.usage.input, b.usage.cached, b.usage.output, b.usage.cost],
+    [1, 500, 200, 50, 0.002],
+  );
 
   const a = state.tasks.get('a')!;
   assert.deepEqual([a.status, a.reason, a.endedAt], ['failed', 'gave up', 25000]);
@@ -116,14 +153,21 @@ test('a journal without run_finished is interrupted; mid-work tasks are listed, 
 });
 
 test('run_resumed sets the run running again and clears what the stop left', () => {
-  const stopped = journal([...middle, { type: 'budget_stop', hit: { scope: 'run', kind: 'tokens', limit: 10, used: 11 } }, { type: 'run_finished', status: 'budget', message: 'out of tokens' }]);
+  const stopped = journal([
+    ...middle,
+    { type: 'budget_stop', hit: { scope: 'run', kind: 'tokens', limit: 10, used: 11 } },
+    { type: 'run_finished', status: 'budget', message: 'out of tokens' },
+  ]);
   const before = reduceJournal(stopped);
   assert.equal(before.status, 'budget');
   assert.equal(before.budgetHit?.used, 11);
 
   const state = reduceJournal(stopped);
   applyEvent(state, { seq: 27, t: 99, type: 'run_resumed' });
-  assert.deepEqual([state.status, state.message, state.finishedAt, state.budgetHit, state.resumes], ['running', null, null, null, 1]);
+  assert.deepEqual(
+    [state.status, state.message, state.finishedAt, state.budgetHit, state.resumes],
+    ['running', null, null, null, 1],
+  );
 });
 
 test('applyEvent, one event at a time, gives what reduceJournal gives', () => {
@@ -154,12 +198,14 @@ test('a live state resumed from a reduced journal continues like a reduction of 
 });
 
 test('events naming a task before the plan create it, then the plan orders tasks', () => {
-  const state = reduceJournal(journal([
-    { type: 'task_status', taskId: 'x', status: 'working' },
-    { type: 'task_status', taskId: 'a', status: 'working' },
-    { type: 'plan', plan },
-    { type: 'run_finished', status: 'stopped', message: '' },
-  ]));
+  const state = reduceJournal(
+    journal([
+      { type: 'task_status', taskId: 'x', status: 'working' },
+      { type: 'task_status', taskId: 'a', status: 'working' },
+      { type: 'plan', plan },
+      { type: 'run_finished', status: 'stopped', message: '' },
+    ]),
+  );
   assert.deepEqual([...state.tasks.keys()], ['b', 'a', 'c', 'x']);
   assert.equal(state.tasks.get('a')!.status, 'working');
   assert.equal(state.tasks.get('a')!.spec?.title, 'task a');

@@ -8,29 +8,87 @@ const USAGE = { input: 0, cached: 0, output: 0, cost: null, estimated: false };
 const NO_ACTIONS = { stop: false, accept: false, reject: false, requestChanges: false, diff: false, transcript: false };
 
 function task(id: string, status: TaskStatus): TaskRow {
-  return { id, title: id, status, reason: null, step: 0, tool: null, dependsOn: [], elapsedMs: null, usage: USAGE, tokensPerSecond: 0, verification: null, review: null, merge: null, files: [], actions: NO_ACTIONS };
+  return {
+    id,
+    title: id,
+    status,
+    reason: null,
+    step: 0,
+    tool: null,
+    dependsOn: [],
+    elapsedMs: null,
+    usage: USAGE,
+    tokensPerSecond: 0,
+    verification: null,
+    review: null,
+    merge: null,
+    files: [],
+    actions: NO_ACTIONS,
+  };
 }
 
 /** A run as the protocol defines it (parsed, so the fixture cannot drift from the schema). */
-function run(statuses: TaskStatus[], extra: { tokensPerSecond?: number; cost?: number | null; status?: RunView['status'] } = {}): RunView {
+function run(
+  statuses: TaskStatus[],
+  extra: { tokensPerSecond?: number; cost?: number | null; status?: RunView['status'] } = {},
+): RunView {
   return RunView.parse({
-    runId: 'r1', status: extra.status ?? 'running', message: null, live: true, spec: 's', model: null, endpoint: null, base: null, baseBranch: null,
-    startedAt: null, finishedAt: null, usage: { ...USAGE, cost: extra.cost ?? null }, tokensPerSecond: extra.tokensPerSecond ?? 0, rate: [],
-    budget: { tokens: null, cost: null }, budgetHit: null, tasks: statuses.map((s, i) => task(`t${i}`, s)), counts: {},
-    integration: { branch: 'foreman/r1/integration', verification: null, files: [] }, holdForReview: false, applied: null,
+    runId: 'r1',
+    status: extra.status ?? 'running',
+    message: null,
+    live: true,
+    spec: 's',
+    model: null,
+    endpoint: null,
+    base: null,
+    baseBranch: null,
+    startedAt: null,
+    finishedAt: null,
+    usage: { ...USAGE, cost: extra.cost ?? null },
+    tokensPerSecond: extra.tokensPerSecond ?? 0,
+    rate: [],
+    budget: { tokens: null, cost: null },
+    budgetHit: null,
+    tasks: statuses.map((s, i) => task(`t${i}`, s)),
+    counts: {},
+    integration: { branch: 'foreman/r1/integration', verification: null, files: [] },
+    holdForReview: false,
+    applied: null,
     actions: { stopAll: true, apply: false, resume: false },
   });
 }
 
 test('numbers and money read at a glance', () => {
-  assert.deepEqual([0, 2.5, 12.4, 950, 1234, 15_000, 3_400_000].map(compactNumber), ['0', '2.5', '12', '950', '1.2k', '15.0k', '3.4M']);
-  assert.deepEqual([0, 0.04, 1.5, 0.00346, 0.0099, 0.00001].map(money), ['$0.00', '$0.04', '$1.50', '$0.0035', '$0.0099', '<$0.0001']);
+  assert.deepEqual([0, 2.5, 12.4, 950, 1234, 15_000, 3_400_000].map(compactNumber), [
+    '0',
+    '2.5',
+    '12',
+    '950',
+    '1.2k',
+    '15.0k',
+    '3.4M',
+  ]);
+  assert.deepEqual([0, 0.04, 1.5, 0.00346, 0.0099, 0.00001].map(money), [
+    '$0.00',
+    '$0.04',
+    '$1.50',
+    '$0.0035',
+    '$0.0099',
+    '<$0.0001',
+  ]);
 });
 
 test('the live item counts agents at work (setting up, working, verifying), tokens/s and spend', () => {
-  const live = run(['setting_up', 'working', 'verifying', 'queued', 'verified', 'merged', 'failed'], { tokensPerSecond: 1234, cost: 0.04 });
+  const live = run(['setting_up', 'working', 'verifying', 'queued', 'verified', 'merged', 'failed'], {
+    tokensPerSecond: 1234,
+    cost: 0.04,
+  });
   assert.equal(liveText(live), '$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04');
-  assert.equal(liveText(run(['working'], { tokensPerSecond: 5 })), '$(sync~spin) Foreman: 1 agent · 5 tok/s', 'no price: no money shown');
+  assert.equal(
+    liveText(run(['working'], { tokensPerSecond: 5 })),
+    '$(sync~spin) Foreman: 1 agent · 5 tok/s',
+    'no price: no money shown',
+  );
 });
 
 test('a finished run shows its outcome', () => {

@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import type { CheckResult } from '../../src/core/journal';
 import type { ChatMessage } from '../../src/core/model';
 import type { Plan } from '../../src/core/plan';
-import { changesRequestedPrompt, NUDGE_USE_TOOLS, openingMessages, repairPrompt, RESUMED_NOTE } from '../../src/core/prompts';
+import {
+  changesRequestedPrompt,
+  NUDGE_USE_TOOLS,
+  openingMessages,
+  repairPrompt,
+  RESUMED_NOTE,
+} from '../../src/core/prompts';
 import { INTERRUPTED_TOOL_RESULT } from '../../src/core/transcript';
 import {
   checksText,
@@ -39,7 +45,8 @@ const md = new MarkdownIt({ html: true, linkify: true });
 const parse = (text: string): Token[] => md.parse(text, {});
 const all = (tokens: Token[]): Token[] => tokens.flatMap((t) => [t, ...all(t.children ?? [])]);
 /** What a reader sees of an inline token: its text and code, without markup. */
-const textOf = (inline: Token): string => (inline.children ?? []).map((c) => (c.type === 'text' || c.type === 'code_inline' ? c.content : '')).join('');
+const textOf = (inline: Token): string =>
+  (inline.children ?? []).map((c) => (c.type === 'text' || c.type === 'code_inline' ? c.content : '')).join('');
 const headings = (tokens: Token[]): string[] =>
   tokens.flatMap((t, i) => (t.type === 'heading_open' ? [`${t.tag} ${textOf(tokens[i + 1])}`] : []));
 const fences = (tokens: Token[]): Token[] => tokens.filter((t) => t.type === 'fence');
@@ -54,31 +61,70 @@ const plan: Plan = {
   version: 1,
   spec: 'Add a greeting',
   warnings: [],
-  tasks: [{ id: 'greet', title: 'Say *hello* <b>now</b>', instructions: 'Write greet.ts.\n# Not a heading of ours', acceptance: ['prints hi'], files: ['greet.ts'], dependsOn: [] }],
+  tasks: [
+    {
+      id: 'greet',
+      title: 'Say *hello* <b>now</b>',
+      instructions: 'Write greet.ts.\n# Not a heading of ours',
+      acceptance: ['prints hi'],
+      files: ['greet.ts'],
+      dependsOn: [],
+    },
+  ],
 };
 
 function conversation(): ChatMessage[] {
   const longContent = 'x'.repeat(5000);
   return [
     ...openingMessages(plan, 'tree: README.md', plan.tasks[0], "the run's base commit abc"),
-    { role: 'assistant', content: 'I will read the README first.', toolCalls: [{ id: 'c1', name: 'read_file', arguments: '{"path":"README.md"}' }] },
+    {
+      role: 'assistant',
+      content: 'I will read the README first.',
+      toolCalls: [{ id: 'c1', name: 'read_file', arguments: '{"path":"README.md"}' }],
+    },
     { role: 'tool', toolCallId: 'c1', content: 'hello\n```\nnot a fence end\n````\n' },
-    { role: 'assistant', content: null, toolCalls: [{ id: 'c2', name: 'write_file', arguments: JSON.stringify({ path: 'greet.ts', content: longContent }) }] },
+    {
+      role: 'assistant',
+      content: null,
+      toolCalls: [
+        { id: 'c2', name: 'write_file', arguments: JSON.stringify({ path: 'greet.ts', content: longContent }) },
+      ],
+    },
     { role: 'tool', toolCallId: 'c2', content: 'wrote greet.ts' },
-    { role: 'user', content: repairPrompt(1, 2, 'Check "test" failed: `npm test` exited with code 1.\nRelevant output:\n```\nFAIL greet\n```') },
-    { role: 'assistant', content: 'Fixing.', toolCalls: [{ id: 'c3', name: 'finish', arguments: '{"summary":"done"}' }] },
+    {
+      role: 'user',
+      content: repairPrompt(
+        1,
+        2,
+        'Check "test" failed: `npm test` exited with code 1.\nRelevant output:\n```\nFAIL greet\n```',
+      ),
+    },
+    {
+      role: 'assistant',
+      content: 'Fixing.',
+      toolCalls: [{ id: 'c3', name: 'finish', arguments: '{"summary":"done"}' }],
+    },
     { role: 'tool', toolCallId: 'c3', content: 'ok' },
     { role: 'user', content: changesRequestedPrompt('reviewer', 'Name the function greet.') },
     { role: 'user', content: changesRequestedPrompt('developer', 'Also export it.') },
     { role: 'user', content: RESUMED_NOTE },
     { role: 'user', content: NUDGE_USE_TOOLS },
-    { role: 'assistant', content: 'Done.', toolCalls: [{ id: 'c4', name: 'run_command', arguments: '{"command":"npm test"}' }] },
+    {
+      role: 'assistant',
+      content: 'Done.',
+      toolCalls: [{ id: 'c4', name: 'run_command', arguments: '{"command":"npm test"}' }],
+    },
     { role: 'tool', toolCallId: 'c4', content: INTERRUPTED_TOOL_RESULT },
   ];
 }
 
 test('a whole conversation reads as sections: the task, each step, every note Foreman sent back', () => {
-  const out = transcriptMarkdown(conversation(), { runId: 'r1', taskId: 'greet', title: plan.tasks[0].title, status: 'verified' });
+  const out = transcriptMarkdown(conversation(), {
+    runId: 'r1',
+    taskId: 'greet',
+    title: plan.tasks[0].title,
+    status: 'verified',
+  });
   const tokens = parse(out);
   assert.deepEqual(headings(tokens), [
     'h1 Transcript: Say *hello* <b>now</b>',
@@ -103,9 +149,18 @@ test('a whole conversation reads as sections: the task, each step, every note Fo
   const blocks = fences(tokens);
   const system = blocks[0];
   assert.match(system.content, /^\[foreman:agent\]/, 'the shared system prompt comes first, in a fence');
-  assert.ok(blocks.some((f) => f.info === 'json' && JSON.parse(f.content).path === 'README.md'), 'arguments are pretty JSON');
-  assert.ok(blocks.some((f) => f.content === 'hello\n```\nnot a fence end\n````\n'), 'a result holding fences is shown whole, in a longer fence');
-  assert.ok(blocks.some((f) => f.content === 'FAIL greet\n'), 'the failure tail keeps its own code block');
+  assert.ok(
+    blocks.some((f) => f.info === 'json' && JSON.parse(f.content).path === 'README.md'),
+    'arguments are pretty JSON',
+  );
+  assert.ok(
+    blocks.some((f) => f.content === 'hello\n```\nnot a fence end\n````\n'),
+    'a result holding fences is shown whole, in a longer fence',
+  );
+  assert.ok(
+    blocks.some((f) => f.content === 'FAIL greet\n'),
+    'the failure tail keeps its own code block',
+  );
   assert.ok(blocks.some((f) => f.content === `${INTERRUPTED_TOOL_RESULT}\n`));
   assert.match(out, /> Name the function greet\./);
   assert.match(out, /> Also export it\./);
@@ -114,7 +169,13 @@ test('a whole conversation reads as sections: the task, each step, every note Fo
 test('long tool arguments, results and notes are cut with a marker saying how much is left out', () => {
   const limits = { ...DEFAULT_TRANSCRIPT_LIMITS, toolResult: 100, argumentString: 50 };
   const messages: ChatMessage[] = [
-    { role: 'assistant', content: null, toolCalls: [{ id: 'a', name: 'write_file', arguments: JSON.stringify({ path: 'big.txt', content: 'y'.repeat(500) }) }] },
+    {
+      role: 'assistant',
+      content: null,
+      toolCalls: [
+        { id: 'a', name: 'write_file', arguments: JSON.stringify({ path: 'big.txt', content: 'y'.repeat(500) }) },
+      ],
+    },
     { role: 'tool', toolCallId: 'a', content: 'z'.repeat(1000) },
   ];
   const tokens = parse(transcriptMarkdown(messages, { runId: 'r1', taskId: 't', title: null }, limits));
@@ -163,11 +224,20 @@ test("a model's prose keeps its Markdown but cannot inject HTML, load images, or
   const tokens = parse(transcriptMarkdown(messages, { runId: 'r1', taskId: 't', title: null }));
   assert.deepEqual(foreignHtml(tokens), []);
   assert.equal(all(tokens).filter((t) => t.type === 'image').length, 0);
-  assert.deepEqual(headings(tokens), ['h1 Transcript: t', 'h2 Step 1', 'h4 Plan', 'h2 Step 2'], "the model's heading sits below ours; its open fence is closed");
-  const inline = all(tokens).filter((t) => t.type === 'code_inline').map((t) => t.content);
+  assert.deepEqual(
+    headings(tokens),
+    ['h1 Transcript: t', 'h2 Step 1', 'h4 Plan', 'h2 Step 2'],
+    "the model's heading sits below ours; its open fence is closed",
+  );
+  const inline = all(tokens)
+    .filter((t) => t.type === 'code_inline')
+    .map((t) => t.content);
   assert.deepEqual(inline, ['r1', 't', '<div>'], 'code spans keep their text as written');
   assert.equal(fences(tokens).find((f) => f.info === 'ts')?.content, 'const a = "<b>inside code</b>";\n');
-  const text = all(tokens).filter((t) => t.type === 'text').map((t) => t.content).join('');
+  const text = all(tokens)
+    .filter((t) => t.type === 'text')
+    .map((t) => t.content)
+    .join('');
   assert.match(text, /<script>alert\(1\)<\/script>/, 'the HTML is shown as text');
 });
 
@@ -181,7 +251,11 @@ test('fences, code spans and inline text survive any backticks and punctuation',
   assert.equal(fenced('a', 'not a language!'), '```\na\n```', 'an unsafe info string is dropped');
   const title = '*x* _y_ [l](u) <b>#1</b> & `c` | ~z~ \\ !';
   const inline = parse(escapeInline(title))[1];
-  assert.deepEqual(inline.children?.map((t) => t.type), ['text'], 'escaped text is one text run');
+  assert.deepEqual(
+    inline.children?.map((t) => t.type),
+    ['text'],
+    'escaped text is one text run',
+  );
   assert.equal(inline.content.length > 0, true);
   assert.equal(inline.children?.[0].content, title);
   assert.equal(neutralizeProse('~~~\n<b>\n'), '~~~\n<b>\n\n~~~', 'a tilde fence is closed too, its content untouched');
@@ -189,16 +263,56 @@ test('fences, code spans and inline text survive any backticks and punctuation',
 
 test('check output: every check with its command, outcome and output tail; an empty list says so', () => {
   const checks: CheckResult[] = [
-    { name: 'test', command: 'npm test', status: 'failed', exitCode: 1, timedOut: false, durationMs: 2345, output: 'FAIL greet.test.ts\n  expected hi\n' },
-    { name: 'lint', command: 'npm run lint', status: 'failed', exitCode: null, timedOut: true, durationMs: 60000, output: '', reason: 'timed out after 60 s' },
-    { name: 'types', command: 'tsc --noEmit', status: 'passed', exitCode: 0, timedOut: false, durationMs: 800, output: '' },
+    {
+      name: 'test',
+      command: 'npm test',
+      status: 'failed',
+      exitCode: 1,
+      timedOut: false,
+      durationMs: 2345,
+      output: 'FAIL greet.test.ts\n  expected hi\n',
+    },
+    {
+      name: 'lint',
+      command: 'npm run lint',
+      status: 'failed',
+      exitCode: null,
+      timedOut: true,
+      durationMs: 60000,
+      output: '',
+      reason: 'timed out after 60 s',
+    },
+    {
+      name: 'types',
+      command: 'tsc --noEmit',
+      status: 'passed',
+      exitCode: 0,
+      timedOut: false,
+      durationMs: 800,
+      output: '',
+    },
   ];
-  const out = checksText({ runId: 'r1', target: 'task greet (Say hello)', round: 2, status: 'failed', at: Date.UTC(2025, 0, 2, 3, 4, 5) }, checks);
-  assert.match(out, /^Verification of task greet \(Say hello\): failed\nRun r1, round 2 at 2025-01-02 03:04:05 UTC; 1 of 3 checks passed\./);
+  const out = checksText(
+    { runId: 'r1', target: 'task greet (Say hello)', round: 2, status: 'failed', at: Date.UTC(2025, 0, 2, 3, 4, 5) },
+    checks,
+  );
+  assert.match(
+    out,
+    /^Verification of task greet \(Say hello\): failed\nRun r1, round 2 at 2025-01-02 03:04:05 UTC; 1 of 3 checks passed\./,
+  );
   assert.match(out, /━━ test: failed, exit 1, 2\.3 s ━━\n\$ npm test\n\nFAIL greet\.test\.ts\n {2}expected hi\n/);
-  assert.match(out, /━━ lint: failed, timed out, 60\.0 s ━━\n\$ npm run lint\n\(timed out after 60 s\)\n\n\(no output\)/);
+  assert.match(
+    out,
+    /━━ lint: failed, timed out, 60\.0 s ━━\n\$ npm run lint\n\(timed out after 60 s\)\n\n\(no output\)/,
+  );
   assert.match(out, /━━ types: passed, exit 0, 0\.8 s ━━/);
-  assert.ok(out.indexOf('test:') < out.indexOf('lint:') && out.indexOf('lint:') < out.indexOf('types:'), 'in the order they ran');
-  assert.match(checksText({ runId: 'r1', target: 'the integration branch', round: 1, status: 'skipped', at: null }, []), /No checks are configured/);
+  assert.ok(
+    out.indexOf('test:') < out.indexOf('lint:') && out.indexOf('lint:') < out.indexOf('types:'),
+    'in the order they ran',
+  );
+  assert.match(
+    checksText({ runId: 'r1', target: 'the integration branch', round: 1, status: 'skipped', at: null }, []),
+    /No checks are configured/,
+  );
   assert.equal(noChecksText('r1', 'task greet'), 'No verification of task greet has run yet in run r1.\n');
 });

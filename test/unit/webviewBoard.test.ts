@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { budgetBars, chartGeometry, elapsedNow, niceMax, runElapsed, runMeta, statusCounts, stepText, verificationSummary, waitingText } from '../../src/webview/boardModel';
+import {
+  budgetBars,
+  chartGeometry,
+  elapsedNow,
+  niceMax,
+  runElapsed,
+  runMeta,
+  statusCounts,
+  stepText,
+  verificationSummary,
+  waitingText,
+} from '../../src/webview/boardModel';
 import { TASK_STATUS_LOOK, isTicking, taskLook } from '../../src/webview/status';
 import { TaskStatus } from '../../src/protocol/panel';
 import type { CheckView } from '../../src/protocol/panel';
@@ -33,16 +44,36 @@ test('the step line names the tool while the agent works', () => {
   assert.equal(waitingText({ status: 'failed', dependsOn: ['b'] }, statusOf), '');
 });
 
-const check = (name: string, status: CheckView['status'], exitCode: number | null = 0): CheckView => ({ name, command: `npm run ${name}`, status, exitCode, durationMs: 10, reason: null });
+const check = (name: string, status: CheckView['status'], exitCode: number | null = 0): CheckView => ({
+  name,
+  command: `npm run ${name}`,
+  status,
+  exitCode,
+  durationMs: 10,
+  reason: null,
+});
 
 test('verification in a few words, failures with their exit codes', () => {
   assert.equal(verificationSummary(null), null);
-  assert.deepEqual(verificationSummary({ status: 'passed', round: 1, checks: [check('test', 'passed'), check('lint', 'passed')] }), { text: 'Checks passed: test, lint', tone: 'ok' });
-  assert.deepEqual(verificationSummary({ status: 'failed', round: 2, checks: [check('test', 'failed', 1), check('lint', 'passed'), check('types', 'failed', null)] }), {
-    text: 'Checks failed (round 2): test (exit 1), types',
-    tone: 'error',
+  assert.deepEqual(
+    verificationSummary({ status: 'passed', round: 1, checks: [check('test', 'passed'), check('lint', 'passed')] }),
+    { text: 'Checks passed: test, lint', tone: 'ok' },
+  );
+  assert.deepEqual(
+    verificationSummary({
+      status: 'failed',
+      round: 2,
+      checks: [check('test', 'failed', 1), check('lint', 'passed'), check('types', 'failed', null)],
+    }),
+    {
+      text: 'Checks failed (round 2): test (exit 1), types',
+      tone: 'error',
+    },
+  );
+  assert.deepEqual(verificationSummary({ status: 'skipped', round: 1, checks: [] }), {
+    text: 'Checks skipped',
+    tone: 'muted',
   });
-  assert.deepEqual(verificationSummary({ status: 'skipped', round: 1, checks: [] }), { text: 'Checks skipped', tone: 'muted' });
 });
 
 test('budget bars warn past 80% and say when a budget is reached', () => {
@@ -89,7 +120,10 @@ test('the chart scales to a round maximum and pins the newest sample to the righ
 });
 
 test('the run header reads model@endpoint and the base', () => {
-  assert.equal(runMeta({ model: 'm', endpoint: 'gpu:8000', base: 'abc1234', baseBranch: 'main' }), 'm@gpu:8000 · base abc1234 (main)');
+  assert.equal(
+    runMeta({ model: 'm', endpoint: 'gpu:8000', base: 'abc1234', baseBranch: 'main' }),
+    'm@gpu:8000 · base abc1234 (main)',
+  );
   assert.equal(runMeta({ model: null, endpoint: null, base: 'abc1234', baseBranch: null }), 'base abc1234');
   assert.equal(runElapsed({ startedAt: null, finishedAt: null, live: true }, 10), null);
   assert.equal(runElapsed({ startedAt: 0, finishedAt: 65_000, live: false }, 999_999), '1m 05s');

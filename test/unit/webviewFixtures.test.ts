@@ -23,6 +23,17 @@ test('the board fixture has 100 tasks in every working and finished status', () 
   const state = PanelState.parse(JSON.parse(readFileSync(join(dir, 'board-100.json'), 'utf8')));
   assert.equal(state.run?.tasks.length, 100);
   const statuses = new Set(state.run?.tasks.map((t) => t.status));
-  for (const s of ['queued', 'setting_up', 'working', 'verifying', 'verified', 'merged', 'failed', 'blocked', 'stopped']) assert.ok(statuses.has(s as never), s);
+  for (const s of [
+    'queued',
+    'setting_up',
+    'working',
+    'verifying',
+    'verified',
+    'merged',
+    'failed',
+    'blocked',
+    'stopped',
+  ])
+    assert.ok(statuses.has(s as never), s);
   assert.equal(new Set(state.run?.tasks.map((t) => t.id)).size, 100, 'ids are unique');
 });

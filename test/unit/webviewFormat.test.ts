@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstLine, formatCost, formatCount, formatDuration, formatMoment, formatRate, formatTotalTokens, formatUsage, plural } from '../../src/webview/format';
+import {
+  firstLine,
+  formatCost,
+  formatCount,
+  formatDuration,
+  formatMoment,
+  formatRate,
+  formatTotalTokens,
+  formatUsage,
+  plural,
+} from '../../src/webview/format';
 
 test('counts read compactly with at most one decimal', () => {
   assert.equal(formatCount(0), '0');
@@ -40,7 +50,10 @@ test('rates, usages and totals', () => {
   assert.equal(formatRate(4.25), '4.3 tok/s');
   assert.equal(formatRate(42.4), '42 tok/s');
   assert.equal(formatRate(1234), '1.2k tok/s');
-  assert.equal(formatUsage({ input: 12_300, cached: 8000, output: 1200, estimated: false }), '12.3k in · 8k cached · 1.2k out');
+  assert.equal(
+    formatUsage({ input: 12_300, cached: 8000, output: 1200, estimated: false }),
+    '12.3k in · 8k cached · 1.2k out',
+  );
   assert.equal(formatUsage({ input: 10, cached: 0, output: 5, estimated: true }), '≈ 10 in · 0 cached · 5 out');
   assert.equal(formatTotalTokens({ input: 1500, output: 500 }), '2k tokens');
 });

@@ -14,8 +14,20 @@ import {
   selectedBackend,
 } from '../../src/webview/options';
 
-const demo: BackendView = { name: 'demo', baseUrl: 'http://127.0.0.1:1/v1', models: ['foreman-demo'], demo: true, hasKey: false };
-const vllm: BackendView = { name: 'vllm', baseUrl: 'http://gpu:8000/v1', models: ['qwen', 'llama'], demo: false, hasKey: true };
+const demo: BackendView = {
+  name: 'demo',
+  baseUrl: 'http://127.0.0.1:1/v1',
+  models: ['foreman-demo'],
+  demo: true,
+  hasKey: false,
+};
+const vllm: BackendView = {
+  name: 'vllm',
+  baseUrl: 'http://gpu:8000/v1',
+  models: ['qwen', 'llama'],
+  demo: false,
+  hasKey: true,
+};
 
 test('concurrency is a whole number from 1 to 256', () => {
   assert.deepEqual(parseConcurrency(' 8 '), { ok: true, value: 8 });
@@ -45,7 +57,14 @@ test('the demo backend is labelled as no model; real ones by name', () => {
 });
 
 test('the selected backend and its models', () => {
-  const options = { backend: 'vllm', model: 'llama', concurrency: 4, budgetTokens: null, budgetCost: null, holdForReview: false };
+  const options = {
+    backend: 'vllm',
+    model: 'llama',
+    concurrency: 4,
+    budgetTokens: null,
+    budgetCost: null,
+    holdForReview: false,
+  };
   assert.equal(selectedBackend({ backends: [demo, vllm], options }), vllm);
   assert.equal(selectedBackend({ backends: [demo, vllm], options: { ...options, backend: null } }), demo);
   assert.equal(selectedBackend({ backends: [], options }), null);

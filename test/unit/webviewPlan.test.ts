@@ -16,25 +16,50 @@ import {
   warningsFor,
 } from '../../src/webview/planModel';
 
-const task = (id: string, dependsOn: string[] = []): PlanTask => ({ id, title: `Title ${id}`, instructions: `Do ${id}`, acceptance: [], files: [], dependsOn });
+const task = (id: string, dependsOn: string[] = []): PlanTask => ({
+  id,
+  title: `Title ${id}`,
+  instructions: `Do ${id}`,
+  acceptance: [],
+  files: [],
+  dependsOn,
+});
 
 test('cards come in dependency order, otherwise in the planner order', () => {
   const tasks = [task('docs', ['api']), task('api', ['model']), task('model'), task('cli')];
-  assert.deepEqual(dependencyOrder(tasks).map((t) => t.id), ['model', 'api', 'docs', 'cli']);
+  assert.deepEqual(
+    dependencyOrder(tasks).map((t) => t.id),
+    ['model', 'api', 'docs', 'cli'],
+  );
 });
 
 test('tasks in a cycle or waiting on an unknown id still show, last', () => {
   const tasks = [task('a', ['b']), task('b', ['a']), task('c'), task('d', ['ghost'])];
-  assert.deepEqual(dependencyOrder(tasks).map((t) => t.id), ['c', 'a', 'b', 'd']);
+  assert.deepEqual(
+    dependencyOrder(tasks).map((t) => t.id),
+    ['c', 'a', 'b', 'd'],
+  );
 });
 
 test('a draft round-trips a task, with list fields one per line', () => {
-  const t: PlanTask = { id: 'api', title: 'API', instructions: 'Add it', acceptance: ['works', 'tested'], files: ['src/a.ts'], dependsOn: ['model'] };
+  const t: PlanTask = {
+    id: 'api',
+    title: 'API',
+    instructions: 'Add it',
+    acceptance: ['works', 'tested'],
+    files: ['src/a.ts'],
+    dependsOn: ['model'],
+  };
   const d = draftOf(t);
   assert.equal(d.acceptance, 'works\ntested');
   assert.deepEqual(taskOfDraft(d), t);
   assert.deepEqual(linesOf('  one \r\n\n two\n   \n'), ['one', 'two']);
-  const edited = taskOfDraft({ ...d, title: '  API v2 ', files: 'src/a.ts\n\nsrc/b.ts\n', dependsOn: ['model', 'model'] });
+  const edited = taskOfDraft({
+    ...d,
+    title: '  API v2 ',
+    files: 'src/a.ts\n\nsrc/b.ts\n',
+    dependsOn: ['model', 'model'],
+  });
   assert.equal(edited.title, 'API v2');
   assert.deepEqual(edited.files, ['src/a.ts', 'src/b.ts']);
   assert.deepEqual(edited.dependsOn, ['model']);
@@ -46,9 +71,22 @@ test('replacing and removing tasks keep the rest of the list and its dependencie
   assert.equal(replaced[1].title, 'New');
   assert.equal(replaced[2], tasks[2]);
   const renamed = replaceTask(tasks, 'a', { ...tasks[0], id: 'z' });
-  assert.deepEqual(renamed.map((t) => [t.id, t.dependsOn]), [['z', []], ['b', ['z']], ['c', ['z', 'b']]]);
+  assert.deepEqual(
+    renamed.map((t) => [t.id, t.dependsOn]),
+    [
+      ['z', []],
+      ['b', ['z']],
+      ['c', ['z', 'b']],
+    ],
+  );
   const removed = removeTask(tasks, 'a');
-  assert.deepEqual(removed.map((t) => [t.id, t.dependsOn]), [['b', []], ['c', ['b']]]);
+  assert.deepEqual(
+    removed.map((t) => [t.id, t.dependsOn]),
+    [
+      ['b', []],
+      ['c', ['b']],
+    ],
+  );
   assert.equal(tasks[1].dependsOn.length, 1, 'the input is not changed');
 });
 

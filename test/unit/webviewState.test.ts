@@ -9,7 +9,8 @@ import { RequestTracker } from '../../src/webview/requests';
 import { initialUiState, pruneUiState, restoreUiState } from '../../src/webview/uiState';
 import type { UiState } from '../../src/webview/uiState';
 
-const fixture = (name: string): PanelState => JSON.parse(readFileSync(join(__dirname, '../fixtures/panel', `${name}.json`), 'utf8'));
+const fixture = (name: string): PanelState =>
+  JSON.parse(readFileSync(join(__dirname, '../fixtures/panel', `${name}.json`), 'utf8'));
 const stateMsg = (state: PanelState) => ({ type: 'state/didChange', state });
 
 function react(model: PanelModel, data: unknown, tracker = new RequestTracker(), specPending = false) {
@@ -53,7 +54,10 @@ test('saved UI state is read field by field; garbage gives defaults', () => {
     scrollY: -3,
   });
   assert.deepEqual(saved.expanded, ['a', 'b']);
-  assert.deepEqual(saved.editing, { taskId: 'a', draft: { id: 'a', title: 'T', instructions: '', acceptance: '', files: '', dependsOn: ['b'] } });
+  assert.deepEqual(saved.editing, {
+    taskId: 'a',
+    draft: { id: 'a', title: 'T', instructions: '', acceptance: '', files: '', dependsOn: ['b'] },
+  });
   assert.equal(saved.adding, null);
   assert.equal(saved.specDraft, 'typed');
   assert.deepEqual(saved.changeRequests, { a: 'fix it' });
@@ -65,7 +69,16 @@ test('saved UI state is read field by field; garbage gives defaults', () => {
 test('UI state for tasks and forms that are gone is dropped', () => {
   const board = fixture('board-100');
   const id = board.run?.tasks[0].id ?? '';
-  const ui: UiState = { ...initialUiState(), expanded: [id, 'gone'], changeRequests: { [id]: 'x', gone: 'y' }, editing: { taskId: 'json-output', draft: { id: 'json-output', title: '', instructions: '', acceptance: '', files: '', dependsOn: [] } }, replanComment: 'c' };
+  const ui: UiState = {
+    ...initialUiState(),
+    expanded: [id, 'gone'],
+    changeRequests: { [id]: 'x', gone: 'y' },
+    editing: {
+      taskId: 'json-output',
+      draft: { id: 'json-output', title: '', instructions: '', acceptance: '', files: '', dependsOn: [] },
+    },
+    replanComment: 'c',
+  };
   const pruned = pruneUiState(ui, board);
   assert.deepEqual(pruned.expanded, [id]);
   assert.deepEqual(pruned.changeRequests, { [id]: 'x' });
@@ -100,9 +113,16 @@ test('typing the host never got is sent again after the view is rebuilt', () => 
   const state = { ...fixture('compose-no-backend'), spec: 'old' };
   const model = initialModel({ ...initialUiState(), specDraft: 'typed before the view was hidden' });
   const r = react(model, stateMsg(state));
-  assert.deepEqual(r.posts, [{ key: 'spec', request: { type: 'spec/change', spec: 'typed before the view was hidden' } }]);
+  assert.deepEqual(r.posts, [
+    { key: 'spec', request: { type: 'spec/change', spec: 'typed before the view was hidden' } },
+  ]);
   assert.equal(r.model.ui.specDraft, 'typed before the view was hidden', 'still shown until the host has it');
-  const echoed = react(r.model, stateMsg({ ...state, spec: 'typed before the view was hidden' }), new RequestTracker(), true);
+  const echoed = react(
+    r.model,
+    stateMsg({ ...state, spec: 'typed before the view was hidden' }),
+    new RequestTracker(),
+    true,
+  );
   assert.equal(echoed.model.ui.specDraft, null, 'the host has it: its spec is the truth again');
 });
 

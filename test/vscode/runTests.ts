@@ -41,7 +41,16 @@ function makeWorkspace(dir: string): string {
 /** Bundles the suite into `dir`; returns the bundle's path. */
 async function buildSuite(dir: string): Promise<string> {
   const suite = join(dir, 'suite.js');
-  await build({ entryPoints: [join(ROOT, 'test/vscode/suite.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], outfile: suite, logLevel: 'warning' });
+  await build({
+    entryPoints: [join(ROOT, 'test/vscode/suite.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    outfile: suite,
+    logLevel: 'warning',
+  });
   return suite;
 }
 
@@ -51,7 +60,14 @@ function runInElectron(suite: string, workspace: string, tmp: string): Promise<n
     vscodeExecutablePath: process.env.FOREMAN_VSCODE_EXECUTABLE || undefined,
     extensionDevelopmentPath: ROOT,
     extensionTestsPath: suite,
-    launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', `--user-data-dir=${join(tmp, 'user-data')}`, '--skip-welcome', '--skip-release-notes'],
+    launchArgs: [
+      workspace,
+      '--disable-extensions',
+      '--disable-workspace-trust',
+      `--user-data-dir=${join(tmp, 'user-data')}`,
+      '--skip-welcome',
+      '--skip-release-notes',
+    ],
   });
 }
 

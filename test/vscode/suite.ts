@@ -48,7 +48,10 @@ async function lead(): Promise<LeadApi> {
 
 function validState(session: LeadApi): PanelState {
   const parsed = PanelState.safeParse(session.snapshot());
-  assert.ok(parsed.success, `the session's state breaks the panel protocol: ${parsed.success ? '' : JSON.stringify(parsed.error.issues.slice(0, 3))}`);
+  assert.ok(
+    parsed.success,
+    `the session's state breaks the panel protocol: ${parsed.success ? '' : JSON.stringify(parsed.error.issues.slice(0, 3))}`,
+  );
   return parsed.data;
 }
 
@@ -58,7 +61,10 @@ test('stays dormant until used, then activates within the target', async () => {
   const api = await ext.activate();
   assert.ok(Number.isFinite(api.activationMs) && api.activationMs > 0, `activationMs: ${api.activationMs}`);
   console.log(`    activation: ${api.activationMs.toFixed(1)} ms`);
-  assert.ok(api.activationMs < ACTIVATION_LIMIT_MS, `activation took ${api.activationMs.toFixed(1)} ms (limit ${ACTIVATION_LIMIT_MS} ms)`);
+  assert.ok(
+    api.activationMs < ACTIVATION_LIMIT_MS,
+    `activation took ${api.activationMs.toFixed(1)} ms (limit ${ACTIVATION_LIMIT_MS} ms)`,
+  );
 });
 
 test('every command in package.json is registered', async () => {
@@ -73,7 +79,10 @@ test('the session starts on first use, in the trusted repository, with a valid s
   const state = validState(await lead());
   assert.equal(state.blocked, null, `blocked: ${state.blocked?.message}`);
   assert.ok(state.repo, 'the workspace repository is known');
-  assert.deepEqual(state.backends.filter((b) => !b.demo), []);
+  assert.deepEqual(
+    state.backends.filter((b) => !b.demo),
+    [],
+  );
 });
 
 test('backends in the settings reach the session; an invalid one is left out', async () => {
@@ -81,12 +90,19 @@ test('backends in the settings reach the session; an invalid one is left out', a
   const config = vscode.workspace.getConfiguration('foreman');
   const good = { name: 'from-settings', baseUrl: 'http://127.0.0.1:9/v1', models: ['m1'] };
   try {
-    await config.update('backends', [good, { name: 'no-models', baseUrl: 'http://127.0.0.1:9/v1', models: [] }], vscode.ConfigurationTarget.Global);
+    await config.update(
+      'backends',
+      [good, { name: 'no-models', baseUrl: 'http://127.0.0.1:9/v1', models: [] }],
+      vscode.ConfigurationTarget.Global,
+    );
     const backends = await waitFor('the configured backend in the state', () => {
       const found = session.snapshot().backends.filter((b) => !b.demo);
       return found.length > 0 ? found : null;
     });
-    assert.deepEqual(backends.map((b) => b.name), ['from-settings']);
+    assert.deepEqual(
+      backends.map((b) => b.name),
+      ['from-settings'],
+    );
     assert.equal(backends[0].hasKey, false);
   } finally {
     await config.update('backends', undefined, vscode.ConfigurationTarget.Global);
@@ -126,10 +142,14 @@ test('a demo run, planned and run through the session, ends with its transcript 
   const plan = await waitFor('a plan', () => session.snapshot().plan, 60_000);
   assert.ok(plan.tasks.length > 0 && plan.errors.length === 0, `plan errors: ${plan.errors.join('; ')}`);
   await session.handle({ type: 'run/start' });
-  const run = await waitFor('the run to finish', () => {
-    const r = session.snapshot().run;
-    return r && !r.live && r.status !== 'running' ? r : null;
-  }, 120_000);
+  const run = await waitFor(
+    'the run to finish',
+    () => {
+      const r = session.snapshot().run;
+      return r && !r.live && r.status !== 'running' ? r : null;
+    },
+    120_000,
+  );
   validState(session);
   assert.ok(['completed', 'review'].includes(run.status), `run ended ${run.status}: ${run.message}`);
   const task = run.tasks.find((t) => t.actions.transcript);

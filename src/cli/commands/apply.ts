@@ -25,7 +25,8 @@ export const applyCommand: CommandHandler = async (ctx) => {
     ctx.err(`Note: run ${runId} is ${state.status}; applying the ${merged.length} task(s) merged so far.`);
   }
   const title = state.plan?.spec.split('\n')[0].slice(0, 72) ?? runId;
-  const message = ctx.cl.message ?? `${title}\n\nApplied from Foreman run ${runId}: ${merged.map((t) => t.id).join(', ')}.`;
+  const message =
+    ctx.cl.message ?? `${title}\n\nApplied from Foreman run ${runId}: ${merged.map((t) => t.id).join(', ')}.`;
   const result = await ws.repo.apply(integrationBranch(runId), state.base, ctx.cl.mode, message);
   if (!result.ok) {
     ctx.err(result.message);
@@ -37,6 +38,9 @@ export const applyCommand: CommandHandler = async (ctx) => {
   await journal.flush();
   journal.close();
   if (ctx.cl.json) ctx.out(JSON.stringify(result, null, 2));
-  else ctx.out(`Applied run ${runId} onto your branch as ${result.mode === 'squash' ? 'one commit' : 'a merge'} ${result.commit.slice(0, 10)} (${result.files.length} file(s)).`);
+  else
+    ctx.out(
+      `Applied run ${runId} onto your branch as ${result.mode === 'squash' ? 'one commit' : 'a merge'} ${result.commit.slice(0, 10)} (${result.files.length} file(s)).`,
+    );
   return EXIT.ok;
 };

@@ -26,7 +26,8 @@ export const cleanCommand: CommandHandler = async (ctx) => {
   }
   const lines: string[] = [];
   for (const r of removals) lines.push(await removeWorktreeSaving(ws, r, ctx.cl.branches));
-  if (ctx.cl.json) ctx.out(JSON.stringify({ removed: removals.map((r) => ({ ...r.worktree, reason: r.reason })) }, null, 2));
+  if (ctx.cl.json)
+    ctx.out(JSON.stringify({ removed: removals.map((r) => ({ ...r.worktree, reason: r.reason })) }, null, 2));
   else ctx.out(lines.length ? lines.join('\n') : 'Nothing to clean.');
   return EXIT.ok;
 };

@@ -37,7 +37,11 @@ export interface PlannedRun {
  * Plan the spec (or load --plan). Prints failures to stderr and returns an exit code instead of a
  * plan when there is none.
  */
-export async function obtainPlan(ctx: CommandContext, model: ModelClient, repoView: string): Promise<PlannedRun | number> {
+export async function obtainPlan(
+  ctx: CommandContext,
+  model: ModelClient,
+  repoView: string,
+): Promise<PlannedRun | number> {
   if (ctx.cl.planFile) {
     const loaded = await loadPlan(resolve(ctx.cl.cwd, ctx.cl.planFile));
     if (!loaded.ok) {
@@ -49,30 +53,44 @@ export async function obtainPlan(ctx: CommandContext, model: ModelClient, repoVi
   const spec = await readSpec(ctx);
   ctx.err(`Planning with ${model.model} at ${model.endpoint} …`);
   const responses: ModelResponse[] = [];
-  const outcome = await planSpec({ spec, repoView, model, maxTasks: ctx.cl.maxTasks, onResponse: (r) => responses.push(r) });
+  const outcome = await planSpec({
+    spec,
+    repoView,
+    model,
+    maxTasks: ctx.cl.maxTasks,
+    onResponse: (r) => responses.push(r),
+  });
   if (!outcome.ok) {
     ctx.err(`Planning failed: ${outcome.message}`);
     for (const e of outcome.errors) ctx.err(`  - ${e}`);
     return outcome.reason === 'model' ? EXIT.backend : EXIT.runFailed;
   }
-  if (outcome.repaired) ctx.err('(the planner\'s first answer was invalid; its repair was accepted)');
+  if (outcome.repaired) ctx.err("(the planner's first answer was invalid; its repair was accepted)");
   return { plan: outcome.plan, repoView, responses };
 }
 
 /** The run's estimated tokens and cost, from the shared prompt prefix and the price table. */
 export function estimateFor(ctx: CommandContext, planned: PlannedRun, model: ModelClient): RunEstimate {
-  return estimatePlan(planned.plan, promptPrefixTokens(planned.plan, planned.repoView), priceFor(ctx.settings.prices, model.model));
+  return estimatePlan(
+    planned.plan,
+    promptPrefixTokens(planned.plan, planned.repoView),
+    priceFor(ctx.settings.prices, model.model),
+  );
 }
 
 /** Print the estimate, and a warning when it is over a budget. */
 export function printEstimate(ctx: CommandContext, estimate: RunEstimate): void {
   const t = estimate.total;
-  ctx.err(`Estimate: ~${fmtTokens(t.input)} input (~${fmtTokens(t.cached)} cached), ~${fmtTokens(t.output)} output, cost ${fmtCost(t.cost)}`);
+  ctx.err(
+    `Estimate: ~${fmtTokens(t.input)} input (~${fmtTokens(t.cached)} cached), ~${fmtTokens(t.output)} output, cost ${fmtCost(t.cost)}`,
+  );
   ctx.err(`  (${estimate.assumptions})`);
   const totals = { ...emptyTotals(), input: t.input, cached: t.cached, output: t.output, cost: t.cost };
   const hit = projectedHit(ctx.settings.budgets, totals);
   if (hit) {
-    ctx.err(`Warning: the estimate is over the ${hit.scope} ${hit.kind} budget (${hit.used.toFixed(hit.kind === 'cost' ? 4 : 0)} of ${hit.limit}); the run will stop when it is reached.`);
+    ctx.err(
+      `Warning: the estimate is over the ${hit.scope} ${hit.kind} budget (${hit.used.toFixed(hit.kind === 'cost' ? 4 : 0)} of ${hit.limit}); the run will stop when it is reached.`,
+    );
   }
 }
 

@@ -10,7 +10,11 @@ import { UsageError } from '../options';
 import { backendClient, openWorkspace } from '../../app/workspace';
 import { driveLocked, reopenRun } from './run';
 
-async function decide(ctx: CommandContext, usage: string, act: (engine: RunEngine, args: string[]) => Promise<Decision[]>): Promise<number> {
+async function decide(
+  ctx: CommandContext,
+  usage: string,
+  act: (engine: RunEngine, args: string[]) => Promise<Decision[]>,
+): Promise<number> {
   const [runId, ...args] = ctx.cl.args;
   if (!runId || args.length === 0) throw new UsageError(usage);
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
@@ -34,4 +38,6 @@ export const rejectCommand: CommandHandler = (ctx) =>
   });
 
 export const reviseCommand: CommandHandler = (ctx) =>
-  decide(ctx, 'foreman revise <run> <task> "<what to change>"', async (engine, [task, ...words]) => [engine.requestChanges(task, words.join(' '))]);
+  decide(ctx, 'foreman revise <run> <task> "<what to change>"', async (engine, [task, ...words]) => [
+    engine.requestChanges(task, words.join(' ')),
+  ]);

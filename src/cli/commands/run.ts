@@ -17,7 +17,16 @@ import { UsageError } from '../options';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
 import type { Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
-import { backendClient, engineConfig, engineDeps, loadRun, openWorkspace, repositoryView, resolveChecks, runDir } from '../../app/workspace';
+import {
+  backendClient,
+  engineConfig,
+  engineDeps,
+  loadRun,
+  openWorkspace,
+  repositoryView,
+  resolveChecks,
+  runDir,
+} from '../../app/workspace';
 
 export const runCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
@@ -29,7 +38,12 @@ export const runCommand: CommandHandler = async (ctx) => {
 };
 
 /** Drive a run while holding its lock, so no other process drives it at the same time. */
-export async function driveLocked(ctx: CommandContext, ws: Workspace, engine: RunEngine, before?: (engine: RunEngine) => Promise<number | null>): Promise<number> {
+export async function driveLocked(
+  ctx: CommandContext,
+  ws: Workspace,
+  engine: RunEngine,
+  before?: (engine: RunEngine) => Promise<number | null>,
+): Promise<number> {
   const lock = acquireLock(join(runDir(ws, engine.config.runId), 'lock'));
   if (!lock.ok) {
     ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
@@ -50,7 +64,8 @@ async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient)
     return EXIT.refused;
   }
   // Without a planning request first, a backend that is down would only show as every task failing.
-  const reachable = ctx.settings.backend && ctx.cl.planFile ? await probeBackend(ctx.settings.backend) : { ok: true as const };
+  const reachable =
+    ctx.settings.backend && ctx.cl.planFile ? await probeBackend(ctx.settings.backend) : { ok: true as const };
   if (!reachable.ok) {
     ctx.err(`The backend failed: ${reachable.message}`);
     return EXIT.backend;
@@ -61,24 +76,43 @@ async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient)
   printEstimate(ctx, estimateFor(ctx, planned, model));
   const runId = newRunId();
   const checks = await resolveChecks(ws, ctx.settings);
-  ctx.err(`Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`);
-  const engine = RunEngine.create(engineDeps(ws, ctx.settings, model, runId), engineConfig(ctx.settings, runId, checks, ctx.settings.prices), {
-    plan: planned.plan,
-    repoView: planned.repoView,
-    base,
-  });
+  ctx.err(
+    `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
+  );
+  const engine = RunEngine.create(
+    engineDeps(ws, ctx.settings, model, runId),
+    engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
+    {
+      plan: planned.plan,
+      repoView: planned.repoView,
+      base,
+    },
+  );
   for (const r of planned.responses) engine.bookResponse('planner', null, r);
-  ctx.err(`Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once, base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`);
+  ctx.err(
+    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once, base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
+  );
   return engine;
 }
 
-async function resumeEngine(ctx: CommandContext, ws: Workspace, model: ModelClient, runId: string): Promise<RunEngine | number> {
-  if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile) throw new UsageError('--resume takes no spec or plan: the run already has one');
+async function resumeEngine(
+  ctx: CommandContext,
+  ws: Workspace,
+  model: ModelClient,
+  runId: string,
+): Promise<RunEngine | number> {
+  if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
+    throw new UsageError('--resume takes no spec or plan: the run already has one');
   return reopenRun(ctx, ws, model, runId);
 }
 
 /** An engine over an existing run, rebuilt from its journal (interrupted work is queued again). */
-export async function reopenRun(ctx: CommandContext, ws: Workspace, model: ModelClient, runId: string): Promise<RunEngine | number> {
+export async function reopenRun(
+  ctx: CommandContext,
+  ws: Workspace,
+  model: ModelClient,
+  runId: string,
+): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
   const before = reduceJournal(events);
@@ -87,7 +121,12 @@ export async function reopenRun(ctx: CommandContext, ws: Workspace, model: Model
     return EXIT.ok;
   }
   const checks = await resolveChecks(ws, ctx.settings);
-  const engine = RunEngine.resume(engineDeps(ws, ctx.settings, model, runId), engineConfig(ctx.settings, runId, checks, ctx.settings.prices), events, await repositoryView(ws));
+  const engine = RunEngine.resume(
+    engineDeps(ws, ctx.settings, model, runId),
+    engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
+    events,
+    await repositoryView(ws),
+  );
   const merged = [...engine.state.tasks.values()].filter((t) => t.status === 'merged').length;
   ctx.err(`Reopening run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) merged so far.`);
   return engine;
@@ -102,7 +141,9 @@ async function drive(ctx: CommandContext, engine: RunEngine): Promise<number> {
   let interrupted = false;
   const removeInterrupt = ctx.onInterrupt(() => {
     interrupted = true;
-    ctx.err('Stopping: cancelling requests, killing processes, committing work so far … (Ctrl-C again to quit at once)');
+    ctx.err(
+      'Stopping: cancelling requests, killing processes, committing work so far … (Ctrl-C again to quit at once)',
+    );
     engine.stopAll();
   });
   let state: RunState;

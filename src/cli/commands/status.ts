@@ -25,7 +25,14 @@ export const statusCommand: CommandHandler = async (ctx) => {
     else {
       const rows = states.map((s) => {
         const merged = [...s.tasks.values()].filter((t) => t.status === 'merged').length;
-        return [s.runId, s.status, `${merged}/${s.tasks.size}`, fmtTokens(s.usage.input + s.usage.output), fmtCost(s.usage.cost), s.startedAt ? new Date(s.startedAt).toISOString().slice(0, 16).replace('T', ' ') : '-'];
+        return [
+          s.runId,
+          s.status,
+          `${merged}/${s.tasks.size}`,
+          fmtTokens(s.usage.input + s.usage.output),
+          fmtCost(s.usage.cost),
+          s.startedAt ? new Date(s.startedAt).toISOString().slice(0, 16).replace('T', ' ') : '-',
+        ];
       });
       ctx.out(table(['run', 'status', 'merged', 'tokens', 'cost', 'started'], rows));
     }
@@ -37,7 +44,9 @@ export const statusCommand: CommandHandler = async (ctx) => {
   if (torn) ctx.err(`Note: ${torn}.`);
   if (ctx.cl.json) ctx.out(JSON.stringify(stateJson(state), null, 2));
   else {
-    ctx.out(`Run ${runId}${state.status === 'interrupted' ? ` (interrupted: resume with foreman run --resume ${runId})` : ''}`);
+    ctx.out(
+      `Run ${runId}${state.status === 'interrupted' ? ` (interrupted: resume with foreman run --resume ${runId})` : ''}`,
+    );
     ctx.out(renderSummary(state, events.at(-1)?.t ?? Date.now()));
     ctx.out(`\n${renderBreakdown(Ledger.fromEvents(events))}`);
   }
