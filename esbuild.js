@@ -51,14 +51,14 @@ const ranksBesideBundle = {
 };
 
 /**
- * The Lead session (engine, git, openai client) is a bundle of its own, dist/lead.js, which the
- * extension loads on first use with `await import('../app/leadSession')`: activation then loads
- * only the small host bundle.
+ * The Lead bundle (the session, its engine, git, the openai client, zod) is a bundle of its own,
+ * dist/lead.js, which the extension loads on first use with `require('../app/leadBundle')`:
+ * activation then loads only the small host bundle.
  */
 const leadBesideBundle = {
   name: 'lead-beside-bundle',
   setup(build) {
-    build.onResolve({ filter: /\/app\/leadSession$/ }, () => ({ path: './lead.js', external: true }));
+    build.onResolve({ filter: /\/app\/leadBundle$/ }, () => ({ path: './lead.js', external: true }));
   },
 };
 
@@ -80,7 +80,7 @@ const bundles = [
   },
   {
     ...common,
-    entryPoints: ['src/app/leadSession.ts'],
+    entryPoints: ['src/app/leadBundle.ts'],
     outfile: 'dist/lead.js',
     plugins: [...common.plugins, ranksBesideBundle],
   },
@@ -114,7 +114,12 @@ async function main() {
   if (results.some((r) => r.errors.length > 0)) process.exit(1);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// The bundles' options are exported for tests that check what a bundle holds.
+module.exports = { bundles };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -43,6 +43,7 @@ import { createRepoReader } from '../src/infra/repoReader';
 import { createWorktreeFs } from '../src/infra/sandboxFs';
 import { createTranscriptStore } from '../src/infra/transcriptFile';
 import { benchPlan, makeRepo } from './benchServer';
+import { errorMessage } from '../src/core/errors';
 
 const TARGET_CPU_MS_PER_STEP = 2;
 const TARGET_STALL_MS = 50;
@@ -249,7 +250,7 @@ class HeldCommitsRepo extends GitRepo {
 export async function startServer(steps: number): Promise<{ url: string; child: ChildProcess }> {
   const args = ['--import', 'tsx', join(ROOT, 'scripts/benchServer.ts'), '--steps', String(steps)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const [line] = (await once(lines, 'line')) as [string];
   const url = /^listening (\S+)/.exec(line)?.[1];
   if (!url) throw new Error(`the bench server said: ${line}`);
@@ -489,7 +490,7 @@ async function orchestratorSection(opts: Options): Promise<void> {
 
 if (require.main === module) {
   main().catch((e: unknown) => {
-    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`bench: ${errorMessage(e)}`);
     process.exit(1);
   });
 }

@@ -26,6 +26,7 @@ import { BUNDLES, measureSizes, rebuildForDevelopment } from './benchPanelSizes'
 import type { SizeFigures } from './benchPanelSizes';
 import { median, passes, summaryText, targetTable } from './benchStats';
 import type { TargetRow } from './benchStats';
+import { errorDetail } from '../src/core/errors';
 
 const ROOT = resolve(__dirname, '..');
 const PARTS = ['messages', 'webview', 'activation', 'sizes'] as const;
@@ -316,7 +317,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((e: unknown) => {
-    console.error(`bench:panel: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    console.error(`bench:panel: ${errorDetail(e)}`);
     process.exit(1);
   });
 }

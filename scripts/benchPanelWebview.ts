@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { summarise } from './benchStats';
 import type { Summary } from './benchStats';
+import type * as PreviewModule from './webview-preview.mjs' with { 'resolution-mode': 'import' };
 
 /** What to feed, how fast, for how long. */
 export interface WebviewBenchOptions {
@@ -83,7 +84,7 @@ type Helpers = {
 };
 
 /** scripts/webview-preview.mjs, an ES module: loaded with import() from this CommonJS script. */
-type Preview = typeof import('./webview-preview.mjs', { with: { 'resolution-mode': 'import' } });
+type Preview = typeof PreviewModule;
 const preview = (): Promise<Preview> => import('./webview-preview.mjs');
 
 type Row = { id: string; status: string; step?: number; usage?: { output: number } };

@@ -18,6 +18,7 @@ import type { Scenario, Step } from '../src/testserver/scenario';
 import { scenarioResponder } from '../src/testserver/scenario';
 import type { ChatRequest, Reply } from '../src/testserver/server';
 import { createTestServer } from '../src/testserver/server';
+import { errorMessage } from '../src/core/errors';
 
 /** A small repository: a README, an AGENTS.md and 20 short modules under src/. */
 export function makeRepo(root: string): void {
@@ -122,7 +123,7 @@ async function main(args: string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((e: unknown) => {
-    process.stderr.write(`benchServer: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`benchServer: ${errorMessage(e)}\n`);
     process.exit(1);
   });
 }

@@ -18,6 +18,7 @@ import { createSessionHolder } from './host/sessionHolder';
 import type { SessionHolder } from './host/sessionHolder';
 import { createStatusBar } from './host/statusBar';
 import { createVscodeLeadHost } from './host/vscodeLeadHost';
+import { errorDetail } from './core/errors';
 
 /**
  * How long the bundle's code took to evaluate: every import above has run by the time this line
@@ -46,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
       context.subscriptions.push(created);
       return created;
     } catch (e) {
-      log.error(`Foreman could not start its ${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log.error(`Foreman could not start its ${name}: ${errorDetail(e)}`);
       return null;
     }
   };
@@ -99,11 +100,7 @@ function watchSettingsAndTrust(
   log: vscode.LogOutputChannel,
 ): vscode.Disposable {
   const refresh = (): void => {
-    session
-      .refresh()
-      .catch((e: unknown) =>
-        log.error(`Refreshing the Lead session failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
-      );
+    session.refresh().catch((e: unknown) => log.error(`Refreshing the Lead session failed: ${errorDetail(e)}`));
   };
   return vscode.Disposable.from(
     vscode.workspace.onDidGrantWorkspaceTrust(refresh),
@@ -115,8 +112,6 @@ function watchSettingsAndTrust(
 
 /** Stands in for the review features when they failed to start (the log says why). */
 function reviewUnavailable(): ReviewOpeners {
-  const fail = async (): Promise<never> => {
-    throw new Error("Foreman's review features did not start");
-  };
+  const fail = (): Promise<never> => Promise.reject(new Error("Foreman's review features did not start"));
   return { openChanges: fail, openTranscript: fail, openChecks: fail };
 }

@@ -13,6 +13,7 @@ import { listRunIds, readJournal, runJournalPath } from '../infra/journalFile';
 import { lockHolder } from '../infra/runLock';
 import type { HistoryEntry } from '../protocol/panel';
 import { usageOf } from './panelView';
+import { errorMessage } from '../core/errors';
 
 /** Run statuses from which the history offers Resume. */
 const RESUMABLE: ReadonlySet<RunStatus> = new Set(['interrupted', 'stopped', 'budget']);
@@ -75,7 +76,7 @@ export class RunHistory {
     } catch (e) {
       // A run folder without a journal is not a run yet; anything else is worth a line in the log.
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        this.warn(`Run ${runId} is left out of the history: ${e instanceof Error ? e.message : String(e)}`);
+        this.warn(`Run ${runId} is left out of the history: ${errorMessage(e)}`);
       return null;
     }
   }

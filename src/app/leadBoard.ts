@@ -268,14 +268,15 @@ export class Board {
       return this.driven.engine;
     }
     this.dropEngine();
-    await this.reopen();
-    return this.driven!.engine;
+    return this.reopen();
   }
 
-  private async reopen(): Promise<void> {
+  private async reopen(): Promise<RunEngine> {
     this.takeLock();
     try {
-      this.attach(await this.env.reopen(this.runId));
+      const run = await this.env.reopen(this.runId);
+      this.attach(run);
+      return run.engine;
     } catch (e) {
       this.releaseLock();
       throw e;

@@ -2,7 +2,7 @@
  * The Lead session: everything the Lead panel does, independent of the editor. It owns the
  * panel's state (src/protocol/panel.ts PanelState), answers the panel's requests through a table
  * of handlers, and drives runs with the same engine and adapters as the command line. The editor
- * reaches it through LeadApi and gives it a LeadHost. esbuild bundles this file as dist/lead.js,
+ * reaches it through LeadApi and gives it a LeadHost. It is part of the Lead bundle (leadBundle.ts),
  * loaded on first use; it must never import 'vscode'.
  */
 import { priceFor } from '../core/ledger';
@@ -26,6 +26,7 @@ import { planViewOf } from './planDraft';
 import { applyRun, closeRun, decide, openRun, resumeRun, startRun, stopAll, stopTask } from './runHandlers';
 import { SessionCore } from './sessionCore';
 import type { LeadSessionOptions } from './sessionCore';
+import { errorDetail, errorMessage } from '../core/errors';
 
 export type { LeadSessionOptions } from './sessionCore';
 
@@ -146,9 +147,7 @@ export class LeadSession implements LeadApi {
     await core.refreshBackends();
     await core
       .reloadHistory()
-      .catch((e: unknown) =>
-        core.host.log('warn', `Could not read the history: ${e instanceof Error ? e.message : String(e)}`),
-      );
+      .catch((e: unknown) => core.host.log('warn', `Could not read the history: ${errorMessage(e)}`));
     core.changed();
   }
 
@@ -176,8 +175,8 @@ export class LeadSession implements LeadApi {
       this.core.host.log('warn', `${type} refused (${e.reason}): ${e.message}`);
       return;
     }
-    const message = e instanceof Error ? e.message : String(e);
-    this.core.host.log('error', `${type} failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+    const message = errorMessage(e);
+    this.core.host.log('error', `${type} failed: ${errorDetail(e)}`);
     this.core.notify('error', `Foreman could not do that (${type}): ${message}`);
   }
 }
@@ -191,5 +190,3 @@ export async function createLeadSession(host: LeadHost, options: LeadSessionOpti
 
 // The extension's eager bundle stays free of zod: it validates webview messages, state and
 // settings with the schemas carried by this bundle, which it loads on first use anyway.
-export { PanelState, RequestEnvelope } from '../protocol/panel';
-export { readLeadSettings } from './leadSettings';

@@ -15,6 +15,7 @@ import type { BoardEnv, TaskDecision } from './leadBoard';
 import { budgetWords } from './panelView';
 import { launchRun, lockRun, openRunWorkspace, reopenRun } from './runLauncher';
 import type { SessionCore } from './sessionCore';
+import { errorMessage } from '../core/errors';
 
 /** Run the plan under review: a new run on the board, driven in the background. */
 export async function startRun(core: SessionCore): Promise<void> {
@@ -41,9 +42,10 @@ export async function startRun(core: SessionCore): Promise<void> {
       run.journal.close();
       throw e;
     }
-    show(core, Board.live(boardEnv(core), run, release));
+    const board = Board.live(boardEnv(core), run, release);
+    show(core, board);
     core.draft = null;
-    core.board!.drive();
+    board.drive();
     core.startTicker();
     const o = core.options();
     core.notices.add(
@@ -176,7 +178,7 @@ function boardEnv(core: SessionCore): BoardEnv {
         const outcome = error
           ? {
               kind: 'error' as const,
-              text: `Run ${board.runId} stopped on an unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+              text: `Run ${board.runId} stopped on an unexpected error: ${errorMessage(error)}`,
             }
           : outcomeNotice(state);
         core.notices.add(outcome.kind, outcome.text);

@@ -22,6 +22,7 @@ import type { Settings } from './settings';
 import type { Workspace } from './workspace';
 import { engineConfig, engineDeps, openWorkspace, repositoryView, resolveChecks, runDir } from './workspace';
 import { reconcileWorktrees } from './worktreeRetention';
+import { errorMessage } from '../core/errors';
 
 /** Where a run works, with which settings and options. */
 export interface WorkspaceInput {
@@ -120,6 +121,6 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
     return { ws, engine, journal };
   } catch (e) {
     journal.close();
-    throw new LeadError(`Run ${runId} cannot be reopened: ${e instanceof Error ? e.message : String(e)}`, 'refused');
+    throw new LeadError(`Run ${runId} cannot be reopened: ${errorMessage(e)}`, 'refused');
   }
 }

@@ -19,6 +19,7 @@ import { defaultOptions, effectiveOptions, MEMORY_KEYS, storedChoices } from './
 import { Notices } from './notices';
 import type { PlanDraft } from './planDraft';
 import type { LaunchInput, WorkspaceInput } from './runLauncher';
+import { errorMessage } from '../core/errors';
 
 /** Options of a Lead session, mostly for tests. */
 export interface LeadSessionOptions {
@@ -93,7 +94,7 @@ export class SessionCore {
       try {
         listener();
       } catch (e) {
-        this.host.log('error', `A Lead panel listener failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.host.log('error', `A Lead panel listener failed: ${errorMessage(e)}`);
       }
     }
   }

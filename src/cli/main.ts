@@ -16,6 +16,7 @@ import { parseCommandLine, USAGE, UsageError } from './options';
 import { readConfigFile, resolveSettings, SettingsError } from '../app/settings';
 import { ModelError } from '../core/model';
 import { GitCommandError } from '../infra/gitExec';
+import { errorDetail } from '../core/errors';
 
 const COMMANDS: Record<string, CommandHandler> = {
   plan: planCommand,
@@ -88,7 +89,7 @@ function reportError(e: unknown, err: (t: string) => void): number {
     err(`foreman: git failed: ${e.message}`);
     return EXIT.runFailed;
   }
-  err(`foreman: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  err(`foreman: unexpected error: ${errorDetail(e)}`);
   return EXIT.runFailed;
 }
 

@@ -106,7 +106,8 @@ export type JournalEvent = EventBase &
     | { type: 'task_committed'; taskId: string; commit: string; files: string[] }
     | {
         type: 'verification';
-        taskId: string | 'integration';
+        /** The task verified, or INTEGRATION_ID (core/branches.ts) for the integration branch. */
+        taskId: string;
         round: number;
         status: 'passed' | 'failed' | 'skipped';
         checks: CheckResult[];

@@ -8,6 +8,7 @@ import type { Plan, TaskSpec } from './plan';
 import { DEFAULT_MAX_TASKS, validatePlan } from './planGraph';
 import { planJsonSchema } from './planSchema';
 import { roleMarker } from './promptMarkers';
+import { errorMessage } from './errors';
 
 /** What `planSpec` needs. */
 export interface PlanInput {
@@ -127,7 +128,7 @@ export function parsePlanJson(content: string): { ok: true; value: unknown } | {
     try {
       return { ok: true, value: JSON.parse(candidate) };
     } catch (e) {
-      failure ||= e instanceof Error ? e.message : String(e);
+      failure ||= errorMessage(e);
     }
   }
   return {

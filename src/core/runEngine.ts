@@ -22,6 +22,7 @@ import type { RunState } from './runState';
 import { mergeEvent, runTaskPipeline } from './taskPipeline';
 import type { PipelineHost, TaskProgress } from './taskPipeline';
 import { runChecks } from './verify';
+import { errorMessage } from './errors';
 
 interface TaskRuntime {
   spec: TaskSpec;
@@ -167,7 +168,7 @@ export class RunEngine implements PipelineHost {
       this.emit({
         type: 'run_finished',
         status: 'failed',
-        message: `could not create the integration worktree: ${errorText(e)}`,
+        message: `could not create the integration worktree: ${errorMessage(e)}`,
       });
       return this.state;
     }
@@ -236,7 +237,7 @@ export class RunEngine implements PipelineHost {
           type: 'task_status',
           taskId: id,
           status: stopped ? 'stopped' : 'failed',
-          reason: stopped ? 'stopped by the user' : `unexpected error: ${errorText(e)}`,
+          reason: stopped ? 'stopped by the user' : `unexpected error: ${errorMessage(e)}`,
         });
       })
       .finally(() => {
@@ -473,8 +474,4 @@ function refuse(message: string): Decision {
 
 function conflictAdvice(task: TaskSpec, branch: string, files: string[]): string {
   return `merging ${task.id} into the integration branch conflicts in ${files.join(', ')}; nothing was merged. The task's work stays on ${branch}: resolve it by hand (git merge ${branch} in the integration worktree), or make ${task.id} depend on the task it conflicts with and run it again.`;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -11,6 +11,7 @@ import { checkCommand } from './commandPolicy';
 import type { CommandPolicy } from './commandPolicy';
 import { AGENT_TOOLS, TOOL_NAMES } from './toolSchemas';
 import type { ToolName } from './toolSchemas';
+import { errorMessage } from './errors';
 
 export { AGENT_TOOLS } from './toolSchemas';
 
@@ -92,7 +93,7 @@ export async function executeTool(call: ToolCall, ctx: ToolContext): Promise<Too
   try {
     return await dispatch(name, parsed.args, ctx);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorMessage(e);
     return fail(`${name}: failed: ${message}`, `The tool ${name} failed unexpectedly: ${message}`);
   }
 }
@@ -112,7 +113,7 @@ function dispatch(name: ToolName, args: unknown, ctx: ToolContext): Promise<Tool
     case 'run_command':
       return runCommandTool(args as Args<'run_command'>, ctx);
     case 'finish':
-      return finishTool(args as Args<'finish'>);
+      return Promise.resolve(finishTool(args as Args<'finish'>));
   }
 }
 
@@ -123,7 +124,7 @@ function parseArgs(name: ToolName, raw: string): { ok: true; args: unknown } | {
   try {
     value = raw.trim() === '' ? {} : JSON.parse(raw);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorMessage(e);
     return {
       ok: false,
       message: `The arguments of ${name} are not valid JSON (${why}). Send one JSON object like ${example}.`,
@@ -324,7 +325,7 @@ async function runCommandTool(args: Args<'run_command'>, ctx: ToolContext): Prom
   };
 }
 
-async function finishTool(args: Args<'finish'>): Promise<ToolOutcome> {
+function finishTool(args: Args<'finish'>): ToolOutcome {
   const summary = args.summary.trim();
   return {
     ok: true,

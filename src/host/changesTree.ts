@@ -16,9 +16,11 @@ import { integrationBranch } from '../core/branches';
 import type { RunState, TaskState } from '../core/runState';
 import type { ChangedFile, ChangeKind } from '../infra/gitShow';
 import { INTEGRATION_ID as INTEGRATION_TASK_ID } from '../core/branches';
-import { gitFileUri, gitShow } from './gitContent';
+import { gitFileUri } from './gitContent';
+import { leadModule } from './lazy';
 import { STATUS_ICON } from './statusIcons';
 import type { TaskStatus } from '../protocol/panel';
+import { errorMessage } from '../core/errors';
 
 /** The scheme of the tree's file items (they carry the change kind for the decoration). */
 export const CHANGE_SCHEME = 'foreman-change';
@@ -109,14 +111,14 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
     if (this.lists.size >= MAX_LISTS) this.lists.delete(this.lists.keys().next().value ?? '');
     const entry: ListEntry = { files: null, error: null, promise: Promise.resolve([]) };
     entry.promise = Promise.resolve()
-      .then(() => gitShow().listChangedFiles(root, from, to))
+      .then(() => leadModule().listChangedFiles(root, from, to))
       .then(
         (files) => {
           entry.files = files;
           return files;
         },
         (e: unknown) => {
-          entry.error = e instanceof Error ? e.message : String(e);
+          entry.error = errorMessage(e);
           this.log.warn(`Could not list the changes of ${target.id}: ${entry.error}`);
           throw e;
         },
@@ -236,11 +238,9 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
     if (this.integration?.key !== key && this.resolving !== key) {
       this.resolving = key;
       void Promise.resolve()
-        .then(() => gitShow().resolveCommit(run.repoRoot, integrationBranch(run.runId)))
+        .then(() => leadModule().resolveCommit(run.repoRoot, integrationBranch(run.runId)))
         .catch((e: unknown) => {
-          this.log.warn(
-            `Could not read the integration branch of ${run.runId}: ${e instanceof Error ? e.message : String(e)}`,
-          );
+          this.log.warn(`Could not read the integration branch of ${run.runId}: ${errorMessage(e)}`);
           return null;
         })
         .then((head) => {

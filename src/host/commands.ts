@@ -99,7 +99,10 @@ function leadCommands(deps: CommandDeps, kit: CommandKit): Record<string, Handle
       const runId = idArgument(arg, 'runId') ?? (await pickResumableRun(session.snapshot().history));
       if (runId !== undefined) await session.handle({ type: 'run/resume', runId });
     },
-    'foreman.log.show': async () => deps.log.show(true),
+    'foreman.log.show': () => {
+      deps.log.show(true);
+      return Promise.resolve();
+    },
     'foreman.settings.open': () => openForemanSettings(),
   };
 }

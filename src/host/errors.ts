@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { LeadError } from '../app/leadApi';
+import { errorDetail, errorMessage } from '../core/errors';
 
 const LEAD_ERROR_REASONS: ReadonlySet<string> = new Set([
   'blocked',
@@ -26,14 +27,14 @@ export function isLeadError(e: unknown): e is LeadError {
 }
 
 /** The text to show for `e`; an unexpected error is logged (with its stack) first. */
-export function errorText(e: unknown, log: vscode.LogOutputChannel, doing: string): string {
+export function messageForUser(e: unknown, log: vscode.LogOutputChannel, doing: string): string {
   if (isLeadError(e)) return e.message;
-  const message = e instanceof Error ? e.message : String(e);
-  log.error(`${doing} failed: ${e instanceof Error && e.stack ? e.stack : message}`);
+  const message = errorMessage(e);
+  log.error(`${doing} failed: ${errorDetail(e)}`);
   return `Foreman hit an unexpected error: ${message} (see Foreman log)`;
 }
 
-/** Shows `e` as an error notification (see errorText). Never rejects. */
+/** Shows `e` as an error notification (see messageForUser). Never rejects. */
 export function showError(e: unknown, log: vscode.LogOutputChannel, doing: string): void {
-  void vscode.window.showErrorMessage(errorText(e, log, doing));
+  void vscode.window.showErrorMessage(messageForUser(e, log, doing));
 }

@@ -7,15 +7,8 @@
  * object store (src/infra/gitShow.ts).
  */
 import * as vscode from 'vscode';
-
-/**
- * The git reading adapter, loaded on first use so that activation does not pay for it. `require`
- * rather than `import()`: under module Node16 TypeScript would keep `import()` a real ES import,
- * which the CommonJS bundle cannot satisfy; esbuild bundles the `require` and runs it lazily.
- */
-export function gitShow(): typeof import('../infra/gitShow') {
-  return require('../infra/gitShow') as typeof import('../infra/gitShow');
-}
+import { errorMessage } from '../core/errors';
+import { leadModule } from './lazy';
 
 /** The URI scheme of files at a commit. */
 export const GIT_SCHEME = 'foreman-git';
@@ -85,10 +78,10 @@ export class GitContentProvider implements vscode.TextDocumentContentProvider, v
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     try {
-      const git = gitShow();
+      const git = leadModule();
       return git.fileAtCommitText(await git.readFileAtCommit(ref.root, ref.commit, ref.path, { signal: abort.signal }));
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       this.log.warn(`Could not read ${ref.path} at ${ref.commit} in ${ref.root}: ${message}`);
       return `[could not read ${ref.path} at commit ${ref.commit.slice(0, 10)}: ${message}]\n`;
     } finally {

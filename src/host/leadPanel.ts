@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { HostMessage, PanelState, Request } from '../protocol/panel';
-import { errorText } from './errors';
+import { messageForUser } from './errors';
 import { leadModule } from './lazy';
 import { createPanelDispatcher } from './panelRequests';
 import type { PanelRequestDeps } from './panelRequests';
@@ -97,7 +97,7 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     try {
       await this.dispatch(request);
     } catch (e) {
-      error = errorText(e, this.deps.log, `The panel's ${request.type}`);
+      error = messageForUser(e, this.deps.log, `The panel's ${request.type}`);
     }
     await this.post({ type: 'request/didFinish', id, ok: error === null, error });
     if (request.type === 'panel/ready' && this.focusPending) this.focusSpec();

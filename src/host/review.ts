@@ -13,6 +13,7 @@ import type { ChangesNode } from './changesTree';
 import { CHECKS_SCHEME, ChecksContent, checksUri, showChecks, verificationOf } from './checksDocument';
 import { GIT_SCHEME, GitContentProvider } from './gitContent';
 import { showTranscript, TRANSCRIPT_SCHEME, TranscriptContent, transcriptUri } from './transcriptDocument';
+import { errorMessage } from '../core/errors';
 
 /** What the rest of the extension uses of the review features. */
 export interface ReviewFeatures extends vscode.Disposable {
@@ -59,7 +60,7 @@ class LiveDocuments implements vscode.TextDocumentContentProvider, vscode.Dispos
     try {
       return await this.content.provide(uri);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       this.log.error(`Could not show ${uri.toString(true)}: ${message}`);
       return `Foreman could not read this document: ${message}\n`;
     }
@@ -248,7 +249,7 @@ class Review implements ReviewFeatures {
     try {
       await action();
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       this.log.error(`Could not ${what}: ${message}`);
       void vscode.window.showErrorMessage(`Foreman could not ${what}: ${message}`);
     }

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { HistoryEntry } from '../protocol/panel';
-import { errorText } from './errors';
+import { messageForUser } from './errors';
 import type { SessionHolder } from './sessionHolder';
 
 /** One line per run: id, status, tasks merged, tokens and cost. */
@@ -30,7 +30,7 @@ export function registerRunsCommand(holder: SessionHolder, output: vscode.LogOut
       output.info(history.length ? `Runs of ${repo}:` : `No Foreman runs in ${repo} yet.`);
       for (const entry of history) output.info(`  ${describeRun(entry)}`);
     } catch (e) {
-      output.error(`Could not read the runs: ${errorText(e, output, 'Show Runs')}`);
+      output.error(`Could not read the runs: ${messageForUser(e, output, 'Show Runs')}`);
     }
   });
 }

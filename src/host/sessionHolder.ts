@@ -12,6 +12,7 @@ import { createUpdateThrottle } from '../app/updateThrottle';
 import type { UpdateThrottle } from '../app/updateThrottle';
 import { MAX_UPDATES_PER_SECOND } from '../protocol/constants';
 import { leadModule } from './lazy';
+import { errorDetail } from '../core/errors';
 
 /** Owner of the lazily created session. */
 export interface SessionHolder extends vscode.Disposable {
@@ -58,7 +59,7 @@ export function createSessionHolder(
     try {
       changed.fire();
     } catch (e) {
-      log.error(`A Foreman view failed to update: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      log.error(`A Foreman view failed to update: ${errorDetail(e)}`);
     } finally {
       delivering = false;
       shared = null;
@@ -105,7 +106,7 @@ export function createSessionHolder(
       if (session) return Promise.resolve(session);
       creating ??= create().catch((e: unknown) => {
         creating = null;
-        log.error(`Could not start the Lead session: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        log.error(`Could not start the Lead session: ${errorDetail(e)}`);
         throw e;
       });
       return creating;

@@ -96,7 +96,7 @@ class AppendJournal implements JournalFile {
     const seq = this.seq + 1;
     const t = this.now();
     // seq and t lead the line for readability, and are set again so a caller's stray values lose.
-    const full = { seq, t, ...event } as JournalEvent;
+    const full: JournalEvent = { seq, t, ...event };
     full.seq = seq;
     full.t = t;
     const bytes = Buffer.from(JSON.stringify(full) + '\n', 'utf8');

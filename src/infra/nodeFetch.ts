@@ -70,7 +70,7 @@ function plainBody(body: RequestInit['body']): Buffer | null | undefined {
   return undefined;
 }
 
-function abortError(signal: AbortSignal): unknown {
+function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
 }
@@ -106,7 +106,7 @@ function send(
     });
     let incoming: http.IncomingMessage | null = null;
     const onAbort = (): void => {
-      const error = abortError(signal as AbortSignal) as Error;
+      const error = abortError(signal as AbortSignal);
       if (incoming) incoming.destroy(error); // the body stream ends with the abort error
       req.destroy(error);
     };
@@ -126,7 +126,7 @@ function send(
         resolve(toResponse(url, res, init.method));
       } catch (error) {
         res.destroy();
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
     req.end(body ?? undefined);

@@ -3,11 +3,12 @@
  * time-out and an idle (stall) time-out, assemble content and tool calls, and turn every failure
  * into a value saying whether it may be retried.
  */
-import OpenAI from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ModelErrorReason, ModelRequest, ToolCall, Usage } from '../core/model';
 import { parseRetryAfter } from './openaiRetry';
 import { estimateTokens } from './tokenEstimate';
+import { errorMessage } from '../core/errors';
 
 /** A whole answer, before structured-output handling and attempt counting. */
 export interface AttemptAnswer {
@@ -110,15 +111,17 @@ const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** Map an error thrown by the SDK or the stream to a failure value. */
 function classifyError(e: unknown): AttemptOutcome {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   if (e instanceof OpenAI.APIConnectionTimeoutError) return failure('timeout', false, message, { cause: e });
   if (e instanceof OpenAI.APIConnectionError || e instanceof OpenAI.APIUserAbortError) {
     return failure('connection', true, message, { cause: e });
   }
   if (e instanceof OpenAI.APIError) {
-    const status = e.status;
+    // instanceof narrows to APIError<any, any>; these are the class's declared defaults.
+    const apiError = e as APIError;
+    const status = apiError.status;
     if (status === undefined) return failure('server_error', true, message, { cause: e }); // error event mid-stream
-    const extra = { status, cause: e, retryAfterMs: parseRetryAfter(e.headers, Date.now()) }; // HTTP dates are wall-clock
+    const extra = { status, cause: e, retryAfterMs: parseRetryAfter(apiError.headers, Date.now()) }; // HTTP dates are wall-clock
     if (status === 429) return failure('rate_limited', true, message, extra);
     if (RETRYABLE_STATUS.has(status)) return failure('server_error', true, message, extra);
     if (status === 408) return failure('timeout', true, message, extra);

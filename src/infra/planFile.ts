@@ -6,6 +6,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Plan, PlanWarning, TaskSpec } from '../core/plan';
 import { validatePlan } from '../core/planGraph';
+import { errorMessage } from '../core/errors';
 
 /** Result of `loadPlan`; every error names the file. */
 export type LoadPlanResult = { ok: true; plan: Plan } | { ok: false; errors: string[] };
@@ -103,7 +104,7 @@ function checkEnvelope(data: unknown): string[] {
 
 /** "not valid JSON at line L, column C: <parser message>". */
 function describeJsonError(text: string, e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   const offset = jsonErrorOffset(text);
   if (offset < 0) return `the file is not valid JSON: ${message}`;
   const before = text.slice(0, offset);

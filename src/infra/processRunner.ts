@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProcessResult, ProcessRunner, RunOptions } from '../core/ports';
+import { errorMessage } from '../core/errors';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 1000;
@@ -95,7 +96,7 @@ async function runCommand(shell: string, command: string, options: RunOptions): 
   } catch (e) {
     closeSync(fd);
     rmSync(outPath, { force: true });
-    return failed(`[failed to start: ${errorText(e)}]`);
+    return failed(`[failed to start: ${errorMessage(e)}]`);
   }
   return supervise(child, options, started, fd).finally(() => {
     closeSync(fd);
@@ -158,7 +159,7 @@ function supervise(child: ChildProcess, options: RunOptions, started: number, ou
       resolve({ exitCode: code, signal, timedOut, aborted, output, truncated, durationMs: Date.now() - started });
     };
     child.on('error', (e) => {
-      spawnError = errorText(e);
+      spawnError = errorMessage(e);
       if (child.pid === undefined) finish(null, null);
     });
     // The shell is gone; anything left in its group is a background job: end it too.
@@ -285,8 +286,4 @@ function trimTailUtf8(buf: Buffer): string {
   let start = 0;
   while (start < buf.length && start < 4 && (buf[start] & 0xc0) === 0x80) start++;
   return buf.subarray(start).toString('utf8');
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

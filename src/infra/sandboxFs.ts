@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { FsRefusal, FsResult, WorktreeFs } from '../core/ports';
+import { errorMessage } from '../core/errors';
 
 const DEFAULT_MAX_READ_BYTES = 512 * 1024;
 /** Files larger than this are never loaded, even for a line range. */
@@ -98,7 +99,7 @@ async function guard<T>(fn: () => FsResult<T> | Promise<FsResult<T>>): Promise<F
 
 function fromError(e: unknown): FsRefusal {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   if (code === 'ENOENT') return refuse('not_found', msg);
   if (code === 'ENOTDIR') return refuse('not_a_directory', msg);
   if (code === 'EISDIR') return refuse('not_a_file', msg);
@@ -316,7 +317,7 @@ function makeMatcher(pattern: string, regex: boolean): ((line: string) => boolea
     const re = new RegExp(pattern);
     return (line) => re.test(line);
   } catch (e) {
-    return `invalid regular expression: ${e instanceof Error ? e.message : String(e)}`;
+    return `invalid regular expression: ${errorMessage(e)}`;
   }
 }
 

@@ -22,8 +22,10 @@ let encoder: Encoder | null = null;
 function getEncoder(): Encoder {
   if (encoder === null) {
     // Loaded lazily on purpose (see the module comment); require keeps the call synchronous.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy and synchronous, see above
     const lite = require('js-tiktoken/lite') as { Tiktoken: new (ranks: Ranks) => Encoder };
     // The CommonJS build exports the ranks object itself; an ESM interop may wrap it in `default`.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy and synchronous, see above
     const mod = require('js-tiktoken/ranks/cl100k_base') as Ranks & { default?: Ranks };
     encoder = new lite.Tiktoken(mod.default ?? mod);
   }

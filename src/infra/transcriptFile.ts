@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChatMessage } from '../core/model';
 import type { TranscriptStore } from '../core/transcript';
+import { errorMessage } from '../core/errors';
 
 /** Transcripts of one run, kept in `dir`. */
 export function createTranscriptStore(dir: string): TranscriptStore {
@@ -44,7 +45,7 @@ export async function readTranscript(path: string): Promise<ChatMessage[]> {
     } catch (e) {
       // Only the last line can be torn by a crash; anything earlier is real damage.
       if (i === lines.length - 1) break;
-      throw new Error(`${path}:${i + 1}: not a JSON message (${(e as Error).message})`);
+      throw new Error(`${path}:${i + 1}: not a JSON message (${errorMessage(e)})`, { cause: e });
     }
   }
   return messages;

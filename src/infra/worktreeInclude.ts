@@ -119,9 +119,10 @@ export function couldMatchBelow(rules: readonly IncludeRule[], dir: string): boo
   const segs = dir.split('/');
   return rules.some((rule) => {
     if (rule.negate) return false;
-    if (rule.segments === null) return true;
-    if (rule.segments.length <= segs.length) return false;
-    return segs.every((seg, i) => rule.segments![i].test(seg));
+    const segments = rule.segments;
+    if (segments === null) return true;
+    if (segments.length <= segs.length) return false;
+    return segs.every((seg, i) => segments[i].test(seg));
   });
 }
 

@@ -11,6 +11,7 @@ import { demoScenario } from './demoScenario';
 import { scenarioResponder } from './scenario';
 import type { Scenario } from './scenario';
 import { createTestServer } from './server';
+import { errorMessage } from '../core/errors';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -50,6 +51,6 @@ async function main(args: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`testserver: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`testserver: ${errorMessage(e)}\n`);
   process.exit(1);
 });

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PrefixCache, completionBody, renderMessages, sseChunks, usageBody } from './wire';
+import { errorMessage } from '../core/errors';
 
 /** A tool call as it appears on the wire. */
 export interface WireToolCall {
@@ -134,7 +135,7 @@ export async function createTestServer(options: TestServerOptions): Promise<Test
   });
   httpServer.on('request', (req, res) => {
     handle(ctx, req, res).catch((e: unknown) => {
-      sendError(res, 500, `test server failure: ${e instanceof Error ? e.message : String(e)}`, 'server_error');
+      sendError(res, 500, `test server failure: ${errorMessage(e)}`, 'server_error');
     });
   });
   await new Promise<void>((resolve, reject) => {

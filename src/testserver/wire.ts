@@ -30,12 +30,16 @@ export function completionBody(
   return out;
 }
 
+/** A message's text: its string content, or its text parts joined. */
+export function contentText(m: WireMessage): string {
+  return typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join('');
+}
+
 /** Flatten messages into the text that counts as the prompt (and the prefix that can be cached). */
 export function renderMessages(messages: WireMessage[]): string {
   let out = '';
   for (const m of messages) {
-    const content = typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text ?? '').join('');
-    out += `<${m.role}>${content}`;
+    out += `<${m.role}>${contentText(m)}`;
     for (const c of m.tool_calls ?? []) out += `<call ${c.function.name}>${c.function.arguments}`;
   }
   return out;

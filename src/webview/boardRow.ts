@@ -128,8 +128,13 @@ export class BoardRow {
       this.ctx.controls.enable(send, this.comments.value.trim() !== '');
     });
     this.comments.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) (ev.preventDefault(), send.click());
-      if (ev.key === 'Escape') (ev.preventDefault(), this.closeChangeBox());
+      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        send.click();
+      } else if (ev.key === 'Escape') {
+        ev.preventDefault();
+        this.closeChangeBox();
+      }
     });
     this.ctx.controls.enable(send, false);
     return h(
@@ -204,7 +209,7 @@ export class BoardRow {
     setText(this.statusLabel, look.label);
     setText(this.title, row.title);
     setAttr(this.title, 'title', `${row.id}: ${row.title}`);
-    setText(this.step, stepText(row) || waitingText(row, env.statusOf));
+    setText(this.step, stepText(row) || waitingText(row, (id) => env.statusOf(id)));
     const used = row.usage.input + row.usage.output > 0;
     setText(this.usage, used ? formatUsage(row.usage) : '');
     setText(this.cost, used ? formatCost(row.usage.cost) : '');

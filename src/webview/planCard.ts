@@ -64,10 +64,18 @@ export function taskForm(o: TaskFormOptions): HTMLFormElement {
     dependencyBoxes(o.others, d.dependsOn, (ids) => ((d.dependsOn = ids), changed())),
     h('div', { class: 'actions' }, o.save, cancel),
   );
-  form.addEventListener('submit', (ev) => (ev.preventDefault(), o.onSave()));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    o.onSave();
+  });
   form.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape') (ev.preventDefault(), o.onCancel());
-    else if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) (ev.preventDefault(), o.onSave());
+    if (ev.key === 'Escape') {
+      ev.preventDefault();
+      o.onCancel();
+    } else if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      o.onSave();
+    }
   });
   return form;
 }

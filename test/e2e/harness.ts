@@ -336,7 +336,7 @@ export async function createDemoRun(): Promise<DemoRun> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+    const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
     const url = /^listening (\S+)/.exec(line)?.[1];
     if (!url) throw new Error(`the test server said: ${line}`);
     const env = {
@@ -367,8 +367,8 @@ async function foremanCli(
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
@@ -441,7 +441,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -15,6 +15,7 @@
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { runCommand, screenshot, waitFor, webviewFrame } from './harness';
 import type { VSCodeSession } from './harness';
+import { errorMessage } from '../../src/core/errors';
 
 /** How long a scripted run may take on a small machine, per wait. */
 export const RUN_TIMEOUT_MS = 90_000;
@@ -218,7 +219,7 @@ export function stages(page: Page, prefix: string): (name: string, step: () => P
       await step();
     } catch (e) {
       const shot = await screenshot(page, `${label}-FAILED`).catch(() => 'no screenshot');
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       throw new Error(`stage "${name}" failed (${shot}): ${message}`, { cause: e });
     }
     await screenshot(page, label);

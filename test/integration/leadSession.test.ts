@@ -78,7 +78,7 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
     assert.match(JSON.stringify(requestsFor(server, 'planner')[0].body.messages), /Write three small files/);
 
     // An invalid edit: shown as errors, the draft kept, the run refused.
-    const tasks = st.plan!.tasks;
+    const tasks = st.plan.tasks;
     const gamma: PlanTask = {
       id: 'gamma',
       title: 'Gamma',
@@ -90,8 +90,8 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
     await s.handle({ type: 'plan/edit', tasks: [...tasks, gamma] });
     st = state(s);
     assert.equal(st.plan?.estimate, null);
-    assert.match(st.plan!.errors.join('\n'), /"nope", which is not a task/);
-    assert.equal(st.plan!.tasks.length, 3);
+    assert.match(st.plan.errors.join('\n'), /"nope", which is not a task/);
+    assert.equal(st.plan.tasks.length, 3);
     await refused(s, { type: 'run/start' }, 'invalid');
 
     // A valid edit: beta no longer waits for alpha, alpha is retitled, gamma is added.

@@ -31,7 +31,7 @@ test('no folder, or a folder outside git: blocked with what to do, drafts still 
   try {
     const st = state(s);
     assert.equal(st.blocked?.reason, 'notGit');
-    assert.match(st.blocked!.message, /git init/);
+    assert.match(st.blocked.message, /git init/);
     assert.equal(st.repo, null);
     await refused(s, { type: 'backend/useDemo' }, 'blocked');
     await refused(s, { type: 'run/open', runId: 'r1' }, 'blocked');
@@ -95,7 +95,7 @@ test(
     try {
       let st = state(s);
       assert.equal(st.blocked?.reason, 'untrusted');
-      assert.match(st.blocked!.message, /Trust the workspace to plan and run/);
+      assert.match(st.blocked.message, /Trust the workspace to plan and run/);
       assert.deepEqual(
         st.history.map((h) => h.runId),
         [runId],

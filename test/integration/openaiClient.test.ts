@@ -14,6 +14,7 @@ import type { ModelErrorReason, ModelRequest } from '../../src/core/model';
 import { createTestServer } from '../../src/testserver/server';
 import type { Fault, Reply, Responder, TestServer, TestServerOptions } from '../../src/testserver/server';
 import { text, toolCall } from '../../src/testserver/scenario';
+import { contentText } from '../../src/testserver/wire';
 
 const FAST = { retryBaseMs: 5, retryMaxMs: 20, idleTimeoutMs: 400, requestTimeoutMs: 5_000 };
 
@@ -359,7 +360,7 @@ test('json_schema and tool_choice unsupported: falls back to JSON instructions',
       assert.equal(last.tool_choice, undefined);
       assert.equal(last.response_format, undefined);
       assert.equal(last.messages.filter((m) => m.role === 'system').length, 1);
-      assert.match(String(last.messages[0].content), /^sys\n\n[\s\S]*"required":\["verdict"\]/);
+      assert.match(contentText(last.messages[0]), /^sys\n\n[\s\S]*"required":\["verdict"\]/);
       await client.complete({ ...ask(), responseFormat: format });
       assert.equal(server.requests.length, 4);
     },
@@ -434,7 +435,7 @@ test('nodeFetch: sends method, headers and body; keeps one connection alive; cap
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       let body = '';
-      req.on('data', (c: Buffer) => (body += c));
+      req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () =>
         setTimeout(() => {
           inFlight--;

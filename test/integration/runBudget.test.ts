@@ -94,7 +94,7 @@ test(
       // No request started after the hit: planner, a ×3, b ×1 (in flight at the hit), c ×1.
       assert.equal(server.requests.length, 6);
       assert.ok(
-        server.requests.every((r) => r.receivedAt <= hit!.t),
+        server.requests.every((r) => r.receivedAt <= hit.t),
         'a request arrived after the budget stop',
       );
       assert.deepEqual(

@@ -24,6 +24,7 @@ import {
   statusHistory,
 } from './runHarness';
 import type { TempRepo } from './runHarness';
+import { contentText } from '../../src/testserver/wire';
 
 const SPEC = 'Add a shout helper and a double helper, then a report that uses both.';
 const CHECK = ['--check', 'test=node --test'];
@@ -140,7 +141,8 @@ test(
         .at(-1);
       assert.equal(reportFrom, secondMerge);
       const readReply = requestsFor(server, 'agent', 'report')[1].body.messages.at(-1);
-      assert.match(String(readReply?.content), /toUpperCase/, 'report could not read strings.js in its worktree');
+      assert.ok(readReply);
+      assert.match(contentText(readReply), /toUpperCase/, 'report could not read strings.js in its worktree');
 
       // The integration branch holds every task's files and one merge commit per task.
       const integration = `foreman/${runId}/integration`;

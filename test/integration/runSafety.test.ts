@@ -34,6 +34,7 @@ import {
 } from './runHarness';
 import type { EngineParts, TempRepo } from './runHarness';
 import { isDead } from './processProbe';
+import { contentText } from '../../src/testserver/wire';
 
 /** Engine parts with review off; `tweak` may change the config before the engine is made. */
 async function partsFor(
@@ -60,7 +61,7 @@ async function runToEnd(parts: EngineParts, repo: TempRepo, plan: Plan) {
 function toolResults(server: TestServer, taskId: string): string[] {
   const last = requestsFor(server, 'agent', taskId).at(-1);
   assert.ok(last, `no request for ${taskId}`);
-  return last.body.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+  return last.body.messages.filter((m) => m.role === 'tool').map(contentText);
 }
 
 /** Lines of `ps` whose command line contains `token`. */

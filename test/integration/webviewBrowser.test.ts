@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import type { PanelState, PlanTask } from '../../src/protocol/panel';
 import type { PanelPage } from '../../scripts/webview-preview.mjs' with { 'resolution-mode': 'import' };
+import type * as HarnessModule from '../../scripts/webview-preview.mjs' with { 'resolution-mode': 'import' };
 
-type Harness = typeof import('../../scripts/webview-preview.mjs', { with: { 'resolution-mode': 'import' } });
+type Harness = typeof HarnessModule;
 
 const CHROMIUM = process.env.FOREMAN_E2E_CHROMIUM || '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (bash scripts/e2e-setup.sh installs it)`;

@@ -17,7 +17,7 @@ import type { RunView } from '../../src/protocol/panel';
 class Journal {
   readonly events: JournalEvent[] = [];
   add(t: number, event: NewEvent): JournalEvent {
-    const full = { ...event, seq: this.events.length + 1, t } as JournalEvent;
+    const full = { ...event, seq: this.events.length + 1, t };
     this.events.push(full);
     return full;
   }

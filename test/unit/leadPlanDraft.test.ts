@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallOptions, ModelClient, ModelRequest, ModelResponse } from '../../src/core/model';
+import type { ModelClient, ModelRequest, ModelResponse } from '../../src/core/model';
 import type { TaskSpec } from '../../src/core/plan';
 import { validatePlan } from '../../src/core/planGraph';
 import { planSpec } from '../../src/core/planner';
@@ -142,7 +142,7 @@ test('re-planning sends the spec, the current plan and the comment; the plan kee
   const model: ModelClient = {
     endpoint: 'http://fake.invalid/v1',
     model: 'planner',
-    async complete(request: ModelRequest, _options?: CallOptions) {
+    async complete(request: ModelRequest) {
       requests.push(request);
       return { ...response(50), content: revised };
     },

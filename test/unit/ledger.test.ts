@@ -124,7 +124,7 @@ test('Ledger.fromEvents rebuilds the same totals from model_request events only'
     events.push({ seq: ++seq, t: 1, type: 'model_request', attempts: 1, ...r });
   }
   events.push({
-    seq: ++seq,
+    seq: seq + 1,
     t: 1,
     type: 'model_request',
     role: 'agent',

@@ -165,7 +165,7 @@ function strictProblems(node: unknown, where = '$'): string[] {
   for (const k of ['$schema', 'minLength', 'maxLength', 'minItems', 'maxItems'])
     if (k in obj) problems.push(`${where} has ${k}`);
   if (obj.type === 'object') {
-    const props = Object.keys((obj.properties ?? {}) as object).sort();
+    const props = Object.keys(obj.properties ?? {}).sort();
     const required = [...((obj.required ?? []) as string[])].sort();
     if (obj.additionalProperties !== false) problems.push(`${where} lacks additionalProperties: false`);
     if (JSON.stringify(props) !== JSON.stringify(required)) problems.push(`${where} does not require every property`);

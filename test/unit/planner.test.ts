@@ -67,10 +67,10 @@ test('a valid first answer gives a plan; the prompt carries the marker, spec, re
   assert.equal(responses.length, 1);
   const [request] = model.requests;
   assert.equal(request.messages[0].role, 'system');
-  assert.ok((request.messages[0].content as string).startsWith(roleMarker('planner')));
-  assert.match(request.messages[0].content as string, /parallel/);
+  assert.ok(request.messages[0].content.startsWith(roleMarker('planner')));
+  assert.match(request.messages[0].content, /parallel/);
   assert.equal(request.messages[1].role, 'user');
-  assert.match(request.messages[1].content as string, /Build a small todo app\.[\s\S]*README\.md/);
+  assert.match(request.messages[1].content, /Build a small todo app\.[\s\S]*README\.md/);
   assert.equal(request.responseFormat?.name, 'task_plan');
   assert.equal((request.responseFormat?.schema as { type: string }).type, 'object');
   assert.equal(model.signals[0], controller.signal);
@@ -88,7 +88,7 @@ test('a cyclic plan gets one repair turn that lists the error, then succeeds', a
   assert.equal(repair.length, 4);
   assert.deepEqual(repair[2], { role: 'assistant', content: cyclicAnswer });
   assert.equal(repair[3].role, 'user');
-  assert.match(repair[3].content as string, /cycle: a → b → a/);
+  assert.match(repair[3].content, /cycle: a → b → a/);
   assert.equal(model.requests[0].messages.length, 2, 'the first request is not mutated afterwards');
 });
 

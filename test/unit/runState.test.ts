@@ -32,7 +32,7 @@ function usage(prompt: number, completion: number, cached: number | null = null)
 
 /** Number and stamp events the way the journal does (t = 1000 * seq). */
 function journal(events: NewEvent[]): JournalEvent[] {
-  return events.map((e, i) => ({ ...e, seq: i + 1, t: (i + 1) * 1000 }) as JournalEvent);
+  return events.map((e, i) => ({ ...e, seq: i + 1, t: (i + 1) * 1000 }));
 }
 
 function request(taskId: string | null, u: Usage, cost: number | null): NewEvent {

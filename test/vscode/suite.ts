@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { LeadApi } from '../../src/app/leadApi';
 import type { ForemanApi } from '../../src/extension';
 import { PanelState } from '../../src/protocol/panel';
+import { errorDetail } from '../../src/core/errors';
 
 const EXTENSION_ID = 'foreman-dev.foreman';
 /** The issue's target; FOREMAN_ACTIVATION_LIMIT_MS loosens it on a slow machine. */
@@ -172,7 +173,7 @@ export async function run(): Promise<void> {
       console.log(`  ok   ${c.name} (${Date.now() - started} ms)`);
     } catch (e) {
       failures.push(c.name);
-      console.error(`  FAIL ${c.name}\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      console.error(`  FAIL ${c.name}\n${errorDetail(e)}`);
     } finally {
       clearTimeout(timer);
     }

@@ -13,7 +13,7 @@ import { driveLocked, reopenRun } from './run';
 async function decide(
   ctx: CommandContext,
   usage: string,
-  act: (engine: RunEngine, args: string[]) => Promise<Decision[]>,
+  act: (engine: RunEngine, args: string[]) => Decision[] | Promise<Decision[]>,
 ): Promise<number> {
   const [runId, ...args] = ctx.cl.args;
   if (!runId || args.length === 0) throw new UsageError(usage);
@@ -28,7 +28,7 @@ async function decide(
 }
 
 export const acceptCommand: CommandHandler = (ctx) =>
-  decide(ctx, 'foreman accept <run> <task>...', async (engine, tasks) => tasks.map((t) => engine.acceptTask(t)));
+  decide(ctx, 'foreman accept <run> <task>...', (engine, tasks) => tasks.map((t) => engine.acceptTask(t)));
 
 export const rejectCommand: CommandHandler = (ctx) =>
   decide(ctx, 'foreman reject <run> <task>...', async (engine, tasks) => {
@@ -38,6 +38,6 @@ export const rejectCommand: CommandHandler = (ctx) =>
   });
 
 export const reviseCommand: CommandHandler = (ctx) =>
-  decide(ctx, 'foreman revise <run> <task> "<what to change>"', async (engine, [task, ...words]) => [
+  decide(ctx, 'foreman revise <run> <task> "<what to change>"', (engine, [task, ...words]) => [
     engine.requestChanges(task, words.join(' ')),
   ]);
