@@ -1,5 +1,5 @@
 // One build script for every bundle: the extension, the Lead panel's webview, the command line and
-// the scripted test server. `node esbuild.js` builds once; `--watch` rebuilds on change;
+// the scripted backend (dist/scripted.js). `node esbuild.js` builds once; `--watch` rebuilds on change;
 // `--production` minifies.
 const esbuild = require('esbuild');
 const { copyFileSync, mkdirSync } = require('node:fs');
@@ -99,7 +99,7 @@ const bundles = [
     banner: { js: '#!/usr/bin/env node' },
     plugins: [...common.plugins, ranksBesideBundle],
   },
-  { ...common, entryPoints: ['src/testserver/main.ts'], outfile: 'dist/testserver.js' },
+  { ...common, entryPoints: ['src/scripted/main.ts'], outfile: 'dist/scripted.js' },
 ];
 
 async function main() {

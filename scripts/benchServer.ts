@@ -2,7 +2,7 @@
  * The benchmark's fixture: the small repository and the plan that scripts/bench.ts runs, and the
  * model server that plays the agents against them. Run as a program, it is that server, in a
  * process of its own so that its CPU is not counted as the orchestrator's: Foreman's scripted
- * OpenAI-compatible test server (src/testserver/server.ts) answering at once, every agent making
+ * OpenAI-compatible test server (src/scripted/server.ts) answering at once, every agent making
  * `--steps - 1` cheap tool calls and then `finish`.
  *
  * Usage: node --import tsx scripts/benchServer.ts [--steps 20]
@@ -13,11 +13,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Plan } from '../src/core/plan';
 import { findTask } from '../src/core/promptMarkers';
-import { toolCall } from '../src/testserver/scenario';
-import type { Scenario, Step } from '../src/testserver/scenario';
-import { scenarioResponder } from '../src/testserver/scenario';
-import type { ChatRequest, Reply } from '../src/testserver/server';
-import { createTestServer } from '../src/testserver/server';
+import { toolCall } from '../src/scripted/scenario';
+import type { Scenario, Step } from '../src/scripted/scenario';
+import { scenarioResponder } from '../src/scripted/scenario';
+import type { ChatRequest, Reply } from '../src/scripted/server';
+import { createScriptedServer } from '../src/scripted/server';
 import { errorMessage } from '../src/core/errors';
 
 /** A small repository: a README, an AGENTS.md and 20 short modules under src/. */
@@ -109,7 +109,7 @@ async function main(args: string[]): Promise<void> {
   const at = args.indexOf('--steps');
   const steps = at >= 0 ? Number(args[at + 1]) : 20;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, not ${args[at + 1]}`);
-  const server = await createTestServer({ responder: scenarioResponder(benchScenario(steps)) });
+  const server = await createScriptedServer({ responder: scenarioResponder(benchScenario(steps)) });
   process.stdout.write(`listening ${server.url}\n`);
   const stop = (): void => {
     server.close().then(

@@ -6,7 +6,7 @@
 // The backend is the one the environment names (FOREMAN_BASE_URL, FOREMAN_MODEL, and
 // FOREMAN_API_KEY when it needs a key). When none is named, the run is a DEMO against Foreman's
 // scripted OpenAI-compatible server: every model answer is written out in
-// src/testserver/demoScenario.ts, so a newcomer without a GPU sees what Foreman does.
+// src/scripted/demoScenario.ts, so a newcomer without a GPU sees what Foreman does.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ function banner(lines) {
 }
 
 async function startScriptedServer() {
-  const child = spawn(node, [join(root, 'dist/testserver.js'), '--scenario', 'demo'], {
+  const child = spawn(node, [join(root, 'dist/scripted.js'), '--scenario', 'demo'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -67,7 +67,7 @@ async function main() {
     banner([
       "DEMO: no backend is named (FOREMAN_BASE_URL), so this run uses Foreman's",
       'scripted OpenAI-compatible server. No model runs: its answers are written out',
-      'in src/testserver/demoScenario.ts. Everything else is real: git worktrees,',
+      'in src/scripted/demoScenario.ts. Everything else is real: git worktrees,',
       "agents' tool calls, npm test as the check, merges, the ledger and the journal.",
     ]);
   }

@@ -1,7 +1,7 @@
 /**
  * The backends the Lead panel can use: those in the editor's settings, and always the built-in
  * demo, a scripted OpenAI-compatible server started in this process on first use (no model runs:
- * every answer is written out in src/testserver/demoScenario.ts). Resolving a backend builds its
+ * every answer is written out in src/scripted/demoScenario.ts). Resolving a backend builds its
  * model client; the API key goes from the editor's secret storage straight into that client and
  * nowhere else.
  */
@@ -10,10 +10,10 @@ import type { ModelClient, ModelErrorReason } from '../core/model';
 import { createNodeFetch } from '../infra/nodeFetch';
 import { createOpenAIClient, publicEndpoint } from '../infra/openaiClient';
 import type { BackendView, RunOptions } from '../protocol/panel';
-import { demoScenario } from '../testserver/demoScenario';
-import { scenarioResponder } from '../testserver/scenario';
-import { createTestServer } from '../testserver/server';
-import type { ChatRequest, Fault, Reply, Responder, TestServer } from '../testserver/server';
+import { demoScenario } from '../scripted/demoScenario';
+import { scenarioResponder } from '../scripted/scenario';
+import { createScriptedServer } from '../scripted/server';
+import type { ChatRequest, Fault, Reply, Responder, ScriptedServer } from '../scripted/server';
 import { LeadError } from './leadApi';
 import type { BackendSetting, LeadHost, LeadSettings } from './leadHost';
 
@@ -39,8 +39,8 @@ export interface ResolvedBackend {
 
 /** The scripted demo server, started on first use, with a fresh script for every plan and run. */
 export class DemoServer {
-  private server: Promise<TestServer> | null = null;
-  private listening: TestServer | null = null;
+  private server: Promise<ScriptedServer> | null = null;
+  private listening: ScriptedServer | null = null;
   private play: Responder = scenarioResponder(demoScenario);
 
   /** `paceMs`: pause between streamed chunks, so a newcomer can watch the agents work. */
@@ -53,7 +53,7 @@ export class DemoServer {
 
   /** Start it (once) on 127.0.0.1 and a free port; resolves with its base URL. */
   async start(): Promise<string> {
-    this.server ??= createTestServer({
+    this.server ??= createScriptedServer({
       responder: (request, ctx) => this.answer(request, ctx),
       host: '127.0.0.1',
       port: 0,

@@ -318,7 +318,7 @@ export interface DemoRun {
 
 /**
  * Makes the demo's repository and runs `foreman run` on it against the scripted test server
- * (`dist/testserver.js --scenario demo`), as scripts/demo.mjs does. Needs dist/ built.
+ * (`dist/scripted.js --scenario demo`), as scripts/demo.mjs does. Needs dist/ built.
  */
 export async function createDemoRun(): Promise<DemoRun> {
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'foreman-e2e-repo-')));
@@ -332,7 +332,7 @@ export async function createDemoRun(): Promise<DemoRun> {
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'The shop before Foreman');
-  const server = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/testserver.js'), '--scenario', 'demo'], {
+  const server = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/scripted.js'), '--scenario', 'demo'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanTask } from '../../src/protocol/panel';
-import { toolCall } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
+import { toolCall } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
 import { isDead } from './processProbe';
 import {
   journalPath,

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discoverServers, kindOf } from '../../src/infra/discovery';
-import { toolCall } from '../../src/testserver/scenario';
+import { toolCall } from '../../src/scripted/scenario';
 import { makeRepo, planReply, rawTask, startServer } from './runHarness';
 import { refused, serverBackend, session, settledRun, state, testHost, testSettings, until } from './leadHarness';
 

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RESUMED_NOTE } from '../../src/core/prompts';
-import { toolCall } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
+import { toolCall } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
 import {
   deferred,
   latestRunId,

@@ -11,19 +11,19 @@ import { parseRetryAfter } from '../../src/infra/openaiRetry';
 import { estimateTokens } from '../../src/infra/tokenEstimate';
 import { ModelError } from '../../src/core/model';
 import type { ModelErrorReason, ModelRequest } from '../../src/core/model';
-import { createTestServer } from '../../src/testserver/server';
-import type { Fault, Reply, Responder, TestServer, TestServerOptions } from '../../src/testserver/server';
-import { text, toolCall } from '../../src/testserver/scenario';
-import { contentText } from '../../src/testserver/wire';
+import { createScriptedServer } from '../../src/scripted/server';
+import type { Fault, Reply, Responder, ScriptedServer, ScriptedServerOptions } from '../../src/scripted/server';
+import { text, toolCall } from '../../src/scripted/scenario';
+import { contentText } from '../../src/scripted/wire';
 
 const FAST = { retryBaseMs: 5, retryMaxMs: 20, idleTimeoutMs: 400, requestTimeoutMs: 5_000 };
 
 async function withServer(
   responder: Responder,
-  fn: (server: TestServer, config: BackendConfig) => Promise<void>,
-  opts: Partial<TestServerOptions> = {},
+  fn: (server: ScriptedServer, config: BackendConfig) => Promise<void>,
+  opts: Partial<ScriptedServerOptions> = {},
 ): Promise<void> {
-  const server = await createTestServer({ responder, ...opts });
+  const server = await createScriptedServer({ responder, ...opts });
   try {
     await fn(server, { baseUrl: server.url, model: 'test-model', ...FAST });
   } finally {
@@ -268,7 +268,7 @@ test('a 400 is not retried; exhausted retries reject with the reason', async () 
 });
 
 test('an unreachable server fails with connection after retries', async () => {
-  const server = await createTestServer({ responder: () => text('x') });
+  const server = await createScriptedServer({ responder: () => text('x') });
   const url = server.url;
   await server.close();
   await rejectsWith(

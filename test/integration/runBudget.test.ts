@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JournalEvent } from '../../src/core/journal';
-import type { Reply } from '../../src/testserver/server';
-import { toolCall } from '../../src/testserver/scenario';
+import type { Reply } from '../../src/scripted/server';
+import { toolCall } from '../../src/scripted/scenario';
 import {
   latestRunId,
   makeRepo,

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalEvent } from '../../src/core/journal';
-import type { Reply, TestServer } from '../../src/testserver/server';
-import { text, toolCall } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
+import type { Reply, ScriptedServer } from '../../src/scripted/server';
+import { text, toolCall } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
 import {
   latestRunId,
   makeRepo,
@@ -24,7 +24,7 @@ import {
   statusHistory,
 } from './runHarness';
 import type { TempRepo } from './runHarness';
-import { contentText } from '../../src/testserver/wire';
+import { contentText } from '../../src/scripted/wire';
 
 const SPEC = 'Add a shout helper and a double helper, then a report that uses both.';
 const CHECK = ['--check', 'test=node --test'];
@@ -86,7 +86,7 @@ function firstAt(events: JournalEvent[], taskId: string, status: string): number
   return hit.t;
 }
 
-async function withRun(fn: (repo: TempRepo, server: TestServer) => Promise<void>): Promise<void> {
+async function withRun(fn: (repo: TempRepo, server: ScriptedServer) => Promise<void>): Promise<void> {
   const repo = makeRepo();
   const server = await startServer(SCENARIO);
   try {
@@ -169,7 +169,7 @@ test(
 /** `foreman status --json` against sums of the journal's model_request events, and the server's counts. */
 async function checkStatusAgreesWithJournal(
   repo: TempRepo,
-  server: TestServer,
+  server: ScriptedServer,
   runId: string,
   events: JournalEvent[],
 ): Promise<void> {
@@ -214,7 +214,7 @@ interface Totals {
 }
 
 /** Every agent request starts with the same system message and the same tools array. */
-function checkSharedPrefix(server: TestServer): void {
+function checkSharedPrefix(server: ScriptedServer): void {
   const agents = requestsFor(server, 'agent');
   assert.ok(agents.length >= 12, `only ${agents.length} agent requests`);
   const system = JSON.stringify(agents[0].body.messages[0]);

@@ -15,9 +15,9 @@ import type { RunState } from '../../src/core/runState';
 import type { JournalFile } from '../../src/infra/journalFile';
 import { listRunIds } from '../../src/infra/journalFile';
 import { savePlan } from '../../src/infra/planFile';
-import { text, toolCall } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
-import type { TestServer } from '../../src/testserver/server';
+import { text, toolCall } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
+import type { ScriptedServer } from '../../src/scripted/server';
 import {
   createEngine,
   engineParts,
@@ -38,7 +38,7 @@ import type { EngineOptions, EngineParts, TempRepo } from './runHarness';
 /** An in-process run of `plan` to its end, with the journal read back from disk. */
 async function runEngine(
   repo: TempRepo,
-  server: TestServer,
+  server: ScriptedServer,
   plan: Plan,
   opts: EngineOptions,
   tweak: (parts: EngineParts) => void = () => undefined,
@@ -57,7 +57,7 @@ async function runEngine(
 
 /** The text of the last message of a recorded request. */
 function lastMessage(
-  server: TestServer,
+  server: ScriptedServer,
   index: number,
   role: 'agent' | 'planner',
   task?: string,

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESUMED_NOTE } from '../../src/core/prompts';
-import { toolCall } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
+import { toolCall } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
 import {
   deferred,
   journalPath,

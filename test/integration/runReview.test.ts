@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { text, toolCall } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
+import { text, toolCall } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
 import {
   latestRunId,
   makeRepo,

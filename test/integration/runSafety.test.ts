@@ -14,9 +14,9 @@ import type { Plan } from '../../src/core/plan';
 import type { JournalFile } from '../../src/infra/journalFile';
 import { listRunIds } from '../../src/infra/journalFile';
 import { savePlan } from '../../src/infra/planFile';
-import { toolCall } from '../../src/testserver/scenario';
-import type { Step } from '../../src/testserver/scenario';
-import type { TestServer } from '../../src/testserver/server';
+import { toolCall } from '../../src/scripted/scenario';
+import type { Step } from '../../src/scripted/scenario';
+import type { ScriptedServer } from '../../src/scripted/server';
 import {
   createEngine,
   engineParts,
@@ -34,12 +34,12 @@ import {
 } from './runHarness';
 import type { EngineParts, TempRepo } from './runHarness';
 import { isDead } from './processProbe';
-import { contentText } from '../../src/testserver/wire';
+import { contentText } from '../../src/scripted/wire';
 
 /** Engine parts with review off; `tweak` may change the config before the engine is made. */
 async function partsFor(
   repo: TempRepo,
-  server: TestServer,
+  server: ScriptedServer,
   tweak: (p: EngineParts) => void = () => undefined,
 ): Promise<EngineParts> {
   const parts = await engineParts(repo, server, { flags: { review: false, concurrency: 1 } });
@@ -58,7 +58,7 @@ async function runToEnd(parts: EngineParts, repo: TempRepo, plan: Plan) {
 }
 
 /** The tool results the model was sent, in order, from the task's last request. */
-function toolResults(server: TestServer, taskId: string): string[] {
+function toolResults(server: ScriptedServer, taskId: string): string[] {
   const last = requestsFor(server, 'agent', taskId).at(-1);
   assert.ok(last, `no request for ${taskId}`);
   return last.body.messages.filter((m) => m.role === 'tool').map(contentText);

@@ -1,7 +1,7 @@
 /**
- * The test server as a program: `node dist/testserver.js [--port 8123] [--host 127.0.0.1]
+ * The scripted backend as a program: `node dist/scripted.js [--port 8123] [--host 127.0.0.1]
  * [--scenario demo|path/to/scenario.js] [--no-json-schema] [--no-cached]`. `demo` plays the demo's
- * scripted run (src/testserver/demoScenario.ts); a module's `scenario` export or default export is
+ * scripted run (src/scripted/demoScenario.ts); a module's `scenario` export or default export is
  * played; without one every agent finishes at once.
  * Prints `listening <url>` on stdout and stops on SIGINT or SIGTERM.
  */
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { demoScenario } from './demoScenario';
 import { scenarioResponder } from './scenario';
 import type { Scenario } from './scenario';
-import { createTestServer } from './server';
+import { createScriptedServer } from './server';
 import { errorMessage } from '../core/errors';
 
 function flag(args: string[], name: string): string | undefined {
@@ -32,7 +32,7 @@ async function loadScenario(path: string | undefined): Promise<Scenario> {
 
 async function main(args: string[]): Promise<void> {
   const scenario = await loadScenario(flag(args, '--scenario'));
-  const server = await createTestServer({
+  const server = await createScriptedServer({
     responder: scenarioResponder(scenario),
     port: Number(flag(args, '--port') ?? 0),
     host: flag(args, '--host'),
@@ -51,6 +51,6 @@ async function main(args: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`testserver: ${errorMessage(e)}\n`);
+  process.stderr.write(`scripted: ${errorMessage(e)}\n`);
   process.exit(1);
 });

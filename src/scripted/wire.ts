@@ -1,5 +1,5 @@
 /**
- * Wire-format helpers of the test server: how a scripted reply becomes chat-completions chunks or
+ * Wire-format helpers of the scripted backend: how a scripted reply becomes chat-completions chunks or
  * a JSON body, how usage is estimated, and the simulated prefix cache.
  */
 import type { Reply, WireMessage } from './server';

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestServer } from '../../src/testserver/server';
-import type { ChatRequest, Responder, TestServer } from '../../src/testserver/server';
-import { scenarioResponder, text, toolCall } from '../../src/testserver/scenario';
+import { createScriptedServer } from '../../src/scripted/server';
+import type { ChatRequest, Responder, ScriptedServer } from '../../src/scripted/server';
+import { scenarioResponder, text, toolCall } from '../../src/scripted/scenario';
 import { roleMarker, taskMarker } from '../../src/core/promptMarkers';
 
 interface Chunk {
@@ -23,10 +23,10 @@ interface Chunk {
 
 async function withServer(
   responder: Responder,
-  fn: (s: TestServer) => Promise<void>,
+  fn: (s: ScriptedServer) => Promise<void>,
   opts: object = {},
 ): Promise<void> {
-  const server = await createTestServer({ responder, ...opts });
+  const server = await createScriptedServer({ responder, ...opts });
   try {
     await fn(server);
   } finally {
@@ -34,7 +34,7 @@ async function withServer(
   }
 }
 
-function post(server: TestServer, body: object, headers: Record<string, string> = {}): Promise<Response> {
+function post(server: ScriptedServer, body: object, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.url}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -50,7 +50,7 @@ function dataLines(body: string): string[] {
     .map((f) => f.slice('data: '.length));
 }
 
-async function streamChunks(server: TestServer, body: object): Promise<{ chunks: Chunk[]; done: boolean }> {
+async function streamChunks(server: ScriptedServer, body: object): Promise<{ chunks: Chunk[]; done: boolean }> {
   const res = await post(server, { stream: true, ...body });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
@@ -251,7 +251,7 @@ test('injects rate limits, server errors and malformed chunks', async () => {
 });
 
 test('a cut stream ends without [DONE]; a stalled one is ended by close()', async () => {
-  const server = await createTestServer({
+  const server = await createScriptedServer({
     responder: (_req, { index }) =>
       index === 0 ? { fault: 'cut', afterChunks: 2 } : { fault: 'stall', afterChunks: 1 },
   });
@@ -307,13 +307,13 @@ test('scenario routes by role, task and step, with faults before the reply', asy
 });
 
 test('runs as a program: prints its URL, serves the scenario, stops on SIGTERM', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'foreman-testserver-'));
+  const dir = await mkdtemp(join(tmpdir(), 'foreman-scripted-'));
   try {
     const file = join(dir, 'scenario.mjs');
     await writeFile(file, "export default { planner: [{ content: 'from file' }] };\n");
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/testserver/main.ts', '--port', '0', '--scenario', file, '--no-cached'],
+      ['--import', 'tsx', 'src/scripted/main.ts', '--port', '0', '--scenario', file, '--no-cached'],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

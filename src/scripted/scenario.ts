@@ -1,5 +1,5 @@
 /**
- * Scripted conversations for the test server. A scenario lists, per role (and per task for
+ * Scripted conversations for the scripted backend. A scenario lists, per role (and per task for
  * agents), what the model answers at each step; the request is routed by the markers of
  * src/core/promptMarkers.ts, so the same script drives tests, the demo and benchmarks.
  */
@@ -53,7 +53,7 @@ export function scenarioResponder(scenario: Scenario): Responder {
   return (request) => {
     const system = request.messages.find((m) => m.role === 'system');
     const role = system ? findRole(messageText(system)) : null;
-    if (role === null) return text('This is the Foreman test server; the request carried no role marker.');
+    if (role === null) return text('This is the Foreman scripted backend; the request carried no role marker.');
     let task: string | null = null;
     for (const m of request.messages) {
       task = findTask(messageText(m));

@@ -1,5 +1,7 @@
 /**
- * A scripted OpenAI-compatible server for tests, the demo and benchmarks. It speaks the
+ * The scripted backend: an OpenAI-compatible server that plays written-out conversations instead of
+ * running a model. It is the demo backend a newcomer tries without a GPU (src/scripted/demoScenario.ts),
+ * and the backend of the tests and benchmarks, which use it like anyone else. It speaks the
  * chat-completions wire format (streamed as SSE or as one JSON body), simulates usage reporting
  * including prefix caching, and can inject the faults real backends show: rate limits, 5xx, cut
  * or stalled streams and malformed chunks. A `Responder` decides what each request gets.
@@ -77,8 +79,8 @@ export interface RecordedRequest {
   receivedAt: number;
 }
 
-/** Options of `createTestServer`. */
-export interface TestServerOptions {
+/** Options of `createScriptedServer`. */
+export interface ScriptedServerOptions {
   responder: Responder;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -94,8 +96,8 @@ export interface TestServerOptions {
   reportCached?: boolean;
 }
 
-/** A running test server. */
-export interface TestServer {
+/** A running scripted server. */
+export interface ScriptedServer {
   /** Base URL ending in /v1. */
   url: string;
   requests: RecordedRequest[];
@@ -106,16 +108,16 @@ export interface TestServer {
 }
 
 interface Ctx {
-  options: Required<Omit<TestServerOptions, 'port' | 'host'>>;
-  server: TestServer;
+  options: Required<Omit<ScriptedServerOptions, 'port' | 'host'>>;
+  server: ScriptedServer;
   cache: PrefixCache;
 }
 
 /**
- * Start a test server on `host:port` (127.0.0.1 and a free port by default). Resolves once it
+ * Start a scripted server on `host:port` (127.0.0.1 and a free port by default). Resolves once it
  * listens; `url` is the base URL to give an OpenAI client.
  */
-export async function createTestServer(options: TestServerOptions): Promise<TestServer> {
+export async function createScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
   const sockets = new Set<Socket>();
   const httpServer = http.createServer();
   httpServer.keepAliveTimeout = 5_000;
@@ -135,7 +137,7 @@ export async function createTestServer(options: TestServerOptions): Promise<Test
   });
   httpServer.on('request', (req, res) => {
     handle(ctx, req, res).catch((e: unknown) => {
-      sendError(res, 500, `test server failure: ${errorMessage(e)}`, 'server_error');
+      sendError(res, 500, `scripted server failure: ${errorMessage(e)}`, 'server_error');
     });
   });
   await new Promise<void>((resolve, reject) => {
