@@ -5,44 +5,22 @@
  * runs and applies; the sample's branch then has the work and its tests pass.
  * Screenshots: test-results/e2e/first-run-*.png.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ensureVsix, processesOf, startVSCode, waitFor } from './harness';
-import type { VSCodeSession } from './harness';
+import { waitFor } from './harness';
 import { answerModal, button, openLead, stages, waitForPhase, waitForRun } from './lead';
-import { DEMO_SPEC, makeSampleRepo, processesIn } from './sample';
-import type { SampleRepo } from './sample';
+import { DEMO_SPEC, processesIn, useSampleSession } from './sample';
 
-let sample: SampleRepo;
-let vscode: VSCodeSession | undefined;
-
-before(
-  async () => {
-    const vsix = ensureVsix();
-    sample = makeSampleRepo();
-    vscode = await startVSCode({
-      workspace: sample.repo,
-      vsix,
-      settings: { 'foreman.worktrees.location': sample.worktrees },
-    });
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await vscode?.close();
-  if (vscode) assert.deepEqual(processesOf(vscode.marker), [], 'closing VS Code leaves none of its processes');
-  sample?.cleanup();
-});
+const session = useSampleSession();
 
 test(
   'with no backend, "Try the demo backend" runs the demo from spec to a commit on main',
   { timeout: 180_000 },
   async () => {
-    const page = vscode!.page;
+    const page = session.vscode.page;
     const stage = stages(page, 'first-run');
-    const lead = await openLead(vscode!);
+    const lead = await openLead(session.vscode);
     await stage('demo-backend', async () => {
       await button(lead, 'Try the demo backend').click();
       const backend = lead.getByLabel('Backend', { exact: true });
@@ -71,11 +49,11 @@ test(
     await stage('applied', async () => {
       await button(lead, 'Apply as one commit').click();
       await answerModal(page, 'Apply');
-      await waitFor(() => sample.git('rev-list', '--count', 'HEAD') === '2', 'the commit on main', 30_000);
+      await waitFor(() => session.sample.git('rev-list', '--count', 'HEAD') === '2', 'the commit on main', 30_000);
     });
-    assert.equal(sample.git('status', '--porcelain'), '', 'the checkout is clean after apply');
-    assert.ok(sample.git('show', '--name-only', '--format=', 'HEAD').split('\n').includes('src/checkout.js'));
-    execFileSync('npm', ['test', '--silent'], { cwd: sample.repo, stdio: 'ignore' });
-    assert.deepEqual(processesIn(sample.worktrees), [], 'no agent command is left running');
+    assert.equal(session.sample.git('status', '--porcelain'), '', 'the checkout is clean after apply');
+    assert.ok(session.sample.git('show', '--name-only', '--format=', 'HEAD').split('\n').includes('src/checkout.js'));
+    execFileSync('npm', ['test', '--silent'], { cwd: session.sample.repo, stdio: 'ignore' });
+    assert.deepEqual(processesIn(session.sample.worktrees), [], 'no agent command is left running');
   },
 );

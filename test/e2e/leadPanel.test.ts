@@ -7,12 +7,11 @@
  * branch (plan edit, run, diff, request changes, Apply, git).
  * Screenshots of every stage: test-results/e2e/lead-{open,down,hold,run}-*.png.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { FrameLocator } from 'playwright-core';
-import type { TestServer } from '../../src/testserver/server';
-import { ensureVsix, processesOf, startVSCode, waitFor } from './harness';
+import { waitFor } from './harness';
 import type { VSCodeSession } from './harness';
 import {
   addBackend,
@@ -29,8 +28,7 @@ import {
   waitForTask,
 } from './lead';
 import type { BackendFields } from './lead';
-import { DEMO_SPEC, makeSampleRepo, processesIn, startScriptedServer } from './sample';
-import type { SampleRepo } from './sample';
+import { DEMO_SPEC, processesIn, useSampleSession } from './sample';
 
 /** A port nothing listens on (the discard service, closed on any ordinary machine). */
 const DOWN_URL = 'http://127.0.0.1:9/v1';
@@ -39,42 +37,22 @@ const CHANGE_REQUEST = 'Please keep the receipt as it is and confirm the tests s
 const DEMO_TASKS = ['discounts', 'receipt', 'checkout'];
 const SCRIPTED: BackendFields = { name: 'scripted', baseUrl: '', model: 'scripted-demo' };
 
-let sample: SampleRepo;
-let server: TestServer;
-let vscode: VSCodeSession | undefined;
 let lead: FrameLocator;
 
-before(
-  async () => {
-    const vsix = ensureVsix();
-    sample = makeSampleRepo();
-    server = await startScriptedServer('demo');
-    SCRIPTED.baseUrl = server.url;
-    vscode = await startVSCode({
-      workspace: sample.repo,
-      vsix,
-      settings: { 'foreman.worktrees.location': sample.worktrees },
-    });
-    const session = vscode;
-    await stages(session.page, 'lead-open')('panel', async () => {
-      lead = await openLead(session);
-    });
-  },
-  { timeout: 180_000 },
-);
+const session = useSampleSession({ scenario: 'demo', timeoutMs: 180_000 });
 
-after(async () => {
-  await vscode?.close();
-  if (vscode) assert.deepEqual(processesOf(vscode.marker), [], 'closing VS Code leaves none of its processes');
-  await server?.close();
-  sample?.cleanup();
+before(async () => {
+  SCRIPTED.baseUrl = session.server.url;
+  await stages(session.vscode.page, 'lead-open')('panel', async () => {
+    lead = await openLead(session.vscode);
+  });
 });
 
 test(
   'first run: the panel offers a backend; one that is down gives a clear error and nothing breaks',
   { timeout: 120_000 },
   async () => {
-    const stage = stages(vscode!.page, 'lead-down');
+    const stage = stages(session.vscode.page, 'lead-down');
     await stage('first-run', async () => {
       await waitForPhase(lead, 'compose');
       for (const name of ['Try the demo backend', 'Discover local servers']) {
@@ -95,7 +73,7 @@ test(
     );
     assert.ok(await button(lead, 'Plan').isEnabled(), 'Plan can be tried again');
     assert.equal(await lead.getByLabel('Spec', { exact: true }).inputValue(), DEMO_SPEC, 'the spec is kept');
-    assert.doesNotMatch(vscode!.extensionHostLog(), /Extension host terminated|Uncaught|FATAL/i);
+    assert.doesNotMatch(session.vscode.extensionHostLog(), /Extension host terminated|Uncaught|FATAL/i);
   },
 );
 
@@ -103,7 +81,7 @@ test(
   'hold for review: verified tasks wait, Accept merges them, and the task that needs them runs next',
   { timeout: 240_000 },
   async () => {
-    const stage = stages(vscode!.page, 'lead-hold');
+    const stage = stages(session.vscode.page, 'lead-hold');
     await stage('held', async () => {
       await backToCompose(lead);
       await useBackend(lead, SCRIPTED);
@@ -127,7 +105,7 @@ test(
 );
 
 test('spec → plan → edit → run → diff → request changes → apply onto the branch', { timeout: 240_000 }, async () => {
-  const page = vscode!.page;
+  const page = session.vscode.page;
   const stage = stages(page, 'lead-run');
   await stage('backend', async () => {
     await backToCompose(lead);
@@ -161,11 +139,14 @@ test('spec → plan → edit → run → diff → request changes → apply onto
     await button(lead, 'Apply as one commit').click();
     const question = await answerModal(page, 'Apply');
     assert.match(question, /Apply run \S+ onto branch main as one commit\?/);
-    await waitFor(() => sample.git('rev-list', '--count', 'HEAD') === '2', 'the commit on main', 30_000);
+    await waitFor(() => session.sample.git('rev-list', '--count', 'HEAD') === '2', 'the commit on main', 30_000);
   });
   assertAppliedOnMain();
-  assert.ok(server.requests.length >= 10, `the test server answered the run (${server.requests.length} requests)`);
-  assert.deepEqual(processesIn(sample.worktrees), [], 'no agent command is left running');
+  assert.ok(
+    session.server.requests.length >= 10,
+    `the test server answered the run (${session.server.requests.length} requests)`,
+  );
+  assert.deepEqual(processesIn(session.sample.worktrees), [], 'no agent command is left running');
 });
 
 /** Clicks Diff on a task and waits for VS Code's diff editor on `file`; asserts the tab's title. */
@@ -190,7 +171,7 @@ async function openDiff(page: VSCodeSession['page'], taskId: string, file: strin
  */
 async function requestChanges(taskId: string, settled: string[]): Promise<void> {
   const row = taskRow(lead, taskId);
-  const before = server.requests.length;
+  const before = session.server.requests.length;
   await button(row, 'Request changes').click();
   await lead.getByLabel('Comments', { exact: true }).fill(CHANGE_REQUEST);
   await button(lead, 'Send').click();
@@ -206,7 +187,7 @@ async function requestChanges(taskId: string, settled: string[]): Promise<void> 
   ).catch((e: Error) => {
     throw new Error(`${e.message}; statuses seen: ${[...seen].join(', ')}`);
   });
-  const again = server.requests.slice(before);
+  const again = session.server.requests.slice(before);
   assert.ok(
     again.some((r) => JSON.stringify(r.body.messages).includes(CHANGE_REQUEST)),
     'the comment reached the agent',
@@ -262,11 +243,11 @@ async function backToCompose(frame: FrameLocator): Promise<void> {
 
 /** The run's work is one new commit on main: the files exist, the tree is clean, the tests pass. */
 function assertAppliedOnMain(): void {
-  assert.equal(sample.git('branch', '--show-current'), 'main');
-  const files = sample.git('show', '--name-only', '--format=', 'HEAD').split('\n');
+  assert.equal(session.sample.git('branch', '--show-current'), 'main');
+  const files = session.sample.git('show', '--name-only', '--format=', 'HEAD').split('\n');
   for (const f of ['src/discounts.js', 'src/receipt.js', 'src/checkout.js', 'test/checkout.test.js']) {
     assert.ok(files.includes(f), `HEAD brings ${f} (it has ${files.join(', ')})`);
   }
-  assert.equal(sample.git('status', '--porcelain'), '', 'the checkout is clean after apply');
-  execFileSync('npm', ['test', '--silent'], { cwd: sample.repo, stdio: 'ignore' });
+  assert.equal(session.sample.git('status', '--porcelain'), '', 'the checkout is clean after apply');
+  execFileSync('npm', ['test', '--silent'], { cwd: session.sample.repo, stdio: 'ignore' });
 }

@@ -9,36 +9,14 @@
  *   - in the Changes view, a task's file opens a diff tab with the file's new content.
  * Screenshots: test-results/e2e/review-<n>-<step>.png (completed, transcript, output, diff).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
-import { ensureVsix, processesOf, startVSCode, waitFor, waitForText } from './harness';
-import type { VSCodeSession } from './harness';
+import { waitFor, waitForText } from './harness';
 import { button, editorTabs, openLead, stages, taskRow, waitForPhase, waitForRun } from './lead';
-import { DEMO_SPEC, makeSampleRepo } from './sample';
-import type { SampleRepo } from './sample';
+import { DEMO_SPEC, useSampleSession } from './sample';
 
-let sample: SampleRepo;
-let vscode: VSCodeSession | undefined;
-
-before(
-  async () => {
-    const vsix = ensureVsix();
-    sample = makeSampleRepo();
-    vscode = await startVSCode({
-      workspace: sample.repo,
-      vsix,
-      settings: { 'foreman.worktrees.location': sample.worktrees },
-    });
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await vscode?.close();
-  if (vscode) assert.deepEqual(processesOf(vscode.marker), [], 'closing VS Code leaves none of its processes');
-  sample?.cleanup();
-});
+const session = useSampleSession();
 
 /** The active editor tab's label. */
 async function activeTab(page: Page): Promise<string> {
@@ -96,9 +74,9 @@ test(
   'Transcript, Output and the Changes view open readable tabs for a finished run',
   { timeout: 180_000 },
   async () => {
-    const page = vscode!.page;
+    const page = session.vscode.page;
     const stage = stages(page, 'review');
-    const lead = await openLead(vscode!);
+    const lead = await openLead(session.vscode);
     await stage('completed', async () => {
       await button(lead, 'Try the demo backend').click();
       const backend = lead.getByLabel('Backend', { exact: true });

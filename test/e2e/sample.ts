@@ -6,8 +6,8 @@
  *   const server = await startScriptedServer('demo'); // server.url, server.requests (chat requests)
  *   ...; await server.close(); sample.cleanup();
  *
- * The test server runs in the test's own process (src/testserver/server.ts, the code behind
- * `node dist/testserver.js`), so a test reads the requests it received directly: the program
+ * The test server runs in the test's own process (src/scripted/server.ts, the code behind
+ * `node dist/scripted.js`), so a test reads the requests it received directly: the program
  * prints only its URL and has no endpoint that reports them.
  */
 import { execFileSync } from 'node:child_process';
@@ -23,12 +23,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
-import { demoScenario } from '../../src/testserver/demoScenario';
-import { scenarioResponder } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
-import { createTestServer } from '../../src/testserver/server';
-import type { TestServer } from '../../src/testserver/server';
-import { PROJECT_ROOT } from './harness';
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { demoScenario } from '../../src/scripted/demoScenario';
+import { scenarioResponder } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
+import { createScriptedServer } from '../../src/scripted/server';
+import type { ScriptedServer } from '../../src/scripted/server';
+import { ensureVsix, processesOf, PROJECT_ROOT, startVSCode } from './harness';
+import type { VSCodeSession } from './harness';
 
 /** The demo's spec (samples/demo-spec.txt), which the demo scenario's planner answers. */
 export const DEMO_SPEC = readFileSync(join(PROJECT_ROOT, 'samples/demo-spec.txt'), 'utf8').trim();
@@ -67,9 +70,72 @@ export function makeSampleRepo(): SampleRepo {
   return { tmp, repo, worktrees: join(tmp, 'worktrees'), git, cleanup };
 }
 
+/** What a test file's VS Code session opens with. */
+export interface SampleSessionOptions {
+  /** The scripted backend's script, started before VS Code; without one no server is started. */
+  scenario?: Scenario | 'demo';
+  /** User settings besides `foreman.worktrees.location`, given the started server (if any). */
+  settings?: (server: ScriptedServer | null) => Record<string, unknown>;
+  /** Whether the workspace is trusted (default true). */
+  trust?: boolean;
+  /** The time the set-up may take (default two minutes). */
+  timeoutMs?: number;
+}
+
+/** The parts of a test file's session; each is there once the file's `before` hook has run. */
+export interface SampleSession {
+  readonly sample: SampleRepo;
+  readonly vscode: VSCodeSession;
+  /** The scripted backend; only when `scenario` was given. */
+  readonly server: ScriptedServer;
+}
+
+/**
+ * Registers a test file's `before` and `after` hooks: a fresh sample repository, the scripted
+ * backend when a scenario is given, and VS Code on the sample with the packed Foreman installed.
+ * Afterwards VS Code is closed, none of its processes may be left, the server is closed and the
+ * sample removed. Call it once, at the top level of the file.
+ */
+export function useSampleSession(options: SampleSessionOptions = {}): SampleSession {
+  let sample: SampleRepo | undefined;
+  let vscode: VSCodeSession | undefined;
+  let server: ScriptedServer | undefined;
+  before(
+    async () => {
+      const vsix = ensureVsix();
+      sample = makeSampleRepo();
+      if (options.scenario !== undefined) server = await startScriptedServer(options.scenario);
+      const settings = { ...options.settings?.(server ?? null), 'foreman.worktrees.location': sample.worktrees };
+      vscode = await startVSCode({ workspace: sample.repo, vsix, trust: options.trust, settings });
+    },
+    { timeout: options.timeoutMs ?? 120_000 },
+  );
+  after(async () => {
+    await vscode?.close();
+    if (vscode) assert.deepEqual(processesOf(vscode.marker), [], 'closing VS Code leaves none of its processes');
+    await server?.close();
+    sample?.cleanup();
+  });
+  const present = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the e2e session has no ${what} (did its before hook run?)`);
+    return value;
+  };
+  return {
+    get sample() {
+      return present(sample, 'sample repository');
+    },
+    get vscode() {
+      return present(vscode, 'VS Code');
+    },
+    get server() {
+      return present(server, 'scripted backend');
+    },
+  };
+}
+
 /** Starts the scripted test server on a free loopback port: the demo's script, or the one given. */
-export function startScriptedServer(scenario: Scenario | 'demo'): Promise<TestServer> {
-  return createTestServer({
+export function startScriptedServer(scenario: Scenario | 'demo'): Promise<ScriptedServer> {
+  return createScriptedServer({
     responder: scenarioResponder(scenario === 'demo' ? demoScenario : scenario),
     model: 'scripted-demo',
   });

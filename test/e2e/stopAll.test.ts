@@ -4,49 +4,28 @@
  * the panel. Every task must end stopped, the run 'stopped', the commands killed and the model
  * request in flight aborted. Screenshots: test-results/e2e/stop-*.png.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestServer } from '../../src/testserver/server';
 import { SLOW_COMMAND, SLOW_SPEC, SLOW_TASK_IDS, slowScenario } from './fixtures/slowScenario';
-import { ensureVsix, processesOf, startVSCode, waitFor } from './harness';
-import type { VSCodeSession } from './harness';
+import { waitFor } from './harness';
 import { boardStatuses, button, openLead, stages, waitForPhase, waitForRun, waitForTask } from './lead';
-import { makeSampleRepo, processesIn, startScriptedServer } from './sample';
-import type { SampleRepo } from './sample';
+import { processesIn, useSampleSession } from './sample';
 
 /** Statuses of a task that is still doing something. */
 const ACTIVE = ['setting_up', 'working', 'verifying'];
 
-let sample: SampleRepo;
-let server: TestServer;
-let vscode: VSCodeSession | undefined;
-
-before(
-  async () => {
-    const vsix = ensureVsix();
-    sample = makeSampleRepo();
-    server = await startScriptedServer(slowScenario);
-    const settings = {
-      'foreman.backends': [{ name: 'slow', baseUrl: server.url, models: ['scripted-slow'] }],
-      'foreman.worktrees.location': sample.worktrees,
-      'foreman.concurrency': 4,
-    };
-    vscode = await startVSCode({ workspace: sample.repo, vsix, settings });
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await vscode?.close();
-  if (vscode) assert.deepEqual(processesOf(vscode.marker), [], 'closing VS Code leaves none of its processes');
-  await server?.close();
-  sample?.cleanup();
+const session = useSampleSession({
+  scenario: slowScenario,
+  settings: (server) => ({
+    'foreman.backends': [{ name: 'slow', baseUrl: server?.url, models: ['scripted-slow'] }],
+    'foreman.concurrency': 4,
+  }),
 });
 
 test('Stop all stops every task, kills their commands and leaves the run stopped', { timeout: 180_000 }, async () => {
-  const page = vscode!.page;
+  const page = session.vscode.page;
   const stage = stages(page, 'stop');
-  const lead = await openLead(vscode!);
+  const lead = await openLead(session.vscode);
   await stage('planned', async () => {
     await lead.getByLabel('Spec', { exact: true }).fill(SLOW_SPEC);
     await button(lead, 'Plan').click();
@@ -56,7 +35,7 @@ test('Stop all stops every task, kills their commands and leaves the run stopped
     await button(lead, 'Run').click();
     for (const id of SLOW_TASK_IDS) await waitForTask(lead, id, ['working']);
     await waitFor(() => slowCommands().length >= 2, `two "${SLOW_COMMAND}" commands in the worktrees`, 60_000);
-    await waitFor(() => server.stats.inFlight > 0, 'a model request in flight', 30_000);
+    await waitFor(() => session.server.stats.inFlight > 0, 'a model request in flight', 30_000);
   });
   await stage('stopped', async () => {
     await button(lead, 'Stop all').click();
@@ -68,19 +47,21 @@ test('Stop all stops every task, kills their commands and leaves the run stopped
     Object.values(statuses).every((s) => !ACTIVE.includes(s)),
     `nothing is still working: ${JSON.stringify(statuses)}`,
   );
-  await waitFor(() => processesIn(sample.worktrees).length === 0, 'no process left in the worktrees', 10_000).catch(
-    () => {
-      assert.deepEqual(processesIn(sample.worktrees), [], 'every agent command was killed');
-    },
-  );
-  await waitFor(() => server.stats.inFlight === 0, 'no model request left in flight', 10_000);
+  await waitFor(
+    () => processesIn(session.sample.worktrees).length === 0,
+    'no process left in the worktrees',
+    10_000,
+  ).catch(() => {
+    assert.deepEqual(processesIn(session.sample.worktrees), [], 'every agent command was killed');
+  });
+  await waitFor(() => session.server.stats.inFlight === 0, 'no model request left in flight', 10_000);
   const stopAll = button(lead, 'Stop all');
   assert.ok(!(await stopAll.isVisible()) || (await stopAll.isDisabled()), 'Stop all is gone once nothing runs');
 });
 
 /** The slow commands running in the run's worktrees now. */
 function slowCommands(): number[] {
-  return processesIn(sample.worktrees)
+  return processesIn(session.sample.worktrees)
     .filter((p) => p.command.includes(SLOW_COMMAND))
     .map((p) => p.pid);
 }

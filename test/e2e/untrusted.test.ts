@@ -6,52 +6,33 @@
  * the only thing between the panel and a run is trust. Nothing may reach the server.
  * Screenshots: test-results/e2e/untrusted-*.png.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestServer } from '../../src/testserver/server';
-import { ensureVsix, runCommand, startVSCode } from './harness';
-import type { VSCodeSession } from './harness';
+import { runCommand } from './harness';
 import { button, openLead, stages } from './lead';
-import { DEMO_SPEC, makeSampleRepo, startScriptedServer } from './sample';
-import type { SampleRepo } from './sample';
+import { DEMO_SPEC, useSampleSession } from './sample';
 
-let sample: SampleRepo;
-let server: TestServer;
-let vscode: VSCodeSession | undefined;
-
-before(
-  async () => {
-    const vsix = ensureVsix();
-    sample = makeSampleRepo();
-    server = await startScriptedServer('demo');
-    const settings = {
-      'security.workspace.trust.enabled': true,
-      'foreman.backends': [{ name: 'scripted', baseUrl: server.url, models: ['scripted-demo'] }],
-      'foreman.worktrees.location': sample.worktrees,
-    };
-    vscode = await startVSCode({ workspace: sample.repo, vsix, trust: false, settings });
-  },
-  { timeout: 120_000 },
-);
-
-after(async () => {
-  await vscode?.close();
-  await server?.close();
-  sample?.cleanup();
+const session = useSampleSession({
+  scenario: 'demo',
+  trust: false,
+  settings: (server) => ({
+    'security.workspace.trust.enabled': true,
+    'foreman.backends': [{ name: 'scripted', baseUrl: server?.url, models: ['scripted-demo'] }],
+  }),
 });
 
 test(
   'in an untrusted workspace the panel says why, cannot plan, and no request reaches the backend',
   { timeout: 120_000 },
   async () => {
-    const page = vscode!.page;
+    const page = session.vscode.page;
     const stage = stages(page, 'untrusted');
     await stage('restricted-mode', async () => {
       await page.locator('.part.statusbar', { hasText: 'Restricted Mode' }).waitFor({ timeout: 15_000 });
     });
-    const lead = await openLead(vscode!);
+    const lead = await openLead(session.vscode);
     await stage('blocked', async () => {
       const blocked = lead.locator('[data-blocked="untrusted"]');
       await blocked.first().waitFor({ timeout: 30_000 });
@@ -65,8 +46,8 @@ test(
       await runCommand(page, 'Foreman: Plan the Spec');
       await new Promise((r) => setTimeout(r, 3_000)); // time for a request to arrive, were one sent
     });
-    assert.equal(server.requests.length, 0, 'no request reached the test server');
-    assert.ok(!existsSync(sample.worktrees), 'no worktree was made');
-    assert.ok(!existsSync(join(sample.repo, '.git', 'foreman', 'runs')), 'no run was started');
+    assert.equal(session.server.requests.length, 0, 'no request reached the test server');
+    assert.ok(!existsSync(session.sample.worktrees), 'no worktree was made');
+    assert.ok(!existsSync(join(session.sample.repo, '.git', 'foreman', 'runs')), 'no run was started');
   },
 );

@@ -1,66 +1,30 @@
 /**
- * Real temporary git repositories for the git adapter's tests. The test side drives git directly
- * (execFileSync), independently of the code under test.
+ * Fixtures of the git adapter's tests: the shared temporary repositories (tempRepo.ts) with the
+ * adapter opened over them, and helpers that make commits and task branches.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createProcessRunner } from '../../src/infra/processRunner';
 import { createGitRepo } from '../../src/infra/gitRepo';
 import type { GitRepo } from '../../src/infra/gitRepo';
+import { makeTempRepo } from './tempRepo';
+import type { TempRepo } from './tempRepo';
 
-/** A temporary directory holding `repo/` (the developer's checkout) and `worktrees/`. */
-export interface Fixture {
-  tmp: string;
-  root: string;
-  worktreeRoot: string;
-  git(args: string[], cwd?: string): string;
-  write(rel: string, content: string, cwd?: string): void;
-  read(rel: string, cwd?: string): string;
+/** A temporary repository (see tempRepo.ts) and the git adapter over it. */
+export interface Fixture extends TempRepo {
   open(cwd?: string): Promise<GitRepo>;
-  cleanup(): void;
-}
-
-/** The environment for test-side git: no ambient GIT_* variables, no system or global config. */
-function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
-  return env;
 }
 
 /** Make a repository on `main` with one commit (`README.md`) unless `empty`. */
 export function makeFixture(opts: { empty?: boolean } = {}): Fixture {
-  const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'foreman-git-')));
-  const root = join(tmp, 'repo');
-  const worktreeRoot = join(tmp, 'worktrees');
-  mkdirSync(root);
-  const env = gitEnv();
-  const git = (args: string[], cwd = root): string =>
-    execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const write = (rel: string, content: string, cwd = root): void => {
-    mkdirSync(dirname(join(cwd, rel)), { recursive: true });
-    writeFileSync(join(cwd, rel), content);
-  };
-  git(['init', '-q', '-b', 'main']);
-  git(['config', 'user.name', 'Dev Eloper']);
-  git(['config', 'user.email', 'dev@example.com']);
-  git(['config', 'commit.gpgsign', 'false']);
-  if (!opts.empty) {
-    write('README.md', 'hello\n');
-    git(['add', '-A']);
-    git(['commit', '-q', '-m', 'initial']);
-  }
+  const repo = makeTempRepo({
+    files: opts.empty ? {} : { 'README.md': 'hello\n' },
+    empty: opts.empty,
+    prefix: 'foreman-git-',
+  });
   return {
-    tmp,
-    root,
-    worktreeRoot,
-    git,
-    write,
-    read: (rel, cwd = root) => readFileSync(join(cwd, rel), 'utf8'),
-    open: (cwd = root) => createGitRepo({ cwd, worktreeRoot, runner: createProcessRunner() }),
-    cleanup: () => rmSync(tmp, { recursive: true, force: true }),
+    ...repo,
+    open: (cwd = repo.root) => createGitRepo({ cwd, worktreeRoot: repo.worktreeRoot, runner: createProcessRunner() }),
   };
 }
 

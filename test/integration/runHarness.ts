@@ -16,11 +16,9 @@
  *   const state = await (await createEngine(parts, makePlan('spec', [rawTask('one')]))).run();
  *   parts.close();
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JournalEvent, RequestRole, TaskStatus } from '../../src/core/journal';
 import type { Plan, TaskSpec } from '../../src/core/plan';
@@ -39,10 +37,14 @@ import { listRunIds, newRunId, readJournal, runJournalPath } from '../../src/inf
 import type { JournalFile } from '../../src/infra/journalFile';
 import { createOpenAIClient } from '../../src/infra/openaiClient';
 import type { BackendConfig } from '../../src/infra/openaiClient';
-import { createTestServer } from '../../src/testserver/server';
-import type { ChatRequest, RecordedRequest, TestServer, TestServerOptions } from '../../src/testserver/server';
-import { scenarioResponder } from '../../src/testserver/scenario';
-import type { Scenario } from '../../src/testserver/scenario';
+import { createScriptedServer } from '../../src/scripted/server';
+import type { ChatRequest, RecordedRequest, ScriptedServer, ScriptedServerOptions } from '../../src/scripted/server';
+import { scenarioResponder } from '../../src/scripted/scenario';
+import type { Scenario } from '../../src/scripted/scenario';
+import { cleanEnv, makeTempRepo } from './tempRepo';
+import type { TempRepo } from './tempRepo';
+
+export type { TempRepo } from './tempRepo';
 
 /** Foreman's own checkout (where src/ and node_modules/ are). */
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -56,77 +58,19 @@ export const NODE_TEMPLATE: Record<string, string> = {
   'README.md': '# tiny\n\nA tiny project for Foreman tests.\n',
 };
 
-/** A temporary directory holding the developer's checkout `repo/` and the `worktrees/` root. */
-export interface TempRepo {
-  tmp: string;
-  /** The developer's checkout (real path), on branch `main` with one commit. */
-  root: string;
-  /** Where task worktrees go (FOREMAN_WORKTREE_ROOT); outside `root`. */
-  worktreeRoot: string;
-  /** Run git in `cwd` (default: the checkout) and return its stdout; throws on a non-zero exit. */
-  git(args: string[], cwd?: string): string;
-  write(rel: string, content: string, cwd?: string): void;
-  read(rel: string, cwd?: string): string;
-  /** HEAD, branch and `git status --porcelain` of the checkout: compare snapshots to prove it was untouched. */
-  snapshot(): { head: string; branch: string; status: string };
-  /** Remove the whole temporary directory. */
-  cleanup(): void;
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('GIT_') || k.startsWith('FOREMAN_') || k === 'OPENAI_API_KEY') continue;
-    env[k] = v;
-  }
-  return env;
-}
-
 /**
  * Make a repository on `main` from a template directory (`template`, copied without any `.git`)
  * and/or a map of files, committed as the developer. Default: NODE_TEMPLATE.
  */
 export function makeRepo(opts: { template?: string; files?: Record<string, string> } = {}): TempRepo {
-  const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'foreman-run-')));
-  const root = join(tmp, 'repo');
-  mkdirSync(root);
-  const env = cleanEnv();
-  const git = (args: string[], cwd = root): string =>
-    execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const write = (rel: string, content: string, cwd = root): void => {
-    mkdirSync(dirname(join(cwd, rel)), { recursive: true });
-    writeFileSync(join(cwd, rel), content);
-  };
-  if (opts.template)
-    cpSync(opts.template, root, { recursive: true, filter: (src) => !src.split(/[\\/]/).includes('.git') });
   const files = opts.files ?? (opts.template ? {} : NODE_TEMPLATE);
-  for (const [rel, content] of Object.entries(files)) write(rel, content);
-  git(['init', '-q', '-b', 'main']);
-  git(['config', 'user.name', 'Dev Eloper']);
-  git(['config', 'user.email', 'dev@example.com']);
-  git(['config', 'commit.gpgsign', 'false']);
-  git(['add', '-A']);
-  git(['commit', '-q', '-m', 'initial']);
-  return {
-    tmp,
-    root,
-    worktreeRoot: join(tmp, 'worktrees'),
-    git,
-    write,
-    read: (rel, cwd = root) => readFileSync(join(cwd, rel), 'utf8'),
-    snapshot: () => ({
-      head: git(['rev-parse', 'HEAD']).trim(),
-      branch: git(['symbolic-ref', '--short', 'HEAD']).trim(),
-      status: git(['status', '--porcelain', '--untracked-files=all']),
-    }),
-    cleanup: () => rmSync(tmp, { recursive: true, force: true }),
-  };
+  return makeTempRepo({ template: opts.template, files, prefix: 'foreman-run-' });
 }
 
 // --- The scripted server ---------------------------------------------------------------------
 
 /** Options of `startServer`: the server's own, plus a gate. */
-export interface ServerOptions extends Omit<TestServerOptions, 'responder'> {
+export interface ServerOptions extends Omit<ScriptedServerOptions, 'responder'> {
   /**
    * Called with every chat request before it is answered; when it returns a promise the answer
    * waits for it (the request stays in flight), e.g. to hold one agent's step until the test says.
@@ -138,10 +82,10 @@ export interface ServerOptions extends Omit<TestServerOptions, 'responder'> {
 }
 
 /** Start the test server playing `scenario` (a fresh responder each call). Close it when done. */
-export function startServer(scenario: Scenario, opts: ServerOptions = {}): Promise<TestServer> {
+export function startServer(scenario: Scenario, opts: ServerOptions = {}): Promise<ScriptedServer> {
   const { gate, ...rest } = opts;
   const play = scenarioResponder(scenario);
-  return createTestServer({
+  return createScriptedServer({
     ...rest,
     responder: async (request, ctx) => {
       if (gate)
@@ -178,7 +122,7 @@ export function routeOfBody(body: ChatRequest): { role: RequestRole | null; task
 }
 
 /** The server's recorded requests of one role (and task, when given), in arrival order. */
-export function requestsFor(server: TestServer, role: RequestRole, taskId?: string): RecordedRequest[] {
+export function requestsFor(server: ScriptedServer, role: RequestRole, taskId?: string): RecordedRequest[] {
   return server.requests.filter((r) => {
     const route = routeOfBody(r.body);
     return route.role === role && (taskId === undefined || route.task === taskId);
@@ -223,7 +167,7 @@ export interface CliResult {
 export interface CliOptions {
   repo: TempRepo;
   /** The backend: FOREMAN_BASE_URL is set to its url (and FOREMAN_MODEL to `model`). */
-  server?: TestServer;
+  server?: ScriptedServer;
   model?: string;
   /** Extra environment (wins over the defaults). */
   env?: NodeJS.ProcessEnv;
@@ -367,7 +311,11 @@ export interface EngineParts {
  * Build RunDeps and RunConfig for `repo` with the real adapters, as the CLI's composition root
  * does (settings resolved from `flags` alone; retries small by default so fault tests are quick).
  */
-export async function engineParts(repo: TempRepo, server: TestServer, opts: EngineOptions = {}): Promise<EngineParts> {
+export async function engineParts(
+  repo: TempRepo,
+  server: ScriptedServer,
+  opts: EngineOptions = {},
+): Promise<EngineParts> {
   const settings = resolveSettings(
     {},
     { FOREMAN_WORKTREE_ROOT: repo.worktreeRoot, FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'foreman-test-model' },
