@@ -164,32 +164,13 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
 
 /** Merge defaults, the config file, the environment and flags. */
 export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings {
-  const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
+  const backend = resolveBackendSettings(file, env, flags);
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
-  if (baseUrl !== undefined && !model)
-    throw new SettingsError(
-      'a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json',
-    );
   const prices: PriceTable = { ...(file.prices ?? {}) };
   if (flags.price && model) prices[model] = flags.price;
   const fb = file.budgets ?? {};
   return {
-    backend:
-      baseUrl === undefined || model === undefined
-        ? null
-        : {
-            baseUrl,
-            model,
-            apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
-            headers: file.backend?.headers,
-            maxConcurrentRequests: file.backend?.maxConcurrentRequests,
-            requestTimeoutMs: file.backend?.requestTimeoutMs,
-            idleTimeoutMs: file.backend?.idleTimeoutMs,
-            maxRetries: file.backend?.maxRetries,
-            retryBaseMs: file.backend?.retryBaseMs,
-            retryMaxMs: file.backend?.retryMaxMs,
-            structuredOutput: file.backend?.structuredOutput,
-          },
+    backend,
     prices,
     concurrency: flags.concurrency ?? file.concurrency ?? 4,
     budgets: {
@@ -219,5 +200,30 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       maxWallMs: file.limits?.maxWallMs ?? 30 * 60_000,
     },
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
+  };
+}
+
+/** The backend from flags, the environment and the config file; null when no URL is set. */
+function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings['backend'] {
+  const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
+  const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
+  if (baseUrl !== undefined && !model)
+    throw new SettingsError(
+      'a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json',
+    );
+  if (baseUrl === undefined || model === undefined) return null;
+  const b = file.backend;
+  return {
+    baseUrl,
+    model,
+    apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
+    headers: b?.headers,
+    maxConcurrentRequests: b?.maxConcurrentRequests,
+    requestTimeoutMs: b?.requestTimeoutMs,
+    idleTimeoutMs: b?.idleTimeoutMs,
+    maxRetries: b?.maxRetries,
+    retryBaseMs: b?.retryBaseMs,
+    retryMaxMs: b?.retryMaxMs,
+    structuredOutput: b?.structuredOutput,
   };
 }

@@ -38,27 +38,9 @@ export class ConnectView {
       type: 'backend/useDemo',
     }));
     this.inputs = {
-      name: h('input', {
-        type: 'text',
-        'aria-label': 'Backend name',
-        placeholder: 'e.g. vllm',
-        autocomplete: 'off',
-        spellcheck: 'false',
-      }),
-      baseUrl: h('input', {
-        type: 'url',
-        'aria-label': 'Base URL',
-        placeholder: 'e.g. http://localhost:8000/v1',
-        autocomplete: 'off',
-        spellcheck: 'false',
-      }),
-      model: h('input', {
-        type: 'text',
-        'aria-label': 'Model name',
-        placeholder: 'e.g. Qwen/Qwen2.5-Coder-32B-Instruct',
-        autocomplete: 'off',
-        spellcheck: 'false',
-      }),
+      name: plainInput('text', 'Backend name', 'e.g. vllm'),
+      baseUrl: plainInput('url', 'Base URL', 'e.g. http://localhost:8000/v1'),
+      model: plainInput('text', 'Model name', 'e.g. Qwen/Qwen2.5-Coder-32B-Instruct'),
     };
     const titleId = uid('connect');
     this.el = h(
@@ -204,4 +186,9 @@ function scanText(d: PanelState['discovery'], now: number): string {
   if (d.found.length === 0)
     return `No server answered (looked at ${formatMoment(d.scannedAt, now)}). Start one, or add it below.`;
   return `Found ${d.found.length === 1 ? 'one server' : `${d.found.length} servers`}:`;
+}
+
+/** A text field with no autocompletion or spell checking: names and URLs, not prose. */
+function plainInput(type: 'text' | 'url', label: string, placeholder: string): HTMLInputElement {
+  return h('input', { type, 'aria-label': label, placeholder, autocomplete: 'off', spellcheck: 'false' });
 }
