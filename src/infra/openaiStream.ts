@@ -71,6 +71,9 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const started = input.now();
   const assembly = new Assembly(input.onDelta);
   try {
+    // The idle clock runs from the moment the request goes out: a server that never sends its
+    // headers is as stalled as one that stops mid-stream, and is retried the same way.
+    touch();
     const stream = await input.sdk.chat.completions.create(input.params, { signal: controller.signal });
     touch();
     for await (const chunk of stream) {

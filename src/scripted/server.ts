@@ -59,14 +59,16 @@ export interface Reply {
 
 /**
  * A failure to inject instead of a reply. `afterChunks` counts the SSE data events of the reply
- * that are sent before the fault takes effect.
+ * that are sent before the fault takes effect. `silent` takes the request and never answers, not
+ * even with headers (a server wedged before its first byte).
  */
 export type Fault =
   | { fault: 'rate_limit'; retryAfterSec?: number; retryAfterMs?: number }
   | { fault: 'server_error'; status?: 500 | 502 | 503 }
   | { fault: 'cut'; afterChunks: number }
   | { fault: 'stall'; afterChunks: number }
-  | { fault: 'malformed' };
+  | { fault: 'malformed' }
+  | { fault: 'silent' };
 
 /** Decides the answer to one request; `ctx.index` counts chat requests from 0. */
 export type Responder = (request: ChatRequest, ctx: { index: number }) => Reply | Fault | Promise<Reply | Fault>;
@@ -291,6 +293,8 @@ function sendFault(job: Job, fault: Fault): void {
         `${frame(sseChunks({ content: '' }, job.model, job.index, null)[0])}data: {"choices": [\n\n${frame('[DONE]')}`,
       );
       return;
+    case 'silent':
+      return; // nothing is written; close() destroys the socket
     case 'cut':
     case 'stall': {
       const reply = { content: 'This answer never arrives in full because the stream fails part way.' };

@@ -208,6 +208,8 @@ test('retries a 500, a cut stream, a stall and a malformed chunk, returning only
     { fault: 'server_error', status: 500 },
     { fault: 'cut', afterChunks: 3 },
     { fault: 'stall', afterChunks: 2 },
+    { fault: 'stall', afterChunks: 0 }, // headers, then nothing
+    { fault: 'silent' }, // not even headers
     { fault: 'malformed' },
   ];
   for (const fault of faults) {
