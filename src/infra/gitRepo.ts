@@ -30,6 +30,7 @@ import {
 } from './gitWorktrees';
 import type { AddedWorktree, WorktreeSnapshot } from './gitWorktrees';
 import { prepareWorktree } from './worktreeSetup';
+import { visibleControls } from '../core/text';
 
 /** A worktree snapshot older than this is taken again (someone may have changed worktrees by hand). */
 const SNAPSHOT_TTL_MS = 30_000;
@@ -165,7 +166,8 @@ export class GitRepo implements RepoPort {
       await gitOk(worktreePath, ['diff', '--cached', '--name-only', '--no-renames', '-z']),
     ).sort();
     if (staged.length === 0) return null;
-    await gitOk(worktreePath, [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-m', message]);
+    // A process argument cannot hold a NUL byte, and the message carries model text.
+    await gitOk(worktreePath, [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-m', visibleControls(message)]);
     const commit = (await gitOk(worktreePath, ['rev-parse', 'HEAD'])).trim();
     this.rememberFiles(commit, staged);
     return commit;

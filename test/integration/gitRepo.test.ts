@@ -338,6 +338,25 @@ test('changedFiles after commitAll lists what git itself lists: added, changed, 
   }
 });
 
+test('commitAll commits a message holding NUL and other control characters, shown as control pictures', async () => {
+  const f = makeFixture();
+  try {
+    const repo = await f.open();
+    const wt = await repo.ensureWorktree('r1', 't1', f.git(['rev-parse', 'HEAD']).trim(), null);
+    f.write('done.txt', 'done\n', wt.path);
+    const commit = await repo.commitAll(
+      wt.path,
+      'foreman(t1): done\n\nsummary with a NUL \u0000, a bell \u0007 and an\tescape \u001b[31m',
+    );
+    assert.ok(commit !== null, 'the work is committed');
+    const message = f.git(['log', '-1', '--format=%B', commit], wt.path);
+    assert.match(message, /summary with a NUL \u2400, a bell \u2407 and an\tescape \u241b\[31m/);
+    assert.equal(f.git(['status', '--porcelain'], wt.path), '', 'nothing is left uncommitted');
+  } finally {
+    f.cleanup();
+  }
+});
+
 test('ensureWorktree stays right when worktrees and branches change behind its back', async () => {
   const f = makeFixture();
   try {

@@ -1,0 +1,13 @@
+/**
+ * Model text is untrusted bytes. Where it becomes part of something with stricter rules than a
+ * JSON string (a process argument, a commit message, a terminal line), control characters are
+ * shown as their Unicode control pictures instead: NUL becomes U+2400 (␀), DEL U+2421 (␡).
+ * Line feeds and tabs are kept.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/** `text` with every control character but line feed and tab replaced by its control picture. */
+export function visibleControls(text: string): string {
+  return text.replace(CONTROL, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+}
