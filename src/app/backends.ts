@@ -234,6 +234,8 @@ export function checkNewBackend(
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return `The base URL must start with http:// or https:// (got ${url.protocol}).`;
+  if (url.username || url.password)
+    return `The base URL carries a user name or password, which Foreman does not send; give ${publicEndpoint(baseUrl)} and set the key with "Foreman: Set a Backend's API Key".`;
   if (!model) return 'Name the model to use (as the server lists it under /v1/models).';
   // Replacing a backend at the same URL keeps its other models, limits and prices.
   const same = existing && existing.baseUrl === baseUrl ? existing : null;

@@ -13,7 +13,9 @@ import type { PriceTable } from '../core/ledger';
 import type { DirtyPolicy } from '../core/repoPort';
 import type { TaskLimits } from '../core/runTypes';
 import type { CheckSpec } from '../core/verify';
+import { publicEndpoint } from '../infra/openaiClient';
 import type { BackendConfig } from '../infra/openaiClient';
+import { hasUrlCredentials } from '../core/text';
 
 const Price = z
   .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
@@ -212,6 +214,10 @@ function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       'a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json',
     );
   if (baseUrl === undefined || model === undefined) return null;
+  if (hasUrlCredentials(baseUrl))
+    throw new SettingsError(
+      `the backend URL carries a user name or password, which Foreman does not send: use ${publicEndpoint(baseUrl)} and give the key in FOREMAN_API_KEY`,
+    );
   const b = file.backend;
   return {
     baseUrl,

@@ -11,3 +11,13 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 export function visibleControls(text: string): string {
   return text.replace(CONTROL, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
 }
+
+/** `text` with the user name and password taken out of every URL in it (`http://u:p@host` → `http://host`). */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1');
+}
+
+/** Whether a URL carries a user name or password. */
+export function hasUrlCredentials(url: string): boolean {
+  return withoutUrlCredentials(url) !== url;
+}

@@ -13,6 +13,7 @@ import { runAttempt } from './openaiStream';
 import type { AttemptAnswer, AttemptFailure, AttemptOutcome } from './openaiStream';
 import { buildParams, structuredContent } from './openaiWire';
 import type { StructuredMode } from './openaiWire';
+import { withoutUrlCredentials } from '../core/text';
 
 /** Where and how to reach one model. */
 export interface BackendConfig {
@@ -227,7 +228,8 @@ function toModelError(failure: AttemptFailure, attempts: number, endpoint: strin
     failure.reason === 'connection' || failure.reason === 'timeout'
       ? `could not reach ${endpoint}`
       : `${endpoint} failed`;
-  const detail = failure.message.replace(/\.+$/, '');
+  // A failure's text can quote the URL it was given, credentials and all.
+  const detail = withoutUrlCredentials(failure.message).replace(/\.+$/, '');
   return new ModelError(failure.reason, `${what} after ${tries}: ${detail}`, failure.status, failure.cause);
 }
 
@@ -250,7 +252,8 @@ export async function probeBackend(
     return { ok: true };
   } catch (e) {
     const cause = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
-    return { ok: false, message: `could not reach the backend at ${publicEndpoint(config.baseUrl)}: ${cause}` };
+    const message = `could not reach the backend at ${publicEndpoint(config.baseUrl)}: ${withoutUrlCredentials(cause)}`;
+    return { ok: false, message };
   } finally {
     fetchFn.close();
   }

@@ -175,6 +175,13 @@ test('no backend chosen: planning says how to get one; adding one validates and 
     await refused(s, { type: 'backend/add', name: ' ', baseUrl: 'http://localhost:8000/v1', model: 'm' }, 'invalid');
     await refused(s, { type: 'backend/add', name: 'x', baseUrl: 'ftp://localhost/v1', model: 'm' }, 'invalid');
     await refused(s, { type: 'backend/add', name: 'x', baseUrl: 'not a url', model: 'm' }, 'invalid');
+    const withPassword = await refused(
+      s,
+      { type: 'backend/add', name: 'x', baseUrl: 'http://user:s3cret-pw@localhost:8000/v1', model: 'm' },
+      'invalid',
+    );
+    assert.match(withPassword.message, /user name or password.*http:\/\/localhost:8000\/v1/);
+    assert.doesNotMatch(withPassword.message, /s3cret-pw/);
     await refused(s, { type: 'backend/add', name: 'x', baseUrl: 'http://localhost:8000/v1', model: '' }, 'invalid');
     await refused(s, { type: 'backend/add', name: 'demo', baseUrl: 'http://localhost:8000/v1', model: 'm' }, 'invalid');
     await s.handle({ type: 'backend/add', name: 'vllm', baseUrl: 'http://localhost:8000/v1', model: 'qwen' });

@@ -408,3 +408,19 @@ test('two parallel tasks edit the same line: one merges, the other fails naming 
     repo.cleanup();
   }
 });
+
+test('a backend URL with a user name and password is refused, and the password is printed nowhere', async () => {
+  const repo = makeRepo();
+  try {
+    const url = 'http://dev:s3cret-pw@127.0.0.1:9/v1';
+    const r = await runCli(['run', 'Anything', '--no-checks'], {
+      repo,
+      env: { FOREMAN_BASE_URL: url, FOREMAN_MODEL: 'm' },
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /user name or password.*http:\/\/127\.0\.0\.1:9\/v1/);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret-pw/);
+  } finally {
+    repo.cleanup();
+  }
+});

@@ -1,9 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { visibleControls } from '../../src/core/text';
+import { hasUrlCredentials, visibleControls, withoutUrlCredentials } from '../../src/core/text';
 
 test('visibleControls shows control characters as pictures and keeps line feeds, tabs and the rest', () => {
   assert.equal(visibleControls('a\u0000b\u0007c\u001bd\u007fe'), 'a\u2400b\u2407c\u241bd\u2421e');
   assert.equal(visibleControls('line one\n\tline two — ünïcode ✓'), 'line one\n\tline two — ünïcode ✓');
   assert.equal(visibleControls('cr\r\nlf'), 'cr\u240d\nlf');
+});
+
+test('withoutUrlCredentials takes user names and passwords out of every URL in a text', () => {
+  assert.equal(
+    withoutUrlCredentials(
+      'Request cannot be constructed from a URL that includes credentials: http://u:p%40ss@gpu:8000/v1/models',
+    ),
+    'Request cannot be constructed from a URL that includes credentials: http://gpu:8000/v1/models',
+  );
+  assert.equal(withoutUrlCredentials('a https://token@host/x and http://h:1/y'), 'a https://host/x and http://h:1/y');
+  assert.equal(
+    withoutUrlCredentials('mail me@example.com at http://host/a@b'),
+    'mail me@example.com at http://host/a@b',
+  );
+  assert.ok(hasUrlCredentials('http://user:pw@localhost:8000/v1'));
+  assert.ok(!hasUrlCredentials('http://localhost:8000/v1'));
 });
