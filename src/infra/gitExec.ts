@@ -1,8 +1,18 @@
 /**
- * Running git for the repository adapter. Every call goes through simple-git (which strips ambient
- * GIT_* variables such as GIT_DIR, vets arguments, and kills the child on abort) but never throws
- * for a non-zero exit: the caller gets the exit code and both streams and decides what an expected
- * failure means.
+ * Running git for the repository adapter. Every call goes through simple-git (which vets arguments
+ * and kills the child on abort) but never throws for a non-zero exit: the caller gets the exit
+ * code and both streams and decides what an expected failure means.
+ *
+ * Foreman's git runs no program a repository configures and never sees Foreman's environment:
+ * - the environment is an allow-list (PATH, HOME, locale, TZ, TMPDIR, and what the caller sets), so
+ *   an API key or any other secret of Foreman's never reaches git or anything git starts;
+ * - every call carries settings in git's command-line scope (GIT_CONFIG_COUNT, which wins over
+ *   every config file): no hooks (`core.hooksPath=/dev/null`), no fsmonitor, no transport of any
+ *   kind (`protocol.allow=never`), no pager; and every clean, smudge or process filter that the
+ *   configuration defines is emptied, so checkouts and adds copy bytes as they are (Git LFS files
+ *   stay pointer files in task worktrees). Aliases never apply to the built-in commands Foreman
+ *   runs, and its diffs pass --no-ext-diff --no-textconv. A custom merge driver the developer
+ *   configured still runs in Foreman's merges, with this environment.
  */
 import { GitPluginError, simpleGit } from 'simple-git';
 
@@ -17,8 +27,8 @@ export interface GitOutput {
 export interface GitCallOptions {
   signal?: AbortSignal;
   /**
-   * Extra environment variables (for example GIT_INDEX_FILE). The child starts from this process's
-   * environment with every ambient GIT_* variable removed; these are added on top.
+   * Extra environment variables (for example GIT_INDEX_FILE), added to the allow-listed ones (see
+   * the module comment).
    */
   env?: Record<string, string>;
 }
@@ -46,17 +56,56 @@ export class GitCommandError extends Error {
   }
 }
 
-/** Environment for a call that sets git variables explicitly: ambient GIT_* dropped, `extra` added. */
-/** Variables simple-git refuses in an explicit environment; non-interactive git needs none of them. */
-const INTERACTIVE_ONLY = new Set(['EDITOR', 'VISUAL', 'PAGER', 'PREFIX', 'SSH_ASKPASS']);
+/** The variables of Foreman's environment that git gets: enough to find programs and files. */
+const PASSED_VARIABLES = new Set(['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR']);
 
-function explicitEnv(extra: Record<string, string>): Record<string, string> {
+/** Settings of git's command-line scope on every call (see the module comment). */
+const HARDENING: readonly (readonly [string, string])[] = [
+  ['core.hooksPath', '/dev/null'],
+  ['core.fsmonitor', 'false'],
+  ['protocol.allow', 'never'],
+  ['core.pager', 'cat'],
+];
+
+/**
+ * The environment of one git call: the allow-listed variables, the hardening settings (and the
+ * emptied filters of `filters`), then `extra`.
+ */
+function gitEnv(extra: Record<string, string>, filters: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    const name = key.toUpperCase();
-    if (value !== undefined && !name.startsWith('GIT_') && !INTERACTIVE_ONLY.has(name)) env[key] = value;
+    if (value !== undefined && (PASSED_VARIABLES.has(key) || key.startsWith('LC_'))) env[key] = value;
   }
+  const settings: (readonly [string, string])[] = [...HARDENING];
+  for (const name of filters) {
+    for (const key of ['clean', 'smudge', 'process']) settings.push([`filter.${name}.${key}`, '']);
+    settings.push([`filter.${name}.required`, 'false']);
+  }
+  env.GIT_CONFIG_COUNT = String(settings.length);
+  settings.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
   return { ...env, ...extra };
+}
+
+/** The filter drivers each directory's configuration defines, read once per directory. */
+const filterDrivers = new Map<string, Promise<string[]>>();
+
+/**
+ * The names of the filter drivers git's configuration defines for `cwd` (every scope, includes
+ * followed). Reading configuration runs nothing.
+ */
+function filtersOf(cwd: string): Promise<string[]> {
+  let found = filterDrivers.get(cwd);
+  if (found === undefined) {
+    found = runGitNow(cwd, ['config', '--name-only', '-z', '--get-regexp', '^filter\\.'], {}, []).then(
+      (out) => [...new Set(splitNul(out.stdout).map((key) => key.slice('filter.'.length, key.lastIndexOf('.'))))],
+      () => [],
+    );
+    filterDrivers.set(cwd, found);
+  }
+  return found;
 }
 
 /** Git processes of this process running at once; more wait their turn. */
@@ -91,21 +140,36 @@ function releaseGitSlot(): void {
 export async function runGit(cwd: string, args: readonly string[], options: GitCallOptions = {}): Promise<GitOutput> {
   await acquireGitSlot();
   try {
-    return await runGitNow(cwd, args, options);
+    return await runGitNow(cwd, args, options, await filtersOf(cwd));
   } finally {
     releaseGitSlot();
   }
 }
 
-async function runGitNow(cwd: string, args: readonly string[], options: GitCallOptions): Promise<GitOutput> {
+async function runGitNow(
+  cwd: string,
+  args: readonly string[],
+  options: GitCallOptions,
+  filters: readonly string[],
+): Promise<GitOutput> {
   let exitCode = 0;
   let stderr = '';
   let spawnError: Error | undefined;
-  const env = options.env ? explicitEnv(options.env) : undefined;
+  const env = gitEnv(options.env ?? {}, filters);
   const git = simpleGit({
     baseDir: cwd,
     abort: options.signal,
-    allowEnvironment: env ? Object.keys(env) : [],
+    // The hardening travels as GIT_CONFIG_* variables that Foreman alone sets (see gitEnv);
+    // simple-git's guard would otherwise refuse the very keys that switch programs off.
+    unsafe: {
+      allowUnsafeConfigEnvCount: true,
+      allowUnsafeHooksPath: true,
+      allowUnsafeFsMonitor: true,
+      allowUnsafeProtocolOverride: true,
+      allowUnsafePager: true,
+      allowUnsafeFilter: true,
+    },
+    allowEnvironment: Object.keys(env),
     errors: (error, result) => {
       exitCode = result.exitCode;
       stderr = Buffer.concat(result.stdErr).toString('utf8');
@@ -116,7 +180,7 @@ async function runGitNow(cwd: string, args: readonly string[], options: GitCallO
       return undefined;
     },
   });
-  if (env) git.env(env);
+  git.env(env);
   const stdout = await git.raw([...args]);
   if (spawnError) throw spawnError;
   return { exitCode, stdout, stderr };

@@ -104,7 +104,7 @@ async function applyArgs(
   if (how.kind === 'squash') return ['merge', '--squash', tip];
   if (how.kind === 'merge') return [...identity, 'merge', '--no-ff', '--no-verify', '--no-edit', '-m', message, tip];
   const patch = `${temp}.patch`;
-  await writeFile(patch, await gitOk(root, ['diff', '--binary', how.base, tip]));
+  await writeFile(patch, await gitOk(root, ['diff', '--binary', '--no-ext-diff', '--no-textconv', how.base, tip]));
   return ['apply', '--3way', '--index', patch];
 }
 
