@@ -3,6 +3,7 @@
  * O(1) (the live run, the CLI and the panel call it on every event); `reduceJournal` folds a whole
  * journal and then decides whether the run was interrupted (no `run_finished`).
  */
+import { INTEGRATION_ID } from './branches';
 import type { BudgetHit, CheckResult, JournalEvent, RunSettings, TaskStatus } from './journal';
 import { FINAL_STATUSES } from './journal';
 import { addUsage, emptyTotals } from './ledger';
@@ -188,7 +189,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       if (event.taskId !== null) addUsage(taskIn(state, event.taskId).usage, event.usage, event.cost, event.timing);
       return;
     case 'verification': {
-      const target = event.taskId === 'integration' ? state.integration : taskIn(state, event.taskId).verification;
+      const target = event.taskId === INTEGRATION_ID ? state.integration : taskIn(state, event.taskId).verification;
       target.last = { round: event.round, status: event.status, checks: event.checks, at: event.t };
       target.rounds += 1;
       return;

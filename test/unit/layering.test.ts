@@ -105,8 +105,13 @@ function violation(fromRel: string, imp: FoundImport): string | null {
   if (from === 'app' && toLayer !== null && APP_FORBIDDEN_LAYERS.has(toLayer))
     return `src/app must not import src/${toLayer}`;
   if (from === 'protocol') {
-    const ok = to.kind === 'file' ? toLayer === 'protocol' : to.name === 'zod' || to.name.startsWith('zod/');
-    if (!ok) return "src/protocol may import only src/protocol and 'zod'";
+    // One exception: src/core/branches.ts imports nothing and holds the integration id, which the
+    // protocol re-exports so host, webview and engine share one spelling of it.
+    const ok =
+      to.kind === 'file'
+        ? toLayer === 'protocol' || to.rel === 'src/core/branches'
+        : to.name === 'zod' || to.name.startsWith('zod/');
+    if (!ok) return "src/protocol may import only src/protocol, src/core/branches.ts and 'zod'";
   }
   if (from === 'webview') {
     const ok = to.kind === 'file' && (toLayer === 'webview' || toLayer === 'protocol');
@@ -214,5 +219,6 @@ test('the rules allow what the layering permits', () => {
     "import { RunEngine } from '../core/runEngine';\nimport { createGitRepo } from '../infra/gitRepo';",
   );
   ok('src/protocol/m.ts', "import { z } from 'zod';\nimport type { M } from './other';");
+  ok('src/protocol/m.ts', "export { INTEGRATION_ID } from '../core/branches';");
   ok('src/webview/v.ts', "import type { M } from '../protocol/m';\nimport { h } from './h';");
 });
