@@ -10,7 +10,6 @@
 import { INTEGRATION_ID, integrationBranch, taskBranch } from './branches';
 import { BudgetGuard } from './budget';
 import type { BudgetHit, JournalEvent, NewEvent, RequestRole, RunEnd, TaskStatus } from './journal';
-import { FINAL_STATUSES } from './journal';
 import { costOf, Ledger, priceFor } from './ledger';
 import type { ModelError, ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
@@ -19,6 +18,12 @@ import type { MergeResult } from './repoPort';
 import type { RunConfig, RunDeps } from './runTypes';
 import { applyEvent, reduceJournal } from './runState';
 import type { RunState } from './runState';
+import {
+  DEAD_DEPENDENCY_STATUSES,
+  FINAL_TASK_STATUSES,
+  KEPT_ON_RESUME_TASK_STATUSES,
+  REVISABLE_TASK_STATUSES,
+} from './statusSets';
 import { mergeEvent, runTaskPipeline } from './taskPipeline';
 import type { PipelineHost, TaskProgress } from './taskPipeline';
 import { runChecks } from './verify';
@@ -119,8 +124,8 @@ export class RunEngine implements PipelineHost {
     rt.progress.steps = t.step;
     rt.progress.tokens = t.usage.input + t.usage.output;
     if (t.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
-    if (['merged', 'failed', 'rejected', 'queued', 'verified'].includes(t.status)) return;
-    if (!FINAL_STATUSES.has(t.status)) {
+    if (KEPT_ON_RESUME_TASK_STATUSES.has(t.status)) return;
+    if (!FINAL_TASK_STATUSES.has(t.status)) {
       this.emit({
         type: 'task_status',
         taskId: rt.spec.id,
@@ -251,7 +256,7 @@ export class RunEngine implements PipelineHost {
   private blockUnreachable(): void {
     for (const rt of this.tasks.values()) {
       if (this.status(rt.spec.id) !== 'queued') continue;
-      const dead = rt.spec.dependsOn.find((d) => ['failed', 'blocked', 'stopped', 'rejected'].includes(this.status(d)));
+      const dead = rt.spec.dependsOn.find((d) => DEAD_DEPENDENCY_STATUSES.has(this.status(d)));
       if (dead === undefined) continue;
       const why = this.state.tasks.get(dead)?.reason;
       this.emit({
@@ -327,7 +332,7 @@ export class RunEngine implements PipelineHost {
     const status = this.status(taskId);
     if (!rt) return refuse(`there is no task ${taskId} in this run`);
     if (!comments.trim()) return refuse('say what to change');
-    if (this.running.has(taskId) || !['verified', 'merged', 'failed', 'stopped'].includes(status)) {
+    if (this.running.has(taskId) || !REVISABLE_TASK_STATUSES.has(status)) {
       return refuse(`${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task`);
     }
     const t = this.state.tasks.get(taskId);
