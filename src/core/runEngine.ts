@@ -18,16 +18,13 @@ import type { MergeResult } from './repoPort';
 import type { RunConfig, RunDeps } from './runTypes';
 import { applyEvent, reduceJournal } from './runState';
 import type { RunState } from './runState';
-import {
-  DEAD_DEPENDENCY_STATUSES,
-  FINAL_TASK_STATUSES,
-  KEPT_ON_RESUME_TASK_STATUSES,
-  REVISABLE_TASK_STATUSES,
-} from './statusSets';
+import { DEAD_DEPENDENCY_STATUSES, FINAL_TASK_STATUSES, KEPT_ON_RESUME_TASK_STATUSES } from './statusSets';
 import { mergeEvent, runTaskPipeline } from './taskPipeline';
 import type { PipelineHost, TaskProgress } from './taskPipeline';
 import { runChecks } from './verify';
 import { errorMessage } from './errors';
+import { decisionRefusal } from './decisions';
+import type { Decision, TaskDecision } from './decisions';
 
 interface TaskRuntime {
   spec: TaskSpec;
@@ -284,10 +281,9 @@ export class RunEngine implements PipelineHost {
 
   /** Merge a verified task that waits for the developer. Call `run()` afterwards to go on. */
   acceptTask(taskId: string): Decision {
-    const rt = this.tasks.get(taskId);
-    if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (this.status(taskId) !== 'verified')
-      return refuse(`${taskId} is ${this.status(taskId)}; only a verified task can be accepted`);
+    const ruled = this.ruled(taskId, { kind: 'accept' });
+    if ('refused' in ruled) return ruled.refused;
+    const { rt } = ruled;
     const busy = this.running.get(taskId);
     if (busy) {
       // Just verified: its pipeline is still winding down. Merge once it has, unless it merged meanwhile.
@@ -302,13 +298,10 @@ export class RunEngine implements PipelineHost {
 
   /** Discard a task that is not merged: its worktree and branch are removed. */
   async rejectTask(taskId: string): Promise<Decision> {
-    const rt = this.tasks.get(taskId);
-    const status = this.status(taskId);
-    if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (this.running.has(taskId)) return refuse(`${taskId} is ${status}; stop it before rejecting it`);
-    if (status === 'merged')
-      return refuse(`${taskId} is already merged into the integration branch; request changes instead`);
-    if (status === 'rejected') return { ok: true };
+    const ruled = this.ruled(taskId, { kind: 'reject' });
+    if ('refused' in ruled) return ruled.refused;
+    const { rt } = ruled;
+    if (this.status(taskId) === 'rejected') return { ok: true };
     const t = this.state.tasks.get(taskId);
     const branch = t?.branch ?? taskBranch(this.config.runId, taskId);
     if (t?.worktree) await this.deps.repo.removeWorktree(t.worktree, { deleteBranch: branch });
@@ -328,19 +321,26 @@ export class RunEngine implements PipelineHost {
    * again. Call `run()` afterwards to go on.
    */
   requestChanges(taskId: string, comments: string): Decision {
-    const rt = this.tasks.get(taskId);
-    const status = this.status(taskId);
-    if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (!comments.trim()) return refuse('say what to change');
-    if (this.running.has(taskId) || !REVISABLE_TASK_STATUSES.has(status)) {
-      return refuse(`${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task`);
-    }
+    const ruled = this.ruled(taskId, { kind: 'requestChanges', comments });
+    if ('refused' in ruled) return ruled.refused;
+    const { rt } = ruled;
     const t = this.state.tasks.get(taskId);
     if (t?.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
     rt.progress.pendingNote = changesRequestedPrompt('developer', comments);
     this.emit({ type: 'note', taskId, message: `changes requested: ${comments.trim()}` });
     this.emit({ type: 'task_status', taskId, status: 'queued', reason: 'changes requested by the developer' });
     return { ok: true };
+  }
+
+  /** The task a decision is about, or the decision's refusal by the shared rule (core/decisions.ts). */
+  private ruled(taskId: string, decision: TaskDecision): { rt: TaskRuntime } | { refused: Decision } {
+    const rt = this.tasks.get(taskId);
+    const subject = rt ? { status: this.status(taskId), running: this.running.has(taskId) } : null;
+    const why = decisionRefusal(taskId, decision, subject);
+    if (why) return { refused: { ok: false, ...why } };
+    // The rule refuses a task the run does not have, so `rt` is known here.
+    if (!rt) throw new Error(`the decision rule let through ${taskId}, which is not a task of this run`);
+    return { rt };
   }
 
   // --- PipelineHost -------------------------------------------------------------------------
@@ -468,13 +468,6 @@ export class RunEngine implements PipelineHost {
   private end(status: RunEnd, message: string): void {
     this.emit({ type: 'run_finished', status, message });
   }
-}
-
-/** The answer to a developer's decision: done, or why not. */
-export type Decision = { ok: true } | { ok: false; message: string };
-
-function refuse(message: string): Decision {
-  return { ok: false, message };
 }
 
 function conflictAdvice(task: TaskSpec, branch: string, files: string[]): string {
