@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { integrationBranch } from '../core/branches';
 import { decisionRefusal } from '../core/decisions';
 import type { DecisionRefusal, TaskDecision } from '../core/decisions';
-import type { NewEvent } from '../core/journal';
 import type { RunEngine } from '../core/runEngine';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
@@ -203,7 +202,7 @@ export class Board {
           : result.message,
         'refused',
       );
-    this.record({ type: 'applied', commit: result.commit, mode: result.mode });
+    this.recordApply(result.commit, result.mode);
     const branch = (await currentBranch(ws.repo.root)) ?? 'your branch';
     const how = result.mode === 'squash' ? 'as one commit' : 'as a merge';
     return `Applied run ${this.runId} onto ${branch} ${how} ${result.commit.slice(0, 7)} (${result.files.length} file${result.files.length === 1 ? '' : 's'}).`;
@@ -308,16 +307,16 @@ export class Board {
     this.release = null;
   }
 
-  /** Append an event to the run's journal: through the engine when it has one, else directly. */
-  private record(event: NewEvent): void {
+  /** Journal the apply: through the engine when it has one, else straight to the run's journal. */
+  private recordApply(commit: string, mode: 'squash' | 'merge'): void {
     if (this.driven && this.engineUsable()) {
-      this.driven.engine.emit(event);
+      this.driven.engine.recordApply(commit, mode);
       this.journalSize = sizeOf(this.driven.journal.path);
     } else {
       this.dropEngine();
       const journal = openJournal(runJournalPath(this.stateDir, this.runId), this.runId);
       try {
-        const appended = journal.append(event);
+        const appended = journal.append({ type: 'applied', commit, mode });
         applyEvent(this.state, appended);
         this.tracker.observe(appended);
       } finally {
