@@ -1,32 +1,31 @@
 /**
  * The run engine: schedules a plan's tasks over the worktrees, up to a concurrency limit, as soon
  * as their dependencies are merged; carries out the developer's decisions on them; and, when no
- * task can move, verifies the integration branch and ends the run. Its books (journal, ledger,
- * budgets) and the integration branch are a private RunHost (core/runHost.ts), which each task
- * pipeline is given.
+ * task can move, ends the run (core/runFinish.ts). Its books (journal, ledger, budgets) and the
+ * integration branch are a private RunHost (core/runHost.ts), which each task pipeline is given.
  *
  * Every change of state is an event appended to the journal first; the engine's view of the run
  * (`state`) is that journal folded with `applyEvent`, so a run rebuilt from its journal after a
  * crash is the same run.
  */
-import { INTEGRATION_ID, integrationBranch, taskBranch } from './branches';
+import { taskBranch } from './branches';
 import { decisionRefusal } from './decisions';
 import type { Decision, TaskDecision } from './decisions';
 import { errorMessage } from './errors';
-import type { JournalEvent, RunEnd, TaskStatus } from './journal';
+import type { JournalEvent, TaskStatus } from './journal';
 import type { Ledger } from './ledger';
 import type { ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
-import { changesRequestedPrompt, RESUMED_NOTE } from './prompts';
+import { changesRequestedPrompt } from './prompts';
+import { finishRun } from './runFinish';
 import { RunHost } from './runHost';
 import type { RunListener } from './runHost';
+import { requeueOnResume, resumePoint } from './runResume';
 import type { RunState } from './runState';
-import { reduceJournal } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
-import { DEAD_DEPENDENCY_STATUSES, FINAL_TASK_STATUSES, KEPT_ON_RESUME_TASK_STATUSES } from './statusSets';
+import { DEAD_DEPENDENCY_STATUSES } from './statusSets';
 import { mergeEvent, runTaskPipeline } from './taskPipeline';
 import type { TaskProgress } from './taskPipeline';
-import { runChecks } from './verify';
 
 interface TaskRuntime {
   spec: TaskSpec;
@@ -91,41 +90,16 @@ export class RunEngine {
   }
 
   /**
-   * Resume a run from its journal: merged tasks stay merged, verified ones are merged, tasks that
-   * were in flight are marked interrupted and continue in their worktrees with their conversations,
-   * and stopped or blocked ones are queued again. Failed tasks stay failed.
+   * Resume a run from its journal (core/runResume.ts): merged tasks stay merged, verified ones are
+   * merged, tasks that were in flight are marked interrupted and continue in their worktrees with
+   * their conversations, and stopped or blocked ones are queued again. Failed tasks stay failed.
    */
   static resume(deps: RunDeps, config: RunConfig, history: JournalEvent[], fallbackRepoView: string): RunEngine {
-    const before = reduceJournal(history);
-    let repoView = fallbackRepoView;
-    for (const e of history) if (e.type === 'plan' && e.repoView !== undefined) repoView = e.repoView;
-    if (!before.plan) throw new Error(`run ${config.runId} has no plan in its journal; it cannot be resumed`);
-    if (!before.base) throw new Error(`run ${config.runId} has no base commit in its journal; it cannot be resumed`);
-    // A run keeps the merge policy it was started with.
-    const kept = { ...config, autoMerge: before.settings?.autoMerge ?? config.autoMerge };
-    const engine = new RunEngine(deps, kept, before.plan, repoView, before.base, history);
+    const from = resumePoint(config, history, fallbackRepoView);
+    const engine = new RunEngine(deps, from.config, from.plan, from.repoView, from.base, history);
     engine.host.emit({ type: 'run_resumed' });
-    for (const rt of engine.tasks.values()) engine.prepareResume(rt);
+    for (const rt of engine.tasks.values()) requeueOnResume(engine.host, rt.spec.id, rt.progress);
     return engine;
-  }
-
-  private prepareResume(rt: TaskRuntime): void {
-    const t = this.state.tasks.get(rt.spec.id);
-    if (!t) return;
-    rt.progress.steps = t.step;
-    rt.progress.tokens = t.usage.input + t.usage.output;
-    if (t.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
-    if (KEPT_ON_RESUME_TASK_STATUSES.has(t.status)) return;
-    if (!FINAL_TASK_STATUSES.has(t.status)) {
-      this.host.emit({
-        type: 'task_status',
-        taskId: rt.spec.id,
-        status: 'interrupted',
-        reason: `was ${t.status} when the run stopped`,
-      });
-    }
-    if (rt.progress.worktree) rt.progress.pendingNote = RESUMED_NOTE;
-    this.host.emit({ type: 'task_status', taskId: rt.spec.id, status: 'queued', reason: 'resumed' });
   }
 
   /** The run's state: its journal so far, folded. */
@@ -193,7 +167,7 @@ export class RunEngine {
       if (this.running.size === 0) break;
       await Promise.race(this.running.values());
     }
-    await this.finish();
+    await finishRun(this.host, this.stopping);
     await this.host.deps.journal.flush();
     return this.state;
   }
@@ -341,64 +315,5 @@ export class RunEngine {
     // The rule refuses a task the run does not have, so `rt` is known here.
     if (!rt) throw new Error(`the decision rule let through ${taskId}, which is not a task of this run`);
     return { rt };
-  }
-
-  // --- The end of a run ---------------------------------------------------------------------
-
-  private async finish(): Promise<void> {
-    const ids = [...this.tasks.keys()];
-    const waiting = ids.filter((id) => this.status(id) === 'verified');
-    // A task queued behind tasks that wait for review stays queued: accepting them lets it start.
-    if (this.stopping || this.host.runBudgetHit || waiting.length === 0) {
-      const notStarted = this.host.runBudgetHit
-        ? 'not started: the run budget was reached'
-        : 'not started: the run was stopped';
-      for (const id of ids) {
-        if (this.status(id) === 'queued')
-          this.host.emit({ type: 'task_status', taskId: id, status: 'stopped', reason: notStarted });
-      }
-    }
-    const merged = ids.filter((id) => this.status(id) === 'merged').length;
-    let integrationFailed = false;
-    if (merged > 0 && waiting.length === 0 && !this.stopping) {
-      const cwd = await this.host.integrationWorktree();
-      const result = await runChecks(this.config.checks, {
-        runner: this.host.deps.runner,
-        cwd,
-        timeoutMs: this.config.checkTimeoutMs,
-      });
-      this.host.emit({
-        type: 'verification',
-        taskId: INTEGRATION_ID,
-        round: 1,
-        status: result.status,
-        checks: result.checks,
-      });
-      integrationFailed = result.status === 'failed';
-    }
-    const branch = integrationBranch(this.config.runId);
-    const rejected = ids.filter((id) => this.status(id) === 'rejected').length;
-    const counts = `${merged} of ${ids.length} task(s) merged into ${branch}${rejected ? ` (${rejected} rejected by you)` : ''}`;
-    if (this.stopping) return this.end('stopped', `${counts}; the run was stopped and can be resumed.`);
-    if (this.host.runBudgetHit)
-      return this.end(
-        'budget',
-        `${counts}; stopped by the run's ${this.host.runBudgetHit.kind} budget (${this.host.runBudgetHit.used} of ${this.host.runBudgetHit.limit}). Raise it and resume the run.`,
-      );
-    if (waiting.length > 0) {
-      return this.end(
-        'review',
-        `${counts}; ${waiting.length} verified task(s) wait for you: ${waiting.join(', ')}. Accept, reject or request changes.`,
-      );
-    }
-    if (merged > 0 && merged + rejected === ids.length && !integrationFailed) {
-      return this.end('completed', `${counts}; verified there, ready to apply onto your branch.`);
-    }
-    const why = integrationFailed ? 'the checks failed on the integration branch' : 'some tasks did not merge';
-    this.end('failed', `${counts}; ${why}.`);
-  }
-
-  private end(status: RunEnd, message: string): void {
-    this.host.emit({ type: 'run_finished', status, message });
   }
 }
