@@ -28,7 +28,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { NO_BUDGETS } from '../src/core/budget';
-import { FINAL_STATUSES } from '../src/core/journal';
+import { FINAL_TASK_STATUSES } from '../src/core/statusSets';
 import { systemClock } from '../src/core/ports';
 import type { ProcessRunner } from '../src/core/ports';
 import { buildRepoView } from '../src/core/repoView';
@@ -316,7 +316,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
   };
   const engine = RunEngine.create(deps, config, { plan: benchPlan(opts.agents), repoView, base });
   engine.onEvent((event) => {
-    if (opts.free || event.type !== 'task_status' || !FINAL_STATUSES.has(event.status)) return;
+    if (opts.free || event.type !== 'task_status' || !FINAL_TASK_STATUSES.has(event.status)) return;
     started.drop(event.taskId);
     finished.drop(event.taskId);
   });

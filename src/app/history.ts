@@ -9,14 +9,12 @@ import { join } from 'node:path';
 import type { JournalEvent } from '../core/journal';
 import { reduceJournal } from '../core/runState';
 import type { RunState, RunStatus } from '../core/runState';
+import { RESUMABLE_RUN_STATUSES } from '../core/statusSets';
 import { listRunIds, readJournal, runJournalPath } from '../infra/journalFile';
 import { lockHolder } from '../infra/runLock';
 import type { HistoryEntry } from '../protocol/panel';
 import { usageOf } from './panelView';
 import { errorMessage } from '../core/errors';
-
-/** Run statuses from which the history offers Resume. */
-const RESUMABLE: ReadonlySet<RunStatus> = new Set(['interrupted', 'stopped', 'budget']);
 
 /** A run read back from its journal. */
 export interface StoredRun {
@@ -95,6 +93,6 @@ function entryOf(runId: string, state: RunState, busy: boolean): HistoryEntry {
     merged: tasks.filter((t) => t.status === 'merged').length,
     usage: usageOf(state.usage),
     applied: state.applied !== null,
-    resumable: !busy && RESUMABLE.has(status),
+    resumable: !busy && RESUMABLE_RUN_STATUSES.has(status),
   };
 }

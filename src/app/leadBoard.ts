@@ -7,7 +7,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { integrationBranch } from '../core/branches';
-import type { NewEvent } from '../core/journal';
+import { decisionRefusal } from '../core/decisions';
+import type { DecisionRefusal, TaskDecision } from '../core/decisions';
 import type { RunEngine } from '../core/runEngine';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
@@ -36,9 +37,6 @@ export interface BoardEnv {
   /** A drive of the run ended (the lock is already released). */
   settled(board: Board, state: RunState, error: unknown): void;
 }
-
-/** A decision of the developer on one task. */
-export type TaskDecision = { kind: 'accept' } | { kind: 'reject' } | { kind: 'requestChanges'; comments: string };
 
 /** How often the "driven by another process" check is repeated, at most. */
 const ELSEWHERE_RECHECK_MS = 2000;
@@ -147,8 +145,11 @@ export class Board {
   async decide(taskId: string, decision: TaskDecision): Promise<void> {
     const reopening = !this.live && !this.engineUsable();
     if (reopening) {
-      const why = refusal(this.state, taskId, decision);
-      if (why) throw new LeadError(why, 'refused');
+      // Checked on the journal's state before reopening, by the rule the engine applies after.
+      const task = this.state.tasks.get(taskId);
+      const subject = task ? { status: task.status, running: false } : null;
+      const why = decisionRefusal(taskId, decision, subject, { reopening: true });
+      if (why) throw refusedError(why, this.runId, taskId);
     }
     const engine = await this.ensureEngine();
     const answer =
@@ -163,7 +164,7 @@ export class Board {
     // A reopened run is driven even after a refusal, so its journal ends with the run's outcome.
     if (answer.ok || reopening) this.drive();
     else if (!this.live) this.releaseLock();
-    if (!answer.ok) throw new LeadError(answer.message, 'refused');
+    if (!answer.ok) throw refusedError(answer, this.runId, taskId);
   }
 
   /** Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued again. */
@@ -201,7 +202,7 @@ export class Board {
           : result.message,
         'refused',
       );
-    this.record({ type: 'applied', commit: result.commit, mode: result.mode });
+    this.recordApply(result.commit, result.mode);
     const branch = (await currentBranch(ws.repo.root)) ?? 'your branch';
     const how = result.mode === 'squash' ? 'as one commit' : 'as a merge';
     return `Applied run ${this.runId} onto ${branch} ${how} ${result.commit.slice(0, 7)} (${result.files.length} file${result.files.length === 1 ? '' : 's'}).`;
@@ -306,16 +307,16 @@ export class Board {
     this.release = null;
   }
 
-  /** Append an event to the run's journal: through the engine when it has one, else directly. */
-  private record(event: NewEvent): void {
+  /** Journal the apply: through the engine when it has one, else straight to the run's journal. */
+  private recordApply(commit: string, mode: 'squash' | 'merge'): void {
     if (this.driven && this.engineUsable()) {
-      this.driven.engine.emit(event);
+      this.driven.engine.recordApply(commit, mode);
       this.journalSize = sizeOf(this.driven.journal.path);
     } else {
       this.dropEngine();
       const journal = openJournal(runJournalPath(this.stateDir, this.runId), this.runId);
       try {
-        const appended = journal.append(event);
+        const appended = journal.append({ type: 'applied', commit, mode });
         applyEvent(this.state, appended);
         this.tracker.observe(appended);
       } finally {
@@ -332,25 +333,16 @@ export class Board {
   }
 }
 
-/**
- * Why a decision would be refused, checked before a run from history is reopened for it (a
- * reopened run queues its stopped work again, so a stopped task is sent back after a resume).
- */
-function refusal(state: RunState, taskId: string, decision: TaskDecision): string | null {
-  const task = state.tasks.get(taskId);
-  if (!task) return `There is no task ${taskId} in run ${state.runId}.`;
-  const status = task.status;
-  if (decision.kind === 'accept' && status !== 'verified')
-    return `${taskId} is ${status}; only a verified task can be accepted.`;
-  if (decision.kind === 'reject' && status === 'merged')
-    return `${taskId} is already merged into the integration branch; request changes instead.`;
-  if (decision.kind === 'requestChanges') {
-    if (!decision.comments.trim()) return 'Say what to change.';
-    if (status === 'stopped') return `${taskId} was stopped; resume the run first, then request changes.`;
-    if (!['verified', 'merged', 'failed'].includes(status))
-      return `${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task.`;
+/** A refused decision as the panel says it: a LeadError 'refused' with a sentence. */
+function refusedError(refusal: DecisionRefusal, runId: string, taskId: string): LeadError {
+  switch (refusal.reason) {
+    case 'unknownTask':
+      return new LeadError(`There is no task ${taskId} in run ${runId}.`, 'refused');
+    case 'noComments':
+      return new LeadError('Say what to change.', 'refused');
+    default:
+      return new LeadError(`${refusal.message}.`, 'refused');
   }
-  return null;
 }
 
 function sizeOf(path: string): number {

@@ -7,7 +7,8 @@
 import { integrationBranch } from '../core/branches';
 import type { BudgetHit, CheckResult } from '../core/journal';
 import type { TokenTotals } from '../core/ledger';
-import type { RunState, TaskState, VerificationState } from '../core/runState';
+import type { RunState, RunStatus, TaskState, VerificationState } from '../core/runState';
+import { ACTIVE_TASK_STATUSES, REVISABLE_TASK_STATUSES, RESUMABLE_RUN_STATUSES } from '../core/statusSets';
 import type { RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
 import type { RunTracker } from './runTracker';
 
@@ -21,12 +22,11 @@ export interface BoardContext {
   tracker: RunTracker;
 }
 
-/** Task statuses in which work is under way. */
-const RUNNING = new Set(['setting_up', 'working', 'verifying']);
-/** Task statuses the developer may send back with comments. */
-const REVISABLE = new Set(['verified', 'merged', 'failed', 'stopped']);
-/** Run statuses from which a run can be resumed. */
-const RESUMABLE = new Set(['interrupted', 'stopped', 'budget', 'failed']);
+/**
+ * Run statuses the board offers Resume for: besides a run that left work undone, a failed one,
+ * which may hold stopped tasks that a resume queues again.
+ */
+const BOARD_RESUMABLE: ReadonlySet<RunStatus> = new Set([...RESUMABLE_RUN_STATUSES, 'failed']);
 
 type StaticRow = Omit<TaskRow, 'elapsedMs' | 'tokensPerSecond' | 'actions'>;
 
@@ -117,7 +117,7 @@ function elapsedOf(task: TaskState, ctx: BoardContext, state: RunState): number 
   if (task.startedAt === null) return null;
   const end =
     task.endedAt ??
-    (ctx.live && RUNNING.has(task.status)
+    (ctx.live && ACTIVE_TASK_STATUSES.has(task.status)
       ? ctx.now
       : (ctx.tracker.lastStatusAt(task.id) ?? state.finishedAt ?? ctx.now));
   return Math.max(0, end - task.startedAt);
@@ -125,12 +125,12 @@ function elapsedOf(task: TaskState, ctx: BoardContext, state: RunState): number 
 
 /** What the developer may do to a task now. */
 export function taskActions(task: TaskState, hold: boolean, live: boolean): TaskRow['actions'] {
-  const running = RUNNING.has(task.status);
+  const running = ACTIVE_TASK_STATUSES.has(task.status);
   return {
     stop: live && (running || task.status === 'queued'),
     accept: task.status === 'verified' && hold,
     reject: task.status !== 'merged' && task.status !== 'rejected' && !(live && running),
-    requestChanges: REVISABLE.has(task.status),
+    requestChanges: REVISABLE_TASK_STATUSES.has(task.status),
     diff: task.branch !== null || task.commit !== null,
     transcript: task.startedAt !== null,
   };
@@ -149,7 +149,7 @@ function runActions(
   return {
     stopAll: live,
     apply: !busy && state.applied === null && appliable,
-    resume: !busy && RESUMABLE.has(status),
+    resume: !busy && BOARD_RESUMABLE.has(status),
   };
 }
 

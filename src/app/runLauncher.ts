@@ -92,7 +92,7 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
     repoView: work.repoView,
     base,
   });
-  for (const r of work.responses) engine.bookResponse('planner', null, r);
+  engine.recordPlanningResponses(work.responses);
   return { ws, engine, journal: deps.journal as JournalFile };
 }
 

@@ -1,6 +1,8 @@
 /**
  * Branch names of a run, in one place: `foreman/<run>/<task>` per task and
  * `foreman/<run>/integration` for the merged result (so no task may be called `integration`).
+ * This file imports nothing and must stay so: src/protocol re-exports INTEGRATION_ID from it, so
+ * it goes wherever the protocol's constants go, the webview included.
  */
 
 /** The id the integration worktree and branch are kept under; no task may use it. */

@@ -20,9 +20,6 @@ export type TaskStatus =
   | 'rejected'
   | 'interrupted';
 
-/** States from which a task will not move again in this run unless resumed or sent back. */
-export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['merged', 'failed', 'blocked', 'stopped', 'rejected']);
-
 export type RequestRole = 'planner' | 'agent' | 'reviewer';
 
 /** Outcome of one verification command. */

@@ -1,28 +1,31 @@
 /**
  * The run engine: schedules a plan's tasks over the worktrees, up to a concurrency limit, as soon
- * as their dependencies are merged; books every request in the ledger and the journal; enforces
- * budgets; merges verified work into the integration branch and verifies it again there.
+ * as their dependencies are merged; carries out the developer's decisions on them; and, when no
+ * task can move, ends the run (core/runFinish.ts). Its books (journal, ledger, budgets) and the
+ * integration branch are a private RunHost (core/runHost.ts), which each task pipeline is given.
  *
  * Every change of state is an event appended to the journal first; the engine's view of the run
  * (`state`) is that journal folded with `applyEvent`, so a run rebuilt from its journal after a
  * crash is the same run.
  */
-import { INTEGRATION_ID, integrationBranch, taskBranch } from './branches';
-import { BudgetGuard } from './budget';
-import type { BudgetHit, JournalEvent, NewEvent, RequestRole, RunEnd, TaskStatus } from './journal';
-import { FINAL_STATUSES } from './journal';
-import { costOf, Ledger, priceFor } from './ledger';
-import type { ModelError, ModelResponse } from './model';
-import type { Plan, TaskSpec } from './plan';
-import { changesRequestedPrompt, RESUMED_NOTE } from './prompts';
-import type { MergeResult } from './repoPort';
-import type { RunConfig, RunDeps } from './runTypes';
-import { applyEvent, reduceJournal } from './runState';
-import type { RunState } from './runState';
-import { mergeEvent, runTaskPipeline } from './taskPipeline';
-import type { PipelineHost, TaskProgress } from './taskPipeline';
-import { runChecks } from './verify';
+import { taskBranch } from './branches';
+import { decisionRefusal } from './decisions';
+import type { Decision, TaskDecision } from './decisions';
 import { errorMessage } from './errors';
+import type { JournalEvent, TaskStatus } from './journal';
+import type { Ledger } from './ledger';
+import type { ModelResponse } from './model';
+import type { Plan, TaskSpec } from './plan';
+import { changesRequestedPrompt } from './prompts';
+import { finishRun } from './runFinish';
+import { RunHost } from './runHost';
+import type { RunListener } from './runHost';
+import { requeueOnResume, resumePoint } from './runResume';
+import type { RunState } from './runState';
+import type { RunConfig, RunDeps } from './runTypes';
+import { DEAD_DEPENDENCY_STATUSES } from './statusSets';
+import { mergeEvent, runTaskPipeline } from './taskPipeline';
+import type { TaskProgress } from './taskPipeline';
 
 interface TaskRuntime {
   spec: TaskSpec;
@@ -37,31 +40,22 @@ export interface NewRun {
   base: { commit: string; snapshot: boolean; branch: string | null };
 }
 
-export class RunEngine implements PipelineHost {
-  readonly state: RunState;
-  readonly ledger: Ledger;
-  private readonly guard: BudgetGuard;
+export class RunEngine {
+  private readonly host: RunHost;
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly listeners = new Set<(event: JournalEvent, state: RunState) => void>();
-  private readonly taskBudgetHits = new Set<string>();
-  private mergeChain: Promise<unknown> = Promise.resolve();
-  private integrationPath: Promise<string> | null = null;
-  private runHit: BudgetHit | null = null;
   private stopping = false;
   private active: Promise<RunState> | null = null;
 
   private constructor(
-    readonly deps: RunDeps,
+    deps: RunDeps,
     readonly config: RunConfig,
-    readonly plan: Plan,
-    readonly repoView: string,
-    readonly base: string,
+    plan: Plan,
+    repoView: string,
+    base: string,
     history: JournalEvent[],
   ) {
-    this.state = reduceJournal(history);
-    this.ledger = Ledger.fromEvents(history);
-    this.guard = new BudgetGuard(this.ledger, config.budgets);
+    this.host = new RunHost(deps, config, plan, repoView, base, history);
     for (const spec of plan.tasks) {
       this.tasks.set(spec.id, {
         spec,
@@ -74,7 +68,8 @@ export class RunEngine implements PipelineHost {
   /** Start a new run: records its start and plan in the journal. */
   static create(deps: RunDeps, config: RunConfig, run: NewRun): RunEngine {
     const engine = new RunEngine(deps, config, run.plan, run.repoView, run.base.commit, []);
-    engine.emit({
+    const host = engine.host;
+    host.emit({
       type: 'run_started',
       runId: config.runId,
       repo: deps.repo.root,
@@ -89,65 +84,54 @@ export class RunEngine implements PipelineHost {
         autoMerge: config.autoMerge !== false,
       },
     });
-    engine.emit({ type: 'plan', plan: run.plan, repoView: run.repoView });
-    for (const t of run.plan.tasks) engine.emit({ type: 'task_status', taskId: t.id, status: 'queued' });
+    host.emit({ type: 'plan', plan: run.plan, repoView: run.repoView });
+    for (const t of run.plan.tasks) host.emit({ type: 'task_status', taskId: t.id, status: 'queued' });
     return engine;
   }
 
   /**
-   * Resume a run from its journal: merged tasks stay merged, verified ones are merged, tasks that
-   * were in flight are marked interrupted and continue in their worktrees with their conversations,
-   * and stopped or blocked ones are queued again. Failed tasks stay failed.
+   * Resume a run from its journal (core/runResume.ts): merged tasks stay merged, verified ones are
+   * merged, tasks that were in flight are marked interrupted and continue in their worktrees with
+   * their conversations, and stopped or blocked ones are queued again. Failed tasks stay failed.
    */
   static resume(deps: RunDeps, config: RunConfig, history: JournalEvent[], fallbackRepoView: string): RunEngine {
-    const before = reduceJournal(history);
-    let repoView = fallbackRepoView;
-    for (const e of history) if (e.type === 'plan' && e.repoView !== undefined) repoView = e.repoView;
-    if (!before.plan) throw new Error(`run ${config.runId} has no plan in its journal; it cannot be resumed`);
-    if (!before.base) throw new Error(`run ${config.runId} has no base commit in its journal; it cannot be resumed`);
-    // A run keeps the merge policy it was started with.
-    const kept = { ...config, autoMerge: before.settings?.autoMerge ?? config.autoMerge };
-    const engine = new RunEngine(deps, kept, before.plan, repoView, before.base, history);
-    engine.emit({ type: 'run_resumed' });
-    for (const rt of engine.tasks.values()) engine.prepareResume(rt);
+    const from = resumePoint(config, history, fallbackRepoView);
+    const engine = new RunEngine(deps, from.config, from.plan, from.repoView, from.base, history);
+    engine.host.emit({ type: 'run_resumed' });
+    for (const rt of engine.tasks.values()) requeueOnResume(engine.host, rt.spec.id, rt.progress);
     return engine;
   }
 
-  private prepareResume(rt: TaskRuntime): void {
-    const t = this.state.tasks.get(rt.spec.id);
-    if (!t) return;
-    rt.progress.steps = t.step;
-    rt.progress.tokens = t.usage.input + t.usage.output;
-    if (t.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
-    if (['merged', 'failed', 'rejected', 'queued', 'verified'].includes(t.status)) return;
-    if (!FINAL_STATUSES.has(t.status)) {
-      this.emit({
-        type: 'task_status',
-        taskId: rt.spec.id,
-        status: 'interrupted',
-        reason: `was ${t.status} when the run stopped`,
-      });
-    }
-    if (rt.progress.worktree) rt.progress.pendingNote = RESUMED_NOTE;
-    this.emit({ type: 'task_status', taskId: rt.spec.id, status: 'queued', reason: 'resumed' });
+  /** The run's state: its journal so far, folded. */
+  get state(): RunState {
+    return this.host.state;
+  }
+
+  /** Every request of the run, booked. */
+  get ledger(): Ledger {
+    return this.host.ledger;
   }
 
   /** Listen to every event as it is appended; returns a function that stops listening. */
-  onEvent(listener: (event: JournalEvent, state: RunState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onEvent(listener: RunListener): () => void {
+    return this.host.onEvent(listener);
   }
 
-  /** Append an event to the journal and fold it into the state. */
-  emit(event: NewEvent): void {
-    const appended = this.deps.journal.append(event);
-    applyEvent(this.state, appended);
-    for (const l of this.listeners) l(appended, this.state);
+  /** Book the planner's requests that produced this run's plan (made before the run existed). */
+  recordPlanningResponses(responses: readonly ModelResponse[]): void {
+    for (const r of responses) this.host.bookResponse('planner', null, r);
+  }
+
+  /** Record that the integration branch was applied onto the developer's branch. */
+  recordApply(commit: string, mode: 'squash' | 'merge'): void {
+    this.host.emit({ type: 'applied', commit, mode });
   }
 
   private status(id: string): TaskStatus {
-    return this.state.tasks.get(id)?.status ?? 'queued';
+    return this.host.status(id);
   }
+
+  // --- Scheduling ------------------------------------------------------------------------------
 
   /**
    * Run until no task can move, then verify the integration branch. May be called again after it
@@ -160,12 +144,12 @@ export class RunEngine implements PipelineHost {
   }
 
   private async runToRest(): Promise<RunState> {
-    if (this.state.status !== 'running') this.emit({ type: 'run_resumed' });
+    if (this.state.status !== 'running') this.host.emit({ type: 'run_resumed' });
     this.stopping = false;
     try {
-      await this.ensureIntegration();
+      await this.host.integrationWorktree();
     } catch (e) {
-      this.emit({
+      this.host.emit({
         type: 'run_finished',
         status: 'failed',
         message: `could not create the integration worktree: ${errorMessage(e)}`,
@@ -179,12 +163,12 @@ export class RunEngine implements PipelineHost {
     }
     while (true) {
       this.blockUnreachable();
-      if (!this.runHit && !this.stopping) this.launchReady();
+      if (!this.host.runBudgetHit && !this.stopping) this.launchReady();
       if (this.running.size === 0) break;
       await Promise.race(this.running.values());
     }
-    await this.finish();
-    await this.deps.journal.flush();
+    await finishRun(this.host, this.stopping);
+    await this.host.deps.journal.flush();
     return this.state;
   }
 
@@ -194,26 +178,18 @@ export class RunEngine implements PipelineHost {
     if (!rt) return;
     if (rt.abort) rt.abort.abort();
     else if (this.status(taskId) === 'queued')
-      this.emit({ type: 'task_status', taskId, status: 'stopped', reason: 'stopped by the user before it started' });
+      this.host.emit({
+        type: 'task_status',
+        taskId,
+        status: 'stopped',
+        reason: 'stopped by the user before it started',
+      });
   }
 
   /** Stop the whole run. */
   stopAll(): void {
     this.stopping = true;
     for (const id of this.tasks.keys()) this.stopTask(id);
-  }
-
-  /** The integration worktree's path, created on first use. */
-  private ensureIntegration(): Promise<string> {
-    if (!this.integrationPath) {
-      const made = this.deps.repo
-        .ensureWorktree(this.config.runId, INTEGRATION_ID, this.base, null)
-        .then((wt) => wt.path);
-      // A failure is reported to this caller; the next one tries again.
-      made.catch(() => (this.integrationPath = null));
-      this.integrationPath = made;
-    }
-    return this.integrationPath;
   }
 
   private launchReady(): void {
@@ -224,7 +200,7 @@ export class RunEngine implements PipelineHost {
       if (!rt.spec.dependsOn.every((d) => this.status(d) === 'merged')) continue;
       const abort = new AbortController();
       rt.abort = abort;
-      this.track(id, runTaskPipeline(this, rt.spec, rt.progress, abort.signal));
+      this.track(id, runTaskPipeline(this.host, rt.spec, rt.progress, abort.signal));
     }
   }
 
@@ -233,7 +209,7 @@ export class RunEngine implements PipelineHost {
     const done = work
       .catch((e: unknown) => {
         const stopped = rt?.abort?.signal.aborted;
-        this.emit({
+        this.host.emit({
           type: 'task_status',
           taskId: id,
           status: stopped ? 'stopped' : 'failed',
@@ -251,10 +227,10 @@ export class RunEngine implements PipelineHost {
   private blockUnreachable(): void {
     for (const rt of this.tasks.values()) {
       if (this.status(rt.spec.id) !== 'queued') continue;
-      const dead = rt.spec.dependsOn.find((d) => ['failed', 'blocked', 'stopped', 'rejected'].includes(this.status(d)));
+      const dead = rt.spec.dependsOn.find((d) => DEAD_DEPENDENCY_STATUSES.has(this.status(d)));
       if (dead === undefined) continue;
       const why = this.state.tasks.get(dead)?.reason;
-      this.emit({
+      this.host.emit({
         type: 'task_status',
         taskId: rt.spec.id,
         status: 'blocked',
@@ -265,9 +241,9 @@ export class RunEngine implements PipelineHost {
 
   private async mergeVerified(rt: TaskRuntime): Promise<void> {
     const branch = rt.progress.worktree?.branch ?? taskBranch(this.config.runId, rt.spec.id);
-    const merge = await this.mergeTask(rt.spec, branch);
-    this.emit(mergeEvent(rt.spec.id, merge));
-    this.emit({
+    const merge = await this.host.mergeTask(rt.spec, branch);
+    this.host.emit(mergeEvent(rt.spec.id, merge));
+    this.host.emit({
       type: 'task_status',
       taskId: rt.spec.id,
       status: merge.ok ? 'merged' : 'failed',
@@ -279,10 +255,9 @@ export class RunEngine implements PipelineHost {
 
   /** Merge a verified task that waits for the developer. Call `run()` afterwards to go on. */
   acceptTask(taskId: string): Decision {
-    const rt = this.tasks.get(taskId);
-    if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (this.status(taskId) !== 'verified')
-      return refuse(`${taskId} is ${this.status(taskId)}; only a verified task can be accepted`);
+    const ruled = this.ruled(taskId, { kind: 'accept' });
+    if ('refused' in ruled) return ruled.refused;
+    const { rt } = ruled;
     const busy = this.running.get(taskId);
     if (busy) {
       // Just verified: its pipeline is still winding down. Merge once it has, unless it merged meanwhile.
@@ -297,18 +272,15 @@ export class RunEngine implements PipelineHost {
 
   /** Discard a task that is not merged: its worktree and branch are removed. */
   async rejectTask(taskId: string): Promise<Decision> {
-    const rt = this.tasks.get(taskId);
-    const status = this.status(taskId);
-    if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (this.running.has(taskId)) return refuse(`${taskId} is ${status}; stop it before rejecting it`);
-    if (status === 'merged')
-      return refuse(`${taskId} is already merged into the integration branch; request changes instead`);
-    if (status === 'rejected') return { ok: true };
+    const ruled = this.ruled(taskId, { kind: 'reject' });
+    if ('refused' in ruled) return ruled.refused;
+    const { rt } = ruled;
+    if (this.status(taskId) === 'rejected') return { ok: true };
     const t = this.state.tasks.get(taskId);
     const branch = t?.branch ?? taskBranch(this.config.runId, taskId);
-    if (t?.worktree) await this.deps.repo.removeWorktree(t.worktree, { deleteBranch: branch });
+    if (t?.worktree) await this.host.deps.repo.removeWorktree(t.worktree, { deleteBranch: branch });
     rt.progress.worktree = null;
-    this.emit({
+    this.host.emit({
       type: 'task_status',
       taskId,
       status: 'rejected',
@@ -323,155 +295,25 @@ export class RunEngine implements PipelineHost {
    * again. Call `run()` afterwards to go on.
    */
   requestChanges(taskId: string, comments: string): Decision {
-    const rt = this.tasks.get(taskId);
-    const status = this.status(taskId);
-    if (!rt) return refuse(`there is no task ${taskId} in this run`);
-    if (!comments.trim()) return refuse('say what to change');
-    if (this.running.has(taskId) || !['verified', 'merged', 'failed', 'stopped'].includes(status)) {
-      return refuse(`${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task`);
-    }
+    const ruled = this.ruled(taskId, { kind: 'requestChanges', comments });
+    if ('refused' in ruled) return ruled.refused;
+    const { rt } = ruled;
     const t = this.state.tasks.get(taskId);
     if (t?.worktree && t.branch && t.from) rt.progress.worktree = { path: t.worktree, branch: t.branch, from: t.from };
     rt.progress.pendingNote = changesRequestedPrompt('developer', comments);
-    this.emit({ type: 'note', taskId, message: `changes requested: ${comments.trim()}` });
-    this.emit({ type: 'task_status', taskId, status: 'queued', reason: 'changes requested by the developer' });
+    this.host.emit({ type: 'note', taskId, message: `changes requested: ${comments.trim()}` });
+    this.host.emit({ type: 'task_status', taskId, status: 'queued', reason: 'changes requested by the developer' });
     return { ok: true };
   }
 
-  // --- PipelineHost -------------------------------------------------------------------------
-
-  bookResponse(role: RequestRole, taskId: string | null, response: ModelResponse): void {
-    const model = role === 'reviewer' && this.deps.reviewer ? this.deps.reviewer : this.deps.model;
-    const price = priceFor(this.config.prices, model.model) ?? priceFor(this.config.prices, response.model);
-    const cost = costOf(response.usage, price);
-    const rec = {
-      role,
-      taskId,
-      model: response.model,
-      endpoint: model.endpoint,
-      ok: true,
-      usage: response.usage,
-      timing: response.timing,
-      cost,
-    };
-    this.ledger.record(rec);
-    this.emit({ type: 'model_request', ...rec, attempts: response.attempts });
+  /** The task a decision is about, or the decision's refusal by the shared rule (core/decisions.ts). */
+  private ruled(taskId: string, decision: TaskDecision): { rt: TaskRuntime } | { refused: Decision } {
+    const rt = this.tasks.get(taskId);
+    const subject = rt ? { status: this.status(taskId), running: this.running.has(taskId) } : null;
+    const why = decisionRefusal(taskId, decision, subject);
+    if (why) return { refused: { ok: false, ...why } };
+    // The rule refuses a task the run does not have, so `rt` is known here.
+    if (!rt) throw new Error(`the decision rule let through ${taskId}, which is not a task of this run`);
+    return { rt };
   }
-
-  bookError(role: 'agent' | 'reviewer', taskId: string, error: ModelError): void {
-    const model = role === 'reviewer' && this.deps.reviewer ? this.deps.reviewer : this.deps.model;
-    const rec = {
-      role,
-      taskId,
-      model: model.model,
-      endpoint: model.endpoint,
-      ok: false,
-      usage: null,
-      timing: null,
-      cost: null,
-    };
-    this.ledger.record(rec);
-    this.emit({ type: 'model_request', ...rec, error: `${error.reason}: ${error.message}`, attempts: 0 });
-  }
-
-  budgetCheck(taskId: string): BudgetHit | null {
-    if (this.runHit) return this.runHit;
-    const hit = this.guard.check(taskId);
-    if (hit) this.budgetHit(hit);
-    return hit;
-  }
-
-  budgetHit(hit: BudgetHit): void {
-    if (hit.scope === 'run') {
-      if (this.runHit) return;
-      this.runHit = hit;
-    } else {
-      if (this.taskBudgetHits.has(hit.taskId ?? '')) return;
-      this.taskBudgetHits.add(hit.taskId ?? '');
-    }
-    this.emit({ type: 'budget_stop', hit });
-  }
-
-  async integrationHead(): Promise<string> {
-    const head = await this.deps.repo.branchHead(integrationBranch(this.config.runId));
-    if (head === null) throw new Error('the integration branch is missing');
-    return head;
-  }
-
-  mergeTask(task: TaskSpec, branch: string): Promise<MergeResult> {
-    const message = `Merge foreman task ${task.id}: ${task.title}\n\nForeman-Run: ${this.config.runId}`;
-    const merge = this.mergeChain.then(async () =>
-      this.deps.repo.merge(await this.ensureIntegration(), branch, message),
-    );
-    this.mergeChain = merge.catch(() => undefined);
-    return merge.then((m) => (m.ok ? m : { ...m, message: conflictAdvice(task, branch, m.files) }));
-  }
-
-  // --- The end of a run ---------------------------------------------------------------------
-
-  private async finish(): Promise<void> {
-    const ids = [...this.tasks.keys()];
-    const waiting = ids.filter((id) => this.status(id) === 'verified');
-    // A task queued behind tasks that wait for review stays queued: accepting them lets it start.
-    if (this.stopping || this.runHit || waiting.length === 0) {
-      const notStarted = this.runHit ? 'not started: the run budget was reached' : 'not started: the run was stopped';
-      for (const id of ids) {
-        if (this.status(id) === 'queued')
-          this.emit({ type: 'task_status', taskId: id, status: 'stopped', reason: notStarted });
-      }
-    }
-    const merged = ids.filter((id) => this.status(id) === 'merged').length;
-    let integrationFailed = false;
-    if (merged > 0 && waiting.length === 0 && !this.stopping) {
-      const cwd = await this.ensureIntegration();
-      const result = await runChecks(this.config.checks, {
-        runner: this.deps.runner,
-        cwd,
-        timeoutMs: this.config.checkTimeoutMs,
-      });
-      this.emit({
-        type: 'verification',
-        taskId: INTEGRATION_ID,
-        round: 1,
-        status: result.status,
-        checks: result.checks,
-      });
-      integrationFailed = result.status === 'failed';
-    }
-    const branch = integrationBranch(this.config.runId);
-    const rejected = ids.filter((id) => this.status(id) === 'rejected').length;
-    const counts = `${merged} of ${ids.length} task(s) merged into ${branch}${rejected ? ` (${rejected} rejected by you)` : ''}`;
-    if (this.stopping) return this.end('stopped', `${counts}; the run was stopped and can be resumed.`);
-    if (this.runHit)
-      return this.end(
-        'budget',
-        `${counts}; stopped by the run's ${this.runHit.kind} budget (${this.runHit.used} of ${this.runHit.limit}). Raise it and resume the run.`,
-      );
-    if (waiting.length > 0) {
-      return this.end(
-        'review',
-        `${counts}; ${waiting.length} verified task(s) wait for you: ${waiting.join(', ')}. Accept, reject or request changes.`,
-      );
-    }
-    if (merged > 0 && merged + rejected === ids.length && !integrationFailed) {
-      return this.end('completed', `${counts}; verified there, ready to apply onto your branch.`);
-    }
-    const why = integrationFailed ? 'the checks failed on the integration branch' : 'some tasks did not merge';
-    this.end('failed', `${counts}; ${why}.`);
-  }
-
-  private end(status: RunEnd, message: string): void {
-    this.emit({ type: 'run_finished', status, message });
-  }
-}
-
-/** The answer to a developer's decision: done, or why not. */
-export type Decision = { ok: true } | { ok: false; message: string };
-
-function refuse(message: string): Decision {
-  return { ok: false, message };
-}
-
-function conflictAdvice(task: TaskSpec, branch: string, files: string[]): string {
-  return `merging ${task.id} into the integration branch conflicts in ${files.join(', ')}; nothing was merged. The task's work stays on ${branch}: resolve it by hand (git merge ${branch} in the integration worktree), or make ${task.id} depend on the task it conflicts with and run it again.`;
 }

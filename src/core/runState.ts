@@ -3,11 +3,12 @@
  * O(1) (the live run, the CLI and the panel call it on every event); `reduceJournal` folds a whole
  * journal and then decides whether the run was interrupted (no `run_finished`).
  */
+import { INTEGRATION_ID } from './branches';
 import type { BudgetHit, CheckResult, JournalEvent, RunSettings, TaskStatus } from './journal';
-import { FINAL_STATUSES } from './journal';
 import { addUsage, emptyTotals } from './ledger';
 import type { TokenTotals } from './ledger';
 import type { Plan, TaskSpec } from './plan';
+import { FINAL_TASK_STATUSES } from './statusSets';
 
 /** Where a run stands. `interrupted`: its journal ends without `run_finished` (a crash or a kill). */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget' | 'review' | 'interrupted';
@@ -155,7 +156,7 @@ export function markInterrupted(state: RunState): void {
   state.status = 'interrupted';
   state.interrupted = [];
   for (const task of state.tasks.values()) {
-    if (task.status !== 'queued' && !FINAL_STATUSES.has(task.status)) state.interrupted.push(task.id);
+    if (task.status !== 'queued' && !FINAL_TASK_STATUSES.has(task.status)) state.interrupted.push(task.id);
   }
 }
 
@@ -188,7 +189,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       if (event.taskId !== null) addUsage(taskIn(state, event.taskId).usage, event.usage, event.cost, event.timing);
       return;
     case 'verification': {
-      const target = event.taskId === 'integration' ? state.integration : taskIn(state, event.taskId).verification;
+      const target = event.taskId === INTEGRATION_ID ? state.integration : taskIn(state, event.taskId).verification;
       target.last = { round: event.round, status: event.status, checks: event.checks, at: event.t };
       target.rounds += 1;
       return;
@@ -271,7 +272,7 @@ function applyStatus(task: TaskState, status: TaskStatus, reason: string | null,
   task.reason = reason;
   if (status !== 'working') task.tool = null;
   if (task.startedAt === null && (status === 'setting_up' || status === 'working')) task.startedAt = t;
-  task.endedAt = FINAL_STATUSES.has(status) ? t : null;
+  task.endedAt = FINAL_TASK_STATUSES.has(status) ? t : null;
 }
 
 /** Install the plan: tasks in plan order, keeping the state of tasks already known. */

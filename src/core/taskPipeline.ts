@@ -24,9 +24,13 @@ export interface PipelineHost {
   readonly repoView: string;
   readonly base: string;
   readonly plan: Plan;
+  /** Append an event to the run's journal (and fold it into the run's state). */
   emit(event: NewEvent): void;
+  /** Book a whole model response in the ledger and the journal. */
   bookResponse(role: 'agent' | 'reviewer', taskId: string, response: ModelResponse): void;
+  /** Book a request that failed for good (after the client's retries). */
   bookError(role: 'agent' | 'reviewer', taskId: string, error: ModelError): void;
+  /** Before a request: the budget this task or the run has reached (recorded once), or null to go on. */
   budgetCheck(taskId: string): BudgetHit | null;
   /** Record a budget hit once, for the whole run. */
   budgetHit(hit: BudgetHit): void;

@@ -12,10 +12,9 @@
 import * as vscode from 'vscode';
 import { posix } from 'node:path';
 import type { BoardRun } from '../app/leadApi';
-import { integrationBranch } from '../core/branches';
+import { INTEGRATION_ID, integrationBranch } from '../core/branches';
 import type { RunState, TaskState } from '../core/runState';
 import type { ChangedFile, ChangeKind } from '../infra/gitShow';
-import { INTEGRATION_ID as INTEGRATION_TASK_ID } from '../core/branches';
 import { gitFileUri } from './gitContent';
 import { leadModule } from './lazy';
 import { STATUS_ICON } from './statusIcons';
@@ -96,7 +95,7 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
     this.fireSoon();
   }
 
-  /** The node of `taskId` (or INTEGRATION_TASK_ID) in the board's run, or null when it has no commits to compare. */
+  /** The node of `taskId` (or INTEGRATION_ID) in the board's run, or null when it has no commits to compare. */
   target(taskId: string): TargetNode | null {
     this.sync();
     return this.targets.find((t) => t.taskId === taskId) ?? null;
@@ -203,7 +202,7 @@ export class ChangesTree implements vscode.TreeDataProvider<ChangesNode>, vscode
     const head = this.integrationHead(run);
     if (head !== null && head !== base) {
       out.push(
-        this.node(run, INTEGRATION_TASK_ID, {
+        this.node(run, INTEGRATION_ID, {
           label: 'Integration branch',
           status: null,
           from: base,

@@ -8,13 +8,13 @@ import * as vscode from 'vscode';
 import type { BoardRun } from '../app/leadApi';
 import { checksText, noChecksText } from '../app/transcriptMarkdown';
 import type { VerificationState } from '../core/runState';
-import { INTEGRATION_ID as INTEGRATION_TASK_ID } from '../core/branches';
+import { INTEGRATION_ID } from '../core/branches';
 import { boardRunFor, parseBoardDocumentPath } from './transcriptDocument';
 
 /** The URI scheme of check output. */
 export const CHECKS_SCHEME = 'foreman-checks';
 
-/** The checks URI of a task (or INTEGRATION_TASK_ID) of a run. */
+/** The checks URI of a task (or INTEGRATION_ID) of a run. */
 export function checksUri(runId: string, taskId: string): vscode.Uri {
   return vscode.Uri.from({ scheme: CHECKS_SCHEME, path: `/${runId}/${taskId}.log` });
 }
@@ -24,7 +24,7 @@ export function verificationOf(
   run: BoardRun,
   taskId: string,
 ): { verification: VerificationState; target: string } | null {
-  if (taskId === INTEGRATION_TASK_ID) return { verification: run.state.integration, target: 'the integration branch' };
+  if (taskId === INTEGRATION_ID) return { verification: run.state.integration, target: 'the integration branch' };
   const task = run.state.tasks.get(taskId);
   if (!task) return null;
   return { verification: task.verification, target: `task ${taskId}${task.spec ? ` (${task.spec.title})` : ''}` };

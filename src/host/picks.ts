@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { HistoryEntry, RunView, TaskRow } from '../protocol/panel';
 import type { ApplyMode } from './applyConfirm';
-import { INTEGRATION_TASK_ID } from '../protocol/constants';
+import { INTEGRATION_ID } from '../protocol/constants';
 import { STATUS_ICON } from './statusIcons';
 
 /** How a task pick is asked. */
@@ -17,7 +17,7 @@ export interface TaskPickOptions {
   allow: (task: TaskRow) => boolean;
   /** Said when no task qualifies, e.g. "no task is waiting for Accept". */
   none: string;
-  /** Also offer the integration branch (its id is INTEGRATION_TASK_ID) when this returns true. */
+  /** Also offer the integration branch (its id is INTEGRATION_ID) when this returns true. */
   integration?: (run: RunView) => boolean;
 }
 
@@ -35,7 +35,7 @@ export async function pickTask(run: RunView | null, options: TaskPickOptions): P
   }));
   if (options.integration?.(run)) {
     items.push({
-      id: INTEGRATION_TASK_ID,
+      id: INTEGRATION_ID,
       label: '$(git-branch) Integration branch',
       description: run.integration.branch,
     });

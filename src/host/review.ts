@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { BoardRun, LeadApi } from '../app/leadApi';
-import { INTEGRATION_ID as INTEGRATION_TASK_ID } from '../core/branches';
+import { INTEGRATION_ID } from '../core/branches';
 import { ChangeDecorations, ChangesTree, openFileDiff } from './changesTree';
 import type { ChangesNode } from './changesTree';
 import { CHECKS_SCHEME, ChecksContent, checksUri, showChecks, verificationOf } from './checksDocument';
@@ -19,7 +19,7 @@ import { errorMessage } from '../core/errors';
 export interface ReviewFeatures extends vscode.Disposable {
   /**
    * Reveal the task's files in the Changes tree and open the first file's diff. `taskId` may be
-   * INTEGRATION_TASK_ID for the integration branch. Says so in a message when there is nothing to show.
+   * INTEGRATION_ID for the integration branch. Says so in a message when there is nothing to show.
    */
   openChanges(taskId: string): Promise<void>;
   /** Open the task's transcript, rendered, in a read-only editor tab. */
@@ -167,7 +167,7 @@ class Review implements ReviewFeatures {
       const target = this.tree.target(taskId);
       if (target === null) {
         const why =
-          taskId === INTEGRATION_TASK_ID
+          taskId === INTEGRATION_ID
             ? 'Nothing is merged into the integration branch yet.'
             : `Task ${taskId} has no committed changes yet.`;
         void vscode.window.showInformationMessage(`Foreman: ${why}`);
@@ -187,7 +187,7 @@ class Review implements ReviewFeatures {
     return this.guard('open the transcript', async () => {
       const run = this.board();
       if (!run) return;
-      if (taskId === INTEGRATION_TASK_ID) {
+      if (taskId === INTEGRATION_ID) {
         void vscode.window.showInformationMessage(
           "Foreman: the integration branch has no conversation; open a task's transcript instead.",
         );

@@ -2,10 +2,8 @@
  * The status bar's words, kept free of 'vscode' so they are tested with plain values:
  * "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04" while a run is live, its outcome after.
  */
-import type { RunView, TaskStatus } from '../protocol/panel';
-
-/** Tasks in these states have an agent or a check at work. */
-const ACTIVE: ReadonlySet<TaskStatus> = new Set(['setting_up', 'working', 'verifying']);
+import { ACTIVE_TASK_STATUSES } from '../core/statusSets';
+import type { RunView } from '../protocol/panel';
 
 /** "1.2k", "950", "3.4M". */
 export function compactNumber(n: number): string {
@@ -23,7 +21,7 @@ export function money(cost: number): string {
 
 /** The live item's text: "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04". */
 export function liveText(run: RunView): string {
-  const agents = run.tasks.filter((t) => ACTIVE.has(t.status)).length;
+  const agents = run.tasks.filter((t) => ACTIVE_TASK_STATUSES.has(t.status)).length;
   const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${compactNumber(run.tokensPerSecond)} tok/s`];
   if (run.usage.cost !== null) parts.push(money(run.usage.cost));
   return `$(sync~spin) Foreman: ${parts.join(' · ')}`;

@@ -291,7 +291,7 @@ export const Request = z.discriminatedUnion('type', [
   z.object({ type: z.literal('task/requestChanges'), taskId: z.string(), comments: z.string() }),
   /** Open the task's transcript in an editor tab. */
   z.object({ type: z.literal('task/openTranscript'), taskId: z.string() }),
-  /** Show the task's changed files (and open the first diff); INTEGRATION_TASK_ID for the integration branch. */
+  /** Show the task's changed files (and open the first diff); INTEGRATION_ID for the integration branch. */
   z.object({ type: z.literal('task/openChanges'), taskId: z.string() }),
   /** Open the task's latest verification output in an editor tab. */
   z.object({ type: z.literal('task/openChecks'), taskId: z.string() }),
@@ -330,4 +330,4 @@ export const HostMessage = z.discriminatedUnion('type', [
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 
-export { INTEGRATION_TASK_ID, MAX_UPDATES_PER_SECOND } from './constants';
+export { INTEGRATION_ID, MAX_UPDATES_PER_SECOND } from './constants';

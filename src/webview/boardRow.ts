@@ -3,7 +3,7 @@
  * in the row costs one string comparison, and a change touches only the texts and attributes that
  * differ. Details (checks, reason, files, review, merge) are built only while the row is open.
  */
-import { INTEGRATION_TASK_ID } from '../protocol/panel';
+import { INTEGRATION_ID } from '../protocol/panel';
 import type { CheckView, Request, RunView, TaskRow, VerificationView } from '../protocol/panel';
 import { button, h, icon, rebuildIfChanged, setAttr, setClass, setHidden, setIcon, setText, uid } from './dom';
 import type { Child } from './dom';
@@ -335,7 +335,7 @@ export class IntegrationRow {
   readonly el: HTMLElement;
 
   constructor(ctx: PanelContext) {
-    const taskId = INTEGRATION_TASK_ID;
+    const taskId = INTEGRATION_ID;
     const output = requestButton(ctx, button('Output', { icon: 'output' }), `task:${taskId}:openChecks`, () => ({
       type: 'task/openChecks',
       taskId,

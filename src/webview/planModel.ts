@@ -3,7 +3,7 @@
  * the whole edited task list that `plan/edit` sends. The host validates every edit again (cycles,
  * unknown dependencies, blank titles); these checks only catch what the form can say at once.
  */
-import { INTEGRATION_TASK_ID } from '../protocol/panel';
+import { INTEGRATION_ID } from '../protocol/panel';
 import type { PlanTask, PlanView } from '../protocol/panel';
 
 /** A task as its edit form holds it: lists as one-per-line text, dependencies as ids. */
@@ -97,7 +97,7 @@ export function newIdProblem(id: string, tasks: readonly PlanTask[]): string | n
   const t = id.trim();
   if (t === '') return 'Give the task an id.';
   if (!TASK_ID_PATTERN.test(t)) return 'Ids use lowercase letters, digits and dashes only.';
-  if (t === INTEGRATION_TASK_ID) return `"${INTEGRATION_TASK_ID}" names the integration branch; choose another id.`;
+  if (t === INTEGRATION_ID) return `"${INTEGRATION_ID}" names the integration branch; choose another id.`;
   if (tasks.some((x) => x.id === t)) return `A task "${t}" already exists.`;
   return null;
 }

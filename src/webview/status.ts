@@ -41,7 +41,11 @@ export const RUN_STATUS_LOOK: Readonly<Record<RunStatus, StatusLook>> = {
   interrupted: { label: 'Interrupted', icon: 'debug-pause', spin: false, tone: 'warning' },
 };
 
-/** Statuses whose elapsed time still grows (the agent or its checks are at work). */
+/**
+ * Statuses whose elapsed time still grows (the agent or its checks are at work): core's
+ * ACTIVE_TASK_STATUSES, which the webview may not import; test/unit/statusSets.test.ts keeps the
+ * two equal.
+ */
 const TICKING: ReadonlySet<TaskStatus> = new Set<TaskStatus>(['setting_up', 'working', 'verifying']);
 
 /** Whether a task in this status is at work, so its elapsed time moves between updates. */

@@ -3,7 +3,8 @@
  * `revise`. Each reopens the run from its journal, applies the decision, and drives the run on
  * (merging what was accepted, starting what now can start, redoing what was sent back).
  */
-import type { Decision, RunEngine } from '../../core/runEngine';
+import type { Decision } from '../../core/decisions';
+import type { RunEngine } from '../../core/runEngine';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';

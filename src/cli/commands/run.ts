@@ -88,7 +88,7 @@ async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient)
       base,
     },
   );
-  for (const r of planned.responses) engine.bookResponse('planner', null, r);
+  engine.recordPlanningResponses(planned.responses);
   ctx.err(
     `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once, base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
   );
