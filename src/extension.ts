@@ -66,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
         holder: session,
         log,
         requests: { lead: () => session.get(), review: openers, keys, folder },
-        validateState: context.extensionMode !== vscode.ExtensionMode.Production,
+        validateMessages: context.extensionMode !== vscode.ExtensionMode.Production,
       }),
   );
   if (panel) add('Lead view', () => vscode.window.registerWebviewViewProvider(LEAD_VIEW_ID, panel));
