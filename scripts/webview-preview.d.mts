@@ -1,6 +1,6 @@
 // Types of scripts/webview-preview.mjs, for the TypeScript tests that drive it.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { PanelState } from '../src/protocol/panel.js';
+import type { PanelState, RequestError } from '../src/protocol/panel.js';
 
 /** A page of the preview, with the console and page errors it reported. */
 export type PanelPage = Page & { problems: string[] };
@@ -23,6 +23,6 @@ export function openPanel(
 export function sendToPanel(page: Page, message: unknown): Promise<number>;
 export function showState(page: Page, state: unknown): Promise<number>;
 export function posted(page: Page): Promise<{ id: number; request: { type: string; [k: string]: unknown } }[]>;
-export function answer(page: Page, id: number, ok?: boolean, error?: string | null): Promise<number>;
+export function answer(page: Page, id: number, ok?: boolean, error?: RequestError | null): Promise<number>;
 export function cspViolations(page: Page): Promise<string[]>;
 export function boardUpdate(state: PanelState, k: number): PanelState;

@@ -328,7 +328,7 @@ export function posted(p) {
   return p.evaluate(() => window.__posted);
 }
 
-/** Answers request `id` as the host would. */
+/** Answers request `id` as the host would; a failure's `error` is `{ message, reason }` (protocol RequestError). */
 export function answer(p, id, ok = true, error = null) {
   return sendToPanel(p, { type: 'request/didFinish', id, ok, error });
 }

@@ -14,8 +14,7 @@ import { LEAD_VIEW_ID, LeadPanel } from './host/leadPanel';
 import type { ReviewOpeners } from './host/panelRequests';
 import { createReviewFeatures } from './host/review';
 import { registerRunsCommand } from './host/runsOutput';
-import { createSessionHolder } from './host/sessionHolder';
-import type { SessionHolder } from './host/sessionHolder';
+import { SessionHolder } from './host/sessionHolder';
 import { createStatusBar } from './host/statusBar';
 import { createVscodeLeadHost } from './host/vscodeLeadHost';
 import { errorDetail } from './core/errors';
@@ -53,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
   };
 
   const folder = (): string | null => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? null;
-  const session = createSessionHolder(createVscodeLeadHost(context, log), log);
+  const session = new SessionHolder(createVscodeLeadHost(context, log), log);
   holder = session;
   context.subscriptions.push(session);
   const keys = createApiKeys(context.secrets, session);
@@ -67,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
         holder: session,
         log,
         requests: { lead: () => session.get(), review: openers, keys, folder },
-        validateState: context.extensionMode !== vscode.ExtensionMode.Production,
+        validateMessages: context.extensionMode !== vscode.ExtensionMode.Production,
       }),
   );
   if (panel) add('Lead view', () => vscode.window.registerWebviewViewProvider(LEAD_VIEW_ID, panel));

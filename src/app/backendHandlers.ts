@@ -4,6 +4,7 @@
  */
 import { discoverServers } from '../infra/discovery';
 import { publicEndpoint } from '../infra/openaiClient';
+import type { DiscoveredServer } from '../protocol/panel';
 import { checkNewBackend, DEMO_BACKEND, DEMO_MODEL } from './backends';
 import { LeadError } from './leadApi';
 import type { SessionCore } from './sessionCore';
@@ -16,11 +17,10 @@ export function discover(core: SessionCore): Promise<void> {
   const running = scans.get(core);
   if (running) return running;
   const scan = (async () => {
-    core.discovery = { ...core.discovery, scanning: true };
-    core.changed();
+    core.discoveryStarted();
+    let found: DiscoveredServer[] | null = null;
     try {
-      const found = await discoverServers(core.opts.discoveryTargets ? { targets: core.opts.discoveryTargets } : {});
-      core.discovery = { scanning: false, found, scannedAt: core.now() };
+      found = await discoverServers(core.opts.discoveryTargets ? { targets: core.opts.discoveryTargets } : {});
       core.host.log(
         'info',
         found.length
@@ -28,9 +28,8 @@ export function discover(core: SessionCore): Promise<void> {
           : 'Discovery found no local inference server.',
       );
     } finally {
-      core.discovery = { ...core.discovery, scanning: false };
       scans.delete(core);
-      core.changed();
+      core.discoveryEnded(found);
     }
   })();
   scans.set(core, scan);
@@ -46,23 +45,17 @@ export async function addBackend(
   const checked = checkNewBackend(form, existing);
   if (typeof checked === 'string') throw new LeadError(checked, 'invalid');
   await core.host.addBackend(checked);
-  core.settings = core.host.readSettings();
-  core.chosen = { ...core.chosen, backend: checked.name, model: checked.models[0] };
-  await core.refreshBackends();
-  core.notices.add(
-    'info',
-    `Added the backend "${checked.name}" (${checked.models[0]} at ${publicEndpoint(checked.baseUrl)}) and selected it.`,
+  const model = checked.models[0];
+  await core.selectBackend(
+    checked.name,
+    model,
+    `Added the backend "${checked.name}" (${model} at ${publicEndpoint(checked.baseUrl)}) and selected it.`,
   );
-  core.changed();
-  await core.persistChoices();
 }
 
 /** Select the built-in demo backend, starting its scripted server. */
 export async function useDemo(core: SessionCore): Promise<void> {
   const url = await core.demo.start();
-  core.chosen = { ...core.chosen, backend: DEMO_BACKEND, model: DEMO_MODEL };
-  await core.refreshBackends();
   core.host.log('info', `The demo backend listens at ${url}.`);
-  core.changed();
-  await core.persistChoices();
+  await core.selectBackend(DEMO_BACKEND, DEMO_MODEL);
 }

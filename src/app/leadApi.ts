@@ -5,6 +5,7 @@
  * except through `handle`.
  */
 import type { RunState } from '../core/runState';
+import type { LeadErrorReason } from '../protocol/constants';
 import type { PanelState, Request } from '../protocol/panel';
 
 /** Requests the editor itself answers (they open editors or ask for input); the rest go to the session. */
@@ -14,12 +15,15 @@ export type EditorRequestType =
 /** A request the session answers. */
 export type SessionRequest = Exclude<Request, { type: EditorRequestType }>;
 
-/** Why a request was refused, for a person to act on. `reason` tells callers apart without parsing text. */
+/**
+ * Why a request was refused, for a person to act on. `reason` tells callers apart without parsing
+ * text (LEAD_ERROR_REASONS in src/protocol/constants.ts says what each means); the panel receives it.
+ */
 export class LeadError extends Error {
   override readonly name = 'LeadError';
   constructor(
     message: string,
-    readonly reason: 'blocked' | 'busy' | 'invalid' | 'backend' | 'refused' | 'notFound',
+    readonly reason: LeadErrorReason,
   ) {
     super(message);
   }

@@ -7,5 +7,5 @@
  */
 export { createLeadSession } from './leadSession';
 export { readLeadSettings } from './leadSettings';
-export { PanelState, RequestEnvelope } from '../protocol/panel';
+export { HostMessage, RequestEnvelope } from '../protocol/panel';
 export { fileAtCommitText, listChangedFiles, readFileAtCommit, resolveCommit } from '../infra/gitShow';

@@ -57,9 +57,7 @@ const HANDLERS: { [T in SessionRequest['type']]: Handler<T> } = {
   'backend/discover': (core) => discover(core),
   'backend/add': (core, r) => addBackend(core, r),
   'backend/useDemo': (core) => useDemo(core),
-  'notice/dismiss': (core, r) => {
-    if (core.notices.dismiss(r.id)) core.changed();
-  },
+  'notice/dismiss': (core, r) => core.dismissNotice(r.id),
 };
 
 /**
@@ -96,7 +94,7 @@ export class LeadSession implements LeadApi {
       backends: core.backendList.map((b) => (b.demo ? { ...b, baseUrl: core.demo.url ?? b.baseUrl } : b)),
       discovery: {
         scanning: core.discovery.scanning,
-        found: core.discovery.found,
+        found: [...core.discovery.found],
         scannedAt: core.discovery.scannedAt,
       },
       planning: planning ? { startedAt: planning.startedAt, message: planning.message } : null,
@@ -109,8 +107,8 @@ export class LeadSession implements LeadApi {
           })
         : null,
       run: core.board?.view(core.now()) ?? null,
-      history: core.historyEntries,
-      notices: core.notices.list(),
+      history: [...core.historyEntries],
+      notices: core.notices,
       now: core.now(),
     };
   }
@@ -140,27 +138,12 @@ export class LeadSession implements LeadApi {
     return this.core.board?.boardRun() ?? null;
   }
 
-  async refresh(): Promise<void> {
-    const core = this.core;
-    core.settings = core.host.readSettings();
-    await core.checkWorkspace();
-    await core.refreshBackends();
-    await core
-      .reloadHistory()
-      .catch((e: unknown) => core.host.log('warn', `Could not read the history: ${errorMessage(e)}`));
-    core.changed();
+  refresh(): Promise<void> {
+    return this.core.refresh();
   }
 
-  async dispose(): Promise<void> {
-    const core = this.core;
-    if (core.disposed) return;
-    core.disposed = true;
-    core.planning?.abort.abort();
-    core.stopTicker();
-    await core.board?.shutdown(core.opts.stopTimeoutMs ?? 10_000);
-    core.board = null;
-    await core.demo.close();
-    core.stopTicker();
+  dispose(): Promise<void> {
+    return this.core.dispose();
   }
 
   /** The price of the selected model, for the plan's estimate. */

@@ -11,8 +11,9 @@ import type { PlanTask } from '../protocol/panel';
 import { modelFailureText, resolveBackend, unreachable } from './backends';
 import type { ResolvedBackend } from './backends';
 import { LeadError } from './leadApi';
-import { applyChange, MEMORY_KEYS } from './leadOptions';
+import { applyChange } from './leadOptions';
 import { editDraft, newDraft } from './planDraft';
+import type { PlanDraft } from './planDraft';
 import type { SessionCore } from './sessionCore';
 
 /** What asking the planner came to. */
@@ -23,18 +24,14 @@ type Planned =
 
 /** The spec draft changed: kept and remembered. */
 export async function changeSpec(core: SessionCore, spec: string): Promise<void> {
-  core.spec = spec;
-  core.changed();
-  await core.host.memory.set(MEMORY_KEYS.spec, spec);
+  await core.editSpec(spec);
 }
 
 /** Some run options changed: checked, kept and remembered. */
 export async function changeOptions(core: SessionCore, change: unknown): Promise<void> {
   const next = applyChange(core.chosen, change, core.known);
   if (typeof next === 'string') throw new LeadError(next, 'invalid');
-  core.chosen = next;
-  core.changed();
-  await core.persistChoices();
+  await core.choose(next);
 }
 
 /** Plan the spec with the selected backend; the panel shows `planning`, then the plan. */
@@ -45,9 +42,6 @@ export async function startPlanning(core: SessionCore): Promise<void> {
   const spec = core.spec.trim();
   if (!spec) throw new LeadError('Write a spec first: say what the agents should build.', 'invalid');
   const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
-  core.board?.close();
-  core.board = null;
-  core.draft = null;
   await plan(core, backend, spec, null);
 }
 
@@ -70,17 +64,20 @@ export function cancelPlanning(core: SessionCore): void {
 export function editPlan(core: SessionCore, tasks: PlanTask[]): void {
   if (!core.draft) throw new LeadError('There is no plan to edit: plan a spec first.', 'invalid');
   if (core.planning) throw new LeadError('The planner is revising the plan; wait for it or cancel it.', 'busy');
-  core.draft = editDraft(core.draft, tasks.map(copyTask), core.host.readSettings().maxTasks);
-  core.changed();
+  core.setDraft(editDraft(core.draft, tasks.map(copyTask), core.host.readSettings().maxTasks));
 }
 
 /** Drop the plan and go back to the spec. */
 export function discardPlan(core: SessionCore): void {
   core.planning?.abort.abort();
-  core.draft = null;
-  core.changed();
+  core.setDraft(null);
 }
 
+/**
+ * Ask the planner and put its plan under review. A fresh plan (no `revise`) takes the place of the
+ * board and of any plan under review from the start; a revision replaces the plan it revises only
+ * when it arrives.
+ */
 async function plan(
   core: SessionCore,
   backend: ResolvedBackend,
@@ -88,34 +85,26 @@ async function plan(
   revise: { tasks: TaskSpec[]; comment: string } | null,
 ): Promise<void> {
   const abort = new AbortController();
-  core.planning = {
-    startedAt: core.now(),
-    message: `Asking ${backend.model} at ${backend.endpoint} for ${revise ? 'a revised plan' : 'a plan'}…`,
-    abort,
-  };
-  core.changed();
+  const doing = `Asking ${backend.model} at ${backend.endpoint} for ${revise ? 'a revised plan' : 'a plan'}…`;
+  core.planningStarted(doing, abort, revise === null);
   let outcome: Planned;
+  let draft: PlanDraft | null = null;
   try {
     const title = `Foreman: planning with ${backend.model}`;
     outcome = await core.host.withProgress(title, (signal) =>
       askPlanner(core, backend, spec, revise, AbortSignal.any([signal, abort.signal])),
     );
+    if (outcome.kind === 'planned' && !core.disposed) {
+      const revised = revise ? (core.draft ?? undefined) : undefined;
+      draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revised);
+    }
   } finally {
-    if (core.planning?.abort === abort) core.planning = null;
+    core.planningEnded(abort, draft);
   }
   if (core.disposed) return;
-  if (outcome.kind === 'planned') {
-    core.draft = newDraft(
-      outcome.plan,
-      outcome.repoView,
-      outcome.responses,
-      backend.prices,
-      revise ? (core.draft ?? undefined) : undefined,
-    );
-    core.changed();
-  } else if (outcome.kind === 'cancelled') {
+  if (outcome.kind === 'cancelled') {
     core.notify('info', 'Planning was cancelled.');
-  } else {
+  } else if (outcome.kind === 'failed') {
     core.notify('error', outcome.text);
     throw new LeadError(outcome.text, 'backend');
   }

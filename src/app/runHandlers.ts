@@ -22,17 +22,17 @@ import { errorMessage } from '../core/errors';
 export async function startRun(core: SessionCore): Promise<void> {
   const draft = core.draft;
   if (!draft) throw new LeadError('There is no plan to run: plan a spec first.', 'invalid');
-  if (!draft.plan || draft.errors.length > 0)
+  const plan = draft.plan;
+  if (!plan || draft.errors.length > 0)
     throw new LeadError(`The plan has problems to fix first: ${draft.errors.join(' ')}`, 'invalid');
   if (core.planning) throw new LeadError('The planner is still at work; wait for it or cancel it.', 'busy');
   if (core.board?.live || core.starting)
     throw new LeadError('A run is already going; stop it or let it finish first.', 'busy');
-  core.starting = true;
-  try {
+  await core.whileStarting(async () => {
     const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
     await requireReachable(core, backend);
     const run = await launchRun(core.launchInput(backend), {
-      plan: draft.plan,
+      plan,
       repoView: draft.repoView,
       responses: draft.responses,
     });
@@ -43,21 +43,14 @@ export async function startRun(core: SessionCore): Promise<void> {
       run.journal.close();
       throw e;
     }
-    const board = Board.live(boardEnv(core), run, release);
-    show(core, board);
-    core.draft = null;
-    board.drive();
-    core.startTicker();
+    core.runStarted(Board.live(boardEnv(core), run, release));
     const o = core.options();
-    core.notices.add(
+    core.notify(
       'info',
-      `Run ${run.engine.config.runId} started: ${draft.plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`,
+      `Run ${run.engine.config.runId} started: ${plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`,
     );
     await core.reloadHistory();
-  } finally {
-    core.starting = false;
-    core.changed();
-  }
+  });
 }
 
 /** Stop everything the live run does (processes killed, work kept); it then ends `stopped`. */
@@ -88,9 +81,8 @@ export async function openRun(core: SessionCore, runId: string): Promise<void> {
   const stored = await readStoredRun(repo.stateDir, runId).catch((e: unknown) => {
     throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? missing : e;
   });
-  if (stored.torn) core.notices.add('warning', `${stored.torn[0].toUpperCase()}${stored.torn.slice(1)}.`);
-  show(core, Board.stored(boardEnv(core), runId, repo.root, repo.stateDir, stored));
-  core.changed();
+  if (stored.torn) core.notify('warning', `${stored.torn[0].toUpperCase()}${stored.torn.slice(1)}.`);
+  core.showBoard(Board.stored(boardEnv(core), runId, repo.root, repo.stateDir, stored));
 }
 
 /** Reopen an interrupted, stopped or budget-stopped run and drive it on. */
@@ -99,7 +91,6 @@ export async function resumeRun(core: SessionCore, runId: string): Promise<void>
   await boardOf(core).resume();
   core.startTicker();
   await core.reloadHistory();
-  core.changed();
 }
 
 /** Leave the board for a new spec. */
@@ -108,10 +99,7 @@ export function closeRun(core: SessionCore): void {
   if (!board) return;
   if (board.live)
     throw new LeadError(`Run ${board.runId} is going; stop it or let it finish before closing it.`, 'busy');
-  board.close();
-  core.board = null;
-  core.draft = null;
-  core.changed();
+  core.closeBoard();
 }
 
 /** Bring the run's integration branch onto the developer's branch. */
@@ -121,19 +109,12 @@ export async function applyRun(core: SessionCore, mode: 'squash' | 'merge'): Pro
   const text = await core.host.withProgress(`Foreman: applying run ${board.runId}…`, () => board.apply(mode));
   core.notify('info', text);
   await core.reloadHistory();
-  core.changed();
 }
 
 function boardOf(core: SessionCore): Board {
   if (!core.board)
     throw new LeadError('There is no run on the board: start one, or open one from the history.', 'notFound');
   return core.board;
-}
-
-/** Replace the board (the old one must not be live). */
-function show(core: SessionCore, board: Board): void {
-  core.board?.close();
-  core.board = board;
 }
 
 async function requireReachable(core: SessionCore, backend: ResolvedBackend): Promise<void> {
@@ -182,11 +163,8 @@ function boardEnv(core: SessionCore): BoardEnv {
               text: `Run ${board.runId} stopped on an unexpected error: ${errorMessage(error)}`,
             }
           : outcomeNotice(state);
-        core.notices.add(outcome.kind, outcome.text);
-        void core.reloadHistory().then(
-          () => core.changed(),
-          (e: unknown) => core.host.log('warn', `Could not read the history: ${String(e)}`),
-        );
+        core.notify(outcome.kind, outcome.text);
+        core.reloadHistory().catch((e: unknown) => core.host.log('warn', `Could not read the history: ${String(e)}`));
       }
       if (!core.board?.live) core.stopTicker();
       core.changed();

@@ -3,12 +3,13 @@
  * why the session is blocked (no folder, not a git repository, untrusted), the spec and run
  * options, backends, discovery, the plan under review, the run on the board, history, notices,
  * the change signal, and the one-second ticker that runs while a run is live.
+ *
+ * The state is private. Handlers read it through getters and change it only through the methods
+ * below, each named for what happened and each signalling the change to the listeners (the host's
+ * update throttle, the tests' waits) before it returns, so no change can go unseen by the panel.
  */
-import { createGitRepo } from '../infra/gitRepo';
-import { runGit } from '../infra/gitExec';
 import type { ProbeTarget } from '../infra/discovery';
-import { createProcessRunner } from '../infra/processRunner';
-import type { BackendView, DiscoveredServer, HistoryEntry, Notice, PanelState, RunOptions } from '../protocol/panel';
+import type { BackendView, DiscoveredServer, HistoryEntry, Notice, RunOptions } from '../protocol/panel';
 import { availableBackends, backendViews, DemoServer } from './backends';
 import type { ResolvedBackend } from './backends';
 import { RunHistory } from './history';
@@ -19,6 +20,8 @@ import { defaultOptions, effectiveOptions, MEMORY_KEYS, storedChoices } from './
 import { Notices } from './notices';
 import type { PlanDraft } from './planDraft';
 import type { LaunchInput, WorkspaceInput } from './runLauncher';
+import { checkWorkspace, untrusted } from './workspaceCheck';
+import type { Blocked, SessionRepo } from './workspaceCheck';
 import { errorMessage } from '../core/errors';
 
 /** Options of a Lead session, mostly for tests. */
@@ -35,39 +38,38 @@ export interface LeadSessionOptions {
   tickMs?: number;
 }
 
-/** Why the session cannot plan or run here. */
-type Blocked = NonNullable<PanelState['blocked']>;
-
-/** What the planner is doing now. */
+/** What the planner is doing now; `abort` stops it. */
 export interface Planning {
-  startedAt: number;
-  message: string;
-  abort: AbortController;
+  readonly startedAt: number;
+  readonly message: string;
+  readonly abort: AbortController;
 }
 
-/** The session's state and shared services. Handlers change the state, then call `changed()`. */
+/** Local discovery: whether a scan is going, and what the last one found. */
+export interface Discovery {
+  readonly scanning: boolean;
+  readonly found: readonly DiscoveredServer[];
+  readonly scannedAt: number | null;
+}
+
+/** The session's state and shared services. */
 export class SessionCore {
-  readonly notices: Notices;
   readonly history: RunHistory;
   readonly demo: DemoServer;
-  settings: LeadSettings;
-  blocked: Blocked | null = null;
-  repo: { root: string; stateDir: string } | null = null;
-  spec: string;
-  chosen: Partial<RunOptions>;
-  backendList: BackendView[] = [];
-  discovery: { scanning: boolean; found: DiscoveredServer[]; scannedAt: number | null } = {
-    scanning: false,
-    found: [],
-    scannedAt: null,
-  };
-  planning: Planning | null = null;
-  draft: PlanDraft | null = null;
-  board: Board | null = null;
-  historyEntries: HistoryEntry[] = [];
-  /** A run is being started (between run/start and the board). */
-  starting = false;
-  disposed = false;
+  private readonly noticeList: Notices;
+  private settings_: LeadSettings;
+  private blocked_: Blocked | null = null;
+  private repo_: SessionRepo | null = null;
+  private spec_: string;
+  private chosen_: Partial<RunOptions>;
+  private backends_: BackendView[] = [];
+  private discovery_: Discovery = { scanning: false, found: [], scannedAt: null };
+  private planning_: Planning | null = null;
+  private draft_: PlanDraft | null = null;
+  private board_: Board | null = null;
+  private historyEntries_: HistoryEntry[] = [];
+  private starting_ = false;
+  private disposed_ = false;
   private readonly listeners = new Set<() => void>();
   private ticker: ReturnType<typeof setInterval> | null = null;
 
@@ -75,20 +77,111 @@ export class SessionCore {
     readonly host: LeadHost,
     readonly opts: LeadSessionOptions,
   ) {
-    this.notices = new Notices((level, message) => host.log(level, message));
+    this.noticeList = new Notices((level, message) => host.log(level, message));
     this.history = new RunHistory((message) => host.log('warn', message));
     this.demo = new DemoServer(opts.demoPaceMs ?? 40);
-    this.settings = host.readSettings();
+    this.settings_ = host.readSettings();
     const spec = host.memory.get<unknown>(MEMORY_KEYS.spec);
-    this.spec = typeof spec === 'string' ? spec : '';
-    this.chosen = storedChoices(host.memory.get<unknown>(MEMORY_KEYS.options));
+    this.spec_ = typeof spec === 'string' ? spec : '';
+    this.chosen_ = storedChoices(host.memory.get<unknown>(MEMORY_KEYS.options));
+  }
+
+  // --- Reading the state ------------------------------------------------------------------------
+
+  /** The editor's settings, as last read. */
+  get settings(): LeadSettings {
+    return this.settings_;
+  }
+
+  /** Why the session cannot plan or run here; null when it can. */
+  get blocked(): Blocked | null {
+    return this.blocked_;
+  }
+
+  /** The workspace's repository; null when there is none. */
+  get repo(): SessionRepo | null {
+    return this.repo_;
+  }
+
+  /** The developer's spec draft. */
+  get spec(): string {
+    return this.spec_;
+  }
+
+  /** The run options the developer chose (the rest come from the settings). */
+  get chosen(): Readonly<Partial<RunOptions>> {
+    return this.chosen_;
+  }
+
+  /** The backends as the panel shows them. */
+  get backendList(): readonly BackendView[] {
+    return this.backends_;
+  }
+
+  /** Local discovery: scanning now, and what the last scan found. */
+  get discovery(): Discovery {
+    return this.discovery_;
+  }
+
+  /** The planner at work; null when it is not. */
+  get planning(): Planning | null {
+    return this.planning_;
+  }
+
+  /** The plan under review; null when there is none. */
+  get draft(): PlanDraft | null {
+    return this.draft_;
+  }
+
+  /** The run on the board; null when the board is empty. */
+  get board(): Board | null {
+    return this.board_;
+  }
+
+  /** The repository's past runs (the live one's state from its engine). */
+  get historyEntries(): readonly HistoryEntry[] {
+    return this.historyEntries_;
+  }
+
+  /** A run is being started (between run/start and the board). */
+  get starting(): boolean {
+    return this.starting_;
+  }
+
+  /** The session has been disposed: it starts nothing more. */
+  get disposed(): boolean {
+    return this.disposed_;
+  }
+
+  /** The notices, oldest first (a copy). */
+  get notices(): Notice[] {
+    return this.noticeList.list();
   }
 
   now(): number {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Tell every listener that the state changed. A listener that throws is logged, not propagated. */
+  /** Configured backends and the demo. */
+  available(): BackendSetting[] {
+    return availableBackends(this.settings_, this.demo.url);
+  }
+
+  /** The backend of that name, or null. */
+  readonly known = (name: string): BackendSetting | null => this.available().find((b) => b.name === name) ?? null;
+
+  /** The run options in effect. */
+  options(): RunOptions {
+    return effectiveOptions(defaultOptions(this.settings_, this.available()), this.chosen_, this.known);
+  }
+
+  // --- The change signal ------------------------------------------------------------------------
+
+  /**
+   * Tell every listener that the state changed. The methods below call it; callers call it for
+   * changes the core does not hold itself (the board's run moved on). A listener that throws is
+   * logged, not propagated.
+   */
   changed(): void {
     for (const listener of this.listeners) {
       try {
@@ -104,64 +197,152 @@ export class SessionCore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Add a notice for the developer (logged too) and signal the change. */
+  // --- Changing the state (each method signals) -------------------------------------------------
+
+  /** Add a notice for the developer (logged too). */
   notify(kind: Notice['kind'], text: string): void {
-    this.notices.add(kind, text);
+    this.noticeList.add(kind, text);
     this.changed();
   }
 
-  /** Configured backends and the demo. */
-  available(): BackendSetting[] {
-    return availableBackends(this.settings, this.demo.url);
+  /** The developer dismissed a notice; nothing changes (or is signalled) when it is already gone. */
+  dismissNotice(id: number): void {
+    if (this.noticeList.dismiss(id)) this.changed();
   }
 
-  /** The backend of that name, or null. */
-  readonly known = (name: string): BackendSetting | null => this.available().find((b) => b.name === name) ?? null;
-
-  /** The run options in effect. */
-  options(): RunOptions {
-    return effectiveOptions(defaultOptions(this.settings, this.available()), this.chosen, this.known);
+  /** The developer edited the spec: kept, and remembered for the next session. */
+  async editSpec(spec: string): Promise<void> {
+    this.spec_ = spec;
+    this.changed();
+    await this.host.memory.set(MEMORY_KEYS.spec, spec);
   }
 
-  async persistChoices(): Promise<void> {
-    await this.host.memory.set(MEMORY_KEYS.options, this.chosen);
+  /** The developer's run options (already checked): kept, and remembered for the next session. */
+  async choose(chosen: Partial<RunOptions>): Promise<void> {
+    this.chosen_ = chosen;
+    this.changed();
+    await this.rememberChoices();
   }
 
-  async refreshBackends(): Promise<void> {
-    this.backendList = await backendViews(this.host, this.available());
+  /**
+   * Select `backend` with `model` after the backends changed (one was added to the settings, or the
+   * demo started): the settings and the backend list are read again, `notice` (if any) is added,
+   * and the choice is remembered.
+   */
+  async selectBackend(backend: string, model: string, notice?: string): Promise<void> {
+    this.settings_ = this.host.readSettings();
+    this.chosen_ = { ...this.chosen_, backend, model };
+    this.backends_ = await backendViews(this.host, this.available());
+    if (notice !== undefined) this.noticeList.add('info', notice);
+    this.changed();
+    await this.rememberChoices();
   }
 
-  /** Work out whether (and why not) the session can plan and run in the workspace folder. */
-  async checkWorkspace(): Promise<void> {
-    const folder = this.host.folder;
-    this.repo = null;
-    if (!folder) {
-      this.blocked = {
-        reason: 'noFolder',
-        message: 'Open a folder to use Foreman: its agents work on the git repository of the workspace folder.',
-      };
-      return;
+  /** A discovery scan started. */
+  discoveryStarted(): void {
+    this.discovery_ = { ...this.discovery_, scanning: true };
+    this.changed();
+  }
+
+  /** The scan ended with what it `found`, or with null when it failed (the last result is kept). */
+  discoveryEnded(found: DiscoveredServer[] | null): void {
+    this.discovery_ = found
+      ? { scanning: false, found, scannedAt: this.now() }
+      : { ...this.discovery_, scanning: false };
+    this.changed();
+  }
+
+  /**
+   * The planner starts (`message` says on what; `abort` stops it). A fresh plan closes the board
+   * (which must not be live) and drops the plan under review; a revision keeps the plan it revises.
+   */
+  planningStarted(message: string, abort: AbortController, fresh: boolean): void {
+    if (fresh) {
+      this.board_?.close();
+      this.board_ = null;
+      this.draft_ = null;
     }
+    this.planning_ = { startedAt: this.now(), message, abort };
+    this.changed();
+  }
+
+  /**
+   * The planner started with `abort` ended, with a new plan under review or with none (cancelled,
+   * failed: the plan under review stays). A planner that is no longer the current one changes
+   * nothing but the draft.
+   */
+  planningEnded(abort: AbortController, draft: PlanDraft | null): void {
+    if (this.planning_?.abort === abort) this.planning_ = null;
+    if (draft) this.draft_ = draft;
+    this.changed();
+  }
+
+  /** The plan under review becomes `draft` (the developer edited it), or goes (null: discarded). */
+  setDraft(draft: PlanDraft | null): void {
+    this.draft_ = draft;
+    this.changed();
+  }
+
+  /**
+   * Start a run of the plan: `work` builds it and puts it on the board. Meanwhile `starting` is
+   * true, so no other run or plan starts. It is not part of the panel's state, so only the end of
+   * the start is signalled (whether `work` succeeded or not).
+   */
+  async whileStarting(work: () => Promise<void>): Promise<void> {
+    this.starting_ = true;
     try {
-      const repo = await createGitRepo({ cwd: folder, runner: createProcessRunner() });
-      this.repo = { root: repo.root, stateDir: repo.stateDir };
-    } catch {
-      // createGitRepo says why in git's words; the panel says what to do.
-      this.blocked = {
-        reason: 'notGit',
-        message: `${folder} is not in a git repository. Foreman's agents work in git worktrees: run \`git init\` there and make a first commit, then refresh.`,
-      };
-      return;
+      await work();
+    } finally {
+      this.starting_ = false;
+      this.changed();
     }
-    const head = await runGit(this.repo.root, ['rev-parse', '--verify', '-q', 'HEAD^{commit}']);
-    if (head.exitCode !== 0) {
-      this.blocked = {
-        reason: 'notGit',
-        message: `The repository at ${this.repo.root} has no commits yet. Make a first commit (\`git add -A && git commit -m "Initial commit"\`), then refresh.`,
-      };
-      return;
+  }
+
+  /**
+   * A new run of the plan under review: it takes the board (closing the run there, which must not
+   * be live) and the plan's place, is driven from now on, and the board ticks while it is live.
+   */
+  runStarted(board: Board): void {
+    this.replaceBoard(board);
+    this.draft_ = null;
+    board.drive();
+    this.startTicker();
+    this.changed();
+  }
+
+  /** Put `board` (a run from history) on the board, closing the one there (which must not be live). */
+  showBoard(board: Board): void {
+    this.replaceBoard(board);
+    this.changed();
+  }
+
+  /** Leave the board (which must not be live) for a new spec: the board and any plan go. */
+  closeBoard(): void {
+    this.board_?.close();
+    this.board_ = null;
+    this.draft_ = null;
+    this.changed();
+  }
+
+  /** Read the history again (the live run's state comes from its engine). */
+  async reloadHistory(): Promise<void> {
+    this.historyEntries_ = await this.readHistory();
+    this.changed();
+  }
+
+  /** Read settings, the workspace (repository, trust), the backends and the history again. */
+  async refresh(): Promise<void> {
+    this.settings_ = this.host.readSettings();
+    const { repo, blocked } = await checkWorkspace(this.host);
+    this.repo_ = repo;
+    this.blocked_ = blocked;
+    this.backends_ = await backendViews(this.host, this.available());
+    try {
+      this.historyEntries_ = await this.readHistory();
+    } catch (e) {
+      this.host.log('warn', `Could not read the history: ${errorMessage(e)}`);
     }
-    this.blocked = this.host.isTrusted() ? null : untrusted();
+    this.changed();
   }
 
   /**
@@ -170,26 +351,43 @@ export class SessionCore {
    */
   ensureAllowed(): void {
     const trusted = this.host.isTrusted();
-    if (this.blocked?.reason === 'untrusted' && trusted) this.blocked = null;
-    if (!this.blocked && !trusted) {
-      this.blocked = untrusted();
-      this.changed();
-    }
-    if (this.blocked) throw new LeadError(this.blocked.message, 'blocked');
+    const before = this.blocked_;
+    if (this.blocked_?.reason === 'untrusted' && trusted) this.blocked_ = null;
+    if (!this.blocked_ && !trusted) this.blocked_ = untrusted();
+    if (this.blocked_ !== before) this.changed();
+    if (this.blocked_) throw new LeadError(this.blocked_.message, 'blocked');
   }
 
+  /**
+   * Let go of everything: the planner is stopped, a live run is stopped and waited for (at most
+   * `stopTimeoutMs`), the board emptied, the demo server closed. Idempotent.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed_) return;
+    this.disposed_ = true;
+    this.planning_?.abort.abort();
+    this.stopTicker();
+    await this.board_?.shutdown(this.opts.stopTimeoutMs ?? 10_000);
+    this.board_ = null;
+    this.changed();
+    await this.demo.close();
+    this.stopTicker();
+  }
+
+  // --- Services ---------------------------------------------------------------------------------
+
   /** The repository, or LeadError 'blocked' when there is none. */
-  requireRepo(): { root: string; stateDir: string } {
-    if (!this.repo)
-      throw new LeadError(this.blocked?.message ?? 'Open a folder that is a git repository first.', 'blocked');
-    return this.repo;
+  requireRepo(): SessionRepo {
+    if (!this.repo_)
+      throw new LeadError(this.blocked_?.message ?? 'Open a folder that is a git repository first.', 'blocked');
+    return this.repo_;
   }
 
   /** Where runs work, with the settings and options as they are now. */
   workspaceInput(): WorkspaceInput {
     return {
       folder: this.requireRepo().root,
-      settings: this.settings,
+      settings: this.settings_,
       options: this.options(),
       log: (message) => this.host.log('info', message),
     };
@@ -200,25 +398,15 @@ export class SessionCore {
     return { ...this.workspaceInput(), backend };
   }
 
-  /** Read the history again (the live run's state comes from its engine). */
-  async reloadHistory(): Promise<void> {
-    if (!this.repo) {
-      this.historyEntries = [];
-      return;
-    }
-    const live = new Map(this.board?.live ? [[this.board.runId, this.board.state]] : []);
-    this.historyEntries = await this.history.list(this.repo.stateDir, live);
-  }
-
   /** Tick once a second while a run is live: a tokens/s sample and an update (elapsed times). */
   startTicker(): void {
     if (this.ticker) return;
     this.ticker = setInterval(() => {
-      if (!this.board?.live) {
+      if (!this.board_?.live) {
         this.stopTicker();
         return;
       }
-      this.board.sample(this.now());
+      this.board_.sample(this.now());
       this.changed();
     }, this.opts.tickMs ?? 1000);
   }
@@ -227,12 +415,21 @@ export class SessionCore {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
   }
-}
 
-function untrusted(): Blocked {
-  return {
-    reason: 'untrusted',
-    message:
-      "This workspace is not trusted, so Foreman's agents do not run here (they run commands and change files). Trust the workspace to plan and run; past runs can still be viewed.",
-  };
+  private async rememberChoices(): Promise<void> {
+    await this.host.memory.set(MEMORY_KEYS.options, this.chosen_);
+  }
+
+  private async readHistory(): Promise<HistoryEntry[]> {
+    if (!this.repo_) return [];
+    const board = this.board_;
+    const live = new Map(board?.live ? [[board.runId, board.state]] : []);
+    return this.history.list(this.repo_.stateDir, live);
+  }
+
+  /** The board becomes `board`; the one there is closed (it must not be live). */
+  private replaceBoard(board: Board): void {
+    this.board_?.close();
+    this.board_ = board;
+  }
 }

@@ -5,16 +5,11 @@
  */
 import * as vscode from 'vscode';
 import type { LeadError } from '../app/leadApi';
+import { LEAD_ERROR_REASONS } from '../protocol/constants';
+import type { RequestError } from '../protocol/panel';
 import { errorDetail, errorMessage } from '../core/errors';
 
-const LEAD_ERROR_REASONS: ReadonlySet<string> = new Set([
-  'blocked',
-  'busy',
-  'invalid',
-  'backend',
-  'refused',
-  'notFound',
-]);
+const REASONS: ReadonlySet<string> = new Set(LEAD_ERROR_REASONS);
 
 /**
  * Whether `e` is a LeadError. Checked by shape, not `instanceof`: the session is a bundle of its own
@@ -23,7 +18,7 @@ const LEAD_ERROR_REASONS: ReadonlySet<string> = new Set([
 export function isLeadError(e: unknown): e is LeadError {
   if (!(e instanceof Error) || e.name !== 'LeadError') return false;
   const reason = (e as { reason?: unknown }).reason;
-  return typeof reason === 'string' && LEAD_ERROR_REASONS.has(reason);
+  return typeof reason === 'string' && REASONS.has(reason);
 }
 
 /** The text to show for `e`; an unexpected error is logged (with its stack) first. */
@@ -32,6 +27,11 @@ export function messageForUser(e: unknown, log: vscode.LogOutputChannel, doing: 
   const message = errorMessage(e);
   log.error(`${doing} failed: ${errorDetail(e)}`);
   return `Foreman hit an unexpected error: ${message} (see Foreman log)`;
+}
+
+/** The panel's answer to a request that failed with `e`: the text to show (see messageForUser) and why. */
+export function requestErrorOf(e: unknown, log: vscode.LogOutputChannel, doing: string): RequestError {
+  return { message: messageForUser(e, log, doing), reason: isLeadError(e) ? e.reason : 'unexpected' };
 }
 
 /** Shows `e` as an error notification (see messageForUser). Never rejects. */

@@ -1,14 +1,14 @@
 /**
  * The Lead panel: the `foreman.lead` webview view. It loads only the extension's own bundle and
  * styles (CSP with a nonce, localResourceRoots limited to dist/ and media/), validates every
- * message the webview posts, answers every request with `request/didFinish`, and sends the
- * session's state while the view is visible, at most MAX_UPDATES_PER_SECOND times a second (the
- * holder's change signal is already coalesced).
+ * message the webview posts, answers every request with `request/didFinish` (a failure with its
+ * message and typed reason), and sends the session's state while the view is visible, at most
+ * MAX_UPDATES_PER_SECOND times a second (the holder's change signal is already coalesced).
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { HostMessage, PanelState, Request } from '../protocol/panel';
-import { messageForUser } from './errors';
+import type { HostMessage, PanelState, Request, RequestError } from '../protocol/panel';
+import { requestErrorOf } from './errors';
 import { leadModule } from './lazy';
 import { createPanelDispatcher } from './panelRequests';
 import type { PanelRequestDeps } from './panelRequests';
@@ -21,8 +21,8 @@ export interface LeadPanelDeps {
   log: vscode.LogOutputChannel;
   /** What the request handlers need (the panel adds `sendState` itself). */
   requests: Omit<PanelRequestDeps, 'sendState'>;
-  /** Check every state sent against PanelState (development and tests; it costs a parse per update). */
-  validateState: boolean;
+  /** Check every message sent against HostMessage (development and tests; it costs a parse per update). */
+  validateMessages: boolean;
 }
 
 /** The view's id in package.json. */
@@ -38,7 +38,8 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   /** "New Spec" asked for focus before the webview was listening: sent after `panel/ready`. */
   private focusPending = false;
   private readonly dispatch: (request: Request) => Promise<void>;
-  private lastStateProblem = '';
+  /** The last problem found in each type of message sent, so each is logged once, not with every update. */
+  private readonly lastProblems = new Map<HostMessage['type'], string>();
 
   constructor(private readonly deps: LeadPanelDeps) {
     this.dispatch = createPanelDispatcher({ ...deps.requests, sendState: () => this.sendState() });
@@ -93,11 +94,11 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
     }
     const { id, request } = parsed.data;
     if (request.type === 'panel/ready') this.ready = true;
-    let error: string | null = null;
+    let error: RequestError | null = null;
     try {
       await this.dispatch(request);
     } catch (e) {
-      error = messageForUser(e, this.deps.log, `The panel's ${request.type}`);
+      error = requestErrorOf(e, this.deps.log, `The panel's ${request.type}`);
     }
     await this.post({ type: 'request/didFinish', id, ok: error === null, error });
     if (request.type === 'panel/ready' && this.focusPending) this.focusSpec();
@@ -117,27 +118,29 @@ export class LeadPanel implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   private async postState(state: PanelState): Promise<void> {
-    if (this.deps.validateState) {
-      const checked = leadModule().PanelState.safeParse(state);
-      const problem = checked.success ? '' : JSON.stringify(checked.error.issues.slice(0, 3));
-      // Said once per distinct problem: the state is sent up to ten times a second.
-      if (problem !== '' && problem !== this.lastStateProblem)
-        this.deps.log.error(`The session's state does not match the panel protocol: ${problem}`);
-      this.lastStateProblem = problem;
-    }
     await this.post({ type: 'state/didChange', state });
   }
 
-  /** Posts one message; false when there is no webview to take it (hidden, disposed). */
+  /** Posts one message (checked first, if asked); false when there is no webview to take it (hidden, disposed). */
   private async post(message: HostMessage): Promise<boolean> {
     const view = this.view;
     if (!view) return false;
+    if (this.deps.validateMessages) this.check(message);
     try {
       return await view.webview.postMessage(message);
     } catch {
       // The webview was disposed between the check and the post: nothing is listening to answer.
       return false;
     }
+  }
+
+  /** Logs a message that does not match the protocol, once per distinct problem (states come ten a second). */
+  private check(message: HostMessage): void {
+    const checked = leadModule().HostMessage.safeParse(message);
+    const problem = checked.success ? '' : JSON.stringify(checked.error.issues.slice(0, 3));
+    if (problem !== '' && problem !== this.lastProblems.get(message.type))
+      this.deps.log.error(`The panel's ${message.type} does not match the panel protocol: ${problem}`);
+    this.lastProblems.set(message.type, problem);
   }
 
   private releaseView(): void {

@@ -9,29 +9,10 @@ import type { LeadApi } from '../app/leadApi';
 import type { LeadHost } from '../app/leadHost';
 import type { PanelState } from '../protocol/panel';
 import { createUpdateThrottle } from '../app/updateThrottle';
-import type { UpdateThrottle } from '../app/updateThrottle';
 import { MAX_UPDATES_PER_SECOND } from '../protocol/constants';
+import { DisposableStore, toDisposable } from './disposables';
 import { leadModule } from './lazy';
 import { errorDetail } from '../core/errors';
-
-/** Owner of the lazily created session. */
-export interface SessionHolder extends vscode.Disposable {
-  /** The session, created (once) on the first call. A failed creation is retried by the next call. */
-  get(): Promise<LeadApi>;
-  /** The session if it exists, without creating it. */
-  current(): LeadApi | null;
-  /**
-   * The session's snapshot, or null before it exists. Listeners of one `onDidChange` share one
-   * snapshot (the panel and the status bar read it on the same signal); other callers get a fresh one.
-   */
-  state(): PanelState | null;
-  /** Fires at most MAX_UPDATES_PER_SECOND times a second after the session changed, and once when it is created. */
-  readonly onDidChange: vscode.Event<void>;
-  /** Re-reads settings, trust and history, if a session exists (a new one reads them anyway). */
-  refresh(): Promise<void>;
-  /** Stops the session's live runs and releases it; waits for that. Idempotent. */
-  shutdown(): Promise<void>;
-}
 
 /** Loads the session bundle; replaceable in tests. */
 export type SessionFactory = (host: LeadHost) => Promise<LeadApi>;
@@ -42,89 +23,109 @@ const loadSession: SessionFactory = async (host) => {
   return createLeadSession(host);
 };
 
-/** Creates the holder; nothing is loaded until `get()`. */
-export function createSessionHolder(
-  host: LeadHost,
-  log: vscode.LogOutputChannel,
-  factory: SessionFactory = loadSession,
-): SessionHolder {
-  const changed = new vscode.EventEmitter<void>();
-  let session: LeadApi | null = null;
+/** Owner of the lazily created session. Nothing is loaded until `get()`. */
+export class SessionHolder implements vscode.Disposable {
+  /** Fires at most MAX_UPDATES_PER_SECOND times a second after the session changed, and once when it is created. */
+  readonly onDidChange: vscode.Event<void>;
+  /** The emitter, and once the session exists, its throttle and the subscription to it. */
+  private readonly store = new DisposableStore();
+  private readonly changed: vscode.EventEmitter<void>;
+  private session: LeadApi | null = null;
+  private creating: Promise<LeadApi> | null = null;
+  private closed: Promise<void> | null = null;
   /** The snapshot shared by the listeners of the change being delivered; null outside a delivery. */
-  let shared: PanelState | null = null;
-  let delivering = false;
-  // A failing view must not throw into the session's change loop: its error is logged instead.
-  const fire = (): void => {
-    delivering = true;
-    try {
-      changed.fire();
-    } catch (e) {
-      log.error(`A Foreman view failed to update: ${errorDetail(e)}`);
-    } finally {
-      delivering = false;
-      shared = null;
-    }
-  };
-  // Made with the session: the protocol module that holds the rate is not loaded at activation.
-  let throttle: UpdateThrottle | null = null;
-  let creating: Promise<LeadApi> | null = null;
-  let unsubscribe: (() => void) | null = null;
-  let closed: Promise<void> | null = null;
+  private shared: PanelState | null = null;
+  private delivering = false;
 
-  const create = async (): Promise<LeadApi> => {
+  constructor(
+    private readonly host: LeadHost,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly factory: SessionFactory = loadSession,
+  ) {
+    this.changed = this.store.add(new vscode.EventEmitter<void>());
+    this.onDidChange = this.changed.event;
+  }
+
+  /** The session, created (once) on the first call. A failed creation is retried by the next call. */
+  get(): Promise<LeadApi> {
+    if (this.closed) return Promise.reject(new Error('The Foreman extension is shutting down.'));
+    if (this.session) return Promise.resolve(this.session);
+    this.creating ??= this.create().catch((e: unknown) => {
+      this.creating = null;
+      this.log.error(`Could not start the Lead session: ${errorDetail(e)}`);
+      throw e;
+    });
+    return this.creating;
+  }
+
+  /** The session if it exists, without creating it. */
+  current(): LeadApi | null {
+    return this.session;
+  }
+
+  /**
+   * The session's snapshot, or null before it exists. Listeners of one `onDidChange` share one
+   * snapshot (the panel and the status bar read it on the same signal); other callers get a fresh one.
+   */
+  state(): PanelState | null {
+    if (!this.session) return null;
+    if (!this.delivering) return this.session.snapshot();
+    this.shared ??= this.session.snapshot();
+    return this.shared;
+  }
+
+  /** Re-reads settings, trust and history, if a session exists (a new one reads them anyway). */
+  async refresh(): Promise<void> {
+    await this.session?.refresh();
+  }
+
+  /** Stops the session's live runs and releases it; waits for that. Idempotent. */
+  shutdown(): Promise<void> {
+    this.closed ??= this.close();
+    return this.closed;
+  }
+
+  dispose(): void {
+    this.shutdown().catch((e: unknown) => this.log.error(`Stopping the Lead session failed: ${String(e)}`));
+  }
+
+  private async create(): Promise<LeadApi> {
     const started = performance.now();
-    const created = await factory(host);
-    if (closed) {
+    const created = await this.factory(this.host);
+    if (this.closed) {
       await created.dispose();
       throw new Error('The Foreman session was created after the extension shut down.');
     }
-    const coalesced = createUpdateThrottle(fire, MAX_UPDATES_PER_SECOND);
-    throttle = coalesced;
-    session = created;
-    unsubscribe = created.onDidChange(() => coalesced.signal());
-    log.info(`Lead session ready in ${(performance.now() - started).toFixed(0)} ms`);
-    coalesced.signal();
+    // Made with the session: the protocol module that holds the rate is not loaded at activation.
+    const throttle = this.store.add(createUpdateThrottle(() => this.fire(), MAX_UPDATES_PER_SECOND));
+    this.session = created;
+    this.store.add(toDisposable(created.onDidChange(() => throttle.signal())));
+    this.log.info(`Lead session ready in ${(performance.now() - started).toFixed(0)} ms`);
+    throttle.signal();
     return created;
-  };
+  }
 
-  const shutdown = (): Promise<void> => {
-    closed ??= (async () => {
-      throttle?.dispose();
-      const pending = creating;
-      const live = session ?? (pending ? await pending.catch(() => null) : null);
-      unsubscribe?.();
-      session = null;
-      changed.dispose();
-      await live?.dispose();
-    })();
-    return closed;
-  };
+  /** Nothing more is delivered from here on; a session being created is disposed when it arrives. */
+  private async close(): Promise<void> {
+    this.store.dispose();
+    const live = this.session ?? (await this.creating?.catch(() => null)) ?? null;
+    this.session = null;
+    await live?.dispose();
+  }
 
-  return {
-    get() {
-      if (closed) return Promise.reject(new Error('The Foreman extension is shutting down.'));
-      if (session) return Promise.resolve(session);
-      creating ??= create().catch((e: unknown) => {
-        creating = null;
-        log.error(`Could not start the Lead session: ${errorDetail(e)}`);
-        throw e;
-      });
-      return creating;
-    },
-    current: () => session,
-    state() {
-      if (!session) return null;
-      if (!delivering) return session.snapshot();
-      shared ??= session.snapshot();
-      return shared;
-    },
-    onDidChange: changed.event,
-    async refresh() {
-      await session?.refresh();
-    },
-    shutdown,
-    dispose() {
-      void shutdown().catch((e: unknown) => log.error(`Stopping the Lead session failed: ${String(e)}`));
-    },
-  };
+  /**
+   * Delivers one (coalesced) change. A failing view must not throw into the session's change loop:
+   * its error is logged instead.
+   */
+  private fire(): void {
+    this.delivering = true;
+    try {
+      this.changed.fire();
+    } catch (e) {
+      this.log.error(`A Foreman view failed to update: ${errorDetail(e)}`);
+    } finally {
+      this.delivering = false;
+      this.shared = null;
+    }
+  }
 }

@@ -3,12 +3,14 @@
  * state and sends it whole as `state/didChange` (at most about ten times a second, however many
  * agents stream); the webview renders it and keeps only UI state (what is expanded, what is being
  * typed). The webview asks for everything with a request; the host answers every request with
- * `request/didFinish`, errors included. Both sides validate what they receive with these schemas.
+ * `request/didFinish`, errors included (with their typed reason, never only as text). Both sides
+ * validate what they receive with these schemas.
  *
  * Everything here is data: model output, file names and messages are plain strings, to be
  * rendered as text, never as HTML.
  */
 import { z } from 'zod';
+import { LEAD_ERROR_REASONS } from './constants';
 
 // ---------------------------------------------------------------------------------------------
 // The panel's state (host → webview)
@@ -314,20 +316,32 @@ export type Request = z.infer<typeof Request>;
 export const RequestEnvelope = z.object({ id: z.number().int(), request: Request });
 export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
 
+/**
+ * Why a request failed: one of the session's refusals (LEAD_ERROR_REASONS, said in words there), or
+ * `unexpected` for anything else (a bug or an environment problem, which the host logs).
+ */
+export const RequestErrorReason = z.enum([...LEAD_ERROR_REASONS, 'unexpected']);
+export type RequestErrorReason = z.infer<typeof RequestErrorReason>;
+
+/** A failed request's error: a message a person can act on, and why, for the panel to tell apart. */
+export const RequestError = z.object({ message: z.string(), reason: RequestErrorReason });
+export type RequestError = z.infer<typeof RequestError>;
+
 /** Messages from the host. */
 export const HostMessage = z.discriminatedUnion('type', [
   /** The whole state; the latest one wins. */
   z.object({ type: z.literal('state/didChange'), state: PanelState }),
-  /** The answer to request `id`: ok, or an error a person can act on. */
+  /** The answer to request `id`: ok (and `error` null), or not, with the error. */
   z.object({
     type: z.literal('request/didFinish'),
     id: z.number().int(),
     ok: z.boolean(),
-    error: z.string().nullable(),
+    error: RequestError.nullable(),
   }),
   /** Move keyboard focus to the spec box (the "Foreman: New Spec" command). */
   z.object({ type: z.literal('focus/spec') }),
 ]);
 export type HostMessage = z.infer<typeof HostMessage>;
 
-export { INTEGRATION_ID, MAX_UPDATES_PER_SECOND } from './constants';
+export { INTEGRATION_ID, LEAD_ERROR_REASONS, MAX_UPDATES_PER_SECOND } from './constants';
+export type { LeadErrorReason } from './constants';

@@ -47,6 +47,7 @@ export class App {
     setAttr(this.el, 'data-phase', state.phase);
     this.notices.update(state.notices);
     this.blocked.update(state.blocked);
+    this.ctx.controls.setBlockedBanner(state.blocked !== null);
     const view = this.viewFor(state);
     if (view !== this.current) {
       this.body.replaceChildren(...(view ? [view.el] : []));

@@ -2,7 +2,7 @@
  * What every view of the panel is given: a way to send requests, the UI state, the clock, and the
  * bookkeeping that shows a control busy while its request is in flight and its error beside it.
  */
-import type { Request } from '../protocol/panel';
+import type { Request, RequestErrorReason } from '../protocol/panel';
 import { h, icon, setAttr, setHidden, setText } from './dom';
 import type { RequestTracker } from './requests';
 import type { UiState } from './uiState';
@@ -28,6 +28,9 @@ export interface PanelContext {
   controls: Controls;
 }
 
+/** Left out of error slots while the blocked banner says it for them. */
+const SHOWN_BY_BANNER: ReadonlySet<RequestErrorReason> = new Set(['blocked']);
+
 /**
  * Busy states and errors of controls. A control is bound to a request key; while a request under
  * that key is in flight it is marked `aria-disabled` and busy (not `disabled`, so keyboard focus
@@ -38,6 +41,7 @@ export class Controls {
   private readonly keys = new Map<HTMLButtonElement, string>();
   private readonly allowed = new WeakMap<HTMLButtonElement, boolean>();
   private readonly slots = new Map<HTMLElement, readonly string[]>();
+  private bannerShown = false;
 
   constructor(private readonly tracker: RequestTracker) {}
 
@@ -75,6 +79,18 @@ export class Controls {
     for (const slot of this.slots.keys()) if (root.contains(slot)) this.slots.delete(slot);
   }
 
+  /**
+   * Whether the panel shows why Foreman cannot run here. While it does, a 'blocked' refusal beside
+   * a control would only repeat it, so slots leave those out; when the block is lifted they are
+   * stale, so they are forgotten.
+   */
+  setBlockedBanner(shown: boolean): void {
+    if (shown === this.bannerShown) return;
+    this.bannerShown = shown;
+    if (!shown) this.tracker.clearErrorsOf('blocked');
+    for (const [slot, prefixes] of this.slots) this.applySlot(slot, prefixes);
+  }
+
   /** Brings every bound control and error slot up to date with the requests in flight. */
   refresh(): void {
     for (const btn of this.keys.keys()) this.apply(btn);
@@ -92,7 +108,7 @@ export class Controls {
   }
 
   private applySlot(slot: HTMLElement, prefixes: readonly string[]): void {
-    const errors = this.tracker.errorsFor(prefixes);
+    const errors = this.tracker.errorsFor(prefixes, this.bannerShown ? SHOWN_BY_BANNER : undefined);
     setText(slot.lastElementChild as Element, errors.join(' '));
     setHidden(slot, errors.length === 0);
   }

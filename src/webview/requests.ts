@@ -4,19 +4,22 @@
  * control shows busy, and the host's error for it is kept under that key until the control sends
  * again. Busy and error look-ups go by key prefix, so one control can stand for a family
  * ("plan/edit" is busy while any card's "plan/edit:<id>:save" is in flight); keys that embed an id
- * end the id with ":" so that "task:a:" never matches "task:ab:". Pure bookkeeping: posting is
- * the caller's.
+ * end the id with ":" so that "task:a:" never matches "task:ab:". Errors keep the host's typed
+ * reason, so the panel can leave out, or forget, the ones another part of it already explains.
+ * Pure bookkeeping: posting is the caller's.
  */
-import type { Request, RequestEnvelope } from '../protocol/panel';
+import type { Request, RequestEnvelope, RequestError, RequestErrorReason } from '../protocol/panel';
 
 /** The outcome of a finished request, as `request/didFinish` told it. */
 export interface Finished {
   key: string;
   ok: boolean;
-  error: string | null;
+  error: RequestError | null;
   /** Called back by whoever started the request (a form closing on success, say). */
   onDone?: (ok: boolean) => void;
 }
+
+const NONE: ReadonlySet<RequestErrorReason> = new Set();
 
 interface Pending {
   key: string;
@@ -27,7 +30,7 @@ interface Pending {
 export class RequestTracker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly errors = new Map<string, string>();
+  private readonly errors = new Map<string, RequestError>();
 
   /** The envelope for a new request under `key`; clears the key's previous error. */
   start(key: string, request: Request, onDone?: (ok: boolean) => void): RequestEnvelope {
@@ -37,12 +40,19 @@ export class RequestTracker {
     return { id, request };
   }
 
-  /** Books the host's answer to request `id`; undefined when no such request is in flight. */
-  finish(id: number, ok: boolean, error: string | null): Finished | undefined {
+  /**
+   * Books the host's answer to request `id`; undefined when no such request is in flight. A failure
+   * without an error (or with a blank message) is kept as an unexpected 'The request failed.'.
+   */
+  finish(id: number, ok: boolean, error: RequestError | null): Finished | undefined {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
-    if (!ok) this.errors.set(p.key, error?.trim() || 'The request failed.');
+    if (!ok)
+      this.errors.set(p.key, {
+        message: error?.message.trim() || 'The request failed.',
+        reason: error?.reason ?? 'unexpected',
+      });
     return { key: p.key, ok, error, onDone: p.onDone };
   }
 
@@ -52,16 +62,31 @@ export class RequestTracker {
     return false;
   }
 
-  /** The errors kept under keys that start with one of `prefixes`, oldest first. */
-  errorsFor(prefixes: readonly string[]): string[] {
+  /**
+   * The messages of the errors kept under keys that start with one of `prefixes`, oldest first,
+   * leaving out errors whose reason is in `except`.
+   */
+  errorsFor(prefixes: readonly string[], except: ReadonlySet<RequestErrorReason> = NONE): string[] {
     const out: string[] = [];
-    for (const [key, text] of this.errors) if (prefixes.some((p) => key.startsWith(p))) out.push(text);
+    for (const [key, e] of this.errors)
+      if (!except.has(e.reason) && prefixes.some((p) => key.startsWith(p))) out.push(e.message);
     return out;
   }
 
   /** Forgets the error under `key` (the developer dismissed it). */
   clearError(key: string): void {
     this.errors.delete(key);
+  }
+
+  /** Forgets every error of `reason` (what caused them is over); true when there was one. */
+  clearErrorsOf(reason: RequestErrorReason): boolean {
+    let cleared = false;
+    for (const [key, e] of this.errors)
+      if (e.reason === reason) {
+        this.errors.delete(key);
+        cleared = true;
+      }
+    return cleared;
   }
 
   /** How many requests are in flight. */

@@ -96,7 +96,10 @@ test(
       'ids increase one by one',
     );
     assert.equal(await plan.getAttribute('aria-busy'), 'true');
-    await harness.answer(p, (all.at(-1) as { id: number }).id, false, 'The backend vllm did not answer.');
+    await harness.answer(p, (all.at(-1) as { id: number }).id, false, {
+      message: 'The backend vllm did not answer.',
+      reason: 'backend',
+    });
     assert.equal(await plan.getAttribute('aria-busy'), null);
     assert.match((await p.getByRole('alert').allInnerTexts()).join(' '), /did not answer/);
     await clean(p);
@@ -340,6 +343,39 @@ test(
       'true',
       'UI state came back from getState',
     );
+    await clean(p);
+  },
+);
+
+test(
+  'a blocked refusal is left to the banner and forgotten when the block lifts; other errors stay beside their control',
+  { skip },
+  async () => {
+    const finished = harness.loadFixture('run-finished');
+    const blocked = { ...finished, blocked: harness.loadFixture('blocked-untrusted').blocked };
+    const p = await panel(finished);
+    const runErrors = p.locator('.board > .inline-error');
+    await p.getByRole('button', { name: 'Apply as one commit' }).click();
+    const trust = 'This workspace is not trusted, so nothing runs here.';
+    await harness.answer(p, (await lastRequest(p, 'run/apply')).id, false, { message: trust, reason: 'blocked' });
+    assert.equal(await runErrors.innerText(), trust, 'before the state says so, the refusal shows where it was asked');
+
+    await harness.showState(p, blocked);
+    assert.equal(await p.locator('[data-blocked]').getAttribute('data-blocked'), 'untrusted');
+    assert.equal(await runErrors.isHidden(), true, 'the banner says it; the board does not say it again');
+    const row = p.locator('[data-task-id="tests"]');
+    await row.locator('.row-toggle').click();
+    await row.getByRole('button', { name: 'Output', exact: true }).click();
+    const boom = 'Foreman hit an unexpected error: boom (see Foreman log)';
+    await harness.answer(p, (await lastRequest(p, 'task/openChecks')).id, false, {
+      message: boom,
+      reason: 'unexpected',
+    });
+    assert.match((await row.getByRole('alert').allInnerTexts()).join(' '), /unexpected error: boom/);
+
+    await harness.showState(p, finished);
+    assert.equal(await runErrors.isHidden(), true, 'once trusted, the old refusal is not brought back');
+    assert.match((await row.getByRole('alert').allInnerTexts()).join(' '), /unexpected error: boom/, 'others stay');
     await clean(p);
   },
 );

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LEAD_ERROR_REASONS, RequestErrorReason } from '../../src/protocol/panel';
 import type { PanelState } from '../../src/protocol/panel';
 import { announcement, initialModel, reactToHostMessage } from '../../src/webview/hostMessages';
 import type { PanelModel } from '../../src/webview/hostMessages';
@@ -27,7 +28,7 @@ test('request ids increase; busy and errors go by key prefix', () => {
   assert.equal(t.isBusy('task:a:'), true);
   assert.equal(t.isBusy('task:ab:'), false);
   assert.equal(t.finish(999, true, null), undefined, 'an unknown id settles nothing');
-  const done = t.finish(b.id, false, 'Task a is not running.');
+  const done = t.finish(b.id, false, { message: 'Task a is not running.', reason: 'refused' });
   assert.equal(done?.key, 'task:a:stop');
   assert.equal(t.isBusy('task:a:'), false);
   assert.deepEqual(t.errorsFor(['task:a:']), ['Task a is not running.']);
@@ -35,7 +36,7 @@ test('request ids increase; busy and errors go by key prefix', () => {
   t.start('task:a:stop', { type: 'task/stop', taskId: 'a' });
   assert.deepEqual(t.errorsFor(['task:a:']), [], 'sending again clears the old error');
   const c = t.start('x', { type: 'plan/cancel' });
-  t.finish(c.id, false, '  ');
+  t.finish(c.id, false, { message: '  ', reason: 'busy' });
   assert.deepEqual(t.errorsFor(['x']), ['The request failed.']);
   assert.equal(t.inFlight, 2);
 });
@@ -142,14 +143,57 @@ test('request/didFinish settles the request, keeps its error and calls back', ()
   const calls: boolean[] = [];
   const env = tracker.start('run/start', { type: 'run/start' }, (ok) => calls.push(ok));
   const model = initialModel(initialUiState());
-  const r = react(model, { type: 'request/didFinish', id: env.id, ok: false, error: 'The plan has errors.' }, tracker);
+  const error = { message: 'The plan has errors.', reason: 'invalid' as const };
+  const r = react(model, { type: 'request/didFinish', id: env.id, ok: false, error }, tracker);
   assert.equal(r.render, true);
   assert.equal(r.finished?.key, 'run/start');
+  assert.deepEqual(r.finished?.error, error, 'the typed reason reaches the panel');
   r.finished?.onDone?.(r.finished.ok);
   assert.deepEqual(calls, [false]);
   assert.deepEqual(tracker.errorsFor(['run/']), ['The plan has errors.']);
   const again = react(model, { type: 'request/didFinish', id: env.id, ok: true, error: null }, tracker);
   assert.equal(again.render, false, 'an answer to nothing in flight changes nothing');
+});
+
+test('errors keep their reason: left out by reason, forgotten by reason', () => {
+  const t = new RequestTracker();
+  const plan = t.start('plan/start', { type: 'plan/start' });
+  const stop = t.start('task:a:stop', { type: 'task/stop', taskId: 'a' });
+  const apply = t.start('run/apply', { type: 'run/apply', mode: 'squash' });
+  t.finish(plan.id, false, { message: 'This workspace is not trusted.', reason: 'blocked' });
+  t.finish(stop.id, false, { message: 'Nothing is running.', reason: 'refused' });
+  t.finish(apply.id, false, null);
+  const all = ['plan/', 'task:', 'run/'];
+  assert.deepEqual(t.errorsFor(all), ['This workspace is not trusted.', 'Nothing is running.', 'The request failed.']);
+  assert.deepEqual(t.errorsFor(all, new Set(['blocked'])), ['Nothing is running.', 'The request failed.']);
+  assert.deepEqual(
+    t.errorsFor(all, new Set(['unexpected'])),
+    ['This workspace is not trusted.', 'Nothing is running.'],
+    'a failure without an error is unexpected',
+  );
+  assert.equal(t.clearErrorsOf('blocked'), true);
+  assert.equal(t.clearErrorsOf('blocked'), false, 'nothing left to forget');
+  assert.deepEqual(t.errorsFor(all), ['Nothing is running.', 'The request failed.']);
+});
+
+test('request/didFinish errors are validated: a bare string or an unknown reason is ignored', () => {
+  const model = initialModel(initialUiState());
+  for (const error of ['Nothing is running.', { message: 'x', reason: 'whatever' }, { reason: 'busy' }]) {
+    const tracker = new RequestTracker();
+    const env = tracker.start('run/start', { type: 'run/start' });
+    const r = react(model, { type: 'request/didFinish', id: env.id, ok: false, error }, tracker);
+    assert.equal(r.finished, null, JSON.stringify(error));
+    assert.equal(r.model.invalid, 1);
+    assert.equal(tracker.isBusy('run/start'), true, 'still waiting for a valid answer');
+  }
+});
+
+test('the error reasons are the session refusals and unexpected', () => {
+  assert.deepEqual(RequestErrorReason.options, [...LEAD_ERROR_REASONS, 'unexpected']);
+  assert.deepEqual(
+    new Set(LEAD_ERROR_REASONS),
+    new Set(['blocked', 'busy', 'invalid', 'backend', 'refused', 'notFound']),
+  );
 });
 
 test('focus/spec asks for focus', () => {
