@@ -235,7 +235,7 @@ class HeldCommitsRepo extends GitRepo {
     runner: ProcessRunner,
     private readonly barrier: Barrier,
   ) {
-    super(repo.root, repo.stateDir, repo.worktreeRoot, runner);
+    super(repo.root, repo.commonDir, repo.stateDir, repo.worktreeRoot, runner);
   }
 
   override async commitAll(worktreePath: string, message: string): Promise<string | null> {

@@ -41,6 +41,17 @@ export interface WorktreeSetup {
   timeoutMs: number;
 }
 
+/**
+ * What Foreman watches in the repository's shared git directory while a task works (agents and
+ * checks run in the developer's repository, in their worktree): fingerprints of `config`, `hooks/*`
+ * and `info/*` by path, and every ref outside Foreman's own `refs/heads/foreman/` (and `HEAD`, as
+ * its file's content and commit) with whether the ref's newest reflog entry accounts for its value.
+ */
+export interface SharedGitState {
+  files: Readonly<Record<string, string>>;
+  refs: Readonly<Record<string, { value: string; logged: boolean }>>;
+}
+
 export interface RepoPort {
   /** Absolute path of the repository's top level. */
   readonly root: string;
@@ -80,6 +91,9 @@ export interface RepoPort {
    * conflict the merge is aborted, the target is left exactly as it was, and the files are listed.
    */
   merge(targetPath: string, branch: string, message: string): Promise<MergeResult>;
+
+  /** The shared git directory's state now (see SharedGitState). */
+  sharedGitState(): Promise<SharedGitState>;
 
   /** Foreman's worktrees that git knows of. */
   listWorktrees(): Promise<ForemanWorktree[]>;

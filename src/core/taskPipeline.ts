@@ -10,7 +10,8 @@ import type { BudgetHit, NewEvent, TaskStatus } from './journal';
 import type { ChatMessage, ModelError, ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
 import { changesRequestedPrompt, openingMessages, repairPrompt } from './prompts';
-import type { MergeResult } from './repoPort';
+import { gitDirChanges } from './gitDirGuard';
+import type { MergeResult, SharedGitState } from './repoPort';
 import { reviewChange } from './review';
 import type { RunConfig, RunDeps } from './runTypes';
 import { AGENT_TOOLS, executeTool } from './tools';
@@ -75,6 +76,7 @@ export async function runTaskPipeline(
       }),
   };
   const messages = await loadConversation(host, task, wt.from);
+  const gitDir = await host.deps.repo.sharedGitState();
   const deadline = host.config.limits.maxWallMs === null ? null : host.deps.clock.now() + host.config.limits.maxWallMs;
 
   for (let round = 0; ; round++) {
@@ -87,10 +89,14 @@ export async function runTaskPipeline(
     progress.steps = outcome.steps;
     progress.tokens = outcome.tokens;
     const committed = await commitWork(host, task, wt.path, outcome);
+    const tampered = await gitDirTampered(host, gitDir);
+    if (tampered !== null) return status('failed', tampered);
     if (outcome.status !== 'finished') return endUnfinished(host, task, outcome, committed);
 
     status('verifying');
     const failure = await verifyTask(host, task, wt.path, round + 1, outcome.summary, signal);
+    const tamperedByChecks = await gitDirTampered(host, gitDir);
+    if (tamperedByChecks !== null) return status('failed', tamperedByChecks);
     if (signal.aborted) return status('stopped', 'stopped by the user; work so far is committed on the task branch');
     if (failure === null) break;
     if (round >= host.config.maxRepairRounds) {
@@ -104,6 +110,20 @@ export async function runTaskPipeline(
   host.emit(mergeEvent(task.id, merge));
   if (merge.ok) status('merged');
   else status('failed', merge.message);
+}
+
+/**
+ * Why the task must fail when the shared git directory changed, not by Foreman, since `watched`
+ * was read (see core/gitDirGuard.ts); null when nothing did.
+ */
+async function gitDirTampered(host: PipelineHost, watched: SharedGitState): Promise<string | null> {
+  const changes = gitDirChanges(watched, await host.deps.repo.sharedGitState());
+  if (changes.length === 0) return null;
+  return (
+    `the repository's git directory changed while this task's agent and checks ran, and not through Foreman: ` +
+    `${changes.join('; ')}. Nothing of this task is merged. Look at ${host.deps.repo.root}/.git ` +
+    `(git reflog, git config --list --local, .git/hooks) before you go on.`
+  );
 }
 
 function statusEvent(taskId: string, status: TaskStatus, reason?: string): NewEvent {

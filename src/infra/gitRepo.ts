@@ -16,9 +16,11 @@ import type {
   ForemanWorktree,
   MergeResult,
   RepoPort,
+  SharedGitState,
   WorktreeSetup,
 } from '../core/repoPort';
 import { resolveBase } from './gitBase';
+import { readSharedGitState } from './gitDirState';
 import { FOREMAN_IDENTITY, gitOk, runGit, splitNul } from './gitExec';
 import { applyBranch, diffFiles, diffText, mergeInto } from './gitMerge';
 import {
@@ -82,7 +84,7 @@ export async function createGitRepo(options: GitRepoOptions): Promise<GitRepo> {
   const stateDir = join(realpathLoose(commonDir), 'foreman');
   await mkdir(stateDir, { recursive: true });
   const worktreeRoot = realpathLoose(options.worktreeRoot ?? defaultWorktreeRoot(root));
-  return new GitRepo(root, stateDir, worktreeRoot, options.runner);
+  return new GitRepo(root, realpathLoose(commonDir), stateDir, worktreeRoot, options.runner);
 }
 
 /** `RepoPort` over a real repository; create it with `createGitRepo`. */
@@ -95,6 +97,8 @@ export class GitRepo implements RepoPort {
 
   constructor(
     readonly root: string,
+    /** The repository's shared git directory (`.git` of the main worktree). */
+    readonly commonDir: string,
     readonly stateDir: string,
     /** Absolute real path of the directory holding the task worktrees. */
     readonly worktreeRoot: string,
@@ -179,6 +183,10 @@ export class GitRepo implements RepoPort {
       if (oldest !== undefined) this.committedFiles.delete(oldest);
     }
     this.committedFiles.set(commit, files);
+  }
+
+  sharedGitState(): Promise<SharedGitState> {
+    return readSharedGitState(this.root, this.commonDir);
   }
 
   branchHead(branch: string): Promise<string | null> {
