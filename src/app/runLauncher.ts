@@ -20,7 +20,15 @@ import type { LeadSettings } from './leadHost';
 import { runSettings } from './leadOptions';
 import type { Settings } from './settings';
 import type { Workspace } from './workspace';
-import { engineConfig, engineDeps, openWorkspace, repositoryView, resolveChecks, runDir } from './workspace';
+import {
+  engineConfig,
+  engineDeps,
+  openWorkspace,
+  reapLeftovers,
+  repositoryView,
+  resolveChecks,
+  runDir,
+} from './workspace';
 import { reconcileWorktrees } from './worktreeRetention';
 import { errorMessage } from '../core/errors';
 
@@ -108,6 +116,8 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
     throw e;
   });
   if (stored.torn) input.log(`Note: ${stored.torn}.`);
+  // The caller holds the run's lock (see Board.reopen).
+  for (const line of reapLeftovers(ws, runId)) input.log(line);
   const checks = await resolveChecks(ws, settings);
   const deps = engineDeps(ws, settings, input.backend.client, runId);
   const journal = deps.journal as JournalFile;

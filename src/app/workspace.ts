@@ -19,6 +19,8 @@ import { createProcessRunner } from '../infra/processRunner';
 import { createRepoReader } from '../infra/repoReader';
 import { createWorktreeFs } from '../infra/sandboxFs';
 import { createTranscriptStore } from '../infra/transcriptFile';
+import { reapProcessesIn } from '../infra/processReaper';
+import { acquireLock } from '../infra/runLock';
 import type { Settings } from './settings';
 import { SettingsError } from './settings';
 
@@ -58,6 +60,35 @@ export async function resolveChecks(ws: Workspace, settings: Settings): Promise<
 /** Where a run keeps its journal and transcripts. */
 export function runDir(ws: Workspace, runId: string): string {
   return join(ws.repo.stateDir, 'runs', runId);
+}
+
+/** The folder holding a run's task worktrees. */
+export function runWorktrees(ws: Workspace, runId: string): string {
+  return join(ws.repo.worktreeRoot, runId);
+}
+
+/**
+ * Take a run's lock for this process. Once it is held, any process still working in the run's
+ * worktrees was left by a Foreman that died, and is killed (see infra/processReaper.ts); each is
+ * returned as a line to show.
+ */
+export function takeRun(
+  ws: Workspace,
+  runId: string,
+): { ok: true; release: () => void; reaped: string[] } | { ok: false; holder: number } {
+  const lock = acquireLock(join(runDir(ws, runId), 'lock'));
+  if (!lock.ok) return lock;
+  return { ...lock, reaped: reapLeftovers(ws, runId) };
+}
+
+/**
+ * Kill what still works in a run's worktrees; call only while holding the run's lock. Returns a
+ * line to show for each process killed.
+ */
+export function reapLeftovers(ws: Workspace, runId: string): string[] {
+  return reapProcessesIn(runWorktrees(ws, runId)).map(
+    (p) => `Stopped process ${p.pid}, left running in run ${runId}'s worktrees by an earlier Foreman: ${p.command}`,
+  );
 }
 
 /** The engine's collaborators for one run. */

@@ -10,6 +10,7 @@ import { worktreesToRemove } from '../core/retention';
 import type { Removal, RetentionPolicy, RunFacts } from '../core/retention';
 import { reduceJournal } from '../core/runState';
 import { readJournal, runJournalPath } from '../infra/journalFile';
+import { reapProcessesIn } from '../infra/processReaper';
 import { lockHolder } from '../infra/runLock';
 import type { Workspace } from './workspace';
 import { runDir } from './workspace';
@@ -35,9 +36,15 @@ export async function runFacts(ws: Workspace, worktrees: ForemanWorktree[]): Pro
   return facts;
 }
 
-/** Remove one worktree, saving uncommitted work on its branch first. Returns a line to show. */
+/**
+ * Remove one worktree of a run no live process drives: processes still working in it (left by a
+ * Foreman that died) are killed, and uncommitted work is saved on its branch first. Returns a line
+ * to show.
+ */
 export async function removeWorktreeSaving(ws: Workspace, removal: Removal, deleteBranch: boolean): Promise<string> {
   const wt = removal.worktree;
+  const reaped = reapProcessesIn(wt.path);
+  const stopped = reaped.length ? `; stopped ${reaped.length} process(es) left running in it` : '';
   let saved = '';
   try {
     const commit = await ws.repo.commitAll(
@@ -49,7 +56,7 @@ export async function removeWorktreeSaving(ws: Workspace, removal: Removal, dele
     // The directory may already be gone (deleted by hand): nothing to save.
   }
   await ws.repo.removeWorktree(wt.path, { deleteBranch: deleteBranch ? wt.branch : null });
-  return `removed worktree ${wt.path} (${removal.reason})${saved}`;
+  return `removed worktree ${wt.path} (${removal.reason})${stopped}${saved}`;
 }
 
 /** Apply the retention policy; returns one line per removed worktree. */

@@ -2,14 +2,12 @@
  * `foreman run`: plan (or load a plan), then run it with progress on stderr and a summary at the
  * end; `--resume <run>` continues an interrupted or stopped run.
  */
-import { join } from 'node:path';
 import type { ModelClient } from '../../core/model';
 import { RunEngine } from '../../core/runEngine';
 import type { RunState } from '../../core/runState';
 import { reduceJournal } from '../../core/runState';
 import { newRunId } from '../../infra/journalFile';
 import { probeBackend } from '../../infra/openaiClient';
-import { acquireLock } from '../../infra/runLock';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { progressLine, renderPlan, renderSummary } from '../render';
@@ -25,7 +23,7 @@ import {
   openWorkspace,
   repositoryView,
   resolveChecks,
-  runDir,
+  takeRun,
 } from '../../app/workspace';
 
 export const runCommand: CommandHandler = async (ctx) => {
@@ -44,11 +42,12 @@ export async function driveLocked(
   engine: RunEngine,
   before?: (engine: RunEngine) => Promise<number | null>,
 ): Promise<number> {
-  const lock = acquireLock(join(runDir(ws, engine.config.runId), 'lock'));
+  const lock = takeRun(ws, engine.config.runId);
   if (!lock.ok) {
     ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
     return EXIT.refused;
   }
+  for (const line of lock.reaped) ctx.err(line);
   try {
     const refused = before ? await before(engine) : null;
     return refused ?? (await drive(ctx, engine));
