@@ -53,7 +53,8 @@ for (const way of ['clean', 'resume'] as const) {
         'nothing of the command is left',
       );
       if (left.length > 0 && way === 'resume') assert.match(r.stderr, /Stopped process \d+, left running/);
-      if (left.length > 0 && way === 'clean') assert.match(r.stdout + r.stderr, /stopped \d+ process\(es\) left running/);
+      if (left.length > 0 && way === 'clean')
+        assert.match(r.stdout + r.stderr, /stopped \d+ process\(es\) left running/);
     } finally {
       for (const pid of pidsOf(command)) process.kill(pid, 'SIGKILL');
       await server.close();
