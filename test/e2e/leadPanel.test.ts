@@ -7,7 +7,7 @@
  * branch (plan edit, run, diff, request changes, Apply, git).
  * Screenshots of every stage: test-results/e2e/lead-{open,down,hold,run}-*.png.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { FrameLocator } from 'playwright-core';
@@ -39,13 +39,15 @@ const SCRIPTED: BackendFields = { name: 'scripted', baseUrl: '', model: 'scripte
 
 let lead: FrameLocator;
 
-const session = useSampleSession({ scenario: 'demo', timeoutMs: 180_000 });
-
-before(async () => {
-  SCRIPTED.baseUrl = session.server.url;
-  await stages(session.vscode.page, 'lead-open')('panel', async () => {
-    lead = await openLead(session.vscode);
-  });
+const session = useSampleSession({
+  scenario: 'demo',
+  timeoutMs: 180_000,
+  ready: async (s) => {
+    SCRIPTED.baseUrl = s.server.url;
+    await stages(s.vscode.page, 'lead-open')('panel', async () => {
+      lead = await openLead(s.vscode);
+    });
+  },
 });
 
 test(

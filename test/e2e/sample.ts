@@ -80,6 +80,11 @@ export interface SampleSessionOptions {
   trust?: boolean;
   /** The time the set-up may take (default two minutes). */
   timeoutMs?: number;
+  /**
+   * More set-up once VS Code is open, inside the same hook: node:test does not wait for one
+   * top-level `before` hook before it starts the next.
+   */
+  ready?: (session: SampleSession) => Promise<void>;
 }
 
 /** The parts of a test file's session; each is there once the file's `before` hook has run. */
@@ -107,6 +112,7 @@ export function useSampleSession(options: SampleSessionOptions = {}): SampleSess
       if (options.scenario !== undefined) server = await startScriptedServer(options.scenario);
       const settings = { ...options.settings?.(server ?? null), 'foreman.worktrees.location': sample.worktrees };
       vscode = await startVSCode({ workspace: sample.repo, vsix, trust: options.trust, settings });
+      await options.ready?.(session);
     },
     { timeout: options.timeoutMs ?? 120_000 },
   );
@@ -120,7 +126,7 @@ export function useSampleSession(options: SampleSessionOptions = {}): SampleSess
     if (value === undefined) throw new Error(`the e2e session has no ${what} (did its before hook run?)`);
     return value;
   };
-  return {
+  const session: SampleSession = {
     get sample() {
       return present(sample, 'sample repository');
     },
@@ -131,6 +137,7 @@ export function useSampleSession(options: SampleSessionOptions = {}): SampleSess
       return present(server, 'scripted backend');
     },
   };
+  return session;
 }
 
 /** Starts the scripted test server on a free loopback port: the demo's script, or the one given. */
