@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { waitFor } from './harness';
-import { answerModal, button, openLead, stages, waitForPhase, waitForRun } from './lead';
+import { answerModal, button, openLead, stages, tryDemoBackend, waitForPhase, waitForRun } from './lead';
 import { DEMO_SPEC, processesIn, useSampleSession } from './sample';
 
 const session = useSampleSession();
@@ -22,19 +22,7 @@ test(
     const stage = stages(page, 'first-run');
     const lead = await openLead(session.vscode);
     await stage('demo-backend', async () => {
-      await button(lead, 'Try the demo backend').click();
-      const backend = lead.getByLabel('Backend', { exact: true });
-      await waitFor(
-        async () =>
-          /demo/i.test(
-            await backend
-              .locator('option:checked')
-              .innerText()
-              .catch(() => ''),
-          ),
-        'the demo backend to be chosen',
-        15_000,
-      );
+      await tryDemoBackend(lead);
     });
     await stage('plan', async () => {
       await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);

@@ -59,6 +59,17 @@ export function button(scope: FrameLocator | Locator, name: string): Locator {
   return scope.getByRole('button', { name, exact: true });
 }
 
+/** Presses "Try the demo backend" and waits until the panel has chosen it. */
+export async function tryDemoBackend(lead: FrameLocator): Promise<void> {
+  await button(lead, 'Try the demo backend').click();
+  const chosen = lead.getByLabel('Backend', { exact: true }).locator('option:checked');
+  await waitFor(
+    async () => /demo/i.test(await chosen.innerText().catch(() => '')),
+    'the demo backend to be chosen',
+    15_000,
+  );
+}
+
 /** Waits until the panel shows `phase` (compose, planning, plan or run). */
 export async function waitForPhase(lead: FrameLocator, phase: string, timeoutMs = 30_000): Promise<void> {
   await lead.locator(`[data-phase="${phase}"]`).first().waitFor({ timeout: timeoutMs });

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { waitFor, waitForText } from './harness';
-import { button, editorTabs, openLead, stages, taskRow, waitForPhase, waitForRun } from './lead';
+import { button, editorTabs, openLead, stages, taskRow, tryDemoBackend, waitForPhase, waitForRun } from './lead';
 import { DEMO_SPEC, useSampleSession } from './sample';
 
 const session = useSampleSession();
@@ -78,19 +78,7 @@ test(
     const stage = stages(page, 'review');
     const lead = await openLead(session.vscode);
     await stage('completed', async () => {
-      await button(lead, 'Try the demo backend').click();
-      const backend = lead.getByLabel('Backend', { exact: true });
-      await waitFor(
-        async () =>
-          /demo/i.test(
-            await backend
-              .locator('option:checked')
-              .innerText()
-              .catch(() => ''),
-          ),
-        'the demo backend to be chosen',
-        15_000,
-      );
+      await tryDemoBackend(lead);
       await lead.getByLabel('Spec', { exact: true }).fill(DEMO_SPEC);
       await button(lead, 'Plan').click();
       await waitForPhase(lead, 'plan', 60_000);

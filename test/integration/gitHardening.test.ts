@@ -3,7 +3,8 @@
  * environment. A repository is armed the way a prompt-injected agent would arm it: every hook that
  * Foreman's commands could trigger, a clean/smudge filter on every file, an fsmonitor, a global
  * hooks path; each writes its environment to a file. Then Foreman does everything it does with
- * git — worktree, commit, merge, diff, apply, remove — with a canary secret in its environment.
+ * git — worktree, commit, merge, diff, apply, remove. A merge driver, the one program of the
+ * repository's that still runs, shows that a canary secret in Foreman's environment does not reach it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,10 +43,20 @@ function arm(f: Fixture, dir: string): void {
   f.write('.gitattributes', '* filter=evil\n');
 }
 
-test("Foreman's git runs no hook, filter or fsmonitor, and no secret of Foreman's reaches git", async () => {
-  const f = makeFixture();
+/** Runs `body` with a canary API key in this process's environment, then puts it back. */
+async function withCanaryKey(body: () => Promise<void>): Promise<void> {
   const saved = process.env.FOREMAN_API_KEY;
   process.env.FOREMAN_API_KEY = CANARY;
+  try {
+    await body();
+  } finally {
+    if (saved === undefined) delete process.env.FOREMAN_API_KEY;
+    else process.env.FOREMAN_API_KEY = saved;
+  }
+}
+
+test("Foreman's git runs no hook, filter or fsmonitor the repository configures", async () => {
+  const f = makeFixture();
   try {
     const ran = join(f.tmp, 'ran');
     f.write('a.txt', 'one\n');
@@ -75,16 +86,12 @@ test("Foreman's git runs no hook, filter or fsmonitor, and no secret of Foreman'
     assert.deepEqual(readdirSync(ran), [], 'no hook, filter or fsmonitor ran');
     assert.equal(f.read('a.txt'), 'two\n', 'the work reached the developer branch');
   } finally {
-    if (saved === undefined) delete process.env.FOREMAN_API_KEY;
-    else process.env.FOREMAN_API_KEY = saved;
     f.cleanup();
   }
 });
 
 test("a merge driver the developer configured runs, but without Foreman's environment", async () => {
   const f = makeFixture();
-  const saved = process.env.FOREMAN_API_KEY;
-  process.env.FOREMAN_API_KEY = CANARY;
   try {
     const envFile = join(f.tmp, 'merge-driver-env');
     f.write('m.txt', 'one\ntwo\nthree\nfour\nfive\n');
@@ -100,14 +107,14 @@ test("a merge driver the developer configured runs, but without Foreman's enviro
     const task = await repo.ensureWorktree('r1', 't1', base, null);
     f.write('m.txt', 'one\ntwo\nthree\nfour\nFIVE\n', task.path);
     assert.ok(await repo.commitAll(task.path, 'task side'));
-    assert.ok((await repo.merge(integration.path, 'foreman/r1/t1', 'merge t1')).ok);
+    await withCanaryKey(async () => {
+      assert.ok((await repo.merge(integration.path, 'foreman/r1/t1', 'merge t1')).ok);
+    });
     assert.equal(f.read('m.txt', integration.path), 'ONE\ntwo\nthree\nfour\nFIVE\n');
     const env = f.read(envFile, '/');
     assert.match(env, /^PATH=/m, 'the driver ran');
     assert.doesNotMatch(env, new RegExp(CANARY), "the secret in Foreman's environment did not reach it");
   } finally {
-    if (saved === undefined) delete process.env.FOREMAN_API_KEY;
-    else process.env.FOREMAN_API_KEY = saved;
     f.cleanup();
   }
 });
@@ -117,7 +124,6 @@ test("the armed repository's programs do run under plain git, so the test above 
   try {
     const ran = join(f.tmp, 'ran');
     arm(f, ran);
-    process.env.FOREMAN_CANARY_PROBE = CANARY;
     f.git(['add', '-A']);
     f.git(['commit', '-q', '-m', 'attributes']);
     const names = readdirSync(ran).map((n) => n.replace(/\.\d+$/, ''));
@@ -125,7 +131,6 @@ test("the armed repository's programs do run under plain git, so the test above 
     assert.ok(names.includes('hookspath-post-commit'), names.join());
     assert.ok(existsSync(ran));
   } finally {
-    delete process.env.FOREMAN_CANARY_PROBE;
     f.cleanup();
   }
 });
