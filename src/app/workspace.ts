@@ -3,6 +3,7 @@
  * collaborators from the real adapters in src/infra/.
  */
 import { join } from 'node:path';
+import { DEFAULT_POLICY } from '../core/commandPolicy';
 import type { JournalEvent } from '../core/journal';
 import type { ModelClient } from '../core/model';
 import { systemClock } from '../core/ports';
@@ -14,6 +15,7 @@ import { detectChecks } from '../infra/detectChecks';
 import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
 import { openJournal, readJournal, runJournalPath } from '../infra/journalFile';
+import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
 import { createProcessRunner } from '../infra/processRunner';
 import { createRepoReader } from '../infra/repoReader';
@@ -67,6 +69,7 @@ export function engineDeps(ws: Workspace, settings: Settings, model: ModelClient
     model,
     reviewer: settings.review ? model : null,
     runner: ws.runner,
+    shell: sharedBashParser(),
     openFs: (root) => createWorktreeFs(root),
     journal: openJournal(runJournalPath(ws.repo.stateDir, runId), runId),
     transcripts: createTranscriptStore(join(runDir(ws, runId), 'transcripts')),
@@ -85,7 +88,7 @@ export function engineConfig(settings: Settings, runId: string, checks: CheckSpe
     checkTimeoutMs: 10 * 60_000,
     commandTimeoutMs: 2 * 60_000,
     maxOutputBytes: 32 * 1024,
-    policy: { allow: settings.allow },
+    policy: { ...DEFAULT_POLICY, allow: settings.allow },
     setup: { command: settings.setup.command, include: settings.setup.include, timeoutMs: settings.setup.timeoutMs },
     budgets: settings.budgets,
     prices,
