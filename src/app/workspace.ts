@@ -3,7 +3,6 @@
  * collaborators from the real adapters in src/infra/.
  */
 import { join } from 'node:path';
-import { DEFAULT_POLICY } from '../core/commandPolicy';
 import type { JournalEvent } from '../core/journal';
 import type { ModelClient } from '../core/model';
 import { systemClock } from '../core/ports';
@@ -88,7 +87,7 @@ export function engineConfig(settings: Settings, runId: string, checks: CheckSpe
     checkTimeoutMs: 10 * 60_000,
     commandTimeoutMs: 2 * 60_000,
     maxOutputBytes: 32 * 1024,
-    policy: { ...DEFAULT_POLICY, allow: settings.allow },
+    policy: settings.commandPolicy,
     setup: { command: settings.setup.command, include: settings.setup.include, timeoutMs: settings.setup.timeoutMs },
     budgets: settings.budgets,
     prices,
