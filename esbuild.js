@@ -25,6 +25,18 @@ const problemMatcher = {
   },
 };
 
+/**
+ * web-tree-sitter ships an ES module and a CommonJS build; esbuild would take the ES module for an
+ * `import`, whose `import.meta.url` is empty in a CommonJS bundle. The bundles are CommonJS, so they
+ * get the CommonJS build, which finds its files from `__dirname` like the rest of dist/.
+ */
+const treeSitterCommonJs = {
+  name: 'tree-sitter-commonjs',
+  setup(build) {
+    build.onResolve({ filter: /^web-tree-sitter$/ }, () => ({ path: require.resolve('web-tree-sitter') }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -33,7 +45,7 @@ const common = {
   sourcemap: !production,
   minify: production,
   logLevel: 'silent',
-  plugins: [problemMatcher],
+  plugins: [problemMatcher, treeSitterCommonJs],
 };
 
 /**
@@ -62,12 +74,18 @@ const leadBesideBundle = {
   },
 };
 
-/** Files the extension loads at run time that are not bundles: codicons for the webview, the ranks. */
+/**
+ * Files the extension loads at run time that are not bundles: codicons for the webview, the ranks,
+ * and the shell parser's WebAssembly (web-tree-sitter's runtime and the bash grammar), which
+ * src/infra/bashParser.ts looks for beside the bundle that runs it.
+ */
 function copyAssets() {
   mkdirSync('dist/codicons', { recursive: true });
   for (const f of ['codicon.css', 'codicon.ttf'])
     copyFileSync(join('node_modules/@vscode/codicons/dist', f), join('dist/codicons', f));
   copyFileSync('node_modules/js-tiktoken/dist/ranks/cl100k_base.cjs', 'dist/cl100k_base.js');
+  copyFileSync('node_modules/web-tree-sitter/tree-sitter.wasm', 'dist/tree-sitter.wasm');
+  copyFileSync('node_modules/tree-sitter-bash/tree-sitter-bash.wasm', 'dist/tree-sitter-bash.wasm');
 }
 
 const bundles = [

@@ -28,6 +28,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { NO_BUDGETS } from '../src/core/budget';
+import { DEFAULT_POLICY } from '../src/core/commandPolicy';
 import { FINAL_TASK_STATUSES } from '../src/core/statusSets';
 import { systemClock } from '../src/core/ports';
 import type { ProcessRunner } from '../src/core/ports';
@@ -35,6 +36,7 @@ import { buildRepoView } from '../src/core/repoView';
 import { RunEngine } from '../src/core/runEngine';
 import type { RunState } from '../src/core/runState';
 import type { RunConfig, RunDeps } from '../src/core/runTypes';
+import { sharedBashParser } from '../src/infra/bashParser';
 import { createGitRepo, GitRepo } from '../src/infra/gitRepo';
 import { newRunId, openJournal, runJournalPath } from '../src/infra/journalFile';
 import { createOpenAIClient } from '../src/infra/openaiClient';
@@ -267,7 +269,7 @@ function runConfig(opts: Options): RunConfig {
     checkTimeoutMs: 60_000,
     commandTimeoutMs: 60_000,
     maxOutputBytes: 32 * 1024,
-    policy: { allow: [] },
+    policy: DEFAULT_POLICY,
     setup: { include: null, command: null, timeoutMs: 60_000 },
     budgets: { ...NO_BUDGETS },
     prices: { '*': { input: 0.15, cachedInput: 0.015, output: 0.6 } },
@@ -305,6 +307,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
     }),
     reviewer: null,
     runner,
+    shell: sharedBashParser(),
     openFs: async (path) => {
       const fs = await createWorktreeFs(path);
       if (!opts.free) await started.arrive(basename(path));

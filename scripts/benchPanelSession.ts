@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_POLICY } from '../src/core/commandPolicy';
 import type { Plan } from '../src/core/plan';
 import { validatePlan } from '../src/core/planGraph';
 import { buildRepoView } from '../src/core/repoView';
@@ -99,7 +100,7 @@ function benchSettings(url: string, worktreeRoot: string, o: SessionBenchOptions
     worktreeRoot,
     retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
     setup: { command: null, include: null },
-    allow: [],
+    commandPolicy: DEFAULT_POLICY,
     maxTasks: o.tasks,
     maxSteps: o.steps + 20,
     maxRepairRounds: 0,

@@ -3,7 +3,7 @@
  * tests implement it with plain objects. Nothing here may hand a secret to anything but the model
  * client: API keys go from `apiKey` straight into the backend's client.
  */
-import type { CommandCategory } from '../core/commandPolicy';
+import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
 import type { CheckSpec } from '../core/verify';
 
@@ -34,7 +34,8 @@ export interface LeadSettings {
   worktreeRoot: string | null;
   retention: { keepFinishedRuns: number; abandonedAfterDays: number };
   setup: { command: string | null; include: string[] | null };
-  allow: CommandCategory[];
+  /** The command policy, with the workspace's part already limited to tightening. */
+  commandPolicy: CommandPolicy;
   maxSteps: number;
   /** Most tasks a plan may have (planning and editing). */
   maxTasks: number;

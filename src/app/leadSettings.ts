@@ -6,9 +6,17 @@
  */
 import { z } from 'zod';
 import type { BackendSetting, LeadSettings } from '../app/leadHost';
+import { COMMAND_CATEGORIES } from '../core/commandPolicy';
+import type { CommandCategory, CommandPolicy, CommandRule } from '../core/commandPolicy';
 
 /** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
 export type SettingReader = (key: string) => unknown;
+
+/**
+ * Reads one setting at each level apart: the user's own value, and the values of the workspace
+ * (the workspace file and the folder), each undefined or left out when unset there.
+ */
+export type SettingLevels = (key: string) => { user: unknown; workspace: unknown[] };
 
 const Price = z
   .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
@@ -27,7 +35,10 @@ const Backend = z
   .strict();
 
 const Limit = z.number().min(0).nullable();
-const Category = z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege']);
+const Category = z.enum(COMMAND_CATEGORIES as [CommandCategory, ...CommandCategory[]]);
+const Rule = z
+  .object({ match: z.string().trim().min(1, 'match must name a command'), decision: z.enum(['allow', 'ask', 'deny']) })
+  .strict();
 const Check = z
   .object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().min(1000).optional() })
   .strict();
@@ -48,7 +59,6 @@ const SCALARS = {
   'worktrees.abandonedAfterDays': [z.number().min(0), 7],
   'setup.command': [z.string().nullable(), null],
   'setup.include': [z.array(z.string()).nullable(), null],
-  'commandPolicy.allow': [z.array(Category), []],
   'limits.maxSteps': [z.number().int().min(1), 40],
   'limits.maxTasks': [z.number().int().min(1).max(500), 50],
   'limits.maxRepairRounds': [z.number().int().min(0), 2],
@@ -64,20 +74,15 @@ export interface ReadSettings {
   warnings: string[];
 }
 
-/** Reads and checks every `foreman.*` setting; never throws. */
-export function readLeadSettings(read: SettingReader): ReadSettings {
+/**
+ * Reads and checks every `foreman.*` setting; never throws. `levels` reads the command policy's
+ * settings per level, so that the workspace can only tighten them; without it, `read` is taken as
+ * the user's own value and there is no workspace level.
+ */
+export function readLeadSettings(read: SettingReader, levels?: SettingLevels): ReadSettings {
   const warnings: string[] = [];
-  const get = <K extends ScalarKey>(key: K): ScalarValue<K> => {
-    const [schema, fallback] = SCALARS[key];
-    const raw = read(key);
-    if (raw === undefined) return fallback as ScalarValue<K>;
-    const parsed = schema.safeParse(raw);
-    if (parsed.success) return parsed.data as ScalarValue<K>;
-    warnings.push(
-      `Setting foreman.${key} is not valid (${describeIssue(parsed.error)}); using ${JSON.stringify(fallback)}.`,
-    );
-    return fallback as ScalarValue<K>;
-  };
+  const get = <K extends ScalarKey>(key: K): ScalarValue<K> =>
+    checked(key, read(key), SCALARS[key][0], SCALARS[key][1] as ScalarValue<K>, warnings);
   const settings: LeadSettings = {
     backends: readBackends(read('backends'), warnings),
     defaultBackend: get('defaultBackend').trim() || null,
@@ -97,13 +102,69 @@ export function readLeadSettings(read: SettingReader): ReadSettings {
       abandonedAfterDays: get('worktrees.abandonedAfterDays'),
     },
     setup: { command: get('setup.command')?.trim() || null, include: get('setup.include') },
-    allow: [...new Set(get('commandPolicy.allow'))],
+    commandPolicy: readCommandPolicy(levels ?? ((key) => ({ user: read(key), workspace: [] })), warnings),
     maxSteps: get('limits.maxSteps'),
     maxTasks: get('limits.maxTasks'),
     maxRepairRounds: get('limits.maxRepairRounds'),
     dirty: get('dirtyCheckout'),
   };
   return { settings, warnings };
+}
+
+/** A value checked against its schema; a bad one falls back with a warning. */
+function checked<T>(key: string, raw: unknown, schema: z.ZodType, fallback: T, warnings: string[]): T {
+  if (raw === undefined) return fallback;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data as T;
+  warnings.push(
+    `Setting foreman.${key} is not valid (${describeIssue(parsed.error)}); using ${JSON.stringify(fallback)}.`,
+  );
+  return fallback;
+}
+
+/**
+ * The command policy from its two settings. The user's level may allow categories and write rules
+ * that loosen the defaults; a workspace can only tighten: its `allow` list narrows the user's (a
+ * category the user does not allow stays refused), and of its rules only `ask` and `deny` count.
+ */
+function readCommandPolicy(levels: SettingLevels, warnings: string[]): CommandPolicy {
+  const allowAt = levels('commandPolicy.allow');
+  const rulesAt = levels('commandPolicy.rules');
+  let allow = [...new Set(checked('commandPolicy.allow', allowAt.user, z.array(Category), [], warnings))];
+  for (const raw of allowAt.workspace) {
+    const narrowed = checked('commandPolicy.allow', raw, z.array(Category), allow, warnings);
+    const ignored = narrowed.filter((c) => !allow.includes(c));
+    if (ignored.length)
+      warnings.push(
+        `Workspace setting foreman.commandPolicy.allow names ${ignored.join(', ')}, which your user settings do not allow; a workspace can only narrow the command policy, so ${ignored.length > 1 ? 'they stay' : 'it stays'} refused.`,
+      );
+    allow = allow.filter((c) => narrowed.includes(c));
+  }
+  const rules = readRules(rulesAt.user, 'foreman.commandPolicy.rules', warnings);
+  const workspaceRules = rulesAt.workspace.flatMap((raw) => {
+    const all = readRules(raw, 'workspace foreman.commandPolicy.rules', warnings);
+    for (const r of all.filter((x) => x.decision === 'allow'))
+      warnings.push(
+        `Workspace rule "${r.match}" (allow) in foreman.commandPolicy.rules is ignored: a workspace can only tighten the command policy.`,
+      );
+    return all.filter((r) => r.decision !== 'allow');
+  });
+  return { allow, rules, workspaceRules };
+}
+
+/** The valid rules of a `commandPolicy.rules` value; a bad one is left out with a warning. */
+function readRules(raw: unknown, where: string, warnings: string[]): CommandRule[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    warnings.push(`Setting ${where} must be a list of rules; ignoring it.`);
+    return [];
+  }
+  return raw.flatMap((entry: unknown, i) => {
+    const parsed = Rule.safeParse(entry);
+    if (parsed.success) return [parsed.data];
+    warnings.push(`Rule #${i + 1} in ${where} is left out: ${describeIssue(parsed.error)}.`);
+    return [];
+  });
 }
 
 /** The valid entries of `foreman.backends`; an invalid or repeated one is left out with a warning. */

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Budgets } from '../core/budget';
-import type { CommandCategory } from '../core/commandPolicy';
+import { COMMAND_CATEGORIES } from '../core/commandPolicy';
+import type { CommandCategory, CommandPolicy, CommandRule } from '../core/commandPolicy';
 import type { PriceTable } from '../core/ledger';
 import type { DirtyPolicy } from '../core/repoPort';
 import type { TaskLimits } from '../core/runTypes';
@@ -66,7 +67,12 @@ export const ConfigFile = z
       .strict()
       .optional(),
     commandPolicy: z
-      .object({ allow: z.array(z.enum(['recursive_delete', 'git_history', 'git_push', 'network', 'privilege'])) })
+      .object({
+        allow: z.array(z.enum(COMMAND_CATEGORIES as [CommandCategory, ...CommandCategory[]])).optional(),
+        rules: z
+          .array(z.object({ match: z.string().trim().min(1), decision: z.enum(['allow', 'ask', 'deny']) }).strict())
+          .optional(),
+      })
       .strict()
       .optional(),
     dirty: z.enum(['refuse', 'snapshot']).optional(),
@@ -98,7 +104,10 @@ export interface Settings {
   /** Configured checks, or null to detect them from the repository. */
   checks: CheckSpec[] | null;
   setup: { command: string | null; include: string[] | null; timeoutMs: number };
-  allow: CommandCategory[];
+  /** The command policy: the user's part from flags, the repository's (foreman.json) only tightening. */
+  commandPolicy: CommandPolicy;
+  /** Things about the settings a person should know (printed by the CLI before it starts). */
+  notices: string[];
   dirty: DirtyPolicy;
   worktreeRoot: string | null;
   retention: { keepFinishedRuns: number; abandonedAfterDays: number };
@@ -124,6 +133,8 @@ export interface SettingFlags {
   dirty?: DirtyPolicy;
   setup?: string;
   allow?: CommandCategory[];
+  /** The user's own command rules (`--command-rule`). */
+  commandRules?: CommandRule[];
   review?: boolean;
   hold?: boolean;
   maxSteps?: number;
@@ -171,6 +182,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   const prices: PriceTable = { ...(file.prices ?? {}) };
   if (flags.price && model) prices[model] = flags.price;
   const fb = file.budgets ?? {};
+  const policy = resolveCommandPolicy(file, flags);
   return {
     backend,
     prices,
@@ -187,7 +199,8 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       include: file.setup?.include ?? null,
       timeoutMs: file.setup?.timeoutMs ?? 10 * 60_000,
     },
-    allow: flags.allow ?? file.commandPolicy?.allow ?? [],
+    commandPolicy: policy.policy,
+    notices: policy.notices,
     dirty: flags.dirty ?? file.dirty ?? 'refuse',
     worktreeRoot: env.FOREMAN_WORKTREE_ROOT ?? file.worktreeRoot ?? null,
     retention: {
@@ -203,6 +216,31 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     },
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
   };
+}
+
+/**
+ * The command policy. foreman.json lives in the repository, which is what agents work on and what
+ * a stranger's pull request can change, so it can only tighten: its `allow` narrows the categories
+ * the flags allow, and of its rules only `ask` and `deny` count. Loosening is for the person running
+ * the command: `--allow` and `--command-rule`.
+ */
+function resolveCommandPolicy(file: ConfigFile, flags: SettingFlags): { policy: CommandPolicy; notices: string[] } {
+  const notices: string[] = [];
+  const asked = [...new Set(flags.allow ?? [])];
+  const fileAllow = file.commandPolicy?.allow;
+  const allow = fileAllow === undefined ? asked : asked.filter((c) => fileAllow.includes(c));
+  const wider = (fileAllow ?? []).filter((c) => !asked.includes(c));
+  if (wider.length)
+    notices.push(
+      `foreman.json allows ${wider.join(', ')} in commandPolicy.allow, but a repository's settings can only tighten the command policy; pass --allow ${wider[0]} to allow it.`,
+    );
+  const fileRules = file.commandPolicy?.rules ?? [];
+  for (const r of fileRules.filter((x) => x.decision === 'allow'))
+    notices.push(
+      `foreman.json's rule "${r.match}" (allow) is ignored: a repository's settings can only tighten the command policy; pass --command-rule "allow:${r.match}" to allow it.`,
+    );
+  const workspaceRules = fileRules.filter((r) => r.decision !== 'allow');
+  return { policy: { allow, rules: flags.commandRules ?? [], workspaceRules }, notices };
 }
 
 /** The backend from flags, the environment and the config file; null when no URL is set. */

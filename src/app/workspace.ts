@@ -14,6 +14,7 @@ import { detectChecks } from '../infra/detectChecks';
 import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
 import { openJournal, readJournal, runJournalPath } from '../infra/journalFile';
+import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
 import { createProcessRunner } from '../infra/processRunner';
 import { createRepoReader } from '../infra/repoReader';
@@ -98,6 +99,7 @@ export function engineDeps(ws: Workspace, settings: Settings, model: ModelClient
     model,
     reviewer: settings.review ? model : null,
     runner: ws.runner,
+    shell: sharedBashParser(),
     openFs: (root) => createWorktreeFs(root),
     journal: openJournal(runJournalPath(ws.repo.stateDir, runId), runId),
     transcripts: createTranscriptStore(join(runDir(ws, runId), 'transcripts')),
@@ -116,7 +118,7 @@ export function engineConfig(settings: Settings, runId: string, checks: CheckSpe
     checkTimeoutMs: 10 * 60_000,
     commandTimeoutMs: 2 * 60_000,
     maxOutputBytes: 32 * 1024,
-    policy: { allow: settings.allow },
+    policy: settings.commandPolicy,
     setup: { command: settings.setup.command, include: settings.setup.include, timeoutMs: settings.setup.timeoutMs },
     budgets: settings.budgets,
     prices,

@@ -41,6 +41,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return cl.help ? EXIT.ok : EXIT.usage;
     }
     const settings = resolveSettings(await readConfigFile(repositoryTop(cl.cwd)), env, cl.flags);
+    for (const notice of settings.notices) err(`foreman: ${notice}`);
     const ctx: CommandContext = { cl, settings, out: (t) => process.stdout.write(`${t}\n`), err, onInterrupt };
     return await handler(ctx);
   } catch (e) {

@@ -3,7 +3,8 @@
  * `util.parseArgs`, turned into typed values with errors a person can act on.
  */
 import { parseArgs } from 'node:util';
-import type { CommandCategory } from '../core/commandPolicy';
+import { COMMAND_CATEGORIES } from '../core/commandPolicy';
+import type { CommandRule } from '../core/commandPolicy';
 import { parseCheckList } from '../infra/detectChecks';
 import type { SettingFlags } from '../app/settings';
 
@@ -36,6 +37,9 @@ Run:
   --setup "command"       run in each new worktree (WORKTREE_PATH and REPO_PATH are set)
   --dirty refuse|snapshot uncommitted changes in your checkout: refuse (default) or include
   --allow CATEGORY        let agents run recursive_delete | git_history | git_push | network | privilege
+  --command-rule "DECISION:PREFIX"
+                          your own rule for agents' commands (repeatable), e.g. "allow:npx tsc",
+                          "deny:git stash drop"; DECISION is allow, ask or deny
   --no-review             skip the model review after checks pass
   --hold                  hold verified tasks until you accept them (foreman accept)
   --max-steps N           model requests per task (default 40)
@@ -70,6 +74,7 @@ const OPTIONS = {
   setup: { type: 'string' },
   dirty: { type: 'string' },
   allow: { type: 'string', multiple: true },
+  'command-rule': { type: 'string', multiple: true },
   'no-review': { type: 'boolean' },
   hold: { type: 'boolean' },
   'max-steps': { type: 'string' },
@@ -109,8 +114,6 @@ export interface CommandLine {
   cwd: string;
   help: boolean;
 }
-
-const CATEGORIES: readonly CommandCategory[] = ['recursive_delete', 'git_history', 'git_push', 'network', 'privilege'];
 
 /** Parse argv (without node and the script). Throws UsageError. */
 export function parseCommandLine(argv: string[], cwd: string): CommandLine {
@@ -158,7 +161,8 @@ function settingFlags(v: Values): SettingFlags {
     noChecks: v['no-checks'],
     setup: v.setup,
     dirty: v.dirty === undefined ? undefined : oneOf(v.dirty, ['refuse', 'snapshot'] as const, '--dirty'),
-    allow: v.allow?.map((a) => oneOf(a, CATEGORIES, '--allow')),
+    allow: v.allow?.map((a) => oneOf(a, COMMAND_CATEGORIES, '--allow')),
+    commandRules: v['command-rule']?.map(parseCommandRule),
     review: v['no-review'] ? false : undefined,
     hold: v.hold,
     maxSteps: int(v['max-steps'], '--max-steps'),
@@ -184,6 +188,13 @@ function num(text: string | undefined, flag: string): number | undefined {
 function oneOf<T extends string>(text: string, allowed: readonly T[], flag: string): T {
   if ((allowed as readonly string[]).includes(text)) return text as T;
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${text}"`);
+}
+
+/** `allow:npx tsc` → { decision: 'allow', match: 'npx tsc' }. */
+function parseCommandRule(text: string): CommandRule {
+  const m = /^\s*(allow|ask|deny)\s*:\s*(\S.*)$/s.exec(text);
+  if (!m) throw new UsageError(`--command-rule needs DECISION:PREFIX, e.g. "allow:npx tsc", not "${text}"`);
+  return { decision: m[1] as CommandRule['decision'], match: m[2].trim() };
 }
 
 function parsePrice(text: string): { input: number; cachedInput: number; output: number } {

@@ -1,349 +1,220 @@
 /**
- * The command policy: which kinds of shell commands an agent may run. Pure: a shell line is split
- * into simple commands (through `;`, `&&`, `||`, `|`, newlines, `$(…)`, backticks, quotes, and
- * wrappers such as `sudo`, `env`, `xargs`, `bash -c '…'`), and each is matched against the rules of
- * five categories. This is a guard rail against an agent's mistakes, not a security boundary
- * against a hostile one (a command built from variables at run time cannot be seen here).
+ * The command policy: whether an agent's shell line may run (allow), needs the developer (ask),
+ * or is refused (deny). The line is parsed by a real shell parser (the ShellParser port), every
+ * simple command in it is judged, wherever it sits (chains, pipes, subshells, substitutions,
+ * here-documents, wrappers, `sh -c` code), and the strictest decision wins: deny > ask > allow.
+ *
+ * Three layers decide a command. The built-in rules (policyCatalog.ts) are the defaults; a category
+ * the user allows (`commandPolicy.allow`) lets its rules through, and the user's own rules
+ * (`commandPolicy.rules`), where one matches, replace the defaults for that command. Rules that
+ * come from the shape of the line (unparsable, a program only known at run time) are a floor no
+ * setting lowers. The workspace's rules come last and can only make a decision stricter.
+ *
+ * The policy spares the developer prompts and stops the obvious; it is not the boundary. A
+ * sandbox around the process holds when the policy is wrong.
  */
 import path from 'node:path';
-import { MAX_DEPTH, splitCommands } from './shellWords';
+import { errorMessage } from './errors';
+import { isStricter, RULES } from './policyCatalog';
+import type { BuiltinRule, CommandCategory, Decision, Finding, Unit } from './policyCatalog';
+import { expandLine } from './policyUnits';
+import type { ShellParser, ShellWord } from './shellSyntax';
 
-/** A kind of command refused unless the user allows it. */
-export type CommandCategory = 'recursive_delete' | 'git_history' | 'git_push' | 'network' | 'privilege';
-
-/** Which categories the user allows. Everything outside the five categories is always allowed. */
-export interface CommandPolicy {
-  allow: CommandCategory[];
-}
-
-/** The default: no category allowed. */
-export const DEFAULT_POLICY: CommandPolicy = { allow: [] };
-
-/** Outcome of `checkCommand`. The message is written for the model and names the policy setting. */
-export type CommandCheck = { allowed: true } | { allowed: false; category: CommandCategory; message: string };
-
-/** One rule hit: the category, what the command does, and the simple command that did it. */
-interface Finding {
-  category: CommandCategory;
-  what: string;
-  words: string[];
-}
-
-const CATEGORY_TEXT: Record<CommandCategory, string> = {
-  recursive_delete: 'deletes files recursively',
-  git_history: 'rewrites or throws away git history or uncommitted work',
-  git_push: 'pushes to a git remote',
-  network: 'reaches the network',
-  privilege: 'runs with elevated privileges',
-};
+export type { CommandCategory, Decision } from './policyCatalog';
+export { COMMAND_CATEGORIES } from './policyCatalog';
 
 /**
- * Decide whether `command` (a whole shell line) may run under `policy`. The first simple command
- * that falls in a category the policy does not allow makes the whole line refused.
+ * A rule of the user's or the workspace's: `match` is a command prefix, words separated by spaces
+ * (no quoting), where `*` and `?` are wildcards inside a word and a word `*` matches any word,
+ * even one only known at run time. `npm run *` matches `npm run build --watch`; the first word
+ * also matches a command run by its path (`rm` matches `/bin/rm`).
  */
-export function checkCommand(command: string, policy: CommandPolicy): CommandCheck {
-  const findings: Finding[] = [];
-  for (const words of splitCommands(command, 0)) analyse(words, 0, findings);
-  const hit = findings.find((f) => !policy.allow.includes(f.category));
-  if (!hit) return { allowed: true };
-  return { allowed: false, category: hit.category, message: refusalMessage(hit, policy) };
+export interface CommandRule {
+  match: string;
+  decision: Decision;
 }
 
-function refusalMessage(hit: Finding, policy: CommandPolicy): string {
-  const shown = hit.words.join(' ');
-  const segment = shown.length > 120 ? `${shown.slice(0, 117)}...` : shown;
-  const allowed = policy.allow.length ? policy.allow.join(', ') : 'none';
-  return (
-    `Refused by the command policy: \`${segment}\` ${hit.what}. ` +
-    `Category '${hit.category}' (commands that ${CATEGORY_TEXT[hit.category]}) is not allowed (allowed: ${allowed}). ` +
-    `Do the task without it, or say in your finish summary that it is needed; ` +
-    `the user can allow it by adding '${hit.category}' to commandPolicy.allow.`
-  );
+/** What the user and the workspace say about commands. */
+export interface CommandPolicy {
+  /** Categories of built-in rules the user lets through. */
+  allow: CommandCategory[];
+  /** The user's own rules. Where any matches a command, they decide it instead of the built-in rules. */
+  rules: CommandRule[];
+  /** The workspace's rules (repository settings, foreman.json): they can only make a decision stricter. */
+  workspaceRules: CommandRule[];
 }
 
-// ---------------------------------------------------------------------------------------------
-// Analysis of one simple command
-// ---------------------------------------------------------------------------------------------
+/** The default: built-in rules only. */
+export const DEFAULT_POLICY: CommandPolicy = { allow: [], rules: [], workspaceRules: [] };
 
-const KEYWORDS = new Set([
-  'if',
-  'then',
-  'else',
-  'elif',
-  'fi',
-  'do',
-  'done',
-  'while',
-  'until',
-  '!',
-  '{',
-  '}',
-  'time',
-  'exec',
-  'command',
-  'builtin',
-  'nohup',
-]);
-const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish']);
-const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+/** The rule behind a decision, for the model, the developer and the audit trail. */
+export interface PolicyRule {
+  /** A built-in rule's id (`rm-recursive`), or `user-rule` / `workspace-rule`, or `no-rule`. */
+  id: string;
+  /** One sentence about the command. */
+  why: string;
+  source: 'builtin' | 'user' | 'workspace';
+  category: CommandCategory | null;
+  /** True for rules from the line's shape, which no setting lowers. */
+  fixed: boolean;
+}
 
-/** Skip leading options of a wrapper; `withValue` lists options whose value is the next word. */
-function skipOptions(args: string[], withValue: string[]): string[] {
-  let i = 0;
-  while (i < args.length && args[i].startsWith('-') && args[i] !== '-') {
-    if (args[i] === '--') return args.slice(i + 1);
-    i += withValue.includes(args[i]) ? 2 : 1;
+/** The policy's answer for a whole line: the decision, the rule that made it, and the simple command it judged. */
+export interface PolicyVerdict {
+  decision: Decision;
+  rule: PolicyRule;
+  /** The simple command (as written) that decided, or the whole line when nothing did. */
+  command: string;
+}
+
+/** What judging needs: the policy, a shell parser and the worktree the line runs in. */
+export interface PolicyContext {
+  policy: CommandPolicy;
+  parser: ShellParser;
+  /** The worktree's root, absolute: relative paths are judged from here, through any `cd`. */
+  root: string;
+}
+
+const NO_RULE: PolicyRule = {
+  id: 'no-rule',
+  why: 'No rule asks about or refuses anything in it.',
+  source: 'builtin',
+  category: null,
+  fixed: false,
+};
+
+/** Judge a shell line. Never rejects: a line or a parser that cannot be read is a deny. */
+export async function judgeCommand(line: string, ctx: PolicyContext): Promise<PolicyVerdict> {
+  let expansion: { units: Unit[]; findings: Finding[] };
+  try {
+    const script = await ctx.parser.parse(line);
+    if (script.error) return builtinVerdict(RULES.parseError, `It cannot be read as shell: ${script.error}.`, line);
+    expansion = await expandLine(script, ctx);
+  } catch (e) {
+    return builtinVerdict(RULES.parseError, `The shell parser could not read it (${errorMessage(e)}).`, line);
   }
-  return args.slice(i);
-}
-
-/** Apply wrappers (sudo, env, xargs, sh -c, eval, …) and the category rules to one simple command. */
-function analyse(input: string[], depth: number, out: Finding[]): void {
-  let words = input;
-  while (words.length && (KEYWORDS.has(words[0]) || ASSIGNMENT.test(words[0]))) words = words.slice(1);
-  if (!words.length || depth > MAX_DEPTH) return;
-  const name = path.basename(words[0]);
-  const args = words.slice(1);
-  const inner = unwrap(name, args, words, out);
-  if (inner) {
-    if (inner.kind === 'words') analyse(inner.words, depth + 1, out);
-    else for (const cmd of splitCommands(inner.script, depth + 1)) analyse(cmd, depth + 1, out);
-    return;
+  let best: PolicyVerdict | null = null;
+  for (const unit of expansion.units) {
+    const judged = judgeUnit(
+      unit,
+      expansion.findings.filter((f) => f.unit === unit),
+      ctx.policy,
+    );
+    if (judged.rule === null) continue;
+    if (best === null || isStricter(judged.decision, best.decision))
+      best = { decision: judged.decision, rule: judged.rule, command: unit.command.text.trim() };
   }
-  applyRules(name, args, words, out);
+  return best ?? { decision: 'allow', rule: NO_RULE, command: line };
 }
 
-type Inner = { kind: 'words'; words: string[] } | { kind: 'script'; script: string } | null;
-
-function unwrap(name: string, args: string[], words: string[], out: Finding[]): Inner {
-  switch (name) {
-    case 'sudo':
-    case 'doas':
-    case 'pkexec':
-    case 'runuser':
-      out.push({ category: 'privilege', what: `runs a command as another user with ${name}`, words });
-      return { kind: 'words', words: skipOptions(args, ['-u', '-g', '-C', '-D', '-h', '-p', '-r', '-t', '-U', '-T']) };
-    case 'su': {
-      out.push({ category: 'privilege', what: 'switches user with su', words });
-      const c = args.indexOf('-c');
-      return c >= 0 && args[c + 1] ? { kind: 'script', script: args[c + 1] } : null;
-    }
-    case 'env':
-      return { kind: 'words', words: skipOptions(args, ['-u', '-C', '--unset', '--chdir']) };
-    case 'xargs':
-      return {
-        kind: 'words',
-        words: skipOptions(args, [
-          '-I',
-          '-n',
-          '-P',
-          '-L',
-          '-d',
-          '-E',
-          '-s',
-          '-a',
-          '--max-args',
-          '--max-procs',
-          '--delimiter',
-        ]),
-      };
-    case 'nice':
-    case 'ionice':
-    case 'stdbuf':
-      return { kind: 'words', words: skipOptions(args, ['-n', '-c', '-i', '-o', '-e']) };
-    case 'timeout': {
-      const rest = skipOptions(args, ['-s', '-k', '--signal', '--kill-after']);
-      return { kind: 'words', words: rest.slice(1) };
-    }
-    case 'eval':
-      return { kind: 'script', script: args.join(' ') };
-    default:
-      return SHELLS.has(name) ? shellScript(args) : null;
-  }
+function builtinVerdict(rule: BuiltinRule, why: string, command: string): PolicyVerdict {
+  return { decision: rule.decision, rule: fromBuiltin(rule, why), command };
 }
 
-/** `bash -c 'script'`, `sh -lc "script"`: the script; any other shell invocation: nothing to see. */
-function shellScript(args: string[]): Inner {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('-')) return null;
-    if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(a) && args[i + 1] !== undefined) return { kind: 'script', script: args[i + 1] };
-  }
-  return null;
+function fromBuiltin(rule: BuiltinRule, why: string): PolicyRule {
+  return { id: rule.id, why, source: 'builtin', category: rule.category, fixed: rule.fixed };
 }
 
-/** True when a short-option cluster (`-rf`) holds `letter` or a long option equals one of `longs`. */
-function hasFlag(args: string[], letter: string | null, ...longs: string[]): boolean {
-  return args.some(
-    (a) =>
-      (letter !== null && /^-[A-Za-z]+$/.test(a) && a.includes(letter)) ||
-      longs.some((l) => a === l || a.startsWith(`${l}=`)),
-  );
-}
-
-function applyRules(name: string, args: string[], words: string[], out: Finding[]): void {
-  const add = (category: CommandCategory, what: string): void => {
-    out.push({ category, what, words });
+/** A unit's decision and its rule (null when nothing spoke about it). */
+function judgeUnit(
+  unit: Unit,
+  findings: Finding[],
+  policy: CommandPolicy,
+): { decision: Decision; rule: PolicyRule | null } {
+  let result = defaultsOrUser(unit, findings, policy);
+  const raise = (decision: Decision, rule: PolicyRule): void => {
+    if (isStricter(decision, result.decision)) result = { decision, rule };
   };
-  if (name === 'rm' && (hasFlag(args, 'r') || hasFlag(args, 'R', '--recursive')))
-    add('recursive_delete', 'removes directories recursively');
-  if (name === 'find') findRules(args, words, out);
-  if (name === 'git') gitRules(args, add);
-  networkRules(name, args, add);
+  for (const f of findings) if (f.rule.fixed) raise(f.rule.decision, fromBuiltin(f.rule, f.why));
+  for (const r of policy.workspaceRules) {
+    if (r.decision !== 'allow' && ruleMatches(r.match, unit.words)) raise(r.decision, settingRule(r, 'workspace'));
+  }
+  return result;
 }
 
-function findRules(args: string[], words: string[], out: Finding[]): void {
-  if (args.includes('-delete'))
-    out.push({ category: 'recursive_delete', what: 'deletes every file find matches', words });
-  for (let i = 0; i < args.length; i++) {
-    if (!['-exec', '-execdir', '-ok', '-okdir'].includes(args[i])) continue;
-    let end = i + 1;
-    while (end < args.length && args[end] !== ';' && args[end] !== '+') end++;
-    analyse(args.slice(i + 1, end), 1, out);
-    i = end;
+/** The user's matching rules, strictest first; else the built-in defaults less the allowed categories. */
+function defaultsOrUser(
+  unit: Unit,
+  findings: Finding[],
+  policy: CommandPolicy,
+): { decision: Decision; rule: PolicyRule | null } {
+  const user = policy.rules.filter((r) => ruleMatches(r.match, unit.words));
+  if (user.length) {
+    const strictest = user.reduce((a, b) => (isStricter(b.decision, a.decision) ? b : a));
+    return { decision: strictest.decision, rule: settingRule(strictest, 'user') };
   }
+  let result: { decision: Decision; rule: PolicyRule | null } = { decision: 'allow', rule: null };
+  for (const f of findings) {
+    if (f.rule.fixed) continue;
+    const allowed = f.rule.category !== null && policy.allow.includes(f.rule.category);
+    const decision = allowed ? 'allow' : f.rule.decision;
+    if (result.rule === null || isStricter(decision, result.decision)) {
+      const why = allowed ? `${f.why} The developer allows category '${f.rule.category}'.` : f.why;
+      result = { decision, rule: fromBuiltin(f.rule, why) };
+    }
+  }
+  return result;
 }
 
-const GIT_VALUE_OPTIONS = ['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path', '--config-env'];
-const WHOLE_TREE = new Set(['.', './', ':/', ':/*', '*', ':(top)', '/']);
-
-function gitRules(argv: string[], add: (c: CommandCategory, what: string) => void): void {
-  const [sub, ...args] = skipGitOptions(argv);
-  if (sub === undefined) return;
-  const history = (what: string): void => add('git_history', what);
-  if (sub === 'push') {
-    add('git_push', 'pushes commits to a remote');
-    const force = hasFlag(args, 'f', '--force', '--force-with-lease', '--mirror', '--delete') || hasFlag(args, 'd');
-    if (force || args.some((a) => a.startsWith('+') || a.startsWith(':')))
-      history('force-pushes or deletes remote history');
-  }
-  if (sub === 'reset' && args.includes('--hard')) history('throws away commits and uncommitted changes (reset --hard)');
-  if (sub === 'rebase' && !hasFlag(args, null, '--abort', '--quit')) history('rewrites commits (rebase)');
-  if (sub === 'commit' && args.includes('--amend')) history('rewrites the last commit (commit --amend)');
-  if (['filter-branch', 'filter-repo', 'update-ref', 'prune', 'replace'].includes(sub))
-    history(`rewrites repository state (git ${sub})`);
-  if (sub === 'checkout' && (hasFlag(args, 'f', '--force') || args.some((a) => WHOLE_TREE.has(a))))
-    history('discards uncommitted changes in the whole tree');
-  if (
-    sub === 'restore' &&
-    args.some((a) => WHOLE_TREE.has(a)) &&
-    !(args.includes('--staged') && !hasFlag(args, 'W', '--worktree'))
-  ) {
-    history('discards uncommitted changes in the whole tree');
-  }
-  if (sub === 'branch' && (hasFlag(args, 'D') || hasFlag(args, 'M') || hasFlag(args, 'f', '--force')))
-    history('force-deletes or force-moves a branch');
-  if (sub === 'tag' && (hasFlag(args, 'd', '--delete') || hasFlag(args, 'f', '--force')))
-    history('deletes or moves a tag');
-  if (sub === 'reflog' && ['expire', 'delete'].includes(args[0])) history('deletes reflog entries');
-  if (sub === 'gc' && args.some((a) => a.startsWith('--prune'))) history('prunes unreachable objects');
-  if (sub === 'stash' && ['drop', 'clear'].includes(args[0])) history('deletes stashed work');
-  if (sub === 'worktree' && args[0] === 'remove') history('removes a worktree');
-  if (sub === 'clean' && hasFlag(args, 'f', '--force') && !hasFlag(args, 'n', '--dry-run'))
-    add('recursive_delete', 'deletes untracked files (git clean)');
-  if (['clone', 'fetch', 'pull', 'ls-remote'].includes(sub)) add('network', `talks to a remote (git ${sub})`);
-  if (
-    (sub === 'remote' && args[0] === 'update') ||
-    (sub === 'submodule' && ['update', 'add', 'sync'].includes(args[0]))
-  ) {
-    add('network', `talks to a remote (git ${sub} ${args[0]})`);
-  }
+function settingRule(r: CommandRule, source: 'user' | 'workspace'): PolicyRule {
+  const whose = source === 'user' ? "the developer's" : "the workspace's";
+  return {
+    id: `${source}-rule`,
+    why: `It matches ${whose} rule "${r.match}" (${r.decision}).`,
+    source,
+    category: null,
+    fixed: false,
+  };
 }
 
-function skipGitOptions(args: string[]): string[] {
-  let i = 0;
-  while (i < args.length && args[i].startsWith('-')) i += GIT_VALUE_OPTIONS.includes(args[i]) ? 2 : 1;
-  return args.slice(i);
+/** True when the rule's `match` is a prefix of the command's words (see CommandRule). */
+export function ruleMatches(match: string, words: ShellWord[]): boolean {
+  const pattern = match.trim().split(/\s+/).filter(Boolean);
+  if (pattern.length === 0 || pattern.length > words.length) return false;
+  return pattern.every((p, i) => wordMatches(p, words[i], i === 0));
 }
 
-const NETWORK_TOOLS = new Set([
-  'curl',
-  'wget',
-  'ssh',
-  'scp',
-  'sftp',
-  'telnet',
-  'nc',
-  'ncat',
-  'netcat',
-  'ftp',
-  'socat',
-  'aria2c',
-  'http',
-  'https',
-]);
-/** Package managers and the subcommands of theirs that download. `''` stands for no subcommand. */
-const INSTALLERS = new Map<string, string[]>(
-  Object.entries({
-    npm: [
-      'install',
-      'i',
-      'in',
-      'ins',
-      'inst',
-      'insta',
-      'instal',
-      'isnt',
-      'isnta',
-      'isntal',
-      'isntall',
-      'add',
-      'ci',
-      'clean-install',
-      'ic',
-      'install-clean',
-      'install-test',
-      'it',
-      'install-ci-test',
-      'cit',
-      'update',
-      'up',
-      'upgrade',
-      'udpate',
-      'publish',
-      'unpublish',
-      'login',
-      'adduser',
-    ],
-    yarn: ['', 'add', 'install', 'up', 'upgrade', 'upgrade-interactive', 'dlx', 'global', 'publish'],
-    pnpm: ['add', 'install', 'i', 'up', 'update', 'upgrade', 'dlx', 'fetch', 'publish'],
-    bun: ['add', 'install', 'i', 'update', 'publish'],
-    pip: ['install', 'download'],
-    pip3: ['install', 'download'],
-    pipx: ['install', 'run'],
-    poetry: ['add', 'install', 'update'],
-    cargo: ['install', 'fetch', 'add', 'update'],
-    go: ['get'],
-    gem: ['install', 'update'],
-    bundle: ['install', 'update'],
-    docker: ['pull', 'push', 'login'],
-    podman: ['pull', 'push', 'login'],
-    apt: ['install', 'update', 'upgrade'],
-    'apt-get': ['install', 'update', 'upgrade'],
-    yum: ['install', 'update', 'upgrade'],
-    dnf: ['install', 'update', 'upgrade'],
-    apk: ['add', 'update', 'upgrade'],
-    brew: ['install', 'update', 'upgrade', 'tap'],
-  }),
-);
-const INSTALLER_VALUE_OPTIONS = ['--prefix', '-C', '--cwd', '--dir', '-w', '--workspace', '--filter'];
-const INTERPRETERS = new Set(['python', 'python2', 'python3', 'node', 'nodejs', 'ruby', 'perl', 'php', 'deno']);
+function wordMatches(pattern: string, word: ShellWord, isName: boolean): boolean {
+  if (pattern === '*') return true;
+  if (word.value === null) return false;
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    's',
+  );
+  return re.test(word.value) || (isName && word.value.includes('/') && re.test(path.posix.basename(word.value)));
+}
 
-function networkRules(name: string, args: string[], add: (c: CommandCategory, what: string) => void): void {
-  if (NETWORK_TOOLS.has(name)) add('network', `uses ${name}, a network client`);
-  if (name === 'rsync' && args.some((a) => !a.startsWith('-') && (a.startsWith('rsync://') || /^[^/:]+:/.test(a)))) {
-    add('network', 'copies to or from a remote host');
-  }
-  const sub = skipOptions(args, INSTALLER_VALUE_OPTIONS);
-  const verb = args.length === 0 ? '' : sub[0];
-  if (verb !== undefined && INSTALLERS.get(name)?.includes(verb))
-    add('network', `downloads or publishes packages (${[name, verb].join(' ').trim()})`);
-  if (name === 'go' && sub[0] === 'mod' && sub[1] === 'download') add('network', 'downloads Go modules');
-  if (name === 'uv' && (['add', 'sync'].includes(sub[0]) || (['pip', 'tool'].includes(sub[0]) && sub[1] === 'install')))
-    add('network', 'downloads Python packages (uv)');
-  if (INTERPRETERS.has(name)) {
-    if (args[0] === '-m' && ['pip', 'pip3'].includes(args[1])) networkRules('pip', args.slice(2), add);
-    const code = args.find((_, i) => i > 0 && ['-c', '-e', '--eval', '-r', '-p', '--print'].includes(args[i - 1]));
-    if (code !== undefined && /https?:\/\//.test(code)) add('network', `fetches a URL from inline ${name} code`);
-  }
+// ---------------------------------------------------------------------------------------------
+// Messages for the model
+// ---------------------------------------------------------------------------------------------
+
+const WITHOUT_IT = 'Do the task without it, or say in your finish summary that it is needed.';
+
+function shown(command: string): string {
+  const flat = command.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
+}
+
+/** How the developer could let it through, in one sentence. */
+function howToAllow(rule: PolicyRule, decision: Decision): string {
+  if (rule.source !== 'builtin') return 'The rule is the developer’s own setting.';
+  if (rule.fixed && decision === 'ask')
+    return 'No setting lets this through without an approval: the policy cannot tell what would run.';
+  if (rule.fixed) return 'No setting lets this through: the policy cannot tell what would run.';
+  if (rule.category)
+    return `Category '${rule.category}' is not allowed; the developer can allow it by adding '${rule.category}' to commandPolicy.allow.`;
+  return 'The developer can allow it with a rule in commandPolicy.rules.';
+}
+
+/** The message for a denied line: which command, why, the rule, and what to do. */
+export function refusalMessage(v: PolicyVerdict): string {
+  return `Refused by the command policy: \`${shown(v.command)}\`. ${v.rule.why} Rule: ${v.rule.id}. ${howToAllow(v.rule, v.decision)} ${WITHOUT_IT}`;
+}
+
+/** The message for an asked line the developer did not approve; `reason` is the answer's. */
+export function notApprovedMessage(v: PolicyVerdict, reason: string): string {
+  return `Not run: \`${shown(v.command)}\` needs the developer's approval. ${v.rule.why} Rule: ${v.rule.id}. ${reason} ${howToAllow(v.rule, v.decision)} ${WITHOUT_IT}`;
 }

@@ -17,7 +17,7 @@ Rules:
 - Read before you edit. Prefer edit_file (exact replacement) for changes to existing files; use write_file for new files.
 - Keep to your task: other agents handle the other tasks of the plan. Do not edit files another task owns unless your instructions say so.
 - Do not commit, branch, push or rewrite history: Foreman commits your work when you finish.
-- Commands that delete recursively, rewrite history, push or use the network are refused unless the user allowed them.
+- run_command judges every command in a line: deleting recursively, rewriting history, pushing, writing inside .git or using sudo is refused; using the network, writing outside your worktree, running code given inline to an interpreter or commands built from variables need the developer's approval. A line that is refused or not approved does not run at all.
 - Before you finish, run the project's checks that apply (tests, type checks) with run_command and make them pass.
 - When every acceptance criterion holds, call finish with a short summary of what you changed and how you checked it.`;
 

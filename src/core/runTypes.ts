@@ -2,6 +2,7 @@
  * What a run needs: its collaborators (ports) and its settings. Shared by the engine and the task
  * pipeline.
  */
+import type { Approver } from './approver';
 import type { Budgets } from './budget';
 import type { CommandPolicy } from './commandPolicy';
 import type { JournalStore } from './journal';
@@ -9,6 +10,7 @@ import type { PriceTable } from './ledger';
 import type { ModelClient } from './model';
 import type { Clock, ProcessRunner, WorktreeFs } from './ports';
 import type { RepoPort, WorktreeSetup } from './repoPort';
+import type { ShellParser } from './shellSyntax';
 import type { TranscriptStore } from './transcript';
 import type { CheckSpec } from './verify';
 
@@ -20,6 +22,10 @@ export interface RunDeps {
   /** The model that reviews verified changes; null to skip the review. */
   reviewer: ModelClient | null;
   runner: ProcessRunner;
+  /** Reads agents' shell lines for the command policy. */
+  shell: ShellParser;
+  /** Answers the command policy's asks; absent, no ask is approved. */
+  approver?: Approver;
   /** Opens the sandboxed file access of one worktree. */
   openFs(root: string): Promise<WorktreeFs>;
   journal: JournalStore;

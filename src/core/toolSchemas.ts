@@ -109,8 +109,9 @@ const schemas: ToolSchema[] = [
     description:
       'Run a shell command (/bin/sh) in the repository root, for example to build or run the tests. Returns the exit code ' +
       'and the combined output (long output keeps its beginning and end). Commands have a time limit; nothing is read ' +
-      'from stdin. Some commands (network access, pushing, rewriting git history, recursive deletes, sudo) are refused ' +
-      'by the command policy.',
+      'from stdin. The command policy judges every command in the line: some are refused (pushing, rewriting git ' +
+      "history, recursive deletes, sudo), some need the developer's approval (network access, inline interpreter code, " +
+      'commands built from variables); then nothing in the line runs, and the result names the rule.',
     parameters: {
       type: 'object',
       properties: { command: { type: 'string', description: 'The command line to run.' } },

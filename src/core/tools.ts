@@ -7,8 +7,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { ToolCall } from './model';
 import type { ProcessRunner, WorktreeFs } from './ports';
-import { checkCommand } from './commandPolicy';
-import type { CommandPolicy } from './commandPolicy';
+import { judgeCommand, notApprovedMessage, refusalMessage } from './commandPolicy';
+import type { CommandPolicy, PolicyVerdict } from './commandPolicy';
+import { NO_APPROVER } from './approver';
+import type { ApprovalAnswer, Approver } from './approver';
+import type { ShellParser } from './shellSyntax';
 import { AGENT_TOOLS, TOOL_NAMES } from './toolSchemas';
 import type { ToolName } from './toolSchemas';
 import { errorMessage } from './errors';
@@ -20,6 +23,12 @@ export interface ToolContext {
   fs: WorktreeFs;
   runner: ProcessRunner;
   policy: CommandPolicy;
+  /** Reads run_command's lines for the policy. */
+  shell: ShellParser;
+  /** Answers the policy's asks; without one, every ask is not approved. */
+  approver?: Approver;
+  /** The task the tools work for, passed on to the approver. */
+  taskId?: string;
   commandTimeoutMs: number;
   /** Cap on command output, and on the size of any tool's `content`. */
   maxOutputBytes: number;
@@ -37,6 +46,10 @@ export interface ToolOutcome {
   finished?: { summary: string };
   /** The path (relative to the worktree root) of a file the call changed. */
   wrote?: string;
+  /** run_command only: the policy's verdict on the line, with its rule and the command it judged. */
+  policy?: PolicyVerdict;
+  /** run_command only, after an ask: the approver's answer. */
+  approval?: ApprovalAnswer;
 }
 
 const MAX_SUMMARY = 200;
@@ -295,10 +308,34 @@ function notFoundMessage(shown: string, text: string, oldText: string): string {
   return message;
 }
 
+/**
+ * The policy's gate before a command runs: a deny is refused, an ask goes to the approver and runs
+ * only when approved. Returns the outcome to give back instead of running, or the verdict to run on.
+ */
+async function gate(
+  command: string,
+  ctx: ToolContext,
+): Promise<{ refused: ToolOutcome } | { policy: PolicyVerdict; approval?: ApprovalAnswer }> {
+  const policy = await judgeCommand(command, { policy: ctx.policy, parser: ctx.shell, root: ctx.fs.root });
+  if (policy.decision === 'deny') {
+    const refused = fail(`run_command refused (${policy.rule.id}): ${command}`, refusalMessage(policy));
+    return { refused: { ...refused, policy } };
+  }
+  if (policy.decision === 'allow') return { policy };
+  const request = { task: ctx.taskId ?? null, line: command, verdict: policy };
+  const approval = await (ctx.approver ?? NO_APPROVER).approve(request, ctx.signal);
+  if (approval.approved) return { policy, approval };
+  const refused = fail(
+    `run_command not approved (${policy.rule.id}): ${command}`,
+    notApprovedMessage(policy, approval.reason),
+  );
+  return { refused: { ...refused, policy, approval } };
+}
+
 async function runCommandTool(args: Args<'run_command'>, ctx: ToolContext): Promise<ToolOutcome> {
   const command = args.command;
-  const verdict = checkCommand(command, ctx.policy);
-  if (!verdict.allowed) return fail(`run_command refused (${verdict.category}): ${command}`, verdict.message);
+  const gated = await gate(command, ctx);
+  if ('refused' in gated) return gated.refused;
   const r = await ctx.runner.run(command, {
     cwd: ctx.fs.root,
     timeoutMs: ctx.commandTimeoutMs,
@@ -319,6 +356,8 @@ async function runCommandTool(args: Args<'run_command'>, ctx: ToolContext): Prom
   return {
     ok,
     content,
+    policy: gated.policy,
+    ...(gated.approval ? { approval: gated.approval } : {}),
     summary: oneLine(
       `run_command ${oneLine(command, 120)} -> ${r.timedOut ? 'timed out' : r.aborted ? 'aborted' : status} (${seconds}s)`,
     ),

@@ -22,7 +22,15 @@ export function createVscodeLeadHost(context: vscode.ExtensionContext, log: vsco
     isTrusted: () => vscode.workspace.isTrusted,
     readSettings(): LeadSettings {
       const config = vscode.workspace.getConfiguration('foreman');
-      const { settings, warnings } = leadModule().readLeadSettings((key) => config.get(key));
+      const { settings, warnings } = leadModule().readLeadSettings(
+        (key) => config.get(key),
+        (key) => {
+          // The command policy is read per level: a workspace may tighten it, never loosen it.
+          const at = config.inspect(key);
+          const workspace = [at?.workspaceValue, at?.workspaceFolderValue].filter((v) => v !== undefined);
+          return { user: at?.globalValue, workspace };
+        },
+      );
       // The session reads settings for every plan and run: say each set of problems once.
       const text = warnings.join('\n');
       if (text !== lastWarnings) for (const w of warnings) log.warn(w);

@@ -11,6 +11,7 @@ import type { LeadSession, LeadSessionOptions } from '../../src/app/leadSession'
 import type { BackendSetting, LeadHost, LeadSettings } from '../../src/app/leadHost';
 import { LeadError } from '../../src/app/leadApi';
 import type { SessionRequest } from '../../src/app/leadApi';
+import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
 import { PanelState } from '../../src/protocol/panel';
 import type { TempRepo } from './runHarness';
 
@@ -37,7 +38,7 @@ export function testSettings(repo: TempRepo, over: Partial<LeadSettings> = {}): 
     worktreeRoot: repo.worktreeRoot,
     retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
     setup: { command: null, include: null },
-    allow: [],
+    commandPolicy: DEFAULT_POLICY,
     maxSteps: 40,
     maxTasks: 50,
     maxRepairRounds: 2,

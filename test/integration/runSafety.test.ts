@@ -134,8 +134,8 @@ test('writes through .., an absolute path and symlinks are refused; the outside 
 
 test('a command past the time-out is killed with its children and the agent is told', async () => {
   const repo = makeRepo();
-  const marker = join(repo.tmp, 'late.marker');
-  const command = `sh -c 'sleep 2; echo late > ${marker}' & sleep 25.123; echo never`;
+  // The marker is written inside the worktree: the policy would ask about a write outside it.
+  const command = `sh -c 'sleep 2; echo late > late.marker' & sleep 25.123; echo never`;
   const server = await startServer({
     agents: { slow: [toolCall('run_command', { command }), toolCall('finish', { summary: 'gave up waiting' })] },
   });
@@ -151,7 +151,9 @@ test('a command past the time-out is killed with its children and the agent is t
     assert.ok(ran.t - started < 4000, `killed promptly (${ran.t - started} ms)`);
     assert.equal(state.tasks.get('slow')?.status, 'merged');
     await sleep(Math.max(0, started + 3000 - Date.now()));
-    assert.equal(existsSync(marker), false, 'the grandchild never wrote its marker');
+    const worktree = state.tasks.get('slow')?.worktree;
+    assert.ok(worktree && existsSync(worktree), 'the worktree is still there to look in');
+    assert.equal(existsSync(join(worktree, 'late.marker')), false, 'the grandchild never wrote its marker');
     assert.deepEqual(processesWith('25.123'), [], 'nothing of the command is left running');
   } finally {
     await server.close();
@@ -264,10 +266,13 @@ test('refused commands never run and the model is told why; agents never see API
     assert.equal(r.code, 0, r.stderr);
     const runId = await latestRunId(repo);
     const results = toolResults(server, 'risky');
-    ['git_push', 'recursive_delete', 'network'].forEach((category, i) => {
+    ['git_push', 'recursive_delete'].forEach((category, i) => {
       assert.match(results[i], /^Refused by the command policy/);
       assert.ok(results[i].includes(`Category '${category}'`), results[i]);
     });
+    // The network asks, and with no one to approve it is not run either.
+    assert.match(results[2], /^Not run: `curl -s http:\/\/127\.0\.0\.1:9\/` needs the developer's approval/);
+    assert.ok(results[2].includes("Category 'network'"), results[2]);
     const branch = `foreman/${runId}/risky`;
     const files = repo.git(['ls-tree', '-r', '--name-only', branch]).split('\n');
     assert.deepEqual(

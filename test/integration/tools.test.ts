@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_TOOLS, executeTool } from '../../src/core/tools';
 import type { ToolContext, ToolOutcome } from '../../src/core/tools';
+import type { ApprovalAnswer, ApprovalRequest, Approver } from '../../src/core/approver';
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
+import { createBashParser } from '../../src/infra/bashParser';
 import { createWorktreeFs } from '../../src/infra/sandboxFs';
 import { createProcessRunner } from '../../src/infra/processRunner';
 import { isDead } from './processProbe';
@@ -31,6 +33,7 @@ before(async () => {
     fs: await createWorktreeFs(repo),
     runner: createProcessRunner(),
     policy: DEFAULT_POLICY,
+    shell: createBashParser(),
     commandTimeoutMs: 10_000,
     maxOutputBytes: 4096,
   };
@@ -170,9 +173,65 @@ test('run_command refuses by policy before running anything', async () => {
   assert.match(r.content, /commandPolicy\.allow/);
   assert.equal(existsSync(join(repo, 'ran-marker')), false);
   await mkdir(join(repo, 'build', 'deep'), { recursive: true });
-  const allowed = await call('run_command', { command: 'rm -rf build' }, { policy: { allow: ['recursive_delete'] } });
+  const allowed = await call(
+    'run_command',
+    { command: 'rm -rf build' },
+    { policy: { ...DEFAULT_POLICY, allow: ['recursive_delete'] } },
+  );
   assert.ok(allowed.ok);
   assert.equal(existsSync(join(repo, 'build')), false);
+});
+
+test('run_command refuses with the verdict: the rule and the simple command that decided', async () => {
+  const r = await call('run_command', { command: 'npm run build; git push origin main' });
+  assert.equal(r.ok, false);
+  assert.equal(r.policy?.decision, 'deny');
+  assert.equal(r.policy?.rule.id, 'git-push');
+  assert.equal(r.policy?.command, 'git push origin main');
+  assert.match(r.summary, /^run_command refused \(git-push\)/);
+  const ran = await call('run_command', { command: 'true' });
+  assert.equal(ran.policy?.decision, 'allow', 'an allowed run carries its verdict too');
+});
+
+test('an ask is not run without an approver, and the model is told who must approve', async () => {
+  const r = await call('run_command', { command: 'touch asked.marker && curl -s http://127.0.0.1:9/' });
+  assert.equal(r.ok, false);
+  assert.match(r.content, /^Not run: `curl -s http:\/\/127\.0\.0\.1:9\/` needs the developer's approval\./);
+  assert.match(r.content, /Rule: network\./);
+  assert.match(r.content, /No one can approve commands during this run/);
+  assert.match(r.content, /finish summary/);
+  assert.equal(r.policy?.decision, 'ask');
+  assert.deepEqual(r.approval?.approved, false);
+  assert.equal(existsSync(join(repo, 'asked.marker')), false, 'no part of the line ran');
+});
+
+test('an approver decides an ask: approved runs, refused passes its reason on', async () => {
+  const asked: ApprovalRequest[] = [];
+  const approver = (answer: ApprovalAnswer): Approver => ({
+    approve: (request) => {
+      asked.push(request);
+      return Promise.resolve(answer);
+    },
+  });
+  const line = "node -e \"require('fs').writeFileSync('approved.marker', '')\"";
+  const yes = await call('run_command', { command: line }, { approver: approver({ approved: true }), taskId: 't1' });
+  assert.ok(yes.ok, yes.content);
+  assert.ok(existsSync(join(repo, 'approved.marker')));
+  assert.deepEqual(yes.approval, { approved: true });
+  assert.equal(asked[0].task, 't1');
+  assert.equal(asked[0].line, line);
+  assert.equal(asked[0].verdict.rule.id, 'inline-code');
+  const no = await call(
+    'run_command',
+    { command: 'touch refused.marker; npx cowsay' },
+    { approver: approver({ approved: false, reason: 'Not on this branch.' }) },
+  );
+  assert.equal(no.ok, false);
+  assert.match(no.content, /Rule: package-runner\. Not on this branch\./);
+  assert.equal(existsSync(join(repo, 'refused.marker')), false);
+  assert.equal(asked.length, 2, 'a deny never reaches the approver');
+  await call('run_command', { command: 'git push' }, { approver: approver({ approved: true }) });
+  assert.equal(asked.length, 2);
 });
 
 test('run_command time-out kills the command and its children', async () => {

@@ -25,7 +25,7 @@ test('the activation bundle holds no git, engine, openai client or zod', async (
   const inputs = await inputsOf('src/extension.ts');
   assert.ok(inputs.includes('src/extension.ts') && inputs.some((f) => f.startsWith('src/host/')));
   const forbidden = [
-    /(^|\/)node_modules\/(simple-git|openai|zod|js-tiktoken|@kwsites)\//,
+    /(^|\/)node_modules\/(simple-git|openai|zod|js-tiktoken|@kwsites|web-tree-sitter)\//,
     /^src\/infra\/git/,
     /^src\/core\/(runEngine|taskPipeline|agent)\.ts$/,
     /^src\/app\/leadSession\.ts$/,
@@ -42,4 +42,9 @@ test('the Lead bundle holds the session, git reads and the validators', async ()
   }
   // Paths are relative to the project, or reach a node_modules linked from elsewhere.
   assert.ok(inputs.some((f) => /(^|\/)node_modules\/simple-git\//.test(f)));
+  // The shell parser's CommonJS build: the ES module's `import.meta.url` is empty in a CommonJS bundle.
+  assert.ok(
+    inputs.some((f) => /(^|\/)node_modules\/web-tree-sitter\/tree-sitter\.cjs$/.test(f)),
+    'web-tree-sitter is bundled as CommonJS',
+  );
 });

@@ -108,7 +108,8 @@ const RULES: Readonly<Record<Layer, LayerRule>> = {
   core: { layers: ['core'], packages: isPackage('zod', 'node:path') },
   infra: {
     layers: ['core', 'infra'],
-    packages: (n) => isNode(n) || isPackage('openai', 'simple-git', 'js-tiktoken')(n),
+    // web-tree-sitter: the shell parser behind core's ShellParser port (WebAssembly, loaded at run time).
+    packages: (n) => isNode(n) || isPackage('openai', 'simple-git', 'js-tiktoken', 'web-tree-sitter')(n),
   },
   scripted: { layers: ['core', 'scripted'], packages: isNode },
   protocol: {
@@ -253,6 +254,10 @@ test('the rules catch violations in synthetic files', () => {
     bad('src/app/a.ts', "import OpenAI from 'openai';").join(),
     /src\/app may not import the package 'openai'/,
   );
+  assert.match(
+    bad('src/core/a.ts', "import type { Node } from 'web-tree-sitter';").join(),
+    /src\/core may not import the package 'web-tree-sitter'/,
+  );
   assert.match(bad('src/newlayer/a.ts', "import { x } from './b';").join(), /not a known layer/);
 });
 
@@ -267,6 +272,7 @@ test('the rules allow what the layering permits', () => {
     "import type { CheckSpec } from '../core/verify';\nimport { readFile } from 'node:fs/promises';",
   );
   ok('src/infra/a.ts', "import OpenAI from 'openai';\nimport { simpleGit } from 'simple-git';");
+  ok('src/infra/a.ts', "import { Parser } from 'web-tree-sitter';");
   ok('src/host/h.ts', "import * as vscode from 'vscode';\nimport type { LeadApi } from '../app/leadApi';");
   ok('src/extension.ts', "import * as vscode from 'vscode';\nimport { x } from './host/x';");
   ok(

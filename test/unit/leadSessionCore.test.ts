@@ -10,6 +10,7 @@ import { MEMORY_KEYS } from '../../src/app/leadOptions';
 import { newDraft } from '../../src/app/planDraft';
 import { SessionCore } from '../../src/app/sessionCore';
 import { validatePlan } from '../../src/core/planGraph';
+import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
 
 const SETTINGS: LeadSettings = {
   backends: [{ name: 'box', baseUrl: 'http://127.0.0.1:9/v1', models: ['m1', 'm2'] }],
@@ -22,7 +23,7 @@ const SETTINGS: LeadSettings = {
   worktreeRoot: null,
   retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
   setup: { command: null, include: null },
-  allow: [],
+  commandPolicy: DEFAULT_POLICY,
   maxSteps: 10,
   maxTasks: 10,
   maxRepairRounds: 1,

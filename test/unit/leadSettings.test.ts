@@ -21,7 +21,7 @@ test('nothing set: the defaults of package.json', () => {
     worktreeRoot: null,
     retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
     setup: { command: null, include: null },
-    allow: [],
+    commandPolicy: { allow: [], rules: [], workspaceRules: [] },
     maxSteps: 40,
     maxTasks: 50,
     maxRepairRounds: 2,
@@ -71,7 +71,7 @@ test('valid values are read, blank strings mean none', () => {
   assert.deepEqual(settings.checks, [{ name: 'test', command: 'npm test', timeoutMs: 60000 }]);
   assert.equal(settings.worktreeRoot, null);
   assert.equal(settings.setup.command, 'npm ci');
-  assert.deepEqual(settings.allow, ['network']);
+  assert.deepEqual(settings.commandPolicy, { allow: ['network'], rules: [], workspaceRules: [] });
   assert.equal(settings.dirty, 'snapshot');
 });
 
@@ -115,7 +115,78 @@ test('bad scalar values fall back to their defaults, each with a warning', () =>
   assert.equal(settings.holdForReview, false);
   assert.equal(settings.budgets.runTokens, null);
   assert.equal(settings.dirty, 'refuse');
-  assert.deepEqual(settings.allow, []);
+  assert.deepEqual(settings.commandPolicy.allow, []);
   assert.equal(warnings.length, 6);
   assert.match(warnings.find((w) => w.includes('concurrency')) ?? '', /foreman\.concurrency is not valid.*using 4/);
+});
+
+/** Levels over two flat maps: the user's settings and one workspace's. */
+function levels(user: Record<string, unknown>, workspace: Record<string, unknown>) {
+  return (key: string) => ({ user: user[key], workspace: key in workspace ? [workspace[key]] : [] });
+}
+
+test("the user's command rules are read; a bad rule is left out with a warning", () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({
+      'commandPolicy.rules': [
+        { match: 'npx tsc', decision: 'allow' },
+        { match: '  ', decision: 'deny' },
+        { match: 'make deploy', decision: 'never' },
+        { match: 'git push origin feature/*', decision: 'allow' },
+      ],
+    }),
+  );
+  assert.deepEqual(settings.commandPolicy.rules, [
+    { match: 'npx tsc', decision: 'allow' },
+    { match: 'git push origin feature/*', decision: 'allow' },
+  ]);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /Rule #2 in foreman\.commandPolicy\.rules is left out: match/);
+  assert.match(warnings[1], /Rule #3/);
+});
+
+test('workspace settings can only tighten the command policy', () => {
+  const read = reader({});
+  const { settings, warnings } = readLeadSettings(
+    read,
+    levels(
+      {
+        'commandPolicy.allow': ['network', 'git_push'],
+        'commandPolicy.rules': [{ match: 'npx tsc', decision: 'allow' }],
+      },
+      {
+        'commandPolicy.allow': ['network', 'privilege'],
+        'commandPolicy.rules': [
+          { match: 'curl', decision: 'allow' },
+          { match: 'make deploy', decision: 'deny' },
+          { match: 'npm test', decision: 'ask' },
+        ],
+      },
+    ),
+  );
+  assert.deepEqual(settings.commandPolicy, {
+    allow: ['network'],
+    rules: [{ match: 'npx tsc', decision: 'allow' }],
+    workspaceRules: [
+      { match: 'make deploy', decision: 'deny' },
+      { match: 'npm test', decision: 'ask' },
+    ],
+  });
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /names privilege, which your user settings do not allow/);
+  assert.match(warnings[1], /Workspace rule "curl" \(allow\).*ignored/);
+});
+
+test('a workspace that sets nothing leaves the user policy as it is; an empty allow list takes every category away', () => {
+  const user = { 'commandPolicy.allow': ['recursive_delete'] };
+  assert.deepEqual(readLeadSettings(reader({}), levels(user, {})).settings.commandPolicy.allow, ['recursive_delete']);
+  const emptied = readLeadSettings(reader({}), levels(user, { 'commandPolicy.allow': [] }));
+  assert.deepEqual(emptied.settings.commandPolicy.allow, []);
+  assert.deepEqual(emptied.warnings, []);
+  const merged = readLeadSettings(reader({ 'commandPolicy.allow': ['privilege'] }), levels(user, {}));
+  assert.deepEqual(
+    merged.settings.commandPolicy.allow,
+    ['recursive_delete'],
+    'the merged value is never read for the policy',
+  );
 });
