@@ -5,5 +5,5 @@ export function errorMessage(e: unknown): string {
 
 /** The same with the stack where there is one: for logs, never for the model or the panel. */
 export function errorDetail(e: unknown): string {
-  return errorDetail(e);
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
 }

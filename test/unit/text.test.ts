@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { errorDetail, errorMessage } from '../../src/core/errors';
 import { hasUrlCredentials, visibleControls, withoutUrlCredentials } from '../../src/core/text';
 
 test('visibleControls shows control characters as pictures and keeps line feeds, tabs and the rest', () => {
@@ -22,4 +23,12 @@ test('withoutUrlCredentials takes user names and passwords out of every URL in a
   );
   assert.ok(hasUrlCredentials('http://user:pw@localhost:8000/v1'));
   assert.ok(!hasUrlCredentials('http://localhost:8000/v1'));
+});
+
+test('errorMessage and errorDetail: the message, the stack for logs, anything else as a string', () => {
+  const e = new Error('it broke');
+  assert.equal(errorMessage(e), 'it broke');
+  assert.match(errorDetail(e), /^Error: it broke\n\s+at /);
+  assert.equal(errorMessage('plain'), 'plain');
+  assert.equal(errorDetail(42), '42');
 });
