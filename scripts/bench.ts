@@ -30,7 +30,7 @@ import { createInterface } from 'node:readline';
 import { NO_BUDGETS } from '../src/core/budget';
 import { FINAL_STATUSES } from '../src/core/journal';
 import { systemClock } from '../src/core/ports';
-import type { ProcessRunner } from '../src/core/ports';
+import { DEFAULT_SANDBOX_SETTINGS } from '../src/core/sandbox';
 import { buildRepoView } from '../src/core/repoView';
 import { RunEngine } from '../src/core/runEngine';
 import type { RunState } from '../src/core/runState';
@@ -38,9 +38,11 @@ import type { RunConfig, RunDeps } from '../src/core/runTypes';
 import { createGitRepo, GitRepo } from '../src/infra/gitRepo';
 import { newRunId, openJournal, runJournalPath } from '../src/infra/journalFile';
 import { createOpenAIClient } from '../src/infra/openaiClient';
-import { createProcessRunner } from '../src/infra/processRunner';
 import { createRepoReader } from '../src/infra/repoReader';
 import { createWorktreeFs } from '../src/infra/sandboxFs';
+import { createSystemSandbox } from '../src/infra/systemSandbox';
+import { createTaskRunners } from '../src/infra/taskRunners';
+import type { TaskRunners } from '../src/infra/taskRunners';
 import { createTranscriptStore } from '../src/infra/transcriptFile';
 import { benchPlan, makeRepo } from './benchServer';
 import { errorMessage } from '../src/core/errors';
@@ -232,10 +234,10 @@ class Barrier {
 class HeldCommitsRepo extends GitRepo {
   constructor(
     repo: GitRepo,
-    runner: ProcessRunner,
+    runners: TaskRunners,
     private readonly barrier: Barrier,
   ) {
-    super(repo.root, repo.stateDir, repo.worktreeRoot, runner);
+    super(repo.root, repo.stateDir, repo.worktreeRoot, runners);
   }
 
   override async commitAll(worktreePath: string, message: string): Promise<string | null> {
@@ -285,8 +287,9 @@ interface Outcome {
 async function benchRun(opts: Options, root: string, worktreeRoot: string, url: string): Promise<Outcome> {
   const monitor = new Monitor();
   monitor.start();
-  const runner = createProcessRunner();
-  const repo = await createGitRepo({ cwd: root, worktreeRoot, runner });
+  // The sandbox is on, as in a real run: a --check runs in it.
+  const runners = createTaskRunners({ settings: DEFAULT_SANDBOX_SETTINGS, sandbox: createSystemSandbox() });
+  const repo = await createGitRepo({ cwd: root, worktreeRoot, runners });
   const base = await repo.resolveBase('refuse');
   if (!base.ok) throw new Error(base.message);
   const repoView = await buildRepoView(createRepoReader(repo.root));
@@ -295,7 +298,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
   const finished = new Barrier(opts.free ? 0 : opts.agents, () => monitor.endPhase('agents'));
   const journal = openJournal(runJournalPath(repo.stateDir, config.runId), config.runId);
   const deps: RunDeps = {
-    repo: opts.free ? repo : new HeldCommitsRepo(repo, runner, finished),
+    repo: opts.free ? repo : new HeldCommitsRepo(repo, runners, finished),
     model: createOpenAIClient({
       baseUrl: url,
       model: 'bench-model',
@@ -304,7 +307,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
       retryMaxMs: 100,
     }),
     reviewer: null,
-    runner,
+    openRunner: (taskId, worktree) => runners.open(repo.taskPlace(config.runId, taskId, worktree)),
     openFs: async (path) => {
       const fs = await createWorktreeFs(path);
       if (!opts.free) await started.arrive(basename(path));

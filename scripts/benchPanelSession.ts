@@ -33,6 +33,7 @@ import type { PhaseFigures } from './bench';
 import { benchPlan, makeRepo } from './benchServer';
 import { maxInWindow, summarise } from './benchStats';
 import type { Summary } from './benchStats';
+import { DEFAULT_SANDBOX_SETTINGS } from '../src/core/sandbox';
 
 /** How big a run. */
 export interface SessionBenchOptions {
@@ -104,6 +105,7 @@ function benchSettings(url: string, worktreeRoot: string, o: SessionBenchOptions
     maxSteps: o.steps + 20,
     maxRepairRounds: 0,
     dirty: 'refuse',
+    sandbox: { ...DEFAULT_SANDBOX_SETTINGS },
   };
 }
 

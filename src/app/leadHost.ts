@@ -5,6 +5,7 @@
  */
 import type { CommandCategory } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
+import type { SandboxSettings } from '../core/sandbox';
 import type { CheckSpec } from '../core/verify';
 
 /** One configured backend (`foreman.backends`). Never holds a key. */
@@ -40,6 +41,8 @@ export interface LeadSettings {
   maxTasks: number;
   maxRepairRounds: number;
   dirty: 'refuse' | 'snapshot';
+  /** How agent processes are confined (`foreman.sandbox.*`). */
+  sandbox: SandboxSettings;
 }
 
 /** Small values the panel remembers per workspace (the spec draft, the chosen options). */

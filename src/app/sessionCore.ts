@@ -7,7 +7,6 @@
 import { createGitRepo } from '../infra/gitRepo';
 import { runGit } from '../infra/gitExec';
 import type { ProbeTarget } from '../infra/discovery';
-import { createProcessRunner } from '../infra/processRunner';
 import type { BackendView, DiscoveredServer, HistoryEntry, Notice, PanelState, RunOptions } from '../protocol/panel';
 import { availableBackends, backendViews, DemoServer } from './backends';
 import type { ResolvedBackend } from './backends';
@@ -143,7 +142,7 @@ export class SessionCore {
       return;
     }
     try {
-      const repo = await createGitRepo({ cwd: folder, runner: createProcessRunner() });
+      const repo = await createGitRepo({ cwd: folder });
       this.repo = { root: repo.root, stateDir: repo.stateDir };
     } catch {
       // createGitRepo says why in git's words; the panel says what to do.

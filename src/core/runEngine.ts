@@ -424,11 +424,12 @@ export class RunEngine implements PipelineHost {
     let integrationFailed = false;
     if (merged > 0 && waiting.length === 0 && !this.stopping) {
       const cwd = await this.ensureIntegration();
+      const runner = await this.deps.openRunner(INTEGRATION_ID, cwd);
       const result = await runChecks(this.config.checks, {
-        runner: this.deps.runner,
+        runner,
         cwd,
         timeoutMs: this.config.checkTimeoutMs,
-      });
+      }).finally(() => runner.close());
       this.emit({
         type: 'verification',
         taskId: INTEGRATION_ID,

@@ -7,7 +7,7 @@ import type { CommandPolicy } from './commandPolicy';
 import type { JournalStore } from './journal';
 import type { PriceTable } from './ledger';
 import type { ModelClient } from './model';
-import type { Clock, ProcessRunner, WorktreeFs } from './ports';
+import type { Clock, TaskRunner, WorktreeFs } from './ports';
 import type { RepoPort, WorktreeSetup } from './repoPort';
 import type { TranscriptStore } from './transcript';
 import type { CheckSpec } from './verify';
@@ -19,7 +19,12 @@ export interface RunDeps {
   model: ModelClient;
   /** The model that reviews verified changes; null to skip the review. */
   reviewer: ModelClient | null;
-  runner: ProcessRunner;
+  /**
+   * Opens the process runner of one task (`taskId`, or the integration id for the run's last
+   * checks) in its worktree: every command, check and set-up command of the task runs through it,
+   * in the sandbox. The caller closes it when the task ends.
+   */
+  openRunner(taskId: string, worktree: string): Promise<TaskRunner>;
   /** Opens the sandboxed file access of one worktree. */
   openFs(root: string): Promise<WorktreeFs>;
   journal: JournalStore;

@@ -9,8 +9,8 @@ import { AGENT_TOOLS, executeTool } from '../../src/core/tools';
 import type { ToolContext, ToolOutcome } from '../../src/core/tools';
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
 import { createWorktreeFs } from '../../src/infra/sandboxFs';
-import { createProcessRunner } from '../../src/infra/processRunner';
 import { isDead } from './processProbe';
+import { unconfinedRunner } from './runners';
 
 let base = '';
 let repo = '';
@@ -29,7 +29,7 @@ before(async () => {
   await symlink(outsideFile, join(repo, 'escape.txt'));
   ctx = {
     fs: await createWorktreeFs(repo),
-    runner: createProcessRunner(),
+    runner: unconfinedRunner(base),
     policy: DEFAULT_POLICY,
     commandTimeoutMs: 10_000,
     maxOutputBytes: 4096,

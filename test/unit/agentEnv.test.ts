@@ -1,8 +1,12 @@
-/** The agent environment's allow-list (src/core/agentEnv.ts) and the sandbox state in words. */
+/**
+ * The agent environment's allow-list (src/core/agentEnv.ts) and the sandbox settings of the
+ * command line (foreman.json and flags, src/app/settings.ts).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentEnvironment, checkEnvNames } from '../../src/core/agentEnv';
 import { describeSandboxState, sandboxState } from '../../src/core/sandbox';
+import { resolveSettings, SettingsError } from '../../src/app/settings';
 
 const FOLDERS = { home: '/s/home', tmp: '/s/tmp', cache: '/s/cache' };
 
@@ -52,6 +56,20 @@ test("names for sandbox.env: variable names only, never Foreman's key variables"
   assert.equal(checkEnvNames(['DATABASE_URL', '_x1']), null);
   assert.match(checkEnvNames(['A-B', '1X', '']) ?? '', /not variable names: "A-B", "1X", ""/);
   assert.match(checkEnvNames(['FOREMAN_API_KEY', 'OPENAI_API_KEY']) ?? '', /hold Foreman's API key/);
+});
+
+test('foreman.json and flags: the sandbox is on with no network by default; --no-sandbox turns it off', () => {
+  assert.deepEqual(resolveSettings({}, {}, {}).sandbox, { mode: 'on', network: 'none', env: [] });
+  const file = { sandbox: { network: 'host' as const, env: ['DATABASE_URL'] } };
+  assert.deepEqual(resolveSettings(file, {}, { sandboxEnv: ['REDIS_URL', 'DATABASE_URL'] }).sandbox, {
+    mode: 'on',
+    network: 'host',
+    env: ['DATABASE_URL', 'REDIS_URL'],
+  });
+  assert.equal(resolveSettings({ sandbox: { mode: 'off' } }, {}, {}).sandbox.mode, 'off');
+  assert.equal(resolveSettings({}, {}, { noSandbox: true }).sandbox.mode, 'off');
+  assert.equal(resolveSettings({}, {}, { sandboxNetwork: 'none' }).sandbox.network, 'none');
+  assert.throws(() => resolveSettings({ sandbox: { env: ['FOREMAN_API_KEY'] } }, {}, {}), SettingsError);
 });
 
 test('the sandbox state in words: on, off by choice, unavailable with what to do', () => {
