@@ -4,7 +4,10 @@
  * options, backends, discovery, the plan under review, the run on the board, history, notices,
  * the change signal, and the one-second ticker that runs while a run is live.
  */
+import { sandboxState } from '../core/sandbox';
+import type { Sandbox, SandboxState } from '../core/sandbox';
 import { createGitRepo } from '../infra/gitRepo';
+import { createSystemSandbox } from '../infra/systemSandbox';
 import { runGit } from '../infra/gitExec';
 import type { ProbeTarget } from '../infra/discovery';
 import type { BackendView, DiscoveredServer, HistoryEntry, Notice, PanelState, RunOptions } from '../protocol/panel';
@@ -32,6 +35,8 @@ export interface LeadSessionOptions {
   stopTimeoutMs?: number;
   /** The live board's tick (elapsed times, the tokens/s chart); default 1000 ms. */
   tickMs?: number;
+  /** What confines agent processes; default the machine's (src/infra/systemSandbox.ts). */
+  sandbox?: Sandbox;
 }
 
 /** Why the session cannot plan or run here. */
@@ -51,6 +56,8 @@ export class SessionCore {
   readonly demo: DemoServer;
   settings: LeadSettings;
   blocked: Blocked | null = null;
+  /** How agent processes would run now; null until first looked at. */
+  sandbox: SandboxState | null = null;
   repo: { root: string; stateDir: string } | null = null;
   spec: string;
   chosen: Partial<RunOptions>;
@@ -68,12 +75,14 @@ export class SessionCore {
   starting = false;
   disposed = false;
   private readonly listeners = new Set<() => void>();
+  private readonly sandboxImpl: Sandbox;
   private ticker: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     readonly host: LeadHost,
     readonly opts: LeadSessionOptions,
   ) {
+    this.sandboxImpl = opts.sandbox ?? createSystemSandbox();
     this.notices = new Notices((level, message) => host.log(level, message));
     this.history = new RunHistory((message) => host.log('warn', message));
     this.demo = new DemoServer(opts.demoPaceMs ?? 40);
@@ -128,6 +137,11 @@ export class SessionCore {
 
   async refreshBackends(): Promise<void> {
     this.backendList = await backendViews(this.host, this.available());
+  }
+
+  /** Look at how agent processes would run with the settings as they are (the probe runs once). */
+  async checkSandbox(): Promise<void> {
+    this.sandbox = sandboxState(this.settings.sandbox.mode, await this.sandboxImpl.probe());
   }
 
   /** Work out whether (and why not) the session can plan and run in the workspace folder. */
@@ -190,6 +204,7 @@ export class SessionCore {
       folder: this.requireRepo().root,
       settings: this.settings,
       options: this.options(),
+      sandbox: this.sandboxImpl,
       log: (message) => this.host.log('info', message),
     };
   }
