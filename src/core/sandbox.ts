@@ -121,7 +121,8 @@ export function sandboxState(mode: SandboxMode, status: SandboxStatus): SandboxS
   if (mode === 'off')
     return {
       kind: 'off',
-      reason: 'the sandbox is turned off in the settings: agent commands run unconfined, as your own user',
+      reason:
+        'the sandbox is turned off (sandbox.mode "off", or --no-sandbox): agent commands run unconfined, as your own user',
     };
   if (status.available) return { kind: 'on', name: status.name, summary: status.summary };
   return { kind: 'unavailable', reason: `no sandbox can run here: ${status.reason}` };

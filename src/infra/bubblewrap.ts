@@ -121,6 +121,39 @@ function mountArgs(request: SandboxRequest): string[] {
   return args;
 }
 
+/** Try a sandbox with every option a command gets (the network off); bwrap's words when it fails. */
+async function trial(bwrap: string, shell: string, disableUserns: boolean): Promise<string | null> {
+  const filter = unixSocketFilter(process.arch);
+  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  if (filter) args.push('--seccomp', '3');
+  const r = await runBwrap(bwrap, [...args, '--', shell, '-c', 'exit 0'], filter);
+  return r.ok ? null : r.out;
+}
+
+/** What a working sandbox guarantees, and what it cannot here. */
+function summaryOf(userns: 'disabled' | 'old' | 'refused', filter: boolean): string {
+  const limits = [
+    userns === 'old' ? 'nested user namespaces allowed (bubblewrap older than 0.8 cannot disable them)' : null,
+    userns === 'refused'
+      ? 'nested user namespaces allowed (this system refused the namespace that disables them)'
+      : null,
+    filter ? null : `Unix sockets not blocked (no seccomp filter for ${process.arch})`,
+  ].filter((l) => l !== null);
+  const guarantees = [
+    "writes only to the task's worktree and its own temporary, cache and home folders (/tmp is read-only)",
+    'no network unless allowed',
+    'its own processes and /proc',
+    ...(filter ? ['no Unix sockets'] : []),
+  ];
+  return `${guarantees.join(', ')}${limits.length ? `; ${limits.join('; ')}` : ''}`;
+}
+
+/**
+ * Probe bwrap: its version, then a trial sandbox. Where the trial with nested user namespaces
+ * disabled fails (that needs a user namespace, which some systems refuse to root), it is tried
+ * again without, and the summary says what is missing.
+ */
 async function probe(bwrap: string | null, shell: string): Promise<Probed> {
   const missing = (reason: string): Probed => ({
     status: { available: false, name: 'bubblewrap', reason },
@@ -130,20 +163,21 @@ async function probe(bwrap: string | null, shell: string): Promise<Probed> {
   const version = await runBwrap(bwrap, ['--version'], null);
   if (!version.ok) return missing(`bwrap at ${bwrap} does not run: ${version.out}`);
   const numbers = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(version.out)?.slice(1).map(Number) ?? [];
-  const disableUserns = atLeast(numbers, DISABLE_USERNS_SINCE);
-  const filter = unixSocketFilter(process.arch);
-  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  if (filter) args.push('--seccomp', '3');
-  const trial = await runBwrap(bwrap, [...args, '--', shell, '-c', 'exit 0'], filter);
-  if (!trial.ok) return missing(`bwrap at ${bwrap} cannot make a sandbox here: ${trial.out}`);
-  const limits = [
-    disableUserns ? null : 'nested user namespaces allowed (bubblewrap older than 0.8)',
-    filter ? null : `Unix sockets not blocked (no seccomp filter for ${process.arch})`,
-  ].filter((l) => l !== null);
-  const summary = `writes only to the task's worktree and its own temporary, cache and home folders (/tmp is read-only), no network unless allowed, its own processes and /proc, no Unix sockets${limits.length ? `; ${limits.join('; ')}` : ''}`;
+  const canDisable = atLeast(numbers, DISABLE_USERNS_SINCE);
+  const first = await trial(bwrap, shell, canDisable);
+  let userns: 'disabled' | 'old' | 'refused' = canDisable ? 'disabled' : 'old';
+  if (first !== null) {
+    if (!canDisable || (await trial(bwrap, shell, false)) !== null)
+      return missing(`bwrap at ${bwrap} cannot make a sandbox here: ${first}`);
+    userns = 'refused';
+  }
   return {
-    status: { available: true, name: version.out.split('\n')[0] || 'bubblewrap', summary },
-    disableUserns,
+    status: {
+      available: true,
+      name: version.out.split('\n')[0] || 'bubblewrap',
+      summary: summaryOf(userns, unixSocketFilter(process.arch) !== null),
+    },
+    disableUserns: userns === 'disabled',
   };
 }
 
