@@ -13,8 +13,9 @@
  * Options: --agents N (100), --steps N (20), --check CMD (one check; none by default), --free (no
  * barriers: one natural run), --stalls (list latenesses over 20 ms on the hrtime clock, to find
  * them in a profile), --json (figures as JSON too), --keep (keep the temporary repository),
- * --no-panel (skip the second section).
- * Second section: the Lead panel bench (scripts/benchPanel.ts, `npm run bench:panel`), run after
+ * --no-panel (skip the last section).
+ * Second section: the sandbox's cost per command (scripts/benchSandbox.ts).
+ * Last section: the Lead panel bench (scripts/benchPanel.ts, `npm run bench:panel`), run after
  * this one in a process of its own, with its defaults (and --json when given).
  * Profile: node --cpu-prof --cpu-prof-dir=prof --import tsx scripts/bench.ts --stalls
  */
@@ -44,6 +45,7 @@ import { createSystemSandbox } from '../src/infra/systemSandbox';
 import { createTaskRunners } from '../src/infra/taskRunners';
 import type { TaskRunners } from '../src/infra/taskRunners';
 import { createTranscriptStore } from '../src/infra/transcriptFile';
+import { sandboxSection } from './benchSandbox';
 import { benchPlan, makeRepo } from './benchServer';
 import { errorMessage } from '../src/core/errors';
 
@@ -464,6 +466,7 @@ async function panelSection(json: boolean): Promise<number> {
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   await orchestratorSection(opts);
+  await sandboxSection(opts.json);
   if (opts.panel && (await panelSection(opts.json)) !== 0) process.exitCode = 1;
 }
 
