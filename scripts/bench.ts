@@ -13,8 +13,9 @@
  * Options: --agents N (100), --steps N (20), --check CMD (one check; none by default), --free (no
  * barriers: one natural run), --stalls (list latenesses over 20 ms on the hrtime clock, to find
  * them in a profile), --json (figures as JSON too), --keep (keep the temporary repository),
- * --no-panel (skip the second section).
- * Second section: the Lead panel bench (scripts/benchPanel.ts, `npm run bench:panel`), run after
+ * --no-panel (skip the last section).
+ * Second section: the sandbox's cost per command (scripts/benchSandbox.ts).
+ * Last section: the Lead panel bench (scripts/benchPanel.ts, `npm run bench:panel`), run after
  * this one in a process of its own, with its defaults (and --json when given).
  * Profile: node --cpu-prof --cpu-prof-dir=prof --import tsx scripts/bench.ts --stalls
  */
@@ -31,7 +32,7 @@ import { NO_BUDGETS } from '../src/core/budget';
 import { DEFAULT_POLICY } from '../src/core/commandPolicy';
 import { FINAL_TASK_STATUSES } from '../src/core/statusSets';
 import { systemClock } from '../src/core/ports';
-import type { ProcessRunner } from '../src/core/ports';
+import { DEFAULT_SANDBOX_SETTINGS } from '../src/core/sandbox';
 import { buildRepoView } from '../src/core/repoView';
 import { RunEngine } from '../src/core/runEngine';
 import type { RunState } from '../src/core/runState';
@@ -40,10 +41,13 @@ import { sharedBashParser } from '../src/infra/bashParser';
 import { createGitRepo, GitRepo } from '../src/infra/gitRepo';
 import { newRunId, openJournal, runJournalPath } from '../src/infra/journalFile';
 import { createOpenAIClient } from '../src/infra/openaiClient';
-import { createProcessRunner } from '../src/infra/processRunner';
 import { createRepoReader } from '../src/infra/repoReader';
 import { createWorktreeFs } from '../src/infra/sandboxFs';
+import { createSystemSandbox } from '../src/infra/systemSandbox';
+import { createTaskRunners } from '../src/infra/taskRunners';
+import type { TaskRunners } from '../src/infra/taskRunners';
 import { createTranscriptStore } from '../src/infra/transcriptFile';
+import { sandboxSection } from './benchSandbox';
 import { benchPlan, makeRepo } from './benchServer';
 import { errorMessage } from '../src/core/errors';
 
@@ -234,10 +238,10 @@ class Barrier {
 class HeldCommitsRepo extends GitRepo {
   constructor(
     repo: GitRepo,
-    runner: ProcessRunner,
+    runners: TaskRunners,
     private readonly barrier: Barrier,
   ) {
-    super(repo.root, repo.commonDir, repo.stateDir, repo.worktreeRoot, runner);
+    super(repo.root, repo.commonDir, repo.stateDir, repo.worktreeRoot, runners);
   }
 
   override async commitAll(worktreePath: string, message: string): Promise<string | null> {
@@ -287,8 +291,9 @@ interface Outcome {
 async function benchRun(opts: Options, root: string, worktreeRoot: string, url: string): Promise<Outcome> {
   const monitor = new Monitor();
   monitor.start();
-  const runner = createProcessRunner();
-  const repo = await createGitRepo({ cwd: root, worktreeRoot, runner });
+  // The sandbox is on, as in a real run: a --check runs in it.
+  const runners = createTaskRunners({ settings: DEFAULT_SANDBOX_SETTINGS, sandbox: createSystemSandbox() });
+  const repo = await createGitRepo({ cwd: root, worktreeRoot, runners });
   const base = await repo.resolveBase('refuse');
   if (!base.ok) throw new Error(base.message);
   const repoView = await buildRepoView(createRepoReader(repo.root));
@@ -297,7 +302,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
   const finished = new Barrier(opts.free ? 0 : opts.agents, () => monitor.endPhase('agents'));
   const journal = openJournal(runJournalPath(repo.stateDir, config.runId), config.runId);
   const deps: RunDeps = {
-    repo: opts.free ? repo : new HeldCommitsRepo(repo, runner, finished),
+    repo: opts.free ? repo : new HeldCommitsRepo(repo, runners, finished),
     model: createOpenAIClient({
       baseUrl: url,
       model: 'bench-model',
@@ -306,7 +311,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
       retryMaxMs: 100,
     }),
     reviewer: null,
-    runner,
+    openRunner: (taskId, worktree) => runners.open(repo.taskPlace(config.runId, taskId, worktree)),
     shell: sharedBashParser(),
     openFs: async (path) => {
       const fs = await createWorktreeFs(path);
@@ -464,6 +469,7 @@ async function panelSection(json: boolean): Promise<number> {
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   await orchestratorSection(opts);
+  await sandboxSection(opts.json);
   if (opts.panel && (await panelSection(opts.json)) !== 0) process.exitCode = 1;
 }
 

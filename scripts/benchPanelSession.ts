@@ -34,6 +34,8 @@ import type { PhaseFigures } from './bench';
 import { benchPlan, makeRepo } from './benchServer';
 import { maxInWindow, summarise } from './benchStats';
 import type { Summary } from './benchStats';
+import { DEFAULT_SANDBOX_SETTINGS } from '../src/core/sandbox';
+import { createSystemSandbox } from '../src/infra/systemSandbox';
 
 /** How big a run. */
 export interface SessionBenchOptions {
@@ -105,6 +107,7 @@ function benchSettings(url: string, worktreeRoot: string, o: SessionBenchOptions
     maxSteps: o.steps + 20,
     maxRepairRounds: 0,
     dirty: 'refuse',
+    sandbox: { ...DEFAULT_SANDBOX_SETTINGS },
   };
 }
 
@@ -154,7 +157,7 @@ async function interruptedRun(
   const backend = await resolveBackend(host, settings, options, new DemoServer(0));
   const repoView = await buildRepoView(createRepoReader(root));
   const run = await launchRun(
-    { folder: root, settings, options, log: () => undefined, backend },
+    { folder: root, settings, options, sandbox: createSystemSandbox(), log: () => undefined, backend },
     { plan: plan(tasks), repoView, responses: [] },
   );
   await run.journal.flush();

@@ -3,7 +3,9 @@
 // test runner, TypeScript loaded through tsx. Usage: node scripts/test.mjs [folder-or-file ...]
 //
 // The whole suite (no arguments) starts with `npm run lint`: formatting, lint and types, so a tree
-// that is not clean fails here as it would in CI. Then scripts/e2e-setup.sh (code-server, Chromium;
+// that is not clean fails here as it would in CI. Before any tier, scripts/sandbox-setup.sh
+// installs bubblewrap where it is missing (a no-op once it is there), since agent commands in the
+// integration and e2e tiers run in the sandbox. Then scripts/e2e-setup.sh (code-server, Chromium;
 // a second on a machine that has them) and `npm run package` (the VSIX the e2e tests install), so
 // that the browser tests of the webview find Chromium too. Tiers: test/unit and test/integration
 // run together; test/e2e runs after them, one file at a time, against a real VS Code.
@@ -64,6 +66,11 @@ if (roots.length === 0) {
     console.error(`lint: npm run lint exited with ${lint.status}; \`npm run format\` fixes formatting`);
     process.exit(1);
   }
+}
+const sandbox = spawnSync('bash', ['scripts/sandbox-setup.sh'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (sandbox.status !== 0) {
+  console.error(`sandbox: scripts/sandbox-setup.sh exited with ${sandbox.status}; the sandbox tests need bubblewrap`);
+  process.exit(1);
 }
 const codeServer = e2eFiles.length && !skipE2e ? prepareE2e() : null;
 let status = otherFiles.length ? runTests(otherFiles, 2) : 0;

@@ -5,6 +5,7 @@
  */
 import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
+import type { SandboxSettings } from '../core/sandbox';
 import type { CheckSpec } from '../core/verify';
 
 /** One configured backend (`foreman.backends`). Never holds a key. */
@@ -41,6 +42,8 @@ export interface LeadSettings {
   maxTasks: number;
   maxRepairRounds: number;
   dirty: 'refuse' | 'snapshot';
+  /** How agent processes are confined (`foreman.sandbox.*`). */
+  sandbox: SandboxSettings;
 }
 
 /** Small values the panel remembers per workspace (the spec draft, the chosen options). */

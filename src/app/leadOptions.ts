@@ -106,6 +106,7 @@ export function runSettings(settings: LeadSettings, options: RunOptions, prices:
     hold: options.holdForReview,
     limits: { maxSteps: settings.maxSteps, maxTokens: null, maxWallMs: TASK_WALL_MS },
     maxRepairRounds: settings.maxRepairRounds,
+    sandbox: settings.sandbox,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { priceFor } from '../core/ledger';
 import type { Price } from '../core/ledger';
+import { describeSandboxState } from '../core/sandbox';
 import type { PanelState } from '../protocol/panel';
 import { addBackend, discover, useDemo } from './backendHandlers';
 import { pricesOf } from './backends';
@@ -86,6 +87,7 @@ export class LeadSession implements LeadApi {
     const planning = core.planning;
     return {
       blocked: core.blocked,
+      sandbox: core.sandbox ? { kind: core.sandbox.kind, text: describeSandboxState(core.sandbox) } : null,
       repo: core.repo?.root ?? null,
       phase: planning ? 'planning' : core.board ? 'run' : core.draft ? 'plan' : 'compose',
       spec: core.spec,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { BackendSetting, LeadSettings } from '../app/leadHost';
 import { COMMAND_CATEGORIES } from '../core/commandPolicy';
 import type { CommandCategory, CommandPolicy, CommandRule } from '../core/commandPolicy';
+import { checkEnvNames } from '../core/agentEnv';
 
 /** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
 export type SettingReader = (key: string) => unknown;
@@ -63,6 +64,9 @@ const SCALARS = {
   'limits.maxTasks': [z.number().int().min(1).max(500), 50],
   'limits.maxRepairRounds': [z.number().int().min(0), 2],
   dirtyCheckout: [z.enum(['refuse', 'snapshot']), 'refuse'],
+  'sandbox.mode': [z.enum(['on', 'off']), 'on'],
+  'sandbox.network': [z.enum(['none', 'host']), 'none'],
+  'sandbox.env': [z.array(z.string()), []],
 } as const satisfies Record<string, readonly [z.ZodType, unknown]>;
 
 type ScalarKey = keyof typeof SCALARS;
@@ -107,6 +111,11 @@ export function readLeadSettings(read: SettingReader, levels?: SettingLevels): R
     maxTasks: get('limits.maxTasks'),
     maxRepairRounds: get('limits.maxRepairRounds'),
     dirty: get('dirtyCheckout'),
+    sandbox: {
+      mode: get('sandbox.mode'),
+      network: get('sandbox.network'),
+      env: readEnvNames(get('sandbox.env'), warnings),
+    },
   };
   return { settings, warnings };
 }
@@ -165,6 +174,17 @@ function readRules(raw: unknown, where: string, warnings: string[]): CommandRule
     warnings.push(`Rule #${i + 1} in ${where} is left out: ${describeIssue(parsed.error)}.`);
     return [];
   });
+}
+
+/** The names of `foreman.sandbox.env` that can be passed; each one that cannot is left out with a warning. */
+function readEnvNames(names: readonly string[], warnings: string[]): string[] {
+  const kept: string[] = [];
+  for (const name of new Set(names)) {
+    const problem = checkEnvNames([name]);
+    if (problem === null) kept.push(name);
+    else warnings.push(`foreman.sandbox.env: ${problem}; it is left out.`);
+  }
+  return kept;
 }
 
 /** The valid entries of `foreman.backends`; an invalid or repeated one is left out with a warning. */

@@ -6,6 +6,8 @@
  */
 import { join } from 'node:path';
 import type { PriceTable } from '../core/ledger';
+import { describeSandboxState } from '../core/sandbox';
+import type { Sandbox } from '../core/sandbox';
 import type { ModelResponse } from '../core/model';
 import type { Plan } from '../core/plan';
 import { RunEngine } from '../core/runEngine';
@@ -37,6 +39,8 @@ export interface WorkspaceInput {
   folder: string;
   settings: LeadSettings;
   options: RunOptions;
+  /** What confines agent processes (the machine's sandbox, or a test's). */
+  sandbox: Sandbox;
   log: (message: string) => void;
 }
 
@@ -76,7 +80,13 @@ export function openRunWorkspace(
   prices: PriceTable = {},
 ): Promise<{ ws: Workspace; settings: Settings }> {
   const settings = runSettings(input.settings, input.options, prices);
-  return openWorkspace(input.folder, settings).then((ws) => ({ ws, settings }));
+  return openWorkspace(input.folder, settings, input.sandbox).then((ws) => ({ ws, settings }));
+}
+
+/** Refuse (LeadError 'refused') to drive a run whose agent commands no sandbox can hold. */
+async function requireSandbox(ws: Workspace): Promise<void> {
+  const state = await ws.runners.state();
+  if (state.kind === 'unavailable') throw new LeadError(describeSandboxState(state), 'refused');
 }
 
 /**
@@ -86,6 +96,7 @@ export function openRunWorkspace(
  */
 export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  await requireSandbox(ws);
   for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
   const base = await ws.repo.resolveBase(settings.dirty);
   if (!base.ok) throw new LeadError(base.message, 'refused');
@@ -110,6 +121,7 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
  */
 export async function reopenRun(input: LaunchInput, runId: string): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  await requireSandbox(ws);
   const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new LeadError(`There is no run ${runId} in this repository.`, 'notFound');

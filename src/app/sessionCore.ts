@@ -8,7 +8,10 @@
  * below, each named for what happened and each signalling the change to the listeners (the host's
  * update throttle, the tests' waits) before it returns, so no change can go unseen by the panel.
  */
+import { sandboxState } from '../core/sandbox';
+import type { Sandbox, SandboxState } from '../core/sandbox';
 import type { ProbeTarget } from '../infra/discovery';
+import { createSystemSandbox } from '../infra/systemSandbox';
 import type { BackendView, DiscoveredServer, HistoryEntry, Notice, RunOptions } from '../protocol/panel';
 import { availableBackends, backendViews, DemoServer } from './backends';
 import type { ResolvedBackend } from './backends';
@@ -36,6 +39,8 @@ export interface LeadSessionOptions {
   stopTimeoutMs?: number;
   /** The live board's tick (elapsed times, the tokens/s chart); default 1000 ms. */
   tickMs?: number;
+  /** What confines agent processes; default the machine's (src/infra/systemSandbox.ts). */
+  sandbox?: Sandbox;
 }
 
 /** What the planner is doing now; `abort` stops it. */
@@ -59,6 +64,8 @@ export class SessionCore {
   private readonly noticeList: Notices;
   private settings_: LeadSettings;
   private blocked_: Blocked | null = null;
+  private sandbox_: SandboxState | null = null;
+  private readonly sandboxImpl: Sandbox;
   private repo_: SessionRepo | null = null;
   private spec_: string;
   private chosen_: Partial<RunOptions>;
@@ -77,6 +84,7 @@ export class SessionCore {
     readonly host: LeadHost,
     readonly opts: LeadSessionOptions,
   ) {
+    this.sandboxImpl = opts.sandbox ?? createSystemSandbox();
     this.noticeList = new Notices((level, message) => host.log(level, message));
     this.history = new RunHistory((message) => host.log('warn', message));
     this.demo = new DemoServer(opts.demoPaceMs ?? 40);
@@ -91,6 +99,11 @@ export class SessionCore {
   /** The editor's settings, as last read. */
   get settings(): LeadSettings {
     return this.settings_;
+  }
+
+  /** How agent processes would run with the settings as last read; null until first looked at. */
+  get sandbox(): SandboxState | null {
+    return this.sandbox_;
   }
 
   /** Why the session cannot plan or run here; null when it can. */
@@ -330,12 +343,14 @@ export class SessionCore {
     this.changed();
   }
 
-  /** Read settings, the workspace (repository, trust), the backends and the history again. */
+  /** Read settings, the workspace (repository, trust), the sandbox, the backends and the history again. */
   async refresh(): Promise<void> {
     this.settings_ = this.host.readSettings();
     const { repo, blocked } = await checkWorkspace(this.host);
     this.repo_ = repo;
     this.blocked_ = blocked;
+    // The probe itself runs once per process; the mode follows the settings.
+    this.sandbox_ = sandboxState(this.settings_.sandbox.mode, await this.sandboxImpl.probe());
     this.backends_ = await backendViews(this.host, this.available());
     try {
       this.historyEntries_ = await this.readHistory();
@@ -389,6 +404,7 @@ export class SessionCore {
       folder: this.requireRepo().root,
       settings: this.settings_,
       options: this.options(),
+      sandbox: this.sandboxImpl,
       log: (message) => this.host.log('info', message),
     };
   }

@@ -13,6 +13,8 @@ import type { CommandCategory, CommandPolicy, CommandRule } from '../core/comman
 import type { PriceTable } from '../core/ledger';
 import type { DirtyPolicy } from '../core/repoPort';
 import type { TaskLimits } from '../core/runTypes';
+import { checkEnvNames } from '../core/agentEnv';
+import type { SandboxNetwork, SandboxSettings } from '../core/sandbox';
 import type { CheckSpec } from '../core/verify';
 import { publicEndpoint } from '../infra/openaiClient';
 import type { BackendConfig } from '../infra/openaiClient';
@@ -90,6 +92,14 @@ export const ConfigFile = z
       .strict()
       .optional(),
     maxRepairRounds: z.number().int().min(0).optional(),
+    sandbox: z
+      .object({
+        mode: z.enum(['on', 'off']).optional(),
+        network: z.enum(['none', 'host']).optional(),
+        env: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
@@ -116,6 +126,8 @@ export interface Settings {
   hold: boolean;
   limits: TaskLimits;
   maxRepairRounds: number;
+  /** How agent processes are confined (src/core/sandbox.ts). */
+  sandbox: SandboxSettings;
 }
 
 /** Flags that override settings (all optional; parsed by src/cli/options.ts). */
@@ -139,6 +151,11 @@ export interface SettingFlags {
   hold?: boolean;
   maxSteps?: number;
   maxRepairs?: number;
+  /** `--no-sandbox`: run agent commands unconfined. */
+  noSandbox?: boolean;
+  sandboxNetwork?: SandboxNetwork;
+  /** `--sandbox-env NAME` (repeatable), added to foreman.json's names. */
+  sandboxEnv?: string[];
 }
 
 /** A settings problem a person must fix. */
@@ -215,6 +232,19 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       maxWallMs: file.limits?.maxWallMs ?? 30 * 60_000,
     },
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
+    sandbox: resolveSandboxSettings(file, flags),
+  };
+}
+
+/** The sandbox settings from foreman.json and flags; a SettingsError for names that cannot be passed. */
+function resolveSandboxSettings(file: ConfigFile, flags: SettingFlags): SandboxSettings {
+  const env = [...new Set([...(file.sandbox?.env ?? []), ...(flags.sandboxEnv ?? [])])];
+  const problem = checkEnvNames(env);
+  if (problem !== null) throw new SettingsError(`sandbox.env (or --sandbox-env) cannot be used: ${problem}`);
+  return {
+    mode: flags.noSandbox ? 'off' : (file.sandbox?.mode ?? 'on'),
+    network: flags.sandboxNetwork ?? file.sandbox?.network ?? 'none',
+    env,
   };
 }
 

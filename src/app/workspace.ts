@@ -16,26 +16,36 @@ import type { GitRepo } from '../infra/gitRepo';
 import { openJournal, readJournal, runJournalPath } from '../infra/journalFile';
 import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
-import { createProcessRunner } from '../infra/processRunner';
+import type { Sandbox } from '../core/sandbox';
 import { createRepoReader } from '../infra/repoReader';
 import { createWorktreeFs } from '../infra/sandboxFs';
+import { createSystemSandbox } from '../infra/systemSandbox';
+import { createTaskRunners } from '../infra/taskRunners';
+import type { TaskRunners } from '../infra/taskRunners';
 import { createTranscriptStore } from '../infra/transcriptFile';
 import { reapProcessesIn } from '../infra/processReaper';
 import { acquireLock } from '../infra/runLock';
 import type { Settings } from './settings';
 import { SettingsError } from './settings';
 
-/** An opened repository with its runner. */
+/** An opened repository with the runners of its tasks' processes. */
 export interface Workspace {
   repo: GitRepo;
-  runner: ReturnType<typeof createProcessRunner>;
+  runners: TaskRunners;
 }
 
-/** Open the repository that contains `cwd`. */
-export async function openWorkspace(cwd: string, settings: Settings): Promise<Workspace> {
-  const runner = createProcessRunner();
-  const repo = await createGitRepo({ cwd, runner, worktreeRoot: settings.worktreeRoot ?? undefined });
-  return { repo, runner };
+/**
+ * Open the repository that contains `cwd`. Agent processes are confined by `sandbox` (default: the
+ * machine's, src/infra/systemSandbox.ts) as `settings.sandbox` says.
+ */
+export async function openWorkspace(
+  cwd: string,
+  settings: Settings,
+  sandbox: Sandbox = createSystemSandbox(),
+): Promise<Workspace> {
+  const runners = createTaskRunners({ settings: settings.sandbox, sandbox });
+  const repo = await createGitRepo({ cwd, runners, worktreeRoot: settings.worktreeRoot ?? undefined });
+  return { repo, runners };
 }
 
 /** The model client of the configured backend; a SettingsError says how to name one when none is. */
@@ -98,7 +108,7 @@ export function engineDeps(ws: Workspace, settings: Settings, model: ModelClient
     repo: ws.repo,
     model,
     reviewer: settings.review ? model : null,
-    runner: ws.runner,
+    openRunner: (taskId, worktree) => ws.runners.open(ws.repo.taskPlace(runId, taskId, worktree)),
     shell: sharedBashParser(),
     openFs: (root) => createWorktreeFs(root),
     journal: openJournal(runJournalPath(ws.repo.stateDir, runId), runId),

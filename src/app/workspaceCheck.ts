@@ -4,7 +4,6 @@
  */
 import { runGit } from '../infra/gitExec';
 import { createGitRepo } from '../infra/gitRepo';
-import { createProcessRunner } from '../infra/processRunner';
 import type { PanelState } from '../protocol/panel';
 import type { LeadHost } from './leadHost';
 
@@ -37,7 +36,7 @@ export async function checkWorkspace(host: Pick<LeadHost, 'folder' | 'isTrusted'
   }
   let repo: SessionRepo;
   try {
-    const opened = await createGitRepo({ cwd: folder, runner: createProcessRunner() });
+    const opened = await createGitRepo({ cwd: folder });
     repo = { root: opened.root, stateDir: opened.stateDir };
   } catch {
     // createGitRepo says why in git's words; the panel says what to do.

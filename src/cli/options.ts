@@ -46,6 +46,11 @@ Run:
   --max-repairs N         repair rounds after failed verification (default 2)
   --max-tasks N           most tasks in a plan (default 50)
 
+Sandbox (agent commands, checks and set-up commands; Linux: bubblewrap):
+  --sandbox-network none|host   none (default), or the host's network, unfiltered
+  --sandbox-env NAME      pass this variable of your environment to agent commands (repeatable)
+  --no-sandbox            run agent commands unconfined, as you (where no sandbox can run)
+
 Output:
   --json                  machine-readable output on stdout
   --verbose               show every tool call while running
@@ -80,6 +85,9 @@ const OPTIONS = {
   'max-steps': { type: 'string' },
   'max-repairs': { type: 'string' },
   'max-tasks': { type: 'string' },
+  'no-sandbox': { type: 'boolean' },
+  'sandbox-network': { type: 'string' },
+  'sandbox-env': { type: 'string', multiple: true },
   mode: { type: 'string' },
   message: { type: 'string' },
   all: { type: 'boolean' },
@@ -167,6 +175,12 @@ function settingFlags(v: Values): SettingFlags {
     hold: v.hold,
     maxSteps: int(v['max-steps'], '--max-steps'),
     maxRepairs: int(v['max-repairs'], '--max-repairs', 0),
+    noSandbox: v['no-sandbox'],
+    sandboxNetwork:
+      v['sandbox-network'] === undefined
+        ? undefined
+        : oneOf(v['sandbox-network'], ['none', 'host'] as const, '--sandbox-network'),
+    sandboxEnv: v['sandbox-env'],
   };
 }
 

@@ -27,18 +27,29 @@ export interface RunOptions {
   timeoutMs: number;
   /** Cap on the bytes of output kept. */
   maxOutputBytes?: number;
-  /** Extra variables; the runner always starts from a scrubbed environment (no keys or tokens). */
+  /** Variables set for this command on top of the agent environment (see core/agentEnv.ts). */
   env?: Record<string, string>;
   signal?: AbortSignal;
 }
 
 /**
- * Runs shell commands. Contract: the command runs in its own process group; a time-out or an
- * abort kills the whole group (no orphans); the child's environment never holds API keys, tokens
- * or secrets from the parent's.
+ * Runs shell commands on an agent's behalf. Contract: the command runs in the sandbox of the task
+ * the runner belongs to (src/core/sandbox.ts), or is refused with the reason in its output when no
+ * sandbox can run and the user has not turned it off; it runs in its own process group, and a
+ * time-out or an abort kills it and everything it started (no orphans); its environment is the
+ * agent environment of core/agentEnv.ts, an allow-list, so it never holds Foreman's API key or any
+ * variable the user did not name.
  */
 export interface ProcessRunner {
   run(command: string, options: RunOptions): Promise<ProcessResult>;
+}
+
+/**
+ * The runner of one task: its processes may write only the task's worktree and its own temporary,
+ * cache and home folders. `close` (after the task's last process has ended) removes those folders.
+ */
+export interface TaskRunner extends ProcessRunner {
+  close(): Promise<void>;
 }
 
 /** A file-system error a tool reports to the model rather than throwing. */

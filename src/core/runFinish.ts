@@ -42,11 +42,12 @@ function stopNotStarted(host: RunHost, ids: string[], runHit: BudgetHit | null):
 /** Run the checks in the integration worktree and journal the result. */
 async function verifyIntegration(host: RunHost): Promise<'passed' | 'failed' | 'skipped'> {
   const cwd = await host.integrationWorktree();
+  const runner = await host.deps.openRunner(INTEGRATION_ID, cwd);
   const result = await runChecks(host.config.checks, {
-    runner: host.deps.runner,
+    runner,
     cwd,
     timeoutMs: host.config.checkTimeoutMs,
-  });
+  }).finally(() => runner.close());
   host.emit({ type: 'verification', taskId: INTEGRATION_ID, round: 1, status: result.status, checks: result.checks });
   return result.status;
 }

@@ -8,7 +8,7 @@ import type { CommandPolicy } from './commandPolicy';
 import type { JournalStore } from './journal';
 import type { PriceTable } from './ledger';
 import type { ModelClient } from './model';
-import type { Clock, ProcessRunner, WorktreeFs } from './ports';
+import type { Clock, TaskRunner, WorktreeFs } from './ports';
 import type { RepoPort, WorktreeSetup } from './repoPort';
 import type { ShellParser } from './shellSyntax';
 import type { TranscriptStore } from './transcript';
@@ -21,7 +21,12 @@ export interface RunDeps {
   model: ModelClient;
   /** The model that reviews verified changes; null to skip the review. */
   reviewer: ModelClient | null;
-  runner: ProcessRunner;
+  /**
+   * Opens the process runner of one task (`taskId`, or the integration id for the run's last
+   * checks) in its worktree: every command, check and set-up command of the task runs through it,
+   * in the sandbox. The caller closes it when the task ends.
+   */
+  openRunner(taskId: string, worktree: string): Promise<TaskRunner>;
   /** Reads agents' shell lines for the command policy. */
   shell: ShellParser;
   /** Answers the command policy's asks; absent, no ask is approved. */

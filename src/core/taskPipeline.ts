@@ -9,6 +9,7 @@ import type { AgentOutcome, ToolExecutor } from './agent';
 import type { BudgetHit, NewEvent, TaskStatus } from './journal';
 import type { ChatMessage, ModelError, ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
+import type { ProcessRunner } from './ports';
 import { changesRequestedPrompt, openingMessages, repairPrompt } from './prompts';
 import { gitDirChanges } from './gitDirGuard';
 import type { MergeResult, SharedGitState } from './repoPort';
@@ -58,21 +59,52 @@ export async function runTaskPipeline(
   progress: TaskProgress,
   signal: AbortSignal,
 ): Promise<void> {
-  const status = (s: TaskStatus, reason?: string) => host.emit(statusEvent(task.id, s, reason));
-  status('setting_up');
+  host.emit(statusEvent(task.id, 'setting_up'));
   const wt = await prepareWorktree(host, task, progress.worktree, signal);
   progress.worktree = wt;
+  // Every process of the task runs through this runner; closing it removes the task's scratch folder.
+  const runner = await host.deps.openRunner(task.id, wt.path);
+  let verified: boolean;
+  try {
+    verified = await workUntilVerified(host, task, progress, wt, runner, signal);
+  } finally {
+    await runner.close();
+  }
+  if (!verified) return;
+  if (host.config.autoMerge === false) return host.emit(statusEvent(task.id, 'verified', AWAITING_REVIEW));
+  host.emit(statusEvent(task.id, 'verified'));
+  const merge = await host.mergeTask(task, wt.branch);
+  host.emit(mergeEvent(task.id, merge));
+  host.emit(merge.ok ? statusEvent(task.id, 'merged') : statusEvent(task.id, 'failed', merge.message));
+}
+
+/**
+ * The agent's rounds with their checks and repairs. Resolves true when the work passed
+ * verification, false when the task ended otherwise (its final status already emitted).
+ */
+async function workUntilVerified(
+  host: PipelineHost,
+  task: TaskSpec,
+  progress: TaskProgress,
+  wt: { path: string; from: string },
+  runner: ProcessRunner,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const status = (s: TaskStatus, reason?: string): false => {
+    host.emit(statusEvent(task.id, s, reason));
+    return false;
+  };
   const fs = await host.deps.openFs(wt.path);
   const tools: ToolExecutor = {
     schemas: AGENT_TOOLS,
     execute: (call, sig) =>
       executeTool(call, {
         fs,
-        runner: host.deps.runner,
-        policy: host.config.policy,
+        runner,
         shell: host.deps.shell,
         approver: host.deps.approver,
         taskId: task.id,
+        policy: host.config.policy,
         commandTimeoutMs: host.config.commandTimeoutMs,
         maxOutputBytes: host.config.maxOutputBytes,
         signal: sig,
@@ -94,25 +126,21 @@ export async function runTaskPipeline(
     const committed = await commitWork(host, task, wt.path, outcome);
     const tampered = await gitDirTampered(host, gitDir);
     if (tampered !== null) return status('failed', tampered);
-    if (outcome.status !== 'finished') return endUnfinished(host, task, outcome, committed);
-
+    if (outcome.status !== 'finished') {
+      endUnfinished(host, task, outcome, committed);
+      return false;
+    }
     status('verifying');
-    const failure = await verifyTask(host, task, wt.path, round + 1, outcome.summary, signal);
+    const failure = await verifyTask(host, task, runner, wt.path, round + 1, outcome.summary, signal);
     const tamperedByChecks = await gitDirTampered(host, gitDir);
     if (tamperedByChecks !== null) return status('failed', tamperedByChecks);
     if (signal.aborted) return status('stopped', 'stopped by the user; work so far is committed on the task branch');
-    if (failure === null) break;
+    if (failure === null) return true;
     if (round >= host.config.maxRepairRounds) {
       return status('failed', `verification failed after ${round} repair round(s): ${failure.headline}`);
     }
     progress.pendingNote = failure.note(round + 1, host.config.maxRepairRounds);
   }
-  if (host.config.autoMerge === false) return status('verified', AWAITING_REVIEW);
-  status('verified');
-  const merge = await host.mergeTask(task, wt.branch);
-  host.emit(mergeEvent(task.id, merge));
-  if (merge.ok) status('merged');
-  else status('failed', merge.message);
 }
 
 /**
@@ -283,13 +311,14 @@ interface VerifyFailure {
 async function verifyTask(
   host: PipelineHost,
   task: TaskSpec,
+  runner: ProcessRunner,
   path: string,
   round: number,
   summary: string,
   signal: AbortSignal,
 ): Promise<VerifyFailure | null> {
   const result = await runChecks(host.config.checks, {
-    runner: host.deps.runner,
+    runner,
     cwd: path,
     timeoutMs: host.config.checkTimeoutMs,
     signal,

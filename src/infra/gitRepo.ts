@@ -8,7 +8,6 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { ProcessRunner } from '../core/ports';
 import type {
   ApplyResult,
   BaseResult,
@@ -31,6 +30,7 @@ import {
   takeWorktreeSnapshot,
 } from './gitWorktrees';
 import type { AddedWorktree, WorktreeSnapshot } from './gitWorktrees';
+import type { TaskPlace, TaskRunners } from './taskRunners';
 import { prepareWorktree } from './worktreeSetup';
 import { visibleControls } from '../core/text';
 
@@ -45,8 +45,11 @@ export interface GitRepoOptions {
   cwd: string;
   /** Where task worktrees go; `defaultWorktreeRoot(root)` when omitted. */
   worktreeRoot?: string;
-  /** Runs worktree set-up commands. */
-  runner: ProcessRunner;
+  /**
+   * Runs worktree set-up commands, in the sandbox of the task the worktree is for. Without it, a
+   * set-up command is refused with an Error.
+   */
+  runners?: TaskRunners;
 }
 
 /**
@@ -84,7 +87,7 @@ export async function createGitRepo(options: GitRepoOptions): Promise<GitRepo> {
   const stateDir = join(realpathLoose(commonDir), 'foreman');
   await mkdir(stateDir, { recursive: true });
   const worktreeRoot = realpathLoose(options.worktreeRoot ?? defaultWorktreeRoot(root));
-  return new GitRepo(root, realpathLoose(commonDir), stateDir, worktreeRoot, options.runner);
+  return new GitRepo(root, realpathLoose(commonDir), stateDir, worktreeRoot, options.runners ?? null);
 }
 
 /** `RepoPort` over a real repository; create it with `createGitRepo`. */
@@ -102,8 +105,21 @@ export class GitRepo implements RepoPort {
     readonly stateDir: string,
     /** Absolute real path of the directory holding the task worktrees. */
     readonly worktreeRoot: string,
-    private readonly runner: ProcessRunner,
+    private readonly runners: TaskRunners | null,
   ) {}
+
+  /**
+   * Where a task's processes run: its worktree writable, its scratch folder under the run's state
+   * folder (`<stateDir>/runs/<run>/tmp/<task>`), and the repository and its git directory (the
+   * parent of the state folder) read-only, so that no agent writes a ref, the config or a hook.
+   */
+  taskPlace(runId: string, taskId: string, worktree: string): TaskPlace {
+    return {
+      worktree,
+      scratch: join(this.stateDir, 'runs', runId, 'tmp', taskId),
+      readOnly: [this.root, dirname(this.stateDir)],
+    };
+  }
 
   /** Run `work` after every earlier serialised operation has settled. */
   private serialised<T>(work: () => Promise<T>): Promise<T> {
@@ -129,7 +145,7 @@ export class GitRepo implements RepoPort {
     });
     if (added.created && setup !== null) {
       try {
-        await prepareWorktree(this.runner, this.root, added.path, setup, signal);
+        await this.prepare(runId, taskId, added.path, setup, signal);
       } catch (error) {
         // Undo the half-prepared worktree so that a resume creates and sets it up afresh.
         await this.removeWorktree(added.path, { deleteBranch: added.createdBranch ? added.branch : null }).catch(() => {
@@ -139,6 +155,27 @@ export class GitRepo implements RepoPort {
       }
     }
     return { path: added.path, branch: added.branch, created: added.created };
+  }
+
+  /** Copy the set-up's files into a new worktree and run its command in the task's sandbox. */
+  private async prepare(
+    runId: string,
+    taskId: string,
+    path: string,
+    setup: WorktreeSetup,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (setup.command === null || setup.command.trim() === '') {
+      await prepareWorktree(null, this.root, path, setup, signal);
+      return;
+    }
+    if (this.runners === null) throw new Error('this repository was opened without a runner for set-up commands');
+    const runner = await this.runners.open(this.taskPlace(runId, taskId, path));
+    try {
+      await prepareWorktree(runner, this.root, path, setup, signal);
+    } finally {
+      await runner.close();
+    }
   }
 
   /**

@@ -1,17 +1,23 @@
 /**
- * The Node implementation of the `ProcessRunner` port: runs a shell command line in its own process
- * group with a scrubbed environment, captures interleaved output under a byte cap, and kills the
- * whole group on time-out, abort, or when the shell exits and leaves background jobs behind.
+ * The Node implementation of the `ProcessRunner` port: runs a shell command line in the sandbox
+ * (src/core/sandbox.ts) with an allow-listed environment (src/core/agentEnv.ts), captures
+ * interleaved output under a byte cap, and kills the whole process group on time-out, abort, or
+ * when the shell exits and leaves background jobs behind.
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { agentEnvironment } from '../core/agentEnv';
 import type { ProcessResult, ProcessRunner, RunOptions } from '../core/ports';
+import { describeSandboxState, sandboxState } from '../core/sandbox';
+import type { Sandbox, SandboxLaunch, SandboxNetwork, SandboxScope } from '../core/sandbox';
 import { errorMessage } from '../core/errors';
+import { detachedDescendants } from './processTree';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 1000;
@@ -19,58 +25,54 @@ const KILL_GRACE_MS = 1000;
 const CLOSE_FALLBACK_MS = 1500;
 const HEAD_SHARE = 0.2;
 
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)/i;
-const SECRET_PREFIX = /^(OPENAI_|ANTHROPIC_|AWS_|AZURE_|GOOGLE_|GH_|GITHUB_|NPM_CONFIG__AUTH|FOREMAN_)/i;
-
-/**
- * Copy an environment without any variable that could hold a secret: names containing KEY, TOKEN,
- * SECRET, PASSWORD, PASSWD, CREDENTIAL, AUTH, COOKIE or SESSION (any case), and names starting with
- * a cloud/vendor/Foreman prefix (OPENAI_, ANTHROPIC_, AWS_, AZURE_, GOOGLE_, GH_, GITHUB_,
- * NPM_CONFIG__AUTH, FOREMAN_). Undefined values are dropped. The input is not modified.
- */
-export function scrubEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined) continue;
-    if (SECRET_NAME.test(name) || SECRET_PREFIX.test(name)) continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-/**
- * Variables by which a test runner recognises its own children. Inherited by a repository's
- * checks, `NODE_TEST_CONTEXT` makes `node --test` in the check report to the outer runner and exit
- * 0 even when its tests fail, so Foreman, when itself run under `node --test`, would pass bad work.
- */
-const HARNESS_VARS = ['NODE_TEST_CONTEXT'];
-
-function withoutHarnessVars(env: Record<string, string>): Record<string, string> {
-  for (const name of HARNESS_VARS) delete env[name];
-  return env;
-}
-
 /** Options for `createProcessRunner`. */
 export interface ProcessRunnerOptions {
-  /** The shell that runs the command line as `<shell> -c <command>`. Default `/bin/sh`. */
+  /**
+   * What confines every process; null runs them unconfined, which only the user's choice
+   * (`foreman.sandbox.mode: "off"`) may ask for.
+   */
+  sandbox: Sandbox | null;
+  /** Where the processes may write, and the folders the environment points at. */
+  scope: SandboxScope;
+  network: SandboxNetwork;
+  /** Names of further variables of `parentEnv` the processes get (`foreman.sandbox.env`). */
+  envNames?: readonly string[];
+  /** The environment the allow-list picks from. Default: Foreman's own, `process.env`. */
+  parentEnv?: Readonly<Record<string, string | undefined>>;
+  /** The shell that runs an unconfined command line as `<shell> -c <command>`. Default `/bin/sh`. */
   shell?: string;
 }
 
 /**
- * Create a runner. Each `run` spawns `<shell> -c command` detached (its own process group) with
- * stdin ignored, in `cwd`, with `scrubEnv(process.env)` plus `GIT_TERMINAL_PROMPT=0` plus
- * `options.env`. It never throws for a failing command: a non-zero exit, a time-out, an abort or a
- * spawn failure (e.g. a missing cwd, reported with `exitCode: null` and the reason in `output`) are
- * all values. It resolves only once the child has closed and its process group has been signalled.
+ * Create a runner. Each `run` starts `/bin/sh -c command` in the sandbox, detached (its own process
+ * group), with stdin empty, in `cwd`, with the environment `agentEnvironment` builds (the scope's
+ * HOME, TMPDIR and cache, and `options.env` last). When the sandbox cannot run here, nothing
+ * starts and the result says why and what to do. It never throws for a failing command: a non-zero
+ * exit, a time-out, an abort, a refusal or a spawn failure (e.g. a missing cwd, reported with
+ * `exitCode: null` and the reason in `output`) are all values. It resolves only once the child has
+ * closed and its process group has been signalled.
  */
-export function createProcessRunner(options: ProcessRunnerOptions = {}): ProcessRunner {
-  const shell = options.shell ?? '/bin/sh';
-  return {
-    run: (command, runOptions) => runCommand(shell, command, runOptions),
-  };
+export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunner {
+  return { run: (command, runOptions) => runCommand(options, command, runOptions) };
 }
 
-async function runCommand(shell: string, command: string, options: RunOptions): Promise<ProcessResult> {
+/** What to spawn for `command`: the sandbox's launch, or the plain shell when it is off. */
+function launchFor(options: ProcessRunnerOptions, command: string, runOptions: RunOptions): SandboxLaunch {
+  const { scope } = options;
+  const env = agentEnvironment(options.parentEnv ?? process.env, options.envNames ?? [], scope, runOptions.env);
+  if (options.sandbox === null)
+    return {
+      file: options.shell ?? '/bin/sh',
+      args: ['-c', command],
+      cwd: runOptions.cwd,
+      env,
+      fd3: null,
+      lifeline: false,
+    };
+  return options.sandbox.launch({ command, cwd: runOptions.cwd, scope, network: options.network, env });
+}
+
+async function runCommand(runner: ProcessRunnerOptions, command: string, options: RunOptions): Promise<ProcessResult> {
   const started = Date.now();
   const failed = (output: string, aborted = false): ProcessResult => ({
     exitCode: null,
@@ -84,7 +86,11 @@ async function runCommand(shell: string, command: string, options: RunOptions): 
   if (options.signal?.aborted) return failed('[not started: the operation was aborted]', true);
   const cwdProblem = await checkCwd(options.cwd);
   if (cwdProblem) return failed(cwdProblem);
-  const env = { ...withoutHarnessVars(scrubEnv(process.env)), GIT_TERMINAL_PROMPT: '0', ...(options.env ?? {}) };
+  if (runner.sandbox !== null) {
+    const status = await runner.sandbox.probe();
+    if (!status.available) return failed(`[not started: ${describeSandboxState(sandboxState('on', status))}]`);
+  }
+  const launch = launchFor(runner, command, options);
   // Output goes to a file, not a pipe: a program that calls exit() right after writing a lot
   // (tsc, test runners) can lose what is still queued for a pipe, often the very failure lines a
   // repair needs. Writes to a file are complete when exit() runs.
@@ -92,16 +98,32 @@ async function runCommand(shell: string, command: string, options: RunOptions): 
   const fd = openSync(outPath, 'w+', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(shell, ['-c', command], { cwd: options.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+    const stdio: StdioOptions = ['ignore', fd, fd, launch.fd3 === null ? 'ignore' : 'pipe'];
+    if (launch.lifeline) stdio.push('pipe');
+    child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, detached: true, stdio });
   } catch (e) {
     closeSync(fd);
     rmSync(outPath, { force: true });
     return failed(`[failed to start: ${errorMessage(e)}]`);
   }
+  feedFd3(child, launch.fd3);
+  // The lifeline's own end stays open, unread and unwritten, until the command has ended.
+  const lifeline = launch.lifeline ? (child.stdio[4] as Writable | null) : null;
+  lifeline?.on('error', () => undefined);
   return supervise(child, options, started, fd).finally(() => {
+    lifeline?.destroy();
     closeSync(fd);
     rmSync(outPath, { force: true });
   });
+}
+
+/** Write the sandbox's own input to the child's descriptor 3 and close it. */
+function feedFd3(child: ChildProcess, bytes: Uint8Array | null): void {
+  const pipe = child.stdio[3] as Writable | null | undefined;
+  if (bytes === null || !pipe) return;
+  // The child may die before reading it (killed at once, or a spawn failure): its result says why.
+  pipe.on('error', () => undefined);
+  pipe.end(Buffer.from(bytes));
 }
 
 /** Everything written to the output file so far, through the capping collector. */
@@ -176,7 +198,8 @@ interface GroupKiller {
 }
 
 /**
- * Kill sequence for a child's process group. `onStuck` runs when the pipes have still not closed
+ * Kill sequence for a child's process group, and at once for its descendants that left the group
+ * (see processTree.ts). `onStuck` runs when the pipes have still not closed
  * some time after the SIGKILL (a process that left the group still holds them).
  */
 function createGroupKiller(child: ChildProcess, onStuck: () => void): GroupKiller {
@@ -192,6 +215,8 @@ function createGroupKiller(child: ChildProcess, onStuck: () => void): GroupKille
       const pid = child.pid;
       if (termSent || pid === undefined) return;
       termSent = true;
+      // Those that left the group are killed at once, while their parent links still lead here.
+      killDetached(pid);
       if (!signalGroup(pid, 'SIGTERM')) {
         killSent = true;
         return;
@@ -208,6 +233,23 @@ function createGroupKiller(child: ChildProcess, onStuck: () => void): GroupKille
       if (termSent && !killSent && child.pid !== undefined) sendKill(child.pid);
     },
   };
+}
+
+/**
+ * SIGKILL every descendant of `pgid` that left its process group, and the groups they are in: a
+ * sandbox's namespace init (which takes its whole namespace with it) or a `setsid` child. They get
+ * no grace: inside a sandbox everything dies with its init anyway.
+ */
+function killDetached(pgid: number): void {
+  const { pids, groups } = detachedDescendants(pgid);
+  for (const group of groups) signalGroup(group, 'SIGKILL');
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ESRCH: it is already gone, with its group or by itself.
+    }
+  }
 }
 
 /** Send a signal to a process group. Returns false when the group no longer exists. */

@@ -123,10 +123,11 @@ export async function runSetupCommand(
 
 /**
  * Prepare a freshly created worktree: copy the allow-listed files, then run the set-up command if
- * one is given. Rejects when the command fails (see `runSetupCommand`).
+ * one is given, through `runner` (which a set-up with a command must have: an Error otherwise).
+ * Rejects when the command fails (see `runSetupCommand`).
  */
 export async function prepareWorktree(
-  runner: ProcessRunner,
+  runner: ProcessRunner | null,
   repoRoot: string,
   worktreePath: string,
   setup: WorktreeSetup,
@@ -134,6 +135,7 @@ export async function prepareWorktree(
 ): Promise<{ copied: string[] }> {
   const copied = await copyIncludedFiles(repoRoot, worktreePath, setup.include, signal);
   if (setup.command !== null && setup.command.trim() !== '') {
+    if (runner === null) throw new Error(`no process runner for the set-up command \`${setup.command}\``);
     await runSetupCommand(runner, setup.command, worktreePath, repoRoot, setup.timeoutMs, signal);
   }
   return { copied };

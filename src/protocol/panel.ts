@@ -239,6 +239,12 @@ export type Phase = z.infer<typeof Phase>;
 export const PanelState = z.object({
   /** Why Foreman cannot run here (untrusted workspace, no folder, not a git repository); null when it can. */
   blocked: z.object({ reason: z.enum(['untrusted', 'noFolder', 'notGit']), message: z.string() }).nullable(),
+  /**
+   * How agent commands run: in the sandbox (`on`), unconfined by the user's choice (`off`), or not
+   * at all because no sandbox can run here (`unavailable`); `text` says so in one line. Null until
+   * the host has looked.
+   */
+  sandbox: z.object({ kind: z.enum(['on', 'off', 'unavailable']), text: z.string() }).nullable(),
   repo: z.string().nullable(),
   phase: Phase,
   spec: z.string(),

@@ -1,12 +1,12 @@
 /**
- * The panel's root: notices, the blocked message, the view of the current phase, and history.
+ * The panel's root: notices, the sandbox's line, the blocked message, the view of the current phase, and history.
  * Phase views are created when first needed and kept, so going back to a phase finds its inputs
  * as they were; only the current one is in the document (and so only its controls are reachable).
  */
 import type { PanelState, Phase } from '../protocol/panel';
 import { h, setAttr, setText } from './dom';
 import type { PanelContext } from './context';
-import { BlockedView, NoticesView } from './banners';
+import { BlockedView, NoticesView, SandboxLine } from './banners';
 import { BoardView } from './boardView';
 import { ComposeView } from './composeView';
 import { HistoryView } from './historyView';
@@ -25,6 +25,7 @@ export class App {
   private readonly live = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' });
   private readonly notices: NoticesView;
   private readonly blocked = new BlockedView();
+  private readonly sandbox = new SandboxLine();
   private readonly body = h('div', { class: 'phase-host' });
   private readonly history: HistoryView;
   private readonly loading = h('p', { class: 'muted loading', text: 'Connecting to Foreman…' });
@@ -39,13 +40,14 @@ export class App {
     this.notices = new NoticesView(ctx);
     this.history = new HistoryView(ctx);
     this.body.append(this.loading);
-    this.el.append(this.live, this.notices.el, this.blocked.el, this.body, this.history.el);
+    this.el.append(this.live, this.notices.el, this.sandbox.el, this.blocked.el, this.body, this.history.el);
   }
 
   /** Renders `state` (called for every state and after UI changes). */
   render(state: PanelState): void {
     setAttr(this.el, 'data-phase', state.phase);
     this.notices.update(state.notices);
+    this.sandbox.update(state.sandbox);
     this.blocked.update(state.blocked);
     this.ctx.controls.setBlockedBanner(state.blocked !== null);
     const view = this.viewFor(state);

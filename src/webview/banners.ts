@@ -99,3 +99,24 @@ export class BlockedView {
     );
   }
 }
+
+/**
+ * One line when agent commands do not run in the sandbox: a warning when the user turned it off,
+ * an error when no sandbox can run here (runs are refused); hidden while the sandbox holds.
+ */
+export class SandboxLine {
+  private readonly icon = icon('shield');
+  private readonly text = h('div', { class: 'notice-text' });
+  readonly el = h('div', { class: 'notice sandbox-line', hidden: true }, this.icon, this.text);
+
+  update(sandbox: PanelState['sandbox']): void {
+    const show = sandbox !== null && sandbox.kind !== 'on';
+    setHidden(this.el, !show);
+    if (!show) return;
+    const error = sandbox.kind === 'unavailable';
+    setAttr(this.el, 'class', `notice sandbox-line notice-${error ? 'error' : 'warning'}`);
+    setAttr(this.el, 'role', error ? 'alert' : 'status');
+    setAttr(this.el, 'data-sandbox', sandbox.kind);
+    setText(this.text, sandbox.text);
+  }
+}

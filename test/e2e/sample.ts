@@ -158,8 +158,8 @@ export interface ProcessInfo {
 
 /**
  * Live processes whose working folder is `dir` or inside it: the agents' commands and checks of
- * a run, which Foreman runs in the task worktrees. (Their environment is scrubbed of FOREMAN_*
- * variables, so the harness's session marker does not find them; their folder does.)
+ * a run, which Foreman runs in the task worktrees. (Their environment is an allow-list without
+ * FOREMAN_* variables, so the harness's session marker does not find them; their folder does.)
  */
 export function processesIn(dir: string): ProcessInfo[] {
   if (!existsSync(dir)) return [];

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { detectChecks, makefileTargets, parseCheckList } from '../../src/infra/detectChecks';
 import { runChecks } from '../../src/core/verify';
 import type { CheckSpec } from '../../src/core/verify';
-import { createProcessRunner } from '../../src/infra/processRunner';
+import { unconfinedRunner } from './runners';
 
 /** Create a temporary git repository holding `files`, run `fn` on it, then remove it. */
 async function withRepo(files: Record<string, string>, fn: (root: string) => Promise<void>): Promise<void> {
@@ -57,7 +57,7 @@ test('detected npm scripts run through runChecks with only the script output', (
     { 'package.json': pkg({ lint: 'echo lint clean', test: 'echo "not ok 1 - sums" && exit 3' }) },
     async (root) => {
       const res = await runChecks(await detectChecks(root), {
-        runner: createProcessRunner(),
+        runner: unconfinedRunner(root),
         cwd: root,
         timeoutMs: 30_000,
       });

@@ -4,8 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createProcessRunner } from '../../src/infra/processRunner';
+import { DEFAULT_SANDBOX_SETTINGS } from '../../src/core/sandbox';
 import { createGitRepo } from '../../src/infra/gitRepo';
+import { createSystemSandbox } from '../../src/infra/systemSandbox';
+import { createTaskRunners } from '../../src/infra/taskRunners';
 import type { GitRepo } from '../../src/infra/gitRepo';
 import { makeTempRepo } from './tempRepo';
 import type { TempRepo } from './tempRepo';
@@ -22,9 +24,11 @@ export function makeFixture(opts: { empty?: boolean } = {}): Fixture {
     empty: opts.empty,
     prefix: 'foreman-git-',
   });
+  // Set-up commands run in the real sandbox, as in a run.
+  const runners = createTaskRunners({ settings: DEFAULT_SANDBOX_SETTINGS, sandbox: createSystemSandbox() });
   return {
     ...repo,
-    open: (cwd = repo.root) => createGitRepo({ cwd, worktreeRoot: repo.worktreeRoot, runner: createProcessRunner() }),
+    open: (cwd = repo.root) => createGitRepo({ cwd, worktreeRoot: repo.worktreeRoot, runners }),
   };
 }
 

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { createProcessRunner } from '../../src/infra/processRunner';
 import { createGitRepo, defaultWorktreeRoot } from '../../src/infra/gitRepo';
 import { runGit } from '../../src/infra/gitExec';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +12,7 @@ import { commitAllAsDev, fileHash, makeFixture } from './gitFixtures';
 test('createGitRepo rejects a directory outside any git repository', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'foreman-nogit-'));
   try {
-    await assert.rejects(createGitRepo({ cwd: dir, runner: createProcessRunner() }), /not inside a git repository/);
+    await assert.rejects(createGitRepo({ cwd: dir }), /not inside a git repository/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -140,7 +139,7 @@ test('ensureWorktree creates the worktree outside the repository and reuses it o
   try {
     const repo = await f.open();
     const base = f.git(['rev-parse', 'HEAD']).trim();
-    const setup = { include: [], command: 'echo run >> "$WORKTREE_PATH/../count.txt"', timeoutMs: 10_000 };
+    const setup = { include: [], command: 'echo run >> "$WORKTREE_PATH/count.txt"', timeoutMs: 10_000 };
     const first = await repo.ensureWorktree('r1', 't1', base, setup);
     assert.equal(first.created, true);
     assert.equal(first.branch, 'foreman/r1/t1');
@@ -150,7 +149,7 @@ test('ensureWorktree creates the worktree outside the repository and reuses it o
     assert.equal(f.git(['rev-parse', 'foreman/r1/t1']).trim(), base);
     const second = await repo.ensureWorktree('r1', 't1', base, setup);
     assert.deepEqual(second, { path: first.path, branch: 'foreman/r1/t1', created: false });
-    assert.equal(f.read('count.txt', join(f.worktreeRoot, 'r1')), 'run\n', 'set-up runs only on creation');
+    assert.equal(f.read('count.txt', first.path), 'run\n', 'set-up runs only on creation');
   } finally {
     f.cleanup();
   }

@@ -14,6 +14,7 @@ import type { SessionRequest } from '../../src/app/leadApi';
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
 import { PanelState } from '../../src/protocol/panel';
 import type { TempRepo } from './runHarness';
+import { DEFAULT_SANDBOX_SETTINGS } from '../../src/core/sandbox';
 
 /** A LeadHost the test can look into and change. */
 export interface TestHost extends LeadHost {
@@ -43,6 +44,7 @@ export function testSettings(repo: TempRepo, over: Partial<LeadSettings> = {}): 
     maxTasks: 50,
     maxRepairRounds: 2,
     dirty: 'refuse',
+    sandbox: { ...DEFAULT_SANDBOX_SETTINGS },
     ...over,
   };
 }

@@ -2,7 +2,7 @@
  * Where the Lead session refuses or cannot act, and how it says so: no folder, not a git
  * repository, an untrusted workspace (nothing reaches the model; history still readable), trust
  * withdrawn at the moment of planning, a backend that is down; plus adding backends and discovery
- * of the scripted server on a port the test passes.
+ * of the scripted server on a port the test passes; a machine where no sandbox can run.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createBubblewrapSandbox } from '../../src/infra/bubblewrap';
 import { discoverServers, kindOf } from '../../src/infra/discovery';
 import { toolCall } from '../../src/scripted/scenario';
 import { makeRepo, planReply, rawTask, startServer } from './runHarness';
@@ -239,6 +240,44 @@ test('discovery finds the scripted server on the port it is given', async () => 
     );
     assert.ok(Date.now() - started < 2000);
     await until(s, 'idle', (x) => !x.discovery.scanning);
+  } finally {
+    await s.dispose();
+    await server.close();
+    repo.cleanup();
+  }
+});
+
+test('no sandbox here: the panel says so and runs are refused with what to do; turned off, the run goes', async () => {
+  const repo = makeRepo();
+  const server = await startServer({
+    planner: [planReply([rawTask('one')])],
+    agents: {
+      one: [
+        toolCall('run_command', { command: 'echo ran > ran.txt' }),
+        toolCall('finish', { summary: 'ran a command' }),
+      ],
+    },
+  });
+  const host = testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] }));
+  const s = await session(host, { sandbox: createBubblewrapSandbox({ bwrapPath: join(repo.tmp, 'no-bwrap') }) });
+  try {
+    const line = state(s).sandbox;
+    assert.equal(line?.kind, 'unavailable');
+    assert.match(line.text, /no-bwrap/);
+    await s.handle({ type: 'spec/change', spec: 'Run one command.' });
+    await s.handle({ type: 'plan/start' });
+    const error = await refused(s, { type: 'run/start' }, 'refused');
+    assert.match(error.message, /Sandbox unavailable: .*Agent commands are refused\. Install bubblewrap/);
+    assert.equal(state(s).run, null, 'nothing ran');
+
+    host.settings = { ...host.settings, sandbox: { mode: 'off', network: 'none', env: [] } };
+    await s.refresh();
+    assert.equal(state(s).sandbox?.kind, 'off');
+    assert.match(state(s).sandbox!.text, /^Sandbox OFF: .*unconfined/);
+    await s.handle({ type: 'run/start' });
+    const run = await settledRun(s);
+    assert.equal(run.status, 'completed', JSON.stringify(state(s).notices));
+    assert.equal(repo.git(['show', `foreman/${run.runId}/one:ran.txt`]), 'ran\n');
   } finally {
     await s.dispose();
     await server.close();

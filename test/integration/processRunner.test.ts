@@ -4,10 +4,11 @@ import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProcessRunner, scrubEnv } from '../../src/infra/processRunner';
 import { isDead } from './processProbe';
+import { unconfinedRunner } from './runners';
 
-const runner = createProcessRunner();
+// The process handling without a sandbox (sandbox.mode "off"); sandbox.test.ts runs it in one.
+const runner = unconfinedRunner(tmpdir());
 const dirs: string[] = [];
 
 async function tempDir(): Promise<string> {
@@ -131,45 +132,41 @@ test('the default cap is 64 KiB', async () => {
   assert.ok(r.output.includes(`[… ${70000 - 65536} bytes omitted …]`));
 });
 
-test('the child never sees secrets from the parent environment', async () => {
+test("the child gets only allow-listed variables, the scope's folders and the ones named", async () => {
   const dir = await tempDir();
-  const saved = { ...process.env };
-  Object.assign(process.env, {
+  const parentEnv = {
+    PATH: process.env.PATH,
+    LANG: 'C.UTF-8',
+    LC_TIME: 'en_GB.UTF-8',
     OPENAI_API_KEY: 'sk-secret-1',
-    MY_TOKEN: 'secret-2',
-    FOREMAN_ENDPOINT_X: 'secret-3',
-    GITHUB_PAT: 'secret-4',
-    db_password: 'secret-5',
-    HARMLESS_VALUE: 'visible-1',
-  });
-  try {
-    const r = await runner.run('env', { cwd: dir, timeoutMs: 5000, env: { EXTRA_ONE: 'given' } });
-    for (const secret of ['sk-secret-1', 'secret-2', 'secret-3', 'secret-4', 'secret-5']) {
-      assert.ok(!r.output.includes(secret), `leaked ${secret}`);
-    }
-    assert.match(r.output, /^PATH=/m);
-    assert.match(r.output, /^HARMLESS_VALUE=visible-1$/m);
-    assert.match(r.output, /^GIT_TERMINAL_PROMPT=0$/m);
-    assert.match(r.output, /^EXTRA_ONE=given$/m);
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-});
-
-test('scrubEnv drops secret-looking names and keeps the rest', () => {
-  const out = scrubEnv({
-    PATH: '/bin',
-    HOME: '/home/x',
-    ANTHROPIC_BASE_URL: 'u',
-    AWS_REGION: 'r',
-    npm_config__authToken: 't',
-    SSH_AUTH_SOCK: 's',
-    GH_HOST: 'h',
-    LANG: 'C',
-    UNDEF: undefined,
-  });
-  assert.deepEqual(out, { PATH: '/bin', HOME: '/home/x', LANG: 'C' });
+    FOREMAN_API_KEY: 'secret-0',
+    DATABASE_URL: 'postgres://u:secret-2@db/x',
+    HARMLESS_VALUE: 'secret-3',
+    NODE_TEST_CONTEXT: 'child-v8',
+    NAMED_ONE: 'visible-1',
+  };
+  const named = unconfinedRunner(dir, { parentEnv, envNames: ['NAMED_ONE', 'OPENAI_API_KEY'] });
+  const r = await named.run('env', { cwd: dir, timeoutMs: 5000, env: { EXTRA_ONE: 'given' } });
+  for (const secret of ['secret-0', 'sk-secret-1', 'secret-2', 'secret-3', 'child-v8'])
+    assert.ok(!r.output.includes(secret), `leaked ${secret}`);
+  const names = r.output
+    .trim()
+    .split('\n')
+    .map((l) => l.slice(0, l.indexOf('=')))
+    .filter((n) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n)); // set by the shell itself
+  assert.deepEqual(names.sort(), [
+    'EXTRA_ONE',
+    'GIT_TERMINAL_PROMPT',
+    'HOME',
+    'LANG',
+    'LC_TIME',
+    'NAMED_ONE',
+    'PATH',
+    'TMPDIR',
+    'XDG_CACHE_HOME',
+  ]);
+  assert.match(r.output, new RegExp(`^HOME=${dir}$`, 'm'));
+  assert.match(r.output, /^NAMED_ONE=visible-1$/m);
 });
 
 test('a missing working directory is a value, not an exception', async () => {
@@ -181,7 +178,7 @@ test('a missing working directory is a value, not an exception', async () => {
 
 test('a missing shell is reported in the output', async () => {
   const dir = await tempDir();
-  const r = await createProcessRunner({ shell: join(dir, 'no-such-shell') }).run('echo hi', {
+  const r = await unconfinedRunner(dir, { shell: join(dir, 'no-such-shell') }).run('echo hi', {
     cwd: dir,
     timeoutMs: 5000,
   });

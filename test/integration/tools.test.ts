@@ -11,8 +11,8 @@ import type { ApprovalAnswer, ApprovalRequest, Approver } from '../../src/core/a
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
 import { createBashParser } from '../../src/infra/bashParser';
 import { createWorktreeFs } from '../../src/infra/sandboxFs';
-import { createProcessRunner } from '../../src/infra/processRunner';
 import { isDead } from './processProbe';
+import { unconfinedRunner } from './runners';
 
 let base = '';
 let repo = '';
@@ -31,7 +31,7 @@ before(async () => {
   await symlink(outsideFile, join(repo, 'escape.txt'));
   ctx = {
     fs: await createWorktreeFs(repo),
-    runner: createProcessRunner(),
+    runner: unconfinedRunner(base),
     policy: DEFAULT_POLICY,
     shell: createBashParser(),
     commandTimeoutMs: 10_000,
@@ -248,7 +248,7 @@ test('run_command time-out kills the command and its children', async () => {
   assert.ok(isDead(pid), 'the child sleep is still alive');
 });
 
-test('run_command output is capped and the environment scrubbed', async () => {
+test('run_command output is capped and the environment holds no secret', async () => {
   const big = await call('run_command', { command: 'seq 1 100000' }, { maxOutputBytes: 2000 });
   assert.ok(big.ok);
   assert.match(big.content, /bytes omitted/);

@@ -380,7 +380,7 @@ test(
   },
 );
 
-test('blocked, notices and history', { skip }, async () => {
+test('blocked, notices, the sandbox line and history', { skip }, async () => {
   const p = await panel('blocked-untrusted');
   assert.equal(await p.locator('[data-blocked]').getAttribute('data-blocked'), 'untrusted');
   assert.equal(await p.getByRole('button', { name: 'Plan', exact: true }).count(), 0, 'nothing to plan with');
@@ -412,5 +412,16 @@ test('blocked, notices and history', { skip }, async () => {
   assert.deepEqual((await lastRequest(p, 'notice/dismiss')).request, { type: 'notice/dismiss', id: 3 });
   await harness.sendToPanel(p, { type: 'focus/spec' });
   assert.equal(await p.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Spec');
+
+  // The sandbox's line: a warning when it is off, an alert when none can run, nothing while it holds.
+  const line = p.locator('.sandbox-line');
+  assert.equal(await line.getAttribute('data-sandbox'), 'off');
+  assert.match(await line.innerText(), /^Sandbox OFF: /);
+  const text = 'Sandbox unavailable: no sandbox can run here: bwrap is not installed. Agent commands are refused.';
+  await harness.showState(p, { ...withNotices, sandbox: { kind: 'unavailable', text } });
+  assert.equal(await line.getAttribute('role'), 'alert');
+  assert.equal(await line.innerText(), text);
+  await harness.showState(p, { ...withNotices, sandbox: { kind: 'on', text: 'Sandbox: bubblewrap 0.8.0: …' } });
+  assert.equal(await line.isVisible(), false);
   await clean(p);
 });

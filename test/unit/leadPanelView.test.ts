@@ -120,6 +120,7 @@ function hundredTaskRun(autoMerge = true): Journal {
 function panel(run: RunView): unknown {
   return {
     blocked: null,
+    sandbox: { kind: 'on', text: 'Sandbox: bubblewrap 0.8.0: no network.' },
     repo: '/repo',
     phase: 'run',
     spec: 'A big spec',

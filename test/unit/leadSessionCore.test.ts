@@ -11,6 +11,7 @@ import { newDraft } from '../../src/app/planDraft';
 import { SessionCore } from '../../src/app/sessionCore';
 import { validatePlan } from '../../src/core/planGraph';
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
+import { DEFAULT_SANDBOX_SETTINGS } from '../../src/core/sandbox';
 
 const SETTINGS: LeadSettings = {
   backends: [{ name: 'box', baseUrl: 'http://127.0.0.1:9/v1', models: ['m1', 'm2'] }],
@@ -28,6 +29,7 @@ const SETTINGS: LeadSettings = {
   maxTasks: 10,
   maxRepairRounds: 1,
   dirty: 'refuse',
+  sandbox: { ...DEFAULT_SANDBOX_SETTINGS },
 };
 
 function host(memory = new Map<string, unknown>()): LeadHost {

@@ -26,7 +26,25 @@ test('nothing set: the defaults of package.json', () => {
     maxTasks: 50,
     maxRepairRounds: 2,
     dirty: 'refuse',
+    sandbox: { mode: 'on', network: 'none', env: [] },
   });
+});
+
+test('sandbox settings: valid values are read; a name that cannot be passed is left out with a warning', () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({
+      'sandbox.mode': 'off',
+      'sandbox.network': 'host',
+      'sandbox.env': ['DATABASE_URL', 'OPENAI_API_KEY', 'NOT A NAME', 'DATABASE_URL'],
+    }),
+  );
+  assert.deepEqual(settings.sandbox, { mode: 'off', network: 'host', env: ['DATABASE_URL'] });
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /OPENAI_API_KEY holds Foreman's API key/);
+  assert.match(warnings[1], /not variable names: "NOT A NAME"/);
+  const bad = readLeadSettings(reader({ 'sandbox.mode': 'maybe' }));
+  assert.equal(bad.settings.sandbox.mode, 'on', 'an invalid mode falls back to the sandbox, never to none');
+  assert.match(bad.warnings[0], /foreman\.sandbox\.mode is not valid/);
 });
 
 test('the defaults here match the defaults package.json declares', async () => {

@@ -15,7 +15,12 @@ import {
 } from '../../src/core/verify';
 import type { CheckResult } from '../../src/core/journal';
 
-const runner = createProcessRunner();
+// The checks' own behaviour is under test here, not the sandbox: it is off.
+const runner = createProcessRunner({
+  sandbox: null,
+  network: 'host',
+  scope: { worktree: tmpdir(), tmp: tmpdir(), cache: tmpdir(), home: tmpdir(), readOnly: [] },
+});
 
 function withTempDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
   return async () => {

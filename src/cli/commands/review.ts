@@ -9,7 +9,7 @@ import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';
 import { backendClient, openWorkspace } from '../../app/workspace';
-import { driveLocked, reopenRun } from './run';
+import { driveLocked, reopenRun, sandboxGate } from './run';
 
 async function decide(
   ctx: CommandContext,
@@ -19,6 +19,8 @@ async function decide(
   const [runId, ...args] = ctx.cl.args;
   if (!runId || args.length === 0) throw new UsageError(usage);
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const refused = await sandboxGate(ctx, ws);
+  if (refused !== null) return refused;
   const engine = await reopenRun(ctx, ws, backendClient(ctx.settings), runId);
   if (typeof engine === 'number') return engine;
   return driveLocked(ctx, ws, engine, async (e) => {

@@ -5,6 +5,7 @@
 import type { ModelClient } from '../../core/model';
 import { RunEngine } from '../../core/runEngine';
 import type { RunState } from '../../core/runState';
+import { describeSandboxState } from '../../core/sandbox';
 import { reduceJournal } from '../../core/runState';
 import { newRunId } from '../../infra/journalFile';
 import { probeBackend } from '../../infra/openaiClient';
@@ -28,12 +29,24 @@ import {
 
 export const runCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const refused = await sandboxGate(ctx, ws);
+  if (refused !== null) return refused;
   const model = backendClient(ctx.settings);
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
   const engine = ctx.cl.resume ? await resumeEngine(ctx, ws, model, ctx.cl.resume) : await newEngine(ctx, ws, model);
   if (typeof engine === 'number') return engine;
   return driveLocked(ctx, ws, engine);
 };
+
+/**
+ * Say on the first line how agent commands will run (sandboxed, or unconfined by the user's
+ * choice); refuse (EXIT.refused) when no sandbox can run here and the user has not turned it off.
+ */
+export async function sandboxGate(ctx: CommandContext, ws: Workspace): Promise<number | null> {
+  const state = await ws.runners.state();
+  ctx.err(describeSandboxState(state));
+  return state.kind === 'unavailable' ? EXIT.refused : null;
+}
 
 /** Drive a run while holding its lock, so no other process drives it at the same time. */
 export async function driveLocked(

@@ -1,0 +1,214 @@
+/**
+ * The Linux implementation of the `Sandbox` port (src/core/sandbox.ts): bubblewrap (`bwrap`),
+ * called directly. docs/architecture.md says why this and not @anthropic-ai/sandbox-runtime.
+ *
+ * Each command gets new user, PID, network, IPC, UTS and cgroup namespaces, no capabilities (also
+ * when Foreman runs as root) and no way to make further user namespaces; a fresh /proc showing
+ * only its own processes, with /proc/sys read-only; the whole file system read-only (/tmp too),
+ * only the worktree and the task's temporary, cache and home folders writable; the seccomp filter
+ * of seccompFilter.ts (no Unix sockets). `--die-with-parent` and the PID namespace make every
+ * process of the command die when bwrap dies or the command's shell exits.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Sandbox, SandboxLaunch, SandboxRequest, SandboxStatus } from '../core/sandbox';
+import { errorMessage } from '../core/errors';
+import { unixSocketFilter } from './seccompFilter';
+
+/** Options of `createBubblewrapSandbox`. */
+export interface BubblewrapOptions {
+  /** The bwrap binary: an absolute path, or looked up on PATH when absent. */
+  bwrapPath?: string;
+  /** The shell that runs command lines inside. Default `/bin/sh`. */
+  shell?: string;
+}
+
+const PROBE_TIMEOUT_MS = 10_000;
+/** bubblewrap 0.8.0 added `--disable-userns`; older ones run without it (and say so). */
+const DISABLE_USERNS_SINCE: readonly number[] = [0, 8, 0];
+
+/** What a probe learned that shapes every later command line. */
+interface Probed {
+  status: SandboxStatus;
+  disableUserns: boolean;
+}
+
+/**
+ * The shell line every command runs behind: a background watcher that reads the lifeline
+ * (descriptor 4) and gets end-of-file only when Foreman's end closes, that is when Foreman dies;
+ * it then kills every process of the sandbox. `--die-with-parent` alone leaves a window: the
+ * sandbox's init asks to die with its parent only once the command has started, so a Foreman
+ * killed during the set-up would leave the sandbox running. The command itself runs without the
+ * descriptor, as `$0 -c "$1"`.
+ */
+const LIFELINE_WATCH = '{ read -r _ <&4; kill -KILL -1; } & exec 4<&-; exec "$0" -c "$1"';
+
+/** Probes by binary path: whether bwrap runs is a property of the machine, asked once per process. */
+const probes = new Map<string, Promise<Probed>>();
+
+/** The first executable `name` on `PATH`, or null. */
+function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here, or not executable: look in the next folder.
+    }
+  }
+  return null;
+}
+
+/** Run bwrap with `args` (and `fd3` on its descriptor 3); resolves with its status and output, never rejects. */
+function runBwrap(bwrap: string, args: string[], fd3: Uint8Array | null): Promise<{ ok: boolean; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(bwrap, args, { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr?.on('data', (c: Buffer) => chunks.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    const pipe = child.stdio[3] as Writable | null;
+    // bwrap may exit before reading the filter (a bad option); its exit status says why.
+    pipe?.on('error', () => undefined);
+    pipe?.end(fd3 === null ? undefined : Buffer.from(fd3));
+    let done = false;
+    const finish = (ok: boolean, why: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ ok, out: Buffer.concat(chunks).toString('utf8').trim() || why });
+    };
+    // A spawn failure (a missing or non-executable binary) gets no 'close' of its own.
+    child.on('error', (e) => finish(false, errorMessage(e)));
+    child.on('close', (code, signal) => finish(code === 0, signal ? `killed by ${signal}` : `exit code ${code}`));
+  });
+}
+
+function atLeast(version: readonly number[], min: readonly number[]): boolean {
+  for (let i = 0; i < min.length; i++) {
+    const v = version[i] ?? 0;
+    if (v !== min[i]) return v > min[i];
+  }
+  return true;
+}
+
+/** Options that confine every command, before its mounts. */
+function namespaceArgs(network: SandboxRequest['network'], disableUserns: boolean): string[] {
+  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL'];
+  if (disableUserns) args.push('--unshare-user', '--disable-userns');
+  if (network === 'host') args.push('--share-net');
+  return args;
+}
+
+/**
+ * The mounts, in order (later ones lie over earlier ones): everything read-only, a private /dev,
+ * the sandbox's own /proc; the worktree writable; the read-only paths over it (should one lie
+ * inside); the task's own folders writable last, since they live inside the repository's git
+ * directory. /tmp stays read-only: TMPDIR is the task's own folder.
+ */
+function mountArgs(request: SandboxRequest): string[] {
+  const { scope } = request;
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  // A fresh procfs leaves /proc/sys writable to uid 0 even without capabilities (kernel.core_pattern
+  // would run a program as the host's root): the host's, read-only, is laid over it.
+  args.push('--ro-bind', '/proc/sys', '/proc/sys', '--bind', scope.worktree, scope.worktree);
+  for (const path of scope.readOnly) args.push('--ro-bind', path, path);
+  for (const path of [scope.tmp, scope.cache, scope.home]) args.push('--bind', path, path);
+  return args;
+}
+
+/** Try a sandbox with every option a command gets (the network off); bwrap's words when it fails. */
+async function trial(bwrap: string, shell: string, disableUserns: boolean): Promise<string | null> {
+  const filter = unixSocketFilter(process.arch);
+  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  if (filter) args.push('--seccomp', '3');
+  const r = await runBwrap(bwrap, [...args, '--', shell, '-c', 'exit 0'], filter);
+  return r.ok ? null : r.out;
+}
+
+/** What a working sandbox guarantees, and what it cannot here. */
+function summaryOf(userns: 'disabled' | 'old' | 'refused', filter: boolean): string {
+  const limits = [
+    userns === 'old' ? 'nested user namespaces allowed (bubblewrap older than 0.8 cannot disable them)' : null,
+    userns === 'refused'
+      ? 'nested user namespaces allowed (this system refused the namespace that disables them)'
+      : null,
+    filter ? null : `Unix sockets not blocked (no seccomp filter for ${process.arch})`,
+  ].filter((l) => l !== null);
+  const guarantees = [
+    "writes only to the task's worktree and its own temporary, cache and home folders (/tmp is read-only)",
+    'no network unless allowed',
+    'its own processes and /proc',
+    ...(filter ? ['no Unix sockets'] : []),
+  ];
+  return `${guarantees.join(', ')}${limits.length ? `; ${limits.join('; ')}` : ''}`;
+}
+
+/**
+ * Probe bwrap: its version, then a trial sandbox. Where the trial with nested user namespaces
+ * disabled fails (that needs a user namespace, which some systems refuse to root), it is tried
+ * again without, and the summary says what is missing.
+ */
+async function probe(bwrap: string | null, shell: string): Promise<Probed> {
+  const missing = (reason: string): Probed => ({
+    status: { available: false, name: 'bubblewrap', reason },
+    disableUserns: false,
+  });
+  if (bwrap === null) return missing('bwrap (bubblewrap) is not installed: it is not on PATH');
+  const version = await runBwrap(bwrap, ['--version'], null);
+  if (!version.ok) return missing(`bwrap at ${bwrap} does not run: ${version.out}`);
+  const numbers = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(version.out)?.slice(1).map(Number) ?? [];
+  const canDisable = atLeast(numbers, DISABLE_USERNS_SINCE);
+  const first = await trial(bwrap, shell, canDisable);
+  let userns: 'disabled' | 'old' | 'refused' = canDisable ? 'disabled' : 'old';
+  if (first !== null) {
+    if (!canDisable || (await trial(bwrap, shell, false)) !== null)
+      return missing(`bwrap at ${bwrap} cannot make a sandbox here: ${first}`);
+    userns = 'refused';
+  }
+  return {
+    status: {
+      available: true,
+      name: version.out.split('\n')[0] || 'bubblewrap',
+      summary: summaryOf(userns, unixSocketFilter(process.arch) !== null),
+    },
+    disableUserns: userns === 'disabled',
+  };
+}
+
+/**
+ * A bubblewrap sandbox. `probe` runs bwrap once (per binary, per process) with every option a
+ * command gets, so a machine where it cannot make namespaces (a container without the privilege,
+ * a kernel or AppArmor that forbids user namespaces) reports unavailable with bwrap's own words.
+ */
+export function createBubblewrapSandbox(options: BubblewrapOptions = {}): Sandbox {
+  const bwrap = options.bwrapPath ?? findOnPath('bwrap');
+  const shell = options.shell ?? '/bin/sh';
+  const key = bwrap ?? '';
+  let probed: Probed | null = null;
+  const filter = unixSocketFilter(process.arch);
+  return {
+    probe: async () => {
+      let pending = probes.get(key);
+      if (pending === undefined) {
+        pending = probe(bwrap, shell);
+        probes.set(key, pending);
+      }
+      probed = await pending;
+      return probed.status;
+    },
+    launch: (request): SandboxLaunch => {
+      if (bwrap === null || probed === null || !probed.status.available)
+        throw new Error('the bubblewrap sandbox was launched before a probe found it available');
+      const args = [...namespaceArgs(request.network, probed.disableUserns), ...mountArgs(request)];
+      if (filter) args.push('--seccomp', '3');
+      args.push('--chdir', request.cwd, '--', shell, '-c', LIFELINE_WATCH, shell, request.command);
+      return { file: bwrap, args, cwd: request.cwd, env: request.env, fd3: filter, lifeline: true };
+    },
+  };
+}
