@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { agentEnvironment } from '../core/agentEnv';
 import type { ProcessResult, ProcessRunner, RunOptions } from '../core/ports';
@@ -93,8 +93,11 @@ async function runCommand(runner: ProcessRunnerOptions, command: string, options
   const launch = launchFor(runner, command, options);
   // Output goes to a file, not a pipe: a program that calls exit() right after writing a lot
   // (tsc, test runners) can lose what is still queued for a pipe, often the very failure lines a
-  // repair needs. Writes to a file are complete when exit() runs.
-  const outPath = join(tmpdir(), `foreman-out-${randomBytes(8).toString('hex')}`);
+  // repair needs. Writes to a file are complete when exit() runs. The file lives in the task's
+  // own folder under the run's state (beside the sandbox's writable tmp, not inside it), so even a
+  // Foreman killed mid-command leaves it there and not in the system's temporary folder.
+  const outDir = dirname(runner.scope.tmp);
+  const outPath = join(existsSync(outDir) ? outDir : tmpdir(), `out-${randomBytes(8).toString('hex')}`);
   const fd = openSync(outPath, 'w+', 0o600);
   let child: ChildProcess;
   try {

@@ -301,6 +301,20 @@ test("closing the task's runner removes its scratch folder", async () => {
   assert.equal(existsSync(scratch), false);
 });
 
+test("a command's output is captured in the task's own folder, not the system's temporary folder, and removed", async () => {
+  const captures = (): string[] => readdirSync(place.scratch).filter((n) => n.startsWith('out-'));
+  const before = new Set(readdirSync(tmpdir()));
+  const r = await sh('ls "$(dirname "$TMPDIR")"');
+  assert.equal(r.exitCode, 0, r.output);
+  assert.match(r.output, /^out-[0-9a-f]{16}$/m, 'while it ran, its capture file was beside its tmp folder');
+  assert.deepEqual(captures(), [], 'and it is gone once the command ended');
+  assert.deepEqual(
+    readdirSync(tmpdir()).filter((n) => !before.has(n) && n.startsWith('foreman-out-')),
+    [],
+    'nothing was left in the system temporary folder',
+  );
+});
+
 test('where no sandbox can run, agent commands are refused with what to do, unless the sandbox is off', async () => {
   const missing = join(t.tmp, 'no-such-bwrap');
   const marker = join(place.worktree, `ran-${TAG}`);
