@@ -5,8 +5,9 @@
  * lock, anything still working inside the run's worktrees belongs to nobody, and is killed with
  * its process group. Linux only: it reads /proc. Elsewhere it finds nothing.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { sep } from 'node:path';
+import { processIds, readStat } from './processTree';
 
 /** A process that was killed because it still worked inside a directory being taken back. */
 export interface ReapedProcess {
@@ -15,22 +16,10 @@ export interface ReapedProcess {
   command: string;
 }
 
-/** pid, parent pid and process group from /proc/<pid>/stat; null when the process is gone. */
-function statOf(pid: number): { ppid: number; pgid: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: read after its end.
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(rest[1]), pgid: Number(rest[2]) };
-  } catch {
-    return null;
-  }
-}
-
 /** This process and its ancestors, which are never touched. */
 function ownLine(): Set<number> {
   const line = new Set<number>();
-  for (let pid = process.pid; pid > 1 && !line.has(pid); pid = statOf(pid)?.ppid ?? 0) line.add(pid);
+  for (let pid = process.pid; pid > 1 && !line.has(pid); pid = readStat(pid)?.ppid ?? 0) line.add(pid);
   return line;
 }
 
@@ -56,23 +45,18 @@ function commandOf(pid: number): string {
  * group each leads, except this process, its ancestors and their group. Returns what was killed.
  */
 export function reapProcessesIn(dir: string): ReapedProcess[] {
-  let pids: number[];
-  try {
-    pids = readdirSync('/proc')
-      .filter((name) => /^\d+$/.test(name))
-      .map(Number);
-  } catch {
-    return []; // no /proc: not Linux
-  }
+  const ids = processIds();
+  if (ids === null) return []; // no /proc: not Linux
+  const pids = ids.map(Number);
   const spared = ownLine();
-  const ownGroup = statOf(process.pid)?.pgid;
+  const ownGroup = readStat(process.pid)?.pgrp;
   const reaped: ReapedProcess[] = [];
   for (const pid of pids) {
     if (spared.has(pid)) continue;
     const cwd = cwdOf(pid);
     if (cwd === null || (cwd !== dir && !cwd.startsWith(dir + sep))) continue;
     const command = commandOf(pid);
-    const group = statOf(pid)?.pgid;
+    const group = readStat(pid)?.pgrp;
     try {
       if (group !== undefined && group > 1 && group !== ownGroup) process.kill(-group, 'SIGKILL');
       else process.kill(pid, 'SIGKILL');

@@ -7,14 +7,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** A process as /proc/<pid>/stat describes it. */
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   ppid: number;
   pgrp: number;
 }
 
 /** `/proc/<pid>/stat`: the fields after the command name, which may hold spaces and parentheses. */
-function readStat(pid: string): ProcStat | null {
+export function readStat(pid: string | number): ProcStat | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const [, ppid, pgrp] = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -25,18 +25,23 @@ function readStat(pid: string): ProcStat | null {
   }
 }
 
+/** The ids of the running processes, or null where there is no /proc (not Linux). */
+export function processIds(): string[] | null {
+  try {
+    return readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Descendants of `root` (the leader of its own process group) that are in another process group,
  * and the groups they lead or joined. Empty where there is no /proc (not Linux).
  */
 export function detachedDescendants(root: number): { pids: number[]; groups: number[] } {
-  let names: string[];
-  try {
-    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    // No /proc here: nothing can be found, and the group kill is all there is.
-    return { pids: [], groups: [] };
-  }
+  const names = processIds();
+  // Without /proc nothing can be found, and the group kill is all there is.
+  if (names === null) return { pids: [], groups: [] };
   const children = new Map<number, ProcStat[]>();
   for (const name of names) {
     const stat = readStat(name);
