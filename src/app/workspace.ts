@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { JournalEvent } from '../core/journal';
+import type { Approver } from '../core/approver';
 import type { ModelClient } from '../core/model';
 import { systemClock } from '../core/ports';
 import type { PriceTable } from '../core/ledger';
@@ -103,8 +104,15 @@ export function reapLeftovers(ws: Workspace, runId: string): string[] {
 }
 
 /** The engine's collaborators for one run. */
-export function engineDeps(ws: Workspace, settings: Settings, model: ModelClient, runId: string): RunDeps {
+export function engineDeps(
+  ws: Workspace,
+  settings: Settings,
+  model: ModelClient,
+  runId: string,
+  approver?: Approver,
+): RunDeps {
   return {
+    ...(approver ? { approver } : {}),
     repo: ws.repo,
     model,
     reviewer: settings.review ? model : null,

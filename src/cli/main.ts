@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { applyCommand } from './commands/apply';
+import { auditCommand } from './commands/audit';
 import { cleanCommand } from './commands/clean';
 import { planCommand } from './commands/plan';
 import { acceptCommand, rejectCommand, reviseCommand } from './commands/review';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   accept: acceptCommand,
   reject: rejectCommand,
   revise: reviseCommand,
+  audit: auditCommand,
 };
 
 /** Run the command line; resolves with the exit code. */

@@ -21,6 +21,8 @@ Usage:
   foreman apply <run> [--mode squash|merge] [--message TEXT]
                                                bring a run's integration branch onto your branch
   foreman clean [<run>] [--all] [--branches]   remove worktrees of finished or abandoned runs
+  foreman audit [<run>] [--task T] [--json]    the run's audit trail: tool calls, policy decisions,
+                                               approvals, sandbox profiles, git operations
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
@@ -40,6 +42,11 @@ Run:
   --command-rule "DECISION:PREFIX"
                           your own rule for agents' commands (repeatable), e.g. "allow:npx tsc",
                           "deny:git stash drop"; DECISION is allow, ask or deny
+  --approve prompt|never|policy
+                          commands the policy asks about: prompt on this terminal (the default
+                          when there is one), never run them (the default without one), or run
+                          them without asking because the sandbox holds them
+  --approve-timeout S     seconds a prompt waits before it counts as a refusal (default 300)
   --no-review             skip the model review after checks pass
   --hold                  hold verified tasks until you accept them (foreman accept)
   --max-steps N           model requests per task (default 40)
@@ -81,6 +88,9 @@ const OPTIONS = {
   allow: { type: 'string', multiple: true },
   'command-rule': { type: 'string', multiple: true },
   'no-review': { type: 'boolean' },
+  approve: { type: 'string' },
+  'approve-timeout': { type: 'string' },
+  task: { type: 'string' },
   hold: { type: 'boolean' },
   'max-steps': { type: 'string' },
   'max-repairs': { type: 'string' },
@@ -97,6 +107,10 @@ const OPTIONS = {
   cwd: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** How the CLI answers the command policy's asks (see --approve). */
+export type ApproveMode = 'prompt' | 'never' | 'policy';
+const APPROVE_MODES = ['prompt', 'never', 'policy'] as const;
 
 /** A command line the user must correct. */
 export class UsageError extends Error {
@@ -115,6 +129,12 @@ export interface CommandLine {
   maxTasks?: number;
   mode: 'squash' | 'merge';
   message?: string;
+  /** How asks are answered; undefined: prompt when there is a terminal, else never. */
+  approve?: ApproveMode;
+  /** How long a prompt waits, in ms. */
+  approveTimeoutMs: number;
+  /** `audit --task`: one task's entries. */
+  task?: string;
   all: boolean;
   branches: boolean;
   json: boolean;
@@ -144,6 +164,9 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     maxTasks: int(v['max-tasks'], '--max-tasks'),
     mode: oneOf(v.mode ?? 'squash', ['squash', 'merge'] as const, '--mode'),
     message: v.message,
+    approve: v.approve === undefined ? undefined : oneOf(v.approve, APPROVE_MODES, '--approve'),
+    approveTimeoutMs: (int(v['approve-timeout'], '--approve-timeout', 1) ?? 300) * 1000,
+    task: v.task,
     all: v.all ?? false,
     branches: v.branches ?? false,
     json: v.json ?? false,

@@ -17,3 +17,9 @@ export function taskBranch(runId: string, taskId: string): string {
 export function integrationBranch(runId: string): string {
   return taskBranch(runId, INTEGRATION_ID);
 }
+
+/** The task (or the integration id) a run's branch belongs to; null for any other branch. */
+export function taskOfBranch(branch: string): string | null {
+  const parts = branch.split('/');
+  return parts.length === 3 && parts[0] === 'foreman' && parts[2] !== '' ? parts[2] : null;
+}

@@ -5,6 +5,7 @@
  */
 import type { Plan } from './plan';
 import type { RequestTiming, Usage } from './model';
+import type { Decision } from './policyCatalog';
 
 /** The states a task moves through. */
 export type TaskStatus =
@@ -61,6 +62,47 @@ export interface RunSettings {
   autoMerge?: boolean;
 }
 
+/** The command policy's verdict on a run_command line, as recorded: the rule and the simple command it judged. */
+export interface PolicyRecord {
+  decision: Decision;
+  /** The rule's id (`rm-recursive`, `user-rule`, `no-rule`, ...). */
+  rule: string;
+  source: 'builtin' | 'user' | 'workspace';
+  command: string;
+}
+
+/**
+ * Who settled an ask. `user`: a person chose; `timeout`: no one answered in time; `stopped`: the
+ * task or the run stopped while it waited; `nobody`: no one could be asked (`--approve never`, no
+ * terminal); `rule`: the developer allowed this command for the run earlier; `sandbox`: approved
+ * without asking because the command runs in the sandbox (`--approve policy`).
+ */
+export type ApprovalBy = 'user' | 'timeout' | 'stopped' | 'nobody' | 'rule' | 'sandbox';
+
+/** How one task's processes are confined, as recorded when its runner opens. */
+export interface SandboxProfile {
+  /** What confines them (`bubblewrap 0.8.0`), or `off` when the user turned the sandbox off. */
+  confinement: string;
+  /** The network they get (`none`, `host`, or the allowed hosts). */
+  network: string;
+  /** The folders they may write. */
+  writable: string[];
+  /** Names of the environment variables they get (never the values). */
+  env: string[];
+}
+
+/** The git operations Foreman performs for a run (through the RepoPort). */
+export type GitOp =
+  | 'worktree'
+  | 'commit'
+  | 'merge'
+  | 'remove-worktree'
+  | 'apply'
+  | 'diff'
+  | 'changed-files'
+  | 'branch-head'
+  | 'read-git-dir';
+
 interface EventBase {
   /** Sequence number, from 1, strictly increasing within a journal. */
   seq: number;
@@ -99,7 +141,33 @@ export type JournalEvent = EventBase &
         /** Cost in the price table's currency, null when the model has no price. */
         cost: number | null;
       }
-    | { type: 'tool_call'; taskId: string; step: number; tool: string; args: string; ok: boolean; summary: string }
+    | {
+        type: 'tool_call';
+        taskId: string;
+        step: number;
+        tool: string;
+        args: string;
+        ok: boolean;
+        summary: string;
+        /** run_command only: the policy's verdict on the line. */
+        policy?: PolicyRecord;
+      }
+    /** The policy asked about a command: the agent waits for an answer (`askId` pairs the two events). */
+    | { type: 'approval_asked'; taskId: string; askId: string; line: string; policy: PolicyRecord; why: string }
+    /** An ask was settled; `scope` `run` allows the same command under the same rule for the rest of the run. */
+    | {
+        type: 'approval_answered';
+        taskId: string;
+        askId: string;
+        approved: boolean;
+        scope?: 'once' | 'run';
+        by: ApprovalBy;
+        /** A refusal's reason, as the agent was told it. */
+        reason?: string;
+      }
+    | { type: 'sandbox'; taskId: string; profile: SandboxProfile }
+    /** A git operation Foreman performed; `taskId` is null for the run's own (the integration branch, apply). */
+    | { type: 'git'; taskId: string | null; op: GitOp; detail: string; ok: boolean }
     | { type: 'task_committed'; taskId: string; commit: string; files: string[] }
     | {
         type: 'verification';

@@ -4,6 +4,8 @@
  * Every call that can hang takes an AbortSignal.
  */
 
+import type { SandboxProfile } from './journal';
+
 /** Result of running a command. Expected outcomes (non-zero exit, time-out) are values. */
 export interface ProcessResult {
   /** Exit code, or null when the process was killed by a signal. */
@@ -49,6 +51,8 @@ export interface ProcessRunner {
  * cache and home folders. `close` (after the task's last process has ended) removes those folders.
  */
 export interface TaskRunner extends ProcessRunner {
+  /** How the task's processes are confined, for the audit trail. */
+  readonly profile: SandboxProfile;
   close(): Promise<void>;
 }
 

@@ -43,6 +43,7 @@ function stopNotStarted(host: RunHost, ids: string[], runHit: BudgetHit | null):
 async function verifyIntegration(host: RunHost): Promise<'passed' | 'failed' | 'skipped'> {
   const cwd = await host.integrationWorktree();
   const runner = await host.deps.openRunner(INTEGRATION_ID, cwd);
+  host.emit({ type: 'sandbox', taskId: INTEGRATION_ID, profile: runner.profile });
   const result = await runChecks(host.config.checks, {
     runner,
     cwd,

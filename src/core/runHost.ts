@@ -6,6 +6,7 @@
  */
 import { integrationBranch, INTEGRATION_ID } from './branches';
 import { BudgetGuard } from './budget';
+import { auditedRepo } from './repoAudit';
 import type { BudgetHit, JournalEvent, NewEvent, RequestRole, TaskStatus } from './journal';
 import { costOf, Ledger, priceFor } from './ledger';
 import type { ModelClient, ModelError, ModelResponse } from './model';
@@ -20,6 +21,8 @@ import type { PipelineHost } from './taskPipeline';
 export type RunListener = (event: JournalEvent, state: RunState) => void;
 
 export class RunHost implements PipelineHost {
+  /** The collaborators as given, but with every git operation recorded in the journal. */
+  readonly deps: RunDeps;
   readonly state: RunState;
   readonly ledger: Ledger;
   private readonly guard: BudgetGuard;
@@ -31,13 +34,14 @@ export class RunHost implements PipelineHost {
 
   /** `history` is the run's journal so far (empty for a new run): state and ledger start from it. */
   constructor(
-    readonly deps: RunDeps,
+    deps: RunDeps,
     readonly config: RunConfig,
     readonly plan: Plan,
     readonly repoView: string,
     readonly base: string,
     history: JournalEvent[],
   ) {
+    this.deps = { ...deps, repo: auditedRepo(deps.repo, (r) => this.emit({ type: 'git', ...r })) };
     this.state = reduceJournal(history);
     this.ledger = Ledger.fromEvents(history);
     this.guard = new BudgetGuard(this.ledger, config.budgets);

@@ -4,7 +4,8 @@
  * journal and then decides whether the run was interrupted (no `run_finished`).
  */
 import { INTEGRATION_ID } from './branches';
-import type { BudgetHit, CheckResult, JournalEvent, RunSettings, TaskStatus } from './journal';
+import { askKey } from './approver';
+import type { BudgetHit, CheckResult, JournalEvent, PolicyRecord, RunSettings, TaskStatus } from './journal';
 import { addUsage, emptyTotals } from './ledger';
 import type { TokenTotals } from './ledger';
 import type { Plan, TaskSpec } from './plan';
@@ -57,6 +58,17 @@ export interface TaskState {
   review: { approved: boolean; comments: string } | null;
   merge: MergeState | null;
   usage: TokenTotals;
+  /** The command the agent waits to have approved, while it waits. */
+  ask: PendingAskState | null;
+}
+
+/** An ask of the command policy that waits for an answer. */
+export interface PendingAskState {
+  askId: string;
+  line: string;
+  policy: PolicyRecord;
+  why: string;
+  at: number;
 }
 
 /** A run as the journal tells it. Fields the journal has not given yet are null. */
@@ -87,6 +99,8 @@ export interface RunState {
   interrupted: string[];
   /** How many times the run was resumed. */
   resumes: number;
+  /** Commands the developer allowed for the rest of the run (core/approver.ts `askKey`). */
+  allowedForRun: Set<string>;
 }
 
 /** The state before any event. */
@@ -111,6 +125,7 @@ export function createRunState(): RunState {
     lastSeq: 0,
     interrupted: [],
     resumes: 0,
+    allowedForRun: new Set(),
   };
 }
 
@@ -135,6 +150,7 @@ export function createTaskState(id: string, spec: TaskSpec | null): TaskState {
     review: null,
     merge: null,
     usage: emptyTotals(),
+    ask: null,
   };
 }
 
@@ -156,6 +172,7 @@ export function markInterrupted(state: RunState): void {
   state.status = 'interrupted';
   state.interrupted = [];
   for (const task of state.tasks.values()) {
+    task.ask = null;
     if (task.status !== 'queued' && !FINAL_TASK_STATUSES.has(task.status)) state.interrupted.push(task.id);
   }
 }
@@ -242,6 +259,23 @@ function applyTaskEvent(state: RunState, event: JournalEvent): void {
     case 'tool_call':
       taskIn(state, event.taskId).toolCalls += 1;
       return;
+    case 'approval_asked':
+      taskIn(state, event.taskId).ask = {
+        askId: event.askId,
+        line: event.line,
+        policy: event.policy,
+        why: event.why,
+        at: event.t,
+      };
+      return;
+    case 'approval_answered': {
+      const task = taskIn(state, event.taskId);
+      if (task.ask?.askId !== event.askId) return;
+      if (event.approved && event.scope === 'run')
+        state.allowedForRun.add(askKey(task.ask.policy.rule, task.ask.policy.command));
+      task.ask = null;
+      return;
+    }
     case 'task_committed': {
       const task = taskIn(state, event.taskId);
       task.commit = event.commit;
@@ -270,6 +304,8 @@ function applyTaskEvent(state: RunState, event: JournalEvent): void {
 function applyStatus(task: TaskState, status: TaskStatus, reason: string | null, t: number): void {
   task.status = status;
   task.reason = reason;
+  // An ask belongs to the agent's work; a new status (a resume's included) ends it.
+  task.ask = null;
   if (status !== 'working') task.tool = null;
   if (task.startedAt === null && (status === 'setting_up' || status === 'working')) task.startedAt = t;
   task.endedAt = FINAL_TASK_STATUSES.has(status) ? t : null;

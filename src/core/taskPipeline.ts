@@ -6,6 +6,7 @@
  */
 import { runAgent } from './agent';
 import type { AgentOutcome, ToolExecutor } from './agent';
+import { approvalGate, policyRecord } from './approvalGate';
 import type { BudgetHit, NewEvent, TaskStatus } from './journal';
 import type { ChatMessage, ModelError, ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
@@ -14,6 +15,7 @@ import { changesRequestedPrompt, openingMessages, repairPrompt } from './prompts
 import { gitDirChanges } from './gitDirGuard';
 import type { MergeResult, SharedGitState } from './repoPort';
 import { reviewChange } from './review';
+import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
 import { AGENT_TOOLS, executeTool } from './tools';
 import { closeOpenToolCalls } from './transcript';
@@ -22,6 +24,8 @@ import { formatFailureForAgent, runChecks } from './verify';
 /** What the pipeline needs from the engine that runs it. */
 export interface PipelineHost {
   readonly deps: RunDeps;
+  /** The run's state, folded from its journal. */
+  readonly state: RunState;
   readonly config: RunConfig;
   readonly repoView: string;
   readonly base: string;
@@ -64,6 +68,7 @@ export async function runTaskPipeline(
   progress.worktree = wt;
   // Every process of the task runs through this runner; closing it removes the task's scratch folder.
   const runner = await host.deps.openRunner(task.id, wt.path);
+  host.emit({ type: 'sandbox', taskId: task.id, profile: runner.profile });
   let verified: boolean;
   try {
     verified = await workUntilVerified(host, task, progress, wt, runner, signal);
@@ -102,7 +107,7 @@ async function workUntilVerified(
         fs,
         runner,
         shell: host.deps.shell,
-        approver: host.deps.approver,
+        approver: approvalGate(host, task.id, host.deps.approver),
         taskId: task.id,
         policy: host.config.policy,
         commandTimeoutMs: host.config.commandTimeoutMs,
@@ -243,6 +248,7 @@ function agentRound(
           args: clip(call.arguments, 300),
           ok: outcome.ok,
           summary: outcome.summary,
+          ...(outcome.policy ? { policy: policyRecord(outcome.policy) } : {}),
         }),
     },
   });

@@ -5,6 +5,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { agentEnvironment } from '../core/agentEnv';
+import type { SandboxProfile } from '../core/journal';
 import type { TaskRunner } from '../core/ports';
 import { sandboxState } from '../core/sandbox';
 import type { Sandbox, SandboxScope, SandboxSettings, SandboxState } from '../core/sandbox';
@@ -65,9 +67,27 @@ export function createTaskRunners(options: TaskRunnersOptions): TaskRunners {
         parentEnv: options.parentEnv,
       });
       return {
+        profile: await profileOf(options, scope),
         run: (command, runOptions) => runner.run(command, runOptions),
         close: () => rm(place.scratch, { recursive: true, force: true }),
       };
     },
+  };
+}
+
+/** How a scope's processes are confined, for the audit trail: never a variable's value. */
+async function profileOf(options: TaskRunnersOptions, scope: SandboxScope): Promise<SandboxProfile> {
+  const { settings } = options;
+  let confinement = 'off';
+  if (settings.mode === 'on') {
+    const status = await options.sandbox.probe();
+    confinement = status.available ? status.name : `unavailable (${status.reason})`;
+  }
+  const env = agentEnvironment(options.parentEnv ?? process.env, settings.env, scope);
+  return {
+    confinement,
+    network: settings.network,
+    writable: [scope.worktree, scope.tmp, scope.cache, scope.home],
+    env: Object.keys(env).sort(),
   };
 }

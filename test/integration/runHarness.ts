@@ -175,6 +175,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Run dist/cli.js (build it first with `node esbuild.js`) instead of src/cli/main.ts through tsx. */
   dist?: boolean;
+  /** Give the process a standard input the test writes to (`child.stdin`); default: none. */
+  stdin?: boolean;
 }
 
 /** A CLI process that is running: its pid, the process, and its result once it exits. */
@@ -208,7 +210,7 @@ export function spawnCli(args: string[], opts: CliOptions): CliProcess {
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: opts.repo.root,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';

@@ -214,23 +214,31 @@ test('an approver decides an ask: approved runs, refused passes its reason on', 
     },
   });
   const line = "node -e \"require('fs').writeFileSync('approved.marker', '')\"";
-  const yes = await call('run_command', { command: line }, { approver: approver({ approved: true }), taskId: 't1' });
+  const yes = await call(
+    'run_command',
+    { command: line },
+    { approver: approver({ approved: true, scope: 'once', by: 'user' }), taskId: 't1' },
+  );
   assert.ok(yes.ok, yes.content);
   assert.ok(existsSync(join(repo, 'approved.marker')));
-  assert.deepEqual(yes.approval, { approved: true });
+  assert.deepEqual(yes.approval, { approved: true, scope: 'once', by: 'user' });
   assert.equal(asked[0].task, 't1');
   assert.equal(asked[0].line, line);
   assert.equal(asked[0].verdict.rule.id, 'inline-code');
   const no = await call(
     'run_command',
     { command: 'touch refused.marker; npx cowsay' },
-    { approver: approver({ approved: false, reason: 'Not on this branch.' }) },
+    { approver: approver({ approved: false, by: 'user', reason: 'Not on this branch.' }) },
   );
   assert.equal(no.ok, false);
   assert.match(no.content, /Rule: package-runner\. Not on this branch\./);
   assert.equal(existsSync(join(repo, 'refused.marker')), false);
   assert.equal(asked.length, 2, 'a deny never reaches the approver');
-  await call('run_command', { command: 'git push' }, { approver: approver({ approved: true }) });
+  await call(
+    'run_command',
+    { command: 'git push' },
+    { approver: approver({ approved: true, scope: 'once', by: 'user' }) },
+  );
   assert.equal(asked.length, 2);
 });
 

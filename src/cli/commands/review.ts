@@ -19,11 +19,14 @@ async function decide(
   const [runId, ...args] = ctx.cl.args;
   if (!runId || args.length === 0) throw new UsageError(usage);
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
-  const refused = await sandboxGate(ctx, ws);
-  if (refused !== null) return refused;
-  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings), runId);
-  if (typeof engine === 'number') return engine;
-  return driveLocked(ctx, ws, engine, async (e) => {
+  const approvals = await sandboxGate(ctx, ws);
+  if (typeof approvals === 'number') return approvals;
+  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings), runId, approvals.approver);
+  if (typeof engine === 'number') {
+    approvals.close();
+    return engine;
+  }
+  return driveLocked(ctx, ws, engine, approvals, async (e) => {
     const refusals = (await act(e, args)).filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
     for (const r of refusals) ctx.err(`Refused: ${r.message}`);
     return refusals.length ? EXIT.refused : null;

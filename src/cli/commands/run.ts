@@ -2,6 +2,7 @@
  * `foreman run`: plan (or load a plan), then run it with progress on stderr and a summary at the
  * end; `--resume <run>` continues an interrupted or stopped run.
  */
+import type { Approver } from '../../core/approver';
 import type { ModelClient } from '../../core/model';
 import { RunEngine } from '../../core/runEngine';
 import type { RunState } from '../../core/runState';
@@ -13,6 +14,9 @@ import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { progressLine, renderPlan, renderSummary } from '../render';
 import { UsageError } from '../options';
+import type { ApproveMode } from '../options';
+import { approveMode, cliApprovals } from '../approvals';
+import type { CliApprovals } from '../approvals';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
 import type { Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
@@ -29,47 +33,80 @@ import {
 
 export const runCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
-  const refused = await sandboxGate(ctx, ws);
-  if (refused !== null) return refused;
+  const approvals = await sandboxGate(ctx, ws);
+  if (typeof approvals === 'number') return approvals;
   const model = backendClient(ctx.settings);
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
-  const engine = ctx.cl.resume ? await resumeEngine(ctx, ws, model, ctx.cl.resume) : await newEngine(ctx, ws, model);
-  if (typeof engine === 'number') return engine;
-  return driveLocked(ctx, ws, engine);
+  const engine = ctx.cl.resume
+    ? await resumeEngine(ctx, ws, model, ctx.cl.resume, approvals.approver)
+    : await newEngine(ctx, ws, model, approvals.approver);
+  if (typeof engine === 'number') {
+    approvals.close();
+    return engine;
+  }
+  return driveLocked(ctx, ws, engine, approvals);
 };
 
 /**
- * Say on the first line how agent commands will run (sandboxed, or unconfined by the user's
- * choice); refuse (EXIT.refused) when no sandbox can run here and the user has not turned it off.
+ * Say on the first lines how agent commands will run (sandboxed, or unconfined by the user's
+ * choice) and how asks are answered; refuse (EXIT.refused) when no sandbox can run here and the
+ * user has not turned it off. Returns the run's approvals.
  */
-export async function sandboxGate(ctx: CommandContext, ws: Workspace): Promise<number | null> {
+export async function sandboxGate(ctx: CommandContext, ws: Workspace): Promise<CliApprovals | number> {
   const state = await ws.runners.state();
   ctx.err(describeSandboxState(state));
-  return state.kind === 'unavailable' ? EXIT.refused : null;
+  if (state.kind === 'unavailable') return EXIT.refused;
+  const terminal = {
+    input: process.stdin,
+    output: process.stderr,
+    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+  };
+  const mode = approveMode(ctx.cl.approve, terminal);
+  ctx.err(APPROVE_LINES[mode]);
+  return cliApprovals(mode, {
+    sandboxed: state.kind === 'on',
+    timeoutMs: ctx.cl.approveTimeoutMs,
+    terminal,
+    err: (line) => ctx.err(line),
+  });
 }
+
+const APPROVE_LINES: Record<ApproveMode, string> = {
+  prompt: 'Approvals: commands the policy asks about are asked here, on this terminal.',
+  never: 'Approvals: commands the policy asks about are refused (no terminal to ask on; see --approve).',
+  policy: 'Approvals: commands the policy asks about run without asking, in the sandbox (--approve policy).',
+};
 
 /** Drive a run while holding its lock, so no other process drives it at the same time. */
 export async function driveLocked(
   ctx: CommandContext,
   ws: Workspace,
   engine: RunEngine,
+  approvals: CliApprovals,
   before?: (engine: RunEngine) => Promise<number | null>,
 ): Promise<number> {
   const lock = takeRun(ws, engine.config.runId);
   if (!lock.ok) {
+    approvals.close();
     ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
     return EXIT.refused;
   }
   for (const line of lock.reaped) ctx.err(line);
   try {
     const refused = before ? await before(engine) : null;
-    return refused ?? (await drive(ctx, engine));
+    return refused ?? (await drive(ctx, engine, approvals));
   } finally {
+    approvals.close();
     lock.release();
   }
 }
 
-async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient): Promise<RunEngine | number> {
+async function newEngine(
+  ctx: CommandContext,
+  ws: Workspace,
+  model: ModelClient,
+  approver: Approver,
+): Promise<RunEngine | number> {
   const base = await ws.repo.resolveBase(ctx.settings.dirty);
   if (!base.ok) {
     ctx.err(base.message);
@@ -92,7 +129,7 @@ async function newEngine(ctx: CommandContext, ws: Workspace, model: ModelClient)
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const engine = RunEngine.create(
-    engineDeps(ws, ctx.settings, model, runId),
+    engineDeps(ws, ctx.settings, model, runId, approver),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     {
       plan: planned.plan,
@@ -112,10 +149,11 @@ async function resumeEngine(
   ws: Workspace,
   model: ModelClient,
   runId: string,
+  approver: Approver,
 ): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
     throw new UsageError('--resume takes no spec or plan: the run already has one');
-  return reopenRun(ctx, ws, model, runId);
+  return reopenRun(ctx, ws, model, runId, approver);
 }
 
 /** An engine over an existing run, rebuilt from its journal (interrupted work is queued again). */
@@ -124,6 +162,7 @@ export async function reopenRun(
   ws: Workspace,
   model: ModelClient,
   runId: string,
+  approver: Approver,
 ): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
@@ -134,7 +173,7 @@ export async function reopenRun(
   }
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
-    engineDeps(ws, ctx.settings, model, runId),
+    engineDeps(ws, ctx.settings, model, runId, approver),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     events,
     await repositoryView(ws),
@@ -145,10 +184,10 @@ export async function reopenRun(
 }
 
 /** Run the engine with progress lines, Ctrl-C handling and the summary; returns the exit code. */
-async function drive(ctx: CommandContext, engine: RunEngine): Promise<number> {
+async function drive(ctx: CommandContext, engine: RunEngine, approvals: CliApprovals): Promise<number> {
   const stopListening = engine.onEvent((event, state) => {
     const line = progressLine(event, state, ctx.cl.verbose);
-    if (line) ctx.err(line);
+    if (line) approvals.write(line);
   });
   let interrupted = false;
   const removeInterrupt = ctx.onInterrupt(() => {
