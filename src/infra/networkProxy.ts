@@ -235,11 +235,13 @@ class FilteringProxy implements NetworkProxy {
   private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = requestTarget(req.url ?? '');
     if (typeof target === 'string') return refuse(res, 400, target);
-    const { host, port, path } = target;
+    const { host, port, path, authority } = target;
     const verdict = await this.judge(host, port);
     this.decide({ host, port, allowed: verdict.ok, via: 'http', reason: verdict.reason });
     if (!verdict.ok) return refuse(res, verdict.status, refusalText(host, port, verdict.reason));
-    const headers = forwardedHeaders(req.headers);
+    // The Host header is the judged one: another name would reach another site behind the same
+    // address (a CDN serves many), which the allow-list never named.
+    const headers = { ...forwardedHeaders(req.headers), host: authority };
     const upstream = httpRequest({ host: verdict.address, port, method: req.method, path, headers, agent: false });
     upstream.on('socket', (socket) => this.track(socket));
     upstream.on('response', (answer) => {
@@ -255,7 +257,7 @@ class FilteringProxy implements NetworkProxy {
 }
 
 /** Host, port and path of a forwarded request's absolute URL, or what is wrong with it. */
-function requestTarget(raw: string): { host: string; port: number; path: string } | string {
+function requestTarget(raw: string): { host: string; port: number; path: string; authority: string } | string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -264,7 +266,7 @@ function requestTarget(raw: string): { host: string; port: number; path: string 
   }
   if (url.protocol !== 'http:') return `Only http:// is forwarded; ${url.protocol}// goes through CONNECT.\n`;
   const port = url.port === '' ? 80 : Number(url.port);
-  return { host: normalizeHost(url.hostname), port, path: `${url.pathname}${url.search}` };
+  return { host: normalizeHost(url.hostname), port, path: `${url.pathname}${url.search}`, authority: url.host };
 }
 
 /** Why a host is not allowed: not on the list, or not on this port. */

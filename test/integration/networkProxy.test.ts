@@ -134,14 +134,21 @@ test('curl reaches an allowed host through the proxy, by plain HTTP and through 
   const plain = await sh(`curl -sS http://allowed.test:${web.port}/plain`);
   assert.equal(plain.exitCode, 0, plain.output);
   assert.equal(plain.output, `web says GET /plain to allowed.test:${web.port}\n`);
+  const spoofed = await sh(`curl -sS -H 'Host: forbidden.test' http://allowed.test:${web.port}/spoofed`);
+  assert.equal(
+    spoofed.output,
+    `web says GET /spoofed to allowed.test:${web.port}\n`,
+    'the host judged is the host named to the server',
+  );
   const tunnel = await sh(`curl -sS --proxytunnel http://allowed.test:${web.port}/tunnel`);
   assert.equal(tunnel.exitCode, 0, tunnel.output);
   assert.equal(tunnel.output, `web says GET /tunnel to allowed.test:${web.port}\n`);
-  assert.equal(web.connections, before + 2, 'each request reached the server, through the proxy');
+  assert.equal(web.connections, before + 3, 'each request reached the server, through the proxy');
   const mine = decisions.filter((d) => d.host === 'allowed.test');
   assert.deepEqual(
-    mine.slice(-2).map((d) => [d.via, d.allowed, d.port, d.reason, d.runId, d.taskId]),
+    mine.slice(-3).map((d) => [d.via, d.allowed, d.port, d.reason, d.runId, d.taskId]),
     [
+      ['http', true, web.port, `allowed by allowed.test:${web.port}`, 'r1', 't1'],
       ['http', true, web.port, `allowed by allowed.test:${web.port}`, 'r1', 't1'],
       ['connect', true, web.port, `allowed by allowed.test:${web.port}`, 'r1', 't1'],
     ],
