@@ -9,6 +9,10 @@ import type { BackendSetting, LeadSettings } from '../app/leadHost';
 import { COMMAND_CATEGORIES } from '../core/commandPolicy';
 import type { CommandCategory, CommandPolicy, CommandRule } from '../core/commandPolicy';
 import { checkEnvNames } from '../core/agentEnv';
+import { parseHostPatterns } from '../core/hostPatterns';
+import type { HostPattern } from '../core/hostPatterns';
+import { narrowNetwork } from '../core/sandbox';
+import type { NetworkChoice, SandboxSettings } from '../core/sandbox';
 
 /** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
 export type SettingReader = (key: string) => unknown;
@@ -40,6 +44,7 @@ const Category = z.enum(COMMAND_CATEGORIES as [CommandCategory, ...CommandCatego
 const Rule = z
   .object({ match: z.string().trim().min(1, 'match must name a command'), decision: z.enum(['allow', 'ask', 'deny']) })
   .strict();
+const Network = z.enum(['none', 'allowList', 'host']);
 const Check = z
   .object({ name: z.string().min(1), command: z.string().min(1), timeoutMs: z.number().int().min(1000).optional() })
   .strict();
@@ -65,7 +70,6 @@ const SCALARS = {
   'limits.maxRepairRounds': [z.number().int().min(0), 2],
   dirtyCheckout: [z.enum(['refuse', 'snapshot']), 'refuse'],
   'sandbox.mode': [z.enum(['on', 'off']), 'on'],
-  'sandbox.network': [z.enum(['none', 'host']), 'none'],
   'sandbox.env': [z.array(z.string()), []],
 } as const satisfies Record<string, readonly [z.ZodType, unknown]>;
 
@@ -113,7 +117,7 @@ export function readLeadSettings(read: SettingReader, levels?: SettingLevels): R
     dirty: get('dirtyCheckout'),
     sandbox: {
       mode: get('sandbox.mode'),
-      network: get('sandbox.network'),
+      ...readNetwork(levels ?? ((key) => ({ user: read(key), workspace: [] })), warnings),
       env: readEnvNames(get('sandbox.env'), warnings),
     },
   };
@@ -174,6 +178,50 @@ function readRules(raw: unknown, where: string, warnings: string[]): CommandRule
     warnings.push(`Rule #${i + 1} in ${where} is left out: ${describeIssue(parsed.error)}.`);
     return [];
   });
+}
+
+/**
+ * The network and its allowed hosts, read per level: the user's settings choose them, and a
+ * workspace can only tighten (a stricter network, fewer hosts), as for the command policy.
+ */
+function readNetwork(levels: SettingLevels, warnings: string[]): Pick<SandboxSettings, 'network' | 'allowedHosts'> {
+  const networkAt = levels('sandbox.network');
+  const hostsAt = levels('sandbox.allowedHosts');
+  const user: NetworkChoice = {
+    network: checked('sandbox.network', networkAt.user, Network, 'none', warnings),
+    allowedHosts: readHosts(hostsAt.user, 'foreman.sandbox.allowedHosts', warnings) ?? [],
+  };
+  const where = 'workspace foreman.sandbox.allowedHosts';
+  const net = narrowNetwork(user, [
+    ...networkAt.workspace.map((raw) => ({
+      network: checked('sandbox.network', raw, Network, user.network, warnings),
+    })),
+    ...hostsAt.workspace.map((raw) => ({ allowedHosts: readHosts(raw, where, warnings) })),
+  ]);
+  if (net.widerNetwork !== null)
+    warnings.push(
+      `Workspace setting foreman.sandbox.network asks for "${net.widerNetwork}", wider than your user settings' "${user.network}"; a workspace can only tighten the sandbox, so it stays "${net.network}".`,
+    );
+  if (net.ignoredHosts.length)
+    warnings.push(
+      `Workspace setting foreman.sandbox.allowedHosts names ${net.ignoredHosts.map((p) => p.text).join(', ')}, which your user settings do not allow; a workspace can only narrow the hosts, so ${net.ignoredHosts.length > 1 ? 'they stay' : 'it stays'} refused.`,
+    );
+  return { network: net.network, allowedHosts: net.allowedHosts.map((p) => p.text) };
+}
+
+/**
+ * The valid patterns of an `allowedHosts` value, a bad one left out with a warning; undefined when
+ * unset or not a list (then it narrows nothing).
+ */
+function readHosts(raw: unknown, where: string, warnings: string[]): HostPattern[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw) || raw.some((h) => typeof h !== 'string')) {
+    warnings.push(`Setting ${where} must be a list of host names; ignoring it.`);
+    return undefined;
+  }
+  const { patterns, problems } = parseHostPatterns(raw as string[]);
+  for (const problem of problems) warnings.push(`${where}: ${problem}; it is left out.`);
+  return patterns;
 }
 
 /** The names of `foreman.sandbox.env` that can be passed; each one that cannot is left out with a warning. */

@@ -350,7 +350,7 @@ export class SessionCore {
     this.repo_ = repo;
     this.blocked_ = blocked;
     // The probe itself runs once per process; the mode follows the settings.
-    this.sandbox_ = sandboxState(this.settings_.sandbox.mode, await this.sandboxImpl.probe());
+    this.sandbox_ = sandboxState(this.settings_.sandbox.mode, await this.sandboxImpl.probe(), this.settings_.sandbox);
     this.backends_ = await backendViews(this.host, this.available());
     try {
       this.historyEntries_ = await this.readHistory();

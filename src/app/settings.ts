@@ -14,6 +14,8 @@ import type { PriceTable } from '../core/ledger';
 import type { DirtyPolicy } from '../core/repoPort';
 import type { TaskLimits } from '../core/runTypes';
 import { checkEnvNames } from '../core/agentEnv';
+import { parseHostPatterns } from '../core/hostPatterns';
+import { narrowNetwork } from '../core/sandbox';
 import type { SandboxNetwork, SandboxSettings } from '../core/sandbox';
 import type { CheckSpec } from '../core/verify';
 import { publicEndpoint } from '../infra/openaiClient';
@@ -95,7 +97,8 @@ export const ConfigFile = z
     sandbox: z
       .object({
         mode: z.enum(['on', 'off']).optional(),
-        network: z.enum(['none', 'host']).optional(),
+        network: z.enum(['none', 'allowList', 'host']).optional(),
+        allowedHosts: z.array(z.string()).optional(),
         env: z.array(z.string()).optional(),
       })
       .strict()
@@ -154,6 +157,8 @@ export interface SettingFlags {
   /** `--no-sandbox`: run agent commands unconfined. */
   noSandbox?: boolean;
   sandboxNetwork?: SandboxNetwork;
+  /** `--allow-host HOST` (repeatable): the hosts an allow-listed network reaches. */
+  allowHosts?: string[];
   /** `--sandbox-env NAME` (repeatable), added to foreman.json's names. */
   sandboxEnv?: string[];
 }
@@ -200,6 +205,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   if (flags.price && model) prices[model] = flags.price;
   const fb = file.budgets ?? {};
   const policy = resolveCommandPolicy(file, flags);
+  const sandbox = resolveSandboxSettings(file, flags);
   return {
     backend,
     prices,
@@ -217,7 +223,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       timeoutMs: file.setup?.timeoutMs ?? 10 * 60_000,
     },
     commandPolicy: policy.policy,
-    notices: policy.notices,
+    notices: [...policy.notices, ...sandbox.notices],
     dirty: flags.dirty ?? file.dirty ?? 'refuse',
     worktreeRoot: env.FOREMAN_WORKTREE_ROOT ?? file.worktreeRoot ?? null,
     retention: {
@@ -232,20 +238,62 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       maxWallMs: file.limits?.maxWallMs ?? 30 * 60_000,
     },
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
-    sandbox: resolveSandboxSettings(file, flags),
+    sandbox: sandbox.settings,
   };
 }
 
-/** The sandbox settings from foreman.json and flags; a SettingsError for names that cannot be passed. */
-function resolveSandboxSettings(file: ConfigFile, flags: SettingFlags): SandboxSettings {
+/**
+ * The sandbox settings from foreman.json and flags; a SettingsError for names that cannot be
+ * passed and hosts that cannot be parsed. The network follows the command policy's rule: the
+ * flags are the user's, foreman.json (the repository's) can only tighten. Its `network` counts
+ * only where it is stricter than the flags' (none < allowList < host), and its `allowedHosts`
+ * only narrows the hosts of `--allow-host`.
+ */
+function resolveSandboxSettings(
+  file: ConfigFile,
+  flags: SettingFlags,
+): { settings: SandboxSettings; notices: string[] } {
   const env = [...new Set([...(file.sandbox?.env ?? []), ...(flags.sandboxEnv ?? [])])];
   const problem = checkEnvNames(env);
   if (problem !== null) throw new SettingsError(`sandbox.env (or --sandbox-env) cannot be used: ${problem}`);
-  return {
+  const notices: string[] = [];
+  const asked = flags.allowHosts ?? [];
+  const userNetwork = flags.sandboxNetwork ?? (asked.length > 0 ? 'allowList' : 'none');
+  if (asked.length > 0 && userNetwork !== 'allowList')
+    throw new SettingsError(
+      `--allow-host filters only an allow-listed network; it cannot be used with --sandbox-network ${cliNetwork(userNetwork)}`,
+    );
+  const user = parseHostPatterns(asked);
+  if (user.problems.length) throw new SettingsError(`--allow-host cannot be used: ${user.problems.join('; ')}`);
+  const listed = file.sandbox?.allowedHosts;
+  const repo = listed === undefined ? undefined : parseHostPatterns(listed);
+  if (repo?.problems.length)
+    throw new SettingsError(`foreman.json's sandbox.allowedHosts cannot be used: ${repo.problems.join('; ')}`);
+  const net = narrowNetwork({ network: userNetwork, allowedHosts: user.patterns }, [
+    { network: file.sandbox?.network, allowedHosts: repo?.patterns },
+  ]);
+  if (net.widerNetwork !== null)
+    notices.push(
+      `foreman.json asks for sandbox.network "${net.widerNetwork}", but a repository's settings can only tighten the sandbox; pass --sandbox-network ${cliNetwork(net.widerNetwork)}${net.widerNetwork === 'allowList' ? ' --allow-host HOST' : ''} to allow it.`,
+    );
+  if (net.ignoredHosts.length)
+    notices.push(
+      `foreman.json allows ${net.ignoredHosts.map((p) => p.text).join(', ')} in sandbox.allowedHosts, but a repository's settings can only narrow the hosts you allow; pass --allow-host ${net.ignoredHosts[0].text} to allow it.`,
+    );
+  if (net.network === 'allowList' && net.allowedHosts.length === 0)
+    notices.push('sandbox.network is allow-list but no host is allowed: agent commands get no network.');
+  const settings: SandboxSettings = {
     mode: flags.noSandbox ? 'off' : (file.sandbox?.mode ?? 'on'),
-    network: flags.sandboxNetwork ?? file.sandbox?.network ?? 'none',
+    network: net.network,
+    allowedHosts: net.allowedHosts.map((p) => p.text),
     env,
   };
+  return { settings, notices };
+}
+
+/** A network as the CLI spells it. */
+function cliNetwork(network: SandboxNetwork): string {
+  return network === 'allowList' ? 'allow-list' : network;
 }
 
 /**

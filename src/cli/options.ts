@@ -7,6 +7,7 @@ import { COMMAND_CATEGORIES } from '../core/commandPolicy';
 import type { CommandRule } from '../core/commandPolicy';
 import { parseCheckList } from '../infra/detectChecks';
 import type { SettingFlags } from '../app/settings';
+import type { SandboxNetwork } from '../core/sandbox';
 
 export const USAGE = `foreman: direct a fleet of coding agents from the command line
 
@@ -54,7 +55,11 @@ Run:
   --max-tasks N           most tasks in a plan (default 50)
 
 Sandbox (agent commands, checks and set-up commands; Linux: bubblewrap):
-  --sandbox-network none|host   none (default), or the host's network, unfiltered
+  --sandbox-network none|allow-list|host
+                          none (default); only the --allow-host hosts, through Foreman's proxy;
+                          or the host's whole network, unfiltered
+  --allow-host HOST       a host agent commands may reach (repeatable; implies allow-list), e.g.
+                          registry.npmjs.org, *.pythonhosted.org, git.example.com:8443
   --sandbox-env NAME      pass this variable of your environment to agent commands (repeatable)
   --no-sandbox            run agent commands unconfined, as you (where no sandbox can run)
 
@@ -97,6 +102,7 @@ const OPTIONS = {
   'max-tasks': { type: 'string' },
   'no-sandbox': { type: 'boolean' },
   'sandbox-network': { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
   'sandbox-env': { type: 'string', multiple: true },
   mode: { type: 'string' },
   message: { type: 'string' },
@@ -199,12 +205,17 @@ function settingFlags(v: Values): SettingFlags {
     maxSteps: int(v['max-steps'], '--max-steps'),
     maxRepairs: int(v['max-repairs'], '--max-repairs', 0),
     noSandbox: v['no-sandbox'],
-    sandboxNetwork:
-      v['sandbox-network'] === undefined
-        ? undefined
-        : oneOf(v['sandbox-network'], ['none', 'host'] as const, '--sandbox-network'),
+    sandboxNetwork: sandboxNetwork(v['sandbox-network']),
+    allowHosts: v['allow-host'],
     sandboxEnv: v['sandbox-env'],
   };
+}
+
+/** `--sandbox-network`, spelled for the command line (`allow-list`), as the setting's value (`allowList`). */
+function sandboxNetwork(text: string | undefined): SandboxNetwork | undefined {
+  if (text === undefined) return undefined;
+  const network = oneOf(text, ['none', 'allow-list', 'host'] as const, '--sandbox-network');
+  return network === 'allow-list' ? 'allowList' : network;
 }
 
 function int(text: string | undefined, flag: string, min = 1): number | undefined {

@@ -67,3 +67,19 @@ export function agentEnvironment(
     ...extra,
   };
 }
+
+/**
+ * The variables that send proxy-aware programs (curl, git, npm, pip, cargo, …) to the proxy at
+ * `proxyUrl`, for an allow-listed sandbox: upper and lower case, since programs differ in which
+ * they read. NO_PROXY keeps the sandbox's own loopback direct, so a test's local server still
+ * answers its own client; the proxy would refuse it anyway, being outside.
+ */
+export function proxyEnvironment(proxyUrl: string): Record<string, string> {
+  const noProxy = 'localhost,127.0.0.1,::1';
+  const env: Record<string, string> = {};
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY']) {
+    env[name] = proxyUrl;
+    env[name.toLowerCase()] = proxyUrl;
+  }
+  return { ...env, NO_PROXY: noProxy, no_proxy: noProxy };
+}

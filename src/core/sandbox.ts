@@ -4,6 +4,8 @@
  * implementation is src/infra/bubblewrap.ts; a container or a remote executor can take its place
  * by implementing `Sandbox`.
  */
+import { narrowHostPatterns } from './hostPatterns';
+import type { HostPattern } from './hostPatterns';
 
 /**
  * What one sandboxed process may touch. Contract: everything is read-only (the system's /tmp
@@ -26,10 +28,42 @@ export interface SandboxScope {
 
 /**
  * The network a sandboxed process gets. `none`: no network at all, not even the host's loopback.
- * `host`: the host's network, unfiltered. A filtering proxy with an allow-list of hosts would be a
- * third value; no implementation filters by host today, so none is offered.
+ * `allowList`: the sandbox keeps its own empty network; its one way out is a channel to a
+ * filtering proxy of Foreman's (see `SandboxLaunch.channel`), reached inside at
+ * `http://127.0.0.1:SANDBOX_PROXY_PORT`, which lets through only the hosts of
+ * `SandboxSettings.allowedHosts`. `host`: the host's network, unfiltered.
  */
-export type SandboxNetwork = 'none' | 'host';
+export type SandboxNetwork = 'none' | 'allowList' | 'host';
+
+/** The networks from strictest to widest: a workspace setting may move left on this list, never right. */
+export const SANDBOX_NETWORKS: readonly SandboxNetwork[] = ['none', 'allowList', 'host'];
+
+/**
+ * The port the proxy's bridge listens on inside an allow-listed sandbox, on 127.0.0.1. Every
+ * command has a network namespace of its own, so one port serves them all.
+ */
+export const SANDBOX_PROXY_PORT = 3128;
+
+/**
+ * One decision of an allow-listed sandbox's proxy, for the log and the audit trail: which host and
+ * port a process in the sandbox asked for, and whether it got through.
+ */
+export interface NetworkDecision {
+  /** The host as the request named it (lower case, no brackets). */
+  host: string;
+  port: number;
+  allowed: boolean;
+  /** `connect`: a tunnel (HTTPS and anything else over CONNECT); `http`: a plain HTTP request forwarded. */
+  via: 'connect' | 'http';
+  /** Why, in words: the pattern that allowed it, or why it was refused. */
+  reason: string;
+}
+
+/** A proxy decision with the task whose sandbox asked (what the audit trail records). */
+export interface TaskNetworkDecision extends NetworkDecision {
+  runId: string;
+  taskId: string;
+}
 
 /** One process to confine. */
 export interface SandboxRequest {
@@ -60,6 +94,12 @@ export interface SandboxLaunch {
   fd3: Uint8Array | null;
   /** Whether descriptor 4 must be the caller's lifeline (see above). */
   lifeline: boolean;
+  /**
+   * Whether descriptor 5 must be a stream socket whose other end the caller gives to the task's
+   * network proxy (network `allowList`): the sandbox's only way out. Connections to
+   * 127.0.0.1:SANDBOX_PROXY_PORT inside arrive on it, multiplexed (src/infra/proxyChannel.ts).
+   */
+  channel: boolean;
 }
 
 /** Whether a sandbox can run here, found by trying it once. */
@@ -97,18 +137,94 @@ export type SandboxMode = 'on' | 'off';
 export interface SandboxSettings {
   mode: SandboxMode;
   network: SandboxNetwork;
+  /**
+   * The hosts an `allowList` network reaches (src/core/hostPatterns.ts: `registry.npmjs.org`,
+   * `*.pythonhosted.org`, `host:port`); with none, `allowList` is the same as `none`.
+   */
+  allowedHosts: string[];
   /** Names of further variables of Foreman's environment that agent processes get. */
   env: string[];
 }
 
-export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = { mode: 'on', network: 'none', env: [] };
+export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = { mode: 'on', network: 'none', allowedHosts: [], env: [] };
+
+/** The network settings alone. */
+export type SandboxNetworkSettings = Pick<SandboxSettings, 'network' | 'allowedHosts'>;
+
+/** A network setting with its hosts parsed. */
+export interface NetworkChoice {
+  network: SandboxNetwork;
+  allowedHosts: HostPattern[];
+}
+
+/** What one workspace level (VS Code's workspace or folder settings, foreman.json) asks of the network. */
+export interface NetworkLevel {
+  network?: SandboxNetwork;
+  allowedHosts?: HostPattern[];
+}
+
+/**
+ * The user's network narrowed by workspace levels, which may only tighten: a level's network
+ * counts where it is stricter (none < allowList < host), and its hosts narrow the hosts allowed so
+ * far (where the user allowed the whole network, the first level's hosts are all allowed).
+ * `widerNetwork` and `ignoredHosts` are what the levels asked beyond the user, for a warning.
+ */
+export function narrowNetwork(
+  user: NetworkChoice,
+  levels: readonly NetworkLevel[],
+): NetworkChoice & { widerNetwork: SandboxNetwork | null; ignoredHosts: HostPattern[] } {
+  const rank = (n: SandboxNetwork): number => SANDBOX_NETWORKS.indexOf(n);
+  let network = user.network;
+  let widerNetwork: SandboxNetwork | null = null;
+  // null: every host (the user's network is the host's).
+  let hosts: HostPattern[] | null = user.network === 'host' ? null : user.allowedHosts;
+  const ignoredHosts: HostPattern[] = [];
+  for (const level of levels) {
+    if (level.network !== undefined && rank(level.network) < rank(network)) network = level.network;
+    if (level.network !== undefined && rank(level.network) > rank(user.network)) widerNetwork ??= level.network;
+    if (level.allowedHosts === undefined) continue;
+    if (hosts === null) hosts = level.allowedHosts;
+    else {
+      const narrowed = narrowHostPatterns(hosts, level.allowedHosts);
+      hosts = narrowed.patterns;
+      ignoredHosts.push(...narrowed.ignored);
+    }
+  }
+  if (network !== 'allowList') return { network, allowedHosts: [], widerNetwork, ignoredHosts: [] };
+  return { network, allowedHosts: hosts ?? [], widerNetwork, ignoredHosts };
+}
+
+/** The network a command really gets: an allow-list with no hosts is no network. */
+export function effectiveNetwork(settings: SandboxNetworkSettings): SandboxNetwork {
+  return settings.network === 'allowList' && settings.allowedHosts.length === 0 ? 'none' : settings.network;
+}
+
+/** The network, in words, for the sandbox line of the CLI and the panel. */
+export function describeNetwork(settings: SandboxNetworkSettings): string {
+  switch (settings.network) {
+    case 'none':
+      return 'network: none';
+    case 'allowList':
+      return settings.allowedHosts.length === 0
+        ? 'network: none (sandbox.allowedHosts is empty)'
+        : `network: only ${settings.allowedHosts.join(', ')}, through Foreman's proxy (ports 80 and 443 unless a host names its port)`;
+    case 'host':
+      return "network: the host's, unfiltered";
+  }
+}
 
 /**
  * Where agent processes stand, for the CLI's first line and the panel: sandboxed, unsandboxed
  * because the user turned the sandbox off, or refused because no sandbox can run here.
  */
 export type SandboxState =
-  | { kind: 'on'; name: string; summary: string }
+  | {
+      kind: 'on';
+      name: string;
+      summary: string;
+      /** The network commands get, in words (`describeNetwork`). */
+      network: string;
+    }
   | { kind: 'off'; reason: string }
   | { kind: 'unavailable'; reason: string };
 
@@ -116,15 +232,20 @@ export type SandboxState =
 export const NO_SANDBOX_ADVICE =
   'Install bubblewrap (Debian and Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), or, to run agent commands unconfined as your own user, set foreman.sandbox.mode to "off" (CLI: --no-sandbox; foreman.json: "sandbox": { "mode": "off" }).';
 
-/** The state for a mode and a probe's answer. */
-export function sandboxState(mode: SandboxMode, status: SandboxStatus): SandboxState {
+/** The state for a mode, a probe's answer and the network settings (default: no network). */
+export function sandboxState(
+  mode: SandboxMode,
+  status: SandboxStatus,
+  network: SandboxNetworkSettings = { network: 'none', allowedHosts: [] },
+): SandboxState {
   if (mode === 'off')
     return {
       kind: 'off',
       reason:
         'the sandbox is turned off (sandbox.mode "off", or --no-sandbox): agent commands run unconfined, as your own user',
     };
-  if (status.available) return { kind: 'on', name: status.name, summary: status.summary };
+  if (status.available)
+    return { kind: 'on', name: status.name, summary: status.summary, network: describeNetwork(network) };
   return { kind: 'unavailable', reason: `no sandbox can run here: ${status.reason}` };
 }
 
@@ -132,7 +253,7 @@ export function sandboxState(mode: SandboxMode, status: SandboxStatus): SandboxS
 export function describeSandboxState(state: SandboxState): string {
   switch (state.kind) {
     case 'on':
-      return `Sandbox: ${state.name}: ${state.summary}.`;
+      return `Sandbox: ${state.name}: ${state.summary}; ${state.network}.`;
     case 'off':
       return `Sandbox OFF: ${state.reason}.`;
     case 'unavailable':

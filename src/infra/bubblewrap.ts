@@ -7,14 +7,18 @@
  * only its own processes, with /proc/sys read-only; the whole file system read-only (/tmp too),
  * only the worktree and the task's temporary, cache and home folders writable; the seccomp filter
  * of seccompFilter.ts (no Unix sockets). `--die-with-parent` and the PID namespace make every
- * process of the command die when bwrap dies or the command's shell exits.
+ * process of the command die when bwrap dies or the command's shell exits. With an allow-listed
+ * network, a bridge inside carries connections to the proxy's port out through descriptor 5.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { proxyEnvironment } from '../core/agentEnv';
+import { SANDBOX_PROXY_PORT } from '../core/sandbox';
 import type { Sandbox, SandboxLaunch, SandboxRequest, SandboxStatus } from '../core/sandbox';
 import { errorMessage } from '../core/errors';
+import { BRIDGE_SOURCE } from './proxyChannel';
 import { unixSocketFilter } from './seccompFilter';
 
 /** Options of `createBubblewrapSandbox`. */
@@ -23,6 +27,11 @@ export interface BubblewrapOptions {
   bwrapPath?: string;
   /** The shell that runs command lines inside. Default `/bin/sh`. */
   shell?: string;
+  /**
+   * The Node (or Electron) binary that runs the network bridge of an allow-listed sandbox; it is
+   * reached read-only inside like every other file. Default: the one running Foreman.
+   */
+  nodePath?: string;
 }
 
 const PROBE_TIMEOUT_MS = 10_000;
@@ -44,6 +53,21 @@ interface Probed {
  * descriptor, as `$0 -c "$1"`.
  */
 const LIFELINE_WATCH = '{ read -r _ <&4; kill -KILL -1; } & exec 4<&-; exec "$0" -c "$1"';
+
+/**
+ * The same line for an allow-listed network: before the command, the bridge (`$2 -e "$3"`, see
+ * proxyChannel.ts) starts in the background with the channel on descriptor 5, and the line waits
+ * until it says `ready` (its standard output is the command substitution's pipe, which it closes
+ * then). The command itself runs without descriptor 5: its one way out is the bridge's port. When
+ * the bridge cannot start, the command still runs, without network, and its output says why.
+ */
+const BRIDGED_WATCH = [
+  '{ read -r _ <&4; kill -KILL -1; } & exec 4<&-',
+  'r=$(NODE_OPTIONS= ELECTRON_RUN_AS_NODE=1 "$2" -e "$3" &)',
+  'exec 5<&-',
+  '[ "$r" = ready ] || echo "foreman: the sandbox\'s network bridge did not start; this command has no network" >&2',
+  'exec "$0" -c "$1"',
+].join('; ');
 
 /** Probes by binary path: whether bwrap runs is a property of the machine, asked once per process. */
 const probes = new Map<string, Promise<Probed>>();
@@ -100,6 +124,7 @@ function atLeast(version: readonly number[], min: readonly number[]): boolean {
 function namespaceArgs(network: SandboxRequest['network'], disableUserns: boolean): string[] {
   const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL'];
   if (disableUserns) args.push('--unshare-user', '--disable-userns');
+  // `allowList` keeps the sandbox's own, empty network: its way out is the proxy's channel.
   if (network === 'host') args.push('--share-net');
   return args;
 }
@@ -189,6 +214,7 @@ async function probe(bwrap: string | null, shell: string): Promise<Probed> {
 export function createBubblewrapSandbox(options: BubblewrapOptions = {}): Sandbox {
   const bwrap = options.bwrapPath ?? findOnPath('bwrap');
   const shell = options.shell ?? '/bin/sh';
+  const nodePath = options.nodePath ?? process.execPath;
   const key = bwrap ?? '';
   let probed: Probed | null = null;
   const filter = unixSocketFilter(process.arch);
@@ -207,8 +233,14 @@ export function createBubblewrapSandbox(options: BubblewrapOptions = {}): Sandbo
         throw new Error('the bubblewrap sandbox was launched before a probe found it available');
       const args = [...namespaceArgs(request.network, probed.disableUserns), ...mountArgs(request)];
       if (filter) args.push('--seccomp', '3');
-      args.push('--chdir', request.cwd, '--', shell, '-c', LIFELINE_WATCH, shell, request.command);
-      return { file: bwrap, args, cwd: request.cwd, env: request.env, fd3: filter, lifeline: true };
+      args.push('--chdir', request.cwd, '--', shell, '-c');
+      if (request.network !== 'allowList') {
+        args.push(LIFELINE_WATCH, shell, request.command);
+        return { file: bwrap, args, cwd: request.cwd, env: request.env, fd3: filter, lifeline: true, channel: false };
+      }
+      args.push(BRIDGED_WATCH, shell, request.command, nodePath, BRIDGE_SOURCE);
+      const env = { ...request.env, ...proxyEnvironment(`http://127.0.0.1:${SANDBOX_PROXY_PORT}`) };
+      return { file: bwrap, args, cwd: request.cwd, env, fd3: filter, lifeline: true, channel: true };
     },
   };
 }

@@ -115,6 +115,8 @@ export class GitRepo implements RepoPort {
    */
   taskPlace(runId: string, taskId: string, worktree: string): TaskPlace {
     return {
+      runId,
+      taskId,
       worktree,
       scratch: join(this.stateDir, 'runs', runId, 'tmp', taskId),
       readOnly: [this.root, dirname(this.stateDir)],

@@ -11,12 +11,13 @@ import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { agentEnvironment } from '../core/agentEnv';
 import type { ProcessResult, ProcessRunner, RunOptions } from '../core/ports';
 import { describeSandboxState, sandboxState } from '../core/sandbox';
 import type { Sandbox, SandboxLaunch, SandboxNetwork, SandboxScope } from '../core/sandbox';
 import { errorMessage } from '../core/errors';
+import type { NetworkProxy } from './networkProxy';
 import { detachedDescendants } from './processTree';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -35,6 +36,11 @@ export interface ProcessRunnerOptions {
   /** Where the processes may write, and the folders the environment points at. */
   scope: SandboxScope;
   network: SandboxNetwork;
+  /**
+   * The task's network proxy, which every sandbox launched with a channel (network `allowList`) is
+   * connected to; without one, such a command is not started.
+   */
+  proxy?: NetworkProxy | null;
   /** Names of further variables of `parentEnv` the processes get (`foreman.sandbox.env`). */
   envNames?: readonly string[];
   /** The environment the allow-list picks from. Default: Foreman's own, `process.env`. */
@@ -68,6 +74,7 @@ function launchFor(options: ProcessRunnerOptions, command: string, runOptions: R
       env,
       fd3: null,
       lifeline: false,
+      channel: false,
     };
   return options.sandbox.launch({ command, cwd: runOptions.cwd, scope, network: options.network, env });
 }
@@ -91,6 +98,9 @@ async function runCommand(runner: ProcessRunnerOptions, command: string, options
     if (!status.available) return failed(`[not started: ${describeSandboxState(sandboxState('on', status))}]`);
   }
   const launch = launchFor(runner, command, options);
+  const proxy = runner.proxy ?? null;
+  if (launch.channel && proxy === null)
+    return failed("[not started: an allow-listed network needs the task's network proxy, and this runner has none]");
   // Output goes to a file, not a pipe: a program that calls exit() right after writing a lot
   // (tsc, test runners) can lose what is still queued for a pipe, often the very failure lines a
   // repair needs. Writes to a file are complete when exit() runs. The file lives in the task's
@@ -102,7 +112,8 @@ async function runCommand(runner: ProcessRunnerOptions, command: string, options
   let child: ChildProcess;
   try {
     const stdio: StdioOptions = ['ignore', fd, fd, launch.fd3 === null ? 'ignore' : 'pipe'];
-    if (launch.lifeline) stdio.push('pipe');
+    if (launch.lifeline || launch.channel) stdio.push(launch.lifeline ? 'pipe' : 'ignore');
+    if (launch.channel) stdio.push('pipe');
     child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, detached: true, stdio });
   } catch (e) {
     closeSync(fd);
@@ -113,7 +124,11 @@ async function runCommand(runner: ProcessRunnerOptions, command: string, options
   // The lifeline's own end stays open, unread and unwritten, until the command has ended.
   const lifeline = launch.lifeline ? (child.stdio[4] as Writable | null) : null;
   lifeline?.on('error', () => undefined);
+  // The sandbox's way out: a socket pair whose other end is its descriptor 5, served by the proxy.
+  const channel = launch.channel ? ((child.stdio as readonly unknown[])[5] as Duplex | null) : null;
+  if (channel) proxy?.attach(channel);
   return supervise(child, options, started, fd).finally(() => {
+    channel?.destroy();
     lifeline?.destroy();
     closeSync(fd);
     rmSync(outPath, { force: true });

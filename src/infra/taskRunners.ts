@@ -1,19 +1,25 @@
 /**
  * The runners of a repository's tasks: each task's processes run in the sandbox with its worktree
  * and a scratch folder of its own (temporary files, caches, home) under the run's state folder,
- * made empty when the task's runner opens and removed when it closes.
+ * made empty when the task's runner opens and removed when it closes. With an allow-listed
+ * network, each runner has its own filtering proxy (networkProxy.ts), closed with the runner.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentEnvironment } from '../core/agentEnv';
 import type { SandboxProfile } from '../core/journal';
 import type { TaskRunner } from '../core/ports';
-import { sandboxState } from '../core/sandbox';
-import type { Sandbox, SandboxScope, SandboxSettings, SandboxState } from '../core/sandbox';
+import { effectiveNetwork, sandboxState } from '../core/sandbox';
+import type { Sandbox, SandboxScope, SandboxSettings, SandboxState, TaskNetworkDecision } from '../core/sandbox';
+import { createNetworkProxy } from './networkProxy';
+import type { NetworkProxy, NetworkProxyOptions } from './networkProxy';
 import { createProcessRunner } from './processRunner';
 
 /** Where one task's processes run. */
 export interface TaskPlace {
+  /** The run and the task (or the integration) the processes work for, named in network decisions. */
+  runId: string;
+  taskId: string;
   /** The task's worktree. */
   worktree: string;
   /** The task's scratch folder (`.git/foreman/runs/<run>/tmp/<task>`), holding tmp/, cache/ and home/. */
@@ -37,6 +43,13 @@ export interface TaskRunnersOptions {
   sandbox: Sandbox;
   /** The environment agent environments are picked from. Default: `process.env`. */
   parentEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Told of every host an allow-listed sandbox asks its proxy for, allowed or refused, with the
+   * run and task: the hook for the log and the audit trail. Must not throw.
+   */
+  onNetworkDecision?: (decision: TaskNetworkDecision) => void;
+  /** Options of each task's proxy: tests give a resolver that maps their names to 127.0.0.1. */
+  proxy?: Pick<NetworkProxyOptions, 'resolve' | 'connectTimeoutMs'>;
 }
 
 /** The scope of a place: its worktree writable, with tmp/, cache/ and home/ of its scratch folder. */
@@ -50,26 +63,42 @@ export function placeScope(place: TaskPlace): SandboxScope {
   };
 }
 
+/** The proxy of one task's runner, telling its decisions with the task's names. */
+function taskProxy(options: TaskRunnersOptions, place: TaskPlace): NetworkProxy {
+  const tell = options.onNetworkDecision;
+  return createNetworkProxy({
+    ...options.proxy,
+    allowedHosts: options.settings.allowedHosts,
+    onDecision: tell && ((d) => tell({ ...d, runId: place.runId, taskId: place.taskId })),
+  });
+}
+
 /** Task runners with the user's sandbox settings. */
 export function createTaskRunners(options: TaskRunnersOptions): TaskRunners {
   const { settings, sandbox } = options;
   return {
-    state: async () => sandboxState(settings.mode, await sandbox.probe()),
+    state: async () => sandboxState(settings.mode, await sandbox.probe(), settings),
     open: async (place) => {
       const scope = placeScope(place);
       await rm(place.scratch, { recursive: true, force: true });
       for (const dir of [scope.tmp, scope.cache, scope.home]) await mkdir(dir, { recursive: true, mode: 0o700 });
+      const network = effectiveNetwork(settings);
+      const proxy = settings.mode === 'on' && network === 'allowList' ? taskProxy(options, place) : null;
       const runner = createProcessRunner({
         sandbox: settings.mode === 'on' ? sandbox : null,
         scope,
-        network: settings.network,
+        network,
+        proxy,
         envNames: settings.env,
         parentEnv: options.parentEnv,
       });
       return {
         profile: await profileOf(options, scope),
         run: (command, runOptions) => runner.run(command, runOptions),
-        close: () => rm(place.scratch, { recursive: true, force: true }),
+        close: async () => {
+          await proxy?.close();
+          await rm(place.scratch, { recursive: true, force: true });
+        },
       };
     },
   };

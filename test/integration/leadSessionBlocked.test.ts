@@ -270,7 +270,7 @@ test('no sandbox here: the panel says so and runs are refused with what to do; t
     assert.match(error.message, /Sandbox unavailable: .*Agent commands are refused\. Install bubblewrap/);
     assert.equal(state(s).run, null, 'nothing ran');
 
-    host.settings = { ...host.settings, sandbox: { mode: 'off', network: 'none', env: [] } };
+    host.settings = { ...host.settings, sandbox: { mode: 'off', network: 'none', allowedHosts: [], env: [] } };
     await s.refresh();
     assert.equal(state(s).sandbox?.kind, 'off');
     assert.match(state(s).sandbox!.text, /^Sandbox OFF: .*unconfined/);

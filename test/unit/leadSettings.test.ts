@@ -26,7 +26,7 @@ test('nothing set: the defaults of package.json', () => {
     maxTasks: 50,
     maxRepairRounds: 2,
     dirty: 'refuse',
-    sandbox: { mode: 'on', network: 'none', env: [] },
+    sandbox: { mode: 'on', network: 'none', allowedHosts: [], env: [] },
   });
 });
 
@@ -38,7 +38,7 @@ test('sandbox settings: valid values are read; a name that cannot be passed is l
       'sandbox.env': ['DATABASE_URL', 'OPENAI_API_KEY', 'NOT A NAME', 'DATABASE_URL'],
     }),
   );
-  assert.deepEqual(settings.sandbox, { mode: 'off', network: 'host', env: ['DATABASE_URL'] });
+  assert.deepEqual(settings.sandbox, { mode: 'off', network: 'host', allowedHosts: [], env: ['DATABASE_URL'] });
   assert.equal(warnings.length, 2);
   assert.match(warnings[0], /OPENAI_API_KEY holds Foreman's API key/);
   assert.match(warnings[1], /not variable names: "NOT A NAME"/);
@@ -206,5 +206,45 @@ test('a workspace that sets nothing leaves the user policy as it is; an empty al
     merged.settings.commandPolicy.allow,
     ['recursive_delete'],
     'the merged value is never read for the policy',
+  );
+});
+
+test('the network from your settings: an allow-list of hosts, a bad entry left out with a warning', () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({
+      'sandbox.network': 'allowList',
+      'sandbox.allowedHosts': ['Registry.npmjs.org', '*.pythonhosted.org', 'https://evil.example/', '*'],
+    }),
+  );
+  assert.equal(settings.sandbox.network, 'allowList');
+  assert.deepEqual(settings.sandbox.allowedHosts, ['registry.npmjs.org', '*.pythonhosted.org']);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /foreman\.sandbox\.allowedHosts: "https:\/\/evil\.example\/" is a URL/);
+  const unknown = readLeadSettings(reader({ 'sandbox.network': 'everything' }));
+  assert.equal(unknown.settings.sandbox.network, 'none', 'an invalid network falls back to none');
+  assert.match(unknown.warnings[0], /foreman\.sandbox\.network is not valid/);
+});
+
+test('a workspace can only tighten the network: a wider one and hosts you do not allow stay refused', () => {
+  const user = { 'sandbox.network': 'allowList', 'sandbox.allowedHosts': ['*.npmjs.org', 'pypi.org'] };
+  const wider = readLeadSettings(reader({}), levels(user, { 'sandbox.network': 'host' }));
+  assert.equal(wider.settings.sandbox.network, 'allowList');
+  assert.match(wider.warnings.join('\n'), /foreman\.sandbox\.network asks for "host".*stays "allowList"/);
+  const narrowed = readLeadSettings(
+    reader({}),
+    levels(user, { 'sandbox.allowedHosts': ['registry.npmjs.org', 'evil.example'] }),
+  );
+  assert.deepEqual(narrowed.settings.sandbox.allowedHosts, ['registry.npmjs.org']);
+  assert.match(narrowed.warnings.join('\n'), /names evil\.example, which your user settings do not allow/);
+  const off = readLeadSettings(reader({}), levels(user, { 'sandbox.network': 'none' }));
+  assert.deepEqual([off.settings.sandbox.network, off.settings.sandbox.allowedHosts], ['none', []]);
+  assert.deepEqual(off.warnings, []);
+  const fromHost = readLeadSettings(
+    reader({}),
+    levels({ 'sandbox.network': 'host' }, { 'sandbox.network': 'allowList', 'sandbox.allowedHosts': ['pypi.org'] }),
+  );
+  assert.deepEqual(
+    [fromHost.settings.sandbox.network, fromHost.settings.sandbox.allowedHosts],
+    ['allowList', ['pypi.org']],
   );
 });
