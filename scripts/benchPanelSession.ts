@@ -103,6 +103,7 @@ function benchSettings(url: string, worktreeRoot: string, o: SessionBenchOptions
     retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
     setup: { command: null, include: null },
     commandPolicy: DEFAULT_POLICY,
+    approvalTimeoutMs: 300_000,
     maxTasks: o.tasks,
     maxSteps: o.steps + 20,
     maxRepairRounds: 0,

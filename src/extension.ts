@@ -112,5 +112,5 @@ function watchSettingsAndTrust(
 /** Stands in for the review features when they failed to start (the log says why). */
 function reviewUnavailable(): ReviewOpeners {
   const fail = (): Promise<never> => Promise.reject(new Error("Foreman's review features did not start"));
-  return { openChanges: fail, openTranscript: fail, openChecks: fail };
+  return { openChanges: fail, openTranscript: fail, openChecks: fail, openAudit: fail };
 }

@@ -10,7 +10,13 @@ import type { PanelState, Request } from '../protocol/panel';
 
 /** Requests the editor itself answers (they open editors or ask for input); the rest go to the session. */
 export type EditorRequestType =
-  'panel/ready' | 'task/openTranscript' | 'task/openChanges' | 'task/openChecks' | 'backend/setKey' | 'settings/open';
+  | 'panel/ready'
+  | 'task/openTranscript'
+  | 'task/openChanges'
+  | 'task/openChecks'
+  | 'task/openAudit'
+  | 'backend/setKey'
+  | 'settings/open';
 
 /** A request the session answers. */
 export type SessionRequest = Exclude<Request, { type: EditorRequestType }>;

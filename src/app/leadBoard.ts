@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { integrationBranch } from '../core/branches';
 import { decisionRefusal } from '../core/decisions';
 import type { DecisionRefusal, TaskDecision } from '../core/decisions';
+import type { AskGroup } from '../core/approvalDesk';
 import type { RunEngine } from '../core/runEngine';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
@@ -85,13 +86,14 @@ export class Board {
     return this.driving !== null;
   }
 
-  /** The board as the panel shows it. */
-  view(now: number): RunView {
+  /** The board as the panel shows it; `asks` are the asks waiting in this window's desk. */
+  view(now: number, asks: readonly AskGroup[] = []): RunView {
     return this.projector.project(this.state, {
       live: this.live,
       elsewhere: !this.live && this.elsewherePid(now) !== null,
       now,
       tracker: this.tracker,
+      asks,
     });
   }
 

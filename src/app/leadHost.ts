@@ -3,6 +3,7 @@
  * tests implement it with plain objects. Nothing here may hand a secret to anything but the model
  * client: API keys go from `apiKey` straight into the backend's client.
  */
+import type { DeskAnswer } from '../core/approvalDesk';
 import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
 import type { SandboxSettings } from '../core/sandbox';
@@ -37,6 +38,8 @@ export interface LeadSettings {
   setup: { command: string | null; include: string[] | null };
   /** The command policy, with the workspace's part already limited to tightening. */
   commandPolicy: CommandPolicy;
+  /** How long an ask waits for the developer before it is refused (`foreman.approvals.timeoutSeconds`). */
+  approvalTimeoutMs: number;
   maxSteps: number;
   /** Most tasks a plan may have (planning and editing). */
   maxTasks: number;
@@ -44,6 +47,20 @@ export interface LeadSettings {
   dirty: 'refuse' | 'snapshot';
   /** How agent processes are confined (`foreman.sandbox.*`). */
   sandbox: SandboxSettings;
+}
+
+/** An ask of the command policy, as a notification shows it. */
+export interface ApprovalQuestion {
+  /** The tasks whose agents wait on this command. */
+  tasks: string[];
+  /** The simple command the rule asked about. */
+  command: string;
+  /** The whole line of the first task that asked. */
+  line: string;
+  rule: string;
+  why: string;
+  /** When the first ask times out and is refused (ms). */
+  expiresAt: number;
 }
 
 /** Small values the panel remembers per workspace (the spec draft, the chosen options). */
@@ -76,4 +93,12 @@ export interface LeadHost {
    * developer cancels it.
    */
   withProgress<T>(title: string, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /**
+   * Ask the developer about a command in a notification (optional: without it, asks are answered
+   * in the panel only). Resolves with the answer, or undefined when the notification was closed
+   * unanswered; an answer after `signal` aborted (the ask was settled elsewhere) is ignored.
+   */
+  askApproval?(question: ApprovalQuestion, signal: AbortSignal): Promise<DeskAnswer | undefined>;
+  /** Tell the developer that `count` more commands wait for approval in the panel (optional). */
+  showApprovalSummary?(count: number, signal: AbortSignal): Promise<void>;
 }

@@ -24,7 +24,7 @@ import {
   startPlanning,
 } from './planHandlers';
 import { planViewOf } from './planDraft';
-import { applyRun, closeRun, decide, openRun, resumeRun, startRun, stopAll, stopTask } from './runHandlers';
+import { answerAsk, applyRun, closeRun, decide, openRun, resumeRun, startRun, stopAll, stopTask } from './runHandlers';
 import { SessionCore } from './sessionCore';
 import type { LeadSessionOptions } from './sessionCore';
 import { errorDetail, errorMessage } from '../core/errors';
@@ -55,6 +55,7 @@ const HANDLERS: { [T in SessionRequest['type']]: Handler<T> } = {
   'task/accept': (core, r) => decide(core, r.taskId, { kind: 'accept' }),
   'task/reject': (core, r) => decide(core, r.taskId, { kind: 'reject' }),
   'task/requestChanges': (core, r) => decide(core, r.taskId, { kind: 'requestChanges', comments: r.comments }),
+  'approval/answer': (core, r) => answerAsk(core, r.key, r.choice, r.reason),
   'backend/discover': (core) => discover(core),
   'backend/add': (core, r) => addBackend(core, r),
   'backend/useDemo': (core) => useDemo(core),
@@ -108,7 +109,7 @@ export class LeadSession implements LeadApi {
             taskCost: null,
           })
         : null,
-      run: core.board?.view(core.now()) ?? null,
+      run: core.board?.view(core.now(), core.approvals.groups()) ?? null,
       history: [...core.historyEntries],
       notices: core.notices,
       now: core.now(),

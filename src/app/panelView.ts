@@ -9,7 +9,9 @@ import type { BudgetHit, CheckResult } from '../core/journal';
 import type { TokenTotals } from '../core/ledger';
 import type { RunState, RunStatus, TaskState, VerificationState } from '../core/runState';
 import { ACTIVE_TASK_STATUSES, REVISABLE_TASK_STATUSES, RESUMABLE_RUN_STATUSES } from '../core/statusSets';
-import type { RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
+import type { AskView, RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
+import type { AskGroup } from '../core/approvalDesk';
+import { askKey } from '../core/approver';
 import type { RunTracker } from './runTracker';
 
 /** What the projection needs besides the state. */
@@ -20,6 +22,8 @@ export interface BoardContext {
   elsewhere: boolean;
   now: number;
   tracker: RunTracker;
+  /** The asks waiting in this window's approval desk (they carry the deadlines); none when not live. */
+  asks?: readonly AskGroup[];
 }
 
 /**
@@ -28,7 +32,7 @@ export interface BoardContext {
  */
 const BOARD_RESUMABLE: ReadonlySet<RunStatus> = new Set([...RESUMABLE_RUN_STATUSES, 'failed']);
 
-type StaticRow = Omit<TaskRow, 'elapsedMs' | 'tokensPerSecond' | 'actions'>;
+type StaticRow = Omit<TaskRow, 'elapsedMs' | 'tokensPerSecond' | 'actions' | 'ask'>;
 
 /** Projects one run's state; keeps the row cache of that run (make one per run on the board). */
 export class BoardProjector {
@@ -40,8 +44,9 @@ export class BoardProjector {
     const tasks: TaskRow[] = [];
     const counts: Record<string, number> = {};
     const integrationFiles = new Set<string>();
+    const asking = askingTasks(state);
     for (const task of state.tasks.values()) {
-      tasks.push(this.row(task, hold, ctx, state));
+      tasks.push(this.row(task, hold, ctx, state, asking));
       counts[task.status] = (counts[task.status] ?? 0) + 1;
       if (task.status === 'merged') for (const f of task.files) integrationFiles.add(f);
     }
@@ -65,6 +70,7 @@ export class BoardProjector {
       budget: budgetOf(state),
       budgetHit: state.budgetHit ? budgetWords(state.budgetHit) : null,
       tasks,
+      asks: { tasks: [...asking.values()].reduce((n, ids) => n + ids.length, 0), commands: asking.size },
       counts,
       integration: {
         branch: integrationBranch(state.runId),
@@ -77,7 +83,13 @@ export class BoardProjector {
     };
   }
 
-  private row(task: TaskState, hold: boolean, ctx: BoardContext, state: RunState): TaskRow {
+  private row(
+    task: TaskState,
+    hold: boolean,
+    ctx: BoardContext,
+    state: RunState,
+    asking: ReadonlyMap<string, string[]>,
+  ): TaskRow {
     const key = ctx.tracker.rowKey(task.id);
     let cached = this.rows.get(task.id);
     if (!cached || cached.key !== key) {
@@ -89,9 +101,40 @@ export class BoardProjector {
       ...cached.row,
       elapsedMs: elapsedOf(task, ctx, state),
       tokensPerSecond: live ? ctx.tracker.meter.taskRate(task.id, ctx.now) : 0,
+      ask: askOf(task, ctx, asking),
       actions: taskActions(task, hold, live),
     };
   }
+}
+
+/** The tasks waiting on each command (by ask key), in board order. */
+function askingTasks(state: RunState): Map<string, string[]> {
+  const asking = new Map<string, string[]>();
+  for (const task of state.tasks.values()) {
+    if (!task.ask) continue;
+    const key = askKey(task.ask.policy.rule, task.ask.policy.command);
+    asking.set(key, [...(asking.get(key) ?? []), task.id]);
+  }
+  return asking;
+}
+
+/** The ask a task's agent waits on, with the others waiting on the same command. */
+function askOf(task: TaskState, ctx: BoardContext, asking: ReadonlyMap<string, string[]>): AskView | null {
+  const ask = task.ask;
+  if (!ask) return null;
+  const key = askKey(ask.policy.rule, ask.policy.command);
+  const pending = ctx.live ? ctx.asks?.flatMap((g) => g.asks).find((a) => a.id === ask.askId) : undefined;
+  return {
+    key,
+    command: ask.policy.command,
+    line: ask.line,
+    rule: ask.policy.rule,
+    why: ask.why,
+    askedAt: ask.at,
+    expiresAt: pending?.expiresAt ?? null,
+    others: (asking.get(key) ?? []).filter((id) => id !== task.id),
+    answerable: pending !== undefined,
+  };
 }
 
 /** The parts of a row that change only with the task's own events. */
@@ -133,6 +176,7 @@ export function taskActions(task: TaskState, hold: boolean, live: boolean): Task
     requestChanges: REVISABLE_TASK_STATUSES.has(task.status),
     diff: task.branch !== null || task.commit !== null,
     transcript: task.startedAt !== null,
+    audit: task.startedAt !== null,
   };
 }
 

@@ -70,6 +70,16 @@ export async function decide(core: SessionCore, taskId: string, decision: TaskDe
   core.changed();
 }
 
+/** Answer a group of the live run's asks (allow once, allow for this run, or deny with a reason). */
+export function answerAsk(core: SessionCore, key: string, choice: 'once' | 'run' | 'deny', reason: string): void {
+  const answered = core.approvals.answer(key, choice === 'deny' ? { choice, reason } : { choice });
+  if (!answered)
+    throw new LeadError(
+      'That command no longer waits for an answer: it was answered, timed out or stopped.',
+      'notFound',
+    );
+}
+
 /** Put a past run on the board (not live). Readable even where the session is blocked. */
 export async function openRun(core: SessionCore, runId: string): Promise<void> {
   const repo = core.requireRepo();

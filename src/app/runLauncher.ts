@@ -5,6 +5,7 @@
  * caller drives the engine and holds the run's lock while it does.
  */
 import { join } from 'node:path';
+import type { Approver } from '../core/approver';
 import type { PriceTable } from '../core/ledger';
 import { describeSandboxState } from '../core/sandbox';
 import type { Sandbox } from '../core/sandbox';
@@ -44,9 +45,10 @@ export interface WorkspaceInput {
   log: (message: string) => void;
 }
 
-/** What building an engine needs: the workspace input and the backend. */
+/** What building an engine needs: the workspace input, the backend, and who answers asks. */
 export interface LaunchInput extends WorkspaceInput {
   backend: ResolvedBackend;
+  approver?: Approver;
 }
 
 /** An engine this window may drive, with its workspace and open journal. */
@@ -105,7 +107,7 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const runId = newRunId();
-  const deps = engineDeps(ws, settings, input.backend.client, runId);
+  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
   const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), {
     plan: work.plan,
     repoView: work.repoView,
@@ -131,7 +133,7 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
   // The caller holds the run's lock (see Board.reopen).
   for (const line of reapLeftovers(ws, runId)) input.log(line);
   const checks = await resolveChecks(ws, settings);
-  const deps = engineDeps(ws, settings, input.backend.client, runId);
+  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
   const journal = deps.journal as JournalFile;
   try {
     const engine = RunEngine.resume(

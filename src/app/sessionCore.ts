@@ -13,6 +13,7 @@ import type { Sandbox, SandboxState } from '../core/sandbox';
 import type { ProbeTarget } from '../infra/discovery';
 import { createSystemSandbox } from '../infra/systemSandbox';
 import type { BackendView, DiscoveredServer, HistoryEntry, Notice, RunOptions } from '../protocol/panel';
+import { ApprovalCenter } from './approvalCenter';
 import { availableBackends, backendViews, DemoServer } from './backends';
 import type { ResolvedBackend } from './backends';
 import { RunHistory } from './history';
@@ -60,6 +61,8 @@ export interface Discovery {
 /** The session's state and shared services. */
 export class SessionCore {
   readonly history: RunHistory;
+  /** Asks of the live run's agents, answered in the panel or in notifications. */
+  readonly approvals: ApprovalCenter;
   readonly demo: DemoServer;
   private readonly noticeList: Notices;
   private settings_: LeadSettings;
@@ -89,6 +92,11 @@ export class SessionCore {
     this.history = new RunHistory((message) => host.log('warn', message));
     this.demo = new DemoServer(opts.demoPaceMs ?? 40);
     this.settings_ = host.readSettings();
+    this.approvals = new ApprovalCenter(
+      host,
+      () => this.settings_.approvalTimeoutMs,
+      () => this.changed(),
+    );
     const spec = host.memory.get<unknown>(MEMORY_KEYS.spec);
     this.spec_ = typeof spec === 'string' ? spec : '';
     this.chosen_ = storedChoices(host.memory.get<unknown>(MEMORY_KEYS.options));
@@ -382,6 +390,7 @@ export class SessionCore {
     this.disposed_ = true;
     this.planning_?.abort.abort();
     this.stopTicker();
+    this.approvals.close();
     await this.board_?.shutdown(this.opts.stopTimeoutMs ?? 10_000);
     this.board_ = null;
     this.changed();
@@ -411,7 +420,7 @@ export class SessionCore {
 
   /** What building an engine needs, with the settings and options as they are now. */
   launchInput(backend: ResolvedBackend): LaunchInput {
-    return { ...this.workspaceInput(), backend };
+    return { ...this.workspaceInput(), backend, approver: this.approvals.approver };
   }
 
   /** Tick once a second while a run is live: a tokens/s sample and an update (elapsed times). */

@@ -116,7 +116,7 @@ export function engineDeps(
     repo: ws.repo,
     model,
     reviewer: settings.review ? model : null,
-    openRunner: (taskId, worktree) => ws.runners.open(ws.repo.taskPlace(runId, taskId, worktree)),
+    openRunner: (taskId, worktree, onNetwork) => ws.runners.open(ws.repo.taskPlace(runId, taskId, worktree), onNetwork),
     shell: sharedBashParser(),
     openFs: (root) => createWorktreeFs(root),
     journal: openJournal(runJournalPath(ws.repo.stateDir, runId), runId),

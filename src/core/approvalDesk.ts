@@ -33,8 +33,8 @@ export interface AskGroup {
 
 /** Options of a desk. */
 export interface DeskOptions {
-  /** How long an ask waits before it is refused. */
-  timeoutMs: number;
+  /** How long an ask waits before it is refused (read at each ask when a function). */
+  timeoutMs: number | (() => number);
   /** Milliseconds now; default Date.now. */
   now?: () => number;
 }
@@ -62,10 +62,11 @@ export class ApprovalDesk implements Approver {
     if (this.closedWith !== null) return Promise.resolve({ approved: false, by: 'stopped', reason: this.closedWith });
     if (signal?.aborted) return Promise.resolve(stoppedAnswer());
     const id = request.id ?? `ask-${++this.asked}`;
+    const timeoutMs = typeof this.options.timeoutMs === 'function' ? this.options.timeoutMs() : this.options.timeoutMs;
     return new Promise((resolve) => {
       const key = approvalKey(request.verdict);
       const askedAt = this.now();
-      const timer = setTimeout(() => finish(timedOut(this.options.timeoutMs)), this.options.timeoutMs);
+      const timer = setTimeout(() => finish(timedOut(timeoutMs)), timeoutMs);
       const onAbort = () => finish(stoppedAnswer());
       const finish = (answer: ApprovalAnswer) => {
         clearTimeout(timer);
@@ -78,7 +79,7 @@ export class ApprovalDesk implements Approver {
         task: request.task,
         line: request.line,
         askedAt,
-        expiresAt: askedAt + this.options.timeoutMs,
+        expiresAt: askedAt + timeoutMs,
         key,
         settle: finish,
       };

@@ -8,7 +8,7 @@ import type { JournalEvent, PolicyRecord } from './journal';
 import { visibleControls } from './text';
 
 /** What an entry is about. */
-export type AuditKind = 'run' | 'tool' | 'approval' | 'sandbox' | 'git' | 'checks' | 'task';
+export type AuditKind = 'run' | 'tool' | 'approval' | 'sandbox' | 'network' | 'git' | 'checks' | 'task';
 
 /** One line of the trail, with the event it came from. */
 export interface AuditEntry {
@@ -78,6 +78,13 @@ function describe(e: JournalEvent): Described | null {
       };
     case 'git':
       return { task: e.taskId, kind: 'git', text: `${e.op}: ${e.detail}`, flagged: !e.ok };
+    case 'network':
+      return {
+        task: e.taskId,
+        kind: 'network',
+        text: `${e.allowed ? 'allowed' : 'refused'} ${e.host}:${e.port} (${e.via}): ${e.reason}`,
+        flagged: !e.allowed,
+      };
     case 'verification':
       return {
         task: e.taskId,

@@ -6,6 +6,7 @@
 import type { Plan } from './plan';
 import type { RequestTiming, Usage } from './model';
 import type { Decision } from './policyCatalog';
+import type { NetworkDecision } from './sandbox';
 
 /** The states a task moves through. */
 export type TaskStatus =
@@ -166,6 +167,8 @@ export type JournalEvent = EventBase &
         reason?: string;
       }
     | { type: 'sandbox'; taskId: string; profile: SandboxProfile }
+    /** A host a task's sandboxed process asked the allow-list proxy for, and the proxy's answer. */
+    | ({ type: 'network'; taskId: string } & NetworkDecision)
     /** A git operation Foreman performed; `taskId` is null for the run's own (the integration branch, apply). */
     | { type: 'git'; taskId: string | null; op: GitOp; detail: string; ok: boolean }
     | { type: 'task_committed'; taskId: string; commit: string; files: string[] }

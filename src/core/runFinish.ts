@@ -42,7 +42,9 @@ function stopNotStarted(host: RunHost, ids: string[], runHit: BudgetHit | null):
 /** Run the checks in the integration worktree and journal the result. */
 async function verifyIntegration(host: RunHost): Promise<'passed' | 'failed' | 'skipped'> {
   const cwd = await host.integrationWorktree();
-  const runner = await host.deps.openRunner(INTEGRATION_ID, cwd);
+  const runner = await host.deps.openRunner(INTEGRATION_ID, cwd, (d) =>
+    host.emit({ type: 'network', taskId: INTEGRATION_ID, ...d }),
+  );
   host.emit({ type: 'sandbox', taskId: INTEGRATION_ID, profile: runner.profile });
   const result = await runChecks(host.config.checks, {
     runner,

@@ -10,6 +10,7 @@ import type { PriceTable } from './ledger';
 import type { ModelClient } from './model';
 import type { Clock, TaskRunner, WorktreeFs } from './ports';
 import type { RepoPort, WorktreeSetup } from './repoPort';
+import type { NetworkDecision } from './sandbox';
 import type { ShellParser } from './shellSyntax';
 import type { TranscriptStore } from './transcript';
 import type { CheckSpec } from './verify';
@@ -24,9 +25,10 @@ export interface RunDeps {
   /**
    * Opens the process runner of one task (`taskId`, or the integration id for the run's last
    * checks) in its worktree: every command, check and set-up command of the task runs through it,
-   * in the sandbox. The caller closes it when the task ends.
+   * in the sandbox. The caller closes it when the task ends. `onNetwork` is told of every host the
+   * task's processes ask the allow-list proxy for (only with an allow-listed network).
    */
-  openRunner(taskId: string, worktree: string): Promise<TaskRunner>;
+  openRunner(taskId: string, worktree: string, onNetwork?: (decision: NetworkDecision) => void): Promise<TaskRunner>;
   /** Reads agents' shell lines for the command policy. */
   shell: ShellParser;
   /** Answers the command policy's asks; absent, no ask is approved. */

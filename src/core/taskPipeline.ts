@@ -67,7 +67,9 @@ export async function runTaskPipeline(
   const wt = await prepareWorktree(host, task, progress.worktree, signal);
   progress.worktree = wt;
   // Every process of the task runs through this runner; closing it removes the task's scratch folder.
-  const runner = await host.deps.openRunner(task.id, wt.path);
+  const runner = await host.deps.openRunner(task.id, wt.path, (d) =>
+    host.emit({ type: 'network', taskId: task.id, ...d }),
+  );
   host.emit({ type: 'sandbox', taskId: task.id, profile: runner.profile });
   let verified: boolean;
   try {

@@ -14,6 +14,7 @@ export interface ReviewOpeners {
   openChanges(taskId: string): Promise<void>;
   openTranscript(taskId: string): Promise<void>;
   openChecks(taskId: string): Promise<void>;
+  openAudit(taskId: string): Promise<void>;
 }
 
 /** What the handlers need. */
@@ -41,6 +42,7 @@ export function createPanelDispatcher(deps: PanelRequestDeps): (request: Request
     'task/openTranscript': (r) => deps.review.openTranscript(r.taskId),
     'task/openChanges': (r) => deps.review.openChanges(r.taskId),
     'task/openChecks': (r) => deps.review.openChecks(r.taskId),
+    'task/openAudit': (r) => deps.review.openAudit(r.taskId),
     'backend/setKey': async (r) => {
       await deps.keys.set(r.name);
     },

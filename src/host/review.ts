@@ -11,6 +11,7 @@ import { INTEGRATION_ID } from '../core/branches';
 import { ChangeDecorations, ChangesTree, openFileDiff } from './changesTree';
 import type { ChangesNode } from './changesTree';
 import { CHECKS_SCHEME, ChecksContent, checksUri, showChecks, verificationOf } from './checksDocument';
+import { AUDIT_SCHEME, AuditContent, auditUri } from './auditDocument';
 import { GIT_SCHEME, GitContentProvider } from './gitContent';
 import { showTranscript, TRANSCRIPT_SCHEME, TranscriptContent, transcriptUri } from './transcriptDocument';
 import { errorMessage } from '../core/errors';
@@ -26,6 +27,8 @@ export interface ReviewFeatures extends vscode.Disposable {
   openTranscript(taskId: string): Promise<void>;
   /** Open the task's (or the integration branch's) latest verification output in a read-only editor tab. */
   openChecks(taskId: string): Promise<void>;
+  /** Open the task's transcript and, beside it, its audit trail. */
+  openAudit(taskId: string): Promise<void>;
   /** The board changed: cheap, may be called many times a second; the work is throttled. */
   refresh(): void;
 }
@@ -116,6 +119,7 @@ class Review implements ReviewFeatures {
   private readonly view: vscode.TreeView<ChangesNode>;
   private readonly transcripts: LiveDocuments;
   private readonly checks: LiveDocuments;
+  private readonly audits: LiveDocuments;
   private readonly treeThrottle: Throttle;
   private readonly documentThrottle: Throttle;
 
@@ -131,21 +135,25 @@ class Review implements ReviewFeatures {
     );
     this.transcripts = this.register(new LiveDocuments(new TranscriptContent(board), log));
     this.checks = this.register(new LiveDocuments(new ChecksContent(board), log));
+    this.audits = this.register(new LiveDocuments(new AuditContent(board), log));
     this.treeThrottle = this.register(new Throttle(TREE_INTERVAL_MS, () => this.tree.update()));
     this.documentThrottle = this.register(
       new Throttle(DOCUMENT_INTERVAL_MS, () => {
         this.transcripts.update();
         this.checks.update();
+        this.audits.update();
       }),
     );
     this.register(vscode.workspace.registerTextDocumentContentProvider(GIT_SCHEME, git));
     this.register(vscode.workspace.registerTextDocumentContentProvider(TRANSCRIPT_SCHEME, this.transcripts));
     this.register(vscode.workspace.registerTextDocumentContentProvider(CHECKS_SCHEME, this.checks));
+    this.register(vscode.workspace.registerTextDocumentContentProvider(AUDIT_SCHEME, this.audits));
     this.register(vscode.window.registerFileDecorationProvider(new ChangeDecorations()));
     this.register(
       vscode.workspace.onDidCloseTextDocument((doc) => {
         this.transcripts.forget(doc.uri);
         this.checks.forget(doc.uri);
+        this.audits.forget(doc.uri);
       }),
     );
     this.register(
@@ -215,6 +223,20 @@ class Review implements ReviewFeatures {
         return;
       }
       await showChecks(checksUri(run.runId, taskId));
+    });
+  }
+
+  openAudit(taskId: string): Promise<void> {
+    return this.guard('open the audit trail', async () => {
+      const run = this.board();
+      if (!run) return;
+      if (!run.state.tasks.has(taskId)) {
+        void vscode.window.showWarningMessage(`Foreman: run ${run.runId} has no task ${taskId}.`);
+        return;
+      }
+      await showTranscript(transcriptUri(run.runId, taskId));
+      const doc = await vscode.workspace.openTextDocument(auditUri(run.runId, taskId));
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
     });
   }
 

@@ -24,6 +24,7 @@ export function liveText(run: RunView): string {
   const agents = run.tasks.filter((t) => ACTIVE_TASK_STATUSES.has(t.status)).length;
   const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${compactNumber(run.tokensPerSecond)} tok/s`];
   if (run.usage.cost !== null) parts.push(money(run.usage.cost));
+  if (run.asks.tasks > 0) return `$(shield) Foreman: ${run.asks.tasks} waiting for approval · ${parts.join(' · ')}`;
   return `$(sync~spin) Foreman: ${parts.join(' · ')}`;
 }
 

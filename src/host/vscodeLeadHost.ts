@@ -4,6 +4,7 @@
  * progress notifications.
  */
 import * as vscode from 'vscode';
+import { askApproval, showApprovalSummary } from './approvalPrompts';
 import type { BackendSetting, LeadHost, LeadSettings } from '../app/leadHost';
 import { leadModule } from './lazy';
 
@@ -49,6 +50,8 @@ export function createVscodeLeadHost(context: vscode.ExtensionContext, log: vsco
       log[level](message);
     },
     withProgress: (title, work) => withProgress(title, work),
+    askApproval,
+    showApprovalSummary,
   };
 }
 

@@ -6,11 +6,19 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentEnvironment } from '../core/agentEnv';
+import { agentEnvironment, proxyEnvironment } from '../core/agentEnv';
 import type { SandboxProfile } from '../core/journal';
 import type { TaskRunner } from '../core/ports';
-import { effectiveNetwork, sandboxState } from '../core/sandbox';
-import type { Sandbox, SandboxScope, SandboxSettings, SandboxState, TaskNetworkDecision } from '../core/sandbox';
+import { effectiveNetwork, SANDBOX_PROXY_PORT, sandboxState } from '../core/sandbox';
+import type {
+  NetworkDecision,
+  Sandbox,
+  SandboxNetwork,
+  SandboxScope,
+  SandboxSettings,
+  SandboxState,
+  TaskNetworkDecision,
+} from '../core/sandbox';
 import { createNetworkProxy } from './networkProxy';
 import type { NetworkProxy, NetworkProxyOptions } from './networkProxy';
 import { createProcessRunner } from './processRunner';
@@ -32,8 +40,11 @@ export interface TaskPlace {
 export interface TaskRunners {
   /** Where agent processes stand: sandboxed, unsandboxed by the user's choice, or refused. */
   state(): Promise<SandboxState>;
-  /** The runner of a task; its scratch folder is made afresh (a crash's leftovers are removed). */
-  open(place: TaskPlace): Promise<TaskRunner>;
+  /**
+   * The runner of a task; its scratch folder is made afresh (a crash's leftovers are removed).
+   * `onNetwork` is told of this runner's proxy decisions (as `onNetworkDecision` is, too).
+   */
+  open(place: TaskPlace, onNetwork?: (decision: NetworkDecision) => void): Promise<TaskRunner>;
 }
 
 /** Options of `createTaskRunners`. */
@@ -64,12 +75,19 @@ export function placeScope(place: TaskPlace): SandboxScope {
 }
 
 /** The proxy of one task's runner, telling its decisions with the task's names. */
-function taskProxy(options: TaskRunnersOptions, place: TaskPlace): NetworkProxy {
+function taskProxy(
+  options: TaskRunnersOptions,
+  place: TaskPlace,
+  onNetwork: ((decision: NetworkDecision) => void) | undefined,
+): NetworkProxy {
   const tell = options.onNetworkDecision;
   return createNetworkProxy({
     ...options.proxy,
     allowedHosts: options.settings.allowedHosts,
-    onDecision: tell && ((d) => tell({ ...d, runId: place.runId, taskId: place.taskId })),
+    onDecision: (d) => {
+      tell?.({ ...d, runId: place.runId, taskId: place.taskId });
+      onNetwork?.(d);
+    },
   });
 }
 
@@ -78,12 +96,12 @@ export function createTaskRunners(options: TaskRunnersOptions): TaskRunners {
   const { settings, sandbox } = options;
   return {
     state: async () => sandboxState(settings.mode, await sandbox.probe(), settings),
-    open: async (place) => {
+    open: async (place, onNetwork) => {
       const scope = placeScope(place);
       await rm(place.scratch, { recursive: true, force: true });
       for (const dir of [scope.tmp, scope.cache, scope.home]) await mkdir(dir, { recursive: true, mode: 0o700 });
       const network = effectiveNetwork(settings);
-      const proxy = settings.mode === 'on' && network === 'allowList' ? taskProxy(options, place) : null;
+      const proxy = settings.mode === 'on' && network === 'allowList' ? taskProxy(options, place, onNetwork) : null;
       const runner = createProcessRunner({
         sandbox: settings.mode === 'on' ? sandbox : null,
         scope,
@@ -93,7 +111,7 @@ export function createTaskRunners(options: TaskRunnersOptions): TaskRunners {
         parentEnv: options.parentEnv,
       });
       return {
-        profile: await profileOf(options, scope),
+        profile: await profileOf(options, scope, network, proxy !== null),
         run: (command, runOptions) => runner.run(command, runOptions),
         close: async () => {
           await proxy?.close();
@@ -105,17 +123,23 @@ export function createTaskRunners(options: TaskRunnersOptions): TaskRunners {
 }
 
 /** How a scope's processes are confined, for the audit trail: never a variable's value. */
-async function profileOf(options: TaskRunnersOptions, scope: SandboxScope): Promise<SandboxProfile> {
+async function profileOf(
+  options: TaskRunnersOptions,
+  scope: SandboxScope,
+  network: SandboxNetwork,
+  proxied: boolean,
+): Promise<SandboxProfile> {
   const { settings } = options;
   let confinement = 'off';
   if (settings.mode === 'on') {
     const status = await options.sandbox.probe();
     confinement = status.available ? status.name : `unavailable (${status.reason})`;
   }
-  const env = agentEnvironment(options.parentEnv ?? process.env, settings.env, scope);
+  const proxyEnv = proxied ? proxyEnvironment(`http://127.0.0.1:${SANDBOX_PROXY_PORT}`) : {};
+  const env = agentEnvironment(options.parentEnv ?? process.env, settings.env, scope, proxyEnv);
   return {
     confinement,
-    network: settings.network,
+    network: network === 'allowList' ? `only ${settings.allowedHosts.join(', ')}, through Foreman's proxy` : network,
     writable: [scope.worktree, scope.tmp, scope.cache, scope.home],
     env: Object.keys(env).sort(),
   };

@@ -103,6 +103,25 @@ export const VerificationView = z.object({
 });
 export type VerificationView = z.infer<typeof VerificationView>;
 
+/** A command the task's agent waits to have approved (the command policy asked). */
+export const AskView = z.object({
+  /** The group's key: the answer settles every task waiting on the same command under the same rule. */
+  key: z.string(),
+  /** The simple command the rule asked about, and the whole line it is part of. */
+  command: z.string(),
+  line: z.string(),
+  rule: z.string(),
+  why: z.string(),
+  askedAt: z.number(),
+  /** When it is refused unanswered; null when this window does not drive the run. */
+  expiresAt: z.number().nullable(),
+  /** Other tasks waiting on the same command. */
+  others: z.array(z.string()),
+  /** Whether this window can answer (it drives the run). */
+  answerable: z.boolean(),
+});
+export type AskView = z.infer<typeof AskView>;
+
 /** One row of the board. */
 export const TaskRow = z.object({
   id: z.string(),
@@ -124,6 +143,7 @@ export const TaskRow = z.object({
   merge: z.object({ ok: z.boolean(), conflicts: z.array(z.string()), message: z.string().nullable() }).nullable(),
   /** Files the task has changed so far (from its commits). */
   files: z.array(z.string()),
+  ask: AskView.nullable(),
   /** What the developer may do to it now. */
   actions: z.object({
     stop: z.boolean(),
@@ -132,6 +152,7 @@ export const TaskRow = z.object({
     requestChanges: z.boolean(),
     diff: z.boolean(),
     transcript: z.boolean(),
+    audit: z.boolean(),
   }),
 });
 export type TaskRow = z.infer<typeof TaskRow>;
@@ -164,6 +185,8 @@ export const RunView = z.object({
   /** Set when a budget stopped work: which, in words. */
   budgetHit: z.string().nullable(),
   tasks: z.array(TaskRow),
+  /** Tasks whose agents wait for the developer to approve a command, and how many distinct commands. */
+  asks: z.object({ tasks: z.number(), commands: z.number() }),
   counts: z.record(z.string(), z.number()),
   integration: z.object({ branch: z.string(), verification: VerificationView.nullable(), files: z.array(z.string()) }),
   /** Verified tasks wait for Accept (true) or merge as soon as verified (false). */
@@ -303,6 +326,15 @@ export const Request = z.discriminatedUnion('type', [
   z.object({ type: z.literal('task/openChanges'), taskId: z.string() }),
   /** Open the task's latest verification output in an editor tab. */
   z.object({ type: z.literal('task/openChecks'), taskId: z.string() }),
+  /** Open the task's audit trail beside its transcript. */
+  z.object({ type: z.literal('task/openAudit'), taskId: z.string() }),
+  /** Answer a group of asks (see AskView.key); a refusal's reason goes to the agents. */
+  z.object({
+    type: z.literal('approval/answer'),
+    key: z.string(),
+    choice: z.enum(['once', 'run', 'deny']),
+    reason: z.string(),
+  }),
   z.object({ type: z.literal('backend/discover') }),
   z.object({
     type: z.literal('backend/add'),

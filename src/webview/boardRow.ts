@@ -12,8 +12,9 @@ import type { PanelContext } from './context';
 import { elapsedNow, stepText, verificationSummary, waitingText } from './boardModel';
 import { formatCost, formatDuration, formatRate, formatUsage } from './format';
 import { taskLook } from './status';
+import { AskStrip } from './askStrip';
 
-type ActionName = 'stop' | 'accept' | 'reject' | 'requestChanges' | 'diff' | 'transcript';
+type ActionName = 'stop' | 'accept' | 'reject' | 'requestChanges' | 'diff' | 'transcript' | 'audit';
 
 /** What a row needs to know about the rest of the board. */
 export interface RowEnv {
@@ -38,6 +39,7 @@ export class BoardRow {
   private readonly verify = h('span', { class: 'verify' });
   private readonly output: HTMLButtonElement;
   private readonly actions: Record<ActionName, HTMLButtonElement>;
+  private readonly askStrip: AskStrip;
   /** In the row only while open: a hundred hidden "Comments" boxes would all answer to that label. */
   private readonly changeBox: HTMLElement;
   private readonly errors: HTMLElement;
@@ -71,6 +73,7 @@ export class BoardRow {
     this.toggle.addEventListener('click', () => this.setOpen(!this.isOpen()));
     this.output = this.taskButton('Output', 'output', 'openChecks', () => ({ type: 'task/openChecks', taskId: id }));
     this.actions = this.buildActions();
+    this.askStrip = new AskStrip(ctx, id);
     this.changeBox = this.buildChangeBox();
     this.errors = ctx.controls.errorSlot([`task:${id}:`]);
     this.el = h(
@@ -79,6 +82,7 @@ export class BoardRow {
       h('div', { class: 'row-head' }, this.toggle, this.elapsed),
       h('div', { class: 'row-meta' }, this.step, this.usage, this.cost, this.rate),
       h('div', { class: 'row-verify' }, this.verify, this.output),
+      this.askStrip.el,
       h('div', { class: 'row-actions' }, ...Object.values(this.actions)),
       this.errors,
       this.details,
@@ -107,6 +111,7 @@ export class BoardRow {
         type: 'task/openTranscript',
         taskId,
       })),
+      audit: this.taskButton('Audit', 'shield', 'openAudit', () => ({ type: 'task/openAudit', taskId })),
     };
   }
 
@@ -226,6 +231,7 @@ export class BoardRow {
       requestChanges: a.requestChanges && !env.blocked,
     };
     for (const name of Object.keys(this.actions) as ActionName[]) setHidden(this.actions[name], !allowed[name]);
+    this.askStrip.update(env.blocked ? null : row.ask);
   }
 
   /** Moves the elapsed time on between updates. */
@@ -234,6 +240,7 @@ export class BoardRow {
     if (!row) return;
     const ms = elapsedNow(row, this.env.live, since);
     setText(this.elapsed, ms === null ? '' : formatDuration(ms));
+    this.askStrip.tick();
   }
 
   private syncDetails(): void {

@@ -25,6 +25,7 @@ export class BoardView {
   private readonly meta = h('p', { class: 'run-meta muted' });
   private readonly message = h('p', { class: 'run-message' });
   private readonly budgetHit = h('p', { class: 'budget-hit', role: 'note' });
+  private readonly asks = h('p', { class: 'asks-waiting', role: 'status' });
   private readonly totals = h('dl', { class: 'totals' });
   private readonly budgets = h('div', { class: 'budgets' });
   private readonly chart = new RateChart();
@@ -71,6 +72,7 @@ export class BoardView {
       this.meta,
       this.message,
       this.budgetHit,
+      this.asks,
       this.totals,
       this.budgets,
       this.chart.el,
@@ -120,6 +122,14 @@ export class BoardView {
     setHidden(this.message, !run.message);
     setText(this.budgetHit, run.budgetHit ? `Budget reached: ${run.budgetHit}` : '');
     setHidden(this.budgetHit, !run.budgetHit);
+    const { tasks, commands } = run.asks;
+    setText(
+      this.asks,
+      tasks
+        ? `${tasks} agent${tasks === 1 ? ' waits' : 's wait'} for your approval of ${commands} command${commands === 1 ? '' : 's'}: see the highlighted rows.`
+        : '',
+    );
+    setHidden(this.asks, tasks === 0);
   }
 
   private updateMeta(run: RunView, hostNow: number): void {

@@ -40,6 +40,7 @@ export function testSettings(repo: TempRepo, over: Partial<LeadSettings> = {}): 
     retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
     setup: { command: null, include: null },
     commandPolicy: DEFAULT_POLICY,
+    approvalTimeoutMs: 300_000,
     maxSteps: 40,
     maxTasks: 50,
     maxRepairRounds: 2,

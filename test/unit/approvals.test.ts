@@ -205,6 +205,15 @@ test('the audit trail names the rule, who answered, the sandbox profile and git 
     e(5, { type: 'approval_answered', taskId: 't1', askId: 't1#4', approved: false, by: 'timeout', reason: 'late' }),
     e(6, { type: 'model_request' } as unknown as NewEvent),
     e(7, { type: 'git', taskId: 't2', op: 'commit', detail: 'commit', ok: true }),
+    e(8, {
+      type: 'network',
+      taskId: 't1',
+      host: 'evil.example',
+      port: 443,
+      allowed: false,
+      via: 'connect',
+      reason: 'not in foreman.sandbox.allowedHosts',
+    }),
   ];
   const trail = auditTrail(events, 't1');
   assert.deepEqual(
@@ -215,6 +224,7 @@ test('the audit trail names the rule, who answered, the sandbox profile and git 
       ['tool', true],
       ['approval', false],
       ['approval', true],
+      ['network', true],
     ],
   );
   const lines = formatAudit(trail, (t) => new Date(t).toISOString().slice(11, 19));
@@ -222,5 +232,6 @@ test('the audit trail names the rule, who answered, the sandbox profile and git 
   assert.match(lines[2], /^10:00:03 ! t1 .*policy deny by rule git-push/);
   assert.match(lines[3], /asked to run npx x\u2400 \(package-runner: It downloads/);
   assert.match(lines[4], /refused by time-out: late/);
-  assert.equal(auditTrail(events).length, 6, 'the whole run: model requests are not part of the trail');
+  assert.match(lines[5], /! t1 +network +refused evil\.example:443 \(connect\): not in/);
+  assert.equal(auditTrail(events).length, 7, 'the whole run: model requests are not part of the trail');
 });

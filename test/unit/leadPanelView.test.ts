@@ -197,6 +197,7 @@ test('actions follow the task and run status, the hold policy and whether the ru
     requestChanges: false,
     diff: true,
     transcript: true,
+    audit: true,
   });
   assert.deepEqual(byStatus(live, 'queued'), {
     stop: true,
@@ -205,6 +206,7 @@ test('actions follow the task and run status, the hold policy and whether the ru
     requestChanges: false,
     diff: false,
     transcript: false,
+    audit: false,
   });
   assert.deepEqual(byStatus(live, 'verified'), {
     stop: false,
@@ -213,6 +215,7 @@ test('actions follow the task and run status, the hold policy and whether the ru
     requestChanges: true,
     diff: true,
     transcript: true,
+    audit: true,
   });
   assert.deepEqual(byStatus(live, 'merged'), {
     stop: false,
@@ -221,6 +224,7 @@ test('actions follow the task and run status, the hold policy and whether the ru
     requestChanges: true,
     diff: true,
     transcript: true,
+    audit: true,
   });
   assert.deepEqual(live.actions, { stopAll: true, apply: false, resume: false });
   assert.equal(live.holdForReview, true);

@@ -25,6 +25,7 @@ const SETTINGS: LeadSettings = {
   retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
   setup: { command: null, include: null },
   commandPolicy: DEFAULT_POLICY,
+  approvalTimeoutMs: 300_000,
   maxSteps: 10,
   maxTasks: 10,
   maxRepairRounds: 1,

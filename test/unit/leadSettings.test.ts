@@ -22,6 +22,7 @@ test('nothing set: the defaults of package.json', () => {
     retention: { keepFinishedRuns: 3, abandonedAfterDays: 7 },
     setup: { command: null, include: null },
     commandPolicy: { allow: [], rules: [], workspaceRules: [] },
+    approvalTimeoutMs: 300_000,
     maxSteps: 40,
     maxTasks: 50,
     maxRepairRounds: 2,

@@ -5,7 +5,15 @@ import { RunView } from '../../src/protocol/panel';
 import type { TaskRow, TaskStatus } from '../../src/protocol/panel';
 
 const USAGE = { input: 0, cached: 0, output: 0, cost: null, estimated: false };
-const NO_ACTIONS = { stop: false, accept: false, reject: false, requestChanges: false, diff: false, transcript: false };
+const NO_ACTIONS = {
+  stop: false,
+  accept: false,
+  reject: false,
+  requestChanges: false,
+  diff: false,
+  transcript: false,
+  audit: false,
+};
 
 function task(id: string, status: TaskStatus): TaskRow {
   return {
@@ -23,6 +31,7 @@ function task(id: string, status: TaskStatus): TaskRow {
     review: null,
     merge: null,
     files: [],
+    ask: null,
     actions: NO_ACTIONS,
   };
 }
@@ -30,7 +39,12 @@ function task(id: string, status: TaskStatus): TaskRow {
 /** A run as the protocol defines it (parsed, so the fixture cannot drift from the schema). */
 function run(
   statuses: TaskStatus[],
-  extra: { tokensPerSecond?: number; cost?: number | null; status?: RunView['status'] } = {},
+  extra: {
+    tokensPerSecond?: number;
+    cost?: number | null;
+    status?: RunView['status'];
+    asks?: RunView['asks'];
+  } = {},
 ): RunView {
   return RunView.parse({
     runId: 'r1',
@@ -50,6 +64,7 @@ function run(
     budget: { tokens: null, cost: null },
     budgetHit: null,
     tasks: statuses.map((s, i) => task(`t${i}`, s)),
+    asks: extra.asks ?? { tasks: 0, commands: 0 },
     counts: {},
     integration: { branch: 'foreman/r1/integration', verification: null, files: [] },
     holdForReview: false,
@@ -88,6 +103,11 @@ test('the live item counts agents at work (setting up, working, verifying), toke
     liveText(run(['working'], { tokensPerSecond: 5 })),
     '$(sync~spin) Foreman: 1 agent · 5 tok/s',
     'no price: no money shown',
+  );
+  assert.equal(
+    liveText(run(['working', 'working'], { asks: { tasks: 2, commands: 1 } })),
+    '$(shield) Foreman: 2 waiting for approval · 2 agents · 0 tok/s',
+    'agents waiting for approval come first',
   );
 });
 
