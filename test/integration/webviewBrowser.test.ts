@@ -4,7 +4,8 @@
 // says so) where Debian's Chromium is not installed: bash scripts/e2e-setup.sh installs it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { PanelState, PlanTask } from '../../src/protocol/panel';
 import type { PanelPage } from '../../scripts/webview-preview.mjs' with { 'resolution-mode': 'import' };
@@ -13,6 +14,8 @@ import type * as HarnessModule from '../../scripts/webview-preview.mjs' with { '
 type Harness = typeof HarnessModule;
 
 const CHROMIUM = process.env.FOREMAN_E2E_CHROMIUM || '/usr/bin/chromium';
+/** Where the browser tests leave screenshots to look at. */
+const SHOTS = join(__dirname, '..', '..', 'test-results', 'webview');
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (bash scripts/e2e-setup.sh installs it)`;
 
 let harness: Harness;
@@ -297,6 +300,48 @@ test(
     await row.locator('.row-toggle').press('Enter');
     assert.equal(await row.locator('.row-toggle').getAttribute('aria-expanded'), 'true');
     assert.equal(await row.locator('.row-details').isVisible(), true);
+    await clean(p);
+  },
+);
+
+test(
+  'asks on the board: the strip names the command, the rule and the others waiting; answers post with the group key',
+  { skip },
+  async () => {
+    const board = harness.loadFixture('board-100');
+    const asking = board.run?.tasks.filter((t) => t.ask !== null) ?? [];
+    assert.equal(asking.length, 4);
+    const p = await panel(board);
+    assert.match(await p.locator('.asks-waiting').innerText(), /4 agents wait for your approval of 2 commands/);
+    const first = asking[0];
+    const row = p.locator(`[data-task-id="${first.id}"]`);
+    const strip = row.getByRole('group', { name: 'Waiting for your approval' });
+    assert.equal(await strip.isVisible(), true);
+    assert.equal(await strip.locator('.ask-command').innerText(), first.ask?.command);
+    assert.match(await strip.innerText(), /Rule inline-code: /);
+    assert.match(await strip.innerText(), new RegExp(`Also waiting on it: ${first.ask?.others.join(', ')}`));
+    assert.match(await strip.locator('.ask-deadline').innerText(), /refused unanswered in/);
+    await strip.getByRole('button', { name: 'Allow once' }).click();
+    assert.deepEqual((await lastRequest(p, 'approval/answer')).request, {
+      type: 'approval/answer',
+      key: first.ask?.key,
+      choice: 'once',
+      reason: '',
+    });
+    const other = p.locator(`[data-task-id="${asking[3].id}"]`);
+    await other.getByRole('button', { name: 'Deny…' }).click();
+    await other.getByLabel('Reason for the agent').fill('Use the generated client in the repository.');
+    await other.getByRole('button', { name: 'Deny', exact: true }).click();
+    assert.deepEqual((await lastRequest(p, 'approval/answer')).request, {
+      type: 'approval/answer',
+      key: asking[3].ask?.key,
+      choice: 'deny',
+      reason: 'Use the generated client in the repository.',
+    });
+    await row.getByRole('button', { name: 'Audit' }).click();
+    assert.deepEqual((await lastRequest(p, 'task/openAudit')).request, { type: 'task/openAudit', taskId: first.id });
+    mkdirSync(SHOTS, { recursive: true });
+    await row.screenshot({ path: join(SHOTS, 'board-ask-row.png') });
     await clean(p);
   },
 );
