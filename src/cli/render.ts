@@ -2,7 +2,8 @@
  * What the command line prints: plans, progress lines, and the summary table. Pure functions from
  * state to text, so tests can read them.
  */
-import type { JournalEvent } from '../core/journal';
+import type { ApprovalBy, JournalEvent } from '../core/journal';
+import { visibleControls } from '../core/text';
 import type { Ledger, TokenTotals } from '../core/ledger';
 import { tokensPerSec } from '../core/ledger';
 import type { Plan } from '../core/plan';
@@ -151,6 +152,21 @@ export function renderBreakdown(ledger: Ledger): string {
   return table(['', 'requests', 'in', 'cached', 'out', 'tok/s', 'cost'], rows, new Set([1, 2, 3, 4, 5, 6]));
 }
 
+const APPROVED_BY: Record<ApprovalBy, string> = {
+  user: 'by you',
+  timeout: 'no answer in time',
+  stopped: 'the task stopped',
+  nobody: 'no one can be asked: see --approve',
+  rule: 'you allowed it for this run',
+  sandbox: '--approve policy: the sandbox holds it',
+};
+
+/** A line's whitespace folded to single spaces, at most 160 characters. */
+function oneLine(text: string): string {
+  const folded = text.replace(/\s+/g, ' ').trim();
+  return folded.length > 160 ? `${folded.slice(0, 159)}…` : folded;
+}
+
 /** One progress line for an event worth showing, or null. `verbose` adds every tool call. */
 export function progressLine(event: JournalEvent, state: RunState, verbose: boolean): string | null {
   const stamp = state.startedAt === null ? '' : `[${fmtDuration(event.t - state.startedAt).padStart(6)}] `;
@@ -163,6 +179,12 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
     }
     case 'tool_call':
       return verbose ? `${stamp}${event.taskId.padEnd(24)}   ${event.ok ? '·' : '✗'} ${event.summary}` : null;
+    case 'approval_asked':
+      return `${stamp}${event.taskId.padEnd(24)} asks to run: ${visibleControls(oneLine(event.line))} (rule ${event.policy.rule})`;
+    case 'approval_answered':
+      return event.by === 'user'
+        ? null
+        : `${stamp}${event.taskId.padEnd(24)} ${event.approved ? 'allowed' : 'not allowed'} (${APPROVED_BY[event.by]})`;
     case 'verification': {
       const failed = event.checks.find((c) => c.status === 'failed');
       const why = failed ? `: ${failed.name} ${failed.reason ?? 'failed'}` : '';
