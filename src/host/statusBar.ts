@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { RunView } from '../protocol/panel';
 import type { SessionHolder } from './sessionHolder';
-import { liveText, money, outcomeText } from './statusText';
+import { liveText, money, outcomeText, sandboxWarning } from './statusText';
 
 /** How long a finished run's outcome stays in the status bar. */
 const OUTCOME_MS = 8000;
@@ -55,7 +55,8 @@ export function createStatusBar(holder: SessionHolder): vscode.Disposable {
       clearTimeout(hideTimer);
       hideTimer = undefined;
       wasLive = run.runId;
-      main.text = liveText(run);
+      const sandbox = holder.state()?.sandbox ?? null;
+      main.text = liveText(run) + (sandbox?.kind === 'off' ? ' · $(warning) no sandbox' : '');
       main.tooltip = tooltip(run);
       main.show();
       stop.show();
@@ -63,8 +64,18 @@ export function createStatusBar(holder: SessionHolder): vscode.Disposable {
     }
     stop.hide();
     if (run && wasLive === run.runId) showOutcome(run);
-    else if (hideTimer === undefined) main.hide();
+    else if (hideTimer === undefined) showSandboxOrHide();
     wasLive = null;
+  };
+
+  /** Between runs the item stays only to say that agent commands would not be confined. */
+  const showSandboxOrHide = (): void => {
+    const sandbox = holder.state()?.sandbox ?? null;
+    const text = sandbox ? sandboxWarning(sandbox.kind) : null;
+    if (!sandbox || text === null) return main.hide();
+    main.text = text;
+    main.tooltip = `${sandbox.text} Click to open the Lead panel.`;
+    main.show();
   };
 
   const showOutcome = (run: RunView): void => {
@@ -74,7 +85,7 @@ export function createStatusBar(holder: SessionHolder): vscode.Disposable {
     clearTimeout(hideTimer);
     hideTimer = setTimeout(() => {
       hideTimer = undefined;
-      main.hide();
+      showSandboxOrHide();
     }, OUTCOME_MS);
   };
 

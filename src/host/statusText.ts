@@ -33,3 +33,10 @@ export function outcomeText(run: RunView): string {
   const icon = run.status === 'completed' ? '$(check)' : run.status === 'review' ? '$(eye)' : '$(warning)';
   return `${icon} Foreman: run ${run.status}`;
 }
+
+/** The item between runs when agent commands would not be confined; null when they would be. */
+export function sandboxWarning(kind: 'on' | 'off' | 'unavailable'): string | null {
+  if (kind === 'off') return '$(warning) Foreman: sandbox off';
+  if (kind === 'unavailable') return '$(error) Foreman: no sandbox, agent commands refused';
+  return null;
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactNumber, liveText, money, outcomeText } from '../../src/host/statusText';
+import { compactNumber, liveText, money, outcomeText, sandboxWarning } from '../../src/host/statusText';
 import { RunView } from '../../src/protocol/panel';
 import type { TaskRow, TaskStatus } from '../../src/protocol/panel';
 
@@ -115,4 +115,10 @@ test('a finished run shows its outcome', () => {
   assert.equal(outcomeText(run([], { status: 'completed' })), '$(check) Foreman: run completed');
   assert.equal(outcomeText(run([], { status: 'review' })), '$(eye) Foreman: run review');
   assert.equal(outcomeText(run([], { status: 'failed' })), '$(warning) Foreman: run failed');
+});
+
+test('between runs the item warns when agent commands would not be confined', () => {
+  assert.equal(sandboxWarning('on'), null);
+  assert.equal(sandboxWarning('off'), '$(warning) Foreman: sandbox off');
+  assert.match(sandboxWarning('unavailable') ?? '', /no sandbox, agent commands refused/);
 });
