@@ -5,16 +5,18 @@
  * Each command gets new user, PID, network, IPC, UTS and cgroup namespaces, no capabilities (also
  * when Foreman runs as root) and no way to make further user namespaces; a fresh /proc showing
  * only its own processes, with /proc/sys read-only; the whole file system read-only (/tmp too),
- * only the worktree and the task's temporary, cache and home folders writable; the seccomp filter
+ * only the worktree and the task's temporary, cache and home folders writable; the developer's
+ * checkout, Foreman's home folder and the system's temporary folder hidden; the seccomp filter
  * of seccompFilter.ts (no Unix sockets). `--die-with-parent` and the PID namespace make every
  * process of the command die when bwrap dies or the command's shell exits.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Sandbox, SandboxLaunch, SandboxRequest, SandboxStatus } from '../core/sandbox';
 import { errorMessage } from '../core/errors';
+import { sandboxView } from '../core/sandboxView';
 import { unixSocketFilter } from './seccompFilter';
 
 /** Options of `createBubblewrapSandbox`. */
@@ -106,18 +108,27 @@ function namespaceArgs(network: SandboxRequest['network'], disableUserns: boolea
 
 /**
  * The mounts, in order (later ones lie over earlier ones): everything read-only, a private /dev,
- * the sandbox's own /proc; the worktree writable; the read-only paths over it (should one lie
- * inside); the task's own folders writable last, since they live inside the repository's git
- * directory. /tmp stays read-only: TMPDIR is the task's own folder.
+ * the sandbox's own /proc; an empty tmpfs over each hidden folder, with what the command's
+ * environment needs brought back read-only (core/sandboxView.ts); the worktree writable; the
+ * read-only paths over it (should one lie inside); the task's own folders writable, since they
+ * live inside the repository's git directory; last, the hidden folders' tmpfs made read-only, so
+ * that nothing can be written there either. /tmp stays read-only: TMPDIR is the task's own folder.
  */
 function mountArgs(request: SandboxRequest): string[] {
   const { scope } = request;
+  const view = sandboxView(scope, request.env);
+  // A folder that does not exist hides nothing, and bwrap cannot make its mount point in a read-only /.
+  const hidden = view.hidden.filter((path) => existsSync(path));
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
   // A fresh procfs leaves /proc/sys writable to uid 0 even without capabilities (kernel.core_pattern
   // would run a program as the host's root): the host's, read-only, is laid over it.
-  args.push('--ro-bind', '/proc/sys', '/proc/sys', '--bind', scope.worktree, scope.worktree);
+  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  for (const path of hidden) args.push('--tmpfs', path);
+  for (const path of view.shown) args.push('--ro-bind-try', path, path);
+  args.push('--bind', scope.worktree, scope.worktree);
   for (const path of scope.readOnly) args.push('--ro-bind', path, path);
   for (const path of [scope.tmp, scope.cache, scope.home]) args.push('--bind', path, path);
+  for (const path of hidden) args.push('--remount-ro', path);
   return args;
 }
 
@@ -125,7 +136,7 @@ function mountArgs(request: SandboxRequest): string[] {
 async function trial(bwrap: string, shell: string, disableUserns: boolean): Promise<string | null> {
   const filter = unixSocketFilter(process.arch);
   const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  args.push('--ro-bind', '/proc/sys', '/proc/sys', '--tmpfs', '/tmp', '--remount-ro', '/tmp');
   if (filter) args.push('--seccomp', '3');
   const r = await runBwrap(bwrap, [...args, '--', shell, '-c', 'exit 0'], filter);
   return r.ok ? null : r.out;
@@ -142,6 +153,7 @@ function summaryOf(userns: 'disabled' | 'old' | 'refused', filter: boolean): str
   ].filter((l) => l !== null);
   const guarantees = [
     "writes only to the task's worktree and its own temporary, cache and home folders (/tmp is read-only)",
+    'your checkout, home folder and temporary folder hidden',
     'no network unless allowed',
     'its own processes and /proc',
     ...(filter ? ['no Unix sockets'] : []),

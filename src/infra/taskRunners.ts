@@ -4,6 +4,7 @@
  * made empty when the task's runner opens and removed when it closes.
  */
 import { mkdir, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskRunner } from '../core/ports';
 import { sandboxState } from '../core/sandbox';
@@ -16,8 +17,13 @@ export interface TaskPlace {
   worktree: string;
   /** The task's scratch folder (`.git/foreman/runs/<run>/tmp/<task>`), holding tmp/, cache/ and home/. */
   scratch: string;
-  /** What they may read and never write: the repository and its git directory. */
+  /** What they may read and never write: the repository's git directory. */
   readOnly: string[];
+  /**
+   * What they may not read: the developer's checkout. Foreman's home folder and the system's
+   * temporary folder are added by the runners (see `placeScope`).
+   */
+  hidden: string[];
 }
 
 /** Opens task runners, all confined the same way. */
@@ -37,7 +43,11 @@ export interface TaskRunnersOptions {
   parentEnv?: Readonly<Record<string, string | undefined>>;
 }
 
-/** The scope of a place: its worktree writable, with tmp/, cache/ and home/ of its scratch folder. */
+/**
+ * The scope of a place: its worktree writable, with tmp/, cache/ and home/ of its scratch folder;
+ * hidden, the place's own hidden folders, Foreman's home folder (`os.homedir()`, from HOME) and
+ * the system's temporary folder (`os.tmpdir()` and /tmp).
+ */
 export function placeScope(place: TaskPlace): SandboxScope {
   return {
     worktree: place.worktree,
@@ -45,6 +55,7 @@ export function placeScope(place: TaskPlace): SandboxScope {
     cache: join(place.scratch, 'cache'),
     home: join(place.scratch, 'home'),
     readOnly: place.readOnly,
+    hidden: [...new Set([...place.hidden, homedir(), tmpdir(), '/tmp'])],
   };
 }
 

@@ -131,7 +131,7 @@ test('escapes through the shell change nothing outside the worktree', async () =
     `node -e "require('fs').writeFileSync('/tmp/node-${TAG}', 'x')"`,
     `echo x > ${homedir()}/home-${TAG}`,
     `echo x > /home-${TAG}`,
-    `rm -f ${t.root}/package.json`,
+    `rm ${t.root}/package.json`,
     `chmod 777 ${t.root}/.git`,
   ];
   for (const command of escapes) {
