@@ -111,15 +111,18 @@ function namespaceArgs(network: SandboxRequest['network'], disableUserns: boolea
  * the sandbox's own /proc; an empty tmpfs over each hidden folder, with what the command's
  * environment needs brought back read-only (core/sandboxView.ts); the worktree writable; the
  * read-only paths over it (should one lie inside); the task's own folders writable, since they
- * live inside the repository's git directory; last, the hidden folders' tmpfs made read-only, so
- * that nothing can be written there either. /tmp stays read-only: TMPDIR is the task's own folder.
+ * live inside the repository's git directory; last, the hidden folders' tmpfs and /dev made
+ * read-only, so that nothing can be written there either. /tmp stays read-only: TMPDIR is the
+ * task's own folder. /dev/shm is a tmpfs of the command's own, gone when it ends.
  */
 function mountArgs(request: SandboxRequest): string[] {
   const { scope } = request;
   const view = sandboxView(scope, request.env);
   // A folder that does not exist hides nothing, and bwrap cannot make its mount point in a read-only /.
   const hidden = view.hidden.filter((path) => existsSync(path));
-  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  // bwrap's /dev is a writable tmpfs as large as half the RAM: `dd of=/dev/sda` would fill it.
+  // It is made read-only at the end (its device nodes still work), with a /dev/shm of its own.
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/dev/shm', '--proc', '/proc'];
   // A fresh procfs leaves /proc/sys writable to uid 0 even without capabilities (kernel.core_pattern
   // would run a program as the host's root): the host's, read-only, is laid over it.
   args.push('--ro-bind', '/proc/sys', '/proc/sys');
@@ -129,14 +132,16 @@ function mountArgs(request: SandboxRequest): string[] {
   for (const path of scope.readOnly) args.push('--ro-bind', path, path);
   for (const path of [scope.tmp, scope.cache, scope.home]) args.push('--bind', path, path);
   for (const path of hidden) args.push('--remount-ro', path);
+  args.push('--remount-ro', '/dev');
   return args;
 }
 
 /** Try a sandbox with every option a command gets (the network off); bwrap's words when it fails. */
 async function trial(bwrap: string, shell: string, disableUserns: boolean): Promise<string | null> {
   const filter = unixSocketFilter(process.arch);
-  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  args.push('--ro-bind', '/proc/sys', '/proc/sys', '--tmpfs', '/tmp', '--remount-ro', '/tmp');
+  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/dev/shm'];
+  args.push('--proc', '/proc', '--ro-bind', '/proc/sys', '/proc/sys', '--tmpfs', '/tmp', '--remount-ro', '/tmp');
+  args.push('--remount-ro', '/dev');
   if (filter) args.push('--seccomp', '3');
   const r = await runBwrap(bwrap, [...args, '--', shell, '-c', 'exit 0'], filter);
   return r.ok ? null : r.out;

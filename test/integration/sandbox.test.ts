@@ -131,6 +131,7 @@ test('escapes through the shell change nothing outside the worktree', async () =
     `node -e "require('fs').writeFileSync('/tmp/node-${TAG}', 'x')"`,
     `echo x > ${homedir()}/home-${TAG}`,
     `echo x > /home-${TAG}`,
+    `dd if=/dev/zero of=/dev/sda-${TAG} bs=1M count=1`,
     `rm ${t.root}/package.json`,
     `chmod 777 ${t.root}/.git`,
   ];
