@@ -12,6 +12,7 @@ import type { ProcessRunner } from '../src/core/ports';
 import type { SandboxScope } from '../src/core/sandbox';
 import { createProcessRunner } from '../src/infra/processRunner';
 import { createSystemSandbox } from '../src/infra/systemSandbox';
+import { placeScope } from '../src/infra/taskRunners';
 import { median, summarise } from './benchStats';
 
 /** Runs of each kind after the warm-up. */
@@ -36,13 +37,15 @@ export async function sandboxSection(json: boolean): Promise<Record<string, unkn
     return null;
   }
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'foreman-bench-sandbox-')));
-  const scope: SandboxScope = {
+  // A task's scope as the runners make it (Foreman's home and the temporary folders hidden).
+  const scope: SandboxScope = placeScope({
+    runId: 'bench',
+    taskId: 'bench',
     worktree: join(tmp, 'worktree'),
-    tmp: join(tmp, 'scratch', 'tmp'),
-    cache: join(tmp, 'scratch', 'cache'),
-    home: join(tmp, 'scratch', 'home'),
+    scratch: join(tmp, 'scratch'),
     readOnly: [],
-  };
+    hidden: [],
+  });
   for (const dir of [scope.worktree, scope.tmp, scope.cache, scope.home]) mkdirSync(dir, { recursive: true });
   try {
     const sandboxed = createProcessRunner({ sandbox, scope, network: 'none' });

@@ -33,7 +33,7 @@ export type ApplyResult =
 export interface WorktreeSetup {
   /**
    * Patterns of files to copy from the developer's checkout (never overwriting). When null, the
-   * repository's `.worktreeinclude` is used if present, else root `.env*` files.
+   * repository's `.worktreeinclude` is used if present, else nothing is copied.
    */
   include: string[] | null;
   /** Shell command run in the new worktree with WORKTREE_PATH and REPO_PATH set; none when null. */

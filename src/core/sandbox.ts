@@ -11,7 +11,10 @@ import type { HostPattern } from './hostPatterns';
  * What one sandboxed process may touch. Contract: everything is read-only (the system's /tmp
  * included) except `worktree`, `tmp`, `cache` and `home`; `readOnly` paths stay unwritable even
  * inside the worktree, while the task's own folders stay writable even inside a `readOnly` path
- * (they live in the repository's git directory).
+ * (they live in the repository's git directory). The `hidden` folders cannot be read at all: each
+ * shows empty, except what of the scope lies inside it (the worktree, the task's folders, the
+ * `readOnly` paths) and the folders `sandboxView` (core/sandboxView.ts) brings back for the
+ * command's environment (its PATH, and paths its variables name).
  */
 export interface SandboxScope {
   /** The task's worktree: read and write. */
@@ -22,8 +25,13 @@ export interface SandboxScope {
   cache: string;
   /** The task's own home folder (HOME). */
   home: string;
-  /** Paths the process must be able to read and never write: the repository and its git directory. */
+  /** Paths the process must be able to read and never write: the repository's git directory. */
   readOnly: string[];
+  /**
+   * Folders the process must not read: the developer's checkout (its untracked `.env` and the
+   * like), Foreman's home folder (keys, tokens, shell history) and the system's temporary folder.
+   */
+  hidden: string[];
 }
 
 /**

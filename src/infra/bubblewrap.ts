@@ -5,19 +5,21 @@
  * Each command gets new user, PID, network, IPC, UTS and cgroup namespaces, no capabilities (also
  * when Foreman runs as root) and no way to make further user namespaces; a fresh /proc showing
  * only its own processes, with /proc/sys read-only; the whole file system read-only (/tmp too),
- * only the worktree and the task's temporary, cache and home folders writable; the seccomp filter
+ * only the worktree and the task's temporary, cache and home folders writable; the developer's
+ * checkout, Foreman's home folder and the system's temporary folder hidden; the seccomp filter
  * of seccompFilter.ts (no Unix sockets). `--die-with-parent` and the PID namespace make every
  * process of the command die when bwrap dies or the command's shell exits. With an allow-listed
  * network, a bridge inside carries connections to the proxy's port out through descriptor 5.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { proxyEnvironment } from '../core/agentEnv';
 import { SANDBOX_PROXY_PORT } from '../core/sandbox';
 import type { Sandbox, SandboxLaunch, SandboxRequest, SandboxStatus } from '../core/sandbox';
 import { errorMessage } from '../core/errors';
+import { sandboxView } from '../core/sandboxView';
 import { BRIDGE_SOURCE } from './proxyChannel';
 import { unixSocketFilter } from './seccompFilter';
 
@@ -131,26 +133,42 @@ function namespaceArgs(network: SandboxRequest['network'], disableUserns: boolea
 
 /**
  * The mounts, in order (later ones lie over earlier ones): everything read-only, a private /dev,
- * the sandbox's own /proc; the worktree writable; the read-only paths over it (should one lie
- * inside); the task's own folders writable last, since they live inside the repository's git
- * directory. /tmp stays read-only: TMPDIR is the task's own folder.
+ * the sandbox's own /proc; an empty tmpfs over each hidden folder, with what the command's
+ * environment needs brought back read-only (core/sandboxView.ts); the worktree writable; the
+ * read-only paths over it (should one lie inside); the task's own folders writable, since they
+ * live inside the repository's git directory; last, the hidden folders' tmpfs and /dev made
+ * read-only, so that nothing can be written there either. /tmp stays read-only: TMPDIR is the
+ * task's own folder. /dev/shm is a tmpfs of the command's own, gone when it ends.
  */
-function mountArgs(request: SandboxRequest): string[] {
+function mountArgs(request: SandboxRequest, needs: readonly string[] = []): string[] {
   const { scope } = request;
-  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  const view = sandboxView(scope, request.env);
+  // A folder that does not exist hides nothing, and bwrap cannot make its mount point in a read-only /.
+  const hidden = view.hidden.filter((path) => existsSync(path));
+  // bwrap's /dev is a writable tmpfs as large as half the RAM: `dd of=/dev/sda` would fill it.
+  // It is made read-only at the end (its device nodes still work), with a /dev/shm of its own.
+  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/dev/shm', '--proc', '/proc'];
   // A fresh procfs leaves /proc/sys writable to uid 0 even without capabilities (kernel.core_pattern
   // would run a program as the host's root): the host's, read-only, is laid over it.
-  args.push('--ro-bind', '/proc/sys', '/proc/sys', '--bind', scope.worktree, scope.worktree);
+  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  for (const path of hidden) args.push('--tmpfs', path);
+  for (const path of view.shown) args.push('--ro-bind-try', path, path);
+  // What Foreman itself runs inside (the network bridge's Node) comes back read-only when hidden.
+  for (const path of needs) if (hidden.some((h) => path.startsWith(`${h}/`))) args.push('--ro-bind-try', path, path);
+  args.push('--bind', scope.worktree, scope.worktree);
   for (const path of scope.readOnly) args.push('--ro-bind', path, path);
   for (const path of [scope.tmp, scope.cache, scope.home]) args.push('--bind', path, path);
+  for (const path of hidden) args.push('--remount-ro', path);
+  args.push('--remount-ro', '/dev');
   return args;
 }
 
 /** Try a sandbox with every option a command gets (the network off); bwrap's words when it fails. */
 async function trial(bwrap: string, shell: string, disableUserns: boolean): Promise<string | null> {
   const filter = unixSocketFilter(process.arch);
-  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
-  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  const args = [...namespaceArgs('none', disableUserns), '--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/dev/shm'];
+  args.push('--proc', '/proc', '--ro-bind', '/proc/sys', '/proc/sys', '--tmpfs', '/tmp', '--remount-ro', '/tmp');
+  args.push('--remount-ro', '/dev');
   if (filter) args.push('--seccomp', '3');
   const r = await runBwrap(bwrap, [...args, '--', shell, '-c', 'exit 0'], filter);
   return r.ok ? null : r.out;
@@ -167,6 +185,7 @@ function summaryOf(userns: 'disabled' | 'old' | 'refused', filter: boolean): str
   ].filter((l) => l !== null);
   const guarantees = [
     "writes only to the task's worktree and its own temporary, cache and home folders (/tmp is read-only)",
+    'your checkout, home folder and temporary folder hidden',
     'no network unless allowed',
     'its own processes and /proc',
     ...(filter ? ['no Unix sockets'] : []),
@@ -231,7 +250,8 @@ export function createBubblewrapSandbox(options: BubblewrapOptions = {}): Sandbo
     launch: (request): SandboxLaunch => {
       if (bwrap === null || probed === null || !probed.status.available)
         throw new Error('the bubblewrap sandbox was launched before a probe found it available');
-      const args = [...namespaceArgs(request.network, probed.disableUserns), ...mountArgs(request)];
+      const needs = request.network === 'allowList' ? [dirname(nodePath)] : [];
+      const args = [...namespaceArgs(request.network, probed.disableUserns), ...mountArgs(request, needs)];
       if (filter) args.push('--seccomp', '3');
       args.push('--chdir', request.cwd, '--', shell, '-c');
       if (request.network !== 'allowList') {

@@ -110,8 +110,9 @@ export class GitRepo implements RepoPort {
 
   /**
    * Where a task's processes run: its worktree writable, its scratch folder under the run's state
-   * folder (`<stateDir>/runs/<run>/tmp/<task>`), and the repository and its git directory (the
-   * parent of the state folder) read-only, so that no agent writes a ref, the config or a hook.
+   * folder (`<stateDir>/runs/<run>/tmp/<task>`), the repository's git directory (the parent of the
+   * state folder) read-only, so that no agent writes a ref, the config or a hook, and the
+   * developer's checkout hidden, so that no agent reads its untracked files (a `.env`).
    */
   taskPlace(runId: string, taskId: string, worktree: string): TaskPlace {
     return {
@@ -119,7 +120,8 @@ export class GitRepo implements RepoPort {
       taskId,
       worktree,
       scratch: join(this.stateDir, 'runs', runId, 'tmp', taskId),
-      readOnly: [this.root, dirname(this.stateDir)],
+      readOnly: [dirname(this.stateDir)],
+      hidden: [this.root],
     };
   }
 

@@ -5,6 +5,7 @@
  * network, each runner has its own filtering proxy (networkProxy.ts), closed with the runner.
  */
 import { mkdir, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEnvironment, proxyEnvironment } from '../core/agentEnv';
 import type { SandboxProfile } from '../core/journal';
@@ -32,8 +33,13 @@ export interface TaskPlace {
   worktree: string;
   /** The task's scratch folder (`.git/foreman/runs/<run>/tmp/<task>`), holding tmp/, cache/ and home/. */
   scratch: string;
-  /** What they may read and never write: the repository and its git directory. */
+  /** What they may read and never write: the repository's git directory. */
   readOnly: string[];
+  /**
+   * What they may not read: the developer's checkout. Foreman's home folder and the system's
+   * temporary folder are added by the runners (see `placeScope`).
+   */
+  hidden: string[];
 }
 
 /** Opens task runners, all confined the same way. */
@@ -63,7 +69,11 @@ export interface TaskRunnersOptions {
   proxy?: Pick<NetworkProxyOptions, 'resolve' | 'connectTimeoutMs'>;
 }
 
-/** The scope of a place: its worktree writable, with tmp/, cache/ and home/ of its scratch folder. */
+/**
+ * The scope of a place: its worktree writable, with tmp/, cache/ and home/ of its scratch folder;
+ * hidden, the place's own hidden folders, Foreman's home folder (`os.homedir()`, from HOME) and
+ * the system's temporary folder (`os.tmpdir()` and /tmp).
+ */
 export function placeScope(place: TaskPlace): SandboxScope {
   return {
     worktree: place.worktree,
@@ -71,6 +81,7 @@ export function placeScope(place: TaskPlace): SandboxScope {
     cache: join(place.scratch, 'cache'),
     home: join(place.scratch, 'home'),
     readOnly: place.readOnly,
+    hidden: [...new Set([...place.hidden, homedir(), tmpdir(), '/tmp'])],
   };
 }
 

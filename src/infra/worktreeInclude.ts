@@ -21,8 +21,12 @@ export interface IncludeRule {
   segments: RegExp[] | null;
 }
 
-/** The allow-list used when neither the caller nor `.worktreeinclude` names one: root `.env*`. */
-export const DEFAULT_INCLUDE: readonly string[] = ['/.env*'];
+/**
+ * The allow-list used when neither the caller (the user's `setup.include`) nor `.worktreeinclude`
+ * names one: empty. An untracked file, a `.env` above all, holds the developer's secrets, and what
+ * a worktree holds its agent reads and sends to the model; it is copied only when named.
+ */
+export const DEFAULT_INCLUDE: readonly string[] = [];
 
 /** Translate one glob segment run (no `**` handling) to regular-expression source. */
 function globToRegex(glob: string): string {

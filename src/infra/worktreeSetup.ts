@@ -69,8 +69,8 @@ async function copyOne(repoReal: string, worktreeReal: string, rel: string): Pro
 }
 
 /**
- * Copy the allow-listed files (`include`, else `.worktreeinclude`, else root `.env*`) from the
- * developer's checkout into the worktree. Returns the root-relative paths actually copied.
+ * Copy the allow-listed files (`include`, else `.worktreeinclude`, else none) from the developer's
+ * checkout into the worktree. Returns the root-relative paths actually copied.
  */
 export async function copyIncludedFiles(
   repoRoot: string,

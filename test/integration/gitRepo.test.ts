@@ -174,7 +174,7 @@ test('ensureWorktree adds the worktree on an existing branch', async () => {
   }
 });
 
-test('set-up copies root .env files without overwriting, and runs the command with WORKTREE_PATH and REPO_PATH', async () => {
+test('set-up copies the files named (root .env ones here) without overwriting, and runs the command with WORKTREE_PATH and REPO_PATH', async () => {
   const f = makeFixture();
   try {
     f.write('.env.shared', 'committed\n');
@@ -186,11 +186,11 @@ test('set-up copies root .env files without overwriting, and runs the command wi
     f.write('sub/.env', 'NESTED=1\n');
     const repo = await f.open();
     const command = 'printf "%s\\n%s\\n" "$WORKTREE_PATH" "$REPO_PATH" > setup-env.txt';
-    const wt = await repo.ensureWorktree('r1', 't1', base, { include: null, command, timeoutMs: 10_000 });
+    const wt = await repo.ensureWorktree('r1', 't1', base, { include: ['/.env*'], command, timeoutMs: 10_000 });
     assert.equal(f.read('.env', wt.path), 'SECRET=1\n');
     assert.equal(f.read('.env.local', wt.path), 'LOCAL=1\n');
     assert.equal(f.read('.env.shared', wt.path), 'committed\n', 'an existing file is never overwritten');
-    assert.equal(existsSync(join(wt.path, 'sub', '.env')), false, 'only root .env* by default');
+    assert.equal(existsSync(join(wt.path, 'sub', '.env')), false, 'only root .env* by that pattern');
     assert.equal(f.read('setup-env.txt', wt.path), `${wt.path}\n${f.root}\n`);
   } finally {
     f.cleanup();

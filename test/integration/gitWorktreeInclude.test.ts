@@ -81,3 +81,31 @@ test('collecting never lists tracked files or .git, and copying never follows li
     f.cleanup();
   }
 });
+
+test('by default nothing untracked is copied, a root .env included; named, it is', async () => {
+  const f = makeFixture();
+  try {
+    f.write('.gitignore', '.env*\nsecrets/\n');
+    const base = commitAllAsDev(f, 'ignore secrets');
+    f.write('.env', 'DATABASE_URL=postgres://u:secret@db/app\n');
+    f.write('.env.local', 'LOCAL=1\n');
+    f.write('secrets/notes.txt', 'secret\n');
+    f.write('draft.txt', 'untracked, not ignored\n');
+    const repo = await f.open();
+    const wt = await repo.ensureWorktree('r1', 't1', base, { include: null, command: null, timeoutMs: 1000 });
+    assert.deepEqual(
+      ['.env', '.env.local', 'secrets/notes.txt', 'draft.txt'].filter((rel) => existsSync(join(wt.path, rel))),
+      [],
+    );
+    assert.deepEqual(await copyIncludedFiles(f.root, wt.path, null), [], 'no setting, no .worktreeinclude: none');
+    assert.deepEqual(await copyIncludedFiles(f.root, wt.path, ['/.env']), ['.env'], 'the setting names one');
+    f.write('.worktreeinclude', 'secrets/\n');
+    assert.deepEqual(
+      await copyIncludedFiles(f.root, wt.path, null),
+      ['secrets/notes.txt'],
+      '.worktreeinclude names one',
+    );
+  } finally {
+    f.cleanup();
+  }
+});

@@ -13,7 +13,7 @@ export function unconfinedRunner(dir: string, over: Partial<ProcessRunnerOptions
   return createProcessRunner({
     sandbox: null,
     network: 'host',
-    scope: { worktree: dir, tmp: dir, cache: dir, home: dir, readOnly: [] },
+    scope: { worktree: dir, tmp: dir, cache: dir, home: dir, readOnly: [], hidden: [] },
     ...over,
   });
 }

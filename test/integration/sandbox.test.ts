@@ -131,7 +131,8 @@ test('escapes through the shell change nothing outside the worktree', async () =
     `node -e "require('fs').writeFileSync('/tmp/node-${TAG}', 'x')"`,
     `echo x > ${homedir()}/home-${TAG}`,
     `echo x > /home-${TAG}`,
-    `rm -f ${t.root}/package.json`,
+    `dd if=/dev/zero of=/dev/sda-${TAG} bs=1M count=1`,
+    `rm ${t.root}/package.json`,
     `chmod 777 ${t.root}/.git`,
   ];
   for (const command of escapes) {
@@ -340,16 +341,21 @@ test('where no sandbox can run, agent commands are refused with what to do, unle
 
 test('the CLI says first how agent commands will run, and refuses where no sandbox can', async () => {
   const lines: string[] = [];
-  const ctx = { err: (line: string) => void lines.push(line) } as unknown as CommandContext;
+  const ctx = {
+    err: (line: string) => void lines.push(line),
+    cl: { approve: 'never', approveTimeoutMs: 1000 },
+  } as unknown as CommandContext;
   const broken = createBubblewrapSandbox({ bwrapPath: join(t.tmp, 'no-such-bwrap') });
   const on = resolveSettings({}, {}, {});
-  assert.equal(await sandboxGate(ctx, await openWorkspace(t.root, on)), null);
+  const sandboxed = await sandboxGate(ctx, await openWorkspace(t.root, on));
+  assert.ok(typeof sandboxed === 'object' && sandboxed.mode === 'never');
   assert.match(lines[0], /^Sandbox: bubblewrap \d+\.\d+.*: writes only to the task's worktree/);
+  assert.match(lines[1], /^Approvals: commands the policy asks about are refused/);
   assert.equal(await sandboxGate(ctx, await openWorkspace(t.root, on, broken)), EXIT.refused);
-  assert.match(lines[1], /^Sandbox unavailable: .*no-such-bwrap.*Agent commands are refused\..*--no-sandbox/);
+  assert.match(lines[2], /^Sandbox unavailable: .*no-such-bwrap.*Agent commands are refused\..*--no-sandbox/);
   const off = resolveSettings({}, {}, { noSandbox: true });
-  assert.equal(await sandboxGate(ctx, await openWorkspace(t.root, off, broken)), null);
-  assert.match(lines[2], /^Sandbox OFF: /);
+  assert.equal(typeof (await sandboxGate(ctx, await openWorkspace(t.root, off, broken))), 'object');
+  assert.match(lines[3], /^Sandbox OFF: /);
 });
 
 /**

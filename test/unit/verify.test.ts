@@ -19,7 +19,7 @@ import type { CheckResult } from '../../src/core/journal';
 const runner = createProcessRunner({
   sandbox: null,
   network: 'host',
-  scope: { worktree: tmpdir(), tmp: tmpdir(), cache: tmpdir(), home: tmpdir(), readOnly: [] },
+  scope: { worktree: tmpdir(), tmp: tmpdir(), cache: tmpdir(), home: tmpdir(), readOnly: [], hidden: [] },
 });
 
 function withTempDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
