@@ -2,7 +2,9 @@
  * `npm run bench`: the orchestrator's own cost with a model server that answers at once (see
  * BENCHMARKS.md). 100 agents × 20 steps on a real temporary repository: real worktrees, sandboxed
  * file system, openai client over HTTP, journal and transcripts; RunEngine with concurrency 100,
- * no checks, no review. The scripted server runs in its own process (scripts/benchServer.ts).
+ * no checks, no review. Every fifth step of an agent is a `run_command`, run by the real task
+ * runner in the task's bubblewrap sandbox (3 an agent at 20 steps). The scripted server runs in
+ * its own process (scripts/benchServer.ts).
  *
  * Counted: this process's CPU (process.cpuUsage, user + system, libuv and GC threads included),
  * per phase and per agent step; git and every other child process is not counted. Also the
@@ -10,7 +12,8 @@
  * real collaborators cut the phases: agents start together once all worktrees exist, and each
  * task's commit waits until every agent has finished, so "agents" holds only agent steps.
  *
- * Options: --agents N (100), --steps N (20), --check CMD (one check; none by default), --free (no
+ * Options: --agents N (100), --steps N (20), --check CMD (one check, run in the sandbox; none by
+ * default), --no-commands (no run_command steps: the tool mix before the sandbox), --free (no
  * barriers: one natural run), --stalls (list latenesses over 20 ms on the hrtime clock, to find
  * them in a profile), --json (figures as JSON too), --keep (keep the temporary repository),
  * --no-panel (skip the last section).
@@ -48,7 +51,7 @@ import { createTaskRunners } from '../src/infra/taskRunners';
 import type { TaskRunners } from '../src/infra/taskRunners';
 import { createTranscriptStore } from '../src/infra/transcriptFile';
 import { sandboxSection } from './benchSandbox';
-import { benchPlan, makeRepo } from './benchServer';
+import { benchCommandsPerAgent, benchPlan, makeRepo } from './benchServer';
 import { errorMessage } from '../src/core/errors';
 
 const TARGET_CPU_MS_PER_STEP = 2;
@@ -67,6 +70,8 @@ interface Options {
   free: boolean;
   stalls: boolean;
   panel: boolean;
+  /** Agents' run_command steps, in the sandbox (`--no-commands`: none). */
+  commands: boolean;
 }
 
 /** Parse the command line; throws on an unknown flag or a bad number. */
@@ -80,12 +85,14 @@ export function parseOptions(args: string[]): Options {
     free: false,
     stalls: false,
     panel: true,
+    commands: true,
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const flag = a.slice(2) as 'json' | 'keep' | 'free' | 'stalls';
     if (['json', 'keep', 'free', 'stalls'].includes(flag)) opts[flag] = true;
     else if (a === '--no-panel') opts.panel = false;
+    else if (a === '--no-commands') opts.commands = false;
     else if (a === '--check') opts.check = args[++i] ?? null;
     else if (a === '--agents' || a === '--steps') {
       const n = Number(args[++i]);
@@ -252,9 +259,10 @@ class HeldCommitsRepo extends GitRepo {
 
 // --- The run -----------------------------------------------------------------------------------
 
-/** Start scripts/benchServer.ts in its own process; resolves with its base URL. */
-export async function startServer(steps: number): Promise<{ url: string; child: ChildProcess }> {
+/** Start scripts/benchServer.ts in its own process (`commands`: its agents run commands); resolves with its base URL. */
+export async function startServer(steps: number, commands = false): Promise<{ url: string; child: ChildProcess }> {
   const args = ['--import', 'tsx', join(ROOT, 'scripts/benchServer.ts'), '--steps', String(steps)];
+  if (commands) args.push('--commands');
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const [line] = (await once(lines, 'line')) as [string];
@@ -283,6 +291,8 @@ function runConfig(opts: Options): RunConfig {
 interface Outcome {
   state: RunState;
   agentRequests: number;
+  /** The agents' run_command calls, and how many of them exited 0. */
+  commands: { run: number; ok: number };
   events: number;
   monitor: Monitor;
 }
@@ -323,7 +333,12 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
     clock: systemClock,
   };
   const engine = RunEngine.create(deps, config, { plan: benchPlan(opts.agents), repoView, base });
+  const commands = { run: 0, ok: 0 };
   engine.onEvent((event) => {
+    if (event.type === 'tool_call' && event.tool === 'run_command') {
+      commands.run++;
+      if (event.ok) commands.ok++;
+    }
     if (opts.free || event.type !== 'task_status' || !FINAL_TASK_STATUSES.has(event.status)) return;
     started.drop(event.taskId);
     finished.drop(event.taskId);
@@ -333,7 +348,7 @@ async function benchRun(opts: Options, root: string, worktreeRoot: string, url: 
   monitor.stop();
   journal.close();
   const agentRequests = engine.ledger.records.filter((r) => r.role === 'agent').length;
-  return { state, agentRequests, events: state.lastSeq, monitor };
+  return { state, agentRequests, commands, events: state.lastSeq, monitor };
 }
 
 // --- The report --------------------------------------------------------------------------------
@@ -389,6 +404,12 @@ function phaseTable(rows: PhaseFigures[], steps: number): string[] {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
 }
 
+/** What the agents run besides the file tools. */
+function commandsLine(opts: Options): string {
+  const n = benchCommandsPerAgent(opts.steps, opts.commands);
+  return n === 0 ? 'no commands' : `${n} sandboxed run_command steps an agent`;
+}
+
 /** The figures as a small table, then the targets as ratios. */
 function report(opts: Options, out: Outcome): { text: string; figures: Record<string, unknown> } {
   const { phases, peakRss, peakHeap } = out.monitor;
@@ -401,12 +422,13 @@ function report(opts: Options, out: Outcome): { text: string; figures: Record<st
     .map((l) => l.toFixed(2))
     .join(' ');
   const text = [
-    `Foreman bench: ${opts.agents} agents × ${opts.steps} steps, checks: ${opts.check ?? 'none'}, review off, ${opts.free ? 'no barriers' : 'phases cut by barriers'}; test server in its own process`,
+    `Foreman bench: ${opts.agents} agents × ${opts.steps} steps, ${commandsLine(opts)}, checks: ${opts.check ?? 'none'}, review off, ${opts.free ? 'no barriers' : 'phases cut by barriers'}; test server in its own process`,
     `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${process.platform}, load average ${load}; run ${out.state.runId}: ${out.state.status}`,
     '',
     ...phaseTable(phases.length > 1 ? [...phases, whole] : phases, steps),
     '',
     `Agent steps (model requests): ${steps}; ${(steps / (agents.wallMs / 1000)).toFixed(0)} requests/s over the ${scope}; journal events: ${out.events}`,
+    `Agent commands (run_command, sandboxed): ${out.commands.run}, ${out.commands.ok} exited 0`,
     `Peak memory: rss ${mib(peakRss)}, heap used ${mib(peakHeap)}`,
     '',
     ...(agents === whole
@@ -423,6 +445,7 @@ function report(opts: Options, out: Outcome): { text: string; figures: Record<st
     figures: {
       ...opts,
       agentRequests: steps,
+      commands: out.commands,
       events: out.events,
       load: loadavg(),
       phases: [...phases, whole],
@@ -454,6 +477,9 @@ function checkOutcome(opts: Options, out: Outcome): string | null {
   const expected = opts.agents * opts.steps;
   if (out.agentRequests !== expected) return `expected ${expected} agent requests, saw ${out.agentRequests}`;
   if (out.monitor.phases.length !== (opts.free ? 1 : 3)) return 'the phase barriers did not release as expected';
+  const commands = opts.agents * benchCommandsPerAgent(opts.steps, opts.commands);
+  if (out.commands.run !== commands || out.commands.ok !== commands)
+    return `expected ${commands} agent commands to run and exit 0, saw ${out.commands.run} run, ${out.commands.ok} exit 0`;
   return null;
 }
 
@@ -479,7 +505,7 @@ async function orchestratorSection(opts: Options): Promise<void> {
   const root = join(tmp, 'repo');
   mkdirSync(root);
   makeRepo(root);
-  const server = await startServer(opts.steps);
+  const server = await startServer(opts.steps, opts.commands);
   try {
     const out = await benchRun(opts, root, join(tmp, 'worktrees'), server.url);
     const problem = checkOutcome(opts, out);

@@ -3,9 +3,10 @@
  * model server that plays the agents against them. Run as a program, it is that server, in a
  * process of its own so that its CPU is not counted as the orchestrator's: Foreman's scripted
  * OpenAI-compatible test server (src/scripted/server.ts) answering at once, every agent making
- * `--steps - 1` cheap tool calls and then `finish`.
+ * `--steps - 1` cheap tool calls and then `finish`; with `--commands`, every fifth call is a
+ * `run_command` (which Foreman runs in the task's sandbox).
  *
- * Usage: node --import tsx scripts/benchServer.ts [--steps 20]
+ * Usage: node --import tsx scripts/benchServer.ts [--steps 20] [--commands]
  * Prints `listening <url>` on stdout; stops on SIGINT or SIGTERM.
  */
 import { execFileSync } from 'node:child_process';
@@ -77,11 +78,21 @@ function taskOf(request: ChatRequest): string {
   return 'unknown';
 }
 
+/** What a bench agent runs: reads the worktree and the repository's git directory, writes nothing. */
+export const BENCH_COMMAND = 'wc -l src/*.js && git status --short';
+
+/** How many of the first `steps - 1` calls are commands, with `commands` on (every fifth). */
+export function benchCommandsPerAgent(steps: number, commands: boolean): number {
+  return commands ? Math.floor((steps - 1) / 5) : 0;
+}
+
 /**
  * The tool call of step `i` (from 0): a rotation of read_file, list_dir, search and write_file on
- * small files. Writes go to a folder of the task's own, so the 100 branches merge cleanly.
+ * small files, and with `commands`, every fifth call a `run_command` in place of the rotation's.
+ * Writes go to a folder of the task's own, so the 100 branches merge cleanly.
  */
-export function benchToolCall(i: number, task: string): Reply {
+export function benchToolCall(i: number, task: string, commands = false): Reply {
+  if (commands && i % 5 === 4) return toolCall('run_command', { command: BENCH_COMMAND });
   switch (i % 4) {
     case 0:
       return toolCall('read_file', { path: `src/mod${String(i % 20).padStart(2, '0')}.js` });
@@ -98,9 +109,9 @@ export function benchToolCall(i: number, task: string): Reply {
 }
 
 /** Every agent: `steps - 1` tool calls, then `finish` on the last step. */
-export function benchScenario(steps: number): Scenario {
+export function benchScenario(steps: number, commands = false): Scenario {
   const script: Step[] = [];
-  for (let i = 0; i < steps - 1; i++) script.push((request) => benchToolCall(i, taskOf(request)));
+  for (let i = 0; i < steps - 1; i++) script.push((request) => benchToolCall(i, taskOf(request), commands));
   script.push(toolCall('finish', { summary: 'Benchmark task done.' }));
   return { defaultAgent: script };
 }
@@ -109,7 +120,8 @@ async function main(args: string[]): Promise<void> {
   const at = args.indexOf('--steps');
   const steps = at >= 0 ? Number(args[at + 1]) : 20;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, not ${args[at + 1]}`);
-  const server = await createScriptedServer({ responder: scenarioResponder(benchScenario(steps)) });
+  const commands = args.includes('--commands');
+  const server = await createScriptedServer({ responder: scenarioResponder(benchScenario(steps, commands)) });
   process.stdout.write(`listening ${server.url}\n`);
   const stop = (): void => {
     server.close().then(
