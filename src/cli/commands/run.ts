@@ -55,7 +55,7 @@ export async function driveLocked(
   engine: RunEngine,
   before?: (engine: RunEngine) => Promise<number | null>,
 ): Promise<number> {
-  const lock = takeRun(ws, engine.config.runId);
+  const lock = await takeRun(ws, engine.config.runId);
   if (!lock.ok) {
     ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
     return EXIT.refused;
