@@ -175,6 +175,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Run dist/cli.js (build it first with `node esbuild.js`) instead of src/cli/main.ts through tsx. */
   dist?: boolean;
+  /** Start the CLI as the leader of a process group of its own (its pid is the group's id). */
+  detached?: boolean;
 }
 
 /** A CLI process that is running: its pid, the process, and its result once it exits. */
@@ -209,6 +211,7 @@ export function spawnCli(args: string[], opts: CliOptions): CliProcess {
     cwd: opts.repo.root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   let stdout = '';
   let stderr = '';
