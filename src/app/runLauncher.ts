@@ -131,7 +131,7 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
   });
   if (stored.torn) input.log(`Note: ${stored.torn}.`);
   // The caller holds the run's lock (see Board.reopen).
-  for (const line of reapLeftovers(ws, runId)) input.log(line);
+  for (const line of await reapLeftovers(ws, runId)) input.log(line);
   const checks = await resolveChecks(ws, settings);
   const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
   const journal = deps.journal as JournalFile;

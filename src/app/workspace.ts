@@ -80,27 +80,35 @@ export function runWorktrees(ws: Workspace, runId: string): string {
 }
 
 /**
- * Take a run's lock for this process. Once it is held, any process still working in the run's
- * worktrees was left by a Foreman that died, and is killed (see infra/processReaper.ts); each is
- * returned as a line to show.
+ * Take a run's lock for this process. Once it is held, whatever a Foreman that died left in the
+ * run's worktrees is taken back (see reapLeftovers); each thing done is returned as a line to show.
  */
-export function takeRun(
+export async function takeRun(
   ws: Workspace,
   runId: string,
-): { ok: true; release: () => void; reaped: string[] } | { ok: false; holder: number } {
+): Promise<{ ok: true; release: () => void; reaped: string[] } | { ok: false; holder: number }> {
   const lock = acquireLock(join(runDir(ws, runId), 'lock'));
   if (!lock.ok) return lock;
-  return { ...lock, reaped: reapLeftovers(ws, runId) };
+  try {
+    return { ...lock, reaped: await reapLeftovers(ws, runId) };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 /**
- * Kill what still works in a run's worktrees; call only while holding the run's lock. Returns a
- * line to show for each process killed.
+ * Take a run's worktrees back from a Foreman that died; call only while holding the run's lock.
+ * Processes still working in them are killed (see infra/processReaper.ts), then what its killed
+ * git commands left half done is undone (infra/worktreeRecovery.ts). Returns a line to show for
+ * each.
  */
-export function reapLeftovers(ws: Workspace, runId: string): string[] {
-  return reapProcessesIn(runWorktrees(ws, runId)).map(
+export async function reapLeftovers(ws: Workspace, runId: string): Promise<string[]> {
+  const reaped = reapProcessesIn(runWorktrees(ws, runId)).map(
     (p) => `Stopped process ${p.pid}, left running in run ${runId}'s worktrees by an earlier Foreman: ${p.command}`,
   );
+  const recovered = (await ws.repo.recoverRun(runId)).map((line) => `Recovered run ${runId}: ${line}.`);
+  return [...reaped, ...recovered];
 }
 
 /** The engine's collaborators for one run. */

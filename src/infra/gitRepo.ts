@@ -31,6 +31,7 @@ import {
 } from './gitWorktrees';
 import type { AddedWorktree, WorktreeSnapshot } from './gitWorktrees';
 import type { TaskPlace, TaskRunners } from './taskRunners';
+import { recoverWorktrees } from './worktreeRecovery';
 import { prepareWorktree } from './worktreeSetup';
 import { visibleControls } from '../core/text';
 
@@ -256,6 +257,19 @@ export class GitRepo implements RepoPort {
     return this.serialised(() => {
       this.snapshot = null;
       return foremanWorktrees(this.root);
+    });
+  }
+
+  /**
+   * Undo what git commands of a Foreman that died left half done in a run's worktrees and branches
+   * (see worktreeRecovery.ts). Only while holding the run's lock, after reaping its processes.
+   * Returns a line to show for each thing undone.
+   */
+  recoverRun(runId: string): Promise<string[]> {
+    return this.serialised(() => {
+      this.snapshot = null;
+      const refs = join(this.commonDir, 'refs', 'heads', 'foreman', runId);
+      return recoverWorktrees(this.root, join(this.worktreeRoot, runId), refs);
     });
   }
 

@@ -177,6 +177,8 @@ export interface CliOptions {
   dist?: boolean;
   /** Give the process a standard input the test writes to (`child.stdin`); default: none. */
   stdin?: boolean;
+  /** Start the CLI as the leader of a process group of its own (its pid is the group's id). */
+  detached?: boolean;
 }
 
 /** A CLI process that is running: its pid, the process, and its result once it exits. */
@@ -211,6 +213,7 @@ export function spawnCli(args: string[], opts: CliOptions): CliProcess {
     cwd: opts.repo.root,
     env,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   let stdout = '';
   let stderr = '';

@@ -85,7 +85,7 @@ export async function driveLocked(
   approvals: CliApprovals,
   before?: (engine: RunEngine) => Promise<number | null>,
 ): Promise<number> {
-  const lock = takeRun(ws, engine.config.runId);
+  const lock = await takeRun(ws, engine.config.runId);
   if (!lock.ok) {
     approvals.close();
     ctx.err(`Run ${engine.config.runId} is being driven by process ${lock.holder}; stop that one first.`);
