@@ -26,7 +26,14 @@ export async function askApproval(question: ApprovalQuestion, signal: AbortSigna
     RUN,
     DENY,
   );
-  if (signal.aborted || choice === undefined) return undefined;
+  if (choice === undefined) return undefined;
+  // VS Code cannot take a notification back: one answered elsewhere stays until it is closed.
+  if (signal.aborted) {
+    void vscode.window.showInformationMessage(
+      `Foreman: \`${command}\` no longer waits: it was answered in the Lead panel, timed out, or its task stopped.`,
+    );
+    return undefined;
+  }
   if (choice === ONCE) return { choice: 'once' };
   if (choice === RUN) return { choice: 'run' };
   const reason = await vscode.window.showInputBox({
