@@ -79,6 +79,31 @@ function launchFor(options: ProcessRunnerOptions, command: string, runOptions: R
   return options.sandbox.launch({ command, cwd: runOptions.cwd, scope, network: options.network, env });
 }
 
+/**
+ * Processes started in one turn of the event loop, at most. Spawning forks this (large) process on
+ * the main thread: a hundred agents whose commands start together would stall the loop (the panel,
+ * the streams) for a second in one turn; spread over turns, other work runs in between.
+ */
+const SPAWNS_PER_TURN = 2;
+let spawnsThisTurn = 0;
+let nextTurn: Promise<void> | null = null;
+
+/** Wait for a spawn slot in this turn of the event loop, or in a later one. */
+async function spawnTurn(): Promise<void> {
+  for (;;) {
+    nextTurn ??= new Promise((resolve) =>
+      setImmediate(() => {
+        spawnsThisTurn = 0;
+        nextTurn = null;
+        resolve();
+      }),
+    );
+    if (spawnsThisTurn < SPAWNS_PER_TURN) break;
+    await nextTurn;
+  }
+  spawnsThisTurn++;
+}
+
 async function runCommand(runner: ProcessRunnerOptions, command: string, options: RunOptions): Promise<ProcessResult> {
   const started = Date.now();
   const failed = (output: string, aborted = false): ProcessResult => ({
@@ -97,6 +122,7 @@ async function runCommand(runner: ProcessRunnerOptions, command: string, options
     const status = await runner.sandbox.probe();
     if (!status.available) return failed(`[not started: ${describeSandboxState(sandboxState('on', status))}]`);
   }
+  await spawnTurn();
   const launch = launchFor(runner, command, options);
   const proxy = runner.proxy ?? null;
   if (launch.channel && proxy === null)
