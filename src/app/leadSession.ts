@@ -102,12 +102,12 @@ export class LeadSession implements LeadApi {
       },
       planning: planning ? { startedAt: planning.startedAt, message: planning.message } : null,
       plan: core.draft
-        ? planViewOf(core.draft, this.selectedPrice(), {
-            runTokens: options.budgetTokens,
-            runCost: options.budgetCost,
-            taskTokens: null,
-            taskCost: null,
-          })
+        ? planViewOf(
+            core.draft,
+            this.selectedPrice(),
+            { runTokens: options.budgetTokens, runCost: options.budgetCost, taskTokens: null, taskCost: null },
+            core.settings.review,
+          )
         : null,
       run: core.board?.view(core.now(), core.approvals.groups()) ?? null,
       history: [...core.historyEntries],

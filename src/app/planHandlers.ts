@@ -96,7 +96,8 @@ async function plan(
     );
     if (outcome.kind === 'planned' && !core.disposed) {
       const revised = revise ? (core.draft ?? undefined) : undefined;
-      draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revised);
+      const profile = core.repo ? await core.costHistory.profile(core.repo.stateDir) : undefined;
+      draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revised, profile);
     }
   } finally {
     core.planningEnded(abort, draft);

@@ -16,6 +16,7 @@ import type { BackendView, DiscoveredServer, HistoryEntry, Notice, RunOptions } 
 import { ApprovalCenter } from './approvalCenter';
 import { availableBackends, backendViews, DemoServer } from './backends';
 import type { ResolvedBackend } from './backends';
+import { CostHistory } from './costHistory';
 import { RunHistory } from './history';
 import type { Board } from './leadBoard';
 import { LeadError } from './leadApi';
@@ -61,6 +62,8 @@ export interface Discovery {
 /** The session's state and shared services. */
 export class SessionCore {
   readonly history: RunHistory;
+  /** What agent steps cost in this repository, for plans' estimates. */
+  readonly costHistory = new CostHistory();
   /** Asks of the live run's agents, answered in the panel or in notifications. */
   readonly approvals: ApprovalCenter;
   readonly demo: DemoServer;

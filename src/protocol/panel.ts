@@ -73,6 +73,11 @@ export const PlanView = z.object({
       cached: z.number(),
       output: z.number(),
       cost: z.number().nullable(),
+      /** The low and high ends of the range (tokens = input + output, as budgets count them). */
+      low: z.object({ tokens: z.number(), cost: z.number().nullable() }),
+      high: z.object({ tokens: z.number(), cost: z.number().nullable() }),
+      /** 'history': learned from the repository's finished runs; 'prior': assumed (none yet). */
+      basis: z.enum(['history', 'prior']),
       /** The assumptions behind the numbers, for people. */
       assumptions: z.string(),
       /** Set when the estimate is over a budget: which, in words. */

@@ -321,6 +321,13 @@ function estimateParts(plan: Plan): HTMLElement[] {
     h('span', { text: `≈ ${formatUsage({ ...e, estimated: false })}` }),
     h('strong', { class: 'estimate-cost', text: ` · ${formatCost(e.cost)}` }),
   );
+  const costRange = e.cost === null ? '' : ` · ${formatCost(e.low.cost)}–${formatCost(e.high.cost)}`;
+  const range = h('p', {
+    class: 'estimate-range muted',
+    text:
+      `Range ${formatCount(e.low.tokens)}–${formatCount(e.high.tokens)} tokens${costRange}, ` +
+      (e.basis === 'history' ? "learned from this repository's finished runs." : 'assumed: no finished runs here yet.'),
+  });
   const over = e.overBudget
     ? h(
         'div',
@@ -335,5 +342,5 @@ function estimateParts(plan: Plan): HTMLElement[] {
     h('summary', { text: 'Assumptions' }),
     h('p', { text: e.assumptions }),
   );
-  return [title, numbers, ...(over ? [over] : []), details, planner];
+  return [title, numbers, range, ...(over ? [over] : []), details, planner];
 }

@@ -72,6 +72,7 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
       ['alpha', 'beta'],
     );
     assert.ok(st.plan?.estimate && st.plan.estimate.input > 0);
+    assert.equal(st.plan.estimate.basis, 'prior', 'no finished runs yet: the estimate is assumed');
     assert.ok(st.plan.plannerUsage.output > 0, 'the planner request is counted');
     assert.equal(host.progressTitles.length, 1, 'planning showed progress');
     assert.match(JSON.stringify(requestsFor(server, 'planner')[0].body.messages), /Write three small files/);
@@ -144,6 +145,13 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
 
     await s.handle({ type: 'run/close' });
     assert.equal(state(s).phase, 'compose');
+
+    // The next plan's estimate is learned from the run that finished.
+    await s.handle({ type: 'plan/start' });
+    const learned = state(s).plan?.estimate;
+    assert.equal(learned?.basis, 'history');
+    assert.match(learned?.assumptions ?? '', /Learned from 3 finished task\(s\) of 1 earlier run\(s\)/);
+    assert.ok(learned && learned.low.tokens < learned.input + learned.output && learned.high.tokens > learned.input);
   } finally {
     await s.dispose();
     await server.close();

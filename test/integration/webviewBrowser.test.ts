@@ -257,7 +257,9 @@ test(
     await harness.showState(p, harness.loadFixture('plan-valid'));
     await p.getByRole('button', { name: 'Run', exact: true }).click();
     await lastRequest(p, 'run/start');
-    assert.match(await p.locator('.estimate').innerText(), /over the run budget/);
+    const estimate = await p.locator('.estimate').innerText();
+    assert.match(estimate, /over the run's cost budget of 5/);
+    assert.match(estimate, /Range 420k–4\.95M tokens · \$1\.71–\$18\.90, learned from this repository's finished runs/);
     await clean(p);
   },
 );

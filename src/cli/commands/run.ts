@@ -122,7 +122,7 @@ async function newEngine(
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   if (!ctx.cl.json) ctx.err(renderPlan(planned.plan));
-  printEstimate(ctx, estimateFor(ctx, planned, model));
+  printEstimate(ctx, await estimateFor(ctx, planned, model, ws.repo.stateDir));
   const runId = newRunId();
   const checks = await resolveChecks(ws, ctx.settings);
   ctx.err(
