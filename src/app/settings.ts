@@ -138,6 +138,8 @@ export interface SettingFlags {
   baseUrl?: string;
   model?: string;
   concurrency?: number;
+  /** `--max-requests N`: the backend's limit of requests in flight at once (default: the concurrency). */
+  maxRequests?: number;
   budgetTokens?: number;
   budgetCost?: number;
   taskBudgetTokens?: number;
@@ -199,7 +201,8 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
 
 /** Merge defaults, the config file, the environment and flags. */
 export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings {
-  const backend = resolveBackendSettings(file, env, flags);
+  const concurrency = flags.concurrency ?? file.concurrency ?? 4;
+  const backend = resolveBackendSettings(file, env, flags, concurrency);
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
   const prices: PriceTable = { ...(file.prices ?? {}) };
   if (flags.price && model) prices[model] = flags.price;
@@ -209,7 +212,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   return {
     backend,
     prices,
-    concurrency: flags.concurrency ?? file.concurrency ?? 4,
+    concurrency,
     budgets: {
       runTokens: flags.budgetTokens ?? fb.runTokens ?? null,
       runCost: flags.budgetCost ?? fb.runCost ?? null,
@@ -322,7 +325,12 @@ function resolveCommandPolicy(file: ConfigFile, flags: SettingFlags): { policy: 
 }
 
 /** The backend from flags, the environment and the config file; null when no URL is set. */
-function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings['backend'] {
+function resolveBackendSettings(
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  flags: SettingFlags,
+  concurrency: number,
+): Settings['backend'] {
   const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
   if (baseUrl !== undefined && !model)
@@ -340,7 +348,8 @@ function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     model,
     apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
     headers: b?.headers,
-    maxConcurrentRequests: b?.maxConcurrentRequests,
+    // One request in flight per agent: the run's concurrency unless the flag or foreman.json says otherwise.
+    maxConcurrentRequests: flags.maxRequests ?? b?.maxConcurrentRequests ?? concurrency,
     requestTimeoutMs: b?.requestTimeoutMs,
     idleTimeoutMs: b?.idleTimeoutMs,
     maxRetries: b?.maxRetries,

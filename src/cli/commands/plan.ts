@@ -43,7 +43,7 @@ export async function obtainPlan(
   repoView: string,
 ): Promise<PlannedRun | number> {
   if (ctx.cl.planFile) {
-    const loaded = await loadPlan(resolve(ctx.cl.cwd, ctx.cl.planFile));
+    const loaded = await loadPlan(resolve(ctx.cl.cwd, ctx.cl.planFile), { maxTasks: ctx.cl.maxTasks });
     if (!loaded.ok) {
       ctx.err(`The plan file is not valid:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}`);
       return EXIT.usage;

@@ -139,7 +139,7 @@ async function newEngine(
   );
   engine.recordPlanningResponses(planned.responses);
   ctx.err(
-    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once, base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
+    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once (${requestLimit(ctx.settings)} requests at once to the backend), base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
   );
   return engine;
 }
@@ -229,4 +229,9 @@ export function exitFor(state: RunState): number {
 /** A run's state as plain JSON (Maps become arrays). */
 export function stateJson(state: RunState): unknown {
   return { ...state, tasks: [...state.tasks.values()] };
+}
+
+/** The backend's limit of requests in flight at once, as the run uses it. */
+function requestLimit(settings: CommandContext['settings']): number {
+  return settings.backend?.maxConcurrentRequests ?? settings.concurrency;
 }
