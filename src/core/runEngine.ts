@@ -1,6 +1,8 @@
 /**
- * The run engine: schedules a plan's tasks over the worktrees, up to a concurrency limit, as soon
- * as their dependencies are merged; carries out the developer's decisions on them; and, when no
+ * The run engine: schedules a plan's tasks over the worktrees as soon as their dependencies are
+ * merged, with up to `concurrency` agents talking to the model at once and as many tasks prepared
+ * ahead (a task holds its agent slot only during its agent's rounds, not while it is checked,
+ * reviewed or merged: core/slots.ts, core/taskPipeline.ts); carries out the developer's decisions on them; and, when no
  * task can move, ends the run (core/runFinish.ts). Its books (journal, ledger, budgets) and the
  * integration branch are a private RunHost (core/runHost.ts), which each task pipeline is given.
  *
@@ -46,6 +48,8 @@ export class RunEngine {
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
   private active: Promise<RunState> | null = null;
+  /** Resolved (and replaced) when a task takes an agent slot, so the next can be prepared at once. */
+  private wake = deferredWake();
 
   private constructor(
     deps: RunDeps,
@@ -56,6 +60,9 @@ export class RunEngine {
     history: JournalEvent[],
   ) {
     this.host = new RunHost(deps, config, plan, repoView, base, history);
+    this.host.onEvent((e) => {
+      if (e.type === 'task_status' && e.status === 'working') this.wake = this.wake.fire();
+    });
     for (const spec of plan.tasks) {
       this.tasks.set(spec.id, {
         spec,
@@ -165,7 +172,7 @@ export class RunEngine {
       this.blockUnreachable();
       if (!this.host.runBudgetHit && !this.stopping) this.launchReady();
       if (this.running.size === 0) break;
-      await Promise.race(this.running.values());
+      await Promise.race([...this.running.values(), this.wake.promise]);
     }
     await finishRun(this.host, this.stopping);
     await this.host.deps.journal.flush();
@@ -192,15 +199,24 @@ export class RunEngine {
     for (const id of this.tasks.keys()) this.stopTask(id);
   }
 
+  /**
+   * Start queued tasks whose dependencies are merged, while fewer than `concurrency` started tasks
+   * are still setting up or waiting for their first agent slot: that many are prepared ahead of the
+   * slots, and a slot that frees goes to a task that is ready. Tasks being checked, reviewed or
+   * merged do not count.
+   */
   private launchReady(): void {
+    let ahead = 0;
+    for (const id of this.running.keys()) if (this.status(id) === 'setting_up') ahead++;
     for (const rt of this.tasks.values()) {
-      if (this.running.size >= this.config.concurrency) return;
+      if (ahead >= this.config.concurrency) return;
       const id = rt.spec.id;
       if (this.status(id) !== 'queued' || this.running.has(id)) continue;
       if (!rt.spec.dependsOn.every((d) => this.status(d) === 'merged')) continue;
       const abort = new AbortController();
       rt.abort = abort;
       this.track(id, runTaskPipeline(this.host, rt.spec, rt.progress, abort.signal));
+      ahead++;
     }
   }
 
@@ -316,4 +332,17 @@ export class RunEngine {
     if (!rt) throw new Error(`the decision rule let through ${taskId}, which is not a task of this run`);
     return { rt };
   }
+}
+
+/** A one-shot wake-up: `fire` resolves it and returns the next one. */
+function deferredWake(): { promise: Promise<void>; fire(): ReturnType<typeof deferredWake> } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return {
+    promise,
+    fire: () => {
+      resolve();
+      return deferredWake();
+    },
+  };
 }

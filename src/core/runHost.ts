@@ -15,6 +15,7 @@ import type { MergeResult } from './repoPort';
 import type { RunConfig, RunDeps } from './runTypes';
 import { applyEvent, reduceJournal } from './runState';
 import type { RunState } from './runState';
+import { Slots } from './slots';
 import type { PipelineHost } from './taskPipeline';
 
 /** Called with every event as it is appended, and the state it was folded into. */
@@ -31,6 +32,8 @@ export class RunHost implements PipelineHost {
   private mergeChain: Promise<unknown> = Promise.resolve();
   private integrationPath: Promise<string> | null = null;
   private runHit: BudgetHit | null = null;
+  readonly agentSlots: Slots;
+  readonly checkSlots: Slots;
 
   /** `history` is the run's journal so far (empty for a new run): state and ledger start from it. */
   constructor(
@@ -45,6 +48,8 @@ export class RunHost implements PipelineHost {
     this.state = reduceJournal(history);
     this.ledger = Ledger.fromEvents(history);
     this.guard = new BudgetGuard(this.ledger, config.budgets);
+    this.agentSlots = new Slots(config.concurrency);
+    this.checkSlots = new Slots(config.checkConcurrency ?? config.concurrency);
   }
 
   /** Listen to every event as it is appended; returns a function that stops listening. */

@@ -114,11 +114,15 @@ test(
           files: [`${id}1.txt`],
         });
       }
+      // d was prepared ahead (its worktree made while a and b worked) but never started.
       const d = state.tasks.get('d')!;
       assert.equal(d.status, 'stopped');
       assert.equal(d.reason, 'not started: the run budget was reached');
-      assert.equal(d.worktree, null);
-      assert.equal(repo.git(['branch', '--list', `foreman/${runId}/d`]), '');
+      assert.equal(
+        repo.git(['rev-list', '--count', `${state.base}..foreman/${runId}/d`]).trim(),
+        '0',
+        'nothing was committed for d',
+      );
     } finally {
       await server.close();
       repo.cleanup();

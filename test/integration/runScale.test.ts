@@ -90,3 +90,52 @@ test(
     assert.match(three.stderr, /\(3 requests at once to the backend\)/);
   },
 );
+
+test('a task being checked or waiting for its merge holds no agent slot', { timeout: 90_000 }, async () => {
+  const repo = makeRepo();
+  const write = (id: string) => [
+    toolCall('write_file', { path: `${id}.txt`, content: `${id}\n` }),
+    toolCall('finish', { summary: `wrote ${id}` }),
+  ];
+  const server = await startServer({ agents: { a: write('a'), b: write('b'), c: write('c') } });
+  try {
+    const plan = join(repo.root, '..', 'plan-abc.json');
+    const tasks = ['a', 'b', 'c'].map((id) => rawTask(id, { files: [`${id}.txt`] }));
+    writeFileSync(plan, JSON.stringify({ version: 1, spec: 'Three files.', tasks }, null, 2));
+    // One agent at a time; every check takes 1.5 s.
+    const slow = 'slow=node -e "setTimeout(() => {}, 1500)"';
+    const r = await runCli(['run', '--plan', plan, '--concurrency', '1', '--no-review', '--check', slow], {
+      repo,
+      server,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const { events, state } = await readRun(repo, await latestRunId(repo));
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((id) => state.tasks.get(id)?.status),
+      ['merged', 'merged', 'merged'],
+    );
+    const at = (id: string, match: (e: (typeof events)[number]) => boolean) => {
+      const e = events.find((x) => ('taskId' in x ? x.taskId === id : false) && match(x));
+      assert.ok(e, `no such event for ${id}`);
+      return e.seq;
+    };
+    const working = (e: (typeof events)[number]) => e.type === 'task_status' && e.status === 'working';
+    const verified = (e: (typeof events)[number]) => e.type === 'verification';
+    // b's agent started while a's checks ran, and c's while b's ran.
+    assert.ok(at('b', working) < at('a', verified), "b waited for a's checks");
+    assert.ok(at('c', working) < at('b', verified), "c waited for b's checks");
+    // Never more than one agent working at once: a task leaves 'working' for 'verifying' (or an end).
+    let most = 0;
+    const inRound = new Set<string>();
+    for (const e of events) {
+      if (e.type !== 'task_status') continue;
+      if (e.status === 'working') inRound.add(e.taskId);
+      else inRound.delete(e.taskId);
+      most = Math.max(most, inRound.size);
+    }
+    assert.equal(most, 1);
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
