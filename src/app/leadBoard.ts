@@ -149,8 +149,8 @@ export class Board {
     if (reopening) {
       // Checked on the journal's state before reopening, by the rule the engine applies after.
       const task = this.state.tasks.get(taskId);
-      const subject = task ? { status: task.status, running: false } : null;
-      const why = decisionRefusal(taskId, decision, subject, { reopening: true });
+      const subject = task ? { status: task.status, running: false, started: task.startedAt !== null } : null;
+      const why = decisionRefusal(taskId, decision, subject, { reopening: true, applied: this.state.applied !== null });
       if (why) throw refusedError(why, this.runId, taskId);
     }
     const engine = await this.ensureEngine();
