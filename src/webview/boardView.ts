@@ -130,7 +130,6 @@ export class BoardView {
   private updateHeader(run: RunView, state: PanelState, inLine: boolean): void {
     const look = RUN_STATUS_LOOK[run.status];
     setAttr(this.el, 'data-run-status', run.status);
-    setAttr(this.bar, 'data-run-status', run.status);
     setClass(this.badge, `badge status-badge tone-${look.tone}`);
     setIcon(this.badgeIcon, look.icon, look.spin && run.live);
     setText(this.badgeText, run.live || run.status !== 'running' ? look.label : 'Not running');
