@@ -22,7 +22,7 @@ type LineItem = { source: 'notice'; notice: Notice } | { source: 'error'; key: s
 /**
  * The panel's one line: the latest event, with a toggle that opens the log of earlier ones
  * ("3 earlier") and a button that dismisses the line (the log keeps it). Errors are alerts, the
- * rest polite status messages; a long message is cut to three lines until the log is open.
+ * rest polite status messages; a long message is cut to four lines until the log is open.
  */
 export class NoticeLine {
   private readonly icon = icon('info');
