@@ -11,6 +11,7 @@ import type { RunState } from '../../src/core/runState';
 import { BoardProjector, budgetWords } from '../../src/app/panelView';
 import { RunTracker } from '../../src/app/runTracker';
 import { ChangeRounds } from '../../src/app/changeRounds';
+import { outcomeNotice } from '../../src/app/runHandlers';
 import { PanelState } from '../../src/protocol/panel';
 import type { RunView } from '../../src/protocol/panel';
 
@@ -326,4 +327,27 @@ test('budget hits in words', () => {
     budgetWords({ scope: 'task', taskId: 'a', kind: 'cost', limit: 0.5, used: 0.51234 }),
     "Task a's cost budget was reached: 0.5123 of 0.5.",
   );
+});
+
+test('how a run ended, in words that name the tasks', () => {
+  const held = hundredTaskRun(false);
+  const state = reduceJournal(held.events);
+  state.status = 'review';
+  const review = outcomeNotice(state);
+  assert.equal(review.kind, 'info');
+  assert.match(
+    review.text,
+    /^Tasks task-3, task-13, task-23, task-33, task-43 and 5 more wait for your review in run r1: /,
+  );
+  for (const t of state.tasks.values()) if (t.status === 'verified' && t.id !== 'task-3') t.status = 'merged';
+  assert.equal(
+    outcomeNotice(state).text,
+    'Task task-3 ("Title 3") waits for your review in run r1: accept, reject or request changes.',
+  );
+  state.status = 'failed';
+  state.message = '50 of 100 task(s) merged into foreman/r1/integration; some tasks did not merge.';
+  const failed = outcomeNotice(state);
+  assert.equal(failed.kind, 'error');
+  assert.match(failed.text, /some tasks did not merge\. Not merged: task-0 \(queued\), task-1 \(working\), /);
+  assert.match(failed.text, / and \d+ more\.$/);
 });
