@@ -14,6 +14,7 @@ import type { RunEngine } from '../core/runEngine';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
 import { currentBranch } from '../infra/gitBase';
+import { diffLineStat } from '../infra/gitShow';
 import { openJournal, runJournalPath } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
 import type { Notice, RunView } from '../protocol/panel';
@@ -24,6 +25,7 @@ import { LeadError } from './leadApi';
 import { BoardProjector } from './panelView';
 import type { DrivenRun } from './runLauncher';
 import { RunTracker } from './runTracker';
+import { ChangeRounds } from './changeRounds';
 import type { Workspace } from './workspace';
 
 /** What the board needs from the session. */
@@ -35,6 +37,8 @@ export interface BoardEnv {
   reopen(runId: string): Promise<DrivenRun>;
   /** The repository, for an apply when the board has no engine. */
   workspace(): Promise<Workspace>;
+  /** Report something worth knowing that is not the developer's concern (to the log). */
+  log(message: string): void;
   /** A drive of the run ended (the lock is already released). */
   settled(board: Board, state: RunState, error: unknown): void;
 }
@@ -55,6 +59,7 @@ export class Board {
   private journalSize = -1;
   private unsubscribe: (() => void) | null = null;
   private tracker = new RunTracker();
+  private readonly rounds: ChangeRounds;
   private projector = new BoardProjector();
   private elsewhere = { pid: null as number | null, at: -Infinity };
 
@@ -64,7 +69,13 @@ export class Board {
     readonly repoRoot: string,
     readonly stateDir: string,
     public state: RunState,
-  ) {}
+  ) {
+    this.rounds = new ChangeRounds(
+      (from, to) => diffLineStat(repoRoot, from, to),
+      () => env.changed(),
+      (message) => env.log(message),
+    );
+  }
 
   /** A board over an engine about to be driven; `release` frees the lock it already holds. */
   static live(env: BoardEnv, run: DrivenRun, release: () => void): Board {
@@ -78,6 +89,7 @@ export class Board {
   static stored(env: BoardEnv, runId: string, repoRoot: string, stateDir: string, stored: StoredRun): Board {
     const board = new Board(env, runId, repoRoot, stateDir, stored.state);
     board.tracker.observeAll(stored.events);
+    for (const event of stored.events) board.rounds.observe(event);
     return board;
   }
 
@@ -94,6 +106,8 @@ export class Board {
       now,
       tracker: this.tracker,
       asks,
+      reopening: !this.live && !this.engineUsable(),
+      rounds: this.rounds,
     });
   }
 
@@ -149,8 +163,8 @@ export class Board {
     if (reopening) {
       // Checked on the journal's state before reopening, by the rule the engine applies after.
       const task = this.state.tasks.get(taskId);
-      const subject = task ? { status: task.status, running: false } : null;
-      const why = decisionRefusal(taskId, decision, subject, { reopening: true });
+      const subject = task ? { status: task.status, running: false, started: task.startedAt !== null } : null;
+      const why = decisionRefusal(taskId, decision, subject, { reopening: true, applied: this.state.applied !== null });
       if (why) throw refusedError(why, this.runId, taskId);
     }
     const engine = await this.ensureEngine();
@@ -242,6 +256,7 @@ export class Board {
     this.projector = new BoardProjector();
     this.unsubscribe = run.engine.onEvent((event) => {
       this.tracker.observe(event);
+      this.rounds.observe(event);
       this.env.changed();
     });
   }

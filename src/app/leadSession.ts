@@ -27,7 +27,7 @@ import { planViewOf } from './planDraft';
 import { answerAsk, applyRun, closeRun, decide, openRun, resumeRun, startRun, stopAll, stopTask } from './runHandlers';
 import { SessionCore } from './sessionCore';
 import type { LeadSessionOptions } from './sessionCore';
-import { errorDetail, errorMessage } from '../core/errors';
+import { errorDetail } from '../core/errors';
 
 export type { LeadSessionOptions } from './sessionCore';
 
@@ -112,6 +112,7 @@ export class LeadSession implements LeadApi {
       run: core.board?.view(core.now(), core.approvals.groups()) ?? null,
       history: [...core.historyEntries],
       notices: core.notices,
+      noticesSeen: core.noticesSeen,
       now: core.now(),
     };
   }
@@ -155,15 +156,17 @@ export class LeadSession implements LeadApi {
     return backend && model ? priceFor(pricesOf(this.core.settings, backend), model) : null;
   }
 
-  /** Every failure goes to the log (LeadErrors as warnings: they are answers, not faults). */
+  /**
+   * Every failure goes to the log (LeadErrors as warnings: they are answers, not faults). It is
+   * not made a notice as well: the request's answer carries it to the control that asked, which
+   * says it once.
+   */
   private report(type: string, e: unknown): void {
     if (LeadError.is(e)) {
       this.core.host.log('warn', `${type} refused (${e.reason}): ${e.message}`);
       return;
     }
-    const message = errorMessage(e);
     this.core.host.log('error', `${type} failed: ${errorDetail(e)}`);
-    this.core.notify('error', `Foreman could not do that (${type}): ${message}`);
   }
 }
 

@@ -106,7 +106,8 @@ async function plan(
   if (outcome.kind === 'cancelled') {
     core.notify('info', 'Planning was cancelled.');
   } else if (outcome.kind === 'failed') {
-    core.notify('error', outcome.text);
+    // Said once, beside the control that asked (the request's error), and logged.
+    core.host.log('error', outcome.text);
     throw new LeadError(outcome.text, 'backend');
   }
 }

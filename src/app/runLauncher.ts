@@ -101,7 +101,7 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
   await requireSandbox(ws);
   for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
   const base = await ws.repo.resolveBase(settings.dirty);
-  if (!base.ok) throw new LeadError(base.message, 'refused');
+  if (!base.ok) throw new LeadError(base.reason === 'dirty' ? dirtyAdvice(base.files) : base.message, 'refused');
   const checks = await resolveChecks(ws, settings);
   input.log(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
@@ -147,4 +147,17 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
     journal.close();
     throw new LeadError(`Run ${runId} cannot be reopened: ${errorMessage(e)}`, 'refused');
   }
+}
+
+/**
+ * The refusal of a dirty checkout in the editor's words: what to do in VS Code (commit or stash in
+ * the Source Control view) or the setting that runs on a snapshot instead, never a command-line flag.
+ */
+export function dirtyAdvice(files: readonly string[]): string {
+  const shown = files.slice(0, 10).join(', ') + (files.length > 10 ? `, … (${files.length} files in all)` : '');
+  return (
+    `Your checkout has uncommitted changes (${shown}). Commit or stash them in the Source Control view, ` +
+    'then press Run again; or, to run on them as they are, set "Foreman: Dirty Checkout" (foreman.dirtyCheckout) ' +
+    'to "snapshot" in the settings: your checkout is not touched.'
+  );
 }

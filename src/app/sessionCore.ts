@@ -23,6 +23,7 @@ import { LeadError } from './leadApi';
 import type { BackendSetting, LeadHost, LeadSettings } from './leadHost';
 import { defaultOptions, effectiveOptions, MEMORY_KEYS, storedChoices } from './leadOptions';
 import { Notices } from './notices';
+import type { NoticeSubject } from './notices';
 import type { PlanDraft } from './planDraft';
 import type { LaunchInput, WorkspaceInput } from './runLauncher';
 import { checkWorkspace, untrusted } from './workspaceCheck';
@@ -91,7 +92,10 @@ export class SessionCore {
     readonly opts: LeadSessionOptions,
   ) {
     this.sandboxImpl = opts.sandbox ?? createSystemSandbox();
-    this.noticeList = new Notices((level, message) => host.log(level, message));
+    this.noticeList = new Notices(
+      (level, message) => host.log(level, message),
+      () => this.now(),
+    );
     this.history = new RunHistory((message) => host.log('warn', message));
     this.demo = new DemoServer(opts.demoPaceMs ?? 40);
     this.settings_ = host.readSettings();
@@ -182,6 +186,11 @@ export class SessionCore {
     return this.noticeList.list();
   }
 
+  /** The id up to which the developer dismissed the line (0 for none). */
+  get noticesSeen(): number {
+    return this.noticeList.seen;
+  }
+
   now(): number {
     return (this.opts.now ?? Date.now)();
   }
@@ -223,13 +232,13 @@ export class SessionCore {
 
   // --- Changing the state (each method signals) -------------------------------------------------
 
-  /** Add a notice for the developer (logged too). */
-  notify(kind: Notice['kind'], text: string): void {
-    this.noticeList.add(kind, text);
+  /** Add a notice for the developer (logged too); `subject` says which run it is about. */
+  notify(kind: Notice['kind'], text: string, subject?: NoticeSubject): void {
+    this.noticeList.add(kind, text, subject);
     this.changed();
   }
 
-  /** The developer dismissed a notice; nothing changes (or is signalled) when it is already gone. */
+  /** The developer dismissed the line up to notice `id`; nothing changes (or is signalled) when it was already. */
   dismissNotice(id: number): void {
     if (this.noticeList.dismiss(id)) this.changed();
   }

@@ -325,8 +325,9 @@ export class RunEngine {
   /** The task a decision is about, or the decision's refusal by the shared rule (core/decisions.ts). */
   private ruled(taskId: string, decision: TaskDecision): { rt: TaskRuntime } | { refused: Decision } {
     const rt = this.tasks.get(taskId);
-    const subject = rt ? { status: this.status(taskId), running: this.running.has(taskId) } : null;
-    const why = decisionRefusal(taskId, decision, subject);
+    const started = (this.state.tasks.get(taskId)?.startedAt ?? null) !== null;
+    const subject = rt ? { status: this.status(taskId), running: this.running.has(taskId), started } : null;
+    const why = decisionRefusal(taskId, decision, subject, { applied: this.state.applied !== null });
     if (why) return { refused: { ok: false, ...why } };
     // The rule refuses a task the run does not have, so `rt` is known here.
     if (!rt) throw new Error(`the decision rule let through ${taskId}, which is not a task of this run`);

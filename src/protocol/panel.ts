@@ -127,6 +127,29 @@ export const AskView = z.object({
 });
 export type AskView = z.infer<typeof AskView>;
 
+/** What the agent changed in one round: files, and lines added and removed (binary files count no lines). */
+export const DiffStat = z.object({
+  files: z.array(z.string()),
+  added: z.number(),
+  removed: z.number(),
+});
+export type DiffStat = z.infer<typeof DiffStat>;
+
+/** A task sent back by the developer: the latest request and what the agent has changed since. */
+export const ChangeRound = z.object({
+  /** How many times changes were requested of the task (this is the latest). */
+  requests: z.number(),
+  comments: z.string(),
+  /**
+   * The task branch's commits since the request against its commit before it; null while the
+   * agent has committed nothing new, or while the lines are being counted (`committed` tells).
+   */
+  diff: DiffStat.nullable(),
+  /** The agent committed work after the request. */
+  committed: z.boolean(),
+});
+export type ChangeRound = z.infer<typeof ChangeRound>;
+
 /** One row of the board. */
 export const TaskRow = z.object({
   id: z.string(),
@@ -149,6 +172,8 @@ export const TaskRow = z.object({
   /** Files the task has changed so far (from its commits). */
   files: z.array(z.string()),
   ask: AskView.nullable(),
+  /** The round the developer's latest change request started; null before any. */
+  changes: ChangeRound.nullable(),
   /** What the developer may do to it now. */
   actions: z.object({
     stop: z.boolean(),
@@ -251,11 +276,22 @@ export const RunOptions = z.object({
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
-/** A message for the developer in the panel. */
+/**
+ * Something that happened, for the developer: the panel shows the latest one as its one line and
+ * the earlier ones on demand. Errors of a request are not notices: they are shown by the control
+ * that asked (see RequestError), so each error is said once.
+ */
 export const Notice = z.object({
+  /** Increasing: a later notice has a greater id. */
   id: z.number(),
   kind: z.enum(['info', 'warning', 'error']),
   text: z.string(),
+  /** Host clock (ms) when it happened (again, for a repeat of the latest). */
+  at: z.number(),
+  /** The run it is about, or null. */
+  runId: z.string().nullable(),
+  /** It says how run `runId` ended: while the line shows it, the board leaves out the run's own message. */
+  outcome: z.boolean(),
 });
 export type Notice = z.infer<typeof Notice>;
 
@@ -284,7 +320,10 @@ export const PanelState = z.object({
   plan: PlanView.nullable(),
   run: RunView.nullable(),
   history: z.array(HistoryEntry),
+  /** The log of notices, oldest first (the last few dozen). */
   notices: z.array(Notice),
+  /** The developer dismissed the line up to this notice id: the line shows the latest notice only when it is newer. */
+  noticesSeen: z.number(),
   /** Host clock when the state was sent, so elapsed times tick consistently. */
   now: z.number(),
 });
@@ -351,6 +390,7 @@ export const Request = z.discriminatedUnion('type', [
   /** Ask for the backend's API key (an input box on the host side; the key never enters the webview). */
   z.object({ type: z.literal('backend/setKey'), name: z.string() }),
   z.object({ type: z.literal('settings/open') }),
+  /** Dismiss the line: notices up to `id` are seen (they stay in the log). */
   z.object({ type: z.literal('notice/dismiss'), id: z.number() }),
 ]);
 export type Request = z.infer<typeof Request>;

@@ -52,6 +52,8 @@ export class PlanView {
   private focusNext: { taskId: string; target: 'edit' | 'form' } | null = null;
   private focusAdd = false;
   readonly el: HTMLElement;
+  /** Run, its hint and its error: the panel keeps it in view (see App). */
+  readonly bar: HTMLElement;
 
   constructor(private readonly ctx: PanelContext) {
     this.addButton = button('Add task', { icon: 'add' }, () => this.startAdd());
@@ -74,6 +76,12 @@ export class PlanView {
       this.ctx.updateUi((ui) => ({ ...ui, replanComment: this.comment.value }));
       this.ctx.controls.enable(this.replan, this.comment.value.trim() !== '');
     });
+    this.bar = h(
+      'div',
+      { class: 'plan-bar', role: 'group', 'aria-label': 'Run the plan' },
+      h('div', { class: 'actions run-actions' }, this.run, this.runHint),
+      ctx.controls.errorSlot(['run/start']),
+    );
     this.el = h(
       'section',
       { class: 'phase plan' },
@@ -84,8 +92,6 @@ export class PlanView {
       this.cardList,
       this.addArea,
       this.estimate,
-      h('div', { class: 'actions run-actions' }, this.run, this.runHint),
-      ctx.controls.errorSlot(['run/start']),
       h(
         'div',
         { class: 'replan' },
@@ -116,7 +122,11 @@ export class PlanView {
     this.ctx.controls.enable(this.run, plan.errors.length === 0 && plan.tasks.length > 0 && !state.blocked);
     setText(
       this.runHint,
-      plan.errors.length ? 'Solve the problems above to run.' : plan.tasks.length === 0 ? 'Add a task to run.' : '',
+      plan.errors.length
+        ? 'Solve the problems listed below to run.'
+        : plan.tasks.length === 0
+          ? 'Add a task to run.'
+          : '',
     );
     const comment = this.ctx.ui().replanComment;
     if (document.activeElement !== this.comment && this.comment.value !== comment) this.comment.value = comment;

@@ -32,6 +32,7 @@ function task(id: string, status: TaskStatus): TaskRow {
     merge: null,
     files: [],
     ask: null,
+    changes: null,
     actions: NO_ACTIONS,
   };
 }
