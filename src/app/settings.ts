@@ -111,6 +111,12 @@ export type ConfigFile = z.infer<typeof ConfigFile>;
 export interface Settings {
   /** Null when no backend is named anywhere; commands that need one say how to name it. */
   backend: BackendConfig | null;
+  /**
+   * The backend's connection options (key, headers, time-outs) from the environment and
+   * foreman.json, whether or not a URL is named: a run continued on the backend it recorded uses
+   * them. Null where a front end builds its clients itself (the Lead panel).
+   */
+  backendOptions: Omit<BackendConfig, 'baseUrl' | 'model'> | null;
   prices: PriceTable;
   concurrency: number;
   budgets: Budgets;
@@ -208,6 +214,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   const sandbox = resolveSandboxSettings(file, flags);
   return {
     backend,
+    backendOptions: backendOptions(file, env),
     prices,
     concurrency: flags.concurrency ?? file.concurrency ?? 4,
     budgets: {
@@ -334,10 +341,13 @@ function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     throw new SettingsError(
       `the backend URL carries a user name or password, which Foreman does not send: use ${publicEndpoint(baseUrl)} and give the key in FOREMAN_API_KEY`,
     );
+  return { baseUrl, model, ...backendOptions(file, env) };
+}
+
+/** The backend's options besides its URL and model: the key from the environment, the rest from foreman.json. */
+function backendOptions(file: ConfigFile, env: NodeJS.ProcessEnv): Omit<BackendConfig, 'baseUrl' | 'model'> {
   const b = file.backend;
   return {
-    baseUrl,
-    model,
     apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
     headers: b?.headers,
     maxConcurrentRequests: b?.maxConcurrentRequests,

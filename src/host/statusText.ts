@@ -19,11 +19,17 @@ export function money(cost: number): string {
   return `$${Number(cost.toPrecision(2))}`;
 }
 
-/** The live item's text: "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04". */
+/**
+ * The live item's text: "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04"; the cost says
+ * "+ unpriced" when some requests had no price, and "unpriced" when none had one.
+ */
 export function liveText(run: RunView): string {
   const agents = run.tasks.filter((t) => ACTIVE_TASK_STATUSES.has(t.status)).length;
-  const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${compactNumber(run.tokensPerSecond)} tok/s`];
-  if (run.usage.cost !== null) parts.push(money(run.usage.cost));
+  const rate = run.tokensPerSecond === null ? '–' : compactNumber(run.tokensPerSecond);
+  const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${rate} tok/s`];
+  const cost = run.usage.cost;
+  if (cost !== null) parts.push(run.usage.unpriced ? `${money(cost)} + unpriced` : money(cost));
+  else if (run.usage.unpriced) parts.push('unpriced');
   if (run.asks.tasks > 0) return `$(shield) Foreman: ${run.asks.tasks} waiting for approval · ${parts.join(' · ')}`;
   return `$(sync~spin) Foreman: ${parts.join(' · ')}`;
 }

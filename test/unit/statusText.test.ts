@@ -4,7 +4,7 @@ import { compactNumber, liveText, money, outcomeText, sandboxWarning } from '../
 import { RunView } from '../../src/protocol/panel';
 import type { TaskRow, TaskStatus } from '../../src/protocol/panel';
 
-const USAGE = { input: 0, cached: 0, output: 0, cost: null, estimated: false };
+const USAGE = { input: 0, cached: 0, output: 0, cost: null, unpriced: false, estimated: false };
 const NO_ACTIONS = {
   stop: false,
   accept: false,
@@ -40,8 +40,9 @@ function task(id: string, status: TaskStatus): TaskRow {
 function run(
   statuses: TaskStatus[],
   extra: {
-    tokensPerSecond?: number;
+    tokensPerSecond?: number | null;
     cost?: number | null;
+    unpriced?: boolean;
     status?: RunView['status'];
     asks?: RunView['asks'];
   } = {},
@@ -58,8 +59,8 @@ function run(
     baseBranch: null,
     startedAt: null,
     finishedAt: null,
-    usage: { ...USAGE, cost: extra.cost ?? null },
-    tokensPerSecond: extra.tokensPerSecond ?? 0,
+    usage: { ...USAGE, cost: extra.cost ?? null, unpriced: extra.unpriced ?? false },
+    tokensPerSecond: extra.tokensPerSecond === undefined ? 0 : extra.tokensPerSecond,
     rate: [],
     budget: { tokens: null, cost: null },
     budgetHit: null,
@@ -102,7 +103,17 @@ test('the live item counts agents at work (setting up, working, verifying), toke
   assert.equal(
     liveText(run(['working'], { tokensPerSecond: 5 })),
     '$(sync~spin) Foreman: 1 agent · 5 tok/s',
-    'no price: no money shown',
+    'nothing spent: no money shown',
+  );
+  assert.equal(
+    liveText(run(['working'], { tokensPerSecond: null, cost: 0.04, unpriced: true })),
+    '$(sync~spin) Foreman: 1 agent · – tok/s · $0.04 + unpriced',
+    'a partly unpriced cost says so; an untimed rate is not 0',
+  );
+  assert.equal(
+    liveText(run(['working'], { tokensPerSecond: 5, unpriced: true })),
+    '$(sync~spin) Foreman: 1 agent · 5 tok/s · unpriced',
+    'tokens spent without any price: never $0',
   );
   assert.equal(
     liveText(run(['working', 'working'], { asks: { tasks: 2, commands: 1 } })),

@@ -78,7 +78,10 @@ test('verification in a few words, failures with their exit codes', () => {
 
 test('budget bars warn past 80% and say when a budget is reached', () => {
   assert.deepEqual(budgetBars({ tokens: null, cost: null }), []);
-  const [tokens, cost] = budgetBars({ tokens: { used: 85_000, limit: 100_000 }, cost: { used: 2.5, limit: 2 } });
+  const [tokens, cost] = budgetBars({
+    tokens: { used: 85_000, limit: 100_000 },
+    cost: { used: 2.5, unpriced: false, limit: 2 },
+  });
   assert.equal(tokens.kind, 'tokens');
   assert.equal(tokens.level, 'warning');
   assert.equal(tokens.label, '85k / 100k tokens');
