@@ -63,7 +63,7 @@ test(
       assert.match(again.stderr, /run token budget 3050/);
       assert.match(
         again.stderr,
-        /goes on with the same budget, so it stops there again; raise it with --budget-tokens N/,
+        /It stopped at its run token budget and goes on with the same budget, so it stops there again; raise it with --budget-tokens N/,
       );
       assert.equal(requestsFor(server, 'agent').length, afterFirst, 'no request went past the budget');
       let { state, events } = await readRun(repo, runId);

@@ -199,9 +199,11 @@ function settingsLines(after: RunState, before: RunState, note: string | null): 
   const changed = after.settingsChanges.slice(before.settingsChanges.length).flatMap((c) => c.changes);
   if (changed.length) lines.push(`Changed for this run (recorded in its journal): ${changed.join('; ')}.`);
   const hit = before.budgetHit;
-  if (before.status === 'budget' && hit && !changed.some((c) => c.includes('budget')))
+  const budget =
+    hit && `${hit.scope === 'run' ? 'run' : 'per-task'} ${hit.kind === 'tokens' ? 'token' : 'cost'} budget`;
+  if (before.status === 'budget' && hit && budget && !changed.some((c) => c.startsWith(budget)))
     lines.push(
-      `It stopped at its ${hit.scope === 'run' ? 'run' : 'per-task'} ${hit.kind} budget and goes on with the same budget, so it stops there again; raise it with ${budgetFlag(hit)}.`,
+      `It stopped at its ${budget} and goes on with the same budget, so it stops there again; raise it with ${budgetFlag(hit)}.`,
     );
   return lines;
 }
