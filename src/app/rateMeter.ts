@@ -76,7 +76,9 @@ export class RateMeter {
     const last = this.run.at(-1);
     if (!last) return [];
     const end = live ? Math.floor(now / 1000) * 1000 : Math.ceil(last.end / 1000) * 1000;
-    const key = `${end}:${this.run.length}`;
+    // While live the series is computed once a second (requests booked meanwhile show in the next
+    // second's), not on every snapshot: a hundred agents book several requests a second.
+    const key = live ? `live:${end}` : `${end}:${this.run.length}`;
     if (this.series.key === key) return [...this.series.samples];
     // From the second of the run's first output (points before it would only pad the chart with
     // zeros), but at least two points, so a line can be drawn.
