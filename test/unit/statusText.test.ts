@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactNumber, liveText, money, outcomeText, sandboxWarning } from '../../src/host/statusText';
+import { compactNumber, costText, liveText, money, outcomeText, sandboxWarning } from '../../src/host/statusText';
 import { RunView } from '../../src/protocol/panel';
 import type { TaskRow, TaskStatus } from '../../src/protocol/panel';
 
@@ -132,4 +132,11 @@ test('between runs the item warns when agent commands would not be confined', ()
   assert.equal(sandboxWarning('on'), null);
   assert.equal(sandboxWarning('off'), '$(warning) Foreman: sandbox off');
   assert.match(sandboxWarning('unavailable') ?? '', /no sandbox, agent commands refused/);
+});
+
+test('a cost says when some requests had no price, and a missing price is never $0', () => {
+  assert.equal(costText({ cost: 0.04, unpriced: false }), '$0.04');
+  assert.equal(costText({ cost: 0.04, unpriced: true }), '$0.04 + unpriced');
+  assert.equal(costText({ cost: null, unpriced: true }), 'unpriced');
+  assert.equal(costText({ cost: null, unpriced: false }), null, 'nothing spent: nothing to say');
 });
