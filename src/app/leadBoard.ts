@@ -11,6 +11,7 @@ import { decisionRefusal } from '../core/decisions';
 import type { DecisionRefusal, TaskDecision } from '../core/decisions';
 import type { AskGroup } from '../core/approvalDesk';
 import type { RunEngine } from '../core/runEngine';
+import type { SettingsOverrides } from '../core/runSettings';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
 import { currentBranch } from '../infra/gitBase';
@@ -33,8 +34,11 @@ export interface BoardEnv {
   now(): number;
   changed(): void;
   notify(kind: Notice['kind'], text: string): void;
-  /** Reopen the run from its journal (the board holds the lock when this is called). */
-  reopen(runId: string): Promise<DrivenRun>;
+  /**
+   * Reopen the run from its journal (the board holds the lock when this is called), with its own
+   * settings; `overrides` are the developer's explicit changes to them.
+   */
+  reopen(runId: string, overrides?: SettingsOverrides): Promise<DrivenRun>;
   /** The repository, for an apply when the board has no engine. */
   workspace(): Promise<Workspace>;
   /** Report something worth knowing that is not the developer's concern (to the log). */
@@ -121,11 +125,6 @@ export class Board {
     };
   }
 
-  /** Take the run's tokens/s as the next chart sample (once a second while live). */
-  sample(now: number): void {
-    this.tracker.meter.sample(now);
-  }
-
   /** Drive the engine (again): a drive already going is shared. Takes the lock. */
   drive(): void {
     const engine = this.driven?.engine;
@@ -183,8 +182,11 @@ export class Board {
     if (!answer.ok) throw refusedError(answer, this.runId, taskId);
   }
 
-  /** Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued again. */
-  async resume(): Promise<void> {
+  /**
+   * Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued
+   * again. It goes on with its own settings, changed only by `overrides`.
+   */
+  async resume(overrides: SettingsOverrides = {}): Promise<void> {
     if (this.live) throw new LeadError(`Run ${this.runId} is already running.`, 'busy');
     if (this.state.status === 'completed')
       throw new LeadError(
@@ -192,7 +194,7 @@ export class Board {
         'refused',
       );
     this.dropEngine();
-    await this.reopen();
+    await this.reopen(overrides);
     this.drive();
   }
 
@@ -289,10 +291,10 @@ export class Board {
     return this.reopen();
   }
 
-  private async reopen(): Promise<RunEngine> {
+  private async reopen(overrides?: SettingsOverrides): Promise<RunEngine> {
     this.takeLock();
     try {
-      const run = await this.env.reopen(this.runId);
+      const run = await this.env.reopen(this.runId, overrides);
       this.attach(run);
       return run.engine;
     } catch (e) {

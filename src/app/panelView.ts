@@ -72,8 +72,8 @@ export class BoardProjector {
       startedAt: state.startedAt,
       finishedAt: state.finishedAt,
       usage: usageOf(state.usage),
-      tokensPerSecond: live ? ctx.tracker.meter.runRate(ctx.now) : 0,
-      rate: ctx.tracker.meter.samples(),
+      tokensPerSecond: live ? ctx.tracker.meter.runRate(ctx.now) : ctx.tracker.meter.overallRate(),
+      rate: ctx.tracker.meter.samples(ctx.now, live),
       budget: budgetOf(state),
       budgetHit: state.budgetHit ? budgetWords(state.budgetHit) : null,
       tasks,
@@ -107,7 +107,7 @@ export class BoardProjector {
     return {
       ...cached.row,
       elapsedMs: elapsedOf(task, ctx, state),
-      tokensPerSecond: live ? ctx.tracker.meter.taskRate(task.id, ctx.now) : 0,
+      tokensPerSecond: live ? ctx.tracker.meter.taskRate(task.id, ctx.now) : ctx.tracker.meter.overallTaskRate(task.id),
       ask: askOf(task, ctx, asking),
       changes: ctx.rounds?.view(task.id) ?? null,
       actions: taskActions(task, hold, live, {
@@ -223,7 +223,14 @@ function runActions(
 
 /** Token totals as the panel shows them. */
 export function usageOf(t: Readonly<TokenTotals>): Usage {
-  return { input: t.input, cached: t.cached, output: t.output, cost: t.cost, estimated: t.estimated };
+  return {
+    input: t.input,
+    cached: t.cached,
+    output: t.output,
+    cost: t.cost,
+    unpriced: t.unpriced > 0,
+    estimated: t.estimated,
+  };
 }
 
 function verificationOf(v: VerificationState): VerificationView | null {
@@ -246,7 +253,7 @@ function budgetOf(state: RunState): RunView['budget'] {
   const b = state.settings?.budgets;
   return {
     tokens: b?.runTokens != null ? { used: state.usage.input + state.usage.output, limit: b.runTokens } : null,
-    cost: b?.runCost != null ? { used: state.usage.cost ?? 0, limit: b.runCost } : null,
+    cost: b?.runCost != null ? { used: state.usage.cost, unpriced: state.usage.unpriced > 0, limit: b.runCost } : null,
   };
 }
 

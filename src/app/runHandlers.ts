@@ -67,7 +67,13 @@ export function stopTask(core: SessionCore, taskId: string): void {
 
 /** Accept, reject or send back a task of the run on the board. */
 export async function decide(core: SessionCore, taskId: string, decision: TaskDecision): Promise<void> {
-  await boardOf(core).decide(taskId, decision);
+  const board = boardOf(core);
+  const before = board.state.settingsChanges.length;
+  try {
+    await board.decide(taskId, decision);
+  } finally {
+    sayChanges(core, board.runId, board.state.settingsChanges.slice(before));
+  }
   core.startTicker();
   core.changed();
 }
@@ -97,10 +103,25 @@ export async function openRun(core: SessionCore, runId: string): Promise<void> {
   core.showBoard(Board.stored(boardEnv(core), runId, repo.root, repo.stateDir, stored));
 }
 
-/** Reopen an interrupted, stopped or budget-stopped run and drive it on. */
-export async function resumeRun(core: SessionCore, runId: string): Promise<void> {
+/**
+ * Reopen an interrupted, stopped or budget-stopped run and drive it on, with its own settings;
+ * `budgets` are the developer's explicit changes of its run budgets (recorded, and said).
+ */
+export async function resumeRun(
+  core: SessionCore,
+  runId: string,
+  budgets?: { tokens?: number | null; cost?: number | null },
+): Promise<void> {
   if (core.board?.runId !== runId) await openRun(core, runId);
-  await boardOf(core).resume();
+  const board = boardOf(core);
+  const before = board.state.settingsChanges.length;
+  await board.resume({
+    budgets: {
+      ...(budgets?.tokens !== undefined ? { runTokens: budgets.tokens } : {}),
+      ...(budgets?.cost !== undefined ? { runCost: budgets.cost } : {}),
+    },
+  });
+  sayChanges(core, runId, board.state.settingsChanges.slice(before));
   core.startTicker();
   await core.reloadHistory();
 }
@@ -121,6 +142,12 @@ export async function applyRun(core: SessionCore, mode: 'squash' | 'merge'): Pro
   const text = await core.host.withProgress(`Foreman: applying run ${board.runId}…`, () => board.apply(mode));
   core.notify('info', text, { runId: board.runId });
   await core.reloadHistory();
+}
+
+/** Tell the developer what changed in a run's settings when it was reopened (recorded in its journal). */
+function sayChanges(core: SessionCore, runId: string, recorded: readonly { changes: string[] }[]): void {
+  const changes = recorded.flatMap((c) => c.changes);
+  if (changes.length) core.notify('info', `Run ${runId} goes on with changed settings: ${changes.join('; ')}.`);
 }
 
 function boardOf(core: SessionCore): Board {
@@ -159,12 +186,12 @@ function boardEnv(core: SessionCore): BoardEnv {
     changed: () => core.changed(),
     notify: (kind, text) => core.notify(kind, text),
     log: (message) => core.host.log('warn', message),
-    reopen: async (runId) => {
+    reopen: async (runId, overrides) => {
       const state = core.board?.runId === runId ? core.board.state : null;
       const backend = state
         ? await backendForRun(core, state)
         : await resolveBackend(core.host, core.settings, core.options(), core.demo);
-      return reopenRun(core.launchInput(backend), runId);
+      return reopenRun(core.launchInput(backend), runId, overrides);
     },
     workspace: async () => (await openRunWorkspace(core.workspaceInput())).ws,
     settled: (board, state, error) => {

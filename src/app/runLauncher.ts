@@ -12,6 +12,7 @@ import type { Sandbox } from '../core/sandbox';
 import type { ModelResponse } from '../core/model';
 import type { Plan } from '../core/plan';
 import { RunEngine } from '../core/runEngine';
+import type { SettingsOverrides } from '../core/runSettings';
 import type { JournalFile } from '../infra/journalFile';
 import { newRunId } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
@@ -118,10 +119,15 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
 }
 
 /**
- * Reopen an existing run from its journal (RunEngine.resume: interrupted work is queued again).
- * The caller must hold the run's lock: the journal is opened for appending.
+ * Reopen an existing run from its journal (RunEngine.resume: interrupted work is queued again),
+ * with its own budgets, prices and concurrency; `overrides` are the developer's explicit changes,
+ * recorded in the journal. The caller must hold the run's lock: the journal is opened for appending.
  */
-export async function reopenRun(input: LaunchInput, runId: string): Promise<DrivenRun> {
+export async function reopenRun(
+  input: LaunchInput,
+  runId: string,
+  overrides: SettingsOverrides = {},
+): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
   await requireSandbox(ws);
   const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
@@ -141,6 +147,7 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
       engineConfig(settings, runId, checks, settings.prices),
       stored.events,
       await repositoryView(ws),
+      overrides,
     );
     return { ws, engine, journal };
   } catch (e) {

@@ -435,7 +435,7 @@ export class SessionCore {
     return { ...this.workspaceInput(), backend, approver: this.approvals.approver };
   }
 
-  /** Tick once a second while a run is live: a tokens/s sample and an update (elapsed times). */
+  /** Tick once a second while a run is live: an update (elapsed times, tokens/s and its chart). */
   startTicker(): void {
     if (this.ticker) return;
     this.ticker = setInterval(() => {
@@ -443,7 +443,6 @@ export class SessionCore {
         this.stopTicker();
         return;
       }
-      this.board_.sample(this.now());
       this.changed();
     }, this.opts.tickMs ?? 1000);
   }

@@ -111,6 +111,12 @@ export type ConfigFile = z.infer<typeof ConfigFile>;
 export interface Settings {
   /** Null when no backend is named anywhere; commands that need one say how to name it. */
   backend: BackendConfig | null;
+  /**
+   * The backend's connection options (key, headers, time-outs) from the environment and
+   * foreman.json, whether or not a URL is named: a run continued on the backend it recorded uses
+   * them. Null where a front end builds its clients itself (the Lead panel).
+   */
+  backendOptions: Omit<BackendConfig, 'baseUrl' | 'model'> | null;
   prices: PriceTable;
   concurrency: number;
   budgets: Budgets;
@@ -211,6 +217,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   const sandbox = resolveSandboxSettings(file, flags);
   return {
     backend,
+    backendOptions: backendOptions(file, env, flags),
     prices,
     concurrency,
     budgets: {
@@ -342,14 +349,26 @@ function resolveBackendSettings(
     throw new SettingsError(
       `the backend URL carries a user name or password, which Foreman does not send: use ${publicEndpoint(baseUrl)} and give the key in FOREMAN_API_KEY`,
     );
+  const options = backendOptions(file, env, flags);
+  // One request in flight per agent: the run's concurrency unless the flag or foreman.json says otherwise.
+  return { baseUrl, model, ...options, maxConcurrentRequests: options.maxConcurrentRequests ?? concurrency };
+}
+
+/**
+ * The backend's options besides its URL and model: the key from the environment, the limit of
+ * requests in flight from --max-requests or foreman.json (unset when neither names one: the run's
+ * concurrency is the default), the rest from foreman.json.
+ */
+function backendOptions(
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  flags: SettingFlags,
+): Omit<BackendConfig, 'baseUrl' | 'model'> {
   const b = file.backend;
   return {
-    baseUrl,
-    model,
     apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
     headers: b?.headers,
-    // One request in flight per agent: the run's concurrency unless the flag or foreman.json says otherwise.
-    maxConcurrentRequests: flags.maxRequests ?? b?.maxConcurrentRequests ?? concurrency,
+    maxConcurrentRequests: flags.maxRequests ?? b?.maxConcurrentRequests,
     requestTimeoutMs: b?.requestTimeoutMs,
     idleTimeoutMs: b?.idleTimeoutMs,
     maxRetries: b?.maxRetries,

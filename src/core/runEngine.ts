@@ -23,6 +23,7 @@ import { finishRun } from './runFinish';
 import { RunHost } from './runHost';
 import type { RunListener } from './runHost';
 import { requeueOnResume, resumePoint } from './runResume';
+import type { SettingsOverrides } from './runSettings';
 import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
 import { DEAD_DEPENDENCY_STATUSES } from './statusSets';
@@ -89,6 +90,7 @@ export class RunEngine {
         concurrency: config.concurrency,
         budgets: config.budgets,
         autoMerge: config.autoMerge !== false,
+        prices: config.prices,
       },
     });
     host.emit({ type: 'plan', plan: run.plan, repoView: run.repoView });
@@ -100,11 +102,23 @@ export class RunEngine {
    * Resume a run from its journal (core/runResume.ts): merged tasks stay merged, verified ones are
    * merged, tasks that were in flight are marked interrupted and continue in their worktrees with
    * their conversations, and stopped or blocked ones are queued again. Failed tasks stay failed.
+   *
+   * The run goes on with its own concurrency, budgets and prices from the journal: `config`'s
+   * stand in only for what an old journal lacks. `overrides` are the developer's explicit
+   * changes; they, and a backend or model other than the recorded one (`deps.model`), are
+   * recorded as `settings_changed`.
    */
-  static resume(deps: RunDeps, config: RunConfig, history: JournalEvent[], fallbackRepoView: string): RunEngine {
-    const from = resumePoint(config, history, fallbackRepoView);
+  static resume(
+    deps: RunDeps,
+    config: RunConfig,
+    history: JournalEvent[],
+    fallbackRepoView: string,
+    overrides: SettingsOverrides = {},
+  ): RunEngine {
+    const from = resumePoint(config, history, fallbackRepoView, deps.model, overrides);
     const engine = new RunEngine(deps, from.config, from.plan, from.repoView, from.base, history);
     engine.host.emit({ type: 'run_resumed' });
+    if (from.settings) engine.host.emit({ type: 'settings_changed', settings: from.settings, changes: from.changes });
     for (const rt of engine.tasks.values()) requeueOnResume(engine.host, rt.spec.id, rt.progress);
     return engine;
   }

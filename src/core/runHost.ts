@@ -28,7 +28,7 @@ export class RunHost implements PipelineHost {
   readonly ledger: Ledger;
   private readonly guard: BudgetGuard;
   private readonly listeners = new Set<RunListener>();
-  private readonly taskBudgetHits = new Set<string>();
+  private readonly taskBudgetHits = new Map<string, BudgetHit>();
   private mergeChain: Promise<unknown> = Promise.resolve();
   private integrationPath: Promise<string> | null = null;
   private runHit: BudgetHit | null = null;
@@ -62,6 +62,7 @@ export class RunHost implements PipelineHost {
   emit(event: NewEvent): void {
     const appended = this.deps.journal.append(event);
     applyEvent(this.state, appended);
+    this.ledger.recordEvent(appended);
     for (const l of this.listeners) l(appended, this.state);
   }
 
@@ -75,14 +76,19 @@ export class RunHost implements PipelineHost {
     return this.runHit;
   }
 
+  /** The hits of tasks stopped by their own budget that are still stopped, in order of the hits. */
+  taskBudgetStops(): BudgetHit[] {
+    return [...this.taskBudgetHits].filter(([id]) => this.status(id) === 'stopped').map(([, hit]) => hit);
+  }
+
   // --- Books ------------------------------------------------------------------------------------
 
   /** Book a whole response in the ledger and the journal; `taskId` is null for the planner's. */
   bookResponse(role: RequestRole, taskId: string | null, response: ModelResponse): void {
     const model = this.modelOf(role);
     const price = priceFor(this.config.prices, model.model) ?? priceFor(this.config.prices, response.model);
-    const cost = costOf(response.usage, price);
-    const rec = {
+    this.emit({
+      type: 'model_request',
       role,
       taskId,
       model: response.model,
@@ -90,26 +96,26 @@ export class RunHost implements PipelineHost {
       ok: true,
       usage: response.usage,
       timing: response.timing,
-      cost,
-    };
-    this.ledger.record(rec);
-    this.emit({ type: 'model_request', ...rec, attempts: response.attempts });
+      cost: costOf(response.usage, price),
+      attempts: response.attempts,
+    });
   }
 
   bookError(role: 'agent' | 'reviewer', taskId: string, error: ModelError): void {
     const model = this.modelOf(role);
-    const rec = {
+    this.emit({
+      type: 'model_request',
       role,
       taskId,
       model: model.model,
       endpoint: model.endpoint,
       ok: false,
+      error: `${error.reason}: ${error.message}`,
       usage: null,
       timing: null,
       cost: null,
-    };
-    this.ledger.record(rec);
-    this.emit({ type: 'model_request', ...rec, error: `${error.reason}: ${error.message}`, attempts: 0 });
+      attempts: 0,
+    });
   }
 
   private modelOf(role: RequestRole): ModelClient {
@@ -129,7 +135,7 @@ export class RunHost implements PipelineHost {
       this.runHit = hit;
     } else {
       if (this.taskBudgetHits.has(hit.taskId ?? '')) return;
-      this.taskBudgetHits.add(hit.taskId ?? '');
+      this.taskBudgetHits.set(hit.taskId ?? '', hit);
     }
     this.emit({ type: 'budget_stop', hit });
   }

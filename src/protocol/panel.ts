@@ -36,12 +36,16 @@ export type TaskStatus = z.infer<typeof TaskStatus>;
 export const RunStatus = z.enum(['running', 'completed', 'failed', 'stopped', 'budget', 'review', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
-/** Token counts and cost; `cost` is null when the model has no price. */
+/**
+ * Token counts and cost. `cost` sums the priced requests: null when none had a price. `unpriced`
+ * says some requests used tokens without a price, so the cost is missing or only part of it.
+ */
 export const Usage = z.object({
   input: z.number(),
   cached: z.number(),
   output: z.number(),
   cost: z.number().nullable(),
+  unpriced: z.boolean(),
   /** True when some count is a tokenizer estimate (the server reported no usage). */
   estimated: z.boolean(),
 });
@@ -164,8 +168,12 @@ export const TaskRow = z.object({
   /** Elapsed working time in ms: since it started, to when it ended or to now. Null before it starts. */
   elapsedMs: z.number().nullable(),
   usage: Usage,
-  /** Output tokens per second over the last few seconds; 0 when idle. */
-  tokensPerSecond: z.number(),
+  /**
+   * Output tokens per second of generation time (src/core/throughput.ts): over the last few
+   * seconds while the run is live (0 when idle), over all of the task's requests otherwise; null
+   * when none of them was timed.
+   */
+  tokensPerSecond: z.number().nullable(),
   verification: VerificationView.nullable(),
   review: z.object({ approved: z.boolean(), comments: z.string() }).nullable(),
   merge: z.object({ ok: z.boolean(), conflicts: z.array(z.string()), message: z.string().nullable() }).nullable(),
@@ -204,13 +212,23 @@ export const RunView = z.object({
   startedAt: z.number().nullable(),
   finishedAt: z.number().nullable(),
   usage: Usage,
-  tokensPerSecond: z.number(),
-  /** Output tokens/s samples, oldest first, one per second, at most 120. */
+  /**
+   * Output tokens per second of generation time (src/core/throughput.ts): over the last few
+   * seconds while live (0 when idle), over the whole run otherwise; null when none was timed.
+   */
+  tokensPerSecond: z.number().nullable(),
+  /**
+   * The run's tokens/s each second, oldest first, at most 120 points: up to now while live, else
+   * up to the end of its last timed request. Empty when no request was timed.
+   */
   rate: z.array(z.number()),
-  /** The run budgets with what is used; null where no budget is set. */
+  /**
+   * The run budgets with what is used; null where no budget is set. A cost's `used` is null when
+   * no request was priced, and `unpriced` says some were not (the cost used is then a lower bound).
+   */
   budget: z.object({
     tokens: z.object({ used: z.number(), limit: z.number() }).nullable(),
-    cost: z.object({ used: z.number(), limit: z.number() }).nullable(),
+    cost: z.object({ used: z.number().nullable(), unpriced: z.boolean(), limit: z.number() }).nullable(),
   }),
   /** Set when a budget stopped work: which, in words. */
   budgetHit: z.string().nullable(),
@@ -354,7 +372,21 @@ export const Request = z.discriminatedUnion('type', [
   /** Run the plan as it stands. */
   z.object({ type: z.literal('run/start') }),
   z.object({ type: z.literal('run/stopAll') }),
-  z.object({ type: z.literal('run/resume'), runId: z.string() }),
+  /**
+   * Resume a run with its own settings (backend, model, budgets, prices). `budgets`, when given,
+   * is the developer's explicit change of the run budgets (null removes one); it is recorded in
+   * the run's journal.
+   */
+  z.object({
+    type: z.literal('run/resume'),
+    runId: z.string(),
+    budgets: z
+      .object({
+        tokens: z.number().positive().nullable().optional(),
+        cost: z.number().positive().nullable().optional(),
+      })
+      .optional(),
+  }),
   /** Show a past run on the board. */
   z.object({ type: z.literal('run/open'), runId: z.string() }),
   /** Leave the board and start a new spec. */

@@ -72,8 +72,20 @@ export const BUDGET_WARNING_FRACTION = 0.8;
 export function budgetBars(budget: RunView['budget']): BudgetBar[] {
   const bars: BudgetBar[] = [];
   if (budget.tokens) bars.push(barOf('tokens', budget.tokens, (n) => formatCount(n), 'token'));
-  if (budget.cost) bars.push(barOf('cost', budget.cost, (n) => formatCost(n), 'cost'));
+  if (budget.cost) bars.push(costBar(budget.cost));
   return bars;
+}
+
+/** The cost bar: what the priced requests cost; requests without a price are said, never counted as $0. */
+function costBar(b: NonNullable<RunView['budget']['cost']>): BudgetBar {
+  const bar = barOf('cost', { used: b.used ?? 0, limit: b.limit }, (n) => formatCost(n), 'cost');
+  if (!b.unpriced) return bar;
+  const used = b.used === null ? 'unpriced' : `${formatCost(b.used)} + unpriced part`;
+  return {
+    ...bar,
+    label: `${used} / ${formatCost(b.limit)}`,
+    description: `${bar.description} by the priced requests; some requests had no price`,
+  };
 }
 
 function barOf(

@@ -10,7 +10,7 @@ import type { Child } from './dom';
 import { requestButton } from './context';
 import type { PanelContext } from './context';
 import { elapsedNow, reasonOnRow, roundText, stepText, verificationSummary, waitingText } from './boardModel';
-import { formatCost, formatDuration, formatRate, formatUsage } from './format';
+import { formatDuration, formatRate, formatUsage, formatUsageCost } from './format';
 import { taskLook } from './status';
 import { AskStrip } from './askStrip';
 
@@ -223,8 +223,8 @@ export class BoardRow {
     setText(this.step, stepText(row) || waitingText(row, (id) => env.statusOf(id)));
     const used = row.usage.input + row.usage.output > 0;
     setText(this.usage, used ? formatUsage(row.usage) : '');
-    setText(this.cost, used ? formatCost(row.usage.cost) : '');
-    setText(this.rate, row.tokensPerSecond > 0 ? formatRate(row.tokensPerSecond) : '');
+    setText(this.cost, used ? formatUsageCost(row.usage) : '');
+    setText(this.rate, row.tokensPerSecond !== null && row.tokensPerSecond > 0 ? formatRate(row.tokensPerSecond) : '');
     const reason = reasonOnRow(row);
     setText(this.reason, reason ?? '');
     setClass(this.reason, `row-reason tone-${look.tone === 'error' ? 'error' : 'muted'}`);

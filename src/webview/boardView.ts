@@ -11,7 +11,7 @@ import { budgetBars, runElapsed, runMeta, statusCounts } from './boardModel';
 import type { BudgetBar } from './boardModel';
 import { BoardRow, IntegrationRow } from './boardRow';
 import type { RowEnv } from './boardRow';
-import { formatCost, formatCount, formatRate } from './format';
+import { formatCount, formatRate, formatUsageCost } from './format';
 import { RateChart } from './rateChart';
 import { RUN_STATUS_LOOK } from './status';
 
@@ -111,7 +111,7 @@ export class BoardView {
     this.updateHeader(run, state, lineOutcome === run.runId);
     this.updateTotals(run);
     this.updateBudgets(run);
-    this.chart.update(run.rate, run.tokensPerSecond);
+    this.chart.update(run.rate, run.tokensPerSecond, run.usage.output);
     this.updateActions(run, state.blocked !== null);
     rebuildIfChanged(this.counts, JSON.stringify(run.counts), () =>
       statusCounts(run.counts).map((c) =>
@@ -160,7 +160,7 @@ export class BoardView {
       ['In', formatCount(u.input)],
       ['Cached', formatCount(u.cached)],
       ['Out', formatCount(u.output)],
-      ['Cost', formatCost(u.cost)],
+      ['Cost', formatUsageCost(u)],
       ['Speed', formatRate(run.tokensPerSecond)],
     ];
     rebuildIfChanged(this.totals, JSON.stringify([items, u.estimated]), () => [

@@ -8,7 +8,7 @@ import type { PanelState, PlanTask, PlanView as Plan } from '../protocol/panel';
 import { button, h, icon, reconcile, rebuildIfChanged, setHidden, setText } from './dom';
 import { requestButton } from './context';
 import type { PanelContext } from './context';
-import { firstLine, formatCost, formatCount, formatUsage, plural } from './format';
+import { firstLine, formatCost, formatCount, formatUsage, formatUsageCost, plural } from './format';
 import { cardFace, taskForm, warningNote } from './planCard';
 import {
   dependencyOrder,
@@ -321,7 +321,7 @@ function estimateParts(plan: Plan): HTMLElement[] {
   const usage = plan.plannerUsage;
   const planner = h('p', {
     class: 'muted',
-    text: `Planning used ${formatCount(usage.input + usage.output)} tokens (${formatCost(usage.cost)}).`,
+    text: `Planning used ${formatCount(usage.input + usage.output)} tokens (${formatUsageCost(usage)}).`,
   });
   const title = h('h3', { class: 'subheading' }, icon('dashboard'), h('span', { text: 'Estimate for the run' }));
   if (!e) return [title, h('p', { class: 'muted', text: 'No estimate while the plan has problems.' }), planner];

@@ -130,39 +130,45 @@ test(
   },
 );
 
-test('a per-task cost budget stops only that task', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  const server = await startServer({
-    planner: planner(['x', 'y']),
-    agents: { x: writer(['x1.txt', 'x2.txt', 'x3.txt']), y: writer(['y1.txt']) },
-  });
-  try {
-    // 1 per million tokens: each step costs 0.001, so x's fourth step is over 0.0025 and y's two are not.
-    const run = await runCli(
-      ['run', 'Two tasks.', '--concurrency', '2', '--price', '1,1,1', '--task-budget-cost', '0.0025', ...FLAGS],
-      { repo, server },
-    );
-    assert.equal(run.code, 1, run.stderr);
-    const runId = await latestRunId(repo);
-    const { events, state } = await readRun(repo, runId);
-    assert.notEqual(state.status, 'budget');
-    assert.equal(state.tasks.get('y')?.status, 'merged');
-    const x = state.tasks.get('x')!;
-    assert.equal(x.status, 'stopped');
-    assert.match(x.reason ?? '', /the task budget was reached \(cost 0\.0030 of 0\.0025\)/);
-    const stops = events.filter((e): e is Extract<JournalEvent, { type: 'budget_stop' }> => e.type === 'budget_stop');
-    assert.deepEqual(
-      stops.map((e) => ({ ...e.hit, used: Number(e.hit.used.toFixed(6)) })),
-      [{ scope: 'task', taskId: 'x', kind: 'cost', limit: 0.0025, used: 0.003 }],
-    );
-    assert.equal(requestsFor(server, 'agent', 'x').length, 3);
-    assert.equal(requestsFor(server, 'agent', 'y').length, 2);
-    assert.deepEqual(lastCommit(repo, `foreman/${runId}/x`).files, ['x1.txt', 'x2.txt', 'x3.txt']);
-  } finally {
-    await server.close();
-    repo.cleanup();
-  }
-});
+test(
+  'a per-task cost budget stops only that task, and the run ends as budget (exit 3)',
+  { timeout: 60_000 },
+  async () => {
+    const repo = makeRepo();
+    const server = await startServer({
+      planner: planner(['x', 'y']),
+      agents: { x: writer(['x1.txt', 'x2.txt', 'x3.txt']), y: writer(['y1.txt']) },
+    });
+    try {
+      // 1 per million tokens: each step costs 0.001, so x's fourth step is over 0.0025 and y's two are not.
+      const run = await runCli(
+        ['run', 'Two tasks.', '--concurrency', '2', '--price', '1,1,1', '--task-budget-cost', '0.0025', ...FLAGS],
+        { repo, server },
+      );
+      assert.equal(run.code, 3, run.stderr);
+      const runId = await latestRunId(repo);
+      const { events, state } = await readRun(repo, runId);
+      assert.equal(state.status, 'budget', 'stopped by its own budget, not failed');
+      assert.match(state.message ?? '', /stopped by the per-task cost budget: x \(0\.0030 of 0\.0025 cost\)/);
+      assert.match(run.stdout, new RegExp(`foreman run --resume ${runId} --task-budget-cost X`));
+      assert.equal(state.tasks.get('y')?.status, 'merged');
+      const x = state.tasks.get('x')!;
+      assert.equal(x.status, 'stopped');
+      assert.match(x.reason ?? '', /the task budget was reached \(cost 0\.0030 of 0\.0025\)/);
+      const stops = events.filter((e): e is Extract<JournalEvent, { type: 'budget_stop' }> => e.type === 'budget_stop');
+      assert.deepEqual(
+        stops.map((e) => ({ ...e.hit, used: Number(e.hit.used.toFixed(6)) })),
+        [{ scope: 'task', taskId: 'x', kind: 'cost', limit: 0.0025, used: 0.003 }],
+      );
+      assert.equal(requestsFor(server, 'agent', 'x').length, 3);
+      assert.equal(requestsFor(server, 'agent', 'y').length, 2);
+      assert.deepEqual(lastCommit(repo, `foreman/${runId}/x`).files, ['x1.txt', 'x2.txt', 'x3.txt']);
+    } finally {
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
 
 test(
   'foreman plan warns when the estimate is over the budget, when only its high end is, and only then',

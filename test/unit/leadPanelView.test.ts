@@ -231,7 +231,7 @@ test('actions follow the task and run status, the hold policy and whether the ru
   });
   assert.deepEqual(live.actions, { stopAll: true, apply: false, resume: false });
   assert.equal(live.holdForReview, true);
-  assert.ok(live.tokensPerSecond >= 0);
+  assert.ok(live.tokensPerSecond !== null && live.tokensPerSecond >= 0);
 
   state.status = 'review';
   const review = projector.project(state, { live: false, elsewhere: false, now: 5000, tracker });
@@ -242,7 +242,11 @@ test('actions follow the task and run status, the hold policy and whether the ru
     'a task left working in a run that is not live can be rejected',
   );
   assert.deepEqual(review.actions, { stopAll: false, apply: true, resume: false });
-  assert.equal(review.tokensPerSecond, 0);
+  // Not live: the whole run's figure. Every task's request generated over the same 2 s, so the
+  // run's output tokens per second of generation time is all of its output over those 2 s.
+  assert.equal(review.tokensPerSecond, (state.usage.output * 1000) / 2000);
+  const working = review.tasks.find((t) => t.status === 'working')!;
+  assert.equal(working.tokensPerSecond, 100, "a task's own: 200 tokens over 2 s");
 
   state.status = 'stopped';
   assert.deepEqual(projector.project(state, { live: false, elsewhere: false, now: 5000, tracker }).actions, {
