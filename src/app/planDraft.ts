@@ -135,7 +135,7 @@ export function overBudgetText(budgets: Budgets, estimate: RunEstimate): string 
   if (!hit) return null;
   const after = 'the run stops when it reaches the budget, keeping the work done';
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  const used = hit.kind === 'cost' ? hit.used.toFixed(4) : `~${n(hit.used)} tokens`;
+  const used = hit.kind === 'cost' ? `cost ${Number(hit.used.toPrecision(3))}` : `~${n(hit.used)} tokens`;
   const limit = hit.kind === 'cost' ? `cost budget of ${hit.limit}` : `token budget of ${n(hit.limit)}`;
   if (mid) return `The estimate (${used}) is over the run's ${limit}; ${after}.`;
   return `The high end of the estimate (${used}) is over the run's ${limit}: the run may reach it; ${after}.`;

@@ -186,7 +186,7 @@ test(
         repo,
         server,
       });
-      assert.match(cost.stderr, /Warning: The estimate \([\d.]+\) is over the run's cost budget of 0\.000001;/);
+      assert.match(cost.stderr, /Warning: The estimate \(cost [\d.e-]+\) is over the run's cost budget of 0\.000001;/);
       // A budget between the middle and the high end of the range: "may go over".
       const json = await runCli(['plan', 'Two tasks.', '--json'], { repo, server });
       const { estimate } = JSON.parse(json.stdout) as {

@@ -259,7 +259,7 @@ test(
     await lastRequest(p, 'run/start');
     const estimate = await p.locator('.estimate').innerText();
     assert.match(estimate, /over the run's cost budget of 5/);
-    assert.match(estimate, /Range 420k–4\.95M tokens · \$1\.71–\$18\.90, learned from this repository's finished runs/);
+    assert.match(estimate, /Range 420k–4\.9M tokens · \$1\.71–\$18\.90, learned from this repository's finished runs/);
     await clean(p);
   },
 );
