@@ -105,6 +105,19 @@ interface Measured {
   joules: number;
   tokensPerJoule: number;
   exit: number | null;
+  /** Requests in the batch, averaged over each fifth of the window. */
+  profile: number[];
+}
+
+/** The mean of `samples` (one per 20 ms from the run's start) over each fifth of [from, to). */
+function profileOf(samples: number[], from: number, to: number): number[] {
+  const out: number[] = [];
+  const span = (to - from) / 5;
+  for (let k = 0; k < 5; k++) {
+    const part = samples.slice(Math.floor(from + k * span), Math.floor(from + (k + 1) * span));
+    out.push(part.length ? part.reduce((a, b) => a + b, 0) / part.length : 0);
+  }
+  return out;
 }
 
 async function runOnce(label: string, extra: string[], capacity: number): Promise<Measured> {
@@ -121,8 +134,11 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
     });
     // The last response: polled from the GPU's counters' movement (a response ends when its tokens do).
     let lastGenerated = 0;
+    const occupancy: number[] = [];
     const watch = setInterval(() => {
-      const g = gpu.snapshot().generated;
+      const snap = gpu.snapshot();
+      occupancy.push(snap.running);
+      const g = snap.generated;
       if (g > lastGenerated) {
         lastGenerated = g;
         last = Date.now();
@@ -181,6 +197,7 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
       joules: after.joules - before.joules,
       tokensPerJoule: output / (after.joules - before.joules),
       exit,
+      profile: profileOf(occupancy, (first - start) / 20, (last - start) / 20),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -224,6 +241,8 @@ async function main(): Promise<void> {
         `${f(r.tokensPerSec, 0).padStart(6)} | ${f(r.saturation).padStart(10)} | ${f(r.cacheReuse).padStart(11)} | ${f(r.joules, 0).padStart(6)} | ${f(r.tokensPerJoule)}`,
     );
   }
+  console.log('\nRequests in the batch (of 64), mean over each fifth of the window:');
+  for (const r of runs) console.log(`  ${r.label}: ${r.profile.map((x) => x.toFixed(1)).join(' · ')}`);
   if (runs.length === 2)
     console.log(`\nTokens per joule, full batch ÷ 8 at once: ${f(runs[0].tokensPerJoule / runs[1].tokensPerJoule)}×`);
 }

@@ -8,7 +8,8 @@ export class Slots {
   private readonly waiters: { grant: () => void }[] = [];
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a slot limit must be a whole number ≥ 1, not ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`a slot limit must be a whole number ≥ 1, not ${limit}`);
   }
 
   /** Slots held now. */
