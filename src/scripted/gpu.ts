@@ -167,7 +167,11 @@ export class SimulatedGpu {
   }
 
   private admit(): void {
-    while (this.running.length < this.slots && this.queue.length > 0) this.running.push(this.queue.shift()!);
+    while (this.running.length < this.slots) {
+      const next = this.queue.shift();
+      if (!next) return;
+      this.running.push(next);
+    }
   }
 
   private ensureTimer(): void {
