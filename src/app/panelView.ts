@@ -75,7 +75,7 @@ export class BoardProjector {
       tokensPerSecond: live ? ctx.tracker.meter.runRate(ctx.now) : ctx.tracker.meter.overallRate(),
       rate: ctx.tracker.meter.samples(ctx.now, live),
       budget: budgetOf(state),
-      budgetHit: state.budgetHit ? budgetWords(state.budgetHit) : null,
+      budgetHit: budgetHitOf(state),
       tasks,
       asks: { tasks: [...asking.values()].reduce((n, ids) => n + ids.length, 0), commands: asking.size },
       counts,
@@ -255,6 +255,22 @@ function budgetOf(state: RunState): RunView['budget'] {
     tokens: b?.runTokens != null ? { used: state.usage.input + state.usage.output, limit: b.runTokens } : null,
     cost: b?.runCost != null ? { used: state.usage.cost, unpriced: state.usage.unpriced > 0, limit: b.runCost } : null,
   };
+}
+
+/**
+ * The budget that stopped the run, with its limit now and the most used against it: the run's
+ * total, or for the per-task budget the largest total of a stopped task (each starts again on a
+ * resume, so a new limit must be above all of them).
+ */
+function budgetHitOf(state: RunState): RunView['budgetHit'] {
+  const hit = state.budgetHit;
+  if (!hit) return null;
+  const key = `${hit.scope}${hit.kind === 'tokens' ? 'Tokens' : 'Cost'}` as const;
+  const amount = (u: TokenTotals) => (hit.kind === 'tokens' ? u.input + u.output : (u.cost ?? 0));
+  let used = hit.scope === 'run' ? amount(state.usage) : hit.used;
+  if (hit.scope === 'task')
+    for (const task of state.tasks.values()) if (task.status === 'stopped') used = Math.max(used, amount(task.usage));
+  return { scope: hit.scope, kind: hit.kind, limit: state.settings?.budgets[key] ?? hit.limit, used };
 }
 
 /** A budget hit in words, e.g. "The run's token budget was reached: 12,345 of 10,000 tokens." */

@@ -3,6 +3,7 @@
  * or close a run from history. The board (src/app/leadBoard.ts) carries them out; this file
  * builds what it needs and tells the developer how each run ended.
  */
+import type { Budgets } from '../core/budget';
 import type { RunState, TaskState } from '../core/runState';
 import { isValidRunId } from '../infra/journalFile';
 import { publicEndpoint } from '../infra/openaiClient';
@@ -14,6 +15,7 @@ import { Board } from './leadBoard';
 import type { TaskDecision } from '../core/decisions';
 import type { BoardEnv } from './leadBoard';
 import { budgetWords } from './panelView';
+import type { Request } from '../protocol/panel';
 import { launchRun, lockRun, openRunWorkspace, reopenRun } from './runLauncher';
 import type { SessionCore } from './sessionCore';
 import { errorMessage } from '../core/errors';
@@ -103,24 +105,30 @@ export async function openRun(core: SessionCore, runId: string): Promise<void> {
   core.showBoard(Board.stored(boardEnv(core), runId, repo.root, repo.stateDir, stored));
 }
 
+/** The budgets `run/resume` may change, as the request names them. */
+type ResumeBudgets = NonNullable<Extract<Request, { type: 'run/resume' }>['budgets']>;
+
+const RESUME_BUDGET_KEYS: [keyof ResumeBudgets, keyof Budgets][] = [
+  ['tokens', 'runTokens'],
+  ['cost', 'runCost'],
+  ['taskTokens', 'taskTokens'],
+  ['taskCost', 'taskCost'],
+];
+
 /**
  * Reopen an interrupted, stopped or budget-stopped run and drive it on, with its own settings;
- * `budgets` are the developer's explicit changes of its run budgets (recorded, and said).
+ * `budgets` are the developer's explicit changes of its budgets (recorded, and said).
  */
-export async function resumeRun(
-  core: SessionCore,
-  runId: string,
-  budgets?: { tokens?: number | null; cost?: number | null },
-): Promise<void> {
+export async function resumeRun(core: SessionCore, runId: string, budgets: ResumeBudgets = {}): Promise<void> {
   if (core.board?.runId !== runId) await openRun(core, runId);
   const board = boardOf(core);
   const before = board.state.settingsChanges.length;
-  await board.resume({
-    budgets: {
-      ...(budgets?.tokens !== undefined ? { runTokens: budgets.tokens } : {}),
-      ...(budgets?.cost !== undefined ? { runCost: budgets.cost } : {}),
-    },
-  });
+  const changed: Partial<Budgets> = {};
+  for (const [name, key] of RESUME_BUDGET_KEYS) {
+    const value = budgets[name];
+    if (value !== undefined) changed[key] = value;
+  }
+  await board.resume({ budgets: changed });
   sayChanges(core, runId, board.state.settingsChanges.slice(before));
   core.startTicker();
   await core.reloadHistory();

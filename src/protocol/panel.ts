@@ -230,8 +230,20 @@ export const RunView = z.object({
     tokens: z.object({ used: z.number(), limit: z.number() }).nullable(),
     cost: z.object({ used: z.number().nullable(), unpriced: z.boolean(), limit: z.number() }).nullable(),
   }),
-  /** Set when a budget stopped work: which, in words. */
-  budgetHit: z.string().nullable(),
+  /**
+   * Set when a budget stopped work: which one (the run's, or the per-task one that each task has),
+   * its limit in the run's settings now, and the most used against it: the run's total, or the
+   * largest of its stopped tasks' (those a resume starts again). A limit above `used` lets the run
+   * go on; the panel offers to raise it with the resume.
+   */
+  budgetHit: z
+    .object({
+      scope: z.enum(['run', 'task']),
+      kind: z.enum(['tokens', 'cost']),
+      limit: z.number(),
+      used: z.number(),
+    })
+    .nullable(),
   tasks: z.array(TaskRow),
   /** Tasks whose agents wait for the developer to approve a command, and how many distinct commands. */
   asks: z.object({ tasks: z.number(), commands: z.number() }),
@@ -374,8 +386,9 @@ export const Request = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run/stopAll') }),
   /**
    * Resume a run with its own settings (backend, model, budgets, prices). `budgets`, when given,
-   * is the developer's explicit change of the run budgets (null removes one); it is recorded in
-   * the run's journal.
+   * is the developer's explicit change of the run's budgets (`tokens` and `cost` for the run,
+   * `taskTokens` and `taskCost` for each task; null removes one); it is recorded in the run's
+   * journal.
    */
   z.object({
     type: z.literal('run/resume'),
@@ -384,6 +397,8 @@ export const Request = z.discriminatedUnion('type', [
       .object({
         tokens: z.number().positive().nullable().optional(),
         cost: z.number().positive().nullable().optional(),
+        taskTokens: z.number().positive().nullable().optional(),
+        taskCost: z.number().positive().nullable().optional(),
       })
       .optional(),
   }),

@@ -12,6 +12,7 @@ import type { BudgetBar } from './boardModel';
 import { BoardRow, IntegrationRow } from './boardRow';
 import type { RowEnv } from './boardRow';
 import { formatCount, formatRate, formatUsageCost } from './format';
+import { RaiseBudgetView } from './raiseBudgetView';
 import { RateChart } from './rateChart';
 import { RUN_STATUS_LOOK } from './status';
 
@@ -24,13 +25,13 @@ export class BoardView {
   private readonly stopAll: HTMLButtonElement;
   private readonly meta = h('p', { class: 'run-meta muted' });
   private readonly message = h('p', { class: 'run-message' });
-  private readonly budgetHit = h('p', { class: 'budget-hit', role: 'note' });
   private readonly asks = h('p', { class: 'asks-waiting', role: 'status' });
   private readonly totals = h('dl', { class: 'totals' });
   private readonly budgets = h('div', { class: 'budgets' });
   private readonly chart = new RateChart();
   private readonly apply: { squash: HTMLButtonElement; merge: HTMLButtonElement };
   private readonly resume: HTMLButtonElement;
+  private readonly raiseBudget: RaiseBudgetView;
   private readonly close: HTMLButtonElement;
   private readonly applied = h('p', { class: 'applied tone-ok' });
   private readonly counts = h('ul', { class: 'counts', 'aria-label': 'Tasks by status' });
@@ -41,7 +42,10 @@ export class BoardView {
   private readonly runActions: HTMLElement;
   private run: RunView | null = null;
   readonly el: HTMLElement;
-  /** Status, Stop all, Apply, Resume and New spec: the panel keeps it in view (see App). */
+  /**
+   * Status, Stop all, Apply, Resume (with the field that raises the budget that stopped the run) and
+   * New spec: the panel keeps it in view (see App).
+   */
   readonly bar: HTMLElement;
 
   constructor(private readonly ctx: PanelContext) {
@@ -67,6 +71,7 @@ export class BoardView {
       this.run ? { type: 'run/resume', runId: this.run.runId } : null,
     );
     this.close = requestButton(ctx, button('New spec', { icon: 'edit' }), 'run/close', () => ({ type: 'run/close' }));
+    this.raiseBudget = new RaiseBudgetView(ctx);
     this.integration = new IntegrationRow(ctx);
     this.runActions = h(
       'div',
@@ -85,13 +90,13 @@ export class BoardView {
       this.runActions,
       h('span', { class: 'spacer' }),
       this.stopAll,
+      this.raiseBudget.el,
     );
     this.el = h(
       'section',
       { class: 'phase board' },
       this.meta,
       this.message,
-      this.budgetHit,
       this.asks,
       this.totals,
       this.budgets,
@@ -139,8 +144,6 @@ export class BoardView {
     this.updateMeta(run, state.now + this.ctx.sinceState());
     setText(this.message, run.message ?? '');
     setHidden(this.message, !run.message || inLine);
-    setText(this.budgetHit, run.budgetHit ? `Budget reached: ${run.budgetHit}` : '');
-    setHidden(this.budgetHit, !run.budgetHit || inLine);
     const asking = run.tasks.filter((t) => t.ask !== null).map((t) => t.id);
     setText(this.asks, asksText(asking, run.asks.commands));
     setHidden(this.asks, asking.length === 0);
@@ -185,6 +188,7 @@ export class BoardView {
     this.ctx.controls.enable(this.apply.merge, !blocked);
     setHidden(this.resume, !a.resume);
     this.ctx.controls.enable(this.resume, !blocked);
+    this.raiseBudget.update(run, blocked);
     setHidden(this.close, run.live);
     setHidden(this.runActions, !a.apply && !a.resume && run.live);
     const applied = run.applied;

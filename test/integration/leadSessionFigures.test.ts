@@ -63,6 +63,7 @@ test(
       try {
         await s.handle({ type: 'run/open', runId });
         let run = state(s).run!;
+        assert.deepEqual(run.budgetHit, { scope: 'run', kind: 'tokens', limit: 3050, used: run.budget.tokens?.used });
         let ledger = Ledger.fromEvents((await readRun(repo, runId)).events);
         const figure = ledger.tokensPerSecond();
         assert.ok(figure !== null && figure > 0, 'the paced answers were timed');
@@ -106,6 +107,91 @@ test(
           'the finished run still shows its output in the chart',
         );
         for (const row of run.tasks) assert.ok(row.tokensPerSecond !== null && row.tokensPerSecond > 0, row.id);
+      } finally {
+        await s.dispose();
+      }
+    } finally {
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
+
+/** a: two writes and a finish at 1000 tokens a step; b: one write and a finish at 1500. */
+const PER_TASK: Scenario = {
+  planner: [
+    {
+      ...planReply([rawTask('a', { files: ['a1.txt'] }), rawTask('b', { files: ['b1.txt'] })]),
+      usage: { prompt: 10, completion: 10 },
+    },
+  ],
+  agents: {
+    a: writer(['a1.txt', 'a2.txt']),
+    b: [
+      { ...toolCall('write_file', { path: 'b1.txt', content: 'b1\n' }), usage: { prompt: 1350, completion: 150 } },
+      { ...toolCall('finish', { summary: 'wrote b1.txt' }), usage: { prompt: 1350, completion: 150 } },
+    ],
+  },
+};
+
+test(
+  'a run its per-task budget stopped, resumed from the panel with that budget raised, goes on and finishes',
+  { timeout: 120_000 },
+  async () => {
+    const repo = makeRepo();
+    const server = await startServer(PER_TASK);
+    try {
+      // a stops at 2000 tokens (before its finish), b at 1500 (before its finish).
+      const flags = ['--no-review', '--check', 'ok=node -e 0', '--concurrency', '1', '--task-budget-tokens', '1500'];
+      const cli = await runCli(['run', 'Two files.', ...flags], { repo, server });
+      assert.equal(cli.code, 3, cli.stderr);
+      const runId = await latestRunId(repo);
+
+      const s = await session(testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] })));
+      try {
+        await s.handle({ type: 'run/open', runId });
+        let run = state(s).run!;
+        assert.equal(run.status, 'budget');
+        assert.equal(run.actions.resume, true);
+        assert.deepEqual(
+          run.budgetHit,
+          { scope: 'task', kind: 'tokens', limit: 1500, used: 2000 },
+          'the per-task budget, and the most a stopped task used (a, though b was stopped last)',
+        );
+
+        // Plain Resume keeps the run's budget: both tasks stop again before asking for more.
+        const before = requestsFor(server, 'agent').length;
+        await s.handle({ type: 'run/resume', runId });
+        run = await settledRun(s);
+        assert.equal(run.status, 'budget');
+        assert.equal(requestsFor(server, 'agent').length, before, 'no request past the budget');
+
+        // What the board's "Resume with this budget" posts for the per-task token budget.
+        await s.handle({ type: 'run/resume', runId, budgets: { taskTokens: 5000 } });
+        await until(s, 'the change to be said', (st) =>
+          st.notices.some((n) =>
+            n.text.includes(`Run ${runId} goes on with changed settings: per-task token budget: 1500 → 5000`),
+          ),
+        );
+        run = await settledRun(s);
+        assert.equal(run.status, 'completed', run.message ?? '');
+        assert.equal(run.budgetHit, null);
+        assert.deepEqual(
+          run.tasks.map((t) => [t.id, t.status]),
+          [
+            ['a', 'merged'],
+            ['b', 'merged'],
+          ],
+        );
+        assert.equal(requestsFor(server, 'agent').length, before + 2, 'each task asked once more, for its finish');
+        const { events, state: folded } = await readRun(repo, runId);
+        assert.equal(events.filter((e) => e.type === 'settings_changed').length, 1);
+        assert.deepEqual(folded.settings?.budgets, {
+          runTokens: null,
+          runCost: null,
+          taskTokens: 5000,
+          taskCost: null,
+        });
       } finally {
         await s.dispose();
       }

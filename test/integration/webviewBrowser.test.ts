@@ -591,12 +591,82 @@ test(
   },
 );
 
+test(
+  'a budget-stopped run: the budget that stopped it is raised with the resume; a limit not above the use is refused',
+  { skip },
+  async () => {
+    const stopped = harness.loadFixture('run-budget');
+    const runId = stopped.run!.runId;
+    const p = await panel(stopped);
+    const field = p.getByLabel('Run token budget');
+    assert.equal(await field.inputValue(), '2000000', "prefilled with the run's limit");
+    assert.match(await p.locator('.raise-used').innerText(), /^2,004,180 tokens used$/);
+    const words = "The run's token budget was reached";
+    assert.equal(await p.getByText(words).count(), 1, 'the line says what happened, once');
+    assert.equal(await p.locator('.run-message').isVisible(), false, 'the board does not say it again');
+    assert.match(await p.locator('.budget.level-hit .budget-label').innerText(), /reached$/, 'the bar is marked');
+
+    const bar = p.getByRole('group', { name: 'Run' });
+    const go = bar.getByRole('button', { name: 'Resume with this budget' });
+    const before = (await requests(p)).length;
+    await go.click();
+    const refusal =
+      /^The run has used 2,004,180 tokens: give a run token budget above that, or it stops again at once\.$/;
+    assert.match(await p.locator('.raise-budget [role="alert"]').innerText(), refusal);
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    await field.fill('lots');
+    assert.equal(await p.locator('.raise-budget [role="alert"]').isVisible(), false, 'typing clears the message');
+    await field.press('Enter');
+    assert.match(await p.locator('.raise-budget [role="alert"]').innerText(), /^Give a run token budget as a number/);
+    assert.equal((await requests(p)).length, before, 'nothing was posted for a refused limit');
+
+    await field.fill('2.5M');
+    await field.press('Enter');
+    const sent = await lastRequest(p, 'run/resume');
+    assert.deepEqual(sent.request, { type: 'run/resume', runId, budgets: { tokens: 2_500_000 } });
+    assert.equal(await go.getAttribute('aria-busy'), 'true');
+    assert.equal(await bar.getByRole('button', { name: 'Resume', exact: true }).getAttribute('aria-busy'), 'true');
+    await harness.answer(p, sent.id, true);
+    await harness.showState(p, stopped);
+    assert.equal(await field.inputValue(), '2.5M', 'a new state of the same stop keeps what was typed');
+    await bar.getByRole('button', { name: 'Resume', exact: true }).click();
+    assert.deepEqual((await lastRequest(p, 'run/resume')).request, { type: 'run/resume', runId }, 'plain Resume');
+    await clean(p);
+
+    const perTask = structuredClone(stopped);
+    perTask.run!.budgetHit = { scope: 'task', kind: 'cost', limit: 0.05, used: 0.0512 };
+    perTask.run!.budget.tokens = null;
+    const q = await panel(perTask);
+    const cost = q.getByLabel('Per-task cost budget');
+    assert.equal(await cost.inputValue(), '0.05');
+    assert.equal(await q.locator('.raise-used').innerText(), 'a stopped task used $0.0512');
+    await cost.fill('0.05');
+    await cost.press('Enter');
+    assert.match(await q.locator('.raise-budget [role="alert"]').innerText(), /^A stopped task has cost \$0\.0512: /);
+    await cost.fill('$0.10');
+    await q.getByRole('button', { name: 'Resume with this budget' }).click();
+    assert.deepEqual((await lastRequest(q, 'run/resume')).request, {
+      type: 'run/resume',
+      runId,
+      budgets: { taskCost: 0.1 },
+    });
+    mkdirSync(SHOTS, { recursive: true });
+    await q.locator('.board-bar').screenshot({ path: join(SHOTS, 'board-raise-budget.png') });
+    await clean(q);
+
+    const finished = await panel('run-finished');
+    assert.equal(await finished.locator('.raise-budget').isVisible(), false, 'only for a run a budget stopped');
+    await clean(finished);
+  },
+);
+
 test('Run and Apply stay in view without scrolling, and after it, at 340 px and at 1200 px', { skip }, async () => {
   mkdirSync(SHOTS, { recursive: true });
   const cases: [string, string][] = [
     ['plan-valid', 'Run'],
     ['run-finished', 'Apply as one commit'],
     ['run-finished', 'Apply as merge'],
+    ['run-budget', 'Resume with this budget'],
     ['board-100', 'Stop all'],
   ];
   for (const width of [340, 1200]) {
