@@ -90,7 +90,10 @@ export class SessionCore {
     this.sandboxImpl = opts.sandbox ?? createSystemSandbox();
     this.noticeList = new Notices((level, message) => host.log(level, message));
     this.history = new RunHistory((message) => host.log('warn', message));
-    this.demo = new DemoServer(opts.demoPaceMs ?? 40);
+    this.demo = new DemoServer(opts.demoPaceMs ?? 40, () => ({
+      root: this.repo_?.root ?? null,
+      sample: this.repo_?.sample ?? false,
+    }));
     this.settings_ = host.readSettings();
     this.approvals = new ApprovalCenter(
       host,

@@ -21,7 +21,7 @@ async function decide(
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
-  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings), runId, approvals.approver);
+  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings, ws), runId, approvals.approver);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;

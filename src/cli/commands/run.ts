@@ -35,7 +35,7 @@ export const runCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
-  const model = backendClient(ctx.settings);
+  const model = backendClient(ctx.settings, ws);
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
   const engine = ctx.cl.resume
     ? await resumeEngine(ctx, ws, model, ctx.cl.resume, approvals.approver)

@@ -1,0 +1,61 @@
+/**
+ * The demo backend on the command line (the scripted server playing the demo, model scripted-demo,
+ * as `npm run demo` runs it) only works on Foreman's sample repository. Elsewhere the CLI refuses
+ * before any request, in a sentence that says why and gives the command that gets the sample,
+ * instead of running the sample's canned plan on someone else's repository.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { demoScenario } from '../../src/scripted/demoScenario';
+import { makeRepo, PROJECT_ROOT, runCli, startServer } from './runHarness';
+
+const SPEC = readFileSync(join(PROJECT_ROOT, 'samples', 'demo-spec.txt'), 'utf8').trim();
+
+test('the demo backend refuses a repository that is not the sample, naming the command that gets it', async () => {
+  // A package named like the sample is not the sample: the marker in its package.json is.
+  const repo = makeRepo({
+    files: { 'package.json': '{ "name": "demo-shop", "private": true }\n', 'README.md': '# x\n' },
+  });
+  const server = await startServer(demoScenario);
+  try {
+    for (const args of [
+      ['run', SPEC],
+      ['plan', SPEC],
+      ['accept', 'r1', 'discounts'],
+    ]) {
+      const r = await runCli(args, { repo, server, model: 'scripted-demo' });
+      assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+      const said = r.stderr.trim().split('\n').at(-1) ?? '';
+      assert.equal(
+        said,
+        `foreman: the demo backend (model scripted-demo) only knows Foreman's sample repository, samples/demo-shop: its plan and every answer of its agents are written out for that sample, and ${repo.root} is not it. To watch the demo, run \`npm run demo\` in Foreman's own checkout (it runs Foreman on a fresh copy of the sample); to work on this repository, name a real backend with --base-url and --model.`,
+        args[0],
+      );
+      assert.doesNotMatch(r.stderr, /unexpected error|\n\s+at /, 'no stack trace');
+    }
+    assert.equal(server.requests.length, 0, 'nothing was asked of the demo');
+    assert.ok(!existsSync(join(repo.root, '.git', 'foreman', 'runs')), 'no run was started');
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
+
+test('on a copy of the sample the demo backend plans as before', async () => {
+  const repo = makeRepo({ template: join(PROJECT_ROOT, 'samples', 'demo-shop') });
+  const server = await startServer(demoScenario);
+  try {
+    const r = await runCli(['plan', SPEC, '--json'], { repo, server, model: 'scripted-demo' });
+    assert.equal(r.code, 0, r.stderr);
+    const { plan } = JSON.parse(r.stdout) as { plan: { tasks: { id: string }[] } };
+    assert.deepEqual(
+      plan.tasks.map((t) => t.id),
+      ['discounts', 'receipt', 'checkout'],
+    );
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
