@@ -78,6 +78,11 @@ export class DemoServer {
     if (!sample) throw new LeadError(demoElsewhereText(root), 'invalid');
   }
 
+  /** Whether the workspace is the sample, where the demo can work. */
+  get here(): boolean {
+    return this.workspace().sample;
+  }
+
   /** The server's base URL once it listens; null before. */
   get url(): string | null {
     return this.listening?.url ?? null;
@@ -119,9 +124,13 @@ export class DemoServer {
   }
 }
 
-/** Every backend the panel offers: the configured ones, then the demo. */
-export function availableBackends(settings: LeadSettings, demoUrl: string | null): BackendSetting[] {
+/**
+ * Every backend the panel offers: the configured ones, then the demo where it can work (`demoHere`:
+ * the workspace is the sample repository; elsewhere the panel offers to open the sample instead).
+ */
+export function availableBackends(settings: LeadSettings, demoUrl: string | null, demoHere: boolean): BackendSetting[] {
   const configured = settings.backends.filter((b) => b.name !== DEMO_BACKEND);
+  if (!demoHere) return configured;
   return [...configured, { name: DEMO_BACKEND, baseUrl: demoUrl ?? 'built in', models: [DEMO_MODEL] }];
 }
 
@@ -165,8 +174,11 @@ export async function resolveBackend(
 ): Promise<ResolvedBackend> {
   const { backend: name, model } = options;
   if (!name || !model) {
+    const demoWay = demo.here
+      ? 'or try the demo backend'
+      : 'or, to try the demo backend, open the sample repository it knows ("Open the sample")';
     throw new LeadError(
-      'Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, or try the demo backend.',
+      `Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, ${demoWay}.`,
       'invalid',
     );
   }

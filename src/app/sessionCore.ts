@@ -186,9 +186,9 @@ export class SessionCore {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Configured backends and the demo. */
+  /** Configured backends, and the demo where the workspace is the sample. */
   available(): BackendSetting[] {
-    return availableBackends(this.settings_, this.demo.url);
+    return availableBackends(this.settings_, this.demo.url, this.demo.here);
   }
 
   /** The backend of that name, or null. */

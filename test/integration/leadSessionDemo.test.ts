@@ -105,16 +105,23 @@ test(
       assert.match(e.message, /"Open the sample"/);
       st = state(s);
       assert.equal(st.options.backend, null, 'the demo is not chosen');
-      assert.equal(st.backends.find((b) => b.demo)?.baseUrl, 'built in', 'its server never started');
+      assert.deepEqual(st.backends, [], 'nor offered in the backend list');
 
-      // Chosen from the backend list instead, it still refuses to plan: no canned plan for this repository.
-      await s.handle({ type: 'options/change', options: { backend: 'demo', model: 'scripted-demo' } });
+      // Asked for by name all the same, it is not taken; planning says how to get to the demo.
+      const chosen = await refused(
+        s,
+        { type: 'options/change', options: { backend: 'demo', model: 'scripted-demo' } },
+        'invalid',
+      );
+      assert.equal(chosen.message, e.message);
+      assert.equal(state(s).options.backend, null);
       await s.handle({ type: 'spec/change', spec: 'Add a CONTRIBUTING.md.' });
       const planning = await refused(s, { type: 'plan/start' }, 'invalid');
-      assert.equal(planning.message, e.message);
-      st = state(s);
-      assert.equal(st.plan, null);
-      assert.equal(st.backends.find((b) => b.demo)?.baseUrl, 'built in');
+      assert.match(
+        planning.message,
+        /to try the demo backend, open the sample repository it knows \("Open the sample"\)/,
+      );
+      assert.equal(state(s).plan, null);
       assert.ok(!existsSync(join(repo.root, '.git', 'foreman', 'runs')), 'no run was started');
 
       await s.handle({ type: 'sample/open' });
