@@ -189,6 +189,9 @@ export async function resolveBackend(
     const client = createOpenAIClient({ baseUrl: url, model, maxConcurrentRequests: 32 });
     return { name, model, demo: true, baseUrl: url, endpoint: client.endpoint, client, prices: DEMO_PRICES };
   }
+  // A configured backend serving the demo's model is the demo's script too (a scripted server
+  // started by hand, say): it is held to the same rule.
+  if (model === DEMO_MODEL) demo.requireSample();
   const setting = settings.backends.find((b) => b.name === name);
   if (!setting)
     throw new LeadError(

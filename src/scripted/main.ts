@@ -31,9 +31,13 @@ async function loadScenario(path: string | undefined): Promise<Scenario> {
 }
 
 async function main(args: string[]): Promise<void> {
-  const scenario = await loadScenario(flag(args, '--scenario'));
+  const scenarioArg = flag(args, '--scenario');
+  const scenario = await loadScenario(scenarioArg);
   const server = await createScriptedServer({
     responder: scenarioResponder(scenario),
+    // The demo goes by its own model name (DEMO_MODEL in src/infra/sampleRepo.ts), which Foreman
+    // holds to the sample repository; /v1/models says so to whoever discovers this server.
+    ...(scenarioArg === 'demo' ? { model: 'scripted-demo' } : {}),
     port: Number(flag(args, '--port') ?? 0),
     host: flag(args, '--host'),
     supportsJsonSchema: !args.includes('--no-json-schema'),

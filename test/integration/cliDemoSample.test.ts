@@ -6,8 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { demoScenario } from '../../src/scripted/demoScenario';
 import { makeRepo, PROJECT_ROOT, runCli, startServer } from './runHarness';
 
@@ -57,5 +60,27 @@ test('on a copy of the sample the demo backend plans as before', async () => {
   } finally {
     await server.close();
     repo.cleanup();
+  }
+});
+
+test("the scripted server playing the demo goes by the demo's model name, which Foreman holds to the sample", async () => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(PROJECT_ROOT, 'src/scripted/main.ts'), '--scenario', 'demo'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const url = /^listening (\S+)$/.exec(line)?.[1];
+    assert.ok(url, line);
+    const models = (await (await fetch(`${url}/models`)).json()) as { data: { id: string }[] };
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['scripted-demo'],
+    );
+  } finally {
+    child.kill('SIGTERM');
   }
 });

@@ -122,6 +122,16 @@ test(
         /to try the demo backend, open the sample repository it knows \("Open the sample"\)/,
       );
       assert.equal(state(s).plan, null);
+
+      // A scripted server added by hand with the demo's model is the demo's script too: refused alike.
+      await s.handle({
+        type: 'backend/add',
+        name: 'by-hand',
+        baseUrl: 'http://127.0.0.1:9/v1',
+        model: 'scripted-demo',
+      });
+      assert.equal(state(s).options.backend, 'by-hand');
+      assert.equal((await refused(s, { type: 'plan/start' }, 'invalid')).message, e.message);
       assert.ok(!existsSync(join(repo.root, '.git', 'foreman', 'runs')), 'no run was started');
 
       await s.handle({ type: 'sample/open' });
