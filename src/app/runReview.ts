@@ -6,7 +6,7 @@
  * base. Unknown runs and tasks are SettingsErrors that say what there is.
  */
 import { join } from 'node:path';
-import { integrationBranch } from '../core/branches';
+import { INTEGRATION_ID, integrationBranch } from '../core/branches';
 import type { ChatMessage } from '../core/model';
 import { reduceJournal } from '../core/runState';
 import type { RunState, TaskState } from '../core/runState';
@@ -35,6 +35,10 @@ export function taskOf(state: RunState, taskId: string): TaskState {
   const task = state.tasks.get(taskId);
   if (task) return task;
   const ids = [...state.tasks.keys()];
+  if (taskId === INTEGRATION_ID)
+    throw new SettingsError(
+      `the integration branch of run ${state.runId} is not a task and has no conversation; name one of its tasks: ${ids.join(', ')}`,
+    );
   throw new SettingsError(
     `run ${state.runId} has no task "${taskId}"; ${ids.length ? `its tasks are ${ids.join(', ')}` : 'it has no tasks yet'}`,
   );

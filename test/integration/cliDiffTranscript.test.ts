@@ -53,6 +53,11 @@ const foreman = (...args: string[]) => runCli(args, { repo });
 test("the run's diff is its integration branch against its base, a patch that applies there", async () => {
   const r = await foreman('diff', runId);
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    (await foreman('diff', runId, 'integration')).stdout,
+    r.stdout,
+    "the integration branch's id names it too",
+  );
   assert.match(
     r.stderr,
     new RegExp(`^Changes of run ${runId}'s integration branch: [0-9a-f]{10}\\.\\.[0-9a-f]{10}$`, 'm'),
@@ -139,6 +144,10 @@ test('unknown runs and tasks, and missing arguments, get a sentence and exit 2',
       new RegExp(`^foreman: run ${runId} has no task "nope"; its tasks are discounts, receipt, checkout$`, 'm'),
     ],
     [['transcript', runId, '../../../etc/passwd'], /^foreman: run \S+ has no task "\.\.\/\.\.\/\.\.\/etc\/passwd"/m],
+    [
+      ['transcript', runId, 'integration'],
+      /^foreman: the integration branch of run \S+ is not a task and has no conversation; name one of its tasks: discounts, receipt, checkout$/m,
+    ],
     [['transcript', runId], /^foreman: transcript needs a run and one of its tasks: foreman transcript <run> <task>/m],
     [['diff'], /^foreman: diff needs a run, and optionally one of its tasks/m],
   ];

@@ -6,6 +6,7 @@
  * file as it is. On a terminal, escape sequences other than git's colours are shown as text.
  */
 import { diffRange, diffText, lookBack } from '../../app/runReview';
+import { INTEGRATION_ID } from '../../core/branches';
 import { openWorkspace } from '../../app/workspace';
 import { visibleControlsKeepingColors } from '../../core/text';
 import { EXIT } from '../context';
@@ -20,7 +21,8 @@ export const diffCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const { state, torn } = await lookBack(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
-  const range = await diffRange(ws, state, taskId);
+  // The integration branch's id names the whole run, as in the Lead panel's Changes view.
+  const range = await diffRange(ws, state, taskId === INTEGRATION_ID ? null : taskId);
   if ('none' in range) {
     ctx.err(range.none);
     return EXIT.ok;
