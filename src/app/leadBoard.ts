@@ -11,9 +11,11 @@ import { decisionRefusal } from '../core/decisions';
 import type { DecisionRefusal, TaskDecision } from '../core/decisions';
 import type { AskGroup } from '../core/approvalDesk';
 import type { RunEngine } from '../core/runEngine';
+import type { SettingsOverrides } from '../core/runSettings';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
 import { currentBranch } from '../infra/gitBase';
+import { diffLineStat } from '../infra/gitShow';
 import { openJournal, runJournalPath } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
 import type { Notice, RunView } from '../protocol/panel';
@@ -24,6 +26,7 @@ import { LeadError } from './leadApi';
 import { BoardProjector } from './panelView';
 import type { DrivenRun } from './runLauncher';
 import { RunTracker } from './runTracker';
+import { ChangeRounds } from './changeRounds';
 import type { Workspace } from './workspace';
 
 /** What the board needs from the session. */
@@ -31,10 +34,15 @@ export interface BoardEnv {
   now(): number;
   changed(): void;
   notify(kind: Notice['kind'], text: string): void;
-  /** Reopen the run from its journal (the board holds the lock when this is called). */
-  reopen(runId: string): Promise<DrivenRun>;
+  /**
+   * Reopen the run from its journal (the board holds the lock when this is called), with its own
+   * settings; `overrides` are the developer's explicit changes to them.
+   */
+  reopen(runId: string, overrides?: SettingsOverrides): Promise<DrivenRun>;
   /** The repository, for an apply when the board has no engine. */
   workspace(): Promise<Workspace>;
+  /** Report something worth knowing that is not the developer's concern (to the log). */
+  log(message: string): void;
   /** A drive of the run ended (the lock is already released). */
   settled(board: Board, state: RunState, error: unknown): void;
 }
@@ -55,6 +63,7 @@ export class Board {
   private journalSize = -1;
   private unsubscribe: (() => void) | null = null;
   private tracker = new RunTracker();
+  private readonly rounds: ChangeRounds;
   private projector = new BoardProjector();
   private elsewhere = { pid: null as number | null, at: -Infinity };
 
@@ -64,7 +73,13 @@ export class Board {
     readonly repoRoot: string,
     readonly stateDir: string,
     public state: RunState,
-  ) {}
+  ) {
+    this.rounds = new ChangeRounds(
+      (from, to) => diffLineStat(repoRoot, from, to),
+      () => env.changed(),
+      (message) => env.log(message),
+    );
+  }
 
   /** A board over an engine about to be driven; `release` frees the lock it already holds. */
   static live(env: BoardEnv, run: DrivenRun, release: () => void): Board {
@@ -78,6 +93,7 @@ export class Board {
   static stored(env: BoardEnv, runId: string, repoRoot: string, stateDir: string, stored: StoredRun): Board {
     const board = new Board(env, runId, repoRoot, stateDir, stored.state);
     board.tracker.observeAll(stored.events);
+    for (const event of stored.events) board.rounds.observe(event);
     return board;
   }
 
@@ -94,6 +110,8 @@ export class Board {
       now,
       tracker: this.tracker,
       asks,
+      reopening: !this.live && !this.engineUsable(),
+      rounds: this.rounds,
     });
   }
 
@@ -105,11 +123,6 @@ export class Board {
       runDir: join(this.stateDir, 'runs', this.runId),
       state: this.state,
     };
-  }
-
-  /** Take the run's tokens/s as the next chart sample (once a second while live). */
-  sample(now: number): void {
-    this.tracker.meter.sample(now);
   }
 
   /** Drive the engine (again): a drive already going is shared. Takes the lock. */
@@ -149,8 +162,8 @@ export class Board {
     if (reopening) {
       // Checked on the journal's state before reopening, by the rule the engine applies after.
       const task = this.state.tasks.get(taskId);
-      const subject = task ? { status: task.status, running: false } : null;
-      const why = decisionRefusal(taskId, decision, subject, { reopening: true });
+      const subject = task ? { status: task.status, running: false, started: task.startedAt !== null } : null;
+      const why = decisionRefusal(taskId, decision, subject, { reopening: true, applied: this.state.applied !== null });
       if (why) throw refusedError(why, this.runId, taskId);
     }
     const engine = await this.ensureEngine();
@@ -169,8 +182,11 @@ export class Board {
     if (!answer.ok) throw refusedError(answer, this.runId, taskId);
   }
 
-  /** Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued again. */
-  async resume(): Promise<void> {
+  /**
+   * Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued
+   * again. It goes on with its own settings, changed only by `overrides`.
+   */
+  async resume(overrides: SettingsOverrides = {}): Promise<void> {
     if (this.live) throw new LeadError(`Run ${this.runId} is already running.`, 'busy');
     if (this.state.status === 'completed')
       throw new LeadError(
@@ -178,7 +194,7 @@ export class Board {
         'refused',
       );
     this.dropEngine();
-    await this.reopen();
+    await this.reopen(overrides);
     this.drive();
   }
 
@@ -242,6 +258,7 @@ export class Board {
     this.projector = new BoardProjector();
     this.unsubscribe = run.engine.onEvent((event) => {
       this.tracker.observe(event);
+      this.rounds.observe(event);
       this.env.changed();
     });
   }
@@ -274,10 +291,10 @@ export class Board {
     return this.reopen();
   }
 
-  private async reopen(): Promise<RunEngine> {
+  private async reopen(overrides?: SettingsOverrides): Promise<RunEngine> {
     this.takeLock();
     try {
-      const run = await this.env.reopen(this.runId);
+      const run = await this.env.reopen(this.runId, overrides);
       this.attach(run);
       return run.engine;
     } catch (e) {

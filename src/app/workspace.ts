@@ -52,8 +52,8 @@ export async function openWorkspace(
 
 /**
  * The model client of the configured backend for work on `ws`. A SettingsError says how to name
- * one when none is, and refuses the demo backend (model DEMO_MODEL) on any repository but the
- * sample: its plan and answers are written out for the sample alone.
+ * one when none is, and refuses the demo backend on any repository but the sample (see
+ * refuseDemoElsewhere).
  */
 export function backendClient(settings: Settings, ws: Workspace): ModelClient {
   if (!settings.backend) {
@@ -61,12 +61,19 @@ export function backendClient(settings: Settings, ws: Workspace): ModelClient {
       'no backend named: pass --base-url and --model, set FOREMAN_BASE_URL and FOREMAN_MODEL, or add "backend" to foreman.json. (`npm run demo` in Foreman\'s own checkout runs a demo against its scripted server.)',
     );
   }
-  if (settings.backend.model === DEMO_MODEL && !isSampleRepository(ws.repo.root)) {
-    throw new SettingsError(
-      `the demo backend (model ${DEMO_MODEL}) only knows Foreman's sample repository, ${SAMPLE_FOLDER}: its plan and every answer of its agents are written out for that sample, and ${ws.repo.root} is not it. To watch the demo, run \`npm run demo\` in Foreman's own checkout (it runs Foreman on a fresh copy of the sample); to work on this repository, name a real backend with --base-url and --model.`,
-    );
-  }
+  refuseDemoElsewhere(settings.backend.model, ws);
   return createOpenAIClient(settings.backend);
+}
+
+/**
+ * A SettingsError when `model` is the demo backend's (DEMO_MODEL) and `ws` is not the sample
+ * repository: the demo's plan and answers are written out for the sample alone.
+ */
+export function refuseDemoElsewhere(model: string, ws: Workspace): void {
+  if (model !== DEMO_MODEL || isSampleRepository(ws.repo.root)) return;
+  throw new SettingsError(
+    `the demo backend (model ${DEMO_MODEL}) only knows Foreman's sample repository, ${SAMPLE_FOLDER}: its plan and every answer of its agents are written out for that sample, and ${ws.repo.root} is not it. To watch the demo, run \`npm run demo\` in Foreman's own checkout (it runs Foreman on a fresh copy of the sample); to work on this repository, name a real backend with --base-url and --model.`,
+  );
 }
 
 /** The compact repository view every prompt of a run shares. */

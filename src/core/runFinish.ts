@@ -27,6 +27,7 @@ export async function finishRun(host: RunHost, stopping: boolean): Promise<void>
     waiting,
     stopping,
     runHit,
+    taskHits: host.taskBudgetStops(),
     integrationFailed,
   });
   host.emit({ type: 'run_finished', status: end.status, message: end.message });
@@ -65,6 +66,8 @@ interface AtRest {
   waiting: string[];
   stopping: boolean;
   runHit: BudgetHit | null;
+  /** Tasks stopped by their own budget (and still stopped). */
+  taskHits: BudgetHit[];
   integrationFailed: boolean;
 }
 
@@ -83,6 +86,19 @@ function runOutcome(r: AtRest): { status: RunEnd; message: string } {
     return {
       status: 'review',
       message: `${counts}; ${r.waiting.length} verified task(s) wait for you: ${r.waiting.join(', ')}. Accept, reject or request changes.`,
+    };
+  }
+  if (r.taskHits.length > 0) {
+    const amount = (h: BudgetHit, n: number) => (h.kind === 'cost' ? n.toFixed(4) : String(n));
+    const stops = r.taskHits
+      .map(
+        (h) =>
+          `${h.taskId ?? '?'} (${amount(h, h.used)} of ${amount(h, h.limit)} ${h.kind === 'cost' ? 'cost' : 'tokens'})`,
+      )
+      .join(', ');
+    return {
+      status: 'budget',
+      message: `${counts}; stopped by the per-task ${r.taskHits[0].kind} budget: ${stops}. Raise it and resume the run.`,
     };
   }
   if (r.merged > 0 && r.merged + r.rejected === r.total && !r.integrationFailed) {

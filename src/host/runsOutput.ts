@@ -5,12 +5,13 @@
 import * as vscode from 'vscode';
 import type { HistoryEntry } from '../protocol/panel';
 import { messageForUser } from './errors';
+import { costText } from './statusText';
 import type { SessionHolder } from './sessionHolder';
 
 /** One line per run: id, status, tasks merged, tokens and cost. */
 export function describeRun(entry: HistoryEntry): string {
   const tokens = entry.usage.input + entry.usage.output;
-  const cost = entry.usage.cost === null ? 'unpriced' : `$${entry.usage.cost.toFixed(4)}`;
+  const cost = costText(entry.usage) ?? 'nothing spent';
   const applied = entry.applied ? '  applied' : '';
   return `${entry.runId}  ${entry.status.padEnd(11)} ${entry.merged}/${entry.tasks} merged  ${tokens} tokens  ${cost}${applied}`;
 }

@@ -8,7 +8,7 @@ import type { RunEngine } from '../../core/runEngine';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';
-import { backendClient, openWorkspace } from '../../app/workspace';
+import { openWorkspace } from '../../app/workspace';
 import { driveLocked, reopenRun, sandboxGate } from './run';
 
 async function decide(
@@ -21,7 +21,7 @@ async function decide(
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
-  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings, ws), runId, approvals.approver);
+  const engine = await reopenRun(ctx, ws, runId, approvals.approver);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;
