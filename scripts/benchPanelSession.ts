@@ -155,7 +155,8 @@ async function interruptedRun(
   tasks: number,
 ): Promise<string> {
   const options = session.snapshot().options;
-  const backend = await resolveBackend(host, settings, options, new DemoServer(0));
+  // The bench's backend is its own server, never the demo, so the demo's workspace is never asked.
+  const backend = await resolveBackend(host, settings, options, new DemoServer(0, () => ({ root, sample: false })));
   const repoView = await buildRepoView(createRepoReader(root));
   const run = await launchRun(
     { folder: root, settings, options, sandbox: createSystemSandbox(), log: () => undefined, backend },

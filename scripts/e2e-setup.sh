@@ -13,7 +13,9 @@
 # Idempotent and safe to run concurrently (a lock serialises installs): once everything is in
 # place it only checks and prints the path. Needs the npm registry and Debian's archive, nothing
 # else: the one download code-server's install would make from elsewhere (ripgrep) is served from
-# Debian's ripgrep instead. Runs as root, or with sudo for apt-get.
+# Debian's ripgrep instead. Runs as root, or with sudo for apt-get. When another program holds
+# Debian's package lock, it says so in one line and waits (scripts/apt-wait.sh,
+# FOREMAN_APT_LOCK_WAIT seconds, default 600).
 set -euo pipefail
 
 readonly CODE_SERVER_VERSION=4.100.3 # VS Code 1.100.3: the last code-server line on Node 20
@@ -28,6 +30,8 @@ readonly DEBIAN_PACKAGES=(chromium libkrb5-dev libx11-dev libxkbfile-dev libsecr
 
 log() { echo "e2e-setup: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=scripts/apt-wait.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-wait.sh"
 
 # The Debian packages from DEBIAN_PACKAGES that are not installed.
 missing_packages() {
@@ -42,15 +46,15 @@ install_debian_packages() {
   mapfile -t missing < <(missing_packages)
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null || die "no apt-get here; install these by hand: ${missing[*]}"
-  local sudo=()
+  SUDO=()
   if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null || die "not root and no sudo; install these as root: ${missing[*]}"
-    sudo=(sudo)
+    SUDO=(sudo)
   fi
   log "installing Debian packages: ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq >/dev/null
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  apt_get update || die "apt-get update failed (above); Debian's archive must be reachable"
+  apt_get install -y --no-install-recommends "${missing[@]}" ||
+    die "could not install Debian's ${missing[*]} (apt's reason above)"
 }
 
 # VS Code's @vscode/ripgrep downloads rg from GitHub in its postinstall, unless the asset is

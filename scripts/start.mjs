@@ -11,6 +11,10 @@
 //   browser when there is a display to open one on. It runs until Ctrl-C, then ends everything it
 //   started; the sample repository stays for a look afterwards.
 //
+// code-server is set up before anything is built or copied. When it cannot be (scripts/e2e-setup.sh
+// fails: wrong Node, no apt or sudo, no network), or the editor does not open, the script says why
+// and what it needs in a few sentences and leaves no temporary folder behind.
+//
 // FOREMAN_EDITOR=code-server skips the desktop editor. When FOREMAN_BASE_URL and FOREMAN_MODEL are
 // set, code-server's settings name that backend; otherwise the panel offers the demo backend.
 // The command-line demo of earlier versions is `npm run demo` (scripts/demo.mjs).
@@ -106,16 +110,40 @@ function openInDesktop(code, repo) {
   ]);
 }
 
-/** The code-server binary: FOREMAN_E2E_CODE_SERVER, else what scripts/e2e-setup.sh installs and prints. */
-function codeServerBinary() {
+/** What `npm start` needs, in words, for when code-server cannot be set up. */
+const NEEDS =
+  "npm start needs VS Code: the desktop editor (`code` on your PATH), or code-server in the browser, which scripts/e2e-setup.sh installs once on Debian or Ubuntu (x86_64, Node 20, root or sudo for apt-get, the npm registry and Debian's archive). Install VS Code and run npm start again, or run `bash scripts/e2e-setup.sh` to see the whole setup's output.";
+
+/** A failure already said in sentences: main prints its message as it is. */
+class StartError extends Error {}
+
+/**
+ * The code-server binary: FOREMAN_E2E_CODE_SERVER, else what scripts/e2e-setup.sh installs and
+ * prints. The setup's own progress lines ("e2e-setup: …") are shown as they come; the rest of its
+ * output (npm's, apt's) is not, so a failure reads as its reason and what to do, not a screen of errors.
+ */
+async function codeServerBinary() {
   if (process.env.FOREMAN_E2E_CODE_SERVER) return process.env.FOREMAN_E2E_CODE_SERVER;
   log('no desktop `code` on PATH: using code-server (scripts/e2e-setup.sh installs it once, a few minutes)');
-  const r = spawnSync('bash', [join(root, 'scripts/e2e-setup.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawn('bash', [join(root, 'scripts/e2e-setup.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  let lastLine = '';
+  let lastOwn = '';
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    if (line.trim() === '') return;
+    lastLine = line;
+    if (!line.startsWith('e2e-setup: ')) return;
+    lastOwn = line.slice('e2e-setup: '.length);
+    console.error(`  ${line}`);
   });
-  if (r.status !== 0) throw new Error(`scripts/e2e-setup.sh exited with ${r.status}`);
-  return r.stdout.trim().split('\n').at(-1);
+  const [code, signal] = await new Promise((done) => child.once('close', (c, s) => done([c, s])));
+  if (code === 0) return stdout.trim().split('\n').at(-1);
+  const reason =
+    lastOwn && lastLine.endsWith(lastOwn)
+      ? lastOwn.replace(/\.?$/, '.')
+      : `scripts/e2e-setup.sh stopped (${code ?? signal})${lastOwn ? ` after: ${lastOwn}` : ''}.`;
+  throw new StartError(`code-server could not be set up: ${reason}\n${NEEDS}`);
 }
 
 /** User settings of the code-server profile, with the environment's backend when one is named. */
@@ -137,8 +165,13 @@ function listening(child) {
       const m = /HTTP server listening on (http:\/\/\S+?)\/?$/.exec(line);
       if (m) ok(m[1]);
     });
-    child.once('exit', (code) => fail(new Error(`code-server exited with ${code}:\n${seen.join('\n')}`)));
-    setTimeout(() => fail(new Error(`code-server did not listen within 60 s:\n${seen.join('\n')}`)), 60_000).unref();
+    // Its last words say why; the rest would be a screen of logs.
+    const why = (what) => `${what}${seen.length ? ` (its last output: ${seen.slice(-3).join(' / ').trim()})` : ''}.`;
+    child.once('exit', (code) => fail(new StartError(`${why(`code-server exited with ${code}`)}\n${NEEDS}`)));
+    setTimeout(
+      () => fail(new StartError(`${why('code-server did not listen within 60 s')}\n${NEEDS}`)),
+      60_000,
+    ).unref();
   });
 }
 
@@ -155,7 +188,10 @@ async function startCodeServer(bin, vsix, repo, work) {
   // Its own config file: code-server would otherwise write one (with a password) into ~/.config.
   args.push('--disable-workspace-trust', '--config', join(work, 'code-server.yaml'), ...dirs, repo);
   const child = spawn(bin, args, { env: editorEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const base = await listening(child);
+  const base = await listening(child).catch(async (e) => {
+    await endGroup(child);
+    throw e;
+  });
   return { child, url: `${base}/?folder=${encodeURIComponent(repo)}` };
 }
 
@@ -198,8 +234,9 @@ async function endGroup(child) {
 }
 
 /** Runs code-server until Ctrl-C (or until it exits), then ends what was started and tidies up. */
-async function serveUntilInterrupted(vsix, repo, work) {
-  const { child, url } = await startCodeServer(codeServerBinary(), vsix, repo, work);
+async function serveUntilInterrupted(bin, vsix, repo, work, onOpen) {
+  const { child, url } = await startCodeServer(bin, vsix, repo, work);
+  onOpen();
   const browser = openBrowser(url, work);
   const port = new URL(url).port;
   const opened =
@@ -228,13 +265,22 @@ async function serveUntilInterrupted(vsix, repo, work) {
 }
 
 async function main() {
+  const code = process.env.FOREMAN_EDITOR === 'code-server' ? null : onPath('code');
+  // code-server first: when it cannot be set up, nothing has been built or copied yet.
+  const bin = code ? null : await codeServerBinary();
   const vsix = packageExtension();
   const work = realpathSync(mkdtempSync(join(tmpdir(), 'foreman-start-')));
-  const repo = prepareSample(work);
-  log(`sample repository: ${repo}`);
-  const code = process.env.FOREMAN_EDITOR === 'code-server' ? null : onPath('code');
-  if (code) openInDesktop(code, repo);
-  else await serveUntilInterrupted(vsix, repo, work);
+  let opened = false;
+  try {
+    const repo = prepareSample(work);
+    log(`sample repository: ${repo}`);
+    if (code) openInDesktop(code, repo);
+    else await serveUntilInterrupted(bin, vsix, repo, work, () => (opened = true));
+    opened = true;
+  } finally {
+    // A start that never reached the editor leaves no sample behind.
+    if (!opened) rmSync(work, { recursive: true, force: true });
+  }
 }
 
 main().catch((e) => {

@@ -1,9 +1,10 @@
 /**
  * The Lead panel's backend requests: discover local servers, add a backend from the panel's form,
- * use the built-in demo.
+ * use the built-in demo, or open a fresh copy of the sample repository the demo knows.
  */
 import { discoverServers } from '../infra/discovery';
 import { publicEndpoint } from '../infra/openaiClient';
+import { copySample } from '../infra/sampleRepo';
 import type { DiscoveredServer } from '../protocol/panel';
 import { checkNewBackend, DEMO_BACKEND, DEMO_MODEL } from './backends';
 import { LeadError } from './leadApi';
@@ -53,9 +54,29 @@ export async function addBackend(
   );
 }
 
-/** Select the built-in demo backend, starting its scripted server. */
+/**
+ * Select the built-in demo backend, starting its scripted server. Refused, saying so, where the
+ * workspace is not the sample repository: the panel offers to open the sample instead.
+ */
 export async function useDemo(core: SessionCore): Promise<void> {
+  core.demo.requireSample();
   const url = await core.demo.start();
   core.host.log('info', `The demo backend listens at ${url}.`);
   await core.selectBackend(DEMO_BACKEND, DEMO_MODEL);
+}
+
+/**
+ * Copy the sample repository the demo knows into a new temporary folder, as a git repository with
+ * one commit (as `npm start` does), and open it in a new editor window.
+ */
+export async function openSample(core: SessionCore): Promise<void> {
+  const host = core.host;
+  if (!host.sampleSource || !host.openFolder)
+    throw new LeadError(
+      "This editor cannot open Foreman's sample repository: run `npm start` in Foreman's own checkout to try the demo.",
+      'invalid',
+    );
+  const repo = await copySample(host.sampleSource);
+  host.log('info', `Made a fresh copy of the sample repository in ${repo}; opening it in a new window.`);
+  await host.openFolder(repo);
 }

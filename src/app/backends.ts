@@ -9,6 +9,7 @@ import type { PriceTable } from '../core/ledger';
 import type { ModelClient, ModelErrorReason } from '../core/model';
 import { createNodeFetch } from '../infra/nodeFetch';
 import { createOpenAIClient, publicEndpoint } from '../infra/openaiClient';
+import { DEMO_MODEL } from '../infra/sampleRepo';
 import type { BackendView, RunOptions } from '../protocol/panel';
 import { demoScenario } from '../scripted/demoScenario';
 import { scenarioResponder } from '../scripted/scenario';
@@ -19,8 +20,8 @@ import type { BackendSetting, LeadHost, LeadSettings } from './leadHost';
 
 /** The demo backend's name (reserved: a configured backend may not use it). */
 export const DEMO_BACKEND = 'demo';
-/** The model name the demo server reports. */
-export const DEMO_MODEL = 'scripted-demo';
+/** The model name the demo server reports (defined with the sample it knows). */
+export { DEMO_MODEL };
 /** Example prices per million tokens, so the demo shows costs as a priced backend would. */
 const DEMO_PRICES: PriceTable = { [DEMO_MODEL]: { input: 0.15, cachedInput: 0.015, output: 0.6 } };
 
@@ -37,14 +38,50 @@ export interface ResolvedBackend {
   prices: PriceTable;
 }
 
-/** The scripted demo server, started on first use, with a fresh script for every plan and run. */
+/** Where the demo is asked to work: the session's repository (null without one) and whether it is the sample. */
+export interface DemoWorkspace {
+  root: string | null;
+  sample: boolean;
+}
+
+/** Why the demo backend will not work on `root`, and what to do instead. */
+export function demoElsewhereText(root: string | null): string {
+  return `The demo backend only knows Foreman's sample repository (a tiny shop library): its plan and every answer of its agents are written out for that sample, so it cannot work on ${root ?? 'this workspace'}. Choose "Open the sample" to try the demo on a fresh copy in a new window, or connect a real backend to work here.`;
+}
+
+/**
+ * The scripted demo server, started on first use, with a fresh script for every plan and run. It
+ * plays the sample repository's run (samples/demo-shop) and nothing else, so it refuses any other
+ * workspace (`requireSample`).
+ */
 export class DemoServer {
   private server: Promise<ScriptedServer> | null = null;
   private listening: ScriptedServer | null = null;
   private play: Responder = scenarioResponder(demoScenario);
 
-  /** `paceMs`: pause between streamed chunks, so a newcomer can watch the agents work. */
-  constructor(private readonly paceMs: number) {}
+  /**
+   * `paceMs`: pause between streamed chunks, so a newcomer can watch the agents work.
+   * `workspace`: where the session works now, asked at every use.
+   */
+  constructor(
+    private readonly paceMs: number,
+    private readonly workspace: () => DemoWorkspace,
+  ) {}
+
+  /**
+   * Refuses (LeadError 'invalid', saying what to do instead) unless the workspace is Foreman's
+   * sample repository: on any other repository the demo would run the sample's plan, with the
+   * sample's files and checks, as though it were that repository's.
+   */
+  requireSample(): void {
+    const { root, sample } = this.workspace();
+    if (!sample) throw new LeadError(demoElsewhereText(root), 'invalid');
+  }
+
+  /** Whether the workspace is the sample, where the demo can work. */
+  get here(): boolean {
+    return this.workspace().sample;
+  }
 
   /** The server's base URL once it listens; null before. */
   get url(): string | null {
@@ -87,9 +124,13 @@ export class DemoServer {
   }
 }
 
-/** Every backend the panel offers: the configured ones, then the demo. */
-export function availableBackends(settings: LeadSettings, demoUrl: string | null): BackendSetting[] {
+/**
+ * Every backend the panel offers: the configured ones, then the demo where it can work (`demoHere`:
+ * the workspace is the sample repository; elsewhere the panel offers to open the sample instead).
+ */
+export function availableBackends(settings: LeadSettings, demoUrl: string | null, demoHere: boolean): BackendSetting[] {
   const configured = settings.backends.filter((b) => b.name !== DEMO_BACKEND);
+  if (!demoHere) return configured;
   return [...configured, { name: DEMO_BACKEND, baseUrl: demoUrl ?? 'built in', models: [DEMO_MODEL] }];
 }
 
@@ -122,7 +163,8 @@ async function hasKey(host: LeadHost, name: string): Promise<boolean> {
 
 /**
  * The selected backend with its client. The demo is started when it is chosen. Rejects with
- * LeadError 'invalid' when no backend or model is chosen or the backend is not configured.
+ * LeadError 'invalid' when no backend or model is chosen, the backend is not configured, or the
+ * backend is the demo and the workspace is not the sample.
  */
 export async function resolveBackend(
   host: LeadHost,
@@ -132,17 +174,24 @@ export async function resolveBackend(
 ): Promise<ResolvedBackend> {
   const { backend: name, model } = options;
   if (!name || !model) {
+    const demoWay = demo.here
+      ? 'or try the demo backend'
+      : 'or, to try the demo backend, open the sample repository it knows ("Open the sample")';
     throw new LeadError(
-      'Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, or try the demo backend.',
+      `Choose a backend and a model first: add one (Add backend, or foreman.backends in the settings), use a discovered local server, ${demoWay}.`,
       'invalid',
     );
   }
   if (name === DEMO_BACKEND) {
+    demo.requireSample();
     const url = await demo.start();
     demo.freshScript();
     const client = createOpenAIClient({ baseUrl: url, model, maxConcurrentRequests: options.concurrency });
     return { name, model, demo: true, baseUrl: url, endpoint: client.endpoint, client, prices: DEMO_PRICES };
   }
+  // A configured backend serving the demo's model is the demo's script too (a scripted server
+  // started by hand, say): it is held to the same rule.
+  if (model === DEMO_MODEL) demo.requireSample();
   const setting = settings.backends.find((b) => b.name === name);
   if (!setting)
     throw new LeadError(

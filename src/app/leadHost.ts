@@ -101,4 +101,11 @@ export interface LeadHost {
   askApproval?(question: ApprovalQuestion, signal: AbortSignal): Promise<DeskAnswer | undefined>;
   /** Tell the developer that `count` more commands wait for approval in the panel (optional). */
   showApprovalSummary?(count: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Where Foreman's sample repository (samples/demo-shop) ships, to copy for the demo (optional:
+   * without it and `openFolder`, the panel cannot open the sample).
+   */
+  readonly sampleSource?: string;
+  /** Open `folder` in a new editor window (optional, see `sampleSource`). */
+  openFolder?(folder: string): Promise<void>;
 }

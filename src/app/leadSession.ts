@@ -9,7 +9,7 @@ import { priceFor } from '../core/ledger';
 import type { Price } from '../core/ledger';
 import { describeSandboxState } from '../core/sandbox';
 import type { PanelState } from '../protocol/panel';
-import { addBackend, discover, useDemo } from './backendHandlers';
+import { addBackend, discover, openSample, useDemo } from './backendHandlers';
 import { pricesOf } from './backends';
 import type { BoardRun, LeadApi, SessionRequest } from './leadApi';
 import { LeadError } from './leadApi';
@@ -59,6 +59,7 @@ const HANDLERS: { [T in SessionRequest['type']]: Handler<T> } = {
   'backend/discover': (core) => discover(core),
   'backend/add': (core, r) => addBackend(core, r),
   'backend/useDemo': (core) => useDemo(core),
+  'sample/open': (core) => openSample(core),
   'notice/dismiss': (core, r) => core.dismissNotice(r.id),
 };
 
@@ -72,6 +73,8 @@ const ALWAYS_ALLOWED: ReadonlySet<SessionRequest['type']> = new Set([
   'run/open',
   'run/close',
   'notice/dismiss',
+  // It copies the sample into a temporary folder and opens that elsewhere; nothing runs here.
+  'sample/open',
 ]);
 
 /** The Lead session over one editor window. Create it with `createLeadSession`. */
@@ -90,6 +93,7 @@ export class LeadSession implements LeadApi {
       blocked: core.blocked,
       sandbox: core.sandbox ? { kind: core.sandbox.kind, text: describeSandboxState(core.sandbox) } : null,
       repo: core.repo?.root ?? null,
+      sample: core.repo?.sample ?? false,
       phase: planning ? 'planning' : core.board ? 'run' : core.draft ? 'plan' : 'compose',
       spec: core.spec,
       options,

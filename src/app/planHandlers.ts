@@ -8,7 +8,7 @@ import { planSpec } from '../core/planner';
 import { buildRepoView } from '../core/repoView';
 import { createRepoReader } from '../infra/repoReader';
 import type { PlanTask } from '../protocol/panel';
-import { modelFailureText, resolveBackend, unreachable } from './backends';
+import { DEMO_BACKEND, modelFailureText, resolveBackend, unreachable } from './backends';
 import type { ResolvedBackend } from './backends';
 import { LeadError } from './leadApi';
 import { applyChange } from './leadOptions';
@@ -30,7 +30,11 @@ export async function changeSpec(core: SessionCore, spec: string): Promise<void>
 /** Some run options changed: checked, kept and remembered. */
 export async function changeOptions(core: SessionCore, change: unknown): Promise<void> {
   const next = applyChange(core.chosen, change, core.known);
-  if (typeof next === 'string') throw new LeadError(next, 'invalid');
+  if (typeof next === 'string') {
+    // The demo is left out of the list where it cannot work: say why, not that there is none.
+    if ((change as { backend?: unknown } | null)?.backend === DEMO_BACKEND) core.demo.requireSample();
+    throw new LeadError(next, 'invalid');
+  }
   await core.choose(next);
 }
 

@@ -97,7 +97,10 @@ export class SessionCore {
       () => this.now(),
     );
     this.history = new RunHistory((message) => host.log('warn', message));
-    this.demo = new DemoServer(opts.demoPaceMs ?? 40);
+    this.demo = new DemoServer(opts.demoPaceMs ?? 40, () => ({
+      root: this.repo_?.root ?? null,
+      sample: this.repo_?.sample ?? false,
+    }));
     this.settings_ = host.readSettings();
     this.approvals = new ApprovalCenter(
       host,
@@ -195,9 +198,9 @@ export class SessionCore {
     return (this.opts.now ?? Date.now)();
   }
 
-  /** Configured backends and the demo. */
+  /** Configured backends, and the demo where the workspace is the sample. */
   available(): BackendSetting[] {
-    return availableBackends(this.settings_, this.demo.url);
+    return availableBackends(this.settings_, this.demo.url, this.demo.here);
   }
 
   /** The backend of that name, or null. */

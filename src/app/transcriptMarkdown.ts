@@ -6,32 +6,13 @@
  * requested, resumes). Everything a model or a command produced is data: tool arguments and
  * results sit in fences longer than any backtick run they contain, and prose keeps its Markdown
  * but loses what could escape or reach out (raw HTML, images, unclosed fences). Long texts are cut
- * with a marker that says how much is not shown. Pure: no I/O, no editor.
+ * with a marker that says how much is not shown. What the conversation holds is read by
+ * src/core/conversationView.ts, which `foreman transcript` shares. Pure: no I/O, no editor.
  */
 import type { CheckResult } from '../core/journal';
-import type { ChatMessage, ToolCall } from '../core/model';
-import { findTask, taskMarker } from '../core/promptMarkers';
-import { changesRequestedPrompt, NUDGE_USE_TOOLS, repairPrompt, RESUMED_NOTE } from '../core/prompts';
-
-/** How much of each long text a transcript shows. */
-export interface TranscriptLimits {
-  /** Characters of one tool result. */
-  toolResult: number;
-  /** Characters of one string value in a tool call's arguments (file contents, replacement text). */
-  argumentString: number;
-  /** Characters of the shared system prompt. */
-  systemPrompt: number;
-  /** Characters of one note from Foreman (a failure tail, a comment). */
-  note: number;
-}
-
-/** The limits used when none are given. */
-export const DEFAULT_TRANSCRIPT_LIMITS: TranscriptLimits = {
-  toolResult: 4000,
-  argumentString: 1500,
-  systemPrompt: 6000,
-  note: 6000,
-};
+import { clipText, DEFAULT_TRANSCRIPT_LIMITS, formatArguments, readConversation } from '../core/conversationView';
+import type { CallView, ConversationEntry, ConversationView, TranscriptLimits } from '../core/conversationView';
+import type { ChatMessage } from '../core/model';
 
 /** What the transcript's heading names. */
 export interface TranscriptHeader {
@@ -46,13 +27,6 @@ export interface TranscriptHeader {
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 // ---------------------------------------------------------------------------------------------
-
-/** `text` cut to `max` characters, with a line saying how many were left out. */
-export function clipText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const rest = text.length - max;
-  return `${text.slice(0, max)}\n… [cut: ${rest} more character${rest === 1 ? '' : 's'} not shown]`;
-}
 
 /** The longest run of `char` in `text`. */
 function longestRun(text: string, char: string): number {
@@ -154,44 +128,8 @@ export function neutralizeProse(text: string, minHeading = 4): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Foreman's own notes in a conversation
+// The transcript
 // ---------------------------------------------------------------------------------------------
-
-/** Stands in for the variable part when a prompt is turned into a pattern. */
-const SENTINEL = '\u0001BODY\u0001';
-
-/** A pattern for a prompt made by `filled` (with SENTINEL and the given numbers), capturing both. */
-function promptPattern(filled: string, numbers: number[]): RegExp {
-  let source = filled.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(SENTINEL, '([\\s\\S]*)');
-  for (const n of numbers) source = source.replace(String(n), '(\\d+)');
-  return new RegExp(`^${source}$`);
-}
-
-const REPAIR = promptPattern(repairPrompt(101, 202, SENTINEL), [101, 202]);
-const DEVELOPER_CHANGES = promptPattern(changesRequestedPrompt('developer', SENTINEL), []);
-const REVIEWER_CHANGES = promptPattern(changesRequestedPrompt('reviewer', SENTINEL), []);
-
-/** A user message, as a section of the transcript. */
-function userSection(content: string, limits: TranscriptLimits): string {
-  const task = findTask(content);
-  if (task !== null) {
-    return `## The task\n\n${neutralizeProse(content.replace(taskMarker(task), '').trim(), 3)}`;
-  }
-  const repair = REPAIR.exec(content);
-  if (repair) {
-    return `## Verification failed (repair round ${repair[1]} of ${repair[2]})\n\nForeman sent the failing check back to the agent:\n\n${quote(neutralizeProse(clipText(repair[3], limits.note)))}`;
-  }
-  for (const [pattern, who] of [
-    [DEVELOPER_CHANGES, 'the developer'],
-    [REVIEWER_CHANGES, 'the reviewer'],
-  ] as const) {
-    const m = pattern.exec(content);
-    if (m) return `## Changes requested by ${who}\n\n${quote(neutralizeProse(clipText(m[1], limits.note)))}`;
-  }
-  if (content === RESUMED_NOTE) return `## Resumed\n\n_Foreman was interrupted and resumed this task in its worktree._`;
-  if (content === NUDGE_USE_TOOLS) return '_Foreman asked the agent to continue with tool calls._';
-  return `## Message from Foreman\n\n${fenced(clipText(content, limits.note), 'text')}`;
-}
 
 /** Markdown as a block quote (every line prefixed). */
 function quote(markdown: string): string {
@@ -201,35 +139,8 @@ function quote(markdown: string): string {
     .join('\n');
 }
 
-// ---------------------------------------------------------------------------------------------
-// Tool calls
-// ---------------------------------------------------------------------------------------------
-
-/** Every string in a parsed JSON value cut to `max` characters. */
-function clipStrings(value: unknown, max: number): unknown {
-  if (typeof value === 'string')
-    return value.length <= max
-      ? value
-      : `${value.slice(0, max)}… [cut: ${value.length - max} more characters not shown]`;
-  if (Array.isArray(value)) return value.map((v) => clipStrings(v, max));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clipStrings(v, max)]));
-  }
-  return value;
-}
-
-/** A tool call's arguments as pretty JSON with long strings cut; the raw text when it is not JSON. */
-export function formatArguments(raw: string, maxString: number): { text: string; json: boolean } {
-  try {
-    return { text: JSON.stringify(clipStrings(JSON.parse(raw), maxString), null, 2), json: true };
-  } catch {
-    // Models sometimes send arguments that are not JSON; show what was sent.
-    return { text: clipText(raw, maxString), json: false };
-  }
-}
-
 /** One tool call and its result (null while it has none). */
-function toolCallSection(call: ToolCall, result: string | null, limits: TranscriptLimits): string {
+function toolCallSection({ call, result }: CallView, limits: TranscriptLimits): string {
   const args = formatArguments(call.arguments, limits.argumentString);
   const parts = [`**Tool call** ${codeSpan(call.name)}`, fenced(args.text, args.json ? 'json' : 'text')];
   parts.push(
@@ -238,9 +149,40 @@ function toolCallSection(call: ToolCall, result: string | null, limits: Transcri
   return parts.join('\n\n');
 }
 
-// ---------------------------------------------------------------------------------------------
-// The transcript
-// ---------------------------------------------------------------------------------------------
+type EntryRenderers = {
+  [K in ConversationEntry['kind']]: (
+    entry: Extract<ConversationEntry, { kind: K }>,
+    limits: TranscriptLimits,
+  ) => string;
+};
+
+/** Each kind of entry as a section of the Markdown. */
+const SECTIONS: EntryRenderers = {
+  // <details> keeps the long shared prompt folded in a preview; the fence keeps its text inert.
+  system: (e, limits) =>
+    `<details>\n<summary>System prompt (shared by the run's agents)</summary>\n\n${fenced(clipText(e.text, limits.systemPrompt), 'text')}\n\n</details>`,
+  task: (e) => `## The task\n\n${neutralizeProse(e.text, 3)}`,
+  repair: (e, limits) =>
+    `## Verification failed (repair round ${e.round} of ${e.of})\n\nForeman sent the failing check back to the agent:\n\n${quote(neutralizeProse(clipText(e.failure, limits.note)))}`,
+  changes: (e, limits) =>
+    `## Changes requested by the ${e.by}\n\n${quote(neutralizeProse(clipText(e.comments, limits.note)))}`,
+  resumed: () => `## Resumed\n\n_Foreman was interrupted and resumed this task in its worktree._`,
+  nudge: () => '_Foreman asked the agent to continue with tool calls._',
+  note: (e, limits) => `## Message from Foreman\n\n${fenced(clipText(e.text, limits.note), 'text')}`,
+  step: (e, limits) => {
+    const parts = [`## Step ${e.step}`];
+    if (e.text) parts.push(neutralizeProse(e.text));
+    for (const call of e.calls) parts.push(toolCallSection(call, limits));
+    if (parts.length === 1) parts.push('_The model answered with nothing._');
+    return parts.join('\n\n');
+  },
+  strayResult: (e, limits) =>
+    `**Result of an unknown call** ${codeSpan(e.toolCallId)}\n\n${fenced(clipText(e.text, limits.toolResult), 'text')}`,
+};
+
+function section(entry: ConversationEntry, limits: TranscriptLimits): string {
+  return (SECTIONS[entry.kind] as (e: ConversationEntry, l: TranscriptLimits) => string)(entry, limits);
+}
 
 /** The transcript of one task as Markdown (see the module comment for what it shows). */
 export function transcriptMarkdown(
@@ -248,57 +190,19 @@ export function transcriptMarkdown(
   header: TranscriptHeader,
   limits: TranscriptLimits = DEFAULT_TRANSCRIPT_LIMITS,
 ): string {
-  const results = new Map<string, string>();
-  for (const m of messages) if (m.role === 'tool') results.set(m.toolCallId, m.content);
-  const called = new Set<string>();
-  const sections = [headerSection(messages, header)];
-  let step = 0;
-  for (const m of messages) {
-    if (m.role === 'system') sections.push(systemSection(m.content, limits));
-    else if (m.role === 'user') sections.push(userSection(m.content, limits));
-    else if (m.role === 'assistant') sections.push(assistantSection(m, ++step, results, called, limits));
-    else if (!called.has(m.toolCallId)) {
-      // A result whose call is not in the conversation (a damaged transcript): show it on its own.
-      sections.push(
-        `**Result of an unknown call** ${codeSpan(m.toolCallId)}\n\n${fenced(clipText(m.content, limits.toolResult), 'text')}`,
-      );
-    }
-  }
+  const view = readConversation(messages);
+  const sections = [headerSection(view, header), ...view.entries.map((e) => section(e, limits))];
   if (messages.length === 0) sections.push('_The task has no conversation yet._');
   return `${sections.join('\n\n')}\n`;
 }
 
-function headerSection(messages: readonly ChatMessage[], header: TranscriptHeader): string {
+function headerSection(view: ConversationView, header: TranscriptHeader): string {
   const title = header.title ? escapeInline(header.title) : escapeInline(header.taskId);
-  const calls = messages.reduce((n, m) => n + (m.role === 'assistant' ? (m.toolCalls?.length ?? 0) : 0), 0);
-  const turns = messages.filter((m) => m.role === 'assistant').length;
   const facts = [`Run ${codeSpan(header.runId)}`, `task ${codeSpan(header.taskId)}`];
   if (header.status) facts.push(escapeInline(header.status));
+  const { turns, calls } = view;
   facts.push(`${turns} model turn${turns === 1 ? '' : 's'}`, `${calls} tool call${calls === 1 ? '' : 's'}`);
   return `# Transcript: ${title}\n\n${facts.join(' · ')}`;
-}
-
-function systemSection(content: string, limits: TranscriptLimits): string {
-  // <details> keeps the long shared prompt folded in a preview; the fence keeps its text inert.
-  return `<details>\n<summary>System prompt (shared by the run's agents)</summary>\n\n${fenced(clipText(content, limits.systemPrompt), 'text')}\n\n</details>`;
-}
-
-function assistantSection(
-  m: Extract<ChatMessage, { role: 'assistant' }>,
-  step: number,
-  results: Map<string, string>,
-  called: Set<string>,
-  limits: TranscriptLimits,
-): string {
-  const parts = [`## Step ${step}`];
-  const text = m.content?.trim() ?? '';
-  if (text) parts.push(neutralizeProse(text));
-  for (const call of m.toolCalls ?? []) {
-    called.add(call.id);
-    parts.push(toolCallSection(call, results.get(call.id) ?? null, limits));
-  }
-  if (parts.length === 1) parts.push('_The model answered with nothing._');
-  return parts.join('\n\n');
 }
 
 // ---------------------------------------------------------------------------------------------

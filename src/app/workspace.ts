@@ -19,6 +19,7 @@ import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
 import type { Sandbox } from '../core/sandbox';
 import { createRepoReader } from '../infra/repoReader';
+import { DEMO_MODEL, isSampleRepository, SAMPLE_FOLDER } from '../infra/sampleRepo';
 import { createWorktreeFs } from '../infra/sandboxFs';
 import { createSystemSandbox } from '../infra/systemSandbox';
 import { createTaskRunners } from '../infra/taskRunners';
@@ -49,14 +50,30 @@ export async function openWorkspace(
   return { repo, runners };
 }
 
-/** The model client of the configured backend; a SettingsError says how to name one when none is. */
-export function backendClient(settings: Settings): ModelClient {
+/**
+ * The model client of the configured backend for work on `ws`. A SettingsError says how to name
+ * one when none is, and refuses the demo backend on any repository but the sample (see
+ * refuseDemoElsewhere).
+ */
+export function backendClient(settings: Settings, ws: Workspace): ModelClient {
   if (!settings.backend) {
     throw new SettingsError(
       'no backend named: pass --base-url and --model, set FOREMAN_BASE_URL and FOREMAN_MODEL, or add "backend" to foreman.json. (`npm run demo` in Foreman\'s own checkout runs a demo against its scripted server.)',
     );
   }
+  refuseDemoElsewhere(settings.backend.model, ws);
   return createOpenAIClient(settings.backend);
+}
+
+/**
+ * A SettingsError when `model` is the demo backend's (DEMO_MODEL) and `ws` is not the sample
+ * repository: the demo's plan and answers are written out for the sample alone.
+ */
+export function refuseDemoElsewhere(model: string, ws: Workspace): void {
+  if (model !== DEMO_MODEL || isSampleRepository(ws.repo.root)) return;
+  throw new SettingsError(
+    `the demo backend (model ${DEMO_MODEL}) only knows Foreman's sample repository, ${SAMPLE_FOLDER}: its plan and every answer of its agents are written out for that sample, and ${ws.repo.root} is not it. To watch the demo, run \`npm run demo\` in Foreman's own checkout (it runs Foreman on a fresh copy of the sample); to work on this repository, name a real backend with --base-url and --model.`,
+  );
 }
 
 /** The compact repository view every prompt of a run shares. */

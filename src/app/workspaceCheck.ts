@@ -4,6 +4,7 @@
  */
 import { runGit } from '../infra/gitExec';
 import { createGitRepo } from '../infra/gitRepo';
+import { isSampleRepository } from '../infra/sampleRepo';
 import type { PanelState } from '../protocol/panel';
 import type { LeadHost } from './leadHost';
 
@@ -14,6 +15,8 @@ export type Blocked = NonNullable<PanelState['blocked']>;
 export interface SessionRepo {
   root: string;
   stateDir: string;
+  /** Whether it is (a copy of) Foreman's sample repository, the one the demo backend knows. */
+  sample: boolean;
 }
 
 /** What the check found: the repository, if any, and what blocks the session, if anything. */
@@ -37,7 +40,7 @@ export async function checkWorkspace(host: Pick<LeadHost, 'folder' | 'isTrusted'
   let repo: SessionRepo;
   try {
     const opened = await createGitRepo({ cwd: folder });
-    repo = { root: opened.root, stateDir: opened.stateDir };
+    repo = { root: opened.root, stateDir: opened.stateDir, sample: isSampleRepository(opened.root) };
   } catch {
     // createGitRepo says why in git's words; the panel says what to do.
     return {

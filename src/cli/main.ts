@@ -7,10 +7,12 @@ import { dirname, join, resolve } from 'node:path';
 import { applyCommand } from './commands/apply';
 import { auditCommand } from './commands/audit';
 import { cleanCommand } from './commands/clean';
+import { diffCommand } from './commands/diff';
 import { planCommand } from './commands/plan';
 import { acceptCommand, rejectCommand, reviseCommand } from './commands/review';
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
+import { transcriptCommand } from './commands/transcript';
 import { EXIT } from './context';
 import type { CommandContext, CommandHandler } from './context';
 import { parseCommandLine, USAGE, UsageError } from './options';
@@ -29,6 +31,8 @@ const COMMANDS: Record<string, CommandHandler> = {
   reject: rejectCommand,
   revise: reviseCommand,
   audit: auditCommand,
+  diff: diffCommand,
+  transcript: transcriptCommand,
 };
 
 /** Run the command line; resolves with the exit code. */

@@ -24,6 +24,10 @@ Usage:
   foreman clean [<run>] [--all] [--branches]   remove worktrees of finished or abandoned runs
   foreman audit [<run>] [--task T] [--json]    the run's audit trail: tool calls, policy decisions,
                                                approvals, sandbox profiles, git operations
+  foreman diff <run> [<task>] [--stat]         what the run's integration branch changed since its
+                                               base, or what one task changed
+  foreman transcript <run> <task> [--full]     a task's conversation: the model's steps, each tool
+                                               call and its result, Foreman's notes
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
@@ -110,6 +114,8 @@ const OPTIONS = {
   message: { type: 'string' },
   all: { type: 'boolean' },
   branches: { type: 'boolean' },
+  stat: { type: 'boolean' },
+  full: { type: 'boolean' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   cwd: { type: 'string' },
@@ -145,6 +151,10 @@ export interface CommandLine {
   task?: string;
   all: boolean;
   branches: boolean;
+  /** `diff --stat`: the changed files with counts instead of the patch. */
+  stat: boolean;
+  /** `transcript --full`: nothing cut, the system prompt included. */
+  full: boolean;
   json: boolean;
   verbose: boolean;
   cwd: string;
@@ -177,6 +187,8 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     task: v.task,
     all: v.all ?? false,
     branches: v.branches ?? false,
+    stat: v.stat ?? false,
+    full: v.full ?? false,
     json: v.json ?? false,
     verbose: v.verbose ?? false,
     cwd: v.cwd ?? cwd,

@@ -21,3 +21,25 @@ export function withoutUrlCredentials(text: string): string {
 export function hasUrlCredentials(url: string): boolean {
   return withoutUrlCredentials(url) !== url;
 }
+
+/**
+ * `text` for a terminal with its colours kept: like `visibleControls`, except that escape
+ * sequences that only set colours and styles (SGR, `ESC [ … m`, as `git diff --color` writes them)
+ * stay. Any other escape (cursor movement, titles, hyperlinks, clearing the screen), and SGR's
+ * "conceal", is shown as text, so a file's contents cannot drive the terminal or hide a line.
+ */
+export function visibleControlsKeepingColors(text: string): string {
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- splitting at escape sequences is the point
+      .split(/(\u001b\[[0-9;]*m)/)
+      .map((part, i) => (i % 2 === 1 && !conceals(part) ? part : visibleControls(part)))
+      .join('')
+  );
+}
+
+/** Whether an SGR sequence turns on "conceal" (8), outside an extended colour (38;5;8 is a colour). */
+function conceals(sgr: string): boolean {
+  const params = sgr.slice(2, -1).split(';');
+  return params.includes('8') && !params.includes('38') && !params.includes('48');
+}

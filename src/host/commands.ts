@@ -180,6 +180,7 @@ function backendCommands(deps: CommandDeps, kit: CommandKit): Record<string, Han
       await (await kit.lead()).handle({ type: 'backend/discover' });
     },
     'foreman.backend.useDemo': kit.send({ type: 'backend/useDemo' }),
+    'foreman.sample.open': kit.send({ type: 'sample/open' }),
     'foreman.backend.setApiKey': async (arg) => {
       await deps.keys.set(idArgument(arg, 'name'));
     },

@@ -1,9 +1,11 @@
 /**
  * VS Code as the Lead session's editor (LeadHost): the workspace folder and its trust, the
- * `foreman.*` settings, API keys from SecretStorage, per-workspace memory, the log channel and
- * progress notifications.
+ * `foreman.*` settings, API keys from SecretStorage, per-workspace memory, the log channel,
+ * progress notifications, and the sample repository that ships in the extension (samples/demo-shop)
+ * with a new window to open its copy in.
  */
 import * as vscode from 'vscode';
+import { join } from 'node:path';
 import { askApproval, showApprovalSummary } from './approvalPrompts';
 import type { BackendSetting, LeadHost, LeadSettings } from '../app/leadHost';
 import { leadModule } from './lazy';
@@ -52,6 +54,10 @@ export function createVscodeLeadHost(context: vscode.ExtensionContext, log: vsco
     withProgress: (title, work) => withProgress(title, work),
     askApproval,
     showApprovalSummary,
+    sampleSource: join(context.extensionPath, 'samples', 'demo-shop'),
+    openFolder: async (folder) => {
+      await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(folder), { forceNewWindow: true });
+    },
   };
 }
 

@@ -340,6 +340,8 @@ export const PanelState = z.object({
    */
   sandbox: z.object({ kind: z.enum(['on', 'off', 'unavailable']), text: z.string() }).nullable(),
   repo: z.string().nullable(),
+  /** Whether the repository is (a copy of) Foreman's sample, samples/demo-shop: the only one the demo backend knows. */
+  sample: z.boolean(),
   phase: Phase,
   spec: z.string(),
   options: RunOptions,
@@ -434,6 +436,8 @@ export const Request = z.discriminatedUnion('type', [
     model: z.string(),
   }),
   z.object({ type: z.literal('backend/useDemo') }),
+  /** Copy the sample repository the demo knows into a new temporary folder and open it in a new window. */
+  z.object({ type: z.literal('sample/open') }),
   /** Ask for the backend's API key (an input box on the host side; the key never enters the webview). */
   z.object({ type: z.literal('backend/setKey'), name: z.string() }),
   z.object({ type: z.literal('settings/open') }),

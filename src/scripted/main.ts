@@ -34,7 +34,8 @@ async function loadScenario(path: string | undefined): Promise<Scenario> {
 }
 
 async function main(args: string[]): Promise<void> {
-  const scenario = await loadScenario(flag(args, '--scenario'));
+  const scenarioArg = flag(args, '--scenario');
+  const scenario = await loadScenario(scenarioArg);
   const pace = Number(flag(args, '--pace-ms') ?? 0);
   if (!Number.isFinite(pace) || pace < 0)
     throw new Error(`--pace-ms needs a number of ms, not ${flag(args, '--pace-ms')}`);
@@ -48,6 +49,9 @@ async function main(args: string[]): Promise<void> {
       : play;
   const server = await createScriptedServer({
     responder,
+    // The demo goes by its own model name (DEMO_MODEL in src/infra/sampleRepo.ts), which Foreman
+    // holds to the sample repository; /v1/models says so to whoever discovers this server.
+    ...(scenarioArg === 'demo' ? { model: 'scripted-demo' } : {}),
     port: Number(flag(args, '--port') ?? 0),
     host: flag(args, '--host'),
     supportsJsonSchema: !args.includes('--no-json-schema'),

@@ -1,6 +1,7 @@
 /**
  * "Connect a backend": shown under the spec while only the demo (or nothing) is configured. Three
- * ways in: discover servers running on this machine, add one by hand, or try the scripted demo.
+ * ways in: discover servers running on this machine, add one by hand, or try the scripted demo,
+ * which only knows Foreman's sample repository: elsewhere the box offers to open the sample instead.
  */
 import type { BackendView, DiscoveredServer, PanelState } from '../protocol/panel';
 import { button, h, icon, setHidden, setText, uid } from './dom';
@@ -9,6 +10,11 @@ import type { PanelContext } from './context';
 import { formatMoment } from './format';
 import { backendFormProblem, discoveredName } from './options';
 import type { BackendForm } from './options';
+
+const DEMO_HERE =
+  'The demo backend is a scripted server that ships with Foreman. No model and no GPU: it plays a whole run of this sample repository so you can see how the board works.';
+const DEMO_ELSEWHERE =
+  "The demo backend is a scripted server that ships with Foreman. No model and no GPU: it plays a whole run of Foreman's sample repository, a tiny shop library, and only knows that one. Open a fresh copy of the sample in a new window to watch it.";
 
 /** The connect box. */
 export class ConnectView {
@@ -21,6 +27,9 @@ export class ConnectView {
   private foundSignature = '';
 
   private readonly close: HTMLButtonElement;
+  private readonly demoText = h('p', { class: 'muted' });
+  private readonly demo: HTMLButtonElement;
+  private readonly openSample: HTMLButtonElement;
 
   /** `onClose` hides the box again (offered while a backend is configured already). */
   constructor(
@@ -34,8 +43,11 @@ export class ConnectView {
       'backend/discover',
       () => ({ type: 'backend/discover' }),
     );
-    const demo = requestButton(ctx, button('Try the demo backend', { icon: 'beaker' }), 'backend/useDemo', () => ({
+    this.demo = requestButton(ctx, button('Try the demo backend', { icon: 'beaker' }), 'backend/useDemo', () => ({
       type: 'backend/useDemo',
+    }));
+    this.openSample = requestButton(ctx, button('Open the sample', { icon: 'repo' }), 'sample/open', () => ({
+      type: 'sample/open',
     }));
     this.inputs = {
       name: plainInput('text', 'Backend name', 'e.g. vllm'),
@@ -70,12 +82,10 @@ export class ConnectView {
         'div',
         { class: 'connect-step' },
         h('h4', { text: 'Just looking?' }),
-        h('p', {
-          class: 'muted',
-          text: 'The demo backend is a scripted server that ships with Foreman. No model and no GPU: it plays a whole run so you can see how the board works.',
-        }),
-        demo,
-        ctx.controls.errorSlot(['backend/useDemo']),
+        this.demoText,
+        this.demo,
+        this.openSample,
+        ctx.controls.errorSlot(['backend/useDemo', 'sample/open']),
       ),
     );
   }
@@ -137,6 +147,10 @@ export class ConnectView {
   update(state: PanelState, closable: boolean): void {
     this.state = state;
     setHidden(this.close, !closable);
+    // The demo plays the sample repository's run: here on the sample, elsewhere the sample is offered.
+    setText(this.demoText, state.sample ? DEMO_HERE : DEMO_ELSEWHERE);
+    setHidden(this.demo, !state.sample);
+    setHidden(this.openSample, state.sample);
     const form = this.ctx.ui().backendForm;
     for (const [k, input] of Object.entries(this.inputs) as [keyof BackendForm, HTMLInputElement][]) {
       if (document.activeElement !== input && input.value !== form[k]) input.value = form[k];

@@ -94,7 +94,16 @@ function newestMtime(path: string): number {
  */
 export function ensureVsix(): string {
   const vsix = join(PROJECT_ROOT, `${manifest.name}-${manifest.version}.vsix`);
-  const inputs = ['src', 'media', 'package.json', 'esbuild.js', '.vscodeignore', 'README.md', 'CHANGELOG.md'];
+  const inputs = [
+    'src',
+    'media',
+    'samples',
+    'package.json',
+    'esbuild.js',
+    '.vscodeignore',
+    'README.md',
+    'CHANGELOG.md',
+  ];
   const newestInput = Math.max(...inputs.map((p) => newestMtime(join(PROJECT_ROOT, p))));
   if (existsSync(vsix) && statSync(vsix).mtimeMs > newestInput) return vsix;
   const r = spawnSync('npm', ['run', 'package', '--silent'], {

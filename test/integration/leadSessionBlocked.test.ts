@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createBubblewrapSandbox } from '../../src/infra/bubblewrap';
 import { discoverServers, kindOf } from '../../src/infra/discovery';
 import { toolCall } from '../../src/scripted/scenario';
-import { makeRepo, planReply, rawTask, startServer } from './runHarness';
+import { makeRepo, planReply, PROJECT_ROOT, rawTask, startServer } from './runHarness';
 import { refused, serverBackend, session, settledRun, state, testHost, testSettings, until } from './leadHarness';
 
 test('no folder, or a folder outside git: blocked with what to do, drafts still editable', async () => {
@@ -160,17 +160,18 @@ test('a backend that is down: back to the spec, the error said once (by the requ
 });
 
 test('no backend chosen: planning says how to get one; adding one validates and selects it', async () => {
-  const repo = makeRepo();
+  // The sample repository, where the demo is offered besides the configured backends.
+  const repo = makeRepo({ template: join(PROJECT_ROOT, 'samples', 'demo-shop') });
   const host = testHost(repo.root, testSettings(repo));
   const s = await session(host);
   try {
     await s.handle({ type: 'spec/change', spec: 'Anything.' });
     const e = await refused(s, { type: 'plan/start' }, 'invalid');
-    assert.match(e.message, /Choose a backend and a model/);
+    assert.match(e.message, /Choose a backend and a model.*or try the demo backend\.$/);
     assert.deepEqual(
       state(s).backends.map((b) => [b.name, b.demo]),
       [['demo', true]],
-      'the demo is always offered',
+      'the demo is offered on the sample',
     );
     await refused(s, { type: 'backend/add', name: ' ', baseUrl: 'http://localhost:8000/v1', model: 'm' }, 'invalid');
     await refused(s, { type: 'backend/add', name: 'x', baseUrl: 'ftp://localhost/v1', model: 'm' }, 'invalid');

@@ -146,7 +146,7 @@ test('compose: options post options/change; a bad budget is refused on the spot'
 });
 
 test(
-  'connect a backend: discovered servers are added by kind, the form checks its fields, the demo is one click',
+  'connect a backend: discovered servers are added by kind, the form checks its fields, the demo is one click on the sample and the sample one click elsewhere',
   { skip },
   async () => {
     const p = await panel('compose-no-backend');
@@ -173,11 +173,19 @@ test(
       baseUrl: 'http://box:8000/v1',
       model: 'qwen',
     });
-    await p.getByRole('button', { name: 'Try the demo backend' }).click();
+    // This repository is not the sample, the one the demo knows: the box offers to open the sample instead.
+    assert.equal(await p.getByRole('button', { name: 'Try the demo backend' }).count(), 0);
+    assert.match(await p.locator('.connect').innerText(), /only knows that one/);
+    await p.getByRole('button', { name: 'Open the sample' }).click();
     await p.getByRole('button', { name: 'Discover local servers' }).click();
     await p.getByRole('button', { name: 'Open settings' }).click();
     const types = (await requests(p)).map((e) => e.request.type);
-    assert.deepEqual(types.slice(-3), ['backend/useDemo', 'backend/discover', 'settings/open']);
+    assert.deepEqual(types.slice(-3), ['sample/open', 'backend/discover', 'settings/open']);
+    // On the sample the demo is one click.
+    await harness.showState(p, { ...harness.loadFixture('compose-no-backend'), sample: true });
+    assert.equal(await p.getByRole('button', { name: 'Open the sample' }).count(), 0);
+    await p.getByRole('button', { name: 'Try the demo backend' }).click();
+    assert.equal((await requests(p)).at(-1)?.request.type, 'backend/useDemo');
     await clean(p);
   },
 );

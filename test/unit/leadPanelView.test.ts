@@ -124,6 +124,7 @@ function panel(run: RunView): unknown {
     blocked: null,
     sandbox: { kind: 'on', text: 'Sandbox: bubblewrap 0.8.0: no network.' },
     repo: '/repo',
+    sample: false,
     phase: 'run',
     spec: 'A big spec',
     options: { backend: 'b', model: 'm', concurrency: 8, budgetTokens: null, budgetCost: null, holdForReview: false },

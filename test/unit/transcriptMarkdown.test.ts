@@ -16,11 +16,10 @@ import {
   RESUMED_NOTE,
 } from '../../src/core/prompts';
 import { INTERRUPTED_TOOL_RESULT } from '../../src/core/transcript';
+import { clipText, DEFAULT_TRANSCRIPT_LIMITS } from '../../src/core/conversationView';
 import {
   checksText,
-  clipText,
   codeSpan,
-  DEFAULT_TRANSCRIPT_LIMITS,
   escapeInline,
   fenced,
   neutralizeProse,

@@ -1,7 +1,7 @@
 /**
  * `npm run test:vscode`: Foreman's extension-host tests (test/vscode/suite.ts) in a real VS Code.
  * The suite is bundled with esbuild into a temp folder (VS Code loads it as plain CommonJS), and VS
- * Code opens a fresh git repository with Foreman loaded from this checkout (`dist/`, so build
+ * Code opens a fresh copy of the sample repository with Foreman loaded from this checkout (`dist/`, so build
  * first) through --extensionDevelopmentPath.
  *
  *   npm run test:vscode                   desktop VS Code (Electron), downloaded by @vscode/test-electron
@@ -13,7 +13,7 @@
  * --code-server the e2e tier's FOREMAN_E2E_CODE_SERVER / FOREMAN_E2E_CHROMIUM.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -22,17 +22,20 @@ import { runInCodeServer } from './codeServerHost';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-/** A repository on `main` with one commit, as a developer's checkout. */
+/**
+ * A copy of the sample repository (samples/demo-shop, the one the demo backend knows) on `main` with
+ * one commit, as `npm start` makes it.
+ */
 function makeWorkspace(dir: string): string {
   const repo = join(dir, 'workspace');
   const git = (...args: string[]): void => {
     execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
   };
+  cpSync(join(ROOT, 'samples', 'demo-shop'), repo, { recursive: true });
   execFileSync('git', ['init', '-q', '-b', 'main', repo], { stdio: 'ignore' });
   git('config', 'user.name', 'Foreman Tests');
   git('config', 'user.email', 'tests@example.com');
   git('config', 'commit.gpgsign', 'false');
-  writeFileSync(join(repo, 'README.md'), '# A test repository\n');
   git('add', '-A');
   git('commit', '-q', '-m', 'initial');
   return repo;

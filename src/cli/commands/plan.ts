@@ -104,7 +104,7 @@ export function printEstimate(ctx: CommandContext, estimate: RunEstimate): void 
 
 export const planCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
-  const model = backendClient(ctx.settings);
+  const model = backendClient(ctx.settings, ws);
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   const estimate = await estimateFor(ctx, planned, model, ws.repo.stateDir);

@@ -24,6 +24,7 @@ import type { Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
 import {
   backendClient,
+  refuseDemoElsewhere,
   engineConfig,
   engineDeps,
   loadRun,
@@ -40,7 +41,7 @@ export const runCommand: CommandHandler = async (ctx) => {
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
   const engine = ctx.cl.resume
     ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver)
-    : await newEngine(ctx, ws, backendClient(ctx.settings), approvals.approver);
+    : await newEngine(ctx, ws, backendClient(ctx.settings, ws), approvals.approver);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;
@@ -176,7 +177,8 @@ export async function reopenRun(
   }
   const recorded = before.settings;
   const backend = recorded ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
-  const model = backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings);
+  const model = backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws);
+  refuseDemoElsewhere(model.model, ws);
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
     engineDeps(ws, ctx.settings, model, runId, approver),
