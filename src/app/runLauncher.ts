@@ -101,7 +101,11 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
   await requireSandbox(ws);
   for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
   const base = await ws.repo.resolveBase(settings.dirty);
-  if (!base.ok) throw new LeadError(base.message, 'refused');
+  if (!base.ok)
+    throw new LeadError(
+      `${base.message} Commit or stash them first, or set Foreman's "Dirty Checkout" setting (foreman.dirtyCheckout) to "snapshot" to build the run on them as they are.`,
+      'refused',
+    );
   const checks = await resolveChecks(ws, settings);
   input.log(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,

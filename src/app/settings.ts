@@ -175,8 +175,9 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    throw new SettingsError(`${path} cannot be read (${code ?? String(e)}): fix it or remove it.`);
   }
   let raw: unknown;
   try {

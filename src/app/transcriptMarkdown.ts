@@ -8,7 +8,7 @@
  * but loses what could escape or reach out (raw HTML, images, unclosed fences). Long texts are cut
  * with a marker that says how much is not shown. Pure: no I/O, no editor.
  */
-import type { CheckResult } from '../core/journal';
+import type { CheckResult, VerificationStatus } from '../core/journal';
 import type { ChatMessage, ToolCall } from '../core/model';
 import { findTask, taskMarker } from '../core/promptMarkers';
 import { changesRequestedPrompt, NUDGE_USE_TOOLS, repairPrompt, RESUMED_NOTE } from '../core/prompts';
@@ -312,7 +312,7 @@ export interface ChecksHeader {
   target: string;
   /** The verification round (1 for the first), its outcome and when it ran (ms since the epoch). */
   round: number;
-  status: 'passed' | 'failed' | 'skipped';
+  status: VerificationStatus;
   at: number | null;
 }
 

@@ -7,7 +7,8 @@ import { visibleControls } from '../core/text';
 import type { Ledger, TokenTotals } from '../core/ledger';
 import { tokensPerSec } from '../core/ledger';
 import type { Plan } from '../core/plan';
-import type { RunState, TaskState } from '../core/runState';
+import { runPhase } from '../core/runState';
+import type { RunState, VerificationState } from '../core/runState';
 
 /** A plain-text table with left-aligned columns (right-aligned where `right` says so). */
 export function table(head: string[], rows: string[][], right: Set<number> = new Set()): string {
@@ -79,11 +80,13 @@ function tokenCells(u: TokenTotals): string[] {
   ];
 }
 
-function verificationCell(t: TaskState): string {
-  const last = t.verification.last;
+/** A verification in a few words: `passed`, `failed (test)`, `stopped`, `no checks`; `-` before any. */
+export function verificationWords(v: VerificationState): string {
+  const last = v.last;
   if (!last) return '-';
+  if (last.status === 'skipped') return 'no checks';
   const failed = last.checks.find((c) => c.status === 'failed');
-  return failed ? `failed (${failed.name})` : last.status;
+  return last.status === 'failed' && failed ? `failed (${failed.name})` : last.status;
 }
 
 /** The summary table: status, verification, tokens, cost and time per task, then the run's totals. */
@@ -91,7 +94,7 @@ export function renderSummary(state: RunState, now: number): string {
   const rows = [...state.tasks.values()].map((t) => [
     t.id,
     t.status,
-    verificationCell(t),
+    verificationWords(t.verification),
     String(t.step),
     ...tokenCells(t.usage),
     fmtDuration(t.startedAt === null ? null : (t.endedAt ?? now) - t.startedAt),
@@ -99,7 +102,7 @@ export function renderSummary(state: RunState, now: number): string {
   const runTime = state.startedAt === null ? null : (state.finishedAt ?? now) - state.startedAt;
   rows.push([
     'TOTAL (run)',
-    state.status,
+    runPhase(state),
     integrationCell(state),
     '',
     ...tokenCells(state.usage),
@@ -137,9 +140,11 @@ function nextStep(state: RunState): string | null {
   }
 }
 
-function integrationCell(state: RunState): string {
+/** The integration branch's checks: `integration passed`, `not verified (no checks)`, …; `-` before any. */
+export function integrationCell(state: Pick<RunState, 'integration'>): string {
   const last = state.integration.last;
-  return last ? `integration ${last.status}` : '-';
+  if (!last) return '-';
+  return last.status === 'skipped' ? 'not verified (no checks)' : `integration ${verificationWords(state.integration)}`;
 }
 
 /** Totals by role and by backend endpoint, from the ledger. */
@@ -186,9 +191,10 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
         ? null
         : `${stamp}${event.taskId.padEnd(24)} ${event.approved ? 'allowed' : 'not allowed'} (${APPROVED_BY[event.by]})`;
     case 'verification': {
-      const failed = event.checks.find((c) => c.status === 'failed');
+      const failed = event.status === 'failed' ? event.checks.find((c) => c.status === 'failed') : undefined;
       const why = failed ? `: ${failed.name} ${failed.reason ?? 'failed'}` : '';
-      return `${stamp}${event.taskId.padEnd(24)} checks ${event.status} (round ${event.round})${why}`;
+      const what = event.status === 'skipped' ? 'not verified (no checks)' : `checks ${event.status}`;
+      return `${stamp}${event.taskId.padEnd(24)} ${what} (round ${event.round})${why}`;
     }
     case 'merge':
       return event.ok

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner } from '../../src/infra/processRunner';
 import {
-  ABORTED_REASON,
+  STOPPED_REASON,
   EARLIER_FAILED_REASON,
   NO_CHECKS_REASON,
   formatFailureForAgent,
@@ -150,10 +150,10 @@ test(
       { runner, cwd: dir, timeoutMs: 60_000, signal: ac.signal },
     );
     assert.ok(Date.now() - started < 5000);
-    assert.equal(res.status, 'failed');
-    assert.equal(res.reason, ABORTED_REASON);
-    assert.equal(res.checks[0].status, 'failed');
-    assert.deepEqual([res.checks[1].status, res.checks[1].reason], ['skipped', ABORTED_REASON]);
+    assert.equal(res.status, 'stopped', 'a check cut short by a stop did not fail');
+    assert.equal(res.reason, STOPPED_REASON);
+    assert.equal(res.checks[0].status, 'stopped');
+    assert.deepEqual([res.checks[1].status, res.checks[1].reason], ['skipped', STOPPED_REASON]);
     assert.equal(existsSync(join(dir, 'ran.txt')), false);
     const before = await runChecks([{ name: 'x', command: 'touch ran.txt' }], {
       runner,
@@ -161,7 +161,7 @@ test(
       timeoutMs: 1000,
       signal: ac.signal,
     });
-    assert.deepEqual([before.status, before.checks[0].status], ['failed', 'skipped']);
+    assert.deepEqual([before.status, before.checks[0].status], ['stopped', 'skipped']);
     assert.equal(existsSync(join(dir, 'ran.txt')), false, 'nothing runs once aborted');
   }),
 );
