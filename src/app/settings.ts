@@ -323,6 +323,17 @@ function resolveCommandPolicy(file: ConfigFile, flags: SettingFlags): { policy: 
 }
 
 /** The backend from flags, the environment and the config file; null when no URL is set. */
+/** Whether `text` parses as an http: or https: URL. */
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    // Not a URL at all.
+    return false;
+  }
+}
+
 function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings['backend'] {
   const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
@@ -331,6 +342,10 @@ function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       'a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json',
     );
   if (baseUrl === undefined || model === undefined) return null;
+  if (!isHttpUrl(baseUrl))
+    throw new SettingsError(
+      `the backend URL "${baseUrl}" is not an http(s) URL: give the server's OpenAI-compatible base, e.g. http://localhost:8000/v1`,
+    );
   if (hasUrlCredentials(baseUrl))
     throw new SettingsError(
       `the backend URL carries a user name or password, which Foreman does not send: use ${publicEndpoint(baseUrl)} and give the key in FOREMAN_API_KEY`,

@@ -104,6 +104,11 @@ test('unknown runs, run ids that are no ids, unknown tasks, missing files and ba
       2,
       /--mode must be one of squash, merge, not "rebase"/,
     );
+    expectMessage(
+      await runCli(['plan', 'x', '--base-url', 'localhost:8000', '--model', 'm'], { repo }),
+      2,
+      /the backend URL "localhost:8000" is not an http\(s\) URL: give the server's OpenAI-compatible base/,
+    );
     mkdirSync(join(repo.tmp, 'plan-dir'));
     expectMessage(
       await runCli(['plan', 'Write one file', '--out', join(repo.tmp, 'plan-dir')], { repo, server }),
