@@ -28,6 +28,7 @@ export async function finishRun(host: RunHost, stopping: boolean): Promise<void>
     stopping,
     runHit,
     integration,
+    checked: host.config.checks.length > 0,
   });
   host.emit({ type: 'run_finished', status: end.status, message: end.message });
 }
@@ -67,6 +68,8 @@ interface AtRest {
   runHit: BudgetHit | null;
   /** The checks on the integration branch; null when they did not run. */
   integration: VerificationStatus | null;
+  /** The run has checks to run (without them, a held task waits unverified). */
+  checked: boolean;
 }
 
 /** How the run ends, and why in words. */
@@ -83,7 +86,7 @@ function runOutcome(r: AtRest): { status: RunEnd; message: string } {
   if (r.waiting.length > 0) {
     return {
       status: 'review',
-      message: `${counts}; ${r.waiting.length} verified task(s) wait for you: ${r.waiting.join(', ')}. Accept, reject or request changes.`,
+      message: `${counts}; ${r.waiting.length} ${r.checked ? 'verified task(s)' : 'task(s), not verified (no checks),'} wait for you: ${r.waiting.join(', ')}. Accept, reject or request changes.`,
     };
   }
   const integrationFailed = r.integration === 'failed';

@@ -217,7 +217,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       return;
     case 'run_finished':
       state.status = event.status;
-      state.message = event.message;
+      state.message = finishedMessage(event.message, state.integration);
       state.finishedAt = event.t;
       return;
     case 'budget_stop':
@@ -258,6 +258,19 @@ function applyStart(state: RunState, event: Extract<JournalEvent, { type: 'run_s
  * applied once it is (src/core/runFinish.ts ends a completed run's message with them).
  */
 export const READY_TO_APPLY = '; ready to apply onto your branch.';
+
+/** How journals written before "not verified (no checks)" ended a completed run's message. */
+const LEGACY_READY = '; verified there, ready to apply onto your branch.';
+
+/**
+ * The message a run finished with, as the state keeps it: an older journal's "verified there" is
+ * said as today's words, which tell checks that passed from checks that never ran.
+ */
+function finishedMessage(message: string, integration: VerificationState): string {
+  if (!message.endsWith(LEGACY_READY)) return message;
+  const verified = integration.last?.status === 'passed' ? ' and verified together' : ', not verified (no checks)';
+  return `${message.slice(0, -LEGACY_READY.length)}${verified}${READY_TO_APPLY}`;
+}
 
 /** The run's message once it is applied: what it said when it finished, then where it went. */
 function appliedMessage(finished: string | null, applied: NonNullable<RunState['applied']>): string {

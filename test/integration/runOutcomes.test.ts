@@ -85,6 +85,20 @@ test('a run whose checks were skipped says merged, not verified; once applied it
   }
 });
 
+test('a held run without checks says its waiting tasks are not verified', async () => {
+  const repo = makeRepo();
+  const server = await startServer(TWO_FILES);
+  try {
+    const run = await runCli(['run', 'Write two files', '--no-checks', '--no-review', '--hold'], { repo, server });
+    assert.equal(run.code, 6, run.stderr);
+    assert.match(run.stdout, /2 task\(s\), not verified \(no checks\), wait for you: one, two\./);
+    assert.doesNotMatch(run.stdout, /verified task\(s\)/);
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
+
 test('a run whose checks passed on the integration branch says verified together', async () => {
   const repo = makeRepo();
   const server = await startServer(TWO_FILES);

@@ -294,3 +294,28 @@ test('a check a stop cut short reads as stopped, in new journals and in old ones
   );
   assert.equal(failed.tasks.get('a')?.verification.last?.status, 'failed', 'a real failure stays a failure');
 });
+
+test('an older journal\'s "verified there" reads as what happened: verified together, or not verified (no checks)', () => {
+  const start = middle.slice(0, 2);
+  const legacy = '1 of 1 task(s) merged into x; verified there, ready to apply onto your branch.';
+  const ended = (status: 'passed' | 'skipped'): NewEvent[] => [
+    ...start,
+    { type: 'verification', taskId: 'integration', round: 1, status, checks: [] },
+    { type: 'run_finished', status: 'completed', message: legacy },
+  ];
+  assert.equal(
+    reduceJournal(journal(ended('passed'))).message,
+    `1 of 1 task(s) merged into x and verified together${READY_TO_APPLY}`,
+  );
+  assert.equal(
+    reduceJournal(journal(ended('skipped'))).message,
+    `1 of 1 task(s) merged into x, not verified (no checks)${READY_TO_APPLY}`,
+  );
+  const applied = reduceJournal(
+    journal([...ended('skipped'), { type: 'applied', commit: 'abcdef', mode: 'squash', branch: 'main' }]),
+  );
+  assert.equal(
+    applied.message,
+    '1 of 1 task(s) merged into x, not verified (no checks); applied onto main as one commit abcdef.',
+  );
+});
