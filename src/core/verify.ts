@@ -56,26 +56,29 @@ const DEFAULT_TAIL_CHARS = 4000;
  * 'skipped' with reason "an earlier check failed" without being run. An abort of `ctx.signal`
  * (the developer stopped the task or the run) stops at once: the running check is recorded as
  * 'stopped', the rest as skipped, and the round is 'stopped', never 'failed': a check that was cut
- * short said nothing about the work. Never throws for an expected outcome; a runner that throws
- * propagates.
+ * short said nothing about the work (a check that failed before the stop still fails the round).
+ * Never throws for an expected outcome; a runner that throws propagates.
  */
 export async function runChecks(checks: CheckSpec[], ctx: RunChecksContext): Promise<VerificationResult> {
   if (checks.length === 0) return { status: 'skipped', checks: [], reason: NO_CHECKS_REASON };
   const results: CheckResult[] = [];
   let failed: CheckResult | null = null;
+  let stopped = false;
   for (const check of checks) {
-    if (ctx.signal?.aborted) {
-      results.push(skippedResult(check, STOPPED_REASON));
-    } else if (failed) {
+    if (failed) {
       results.push(skippedResult(check, EARLIER_FAILED_REASON));
+    } else if (ctx.signal?.aborted) {
+      results.push(skippedResult(check, STOPPED_REASON));
+      stopped = true;
     } else {
       const result = await runOne(check, ctx);
       results.push(result);
       if (result.status === 'failed') failed = result;
+      if (result.status === 'stopped') stopped = true;
     }
   }
-  if (ctx.signal?.aborted && results.some((r) => r.status !== 'passed'))
-    return { status: 'stopped', checks: results, reason: STOPPED_REASON };
+  // A check that failed before the stop did fail; only a round the stop cut short is stopped.
+  if (stopped && failed === null) return { status: 'stopped', checks: results, reason: STOPPED_REASON };
   return failed === null
     ? { status: 'passed', checks: results }
     : {

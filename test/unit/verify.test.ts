@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner } from '../../src/infra/processRunner';
+import type { ProcessRunner } from '../../src/core/ports';
 import {
   STOPPED_REASON,
   EARLIER_FAILED_REASON,
@@ -242,3 +243,33 @@ test('formatFailureForAgent names the check, command, exit code and output', () 
     /was not run: an earlier check failed/,
   );
 });
+
+test(
+  'a check that failed before a stop still fails the round; the stop only marks what it cut short',
+  withTempDir(async (dir) => {
+    const ac = new AbortController();
+    // The stop comes just as the failing check ends, before the next would start.
+    const stopAfterFirst: ProcessRunner = {
+      run: async (command, opts) => {
+        const result = await runner.run(command, opts);
+        ac.abort();
+        return result;
+      },
+    };
+    const res = await runChecks(
+      [
+        { name: 'broken', command: 'exit 3' },
+        { name: 'after', command: 'true' },
+      ],
+      { runner: stopAfterFirst, cwd: dir, timeoutMs: 10_000, signal: ac.signal },
+    );
+    assert.equal(res.status, 'failed');
+    assert.deepEqual(
+      res.checks.map((c) => [c.status, c.reason]),
+      [
+        ['failed', 'exited with code 3'],
+        ['skipped', EARLIER_FAILED_REASON],
+      ],
+    );
+  }),
+);
