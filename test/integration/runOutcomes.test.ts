@@ -74,6 +74,17 @@ test('a run whose checks were skipped says merged, not verified; once applied it
       new RegExp(`${runId}\\s+applied ${head.slice(0, 10)}\\s+2/2\\s+not verified \\(no checks\\)`),
     );
 
+    const again = await runCli(['apply', runId], { repo });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      new RegExp(`already applied onto main as one commit ${head.slice(0, 10)}; nothing more to apply`),
+    );
+    const resume = await runCli(['run', '--resume', runId], { repo, server });
+    assert.equal(resume.code, 0, resume.stderr);
+    assert.match(resume.stderr, new RegExp(`nothing to resume\\. It is applied onto main as ${head.slice(0, 10)}\\.`));
+    assert.doesNotMatch(resume.stderr, /foreman apply/);
+
     const json = JSON.parse((await runCli(['status', runId, '--json'], { repo })).stdout) as {
       status: string;
       applied: { commit: string; branch: string };

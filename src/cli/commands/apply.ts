@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { integrationBranch } from '../../core/branches';
 import { reduceJournal } from '../../core/runState';
+import type { RunState } from '../../core/runState';
 import { openJournal, runJournalPath } from '../../infra/journalFile';
 import { acquireLock } from '../../infra/runLock';
 import { EXIT } from '../context';
@@ -47,7 +48,7 @@ async function applyLocked(ctx: CommandContext, ws: Workspace, runId: string): P
   const result = await ws.repo.apply(integrationBranch(runId), state.base, ctx.cl.mode, message);
   if (!result.ok) {
     // The message names the files involved and says what to do (see RepoPort.apply).
-    ctx.err(result.message);
+    ctx.err(result.reason === 'nothing' && state.applied ? `Run ${runId}: ${appliedWords(state)}` : result.message);
     return result.reason === 'nothing' ? EXIT.ok : EXIT.refused;
   }
   const journal = openJournal(runJournalPath(ws.repo.stateDir, runId), runId);
@@ -60,4 +61,12 @@ async function applyLocked(ctx: CommandContext, ws: Workspace, runId: string): P
       `Applied run ${runId} onto ${result.branch} as ${result.mode === 'squash' ? 'one commit' : 'a merge'} ${result.commit.slice(0, 10)} (${result.files.length} file(s)).`,
     );
   return EXIT.ok;
+}
+
+/** "already applied onto main as one commit 3b80b82c19; nothing more to apply." */
+function appliedWords(state: RunState): string {
+  const a = state.applied;
+  if (!a) return 'nothing to apply.';
+  const how = a.mode === 'squash' ? 'as one commit' : 'as a merge';
+  return `already applied onto ${a.branch ?? 'your branch'} ${how} ${a.commit.slice(0, 10)}; nothing more to apply.`;
 }

@@ -172,7 +172,10 @@ export async function reopenRun(
   if (torn) ctx.err(`Note: ${torn}.`);
   const before = reduceJournal(events);
   if (before.status === 'completed' && ctx.cl.command === 'run') {
-    ctx.err(`Run ${runId} already completed; nothing to resume. Apply it with: foreman apply ${runId}`);
+    const next = before.applied
+      ? `It is applied onto ${before.applied.branch ?? 'your branch'} as ${before.applied.commit.slice(0, 10)}.`
+      : `Apply it with: foreman apply ${runId}`;
+    ctx.err(`Run ${runId} already completed; nothing to resume. ${next}`);
     return EXIT.ok;
   }
   const checks = await resolveChecks(ws, ctx.settings);
