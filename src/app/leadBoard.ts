@@ -173,7 +173,11 @@ export class Board {
     if (this.live) throw new LeadError(`Run ${this.runId} is already running.`, 'busy');
     if (this.state.status === 'completed')
       throw new LeadError(
-        `Run ${this.runId} already completed; there is nothing to resume. Apply it to bring it onto your branch.`,
+        `Run ${this.runId} already completed; there is nothing to resume. ${
+          this.state.applied
+            ? `It is applied onto ${this.state.applied.branch ?? 'your branch'} as ${this.state.applied.commit.slice(0, 10)}.`
+            : 'Apply it to bring it onto your branch.'
+        }`,
         'refused',
       );
     this.dropEngine();

@@ -141,6 +141,8 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
     assert.equal(onBoard?.actions.apply, false);
     const entry = state(s).history.find((h) => h.runId === run.runId);
     assert.deepEqual([entry?.status, entry?.applied?.commit, entry?.verification], ['applied', head, 'passed']);
+    const resumeRefused = await refused(s, { type: 'run/resume', runId: run.runId }, 'refused');
+    assert.match(resumeRefused.message, new RegExp(`It is applied onto main as ${head.slice(0, 10)}\\.$`));
 
     // The key went to the server and nowhere else.
     assert.ok(server.requests.every((r) => r.headers.authorization === `Bearer ${SECRET}`));
