@@ -30,7 +30,8 @@ function banner(lines) {
 }
 
 async function startScriptedServer() {
-  const child = spawn(node, [join(root, 'dist/scripted.js'), '--scenario', 'demo'], {
+  // Paced like the panel's demo, so answers stream over time and tokens/s means something.
+  const child = spawn(node, [join(root, 'dist/scripted.js'), '--scenario', 'demo', '--pace-ms', '20'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });

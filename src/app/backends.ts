@@ -140,7 +140,7 @@ export async function resolveBackend(
   if (name === DEMO_BACKEND) {
     const url = await demo.start();
     demo.freshScript();
-    const client = createOpenAIClient({ baseUrl: url, model, maxConcurrentRequests: 32 });
+    const client = createOpenAIClient({ baseUrl: url, model, maxConcurrentRequests: options.concurrency });
     return { name, model, demo: true, baseUrl: url, endpoint: client.endpoint, client, prices: DEMO_PRICES };
   }
   const setting = settings.backends.find((b) => b.name === name);
@@ -153,7 +153,8 @@ export async function resolveBackend(
     baseUrl: setting.baseUrl,
     model,
     apiKey: await host.apiKey(name),
-    maxConcurrentRequests: setting.maxConcurrentRequests,
+    // One request in flight per agent: the run's concurrency, unless the backend's setting says less or more.
+    maxConcurrentRequests: setting.maxConcurrentRequests ?? options.concurrency,
     requestTimeoutMs: setting.requestTimeoutMs,
   });
   return {

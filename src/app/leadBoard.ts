@@ -11,8 +11,10 @@ import { decisionRefusal } from '../core/decisions';
 import type { DecisionRefusal, TaskDecision } from '../core/decisions';
 import type { AskGroup } from '../core/approvalDesk';
 import type { RunEngine } from '../core/runEngine';
+import type { SettingsOverrides } from '../core/runSettings';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
+import { diffLineStat } from '../infra/gitShow';
 import { openJournal, runJournalPath } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
 import type { Notice, RunView } from '../protocol/panel';
@@ -23,6 +25,7 @@ import { LeadError } from './leadApi';
 import { BoardProjector } from './panelView';
 import type { DrivenRun } from './runLauncher';
 import { RunTracker } from './runTracker';
+import { ChangeRounds } from './changeRounds';
 import type { Workspace } from './workspace';
 
 /** What the board needs from the session. */
@@ -30,10 +33,15 @@ export interface BoardEnv {
   now(): number;
   changed(): void;
   notify(kind: Notice['kind'], text: string): void;
-  /** Reopen the run from its journal (the board holds the lock when this is called). */
-  reopen(runId: string): Promise<DrivenRun>;
+  /**
+   * Reopen the run from its journal (the board holds the lock when this is called), with its own
+   * settings; `overrides` are the developer's explicit changes to them.
+   */
+  reopen(runId: string, overrides?: SettingsOverrides): Promise<DrivenRun>;
   /** The repository, for an apply when the board has no engine. */
   workspace(): Promise<Workspace>;
+  /** Report something worth knowing that is not the developer's concern (to the log). */
+  log(message: string): void;
   /** A drive of the run ended (the lock is already released). */
   settled(board: Board, state: RunState, error: unknown): void;
 }
@@ -54,6 +62,7 @@ export class Board {
   private journalSize = -1;
   private unsubscribe: (() => void) | null = null;
   private tracker = new RunTracker();
+  private readonly rounds: ChangeRounds;
   private projector = new BoardProjector();
   private elsewhere = { pid: null as number | null, at: -Infinity };
 
@@ -63,7 +72,13 @@ export class Board {
     readonly repoRoot: string,
     readonly stateDir: string,
     public state: RunState,
-  ) {}
+  ) {
+    this.rounds = new ChangeRounds(
+      (from, to) => diffLineStat(repoRoot, from, to),
+      () => env.changed(),
+      (message) => env.log(message),
+    );
+  }
 
   /** A board over an engine about to be driven; `release` frees the lock it already holds. */
   static live(env: BoardEnv, run: DrivenRun, release: () => void): Board {
@@ -77,6 +92,7 @@ export class Board {
   static stored(env: BoardEnv, runId: string, repoRoot: string, stateDir: string, stored: StoredRun): Board {
     const board = new Board(env, runId, repoRoot, stateDir, stored.state);
     board.tracker.observeAll(stored.events);
+    for (const event of stored.events) board.rounds.observe(event);
     return board;
   }
 
@@ -93,6 +109,8 @@ export class Board {
       now,
       tracker: this.tracker,
       asks,
+      reopening: !this.live && !this.engineUsable(),
+      rounds: this.rounds,
     });
   }
 
@@ -104,11 +122,6 @@ export class Board {
       runDir: join(this.stateDir, 'runs', this.runId),
       state: this.state,
     };
-  }
-
-  /** Take the run's tokens/s as the next chart sample (once a second while live). */
-  sample(now: number): void {
-    this.tracker.meter.sample(now);
   }
 
   /** Drive the engine (again): a drive already going is shared. Takes the lock. */
@@ -148,8 +161,8 @@ export class Board {
     if (reopening) {
       // Checked on the journal's state before reopening, by the rule the engine applies after.
       const task = this.state.tasks.get(taskId);
-      const subject = task ? { status: task.status, running: false } : null;
-      const why = decisionRefusal(taskId, decision, subject, { reopening: true });
+      const subject = task ? { status: task.status, running: false, started: task.startedAt !== null } : null;
+      const why = decisionRefusal(taskId, decision, subject, { reopening: true, applied: this.state.applied !== null });
       if (why) throw refusedError(why, this.runId, taskId);
     }
     const engine = await this.ensureEngine();
@@ -168,8 +181,11 @@ export class Board {
     if (!answer.ok) throw refusedError(answer, this.runId, taskId);
   }
 
-  /** Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued again. */
-  async resume(): Promise<void> {
+  /**
+   * Reopen the run from its journal and drive it: interrupted, stopped and blocked work is queued
+   * again. It goes on with its own settings, changed only by `overrides`.
+   */
+  async resume(overrides: SettingsOverrides = {}): Promise<void> {
     if (this.live) throw new LeadError(`Run ${this.runId} is already running.`, 'busy');
     if (this.state.status === 'completed')
       throw new LeadError(
@@ -181,7 +197,7 @@ export class Board {
         'refused',
       );
     this.dropEngine();
-    await this.reopen();
+    await this.reopen(overrides);
     this.drive();
   }
 
@@ -239,6 +255,7 @@ export class Board {
     this.projector = new BoardProjector();
     this.unsubscribe = run.engine.onEvent((event) => {
       this.tracker.observe(event);
+      this.rounds.observe(event);
       this.env.changed();
     });
   }
@@ -271,10 +288,10 @@ export class Board {
     return this.reopen();
   }
 
-  private async reopen(): Promise<RunEngine> {
+  private async reopen(overrides?: SettingsOverrides): Promise<RunEngine> {
     this.takeLock();
     try {
-      const run = await this.env.reopen(this.runId);
+      const run = await this.env.reopen(this.runId, overrides);
       this.attach(run);
       return run.engine;
     } catch (e) {

@@ -87,6 +87,7 @@ export function applyChange(
 export function runSettings(settings: LeadSettings, options: RunOptions, prices: PriceTable): Settings {
   return {
     backend: null,
+    backendOptions: null,
     prices,
     concurrency: options.concurrency,
     budgets: {

@@ -27,7 +27,7 @@ import { planViewOf } from './planDraft';
 import { answerAsk, applyRun, closeRun, decide, openRun, resumeRun, startRun, stopAll, stopTask } from './runHandlers';
 import { SessionCore } from './sessionCore';
 import type { LeadSessionOptions } from './sessionCore';
-import { errorDetail, errorMessage } from '../core/errors';
+import { errorDetail } from '../core/errors';
 
 export type { LeadSessionOptions } from './sessionCore';
 
@@ -47,7 +47,7 @@ const HANDLERS: { [T in SessionRequest['type']]: Handler<T> } = {
   'plan/discard': (core) => discardPlan(core),
   'run/start': (core) => startRun(core),
   'run/stopAll': (core) => stopAll(core),
-  'run/resume': (core, r) => resumeRun(core, r.runId),
+  'run/resume': (core, r) => resumeRun(core, r.runId, r.budgets),
   'run/open': (core, r) => openRun(core, r.runId),
   'run/close': (core) => closeRun(core),
   'run/apply': (core, r) => applyRun(core, r.mode),
@@ -102,16 +102,17 @@ export class LeadSession implements LeadApi {
       },
       planning: planning ? { startedAt: planning.startedAt, message: planning.message } : null,
       plan: core.draft
-        ? planViewOf(core.draft, this.selectedPrice(), {
-            runTokens: options.budgetTokens,
-            runCost: options.budgetCost,
-            taskTokens: null,
-            taskCost: null,
-          })
+        ? planViewOf(
+            core.draft,
+            this.selectedPrice(),
+            { runTokens: options.budgetTokens, runCost: options.budgetCost, taskTokens: null, taskCost: null },
+            core.settings.review,
+          )
         : null,
       run: core.board?.view(core.now(), core.approvals.groups()) ?? null,
       history: [...core.historyEntries],
       notices: core.notices,
+      noticesSeen: core.noticesSeen,
       now: core.now(),
     };
   }
@@ -155,15 +156,17 @@ export class LeadSession implements LeadApi {
     return backend && model ? priceFor(pricesOf(this.core.settings, backend), model) : null;
   }
 
-  /** Every failure goes to the log (LeadErrors as warnings: they are answers, not faults). */
+  /**
+   * Every failure goes to the log (LeadErrors as warnings: they are answers, not faults). It is
+   * not made a notice as well: the request's answer carries it to the control that asked, which
+   * says it once.
+   */
   private report(type: string, e: unknown): void {
     if (LeadError.is(e)) {
       this.core.host.log('warn', `${type} refused (${e.reason}): ${e.message}`);
       return;
     }
-    const message = errorMessage(e);
     this.core.host.log('error', `${type} failed: ${errorDetail(e)}`);
-    this.core.notify('error', `Foreman could not do that (${type}): ${message}`);
   }
 }
 

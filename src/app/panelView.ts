@@ -9,10 +9,13 @@ import type { BudgetHit, CheckResult } from '../core/journal';
 import type { TokenTotals } from '../core/ledger';
 import { runPhase } from '../core/runState';
 import type { RunState, RunStatus, TaskState, VerificationState } from '../core/runState';
-import { ACTIVE_TASK_STATUSES, REVISABLE_TASK_STATUSES, RESUMABLE_RUN_STATUSES } from '../core/statusSets';
+import { decisionRefusal } from '../core/decisions';
+import type { DecisionContext, TaskDecision } from '../core/decisions';
+import { ACTIVE_TASK_STATUSES, RESUMABLE_RUN_STATUSES } from '../core/statusSets';
 import type { Applied, AskView, RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
 import type { AskGroup } from '../core/approvalDesk';
 import { askKey } from '../core/approver';
+import type { ChangeRounds } from './changeRounds';
 import type { RunTracker } from './runTracker';
 
 /** What the projection needs besides the state. */
@@ -25,6 +28,10 @@ export interface BoardContext {
   tracker: RunTracker;
   /** The asks waiting in this window's approval desk (they carry the deadlines); none when not live. */
   asks?: readonly AskGroup[];
+  /** A decision would reopen the run from its journal first (no engine of this window can take it). */
+  reopening?: boolean;
+  /** The tasks' change rounds; none when the board does not follow them. */
+  rounds?: ChangeRounds;
 }
 
 /**
@@ -33,7 +40,7 @@ export interface BoardContext {
  */
 const BOARD_RESUMABLE: ReadonlySet<RunStatus> = new Set([...RESUMABLE_RUN_STATUSES, 'failed']);
 
-type StaticRow = Omit<TaskRow, 'elapsedMs' | 'tokensPerSecond' | 'actions' | 'ask'>;
+type StaticRow = Omit<TaskRow, 'elapsedMs' | 'tokensPerSecond' | 'actions' | 'ask' | 'changes'>;
 
 /** Projects one run's state; keeps the row cache of that run (make one per run on the board). */
 export class BoardProjector {
@@ -67,8 +74,8 @@ export class BoardProjector {
       startedAt: state.startedAt,
       finishedAt: state.finishedAt,
       usage: usageOf(state.usage),
-      tokensPerSecond: live ? ctx.tracker.meter.runRate(ctx.now) : 0,
-      rate: ctx.tracker.meter.samples(),
+      tokensPerSecond: live ? ctx.tracker.meter.runRate(ctx.now) : ctx.tracker.meter.overallRate(),
+      rate: ctx.tracker.meter.samples(ctx.now, live),
       budget: budgetOf(state),
       budgetHit: state.budgetHit ? budgetWords(state.budgetHit) : null,
       tasks,
@@ -102,9 +109,13 @@ export class BoardProjector {
     return {
       ...cached.row,
       elapsedMs: elapsedOf(task, ctx, state),
-      tokensPerSecond: live ? ctx.tracker.meter.taskRate(task.id, ctx.now) : 0,
+      tokensPerSecond: live ? ctx.tracker.meter.taskRate(task.id, ctx.now) : ctx.tracker.meter.overallTaskRate(task.id),
       ask: askOf(task, ctx, asking),
-      actions: taskActions(task, hold, live),
+      changes: ctx.rounds?.view(task.id) ?? null,
+      actions: taskActions(task, hold, live, {
+        reopening: ctx.reopening ?? !live,
+        applied: state.applied !== null,
+      }),
     };
   }
 }
@@ -168,19 +179,32 @@ function elapsedOf(task: TaskState, ctx: BoardContext, state: RunState): number 
   return Math.max(0, end - task.startedAt);
 }
 
-/** What the developer may do to a task now. */
-export function taskActions(task: TaskState, hold: boolean, live: boolean): TaskRow['actions'] {
+/**
+ * What the developer may do to a task now. Request changes is offered only where the decision rule
+ * (core/decisions.ts) would take it: not of a task that never started, nor of a merged task of an
+ * applied run, nor of one the reopening of the run would queue again.
+ */
+export function taskActions(
+  task: TaskState,
+  hold: boolean,
+  live: boolean,
+  run: DecisionContext = { reopening: !live },
+): TaskRow['actions'] {
   const running = ACTIVE_TASK_STATUSES.has(task.status);
+  const subject = { status: task.status, running: live && running, started: task.startedAt !== null };
   return {
     stop: live && (running || task.status === 'queued'),
     accept: task.status === 'verified' && hold,
     reject: task.status !== 'merged' && task.status !== 'rejected' && !(live && running),
-    requestChanges: REVISABLE_TASK_STATUSES.has(task.status),
+    requestChanges: decisionRefusal(task.id, ANY_CHANGE, subject, run) === null,
     diff: task.branch !== null || task.commit !== null,
     transcript: task.startedAt !== null,
     audit: task.startedAt !== null,
   };
 }
+
+/** A change request as the decision rule sees it when only whether one may be made is asked. */
+const ANY_CHANGE: TaskDecision = { kind: 'requestChanges', comments: 'any' };
 
 /** What the developer may do to the run now (nothing but watch while another process drives it). */
 function runActions(
@@ -207,7 +231,14 @@ export function appliedOf(state: Pick<RunState, 'applied'>): Applied | null {
 
 /** Token totals as the panel shows them. */
 export function usageOf(t: Readonly<TokenTotals>): Usage {
-  return { input: t.input, cached: t.cached, output: t.output, cost: t.cost, estimated: t.estimated };
+  return {
+    input: t.input,
+    cached: t.cached,
+    output: t.output,
+    cost: t.cost,
+    unpriced: t.unpriced > 0,
+    estimated: t.estimated,
+  };
 }
 
 function verificationOf(v: VerificationState): VerificationView | null {
@@ -230,7 +261,7 @@ function budgetOf(state: RunState): RunView['budget'] {
   const b = state.settings?.budgets;
   return {
     tokens: b?.runTokens != null ? { used: state.usage.input + state.usage.output, limit: b.runTokens } : null,
-    cost: b?.runCost != null ? { used: state.usage.cost ?? 0, limit: b.runCost } : null,
+    cost: b?.runCost != null ? { used: state.usage.cost, unpriced: state.usage.unpriced > 0, limit: b.runCost } : null,
   };
 }
 

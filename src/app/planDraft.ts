@@ -5,8 +5,8 @@
  */
 import { projectedHit } from '../core/budget';
 import type { Budgets } from '../core/budget';
-import { estimateRun } from '../core/estimate';
-import type { RunEstimate } from '../core/estimate';
+import { estimateRun, PRIOR_PROFILE } from '../core/estimate';
+import type { RunEstimate, StepProfile } from '../core/estimate';
 import { addUsage, costOf, emptyTotals, priceFor } from '../core/ledger';
 import type { Price, PriceTable, TokenTotals } from '../core/ledger';
 import type { ModelResponse } from '../core/model';
@@ -32,6 +32,17 @@ export interface PlanDraft {
   /** Every planner response so far (planning and re-planning), booked in the run's ledger. */
   responses: ModelResponse[];
   plannerUsage: TokenTotals;
+  /** What agent steps cost in this repository (learned from its finished runs), for the estimate. */
+  profile: StepProfile;
+}
+
+/** What the estimate needs besides the plan. */
+export interface EstimateContext {
+  price: Price | null;
+  /** Learned from the repository's finished runs (app/costHistory.ts); the prior when absent. */
+  profile?: StepProfile;
+  /** Whether each task gets a model review. */
+  review: boolean;
 }
 
 /** Tokens of the system prompt every agent of a run of `plan` starts with. */
@@ -39,18 +50,27 @@ export function promptPrefixTokens(plan: Plan, repoView: string): number {
   return estimateTokens(agentSystemPrompt(plan, repoView));
 }
 
-/** The estimate of a run of `plan` (see core/estimate.ts for the assumptions). */
-export function estimatePlan(plan: Plan, prefixTokens: number, price: Price | null): RunEstimate {
-  return estimateRun(plan, { prefixTokens, price: price ?? undefined });
+/** The estimate of a run of `plan` (see core/estimate.ts for the model and its assumptions). */
+export function estimatePlan(plan: Plan, prefixTokens: number, context: EstimateContext): RunEstimate {
+  return estimateRun(plan, {
+    prefixTokens,
+    price: context.price ?? undefined,
+    profile: context.profile,
+    review: context.review,
+  });
 }
 
-/** A draft of a fresh plan from the planner. `prices` prices the planner's requests. */
+/**
+ * A draft of a fresh plan from the planner. `prices` prices the planner's requests; `profile` is
+ * what agent steps cost in this repository (the prior when it has no finished runs).
+ */
 export function newDraft(
   plan: Plan,
   repoView: string,
   responses: ModelResponse[],
   prices: PriceTable,
   earlier?: PlanDraft,
+  profile: StepProfile = PRIOR_PROFILE,
 ): PlanDraft {
   const all = [...(earlier?.responses ?? []), ...responses];
   return {
@@ -62,6 +82,7 @@ export function newDraft(
     prefixTokens: promptPrefixTokens(plan, repoView),
     responses: all,
     plannerUsage: plannerTotals(all, prices),
+    profile,
   };
 }
 
@@ -73,13 +94,20 @@ export function editDraft(draft: PlanDraft, tasks: TaskSpec[], maxTasks: number)
   return { ...draft, tasks: plan.tasks, plan, errors: [], prefixTokens: promptPrefixTokens(plan, draft.repoView) };
 }
 
-/** The draft as the panel shows it, estimated with the current price and budgets. */
-export function planViewOf(draft: PlanDraft, price: Price | null, budgets: Budgets): PlanView {
+/** The draft as the panel shows it, estimated with the current price, review choice and budgets. */
+export function planViewOf(draft: PlanDraft, price: Price | null, budgets: Budgets, review = false): PlanView {
   const plan = draft.plan;
   let estimate: PlanView['estimate'] = null;
   if (plan && draft.prefixTokens !== null) {
-    const e = estimatePlan(plan, draft.prefixTokens, price);
-    estimate = { ...e.total, assumptions: e.assumptions, overBudget: overBudgetText(budgets, e) };
+    const e = estimatePlan(plan, draft.prefixTokens, { price, profile: draft.profile, review });
+    estimate = {
+      ...e.total,
+      low: rangeEnd(e.low),
+      high: rangeEnd(e.high),
+      basis: e.basis,
+      assumptions: e.assumptions,
+      overBudget: overBudgetText(budgets, e),
+    };
   }
   return {
     spec: draft.spec,
@@ -91,22 +119,26 @@ export function planViewOf(draft: PlanDraft, price: Price | null, budgets: Budge
   };
 }
 
-/** Which run budget the estimate goes over, in words; null when none. */
+function rangeEnd(t: RunEstimate['low']): { tokens: number; cost: number | null } {
+  return { tokens: t.input + t.output, cost: t.cost };
+}
+
+/**
+ * Which run budget the estimate goes over, in words; null when none. The middle over a budget
+ * says "is over"; only the high end over it says "may go over".
+ */
 export function overBudgetText(budgets: Budgets, estimate: RunEstimate): string | null {
-  const t = estimate.total;
-  const hit = projectedHit(budgets, {
-    ...emptyTotals(),
-    input: t.input,
-    cached: t.cached,
-    output: t.output,
-    cost: t.cost,
-  });
+  const hitOf = (t: RunEstimate['total']) =>
+    projectedHit(budgets, { ...emptyTotals(), input: t.input, cached: t.cached, output: t.output, cost: t.cost });
+  const mid = hitOf(estimate.total);
+  const hit = mid ?? hitOf(estimate.high);
   if (!hit) return null;
   const after = 'the run stops when it reaches the budget, keeping the work done';
-  if (hit.kind === 'cost')
-    return `The estimated cost (${hit.used.toFixed(4)}) is over the run's cost budget of ${hit.limit}; ${after}.`;
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  return `The estimate (~${n(hit.used)} tokens) is over the run's token budget of ${n(hit.limit)}; ${after}.`;
+  const used = hit.kind === 'cost' ? `cost ${Number(hit.used.toPrecision(3))}` : `~${n(hit.used)} tokens`;
+  const limit = hit.kind === 'cost' ? `cost budget of ${hit.limit}` : `token budget of ${n(hit.limit)}`;
+  if (mid) return `The estimate (${used}) is over the run's ${limit}; ${after}.`;
+  return `The high end of the estimate (${used}) is over the run's ${limit}: the run may reach it; ${after}.`;
 }
 
 function plannerTotals(responses: ModelResponse[], prices: PriceTable): TokenTotals {

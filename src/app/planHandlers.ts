@@ -96,7 +96,8 @@ async function plan(
     );
     if (outcome.kind === 'planned' && !core.disposed) {
       const revised = revise ? (core.draft ?? undefined) : undefined;
-      draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revised);
+      const profile = core.repo ? await core.costHistory.profile(core.repo.stateDir) : undefined;
+      draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revised, profile);
     }
   } finally {
     core.planningEnded(abort, draft);
@@ -105,7 +106,8 @@ async function plan(
   if (outcome.kind === 'cancelled') {
     core.notify('info', 'Planning was cancelled.');
   } else if (outcome.kind === 'failed') {
-    core.notify('error', outcome.text);
+    // Said once, beside the control that asked (the request's error), and logged.
+    core.host.log('error', outcome.text);
     throw new LeadError(outcome.text, 'backend');
   }
 }

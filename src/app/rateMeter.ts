@@ -1,113 +1,107 @@
 /**
- * Output tokens per second over a sliding window, per task and for the whole run, from the
- * requests a run books. A request's output tokens are spread evenly over its generation time
- * (from its first token to its end, when the client timed it), so a long request counts in the
- * window only for the part of it that falls there. The run's rate is also sampled once a second
- * for the panel's chart.
+ * A run's tokens/s for the Lead panel and the status bar, by the one definition in
+ * src/core/throughput.ts (output tokens per second of generation time): per task and for the
+ * run, over the last few seconds while the run is live, over the whole run otherwise, and as the
+ * chart's series of one-second points. Fed with the journal's `model_request` events (live, or
+ * read back from a journal), so a run opened from history shows the same figures it showed live.
  */
-import type { RequestTiming } from '../core/model';
-
-/** One request's output, spread over [start, end] (ms). */
-interface Span {
-  start: number;
-  end: number;
-  tokens: number;
-}
+import type { RequestTiming, Usage } from '../core/model';
+import { generationSpan, outputRate } from '../core/throughput';
+import type { GenerationSpan } from '../core/throughput';
 
 /** Options of a RateMeter. */
 export interface RateMeterOptions {
-  /** Width of the sliding window, in ms; default 5000. */
+  /** Width of the sliding window of the live figures, in ms; default 5000. */
   windowMs?: number;
-  /** Most samples kept (one a second); default 120. */
+  /** Points of the chart's series, one a second; default 120. */
   maxSamples?: number;
 }
 
-/** Sliding-window tokens/s of a run and of each of its tasks. */
+/** Tokens/s of a run and of each of its tasks. */
 export class RateMeter {
   private readonly windowMs: number;
   private readonly maxSamples: number;
-  private readonly run: Span[] = [];
-  private readonly tasks = new Map<string, Span[]>();
-  private readonly history: number[] = [];
+  /** Every timed request of the run, in the order booked (which is the order of their ends). */
+  private readonly run: GenerationSpan[] = [];
+  private readonly tasks = new Map<string, GenerationSpan[]>();
+  private whole: { count: number; rate: number | null } = { count: -1, rate: null };
+  private series: { key: string; samples: number[] } = { key: '', samples: [] };
 
   constructor(options: RateMeterOptions = {}) {
     this.windowMs = options.windowMs ?? 5000;
     this.maxSamples = options.maxSamples ?? 120;
   }
 
-  /**
-   * Count a request that ended at `endedAt` with `outputTokens`. Its generation is taken from
-   * `timing` (duration minus time to first token); without timing it counts as one instant.
-   */
-  record(taskId: string | null, outputTokens: number, endedAt: number, timing: RequestTiming | null): void {
-    if (outputTokens <= 0) return;
-    const generationMs = timing ? Math.max(0, timing.durationMs - (timing.ttftMs ?? 0)) : 0;
-    const span = { start: endedAt - generationMs, end: endedAt, tokens: outputTokens };
+  /** Count a request booked at `endedAt`; one that was not timed (core/throughput.ts) adds nothing. */
+  record(taskId: string | null, endedAt: number, usage: Usage | null, timing: RequestTiming | null): void {
+    const span = generationSpan(endedAt, usage, timing);
+    if (!span) return;
     this.run.push(span);
-    if (taskId !== null) {
-      let spans = this.tasks.get(taskId);
-      if (!spans) this.tasks.set(taskId, (spans = []));
-      spans.push(span);
-    }
-    this.prune(endedAt);
+    if (taskId === null) return;
+    let spans = this.tasks.get(taskId);
+    if (!spans) this.tasks.set(taskId, (spans = []));
+    spans.push(span);
   }
 
-  /** The run's output tokens/s over the window ending at `now`. */
+  /** The run's tokens/s over the window ending at `now`; 0 when nothing streamed in it. */
   runRate(now: number): number {
-    return this.rateOf(this.run, now);
+    return round(this.windowRate(this.run, now) ?? 0);
   }
 
-  /** One task's output tokens/s over the window ending at `now`; 0 when it made no request there. */
+  /** One task's tokens/s over the window ending at `now`; 0 when it streamed nothing in it. */
   taskRate(taskId: string, now: number): number {
     const spans = this.tasks.get(taskId);
-    return spans ? this.rateOf(spans, now) : 0;
+    return spans ? round(this.windowRate(spans, now) ?? 0) : 0;
   }
 
-  /** Take the run's rate at `now` as the next sample (the oldest beyond the limit is dropped). */
-  sample(now: number): void {
-    this.prune(now);
-    this.history.push(round(this.runRate(now)));
-    if (this.history.length > this.maxSamples) this.history.splice(0, this.history.length - this.maxSamples);
+  /** The run's tokens/s over all of its timed requests; null when none was timed. */
+  overallRate(): number | null {
+    if (this.whole.count !== this.run.length) this.whole = { count: this.run.length, rate: outputRate(this.run) };
+    return this.whole.rate === null ? null : round(this.whole.rate);
   }
 
-  /** The samples, oldest first. */
-  samples(): number[] {
-    return [...this.history];
+  /** One task's tokens/s over all of its timed requests; null when none was timed. */
+  overallTaskRate(taskId: string): number | null {
+    const spans = this.tasks.get(taskId);
+    const rate = spans ? outputRate(spans) : null;
+    return rate === null ? null : round(rate);
   }
 
-  /** Drop spans that ended before the window ending at `now`. */
-  private prune(now: number): void {
+  /**
+   * The chart's series: the run's tokens/s each second, oldest first, at most `maxSamples`
+   * points, ending at `now` while the run is live, else at the end of its last timed request.
+   * Empty when no request was timed.
+   */
+  samples(now: number, live: boolean): number[] {
+    const last = this.run.at(-1);
+    if (!last) return [];
+    const end = live ? Math.floor(now / 1000) * 1000 : Math.ceil(last.end / 1000) * 1000;
+    // While live the series is computed once a second (requests booked meanwhile show in the next
+    // second's), not on every snapshot: a hundred agents book several requests a second.
+    const key = live ? `live:${end}` : `${end}:${this.run.length}`;
+    if (this.series.key === key) return [...this.series.samples];
+    // From the second of the run's first output (points before it would only pad the chart with
+    // zeros), but at least two points, so a line can be drawn.
+    const oldest = end - (this.maxSamples - 1) * 1000;
+    const firstOutput = Math.min(end - 1000, Math.floor(this.run[0].start / 1000) * 1000);
+    const samples: number[] = [];
+    for (let at = Math.max(oldest, firstOutput); at <= end; at += 1000)
+      samples.push(round(this.windowRate(this.run, at) ?? 0));
+    this.series = { key, samples };
+    return [...samples];
+  }
+
+  /** Tokens/s of the spans in the window ending at `now`; spans are in the order of their ends. */
+  private windowRate(spans: readonly GenerationSpan[], now: number): number | null {
     const from = now - this.windowMs;
-    dropBefore(this.run, from);
-    for (const [id, spans] of this.tasks) {
-      dropBefore(spans, from);
-      if (spans.length === 0) this.tasks.delete(id);
+    const inWindow: GenerationSpan[] = [];
+    for (let i = spans.length - 1; i >= 0; i--) {
+      const s = spans[i];
+      if (s.end <= from) break;
+      if (s.start < now) inWindow.push(s);
     }
+    return outputRate(inWindow, { from, to: now });
   }
-
-  private rateOf(spans: readonly Span[], now: number): number {
-    const from = now - this.windowMs;
-    let tokens = 0;
-    for (const s of spans) {
-      // The window is (from, now]: a request that ended exactly at its start has left it.
-      if (s.end <= from || s.start > now) continue;
-      const length = s.end - s.start;
-      if (length <= 0) {
-        tokens += s.tokens;
-        continue;
-      }
-      const overlap = Math.min(s.end, now) - Math.max(s.start, from);
-      tokens += (s.tokens * Math.max(0, overlap)) / length;
-    }
-    return round((tokens * 1000) / this.windowMs);
-  }
-}
-
-/** Remove the spans that ended before `from` (spans arrive roughly in end order). */
-function dropBefore(spans: Span[], from: number): void {
-  let keep = 0;
-  for (const s of spans) if (s.end >= from) spans[keep++] = s;
-  spans.length = keep;
 }
 
 function round(n: number): number {

@@ -3,7 +3,7 @@
  * or close a run from history. The board (src/app/leadBoard.ts) carries them out; this file
  * builds what it needs and tells the developer how each run ended.
  */
-import type { RunState } from '../core/runState';
+import type { RunState, TaskState } from '../core/runState';
 import { isValidRunId } from '../infra/journalFile';
 import { publicEndpoint } from '../infra/openaiClient';
 import { DEMO_BACKEND, DEMO_MODEL, resolveBackend, unreachable } from './backends';
@@ -45,9 +45,11 @@ export async function startRun(core: SessionCore): Promise<void> {
     }
     core.runStarted(Board.live(boardEnv(core), run, release));
     const o = core.options();
+    const runId = run.engine.config.runId;
     core.notify(
       'info',
-      `Run ${run.engine.config.runId} started: ${plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`,
+      `Run ${runId} started: ${plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint}.`,
+      { runId },
     );
     await core.reloadHistory();
   });
@@ -65,7 +67,13 @@ export function stopTask(core: SessionCore, taskId: string): void {
 
 /** Accept, reject or send back a task of the run on the board. */
 export async function decide(core: SessionCore, taskId: string, decision: TaskDecision): Promise<void> {
-  await boardOf(core).decide(taskId, decision);
+  const board = boardOf(core);
+  const before = board.state.settingsChanges.length;
+  try {
+    await board.decide(taskId, decision);
+  } finally {
+    sayChanges(core, board.runId, board.state.settingsChanges.slice(before));
+  }
   core.startTicker();
   core.changed();
 }
@@ -91,14 +99,29 @@ export async function openRun(core: SessionCore, runId: string): Promise<void> {
   const stored = await readStoredRun(repo.stateDir, runId).catch((e: unknown) => {
     throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? missing : e;
   });
-  if (stored.torn) core.notify('warning', `${stored.torn[0].toUpperCase()}${stored.torn.slice(1)}.`);
+  if (stored.torn) core.notify('warning', `${stored.torn[0].toUpperCase()}${stored.torn.slice(1)}.`, { runId });
   core.showBoard(Board.stored(boardEnv(core), runId, repo.root, repo.stateDir, stored));
 }
 
-/** Reopen an interrupted, stopped or budget-stopped run and drive it on. */
-export async function resumeRun(core: SessionCore, runId: string): Promise<void> {
+/**
+ * Reopen an interrupted, stopped or budget-stopped run and drive it on, with its own settings;
+ * `budgets` are the developer's explicit changes of its run budgets (recorded, and said).
+ */
+export async function resumeRun(
+  core: SessionCore,
+  runId: string,
+  budgets?: { tokens?: number | null; cost?: number | null },
+): Promise<void> {
   if (core.board?.runId !== runId) await openRun(core, runId);
-  await boardOf(core).resume();
+  const board = boardOf(core);
+  const before = board.state.settingsChanges.length;
+  await board.resume({
+    budgets: {
+      ...(budgets?.tokens !== undefined ? { runTokens: budgets.tokens } : {}),
+      ...(budgets?.cost !== undefined ? { runCost: budgets.cost } : {}),
+    },
+  });
+  sayChanges(core, runId, board.state.settingsChanges.slice(before));
   core.startTicker();
   await core.reloadHistory();
 }
@@ -117,8 +140,14 @@ export async function applyRun(core: SessionCore, mode: 'squash' | 'merge'): Pro
   const board = boardOf(core);
   // A merge in a temporary worktree can take a while on a big repository: show it as progress.
   const text = await core.host.withProgress(`Foreman: applying run ${board.runId}…`, () => board.apply(mode));
-  core.notify('info', text);
+  core.notify('info', text, { runId: board.runId });
   await core.reloadHistory();
+}
+
+/** Tell the developer what changed in a run's settings when it was reopened (recorded in its journal). */
+function sayChanges(core: SessionCore, runId: string, recorded: readonly { changes: string[] }[]): void {
+  const changes = recorded.flatMap((c) => c.changes);
+  if (changes.length) core.notify('info', `Run ${runId} goes on with changed settings: ${changes.join('; ')}.`);
 }
 
 function boardOf(core: SessionCore): Board {
@@ -129,9 +158,8 @@ function boardOf(core: SessionCore): Board {
 
 async function requireReachable(core: SessionCore, backend: ResolvedBackend): Promise<void> {
   const down = await unreachable(backend);
-  if (!down) return;
-  core.notify('error', down);
-  throw new LeadError(down, 'backend');
+  // Said once, beside the control that asked (the request's error), not in the line as well.
+  if (down) throw new LeadError(down, 'backend');
 }
 
 /** The backend a reopened run uses: the demo for a demo run, the configured backend it ran on, else the selected one. */
@@ -157,12 +185,13 @@ function boardEnv(core: SessionCore): BoardEnv {
     now: () => core.now(),
     changed: () => core.changed(),
     notify: (kind, text) => core.notify(kind, text),
-    reopen: async (runId) => {
+    log: (message) => core.host.log('warn', message),
+    reopen: async (runId, overrides) => {
       const state = core.board?.runId === runId ? core.board.state : null;
       const backend = state
         ? await backendForRun(core, state)
         : await resolveBackend(core.host, core.settings, core.options(), core.demo);
-      return reopenRun(core.launchInput(backend), runId);
+      return reopenRun(core.launchInput(backend), runId, overrides);
     },
     workspace: async () => (await openRunWorkspace(core.workspaceInput())).ws,
     settled: (board, state, error) => {
@@ -173,7 +202,7 @@ function boardEnv(core: SessionCore): BoardEnv {
               text: `Run ${board.runId} stopped on an unexpected error: ${errorMessage(error)}`,
             }
           : outcomeNotice(state);
-        core.notify(outcome.kind, outcome.text);
+        core.notify(outcome.kind, outcome.text, { runId: board.runId, outcome: true });
         core.reloadHistory().catch((e: unknown) => core.host.log('warn', `Could not read the history: ${String(e)}`));
       }
       if (!core.board?.live) core.stopTicker();
@@ -200,11 +229,10 @@ export function outcomeNotice(state: RunState): { kind: 'info' | 'warning' | 'er
       };
     }
     case 'review': {
-      const waiting = tasks.filter((t) => t.status === 'verified').length;
-      return {
-        kind: 'info',
-        text: `${waiting} task${waiting === 1 ? ' waits' : 's wait'} for your review in run ${id}: accept, reject or request changes.`,
-      };
+      const waiting = tasks.filter((t) => t.status === 'verified');
+      const who =
+        waiting.length === 1 ? `Task ${taskName(waiting[0])} waits` : `Tasks ${namesOf(waiting.map((t) => t.id))} wait`;
+      return { kind: 'info', text: `${who} for your review in run ${id}: accept, reject or request changes.` };
     }
     case 'stopped':
       return {
@@ -216,7 +244,22 @@ export function outcomeNotice(state: RunState): { kind: 'info' | 'warning' | 'er
         kind: 'warning',
         text: `Run ${id} stopped at its budget. ${state.budgetHit ? budgetWords(state.budgetHit) : said} Raise the budget and resume it to go on.`,
       };
-    default:
-      return { kind: 'error', text: `Run ${id} failed: ${said || 'see the board for each task'}.` };
+    default: {
+      const unmerged = tasks.filter((t) => t.status !== 'merged' && t.status !== 'rejected');
+      const which = unmerged.length ? ` Not merged: ${namesOf(unmerged.map((t) => `${t.id} (${t.status})`))}.` : '';
+      return { kind: 'error', text: `Run ${id} failed: ${said || 'see the board for each task'}.${which}` };
+    }
   }
+}
+
+/** A task by its id and title: `receipt ("Receipt lines")`. */
+function taskName(task: TaskState): string {
+  const title = task.spec?.title;
+  return title && title !== task.id ? `${task.id} ("${title}")` : task.id;
+}
+
+/** Up to five names, then how many more. */
+function namesOf(names: readonly string[]): string {
+  const shown = names.slice(0, 5).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
 }

@@ -12,6 +12,7 @@ import type { Sandbox } from '../core/sandbox';
 import type { ModelResponse } from '../core/model';
 import type { Plan } from '../core/plan';
 import { RunEngine } from '../core/runEngine';
+import type { SettingsOverrides } from '../core/runSettings';
 import type { JournalFile } from '../infra/journalFile';
 import { newRunId } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
@@ -101,11 +102,7 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
   await requireSandbox(ws);
   for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
   const base = await ws.repo.resolveBase(settings.dirty);
-  if (!base.ok)
-    throw new LeadError(
-      `${base.message} Commit or stash them first, or set Foreman's "Dirty Checkout" setting (foreman.dirtyCheckout) to "snapshot" to build the run on them as they are.`,
-      'refused',
-    );
+  if (!base.ok) throw new LeadError(base.reason === 'dirty' ? dirtyAdvice(base.files) : base.message, 'refused');
   const checks = await resolveChecks(ws, settings);
   input.log(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
@@ -122,10 +119,15 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
 }
 
 /**
- * Reopen an existing run from its journal (RunEngine.resume: interrupted work is queued again).
- * The caller must hold the run's lock: the journal is opened for appending.
+ * Reopen an existing run from its journal (RunEngine.resume: interrupted work is queued again),
+ * with its own budgets, prices and concurrency; `overrides` are the developer's explicit changes,
+ * recorded in the journal. The caller must hold the run's lock: the journal is opened for appending.
  */
-export async function reopenRun(input: LaunchInput, runId: string): Promise<DrivenRun> {
+export async function reopenRun(
+  input: LaunchInput,
+  runId: string,
+  overrides: SettingsOverrides = {},
+): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
   await requireSandbox(ws);
   const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
@@ -145,10 +147,24 @@ export async function reopenRun(input: LaunchInput, runId: string): Promise<Driv
       engineConfig(settings, runId, checks, settings.prices),
       stored.events,
       await repositoryView(ws),
+      overrides,
     );
     return { ws, engine, journal };
   } catch (e) {
     journal.close();
     throw new LeadError(`Run ${runId} cannot be reopened: ${errorMessage(e)}`, 'refused');
   }
+}
+
+/**
+ * The refusal of a dirty checkout in the editor's words: what to do in VS Code (commit or stash in
+ * the Source Control view) or the setting that runs on a snapshot instead, never a command-line flag.
+ */
+export function dirtyAdvice(files: readonly string[]): string {
+  const shown = files.slice(0, 10).join(', ') + (files.length > 10 ? `, … (${files.length} files in all)` : '');
+  return (
+    `Your checkout has uncommitted changes (${shown}). Commit or stash them in the Source Control view, ` +
+    'then press Run again; or, to run on them as they are, set "Foreman: Dirty Checkout" (foreman.dirtyCheckout) ' +
+    'to "snapshot" in the settings: your checkout is not touched.'
+  );
 }

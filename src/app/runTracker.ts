@@ -25,7 +25,7 @@ export class RunTracker {
       return;
     }
     if (event.type === 'model_request' && event.usage) {
-      this.meter.record(event.taskId, event.usage.completionTokens, event.t, event.timing);
+      this.meter.record(event.taskId, event.t, event.usage, event.timing);
     }
     if (event.type === 'task_status') this.statusAt.set(event.taskId, event.t);
     const taskId = 'taskId' in event ? event.taskId : null;

@@ -16,12 +16,14 @@ import type { BackendView, DiscoveredServer, HistoryEntry, Notice, RunOptions } 
 import { ApprovalCenter } from './approvalCenter';
 import { availableBackends, backendViews, DemoServer } from './backends';
 import type { ResolvedBackend } from './backends';
+import { CostHistory } from './costHistory';
 import { RunHistory } from './history';
 import type { Board } from './leadBoard';
 import { LeadError } from './leadApi';
 import type { BackendSetting, LeadHost, LeadSettings } from './leadHost';
 import { defaultOptions, effectiveOptions, MEMORY_KEYS, storedChoices } from './leadOptions';
 import { Notices } from './notices';
+import type { NoticeSubject } from './notices';
 import type { PlanDraft } from './planDraft';
 import type { LaunchInput, WorkspaceInput } from './runLauncher';
 import { checkWorkspace, untrusted } from './workspaceCheck';
@@ -61,6 +63,8 @@ export interface Discovery {
 /** The session's state and shared services. */
 export class SessionCore {
   readonly history: RunHistory;
+  /** What agent steps cost in this repository, for plans' estimates. */
+  readonly costHistory = new CostHistory();
   /** Asks of the live run's agents, answered in the panel or in notifications. */
   readonly approvals: ApprovalCenter;
   readonly demo: DemoServer;
@@ -88,7 +92,10 @@ export class SessionCore {
     readonly opts: LeadSessionOptions,
   ) {
     this.sandboxImpl = opts.sandbox ?? createSystemSandbox();
-    this.noticeList = new Notices((level, message) => host.log(level, message));
+    this.noticeList = new Notices(
+      (level, message) => host.log(level, message),
+      () => this.now(),
+    );
     this.history = new RunHistory((message) => host.log('warn', message));
     this.demo = new DemoServer(opts.demoPaceMs ?? 40);
     this.settings_ = host.readSettings();
@@ -179,6 +186,11 @@ export class SessionCore {
     return this.noticeList.list();
   }
 
+  /** The id up to which the developer dismissed the line (0 for none). */
+  get noticesSeen(): number {
+    return this.noticeList.seen;
+  }
+
   now(): number {
     return (this.opts.now ?? Date.now)();
   }
@@ -220,13 +232,13 @@ export class SessionCore {
 
   // --- Changing the state (each method signals) -------------------------------------------------
 
-  /** Add a notice for the developer (logged too). */
-  notify(kind: Notice['kind'], text: string): void {
-    this.noticeList.add(kind, text);
+  /** Add a notice for the developer (logged too); `subject` says which run it is about. */
+  notify(kind: Notice['kind'], text: string, subject?: NoticeSubject): void {
+    this.noticeList.add(kind, text, subject);
     this.changed();
   }
 
-  /** The developer dismissed a notice; nothing changes (or is signalled) when it is already gone. */
+  /** The developer dismissed the line up to notice `id`; nothing changes (or is signalled) when it was already. */
   dismissNotice(id: number): void {
     if (this.noticeList.dismiss(id)) this.changed();
   }
@@ -423,7 +435,7 @@ export class SessionCore {
     return { ...this.workspaceInput(), backend, approver: this.approvals.approver };
   }
 
-  /** Tick once a second while a run is live: a tokens/s sample and an update (elapsed times). */
+  /** Tick once a second while a run is live: an update (elapsed times, tokens/s and its chart). */
   startTicker(): void {
     if (this.ticker) return;
     this.ticker = setInterval(() => {
@@ -431,7 +443,6 @@ export class SessionCore {
         this.stopTicker();
         return;
       }
-      this.board_.sample(this.now());
       this.changed();
     }, this.opts.tickMs ?? 1000);
   }

@@ -111,6 +111,12 @@ export type ConfigFile = z.infer<typeof ConfigFile>;
 export interface Settings {
   /** Null when no backend is named anywhere; commands that need one say how to name it. */
   backend: BackendConfig | null;
+  /**
+   * The backend's connection options (key, headers, time-outs) from the environment and
+   * foreman.json, whether or not a URL is named: a run continued on the backend it recorded uses
+   * them. Null where a front end builds its clients itself (the Lead panel).
+   */
+  backendOptions: Omit<BackendConfig, 'baseUrl' | 'model'> | null;
   prices: PriceTable;
   concurrency: number;
   budgets: Budgets;
@@ -138,6 +144,8 @@ export interface SettingFlags {
   baseUrl?: string;
   model?: string;
   concurrency?: number;
+  /** `--max-requests N`: the backend's limit of requests in flight at once (default: the concurrency). */
+  maxRequests?: number;
   budgetTokens?: number;
   budgetCost?: number;
   taskBudgetTokens?: number;
@@ -200,7 +208,8 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
 
 /** Merge defaults, the config file, the environment and flags. */
 export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings {
-  const backend = resolveBackendSettings(file, env, flags);
+  const concurrency = flags.concurrency ?? file.concurrency ?? 4;
+  const backend = resolveBackendSettings(file, env, flags, concurrency);
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
   const prices: PriceTable = { ...(file.prices ?? {}) };
   if (flags.price && model) prices[model] = flags.price;
@@ -209,8 +218,9 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   const sandbox = resolveSandboxSettings(file, flags);
   return {
     backend,
+    backendOptions: backendOptions(file, env, flags),
     prices,
-    concurrency: flags.concurrency ?? file.concurrency ?? 4,
+    concurrency,
     budgets: {
       runTokens: flags.budgetTokens ?? fb.runTokens ?? null,
       runCost: flags.budgetCost ?? fb.runCost ?? null,
@@ -334,7 +344,12 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings['backend'] {
+function resolveBackendSettings(
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  flags: SettingFlags,
+  concurrency: number,
+): Settings['backend'] {
   const baseUrl = flags.baseUrl ?? env.FOREMAN_BASE_URL ?? file.backend?.baseUrl;
   const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
   if (baseUrl !== undefined && !model)
@@ -350,13 +365,26 @@ function resolveBackendSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     throw new SettingsError(
       `the backend URL carries a user name or password, which Foreman does not send: use ${publicEndpoint(baseUrl)} and give the key in FOREMAN_API_KEY`,
     );
+  const options = backendOptions(file, env, flags);
+  // One request in flight per agent: the run's concurrency unless the flag or foreman.json says otherwise.
+  return { baseUrl, model, ...options, maxConcurrentRequests: options.maxConcurrentRequests ?? concurrency };
+}
+
+/**
+ * The backend's options besides its URL and model: the key from the environment, the limit of
+ * requests in flight from --max-requests or foreman.json (unset when neither names one: the run's
+ * concurrency is the default), the rest from foreman.json.
+ */
+function backendOptions(
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  flags: SettingFlags,
+): Omit<BackendConfig, 'baseUrl' | 'model'> {
   const b = file.backend;
   return {
-    baseUrl,
-    model,
     apiKey: env.FOREMAN_API_KEY ?? env.OPENAI_API_KEY,
     headers: b?.headers,
-    maxConcurrentRequests: b?.maxConcurrentRequests,
+    maxConcurrentRequests: flags.maxRequests ?? b?.maxConcurrentRequests,
     requestTimeoutMs: b?.requestTimeoutMs,
     idleTimeoutMs: b?.idleTimeoutMs,
     maxRetries: b?.maxRetries,

@@ -29,6 +29,7 @@ Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPE
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
   --model NAME            (or FOREMAN_MODEL)
   --price IN,CACHED,OUT   price per million input, cached input and output tokens
+  --max-requests N        requests in flight at once to the backend (default: --concurrency)
 
 Run:
   --spec-file FILE        read the spec from a file
@@ -82,6 +83,7 @@ const OPTIONS = {
   out: { type: 'string' },
   resume: { type: 'string' },
   concurrency: { type: 'string' },
+  'max-requests': { type: 'string' },
   'budget-tokens': { type: 'string' },
   'budget-cost': { type: 'string' },
   'task-budget-tokens': { type: 'string' },
@@ -190,6 +192,7 @@ function settingFlags(v: Values): SettingFlags {
     model: v.model,
     price: v.price === undefined ? undefined : parsePrice(v.price),
     concurrency: int(v.concurrency, '--concurrency'),
+    maxRequests: int(v['max-requests'], '--max-requests'),
     budgetTokens: int(v['budget-tokens'], '--budget-tokens'),
     budgetCost: num(v['budget-cost'], '--budget-cost'),
     taskBudgetTokens: int(v['task-budget-tokens'], '--task-budget-tokens'),

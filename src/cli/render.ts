@@ -2,10 +2,9 @@
  * What the command line prints: plans, progress lines, and the summary table. Pure functions from
  * state to text, so tests can read them.
  */
-import type { ApprovalBy, JournalEvent } from '../core/journal';
+import type { ApprovalBy, BudgetHit, JournalEvent } from '../core/journal';
 import { visibleControls } from '../core/text';
-import type { Ledger, TokenTotals } from '../core/ledger';
-import { tokensPerSec } from '../core/ledger';
+import type { Ledger, LedgerRecord, TokenTotals } from '../core/ledger';
 import type { Plan } from '../core/plan';
 import { runPhase } from '../core/runState';
 import type { RunState, VerificationState } from '../core/runState';
@@ -30,6 +29,20 @@ export function fmtTokens(n: number): string {
 
 export function fmtCost(cost: number | null): string {
   return cost === null ? '-' : `$${cost < 1 ? cost.toFixed(4) : cost.toFixed(2)}`;
+}
+
+/**
+ * The cost of `totals`, saying when part of it had no price: `$0.0012`, `$0.0012 + unpriced`
+ * (some requests had no price), `unpriced` (none had one), `-` (no tokens used).
+ */
+export function fmtUsageCost(totals: Readonly<TokenTotals>): string {
+  if (totals.unpriced === 0) return fmtCost(totals.cost);
+  return totals.cost === null ? 'unpriced' : `${fmtCost(totals.cost)} + unpriced`;
+}
+
+/** Output tokens per second of generation time (core/throughput.ts), or `-` when none was timed. */
+export function fmtRate(rate: number | null): string {
+  return rate === null ? '-' : rate.toFixed(1);
 }
 
 export function fmtDuration(ms: number | null): string {
@@ -69,15 +82,13 @@ function wrap(text: string, indent: string, width = 96): string[] {
   return lines;
 }
 
-function tokenCells(u: TokenTotals): string[] {
-  const tps = tokensPerSec(u);
-  return [
-    fmtTokens(u.input),
-    fmtTokens(u.cached),
-    fmtTokens(u.output),
-    tps === null ? '-' : tps.toFixed(1),
-    fmtCost(u.cost),
-  ];
+function tokenCells(u: TokenTotals, rate: number | null): string[] {
+  return [fmtTokens(u.input), fmtTokens(u.cached), fmtTokens(u.output), fmtRate(rate), fmtUsageCost(u)];
+}
+
+/** The tokens/s of the ledger's requests that `which` selects. */
+function rateOf(ledger: Ledger, which?: (r: LedgerRecord) => boolean): number | null {
+  return ledger.tokensPerSecond(which);
 }
 
 /** A verification in a few words: `passed`, `failed (test)`, `stopped`, `no checks`; `-` before any. */
@@ -89,14 +100,20 @@ export function verificationWords(v: VerificationState): string {
   return last.status === 'failed' && failed ? `failed (${failed.name})` : last.status;
 }
 
-/** The summary table: status, verification, tokens, cost and time per task, then the run's totals. */
-export function renderSummary(state: RunState, now: number): string {
+/**
+ * The summary table: status, verification, tokens, tokens/s, cost and time per task, then the
+ * run's totals. `ledger` holds the run's requests (for tokens/s).
+ */
+export function renderSummary(state: RunState, ledger: Ledger, now: number): string {
   const rows = [...state.tasks.values()].map((t) => [
     t.id,
     t.status,
     verificationWords(t.verification),
     String(t.step),
-    ...tokenCells(t.usage),
+    ...tokenCells(
+      t.usage,
+      rateOf(ledger, (r) => r.taskId === t.id),
+    ),
     fmtDuration(t.startedAt === null ? null : (t.endedAt ?? now) - t.startedAt),
   ]);
   const runTime = state.startedAt === null ? null : (state.finishedAt ?? now) - state.startedAt;
@@ -105,7 +122,7 @@ export function renderSummary(state: RunState, now: number): string {
     runPhase(state),
     integrationCell(state),
     '',
-    ...tokenCells(state.usage),
+    ...tokenCells(state.usage, rateOf(ledger)),
     fmtDuration(runTime),
   ]);
   const head = ['task', 'status', 'verification', 'steps', 'in', 'cached', 'out', 'tok/s', 'cost', 'time'];
@@ -116,10 +133,35 @@ export function renderSummary(state: RunState, now: number): string {
   if (notes.length) lines.push('', 'Why:', ...notes);
   if (state.usage.estimated)
     lines.push('', 'Some token counts are estimates: the backend did not report usage for every request.');
+  const unpriced = unpricedNote(state.usage);
+  if (unpriced) lines.push('', unpriced);
+  if (state.settingsChanges.length)
+    lines.push(
+      '',
+      'Settings changed after the start:',
+      ...state.settingsChanges.map((c) => `  ${c.changes.join('; ')}`),
+    );
   if (state.message) lines.push('', state.message);
   const hint = nextStep(state);
   if (hint) lines.push(hint);
   return lines.join('\n');
+}
+
+/** The flag that raises the budget `hit` reached, with a placeholder for the new limit. */
+export function budgetFlag(hit: BudgetHit): string {
+  const flag = `--${hit.scope === 'task' ? 'task-' : ''}budget-${hit.kind}`;
+  return `${flag} ${hit.kind === 'tokens' ? 'N' : 'X'}`;
+}
+
+/** Why a cost is missing or partial, in words; null when every request was priced. */
+export function unpricedNote(totals: Readonly<TokenTotals>): string | null {
+  if (totals.unpriced === 0) return null;
+  const n = `${totals.unpriced} request${totals.unpriced === 1 ? '' : 's'}`;
+  const what =
+    totals.cost === null
+      ? `No cost is known: ${n} had no price`
+      : `The cost covers only priced requests: ${n} had no price`;
+  return `${what} (give one with --price IN,CACHED,OUT or "prices" in foreman.json).`;
 }
 
 /** The command that takes a finished run further, for the command line's summary. */
@@ -127,8 +169,11 @@ function nextStep(state: RunState): string | null {
   switch (state.status) {
     case 'completed':
       return state.applied ? null : `Bring it onto your branch with: foreman apply ${state.runId}`;
+    case 'budget': {
+      const flag = state.budgetHit ? ` ${budgetFlag(state.budgetHit)}` : '';
+      return `Raise the budget and resume it with: foreman run --resume ${state.runId}${flag}`;
+    }
     case 'stopped':
-    case 'budget':
     case 'interrupted':
       return `Resume it with: foreman run --resume ${state.runId}`;
     case 'review':
@@ -151,9 +196,23 @@ export function integrationCell(state: Pick<RunState, 'integration'>): string {
 export function renderBreakdown(ledger: Ledger): string {
   const rows: string[][] = [];
   for (const [role, totals] of ledger.byRole())
-    rows.push([`role: ${role}`, String(totals.requests), ...tokenCells(totals)]);
+    rows.push([
+      `role: ${role}`,
+      String(totals.requests),
+      ...tokenCells(
+        totals,
+        rateOf(ledger, (r) => r.role === role),
+      ),
+    ]);
   for (const [endpoint, totals] of ledger.byEndpoint())
-    rows.push([`backend: ${endpoint}`, String(totals.requests), ...tokenCells(totals)]);
+    rows.push([
+      `backend: ${endpoint}`,
+      String(totals.requests),
+      ...tokenCells(
+        totals,
+        rateOf(ledger, (r) => r.endpoint === endpoint),
+      ),
+    ]);
   return table(['', 'requests', 'in', 'cached', 'out', 'tok/s', 'cost'], rows, new Set([1, 2, 3, 4, 5, 6]));
 }
 
@@ -172,16 +231,24 @@ function oneLine(text: string): string {
   return folded.length > 160 ? `${folded.slice(0, 159)}…` : folded;
 }
 
-/** One progress line for an event worth showing, or null. `verbose` adds every tool call. */
-export function progressLine(event: JournalEvent, state: RunState, verbose: boolean): string | null {
+/**
+ * One progress line for an event worth showing, or null. `verbose` adds every tool call. A task's
+ * line carries its tokens, tokens/s (from `ledger`, the run's requests) and cost.
+ */
+export function progressLine(event: JournalEvent, state: RunState, verbose: boolean, ledger?: Ledger): string | null {
   const stamp = state.startedAt === null ? '' : `[${fmtDuration(event.t - state.startedAt).padStart(6)}] `;
   switch (event.type) {
     case 'task_status': {
       const t = state.tasks.get(event.taskId);
+      const rate = ledger ? rateOf(ledger, (r) => r.taskId === event.taskId) : null;
       const tokens =
-        t && t.usage.requests ? `  ${fmtTokens(t.usage.input + t.usage.output)} tok ${fmtCost(t.usage.cost)}` : '';
+        t && t.usage.requests
+          ? `  ${fmtTokens(t.usage.input + t.usage.output)} tok${rate === null ? '' : ` ${fmtRate(rate)} tok/s`} ${fmtUsageCost(t.usage)}`
+          : '';
       return `${stamp}${event.taskId.padEnd(24)} ${event.status}${event.reason ? `: ${event.reason}` : ''}${tokens}`;
     }
+    case 'settings_changed':
+      return `${stamp}settings changed: ${event.changes.join('; ')}`;
     case 'tool_call':
       return verbose ? `${stamp}${event.taskId.padEnd(24)}   ${event.ok ? '·' : '✗'} ${event.summary}` : null;
     case 'approval_asked':

@@ -49,6 +49,8 @@ function describe(e: JournalEvent): Described | null {
       );
     case 'run_resumed':
       return run('run resumed');
+    case 'settings_changed':
+      return run(`settings changed: ${e.changes.join('; ')}`);
     case 'run_finished':
       return run(`run ended ${e.status}: ${e.message}`, e.status === 'failed');
     case 'applied':

@@ -18,10 +18,22 @@ export type TaskDecision = { kind: 'accept' } | { kind: 'reject' } | { kind: 're
  * - `noComments`: changes were requested without saying what to change;
  * - `notRevisable`: changes can be requested only of a task in REVISABLE_TASK_STATUSES;
  * - `requeuedOnResume`: the run is to be reopened first, and the resume queues the task again, so
- *   it is no longer revisable once reopened.
+ *   it is no longer revisable once reopened;
+ * - `neverStarted`: changes were requested of a task whose agent never started (there is nothing
+ *   to change; resuming the run starts it);
+ * - `alreadyApplied`: changes were requested of a merged task of a run already applied onto the
+ *   developer's branch (its work is there; a new round could never be applied).
  */
 export type DecisionRefusalReason =
-  'unknownTask' | 'notVerified' | 'running' | 'alreadyMerged' | 'noComments' | 'notRevisable' | 'requeuedOnResume';
+  | 'unknownTask'
+  | 'notVerified'
+  | 'running'
+  | 'alreadyMerged'
+  | 'noComments'
+  | 'notRevisable'
+  | 'requeuedOnResume'
+  | 'neverStarted'
+  | 'alreadyApplied';
 
 /** A refused decision: the typed reason, and a message a person can act on (no final period). */
 export interface DecisionRefusal {
@@ -37,6 +49,8 @@ export interface DecisionSubject {
   status: TaskStatus;
   /** Its pipeline is running (or, just verified, still winding down) in a live engine. */
   running: boolean;
+  /** Its agent started at some point (a task stopped or blocked before it began has not). */
+  started: boolean;
 }
 
 /** The circumstances of a decision. */
@@ -46,6 +60,8 @@ export interface DecisionContext {
    * queues again every task whose status is not in KEPT_ON_RESUME_TASK_STATUSES.
    */
   reopening?: boolean;
+  /** The run's integration branch has been applied onto the developer's branch. */
+  applied?: boolean;
 }
 
 /**
@@ -82,13 +98,23 @@ export function decisionRefusal(
 function changesRefusal(
   taskId: string,
   comments: string,
-  { status, running }: DecisionSubject,
+  { status, running, started }: DecisionSubject,
   context: DecisionContext,
 ): DecisionRefusal | null {
   if (!comments.trim()) return refusal('noComments', 'say what to change');
   const allowed = `${taskId} is ${status}; changes can be requested of a verified, merged, failed or stopped task`;
   if (running) return refusal('running', allowed);
   if (!REVISABLE_TASK_STATUSES.has(status)) return refusal('notRevisable', allowed);
+  if (!started)
+    return refusal(
+      'neverStarted',
+      `${taskId} never started, so there is nothing to change; resume the run to start it`,
+    );
+  if (status === 'merged' && context.applied)
+    return refusal(
+      'alreadyApplied',
+      `${taskId} is merged and the run is already applied onto your branch; change it there, or plan a new run`,
+    );
   if (context.reopening && !KEPT_ON_RESUME_TASK_STATUSES.has(status))
     return refusal('requeuedOnResume', `${taskId} was ${status}; resume the run first, then request changes`);
   return null;

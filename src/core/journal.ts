@@ -4,6 +4,7 @@
  * no API keys, no request headers, no environment.
  */
 import type { Plan } from './plan';
+import type { PriceTable } from './ledger';
 import type { RequestTiming, Usage } from './model';
 import type { Decision } from './policyCatalog';
 import type { NetworkDecision } from './sandbox';
@@ -60,14 +61,21 @@ export interface BudgetHit {
   used: number;
 }
 
-/** The settings a run was started with, as recorded (never secrets). */
+/**
+ * The settings a run was started with, as recorded (never secrets). A resume, an accept or a
+ * revise goes on with them; what the developer changes explicitly is recorded as
+ * `settings_changed` (core/runSettings.ts).
+ */
 export interface RunSettings {
+  /** The backend's base URL as it may be shown (core `publicEndpoint`: no credentials, no query). */
   endpoint: string;
   model: string;
   concurrency: number;
   budgets: { runTokens: number | null; runCost: number | null; taskTokens: number | null; taskCost: number | null };
   /** False when verified tasks wait for the developer to accept them before they are merged. */
   autoMerge?: boolean;
+  /** The prices requests are costed with; absent in journals written before runs kept them. */
+  prices?: PriceTable;
 }
 
 /** The command policy's verdict on a run_command line, as recorded: the rule and the simple command it judged. */
@@ -132,6 +140,11 @@ export type JournalEvent = EventBase &
     /** `repoView`: the repository view every agent's prompt holds, kept so a resume sends the same bytes. */
     | { type: 'plan'; plan: Plan; repoView?: string }
     | { type: 'run_resumed' }
+    /**
+     * The developer changed the run's settings when continuing it (a new budget, price, backend):
+     * `settings` is what the run goes on with, `changes` says what changed, in words.
+     */
+    | { type: 'settings_changed'; settings: RunSettings; changes: string[] }
     | { type: 'task_status'; taskId: string; status: TaskStatus; reason?: string }
     | { type: 'task_worktree'; taskId: string; path: string; branch: string; from: string }
     | { type: 'task_step'; taskId: string; step: number; tool: string | null }

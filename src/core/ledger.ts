@@ -5,6 +5,8 @@
  */
 import type { JournalEvent, RequestRole } from './journal';
 import type { RequestTiming, Usage } from './model';
+import { generationSpan, outputRate } from './throughput';
+import type { GenerationSpan } from './throughput';
 
 /** Money per million tokens, in whatever currency the price table uses. */
 export interface Price {
@@ -32,10 +34,13 @@ export interface TokenTotals {
   estimated: boolean;
   /** Sum of the priced requests' costs; null only while no request had a price. */
   cost: number | null;
+  /**
+   * Requests that used tokens without a price: while this is above 0, `cost` covers only the
+   * priced part (and is null when nothing was priced). A front end says so next to the cost.
+   */
+  unpriced: number;
   /** Wall time of the requests, summed. */
   durationMs: number;
-  /** Generation time (after the first token) of the requests, summed; the base of tokens/s. */
-  genMs: number;
 }
 
 /** One model request as the ledger keeps it. */
@@ -48,6 +53,8 @@ export interface LedgerRecord {
   usage: Usage | null;
   timing: RequestTiming | null;
   cost: number | null;
+  /** When the request was booked (its end), in wall-clock ms: where its generation span ends. */
+  at: number;
 }
 
 /**
@@ -81,8 +88,8 @@ export function emptyTotals(): TokenTotals {
     reasoning: 0,
     estimated: false,
     cost: null,
+    unpriced: 0,
     durationMs: 0,
-    genMs: 0,
   };
 }
 
@@ -103,31 +110,15 @@ export function addUsage(
     totals.output += usage.completionTokens;
     totals.reasoning += usage.reasoningTokens ?? 0;
     if (usage.estimated) totals.estimated = true;
+    if (cost === null && usage.promptTokens + usage.completionTokens > 0) totals.unpriced += 1;
   }
   if (cost !== null) totals.cost = (totals.cost ?? 0) + cost;
-  if (timing) {
-    totals.durationMs += timing.durationMs;
-    totals.genMs += generationMs(timing, usage);
-  }
+  if (timing) totals.durationMs += timing.durationMs;
 }
 
-/** The generation phase of one request: after the first token, or derived from its own rate. */
-function generationMs(timing: RequestTiming, usage: Usage | null): number {
-  if (timing.ttftMs !== null) return Math.max(timing.durationMs - timing.ttftMs, 0);
-  if (timing.outputTokensPerSec && usage) return (usage.completionTokens / timing.outputTokensPerSec) * 1000;
-  return timing.durationMs;
-}
-
-/** Below this much generation time a rate says nothing (an instant or cached answer). */
-const MIN_RATE_MS = 50;
-
-/**
- * Output tokens per second over the generation time of `totals`; null when too little was timed
- * for a rate to mean anything.
- */
-export function tokensPerSec(totals: TokenTotals): number | null {
-  if (totals.genMs < MIN_RATE_MS) return null;
-  return (totals.output * 1000) / totals.genMs;
+/** True when some of the tokens counted in `totals` had no price: its cost is missing or partial. */
+export function partlyUnpriced(totals: Readonly<TokenTotals>): boolean {
+  return totals.unpriced > 0;
 }
 
 /** The totals kept for `key` in `map`, created on first use. */
@@ -173,7 +164,23 @@ export class Ledger {
   recordEvent(event: JournalEvent): void {
     if (event.type !== 'model_request') return;
     const { role, taskId, model, endpoint, ok, usage, timing, cost } = event;
-    this.record({ role, taskId, model, endpoint, ok, usage, timing, cost });
+    this.record({ role, taskId, model, endpoint, ok, usage, timing, cost, at: event.t });
+  }
+
+  /** The generation spans (core/throughput.ts) of the requests `which` selects, all by default. */
+  spans(which?: (rec: LedgerRecord) => boolean): GenerationSpan[] {
+    const spans: GenerationSpan[] = [];
+    for (const rec of this.all) {
+      if (which && !which(rec)) continue;
+      const span = generationSpan(rec.at, rec.usage, rec.timing);
+      if (span) spans.push(span);
+    }
+    return spans;
+  }
+
+  /** Output tokens per second of generation time (core/throughput.ts) of the requests `which` selects; null when none was timed. */
+  tokensPerSecond(which?: (rec: LedgerRecord) => boolean): number | null {
+    return outputRate(this.spans(which));
   }
 
   /** Every request recorded, in order. */

@@ -1,6 +1,8 @@
 /**
- * The run engine: schedules a plan's tasks over the worktrees, up to a concurrency limit, as soon
- * as their dependencies are merged; carries out the developer's decisions on them; and, when no
+ * The run engine: schedules a plan's tasks over the worktrees as soon as their dependencies are
+ * merged, with up to `concurrency` agents talking to the model at once and as many tasks prepared
+ * ahead (a task holds its agent slot only during its agent's rounds, not while it is checked,
+ * reviewed or merged: core/slots.ts, core/taskPipeline.ts); carries out the developer's decisions on them; and, when no
  * task can move, ends the run (core/runFinish.ts). Its books (journal, ledger, budgets) and the
  * integration branch are a private RunHost (core/runHost.ts), which each task pipeline is given.
  *
@@ -21,6 +23,7 @@ import { finishRun } from './runFinish';
 import { RunHost } from './runHost';
 import type { RunListener } from './runHost';
 import { requeueOnResume, resumePoint } from './runResume';
+import type { SettingsOverrides } from './runSettings';
 import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
 import { DEAD_DEPENDENCY_STATUSES } from './statusSets';
@@ -46,6 +49,8 @@ export class RunEngine {
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
   private active: Promise<RunState> | null = null;
+  /** Resolved (and replaced) when a task takes an agent slot, so the next can be prepared at once. */
+  private wake = deferredWake();
 
   private constructor(
     deps: RunDeps,
@@ -56,6 +61,9 @@ export class RunEngine {
     history: JournalEvent[],
   ) {
     this.host = new RunHost(deps, config, plan, repoView, base, history);
+    this.host.onEvent((e) => {
+      if (e.type === 'task_status' && e.status === 'working') this.wake = this.wake.fire();
+    });
     for (const spec of plan.tasks) {
       this.tasks.set(spec.id, {
         spec,
@@ -82,6 +90,7 @@ export class RunEngine {
         concurrency: config.concurrency,
         budgets: config.budgets,
         autoMerge: config.autoMerge !== false,
+        prices: config.prices,
       },
     });
     host.emit({ type: 'plan', plan: run.plan, repoView: run.repoView });
@@ -93,11 +102,23 @@ export class RunEngine {
    * Resume a run from its journal (core/runResume.ts): merged tasks stay merged, verified ones are
    * merged, tasks that were in flight are marked interrupted and continue in their worktrees with
    * their conversations, and stopped or blocked ones are queued again. Failed tasks stay failed.
+   *
+   * The run goes on with its own concurrency, budgets and prices from the journal: `config`'s
+   * stand in only for what an old journal lacks. `overrides` are the developer's explicit
+   * changes; they, and a backend or model other than the recorded one (`deps.model`), are
+   * recorded as `settings_changed`.
    */
-  static resume(deps: RunDeps, config: RunConfig, history: JournalEvent[], fallbackRepoView: string): RunEngine {
-    const from = resumePoint(config, history, fallbackRepoView);
+  static resume(
+    deps: RunDeps,
+    config: RunConfig,
+    history: JournalEvent[],
+    fallbackRepoView: string,
+    overrides: SettingsOverrides = {},
+  ): RunEngine {
+    const from = resumePoint(config, history, fallbackRepoView, deps.model, overrides);
     const engine = new RunEngine(deps, from.config, from.plan, from.repoView, from.base, history);
     engine.host.emit({ type: 'run_resumed' });
+    if (from.settings) engine.host.emit({ type: 'settings_changed', settings: from.settings, changes: from.changes });
     for (const rt of engine.tasks.values()) requeueOnResume(engine.host, rt.spec.id, rt.progress);
     return engine;
   }
@@ -165,7 +186,7 @@ export class RunEngine {
       this.blockUnreachable();
       if (!this.host.runBudgetHit && !this.stopping) this.launchReady();
       if (this.running.size === 0) break;
-      await Promise.race(this.running.values());
+      await Promise.race([...this.running.values(), this.wake.promise]);
     }
     await finishRun(this.host, this.stopping);
     await this.host.deps.journal.flush();
@@ -192,15 +213,24 @@ export class RunEngine {
     for (const id of this.tasks.keys()) this.stopTask(id);
   }
 
+  /**
+   * Start queued tasks whose dependencies are merged, while fewer than `concurrency` started tasks
+   * are still setting up or waiting for their first agent slot: that many are prepared ahead of the
+   * slots, and a slot that frees goes to a task that is ready. Tasks being checked, reviewed or
+   * merged do not count.
+   */
   private launchReady(): void {
+    let ahead = 0;
+    for (const id of this.running.keys()) if (this.status(id) === 'setting_up') ahead++;
     for (const rt of this.tasks.values()) {
-      if (this.running.size >= this.config.concurrency) return;
+      if (ahead >= this.config.concurrency) return;
       const id = rt.spec.id;
       if (this.status(id) !== 'queued' || this.running.has(id)) continue;
       if (!rt.spec.dependsOn.every((d) => this.status(d) === 'merged')) continue;
       const abort = new AbortController();
       rt.abort = abort;
       this.track(id, runTaskPipeline(this.host, rt.spec, rt.progress, abort.signal));
+      ahead++;
     }
   }
 
@@ -309,11 +339,25 @@ export class RunEngine {
   /** The task a decision is about, or the decision's refusal by the shared rule (core/decisions.ts). */
   private ruled(taskId: string, decision: TaskDecision): { rt: TaskRuntime } | { refused: Decision } {
     const rt = this.tasks.get(taskId);
-    const subject = rt ? { status: this.status(taskId), running: this.running.has(taskId) } : null;
-    const why = decisionRefusal(taskId, decision, subject);
+    const started = (this.state.tasks.get(taskId)?.startedAt ?? null) !== null;
+    const subject = rt ? { status: this.status(taskId), running: this.running.has(taskId), started } : null;
+    const why = decisionRefusal(taskId, decision, subject, { applied: this.state.applied !== null });
     if (why) return { refused: { ok: false, ...why } };
     // The rule refuses a task the run does not have, so `rt` is known here.
     if (!rt) throw new Error(`the decision rule let through ${taskId}, which is not a task of this run`);
     return { rt };
   }
+}
+
+/** A one-shot wake-up: `fire` resolves it and returns the next one. */
+function deferredWake(): { promise: Promise<void>; fire(): ReturnType<typeof deferredWake> } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return {
+    promise,
+    fire: () => {
+      resolve();
+      return deferredWake();
+    },
+  };
 }

@@ -27,6 +27,7 @@ export async function finishRun(host: RunHost, stopping: boolean): Promise<void>
     waiting,
     stopping,
     runHit,
+    taskHits: host.taskBudgetStops(),
     integration,
     checked: host.config.checks.length > 0,
   });
@@ -66,6 +67,8 @@ interface AtRest {
   waiting: string[];
   stopping: boolean;
   runHit: BudgetHit | null;
+  /** Tasks stopped by their own budget (and still stopped). */
+  taskHits: BudgetHit[];
   /** The checks on the integration branch; null when they did not run. */
   integration: VerificationStatus | null;
   /** The run has checks to run (without them, a held task waits unverified). */
@@ -87,6 +90,19 @@ function runOutcome(r: AtRest): { status: RunEnd; message: string } {
     return {
       status: 'review',
       message: `${counts}; ${r.waiting.length} ${r.checked ? 'verified task(s)' : 'task(s), not verified (no checks),'} wait for you: ${r.waiting.join(', ')}. Accept, reject or request changes.`,
+    };
+  }
+  if (r.taskHits.length > 0) {
+    const amount = (h: BudgetHit, n: number) => (h.kind === 'cost' ? n.toFixed(4) : String(n));
+    const stops = r.taskHits
+      .map(
+        (h) =>
+          `${h.taskId ?? '?'} (${amount(h, h.used)} of ${amount(h, h.limit)} ${h.kind === 'cost' ? 'cost' : 'tokens'})`,
+      )
+      .join(', ');
+    return {
+      status: 'budget',
+      message: `${counts}; stopped by the per-task ${r.taskHits[0].kind} budget: ${stops}. Raise it and resume the run.`,
     };
   }
   const integrationFailed = r.integration === 'failed';

@@ -15,6 +15,7 @@ import type { MergeResult } from './repoPort';
 import type { RunConfig, RunDeps } from './runTypes';
 import { applyEvent, reduceJournal } from './runState';
 import type { RunState } from './runState';
+import { Slots } from './slots';
 import type { PipelineHost } from './taskPipeline';
 
 /** Called with every event as it is appended, and the state it was folded into. */
@@ -27,10 +28,12 @@ export class RunHost implements PipelineHost {
   readonly ledger: Ledger;
   private readonly guard: BudgetGuard;
   private readonly listeners = new Set<RunListener>();
-  private readonly taskBudgetHits = new Set<string>();
+  private readonly taskBudgetHits = new Map<string, BudgetHit>();
   private mergeChain: Promise<unknown> = Promise.resolve();
   private integrationPath: Promise<string> | null = null;
   private runHit: BudgetHit | null = null;
+  readonly agentSlots: Slots;
+  readonly checkSlots: Slots;
 
   /** `history` is the run's journal so far (empty for a new run): state and ledger start from it. */
   constructor(
@@ -45,6 +48,8 @@ export class RunHost implements PipelineHost {
     this.state = reduceJournal(history);
     this.ledger = Ledger.fromEvents(history);
     this.guard = new BudgetGuard(this.ledger, config.budgets);
+    this.agentSlots = new Slots(config.concurrency);
+    this.checkSlots = new Slots(config.checkConcurrency ?? config.concurrency);
   }
 
   /** Listen to every event as it is appended; returns a function that stops listening. */
@@ -57,6 +62,7 @@ export class RunHost implements PipelineHost {
   emit(event: NewEvent): void {
     const appended = this.deps.journal.append(event);
     applyEvent(this.state, appended);
+    this.ledger.recordEvent(appended);
     for (const l of this.listeners) l(appended, this.state);
   }
 
@@ -70,14 +76,19 @@ export class RunHost implements PipelineHost {
     return this.runHit;
   }
 
+  /** The hits of tasks stopped by their own budget that are still stopped, in order of the hits. */
+  taskBudgetStops(): BudgetHit[] {
+    return [...this.taskBudgetHits].filter(([id]) => this.status(id) === 'stopped').map(([, hit]) => hit);
+  }
+
   // --- Books ------------------------------------------------------------------------------------
 
   /** Book a whole response in the ledger and the journal; `taskId` is null for the planner's. */
   bookResponse(role: RequestRole, taskId: string | null, response: ModelResponse): void {
     const model = this.modelOf(role);
     const price = priceFor(this.config.prices, model.model) ?? priceFor(this.config.prices, response.model);
-    const cost = costOf(response.usage, price);
-    const rec = {
+    this.emit({
+      type: 'model_request',
       role,
       taskId,
       model: response.model,
@@ -85,26 +96,26 @@ export class RunHost implements PipelineHost {
       ok: true,
       usage: response.usage,
       timing: response.timing,
-      cost,
-    };
-    this.ledger.record(rec);
-    this.emit({ type: 'model_request', ...rec, attempts: response.attempts });
+      cost: costOf(response.usage, price),
+      attempts: response.attempts,
+    });
   }
 
   bookError(role: 'agent' | 'reviewer', taskId: string, error: ModelError): void {
     const model = this.modelOf(role);
-    const rec = {
+    this.emit({
+      type: 'model_request',
       role,
       taskId,
       model: model.model,
       endpoint: model.endpoint,
       ok: false,
+      error: `${error.reason}: ${error.message}`,
       usage: null,
       timing: null,
       cost: null,
-    };
-    this.ledger.record(rec);
-    this.emit({ type: 'model_request', ...rec, error: `${error.reason}: ${error.message}`, attempts: 0 });
+      attempts: 0,
+    });
   }
 
   private modelOf(role: RequestRole): ModelClient {
@@ -124,7 +135,7 @@ export class RunHost implements PipelineHost {
       this.runHit = hit;
     } else {
       if (this.taskBudgetHits.has(hit.taskId ?? '')) return;
-      this.taskBudgetHits.add(hit.taskId ?? '');
+      this.taskBudgetHits.set(hit.taskId ?? '', hit);
     }
     this.emit({ type: 'budget_stop', hit });
   }

@@ -5,19 +5,28 @@
  * were in flight are marked interrupted and continue in their worktrees with their conversations,
  * and stopped or blocked ones are queued again. Failed and rejected tasks stay as they are.
  */
-import type { JournalEvent } from './journal';
+import type { JournalEvent, RunSettings } from './journal';
 import type { Plan } from './plan';
 import { RESUMED_NOTE } from './prompts';
 import type { RunHost } from './runHost';
 import { reduceJournal } from './runState';
+import { continuedSettings } from './runSettings';
+import type { SettingsOverrides } from './runSettings';
 import type { RunConfig } from './runTypes';
 import { FINAL_TASK_STATUSES, KEPT_ON_RESUME_TASK_STATUSES } from './statusSets';
 import type { TaskProgress } from './taskPipeline';
 
 /** What a resumed run starts from, read from its journal. */
 export interface ResumePoint {
-  /** The caller's settings, with the merge policy the run was started with. */
+  /**
+   * The caller's settings, with the run's own concurrency, budgets, prices and merge policy from
+   * its journal (and the developer's explicit overrides applied to them).
+   */
   config: RunConfig;
+  /** The developer's changes to the run's recorded settings, in words; empty when there are none. */
+  changes: string[];
+  /** What the run goes on with, when any change was made. */
+  settings: RunSettings | null;
   plan: Plan;
   repoView: string;
   base: string;
@@ -26,9 +35,17 @@ export interface ResumePoint {
 /**
  * Read where a run resumes from. Throws when the journal has no plan or no base commit (the run
  * never really started); the repository view falls back to `fallbackRepoView` for journals that
- * did not record one.
+ * did not record one. The run goes on with its recorded concurrency, budgets and prices (the
+ * caller's `config` stands in only where the journal has none), changed only by `overrides`
+ * and by the backend it is continued on (`backend`).
  */
-export function resumePoint(config: RunConfig, history: JournalEvent[], fallbackRepoView: string): ResumePoint {
+export function resumePoint(
+  config: RunConfig,
+  history: JournalEvent[],
+  fallbackRepoView: string,
+  backend: { endpoint: string; model: string },
+  overrides: SettingsOverrides = {},
+): ResumePoint {
   const before = reduceJournal(history);
   let repoView = fallbackRepoView;
   for (const e of history) if (e.type === 'plan' && e.repoView !== undefined) repoView = e.repoView;
@@ -36,7 +53,18 @@ export function resumePoint(config: RunConfig, history: JournalEvent[], fallback
   if (!before.base) throw new Error(`run ${config.runId} has no base commit in its journal; it cannot be resumed`);
   // A run keeps the merge policy it was started with.
   const kept = { ...config, autoMerge: before.settings?.autoMerge ?? config.autoMerge };
-  return { config: kept, plan: before.plan, repoView, base: before.base };
+  if (!before.settings)
+    return { config: kept, plan: before.plan, repoView, base: before.base, changes: [], settings: null };
+  const next = continuedSettings(before.settings, backend, overrides, config.prices);
+  const { concurrency, budgets, prices } = next.settings;
+  return {
+    config: { ...kept, concurrency, budgets, prices: prices ?? config.prices },
+    plan: before.plan,
+    repoView,
+    base: before.base,
+    changes: next.changes,
+    settings: next.changes.length ? next.settings : null,
+  };
 }
 
 /**

@@ -98,7 +98,10 @@ export interface RunState {
   base: string | null;
   baseSnapshot: boolean;
   baseBranch: string | null;
+  /** The settings the run goes on with: as started, with every recorded change applied. */
   settings: RunSettings | null;
+  /** The developer's changes to the settings after the start, in words, oldest first. */
+  settingsChanges: { at: number; changes: string[] }[];
   plan: Plan | null;
   status: RunStatus;
   /** The message of `run_finished`. */
@@ -137,6 +140,7 @@ export function createRunState(): RunState {
     baseSnapshot: false,
     baseBranch: null,
     settings: null,
+    settingsChanges: [],
     plan: null,
     status: 'running',
     message: null,
@@ -222,6 +226,10 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       return;
     case 'budget_stop':
       state.budgetHit = event.hit;
+      return;
+    case 'settings_changed':
+      state.settings = event.settings;
+      state.settingsChanges.push({ at: event.t, changes: event.changes });
       return;
     case 'applied':
       state.applied = { commit: event.commit, mode: event.mode, at: event.t, branch: event.branch ?? null };

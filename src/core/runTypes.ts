@@ -52,8 +52,14 @@ export interface TaskLimits {
 /** A run's settings. */
 export interface RunConfig {
   runId: string;
-  /** How many tasks work at once. */
+  /**
+   * How many agents talk to the model at once. A task holds one of these slots only during its
+   * agent's rounds; as many more tasks are prepared ahead (worktree and set-up), and tasks that are
+   * checked, reviewed or waiting for their merge hold none.
+   */
   concurrency: number;
+  /** How many tasks run their checks at once. Default: `concurrency`. */
+  checkConcurrency?: number;
   limits: TaskLimits;
   /** Rounds of repair after failed verification or review. */
   maxRepairRounds: number;

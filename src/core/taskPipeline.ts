@@ -17,6 +17,7 @@ import type { MergeResult, SharedGitState } from './repoPort';
 import { reviewChange } from './review';
 import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
+import type { Slots } from './slots';
 import { AGENT_TOOLS, executeTool } from './tools';
 import { closeOpenToolCalls } from './transcript';
 import { formatFailureForAgent, runChecks } from './verify';
@@ -44,6 +45,12 @@ export interface PipelineHost {
   integrationHead(): Promise<string>;
   /** Merge a task's branch into the integration branch (serialised by the engine). */
   mergeTask(task: TaskSpec, branch: string): Promise<MergeResult>;
+  /** The run's budget hit, once there is one: a task that has not started does not start. */
+  readonly runBudgetHit: BudgetHit | null;
+  /** The run's agent slots: a task holds one only while its agent talks to the model. */
+  readonly agentSlots: Slots;
+  /** The run's check slots: a task holds one while its checks run. */
+  readonly checkSlots: Slots;
 }
 
 /** A task's progress that outlives one round (and, through the journal, a restart). */
@@ -126,12 +133,30 @@ async function workUntilVerified(
       appendMessage(host, task.id, messages, { role: 'user', content: progress.pendingNote });
       progress.pendingNote = null;
     }
+    // The agent slot is held for the agent's round only: not while the task waits for its checks,
+    // runs them, is reviewed or waits for its merge. A stop while waiting leaves nothing to commit.
+    const release = await host.agentSlots.acquire(signal);
+    if (!release) return status('stopped', 'stopped by the user before its agent started this round');
+    if (host.runBudgetHit && progress.steps === 0) {
+      // Prepared ahead, but the run's budget was reached while it waited for its first slot.
+      release();
+      return status('stopped', 'not started: the run budget was reached');
+    }
     status('working');
-    const outcome = await agentRound(host, task, messages, tools, progress, deadline, signal);
-    progress.steps = outcome.steps;
-    progress.tokens = outcome.tokens;
-    const committed = await commitWork(host, task, wt.path, outcome);
-    const tampered = await gitDirTampered(host, gitDir);
+    let outcome: AgentOutcome;
+    let committed: string | null;
+    let tampered: string | null;
+    try {
+      outcome = await agentRound(host, task, messages, tools, progress, deadline, signal);
+      progress.steps = outcome.steps;
+      progress.tokens = outcome.tokens;
+      committed = await commitWork(host, task, wt.path, outcome);
+      tampered = await gitDirTampered(host, gitDir);
+    } finally {
+      // Released before the task's next status is emitted (in this same turn), so a task is
+      // 'working' exactly while it holds its slot.
+      release();
+    }
     if (tampered !== null) return status('failed', tampered);
     if (outcome.status !== 'finished') {
       endUnfinished(host, task, outcome, committed);
@@ -325,12 +350,11 @@ async function verifyTask(
   summary: string,
   signal: AbortSignal,
 ): Promise<VerifyFailure | null> {
-  const result = await runChecks(host.config.checks, {
-    runner,
-    cwd: path,
-    timeoutMs: host.config.checkTimeoutMs,
-    signal,
-  });
+  const result = await host.checkSlots.with(signal, () =>
+    runChecks(host.config.checks, { runner, cwd: path, timeoutMs: host.config.checkTimeoutMs, signal }),
+  );
+  // Stopped while waiting for a check slot: the caller sees the abort.
+  if (result === null) return null;
   host.emit({ type: 'verification', taskId: task.id, round, status: result.status, checks: result.checks });
   if (result.status === 'failed') {
     const failed = result.checks.find((c) => c.status === 'failed');

@@ -5,12 +5,13 @@
 import * as vscode from 'vscode';
 import type { HistoryEntry } from '../protocol/panel';
 import { messageForUser } from './errors';
+import { costText } from './statusText';
 import type { SessionHolder } from './sessionHolder';
 
 /** One line per run: id, status (with the commit an applied run went in as), tasks merged, checks, tokens and cost. */
 export function describeRun(entry: HistoryEntry): string {
   const tokens = entry.usage.input + entry.usage.output;
-  const cost = entry.usage.cost === null ? 'unpriced' : `$${entry.usage.cost.toFixed(4)}`;
+  const cost = costText(entry.usage) ?? 'nothing spent';
   const status = entry.applied ? `applied ${entry.applied.commit.slice(0, 7)}` : entry.status;
   const unverified = entry.verification === 'skipped' ? ', not verified (no checks)' : '';
   return `${entry.runId}  ${status.padEnd(15)} ${entry.merged}/${entry.tasks} merged${unverified}  ${tokens} tokens  ${cost}`;

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { RunView } from '../protocol/panel';
 import type { SessionHolder } from './sessionHolder';
-import { liveText, money, outcomeText, sandboxWarning } from './statusText';
+import { costText, liveText, outcomeText, sandboxWarning } from './statusText';
 
 /** How long a finished run's outcome stays in the status bar. */
 const OUTCOME_MS = 8000;
@@ -19,7 +19,7 @@ function tooltip(run: RunView): vscode.MarkdownString {
     `**Foreman run ${run.runId}** (${run.live ? 'running' : run.status})`,
     `Tasks: ${merged}/${run.tasks.length} merged`,
     `Tokens: ${u.input.toLocaleString()} in (${u.cached.toLocaleString()} cached) · ${u.output.toLocaleString()} out${u.estimated ? ' (estimated)' : ''}`,
-    `Cost: ${u.cost === null ? 'no price set' : money(u.cost)}`,
+    `Cost: ${costText(u) ?? 'nothing spent yet'}${u.unpriced ? ' (some requests had no price: set prices in foreman.backends)' : ''}`,
     run.live ? 'Click to open the Lead panel.' : (run.message ?? ''),
   ];
   const md = new vscode.MarkdownString(lines.filter((l) => l !== '').join('\n\n'));

@@ -19,11 +19,25 @@ export function money(cost: number): string {
   return `$${Number(cost.toPrecision(2))}`;
 }
 
-/** The live item's text: "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04". */
+/**
+ * A usage's cost for the status bar and the runs list: "$0.04"; "$0.04 + unpriced" when some
+ * requests had no price; "unpriced" when none had one (never "$0.00"); null when nothing was spent.
+ */
+export function costText(usage: Pick<RunView['usage'], 'cost' | 'unpriced'>): string | null {
+  if (usage.cost === null) return usage.unpriced ? 'unpriced' : null;
+  return usage.unpriced ? `${money(usage.cost)} + unpriced` : money(usage.cost);
+}
+
+/**
+ * The live item's text: "$(sync~spin) Foreman: 3 agents · 1.2k tok/s · $0.04"; the cost says
+ * "+ unpriced" when some requests had no price, and "unpriced" when none had one.
+ */
 export function liveText(run: RunView): string {
   const agents = run.tasks.filter((t) => ACTIVE_TASK_STATUSES.has(t.status)).length;
-  const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${compactNumber(run.tokensPerSecond)} tok/s`];
-  if (run.usage.cost !== null) parts.push(money(run.usage.cost));
+  const rate = run.tokensPerSecond === null ? '–' : compactNumber(run.tokensPerSecond);
+  const parts = [`${agents} agent${agents === 1 ? '' : 's'}`, `${rate} tok/s`];
+  const cost = costText(run.usage);
+  if (cost !== null) parts.push(cost);
   if (run.asks.tasks > 0) return `$(shield) Foreman: ${run.asks.tasks} waiting for approval · ${parts.join(' · ')}`;
   return `$(sync~spin) Foreman: ${parts.join(' · ')}`;
 }

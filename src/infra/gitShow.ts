@@ -81,6 +81,57 @@ export function parseNameStatus(out: string): ChangedFile[] {
   return files;
 }
 
+/** Lines added and removed from `from` to `to`, and the files changed (a binary file counts no lines). */
+export interface LineStat {
+  files: string[];
+  added: number;
+  removed: number;
+}
+
+/**
+ * What changed from `from` to `to` in lines (`git diff --numstat`, renames found, no external diff
+ * or text conversion). Rejects with a `GitCommandError` when a commit does not exist.
+ */
+export async function diffLineStat(root: string, from: string, to: string, signal?: AbortSignal): Promise<LineStat> {
+  const args = [
+    '-c',
+    'core.quotePath=false',
+    'diff',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--numstat',
+    '-z',
+    '--find-renames',
+    '--end-of-options',
+    from,
+    to,
+    '--',
+  ];
+  return parseNumstat(await gitOk(root, args, { signal }));
+}
+
+/**
+ * Parse `git diff --numstat -z`: `added\tremoved\tpath\0`, or for a rename `added\tremoved\t\0old\0new\0`;
+ * a binary file's counts are `-`.
+ */
+export function parseNumstat(out: string): LineStat {
+  const fields = out.split('\0');
+  const stat: LineStat = { files: [], added: 0, removed: 0 };
+  for (let i = 0; i < fields.length; i++) {
+    const m = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(fields[i]);
+    if (!m) continue;
+    let path = m[3];
+    if (path === '') {
+      i += 2; // a rename: the old path, then the new one
+      path = fields[i] ?? '';
+    }
+    stat.files.push(path);
+    if (m[1] !== '-') stat.added += Number(m[1]);
+    if (m[2] !== '-') stat.removed += Number(m[2]);
+  }
+  return stat;
+}
+
 /** One entry of `git ls-tree -l`: mode, type, object id and size (`-` for a submodule). */
 interface TreeEntry {
   mode: string;

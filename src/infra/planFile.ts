@@ -34,7 +34,7 @@ export async function savePlan(file: string, plan: Plan): Promise<void> {
  * is not JSON gives the line and column of the first syntax error. Never throws for a missing or
  * bad file.
  */
-export async function loadPlan(file: string): Promise<LoadPlanResult> {
+export async function loadPlan(file: string, options: { maxTasks?: number } = {}): Promise<LoadPlanResult> {
   let text: string;
   try {
     text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
@@ -52,7 +52,7 @@ export async function loadPlan(file: string): Promise<LoadPlanResult> {
   const shapeErrors = checkEnvelope(data);
   if (shapeErrors.length > 0) return { ok: false, errors: shapeErrors.map((m) => `${file}: ${m}`) };
   const { tasks, spec } = data as { tasks: unknown; spec?: string };
-  const result = validatePlan({ tasks }, spec ?? '');
+  const result = validatePlan({ tasks }, spec ?? '', options);
   if (!result.ok) return { ok: false, errors: result.errors.map((m) => `${file}: ${m}`) };
   return result;
 }

@@ -48,12 +48,16 @@ export const RunStatus = z.enum([
 ]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
-/** Token counts and cost; `cost` is null when the model has no price. */
+/**
+ * Token counts and cost. `cost` sums the priced requests: null when none had a price. `unpriced`
+ * says some requests used tokens without a price, so the cost is missing or only part of it.
+ */
 export const Usage = z.object({
   input: z.number(),
   cached: z.number(),
   output: z.number(),
   cost: z.number().nullable(),
+  unpriced: z.boolean(),
   /** True when some count is a tokenizer estimate (the server reported no usage). */
   estimated: z.boolean(),
 });
@@ -85,6 +89,11 @@ export const PlanView = z.object({
       cached: z.number(),
       output: z.number(),
       cost: z.number().nullable(),
+      /** The low and high ends of the range (tokens = input + output, as budgets count them). */
+      low: z.object({ tokens: z.number(), cost: z.number().nullable() }),
+      high: z.object({ tokens: z.number(), cost: z.number().nullable() }),
+      /** 'history': learned from the repository's finished runs; 'prior': assumed (none yet). */
+      basis: z.enum(['history', 'prior']),
       /** The assumptions behind the numbers, for people. */
       assumptions: z.string(),
       /** Set when the estimate is over a budget: which, in words. */
@@ -141,6 +150,29 @@ export const AskView = z.object({
 });
 export type AskView = z.infer<typeof AskView>;
 
+/** What the agent changed in one round: files, and lines added and removed (binary files count no lines). */
+export const DiffStat = z.object({
+  files: z.array(z.string()),
+  added: z.number(),
+  removed: z.number(),
+});
+export type DiffStat = z.infer<typeof DiffStat>;
+
+/** A task sent back by the developer: the latest request and what the agent has changed since. */
+export const ChangeRound = z.object({
+  /** How many times changes were requested of the task (this is the latest). */
+  requests: z.number(),
+  comments: z.string(),
+  /**
+   * The task branch's commits since the request against its commit before it; null while the
+   * agent has committed nothing new, or while the lines are being counted (`committed` tells).
+   */
+  diff: DiffStat.nullable(),
+  /** The agent committed work after the request. */
+  committed: z.boolean(),
+});
+export type ChangeRound = z.infer<typeof ChangeRound>;
+
 /** One row of the board. */
 export const TaskRow = z.object({
   id: z.string(),
@@ -155,14 +187,20 @@ export const TaskRow = z.object({
   /** Elapsed working time in ms: since it started, to when it ended or to now. Null before it starts. */
   elapsedMs: z.number().nullable(),
   usage: Usage,
-  /** Output tokens per second over the last few seconds; 0 when idle. */
-  tokensPerSecond: z.number(),
+  /**
+   * Output tokens per second of generation time (src/core/throughput.ts): over the last few
+   * seconds while the run is live (0 when idle), over all of the task's requests otherwise; null
+   * when none of them was timed.
+   */
+  tokensPerSecond: z.number().nullable(),
   verification: VerificationView.nullable(),
   review: z.object({ approved: z.boolean(), comments: z.string() }).nullable(),
   merge: z.object({ ok: z.boolean(), conflicts: z.array(z.string()), message: z.string().nullable() }).nullable(),
   /** Files the task has changed so far (from its commits). */
   files: z.array(z.string()),
   ask: AskView.nullable(),
+  /** The round the developer's latest change request started; null before any. */
+  changes: ChangeRound.nullable(),
   /** What the developer may do to it now. */
   actions: z.object({
     stop: z.boolean(),
@@ -202,13 +240,23 @@ export const RunView = z.object({
   startedAt: z.number().nullable(),
   finishedAt: z.number().nullable(),
   usage: Usage,
-  tokensPerSecond: z.number(),
-  /** Output tokens/s samples, oldest first, one per second, at most 120. */
+  /**
+   * Output tokens per second of generation time (src/core/throughput.ts): over the last few
+   * seconds while live (0 when idle), over the whole run otherwise; null when none was timed.
+   */
+  tokensPerSecond: z.number().nullable(),
+  /**
+   * The run's tokens/s each second, oldest first, at most 120 points: up to now while live, else
+   * up to the end of its last timed request. Empty when no request was timed.
+   */
   rate: z.array(z.number()),
-  /** The run budgets with what is used; null where no budget is set. */
+  /**
+   * The run budgets with what is used; null where no budget is set. A cost's `used` is null when
+   * no request was priced, and `unpriced` says some were not (the cost used is then a lower bound).
+   */
   budget: z.object({
     tokens: z.object({ used: z.number(), limit: z.number() }).nullable(),
-    cost: z.object({ used: z.number(), limit: z.number() }).nullable(),
+    cost: z.object({ used: z.number().nullable(), unpriced: z.boolean(), limit: z.number() }).nullable(),
   }),
   /** Set when a budget stopped work: which, in words. */
   budgetHit: z.string().nullable(),
@@ -277,11 +325,22 @@ export const RunOptions = z.object({
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
-/** A message for the developer in the panel. */
+/**
+ * Something that happened, for the developer: the panel shows the latest one as its one line and
+ * the earlier ones on demand. Errors of a request are not notices: they are shown by the control
+ * that asked (see RequestError), so each error is said once.
+ */
 export const Notice = z.object({
+  /** Increasing: a later notice has a greater id. */
   id: z.number(),
   kind: z.enum(['info', 'warning', 'error']),
   text: z.string(),
+  /** Host clock (ms) when it happened (again, for a repeat of the latest). */
+  at: z.number(),
+  /** The run it is about, or null. */
+  runId: z.string().nullable(),
+  /** It says how run `runId` ended: while the line shows it, the board leaves out the run's own message. */
+  outcome: z.boolean(),
 });
 export type Notice = z.infer<typeof Notice>;
 
@@ -310,7 +369,10 @@ export const PanelState = z.object({
   plan: PlanView.nullable(),
   run: RunView.nullable(),
   history: z.array(HistoryEntry),
+  /** The log of notices, oldest first (the last few dozen). */
   notices: z.array(Notice),
+  /** The developer dismissed the line up to this notice id: the line shows the latest notice only when it is newer. */
+  noticesSeen: z.number(),
   /** Host clock when the state was sent, so elapsed times tick consistently. */
   now: z.number(),
 });
@@ -341,7 +403,21 @@ export const Request = z.discriminatedUnion('type', [
   /** Run the plan as it stands. */
   z.object({ type: z.literal('run/start') }),
   z.object({ type: z.literal('run/stopAll') }),
-  z.object({ type: z.literal('run/resume'), runId: z.string() }),
+  /**
+   * Resume a run with its own settings (backend, model, budgets, prices). `budgets`, when given,
+   * is the developer's explicit change of the run budgets (null removes one); it is recorded in
+   * the run's journal.
+   */
+  z.object({
+    type: z.literal('run/resume'),
+    runId: z.string(),
+    budgets: z
+      .object({
+        tokens: z.number().positive().nullable().optional(),
+        cost: z.number().positive().nullable().optional(),
+      })
+      .optional(),
+  }),
   /** Show a past run on the board. */
   z.object({ type: z.literal('run/open'), runId: z.string() }),
   /** Leave the board and start a new spec. */
@@ -377,6 +453,7 @@ export const Request = z.discriminatedUnion('type', [
   /** Ask for the backend's API key (an input box on the host side; the key never enters the webview). */
   z.object({ type: z.literal('backend/setKey'), name: z.string() }),
   z.object({ type: z.literal('settings/open') }),
+  /** Dismiss the line: notices up to `id` are seen (they stay in the log). */
   z.object({ type: z.literal('notice/dismiss'), id: z.number() }),
 ]);
 export type Request = z.infer<typeof Request>;

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PrefixCache, completionBody, renderMessages, sseChunks, usageBody } from './wire';
 import { errorMessage } from '../core/errors';
+import type { SimulatedGpu } from './gpu';
 
 /** A tool call as it appears on the wire. */
 export interface WireToolCall {
@@ -96,6 +97,12 @@ export interface ScriptedServerOptions {
   supportsToolChoice?: boolean;
   /** When false, usage never carries `prompt_tokens_details`. Default true. */
   reportCached?: boolean;
+  /**
+   * A simulated continuous-batching GPU (src/scripted/gpu.ts): each reply waits for its turn in the
+   * batch and streams at the batch's rate, and GET /metrics serves vLLM-style counters. Without
+   * it, replies go out at once.
+   */
+  gpu?: SimulatedGpu | null;
 }
 
 /** A running scripted server. */
@@ -130,6 +137,7 @@ export async function createScriptedServer(options: ScriptedServerOptions): Prom
       supportsJsonSchema: options.supportsJsonSchema ?? true,
       supportsToolChoice: options.supportsToolChoice ?? true,
       reportCached: options.reportCached ?? true,
+      gpu: options.gpu ?? null,
     },
     cache: new PrefixCache(),
   } as Ctx;
@@ -166,6 +174,11 @@ async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespo
   if (req.method === 'GET' && path === '/v1/models') {
     const data = [{ id: ctx.options.model, object: 'model', created: 0, owned_by: 'foreman-test' }];
     sendJson(res, 200, { object: 'list', data });
+    return;
+  }
+  if (req.method === 'GET' && path === '/metrics' && ctx.options.gpu) {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(ctx.options.gpu.metricsText(ctx.options.model));
     return;
   }
   if (req.method !== 'POST' || path !== '/v1/chat/completions') {
@@ -252,13 +265,25 @@ function forcedToolReply(body: ChatRequest, reply: Reply): Reply {
 async function sendReply(job: Job, reply: Reply): Promise<void> {
   const { body, res } = job;
   const usage = usageFor(job, reply);
+  const gpu = job.ctx.options.gpu;
+  const generation = gpu ? simulate(gpu, job, usage) : null;
   if (body.stream !== true) {
+    if (generation) await generation.done;
     sendJson(res, 200, completionBody(reply, job.model, job.index, usage));
     return;
   }
   const includeUsage = body.stream_options?.include_usage === true;
   const events = sseChunks(reply, job.model, job.index, includeUsage ? usage : null);
   events.push('[DONE]');
+  if (generation) {
+    // The first chunk goes out with the first token, the rest with the last.
+    await generation.firstToken;
+    startStream(res);
+    res.write(frame(events[0]));
+    await generation.done;
+    if (!res.destroyed) res.end(events.slice(1).map(frame).join(''));
+    return;
+  }
   startStream(res);
   const delay = reply.chunkDelayMs ?? 0;
   if (delay <= 0) {
@@ -271,6 +296,13 @@ async function sendReply(job: Job, reply: Reply): Promise<void> {
     await sleep(delay);
   }
   res.end();
+}
+
+/** The reply's turn on the simulated GPU, sized by the usage it reports (or ~4 characters a token). */
+function simulate(gpu: SimulatedGpu, job: Job, usage: Record<string, unknown> | null) {
+  const prompt = typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : Math.ceil(job.promptChars / 4);
+  const completion = typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : 1;
+  return gpu.generate(prompt, Math.min(prompt, Math.floor(job.cachedChars / 4)), completion);
 }
 
 /** Faults always take the streamed shape (headers, then chunks), even for `stream: false`. */

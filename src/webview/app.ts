@@ -1,12 +1,14 @@
 /**
- * The panel's root: notices, the sandbox's line, the blocked message, the view of the current phase, and history.
+ * The panel's root: a head that stays in view (the line of the latest event and the current phase's
+ * action bar: Run, Apply, Stop all), the sandbox's line, the blocked message, the view of the
+ * current phase, and history.
  * Phase views are created when first needed and kept, so going back to a phase finds its inputs
  * as they were; only the current one is in the document (and so only its controls are reachable).
  */
 import type { PanelState, Phase } from '../protocol/panel';
 import { h, setAttr, setText } from './dom';
 import type { PanelContext } from './context';
-import { BlockedView, NoticesView, SandboxLine } from './banners';
+import { BlockedView, NoticeLine, SandboxLine } from './banners';
 import { BoardView } from './boardView';
 import { ComposeView } from './composeView';
 import { HistoryView } from './historyView';
@@ -16,14 +18,19 @@ import { PlanView } from './planView';
 /** What every phase view offers. */
 interface PhaseView {
   readonly el: HTMLElement;
-  update(state: PanelState): void;
+  /** The phase's main actions, kept in the panel's head (in view however far the panel scrolls). */
+  readonly bar?: HTMLElement;
+  /** Draws `state`; `lineOutcome` is the run whose outcome the panel's line tells now (null for none). */
+  update(state: PanelState, lineOutcome: string | null): void;
 }
 
 /** The whole panel. */
 export class App {
   readonly el = h('main', { class: 'panel', 'data-phase': 'loading' });
   private readonly live = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' });
-  private readonly notices: NoticesView;
+  private readonly line: NoticeLine;
+  private readonly barHost = h('div', { class: 'bar-host' });
+  private readonly head = h('div', { class: 'panel-head' });
   private readonly blocked = new BlockedView();
   private readonly sandbox = new SandboxLine();
   private readonly body = h('div', { class: 'phase-host' });
@@ -37,25 +44,28 @@ export class App {
   private current: PhaseView | null | undefined = undefined;
 
   constructor(private readonly ctx: PanelContext) {
-    this.notices = new NoticesView(ctx);
+    this.line = new NoticeLine(ctx);
     this.history = new HistoryView(ctx);
     this.body.append(this.loading);
-    this.el.append(this.live, this.notices.el, this.sandbox.el, this.blocked.el, this.body, this.history.el);
+    this.head.append(this.line.el, this.barHost);
+    this.el.append(this.live, this.head, this.sandbox.el, this.blocked.el, this.body, this.history.el);
   }
 
   /** Renders `state` (called for every state and after UI changes). */
   render(state: PanelState): void {
     setAttr(this.el, 'data-phase', state.phase);
-    this.notices.update(state.notices);
     this.sandbox.update(state.sandbox);
     this.blocked.update(state.blocked);
     this.ctx.controls.setBlockedBanner(state.blocked !== null);
+    this.line.update(state);
     const view = this.viewFor(state);
     if (view !== this.current) {
       this.body.replaceChildren(...(view ? [view.el] : []));
+      this.barHost.replaceChildren(...(view?.bar ? [view.bar] : []));
       this.current = view;
     }
-    view?.update(state);
+    setAttr(this.head, 'data-empty', this.line.el.hidden && !view?.bar ? 'true' : null);
+    view?.update(state, this.line.outcomeShown());
     this.history.update(state);
   }
 

@@ -1,47 +1,118 @@
 /**
- * The messages at the top of the panel: the host's notices (each dismissable) and, when Foreman
- * cannot run here, why not.
+ * The messages at the top of the panel: one line for the latest event (the host's notices, and the
+ * errors of the run's own requests, which no control beside them shows), the log of earlier
+ * events on demand, and, when Foreman cannot run here, why not.
  */
 import type { Notice, PanelState } from '../protocol/panel';
-import { button, h, icon, reconcile, setAttr, setHidden, setText } from './dom';
-import { requestButton } from './context';
+import { button, h, icon, setAttr, setHidden, setText, uid } from './dom';
 import type { PanelContext } from './context';
+import { formatMoment } from './format';
 
 const NOTICE_ICON: Record<Notice['kind'], string> = { info: 'info', warning: 'warning', error: 'error' };
 
-/** The stack of notices; errors are alerts, the rest polite status messages. */
-export class NoticesView {
-  readonly el = h('div', { class: 'notices' });
-  private readonly items = new Map<string, HTMLElement>();
+/**
+ * The keys of the board's run requests (Apply, Resume, Stop all, New spec): their errors are run
+ * errors, said in the panel's line and nowhere else.
+ */
+export const LINE_ERROR_KEYS: readonly string[] = ['run/apply', 'run/resume', 'run/stopAll', 'run/close'];
 
-  constructor(private readonly ctx: PanelContext) {}
+/** What the line shows: a notice, or a run request's error. */
+type LineItem = { source: 'notice'; notice: Notice } | { source: 'error'; key: string; text: string; at: number };
 
-  update(notices: readonly Notice[]): void {
-    const byKey = new Map(notices.map((n) => [String(n.id), n]));
-    const keys = [...byKey.keys()];
-    for (const [key, el] of this.items) if (!byKey.has(key)) this.ctx.controls.release(el);
-    const rows = reconcile(this.el, keys, this.items, (key) => this.create(byKey.get(key) as Notice));
-    rows.forEach((row, i) => this.fill(row, byKey.get(keys[i]) as Notice));
-    setHidden(this.el, notices.length === 0);
+/**
+ * The panel's one line: the latest event, with a toggle that opens the log of earlier ones
+ * ("3 earlier") and a button that dismisses the line (the log keeps it). Errors are alerts, the
+ * rest polite status messages; a long message is cut to four lines until the log is open.
+ */
+export class NoticeLine {
+  private readonly icon = icon('info');
+  private readonly text = h('div', { class: 'line-text' });
+  private readonly toggle: HTMLButtonElement;
+  private readonly dismiss: HTMLButtonElement;
+  private readonly line: HTMLElement;
+  private readonly log = h('ol', { class: 'notice-log', 'aria-label': 'Earlier events', hidden: true });
+  readonly el: HTMLElement;
+  private item: LineItem | null = null;
+  private signature = '';
+
+  constructor(private readonly ctx: PanelContext) {
+    this.log.id = uid('log');
+    this.toggle = button('', { kind: 'link', title: 'Show the earlier events' }, () => {
+      this.ctx.updateUi((ui) => ({ ...ui, logOpen: !ui.logOpen }));
+      this.ctx.rerender();
+    });
+    setAttr(this.toggle, 'aria-controls', this.log.id);
+    setAttr(this.toggle, 'aria-expanded', 'false');
+    this.toggle.classList.add('line-toggle');
+    this.dismiss = button('', { kind: 'icon', icon: 'close', label: 'Dismiss' }, () => this.dismissItem());
+    this.line = h('div', { class: 'notice line' }, this.icon, this.text, this.toggle, this.dismiss);
+    this.el = h('div', { class: 'line-area' }, this.line, this.log);
   }
 
-  private create(n: Notice): HTMLElement {
-    const text = h('div', { class: 'notice-text' });
-    const dismiss = requestButton(
-      this.ctx,
-      button('', { kind: 'icon', icon: 'close', label: 'Dismiss' }),
-      `notice:${n.id}:`,
-      () => ({ type: 'notice/dismiss', id: n.id }),
-    );
-    return h('div', { class: 'notice' }, icon(NOTICE_ICON[n.kind]), text, dismiss);
+  /** The run whose outcome the line tells now (the board then leaves out its own message), or null. */
+  outcomeShown(): string | null {
+    const item = this.item;
+    return item?.source === 'notice' && item.notice.outcome ? item.notice.runId : null;
   }
 
-  private fill(row: HTMLElement, n: Notice): void {
-    setAttr(row, 'class', `notice notice-${n.kind}`);
-    setAttr(row, 'role', n.kind === 'error' ? 'alert' : 'status');
-    setAttr(row, 'data-notice-kind', n.kind);
-    setText(row.querySelector('.notice-text') as Element, n.text);
+  update(state: PanelState): void {
+    const latest = state.notices.at(-1);
+    const unseen = latest && latest.id > state.noticesSeen ? latest : null;
+    const error = this.ctx.controls.latestError(LINE_ERROR_KEYS);
+    this.item =
+      error && (!unseen || error.at >= unseen.at)
+        ? { source: 'error', key: error.key, text: error.message, at: error.at }
+        : unseen
+          ? { source: 'notice', notice: unseen }
+          : null;
+    const shownId = this.item?.source === 'notice' ? this.item.notice.id : null;
+    const earlier = state.notices.filter((n) => n.id !== shownId).reverse();
+    const open = this.ctx.ui().logOpen && earlier.length > 0;
+    this.fillLine(earlier.length, open);
+    const signature = JSON.stringify([open, earlier.map((n) => n.id), state.now - (state.now % 60_000)]);
+    if (signature !== this.signature) {
+      this.signature = signature;
+      this.log.replaceChildren(...(open ? earlier.map((n) => logItem(n, state.now)) : []));
+    }
+    setHidden(this.log, !open);
   }
+
+  private fillLine(earlier: number, open: boolean): void {
+    const item = this.item;
+    const kind = item ? (item.source === 'error' ? 'error' : item.notice.kind) : null;
+    setHidden(this.el, !item && earlier === 0);
+    setAttr(this.line, 'class', `notice line${kind ? ` notice-${kind}` : ' line-quiet'}${open ? ' open' : ''}`);
+    setAttr(this.line, 'role', kind === 'error' ? 'alert' : 'status');
+    setAttr(this.line, 'data-notice-kind', kind);
+    setAttr(this.line, 'data-line-source', item?.source ?? null);
+    setAttr(this.icon, 'class', `codicon codicon-${kind ? NOTICE_ICON[kind] : 'history'}`);
+    setText(this.text, item ? (item.source === 'error' ? item.text : item.notice.text) : '');
+    setHidden(this.text, !item);
+    setHidden(this.dismiss, !item);
+    setHidden(this.toggle, earlier === 0);
+    setText(this.toggle, `${earlier} earlier`);
+    setAttr(this.toggle, 'aria-expanded', String(open));
+  }
+
+  private dismissItem(): void {
+    const item = this.item;
+    if (!item) return;
+    if (item.source === 'error') {
+      this.ctx.controls.dismissError(item.key);
+      this.ctx.rerender();
+    } else this.ctx.send('notice', { type: 'notice/dismiss', id: item.notice.id });
+  }
+}
+
+/** One earlier event of the log: its time, its kind and its text. */
+function logItem(n: Notice, now: number): HTMLElement {
+  return h(
+    'li',
+    { class: `log-item notice-${n.kind}`, 'data-notice-id': n.id, 'data-notice-kind': n.kind },
+    icon(NOTICE_ICON[n.kind]),
+    h('time', { class: 'muted', text: formatMoment(n.at, now) }),
+    h('span', { class: 'log-text', text: n.text }),
+  );
 }
 
 type Blocked = NonNullable<PanelState['blocked']>;

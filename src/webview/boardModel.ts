@@ -80,8 +80,20 @@ export const BUDGET_WARNING_FRACTION = 0.8;
 export function budgetBars(budget: RunView['budget']): BudgetBar[] {
   const bars: BudgetBar[] = [];
   if (budget.tokens) bars.push(barOf('tokens', budget.tokens, (n) => formatCount(n), 'token'));
-  if (budget.cost) bars.push(barOf('cost', budget.cost, (n) => formatCost(n), 'cost'));
+  if (budget.cost) bars.push(costBar(budget.cost));
   return bars;
+}
+
+/** The cost bar: what the priced requests cost; requests without a price are said, never counted as $0. */
+function costBar(b: NonNullable<RunView['budget']['cost']>): BudgetBar {
+  const bar = barOf('cost', { used: b.used ?? 0, limit: b.limit }, (n) => formatCost(n), 'cost');
+  if (!b.unpriced) return bar;
+  const used = b.used === null ? 'unpriced' : `${formatCost(b.used)} + unpriced part`;
+  return {
+    ...bar,
+    label: `${used} / ${formatCost(b.limit)}`,
+    description: `${bar.description} by the priced requests; some requests had no price`,
+  };
 }
 
 function barOf(
@@ -174,4 +186,31 @@ export function runElapsed(run: Pick<RunView, 'startedAt' | 'finishedAt' | 'live
   if (run.startedAt === null) return null;
   const end = run.finishedAt ?? hostNow;
   return formatDuration(end - run.startedAt);
+}
+
+/** Statuses whose reason is said on the row itself, not only in its details. */
+const REASON_ON_ROW: ReadonlySet<string> = new Set(['failed', 'blocked', 'stopped', 'interrupted']);
+
+/** Why the task failed, was blocked, stopped or interrupted, for the row; null when it has no such reason. */
+export function reasonOnRow(row: Pick<TaskRow, 'status' | 'reason'>): string | null {
+  if (!row.reason || !REASON_ON_ROW.has(row.status)) return null;
+  return row.reason.charAt(0).toUpperCase() + row.reason.slice(1);
+}
+
+/**
+ * After a change request, what the agent changed in its new round against the previous one:
+ * "New round after your request: 2 files changed, +14 −3 lines." Null before any request.
+ */
+export function roundText(row: Pick<TaskRow, 'status' | 'changes'>): string | null {
+  const c = row.changes;
+  if (!c) return null;
+  const head = `New round after your request${c.requests > 1 ? ` (${c.requests} so far)` : ''}`;
+  if (c.diff) {
+    const files = c.diff.files.length;
+    const what = files === 0 ? 'no file changed' : `${files === 1 ? '1 file' : `${files} files`} changed`;
+    return `${head}: ${what}, +${c.diff.added.toLocaleString('en-US')} −${c.diff.removed.toLocaleString('en-US')} lines.`;
+  }
+  if (c.committed) return `${head}: counting the changed lines…`;
+  const busy = row.status === 'queued' || isTicking(row.status);
+  return busy ? `${head}: the agent is at work on it.` : `${head}: the agent changed nothing.`;
 }

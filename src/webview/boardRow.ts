@@ -9,8 +9,8 @@ import { button, h, icon, rebuildIfChanged, setAttr, setClass, setHidden, setIco
 import type { Child } from './dom';
 import { requestButton } from './context';
 import type { PanelContext } from './context';
-import { elapsedNow, stepText, verificationSummary, waitingText } from './boardModel';
-import { formatCost, formatDuration, formatRate, formatUsage } from './format';
+import { elapsedNow, reasonOnRow, roundText, stepText, verificationSummary, waitingText } from './boardModel';
+import { formatDuration, formatRate, formatUsage, formatUsageCost } from './format';
 import { taskLook } from './status';
 import { AskStrip } from './askStrip';
 
@@ -37,6 +37,10 @@ export class BoardRow {
   private readonly cost = h('span', { class: 'cost' });
   private readonly rate = h('span', { class: 'rate' });
   private readonly verify = h('span', { class: 'verify' });
+  /** Why a task failed, was blocked or stopped: said on the row, once. */
+  private readonly reason = h('p', { class: 'row-reason' });
+  /** After a change request: what the agent changed in its new round. */
+  private readonly round = h('p', { class: 'row-round' });
   private readonly output: HTMLButtonElement;
   private readonly actions: Record<ActionName, HTMLButtonElement>;
   private readonly askStrip: AskStrip;
@@ -82,6 +86,8 @@ export class BoardRow {
       h('div', { class: 'row-head' }, this.toggle, this.elapsed),
       h('div', { class: 'row-meta' }, this.step, this.usage, this.cost, this.rate),
       h('div', { class: 'row-verify' }, this.verify, this.output),
+      this.reason,
+      this.round,
       this.askStrip.el,
       h('div', { class: 'row-actions' }, ...Object.values(this.actions)),
       this.errors,
@@ -217,8 +223,15 @@ export class BoardRow {
     setText(this.step, stepText(row) || waitingText(row, (id) => env.statusOf(id)));
     const used = row.usage.input + row.usage.output > 0;
     setText(this.usage, used ? formatUsage(row.usage) : '');
-    setText(this.cost, used ? formatCost(row.usage.cost) : '');
-    setText(this.rate, row.tokensPerSecond > 0 ? formatRate(row.tokensPerSecond) : '');
+    setText(this.cost, used ? formatUsageCost(row.usage) : '');
+    setText(this.rate, row.tokensPerSecond !== null && row.tokensPerSecond > 0 ? formatRate(row.tokensPerSecond) : '');
+    const reason = reasonOnRow(row);
+    setText(this.reason, reason ?? '');
+    setClass(this.reason, `row-reason tone-${look.tone === 'error' ? 'error' : 'muted'}`);
+    setHidden(this.reason, reason === null);
+    const round = roundText(row);
+    setText(this.round, round ?? '');
+    setHidden(this.round, round === null);
     const v = verificationSummary(row.verification);
     setText(this.verify, v?.text ?? '');
     setClass(this.verify, `verify tone-${v?.tone ?? 'muted'}`);
@@ -255,7 +268,8 @@ export class BoardRow {
 
 function rowDetails(row: TaskRow): Child[] {
   return [
-    row.reason ? detail('Why', h('p', { class: 'prose', text: row.reason })) : null,
+    row.reason && reasonOnRow(row) === null ? detail('Why', h('p', { class: 'prose', text: row.reason })) : null,
+    row.changes ? detail('Changes you asked for', h('p', { class: 'prose', text: row.changes.comments })) : null,
     detail(
       'Task',
       h(

@@ -11,7 +11,7 @@ import { budgetBars, runElapsed, runMeta, statusCounts } from './boardModel';
 import type { BudgetBar } from './boardModel';
 import { BoardRow, IntegrationRow } from './boardRow';
 import type { RowEnv } from './boardRow';
-import { formatCost, formatCount, formatRate } from './format';
+import { formatCount, formatRate, formatUsageCost } from './format';
 import { RateChart } from './rateChart';
 import { RUN_STATUS_LOOK } from './status';
 
@@ -37,8 +37,11 @@ export class BoardView {
   private readonly rowEls = new Map<string, HTMLLIElement>();
   private readonly rows = new Map<string, BoardRow>();
   private readonly integration: IntegrationRow;
+  private readonly runActions: HTMLElement;
   private run: RunView | null = null;
   readonly el: HTMLElement;
+  /** Status, Stop all, Apply, Resume and New spec: the panel keeps it in view (see App). */
+  readonly bar: HTMLElement;
 
   constructor(private readonly ctx: PanelContext) {
     this.stopAll = requestButton(
@@ -64,10 +67,27 @@ export class BoardView {
     );
     this.close = requestButton(ctx, button('New spec', { icon: 'edit' }), 'run/close', () => ({ type: 'run/close' }));
     this.integration = new IntegrationRow(ctx);
+    this.runActions = h(
+      'div',
+      { class: 'actions run-actions' },
+      this.apply.squash,
+      this.apply.merge,
+      this.resume,
+      this.close,
+    );
+    // The run's requests have no error slot here: their errors are run errors, said in the panel's line.
+    this.bar = h(
+      'div',
+      { class: 'board-bar', role: 'group', 'aria-label': 'Run' },
+      this.badge,
+      this.runId,
+      this.runActions,
+      h('span', { class: 'spacer' }),
+      this.stopAll,
+    );
     this.el = h(
       'section',
       { class: 'phase board' },
-      h('div', { class: 'board-bar' }, this.badge, this.runId, h('span', { class: 'spacer' }), this.stopAll),
       this.meta,
       this.message,
       this.budgetHit,
@@ -75,23 +95,21 @@ export class BoardView {
       this.totals,
       this.budgets,
       this.chart.el,
-      h('div', { class: 'actions run-actions' }, this.apply.squash, this.apply.merge, this.resume, this.close),
-      ctx.controls.errorSlot(['run/']),
       this.counts,
       this.rowList,
       this.integration.el,
     );
   }
 
-  update(state: PanelState): void {
+  update(state: PanelState, lineOutcome: string | null = null): void {
     const run = state.run;
     if (!run) return;
     if (this.run && this.run.runId !== run.runId) this.dropRows();
     this.run = run;
-    this.updateHeader(run, state);
+    this.updateHeader(run, state, lineOutcome === run.runId);
     this.updateTotals(run);
     this.updateBudgets(run);
-    this.chart.update(run.rate, run.tokensPerSecond);
+    this.chart.update(run.rate, run.tokensPerSecond, run.usage.output);
     this.updateActions(run, state.blocked !== null);
     rebuildIfChanged(this.counts, JSON.stringify(run.counts), () =>
       statusCounts(run.counts).map((c) =>
@@ -106,7 +124,8 @@ export class BoardView {
     this.integration.update(run);
   }
 
-  private updateHeader(run: RunView, state: PanelState): void {
+  /** `inLine`: the panel's line tells how this run ended, so the board does not say it again. */
+  private updateHeader(run: RunView, state: PanelState, inLine: boolean): void {
     const look = RUN_STATUS_LOOK[run.status];
     setAttr(this.el, 'data-run-status', run.status);
     setClass(this.badge, `badge status-badge tone-${look.tone}`);
@@ -119,17 +138,12 @@ export class BoardView {
     this.ctx.controls.enable(this.stopAll, run.actions.stopAll);
     this.updateMeta(run, state.now + this.ctx.sinceState());
     setText(this.message, run.message ?? '');
-    setHidden(this.message, !run.message);
+    setHidden(this.message, !run.message || inLine);
     setText(this.budgetHit, run.budgetHit ? `Budget reached: ${run.budgetHit}` : '');
-    setHidden(this.budgetHit, !run.budgetHit);
-    const { tasks, commands } = run.asks;
-    setText(
-      this.asks,
-      tasks
-        ? `${tasks} agent${tasks === 1 ? ' waits' : 's wait'} for your approval of ${commands} command${commands === 1 ? '' : 's'}: see the highlighted rows.`
-        : '',
-    );
-    setHidden(this.asks, tasks === 0);
+    setHidden(this.budgetHit, !run.budgetHit || inLine);
+    const asking = run.tasks.filter((t) => t.ask !== null).map((t) => t.id);
+    setText(this.asks, asksText(asking, run.asks.commands));
+    setHidden(this.asks, asking.length === 0);
   }
 
   private updateMeta(run: RunView, hostNow: number): void {
@@ -146,7 +160,7 @@ export class BoardView {
       ['In', formatCount(u.input)],
       ['Cached', formatCount(u.cached)],
       ['Out', formatCount(u.output)],
-      ['Cost', formatCost(u.cost)],
+      ['Cost', formatUsageCost(u)],
       ['Speed', formatRate(run.tokensPerSecond)],
     ];
     rebuildIfChanged(this.totals, JSON.stringify([items, u.estimated]), () => [
@@ -172,6 +186,7 @@ export class BoardView {
     setHidden(this.resume, !a.resume);
     this.ctx.controls.enable(this.resume, !blocked);
     setHidden(this.close, run.live);
+    setHidden(this.runActions, !a.apply && !a.resume && run.live);
   }
 
   private updateRows(run: RunView, blocked: boolean): void {
@@ -208,6 +223,15 @@ export class BoardView {
     const since = this.ctx.sinceState();
     for (const row of this.rows.values()) row.tick(since);
   }
+}
+
+/** "Tasks a, b wait for your approval of 2 commands: see their rows." Names at most five tasks. */
+export function asksText(taskIds: readonly string[], commands: number): string {
+  if (taskIds.length === 0) return '';
+  const shown = taskIds.slice(0, 5).join(', ') + (taskIds.length > 5 ? ` and ${taskIds.length - 5} more` : '');
+  const who = taskIds.length === 1 ? `Task ${shown} waits` : `${taskIds.length} tasks wait (${shown})`;
+  const what = `${commands} command${commands === 1 ? '' : 's'}`;
+  return `${who} for your approval of ${what}: see ${taskIds.length === 1 ? 'its row' : 'their rows'}.`;
 }
 
 function budgetBar(b: BudgetBar): HTMLElement {

@@ -4,7 +4,7 @@
  */
 import type { Request, RequestErrorReason } from '../protocol/panel';
 import { h, icon, setAttr, setHidden, setText } from './dom';
-import type { RequestTracker } from './requests';
+import type { KeptError, RequestTracker } from './requests';
 import type { UiState } from './uiState';
 
 /** The panel's services, as views use them. */
@@ -71,6 +71,19 @@ export class Controls {
     this.slots.set(el, prefixes);
     this.applySlot(el, prefixes);
     return el;
+  }
+
+  /**
+   * The latest error of the requests whose keys start with one of `prefixes`, for the panel's line
+   * (no slot shows those); a 'blocked' one is left out while the blocked banner says it.
+   */
+  latestError(prefixes: readonly string[]): KeptError | null {
+    return this.tracker.latestError(prefixes, this.bannerShown ? SHOWN_BY_BANNER : undefined);
+  }
+
+  /** Forgets the error under `key` (the developer dismissed it). */
+  dismissError(key: string): void {
+    this.tracker.clearError(key);
   }
 
   /** Forgets the controls and error slots inside `root` (a board row that left the board). */

@@ -41,6 +41,15 @@ export function formatCost(cost: number | null): string {
   return `$${formatCount(cost)}`;
 }
 
+/**
+ * A usage's cost, saying when prices were missing: "$0.0012"; "$0.0012 + unpriced part" when some
+ * requests had no price; "unpriced" when none had one. Never "$0" for a missing price.
+ */
+export function formatUsageCost(usage: Pick<Usage, 'cost' | 'unpriced'>): string {
+  if (!usage.unpriced) return formatCost(usage.cost);
+  return usage.cost === null ? 'unpriced' : `${formatCost(usage.cost)} + unpriced part`;
+}
+
 /** A duration: "0s", "42s", "1m 05s", "2h 03m". Negative durations (clock skew) read as "0s". */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));
@@ -56,8 +65,12 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-/** Output tokens per second: "0 tok/s", "4.2 tok/s", "42 tok/s", "1.2k tok/s". */
-export function formatRate(tokensPerSecond: number): string {
+/**
+ * Output tokens per second (src/core/throughput.ts): "0 tok/s", "4.2 tok/s", "42 tok/s",
+ * "1.2k tok/s"; "— tok/s" when no request was timed.
+ */
+export function formatRate(tokensPerSecond: number | null): string {
+  if (tokensPerSecond === null) return '— tok/s';
   const r = Math.max(0, tokensPerSecond);
   if (r === 0) return '0 tok/s';
   if (r < 10) return `${Number(r.toFixed(1))} tok/s`;

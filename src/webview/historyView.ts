@@ -6,7 +6,7 @@ import type { HistoryEntry, PanelState } from '../protocol/panel';
 import { button, h, icon, reconcile, setHidden, setText } from './dom';
 import { requestButton } from './context';
 import type { PanelContext } from './context';
-import { firstLine, formatCost, formatMoment, formatTotalTokens } from './format';
+import { firstLine, formatMoment, formatTotalTokens, formatUsageCost } from './format';
 import { RUN_STATUS_LOOK } from './status';
 
 /** The history section. */
@@ -72,7 +72,7 @@ export class HistoryView {
       `${e.merged}/${e.tasks} merged`,
       formatTotalTokens(e.usage),
       e.verification === 'skipped' ? 'not verified (no checks)' : '',
-      formatCost(e.usage.cost),
+      formatUsageCost(e.usage),
       e.applied ? `applied as ${e.applied.commit.slice(0, 7)}` : '',
     ].filter(Boolean);
     li.replaceChildren(

@@ -66,7 +66,9 @@ export function reactToHostMessage(model: PanelModel, data: unknown, c: Circumst
     case 'focus/spec':
       return { ...NOTHING, model, focusSpec: true };
     case 'request/didFinish': {
-      const finished = c.tracker.finish(msg.id, msg.ok, msg.error) ?? null;
+      // The host's clock now, estimated as the panel's ticks are, so errors and notices order by time.
+      const at = model.state ? model.state.now + Math.max(0, c.now - model.receivedAt) : 0;
+      const finished = c.tracker.finish(msg.id, msg.ok, msg.error, at) ?? null;
       return { ...NOTHING, model, render: finished !== null, finished };
     }
     case 'state/didChange':

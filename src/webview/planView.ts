@@ -8,7 +8,7 @@ import type { PanelState, PlanTask, PlanView as Plan } from '../protocol/panel';
 import { button, h, icon, reconcile, rebuildIfChanged, setHidden, setText } from './dom';
 import { requestButton } from './context';
 import type { PanelContext } from './context';
-import { firstLine, formatCost, formatCount, formatUsage, plural } from './format';
+import { firstLine, formatCost, formatCount, formatUsage, formatUsageCost, plural } from './format';
 import { cardFace, taskForm, warningNote } from './planCard';
 import {
   dependencyOrder,
@@ -52,6 +52,8 @@ export class PlanView {
   private focusNext: { taskId: string; target: 'edit' | 'form' } | null = null;
   private focusAdd = false;
   readonly el: HTMLElement;
+  /** Run, its hint and its error: the panel keeps it in view (see App). */
+  readonly bar: HTMLElement;
 
   constructor(private readonly ctx: PanelContext) {
     this.addButton = button('Add task', { icon: 'add' }, () => this.startAdd());
@@ -74,6 +76,12 @@ export class PlanView {
       this.ctx.updateUi((ui) => ({ ...ui, replanComment: this.comment.value }));
       this.ctx.controls.enable(this.replan, this.comment.value.trim() !== '');
     });
+    this.bar = h(
+      'div',
+      { class: 'plan-bar', role: 'group', 'aria-label': 'Run the plan' },
+      h('div', { class: 'actions run-actions' }, this.run, this.runHint),
+      ctx.controls.errorSlot(['run/start']),
+    );
     this.el = h(
       'section',
       { class: 'phase plan' },
@@ -84,8 +92,6 @@ export class PlanView {
       this.cardList,
       this.addArea,
       this.estimate,
-      h('div', { class: 'actions run-actions' }, this.run, this.runHint),
-      ctx.controls.errorSlot(['run/start']),
       h(
         'div',
         { class: 'replan' },
@@ -116,7 +122,11 @@ export class PlanView {
     this.ctx.controls.enable(this.run, plan.errors.length === 0 && plan.tasks.length > 0 && !state.blocked);
     setText(
       this.runHint,
-      plan.errors.length ? 'Solve the problems above to run.' : plan.tasks.length === 0 ? 'Add a task to run.' : '',
+      plan.errors.length
+        ? 'Solve the problems listed below to run.'
+        : plan.tasks.length === 0
+          ? 'Add a task to run.'
+          : '',
     );
     const comment = this.ctx.ui().replanComment;
     if (document.activeElement !== this.comment && this.comment.value !== comment) this.comment.value = comment;
@@ -311,7 +321,7 @@ function estimateParts(plan: Plan): HTMLElement[] {
   const usage = plan.plannerUsage;
   const planner = h('p', {
     class: 'muted',
-    text: `Planning used ${formatCount(usage.input + usage.output)} tokens (${formatCost(usage.cost)}).`,
+    text: `Planning used ${formatCount(usage.input + usage.output)} tokens (${formatUsageCost(usage)}).`,
   });
   const title = h('h3', { class: 'subheading' }, icon('dashboard'), h('span', { text: 'Estimate for the run' }));
   if (!e) return [title, h('p', { class: 'muted', text: 'No estimate while the plan has problems.' }), planner];
@@ -321,6 +331,13 @@ function estimateParts(plan: Plan): HTMLElement[] {
     h('span', { text: `≈ ${formatUsage({ ...e, estimated: false })}` }),
     h('strong', { class: 'estimate-cost', text: ` · ${formatCost(e.cost)}` }),
   );
+  const costRange = e.cost === null ? '' : ` · ${formatCost(e.low.cost)}–${formatCost(e.high.cost)}`;
+  const range = h('p', {
+    class: 'estimate-range muted',
+    text:
+      `Range ${formatCount(e.low.tokens)}–${formatCount(e.high.tokens)} tokens${costRange}, ` +
+      (e.basis === 'history' ? "learned from this repository's finished runs." : 'assumed: no finished runs here yet.'),
+  });
   const over = e.overBudget
     ? h(
         'div',
@@ -335,5 +352,5 @@ function estimateParts(plan: Plan): HTMLElement[] {
     h('summary', { text: 'Assumptions' }),
     h('p', { text: e.assumptions }),
   );
-  return [title, numbers, ...(over ? [over] : []), details, planner];
+  return [title, numbers, range, ...(over ? [over] : []), details, planner];
 }

@@ -51,8 +51,13 @@ export class RateChart {
     );
   }
 
-  update(samples: readonly number[], current: number): void {
-    const sig = `${samples.join(',')}|${current}`;
+  /**
+   * Draw `samples` (tokens/s, one a second), with `current` as the figure now and `output` the
+   * run's output tokens so far: with output but no series, the backend's answers were not timed
+   * (each came whole), which the chart says instead of "No output yet.".
+   */
+  update(samples: readonly number[], current: number | null, output: number): void {
+    const sig = `${samples.join(',')}|${current}|${output > 0}`;
     if (sig === this.signature) return;
     this.signature = sig;
     const g = chartGeometry(samples, WIDTH, HEIGHT);
@@ -67,5 +72,11 @@ export class RateChart {
       `Output tokens per second over the last ${samples.length} seconds; peak ${formatRate(peak)}, now ${formatRate(current)}.`,
     );
     this.empty.hidden = g.line !== '';
+    setText(
+      this.empty,
+      output > 0
+        ? 'No timed output: the backend sent each answer whole, so there is no rate to show.'
+        : 'No output yet.',
+    );
   }
 }

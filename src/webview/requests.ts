@@ -21,6 +21,12 @@ export interface Finished {
 
 const NONE: ReadonlySet<RequestErrorReason> = new Set();
 
+/** A failed request's error, kept under its control's key, with the host time it arrived at. */
+export interface KeptError extends RequestError {
+  key: string;
+  at: number;
+}
+
 interface Pending {
   key: string;
   onDone?: (ok: boolean) => void;
@@ -30,7 +36,7 @@ interface Pending {
 export class RequestTracker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly errors = new Map<string, RequestError>();
+  private readonly errors = new Map<string, KeptError>();
 
   /** The envelope for a new request under `key`; clears the key's previous error. */
   start(key: string, request: Request, onDone?: (ok: boolean) => void): RequestEnvelope {
@@ -41,15 +47,18 @@ export class RequestTracker {
   }
 
   /**
-   * Books the host's answer to request `id`; undefined when no such request is in flight. A failure
-   * without an error (or with a blank message) is kept as an unexpected 'The request failed.'.
+   * Books the host's answer to request `id`, arrived at host time `at`; undefined when no such
+   * request is in flight. A failure without an error (or with a blank message) is kept as an
+   * unexpected 'The request failed.'.
    */
-  finish(id: number, ok: boolean, error: RequestError | null): Finished | undefined {
+  finish(id: number, ok: boolean, error: RequestError | null, at = 0): Finished | undefined {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
     if (!ok)
       this.errors.set(p.key, {
+        key: p.key,
+        at,
         message: error?.message.trim() || 'The request failed.',
         reason: error?.reason ?? 'unexpected',
       });
@@ -71,6 +80,15 @@ export class RequestTracker {
     for (const [key, e] of this.errors)
       if (!except.has(e.reason) && prefixes.some((p) => key.startsWith(p))) out.push(e.message);
     return out;
+  }
+
+  /** The latest error kept under a key that starts with one of `prefixes` (leaving out `except`), or null. */
+  latestError(prefixes: readonly string[], except: ReadonlySet<RequestErrorReason> = NONE): KeptError | null {
+    let latest: KeptError | null = null;
+    for (const e of this.errors.values())
+      if (!except.has(e.reason) && prefixes.some((p) => e.key.startsWith(p)) && (!latest || e.at >= latest.at))
+        latest = e;
+    return latest;
   }
 
   /** Forgets the error under `key` (the developer dismissed it). */

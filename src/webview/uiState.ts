@@ -24,6 +24,8 @@ export interface UiState {
   /** The connect box opened by "Add backend" although a backend is configured. */
   connectOpen: boolean;
   historyOpen: boolean;
+  /** The log of earlier notices under the panel's line is open. */
+  logOpen: boolean;
   scrollY: number;
 }
 
@@ -39,6 +41,7 @@ export function initialUiState(): UiState {
     backendForm: { name: '', baseUrl: '', model: '' },
     connectOpen: false,
     historyOpen: true,
+    logOpen: false,
     scrollY: 0,
   };
 }
@@ -91,6 +94,7 @@ export function restoreUiState(saved: unknown): UiState {
     backendForm: { name: str(form.name), baseUrl: str(form.baseUrl), model: str(form.model) },
     connectOpen: saved.connectOpen === true,
     historyOpen: typeof saved.historyOpen === 'boolean' ? saved.historyOpen : base.historyOpen,
+    logOpen: saved.logOpen === true,
     scrollY: typeof saved.scrollY === 'number' && saved.scrollY >= 0 ? saved.scrollY : 0,
   };
 }

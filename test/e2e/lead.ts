@@ -46,12 +46,84 @@ export async function openLead(vscode: VSCodeSession): Promise<FrameLocator> {
 async function widenSideBar(page: Page, width: number): Promise<void> {
   const box = await page.locator('.part.sidebar').boundingBox();
   if (!box || box.width >= width) return;
+  await dragSideBar(page, width);
+}
+
+/** Drags the side bar's edge to make it `width` pixels wide, narrower or wider; returns its box then. */
+async function dragSideBar(
+  page: Page,
+  width: number,
+): Promise<{ x: number; y: number; width: number; height: number }> {
+  const sidebar = page.locator('.part.sidebar');
+  const box = await sidebar.boundingBox();
+  if (!box) throw new Error('no side bar to resize');
   const edge = { x: box.x + box.width - 1, y: box.y + box.height / 2 };
   await page.mouse.move(edge.x, edge.y);
   await page.mouse.down();
   await page.mouse.move(box.x + width, edge.y, { steps: 5 });
   await page.mouse.up();
   await page.mouse.move(box.x + width + 300, box.y + box.height - 10); // off the sash, so it is not drawn highlighted
+  const after = await sidebar.boundingBox();
+  if (!after) throw new Error('the side bar went away');
+  return after;
+}
+
+/** The side bar's usual width, and a wide Lead panel (the window is widened to hold it). */
+export const PANEL_WIDTHS = { sidebar: 340, wide: 1200 } as const;
+
+/**
+ * Looks at the panel at the side bar's usual width (340 px) and wide (1200 px, in a window made
+ * 1600 px wide for it): a screenshot of each, `<label>-sidebar.png` and `<label>-wide.png` in
+ * test-results/e2e, and each of `buttons` (accessible names) must lie within the side bar and the
+ * window without scrolling the panel. Leaves the side bar at 520 px in the 1280 px window again.
+ */
+export async function atPanelWidths(
+  vscode: VSCodeSession,
+  lead: FrameLocator,
+  label: string,
+  buttons: readonly string[],
+): Promise<void> {
+  const page = vscode.page;
+  const original = page.viewportSize() ?? { width: 1280, height: 800 };
+  const panel = lead.locator('[data-phase]').first();
+  try {
+    for (const [name, width] of Object.entries(PANEL_WIDTHS)) {
+      if (width + 400 > original.width) await page.setViewportSize({ width: width + 400, height: original.height });
+      const bar = await dragSideBar(page, width);
+      if (Math.abs(bar.width - width) > 24) throw new Error(`the side bar is ${bar.width} px wide, not about ${width}`);
+      await page.waitForTimeout(400); // the webview lays itself out again
+      await panel.evaluate(() => window.scrollTo(0, 0));
+      await screenshot(page, `${label}-${name}`);
+      await inView(lead, bar, buttons, `at ${width} px`);
+      await panel.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await page.waitForTimeout(200);
+      await inView(lead, bar, buttons, `at ${width} px, scrolled to the end`);
+      await panel.evaluate(() => window.scrollTo(0, 0));
+    }
+  } finally {
+    await page.setViewportSize(original);
+    await dragSideBar(page, 520).catch(() => undefined);
+  }
+}
+
+/** Fails unless each of `buttons` lies within `area` (page coordinates). */
+async function inView(
+  lead: FrameLocator,
+  area: { x: number; y: number; width: number; height: number },
+  buttons: readonly string[],
+  when: string,
+): Promise<void> {
+  for (const text of buttons) {
+    const box = await button(lead, text).first().boundingBox();
+    if (!box) throw new Error(`"${text}" is not shown ${when}`);
+    const inside =
+      box.x >= area.x &&
+      box.x + box.width <= area.x + area.width &&
+      box.y >= area.y &&
+      box.y + box.height <= area.y + area.height;
+    if (!inside)
+      throw new Error(`"${text}" is not in view ${when}: ${JSON.stringify(box)} outside ${JSON.stringify(area)}`);
+  }
 }
 
 /** A button of the panel (or of `within`) by its accessible name, matched exactly. */

@@ -5,7 +5,9 @@
  * the first-run offer and a backend that is down; a run held for review (Accept, the dependent
  * task after its dependencies); then the whole way from a spec to a commit on the developer's
  * branch (plan edit, run, diff, request changes, Apply, git).
- * Screenshots of every stage: test-results/e2e/lead-{open,down,hold,run}-*.png.
+ * Screenshots of every stage: test-results/e2e/lead-{open,down,hold,run}-*.png; the panel at the side
+ * bar's usual width and wide, with Run and Apply in view: lead-{hold-review,run-plan,run-completed,
+ * run-applied}-{sidebar,wide}.png.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +18,7 @@ import type { VSCodeSession } from './harness';
 import {
   addBackend,
   alerts,
+  atPanelWidths,
   answerModal,
   button,
   editorTabs,
@@ -69,9 +72,10 @@ test(
       await alert.first().waitFor({ timeout: 60_000 });
       await waitForPhase(lead, 'compose');
     });
-    assert.ok(
-      (await alerts(lead)).some((t) => t.includes(DOWN_URL) || t.includes('127.0.0.1:9')),
-      'the error names the backend',
+    assert.equal(
+      (await alerts(lead)).filter((t) => t.includes('127.0.0.1:9')).length,
+      1,
+      'the error names the backend, once (by the Plan button, not again in a banner)',
     );
     assert.ok(await button(lead, 'Plan').isEnabled(), 'Plan can be tried again');
     assert.equal(await lead.getByLabel('Spec', { exact: true }).inputValue(), DEMO_SPEC, 'the spec is kept');
@@ -93,8 +97,16 @@ test(
       await waitForTask(lead, 'discounts', ['verified']);
       await waitForTask(lead, 'receipt', ['verified']);
       await waitForRun(lead, ['review']);
+      await waitForLine(
+        /^Tasks discounts, receipt wait for your review in run \S+: accept, reject or request changes\.$/,
+      );
     });
-    await stage('changes-requested', () => requestChanges('receipt', ['verified']));
+    await atPanelWidths(session.vscode, lead, 'lead-hold-review', []);
+    await stage('changes-requested', async () => {
+      await requestChanges('receipt', ['verified']);
+      await waitForLine(/^Tasks discounts, receipt wait for your review/);
+      assert.equal(await lead.locator('.line').count(), 1, 'one line, however many events');
+    });
     await stage('accepted', async () => {
       for (const id of DEMO_TASKS) {
         await waitForTask(lead, id, ['verified']);
@@ -115,6 +127,7 @@ test('spec → plan → edit → run → diff → request changes → apply onto
     await setHold(false);
   });
   await stage('plan', () => planDemo());
+  await atPanelWidths(session.vscode, lead, 'lead-run-plan', ['Run']);
   await stage('plan-edited', async () => {
     const card = lead.locator('[data-plan-task="receipt"]');
     await button(card, 'Edit').click();
@@ -132,6 +145,7 @@ test('spec → plan → edit → run → diff → request changes → apply onto
     for (const id of DEMO_TASKS) await waitForTask(lead, id, ['merged']);
     await waitForRun(lead, ['completed']);
   });
+  await atPanelWidths(session.vscode, lead, 'lead-run-completed', ['Apply as one commit', 'Apply as merge']);
   await stage('diff', () => openDiff(page, 'discounts', 'discounts.js'));
   await stage('changes-requested', async () => {
     await requestChanges('receipt', ['merged']);
@@ -142,7 +156,15 @@ test('spec → plan → edit → run → diff → request changes → apply onto
     const question = await answerModal(page, 'Apply');
     assert.match(question, /Apply run \S+ onto branch main as one commit\?/);
     await waitFor(() => session.sample.git('rev-list', '--count', 'HEAD') === '2', 'the commit on main', 30_000);
+    await waitForLine(/^Applied run \S+ onto main as one commit [0-9a-f]{7}/);
+    for (const id of DEMO_TASKS)
+      assert.equal(
+        await button(taskRow(lead, id), 'Request changes').count(),
+        0,
+        `the merged ${id} of an applied run is not offered for changes`,
+      );
   });
+  await atPanelWidths(session.vscode, lead, 'lead-run-applied', []);
   assertAppliedOnMain();
   assert.ok(
     session.server.requests.length >= 10,
@@ -189,12 +211,36 @@ async function requestChanges(taskId: string, settled: string[]): Promise<void> 
   ).catch((e: Error) => {
     throw new Error(`${e.message}; statuses seen: ${[...seen].join(', ')}`);
   });
+  await waitFor(
+    async () =>
+      /New round after your request: /.test(
+        await row
+          .locator('.row-round')
+          .innerText()
+          .catch(() => ''),
+      ),
+    `the row of ${taskId} to say what its new round changed`,
+    15_000,
+  );
   const again = session.server.requests.slice(before);
   assert.ok(
     again.some((r) => JSON.stringify(r.body.messages).includes(CHANGE_REQUEST)),
     'the comment reached the agent',
   );
   assert.match(await row.innerText(), /passed/i, 'its checks passed again');
+}
+
+/** Waits until the panel's one line tells the latest event as `pattern` says. */
+async function waitForLine(pattern: RegExp): Promise<void> {
+  const text = lead.locator('.line .line-text');
+  let seen = '';
+  await waitFor(
+    async () => pattern.test((seen = await text.innerText({ timeout: 1_000 }).catch(() => ''))),
+    `the line to say ${pattern}`,
+    15_000,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; it says "${seen}"`);
+  });
 }
 
 /** The scripted backend, added through the panel's form the first time, chosen after that. */

@@ -7,13 +7,24 @@
  *   - "Output" on the checkout row opens a tab with the check's name, its command (npm test) and
  *     what it printed;
  *   - in the Changes view, a task's file opens a diff tab with the file's new content.
- * Screenshots: test-results/e2e/review-<n>-<step>.png (completed, transcript, output, diff).
+ * Screenshots: test-results/e2e/review-<n>-<step>.png (completed, transcript, output, diff), and the
+ * finished board at the side bar's usual width and wide: review-completed-{sidebar,wide}.png.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { waitFor, waitForText } from './harness';
-import { button, editorTabs, openLead, stages, taskRow, tryDemoBackend, waitForPhase, waitForRun } from './lead';
+import {
+  atPanelWidths,
+  button,
+  editorTabs,
+  openLead,
+  stages,
+  taskRow,
+  tryDemoBackend,
+  waitForPhase,
+  waitForRun,
+} from './lead';
 import { DEMO_SPEC, useSampleSession } from './sample';
 
 const session = useSampleSession();
@@ -85,6 +96,7 @@ test(
       await button(lead, 'Run').click();
       await waitForRun(lead, ['completed']);
     });
+    await atPanelWidths(session.vscode, lead, 'review-completed', ['Apply as one commit', 'Apply as merge']);
 
     await stage('transcript', async () => {
       await button(taskRow(lead, 'discounts'), 'Transcript').click();

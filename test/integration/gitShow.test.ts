@@ -10,6 +10,7 @@ import { commitAllAsDev, makeFixture } from './gitFixtures';
 import { GitCommandError } from '../../src/infra/gitExec';
 import {
   fileAtCommitText,
+  diffLineStat,
   formatBytes,
   listChangedFiles,
   parseNameStatus,
@@ -137,6 +138,31 @@ test('resolveCommit resolves branches and commits, and is null for names that do
     assert.equal(await resolveCommit(f.root, head.slice(0, 12)), head);
     assert.equal(await resolveCommit(f.root, 'foreman/r1/missing'), null);
     assert.equal(await resolveCommit(f.root, '--all'), null, 'an option-like name is a name');
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('diffLineStat counts lines added and removed, a rename once under its new name, a binary file without lines', async () => {
+  const f = makeFixture();
+  try {
+    f.write('keep.txt', 'one\ntwo\nthree\n');
+    f.write('old name.txt', 'a body long enough that git sees the rename as one\n'.repeat(5));
+    const base = commitAllAsDev(f, 'base');
+    f.write('keep.txt', 'one\nTWO\nthree\nfour\n');
+    f.write('dir/new ü.txt', f.read('old name.txt'));
+    f.git(['rm', '-q', 'old name.txt']);
+    f.write('blob.bin', 'a\0b\0c');
+    const next = commitAllAsDev(f, 'change');
+    const stat = await diffLineStat(f.root, base, next);
+    assert.deepEqual([...stat.files].sort(), ['blob.bin', 'dir/new ü.txt', 'keep.txt']);
+    assert.deepEqual(
+      [stat.added, stat.removed],
+      [2, 1],
+      'keep.txt: two lines in, one out; the rename and the binary none',
+    );
+    assert.deepEqual(await diffLineStat(f.root, next, next), { files: [], added: 0, removed: 0 });
+    await assert.rejects(diffLineStat(f.root, base, 'f'.repeat(40)), GitCommandError);
   } finally {
     f.cleanup();
   }

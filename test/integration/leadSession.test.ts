@@ -1,7 +1,8 @@
 /**
  * The Lead session end to end, in process: a real git repository, the scripted OpenAI-compatible
  * server, the real engine, and a LeadHost made of plain objects. Plan, edit, run, apply; hold for
- * review with accept and a request for changes; Stop all.
+ * review with accept and a request for changes (the row then counts the new round's changes from
+ * git); Stop all. Notices name their task and run, and say a repeat once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +73,7 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
       ['alpha', 'beta'],
     );
     assert.ok(st.plan?.estimate && st.plan.estimate.input > 0);
+    assert.equal(st.plan.estimate.basis, 'prior', 'no finished runs yet: the estimate is assumed');
     assert.ok(st.plan.plannerUsage.output > 0, 'the planner request is counted');
     assert.equal(host.progressTitles.length, 1, 'planning showed progress');
     assert.match(JSON.stringify(requestsFor(server, 'planner')[0].body.messages), /Write three small files/);
@@ -143,6 +145,18 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
     assert.deepEqual([entry?.status, entry?.applied?.commit, entry?.verification], ['applied', head, 'passed']);
     const resumeRefused = await refused(s, { type: 'run/resume', runId: run.runId }, 'refused');
     assert.match(resumeRefused.message, new RegExp(`It is applied onto main as ${head.slice(0, 10)}\\.$`));
+    assert.deepEqual(
+      state(s).run?.tasks.map((t) => t.actions.requestChanges),
+      [false, false, false],
+      'the merged tasks of an applied run are not offered for changes',
+    );
+    await refused(s, { type: 'task/requestChanges', taskId: 'alpha', comments: 'More.' }, 'refused');
+    const log = state(s).notices;
+    assert.deepEqual(
+      log.filter((n) => n.outcome).map((n) => [n.runId, n.kind]),
+      [[run.runId, 'info']],
+      'one outcome in the log, about this run',
+    );
 
     // The key went to the server and nowhere else.
     assert.ok(server.requests.every((r) => r.headers.authorization === `Bearer ${SECRET}`));
@@ -152,6 +166,13 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
 
     await s.handle({ type: 'run/close' });
     assert.equal(state(s).phase, 'compose');
+
+    // The next plan's estimate is learned from the run that finished.
+    await s.handle({ type: 'plan/start' });
+    const learned = state(s).plan?.estimate;
+    assert.equal(learned?.basis, 'history');
+    assert.match(learned?.assumptions ?? '', /Learned from 3 finished task\(s\) of 1 earlier run\(s\)/);
+    assert.ok(learned && learned.low.tokens < learned.input + learned.output && learned.high.tokens > learned.input);
   } finally {
     await s.dispose();
     await server.close();
@@ -191,7 +212,12 @@ test('hold for review: accept one task, send another back with comments, accept 
         ['verified', true],
       ],
     );
-    assert.match(state(s).notices.at(-1)!.text, /2 tasks wait for your review/);
+    const waits = state(s).notices.at(-1)!;
+    assert.equal(
+      waits.text,
+      `Tasks alpha, beta wait for your review in run ${run.runId}: accept, reject or request changes.`,
+    );
+    assert.deepEqual([waits.runId, waits.outcome], [run.runId, true]);
 
     await s.handle({ type: 'task/accept', taskId: 'alpha' });
     run = await until(s, 'alpha merged', (st) =>
@@ -200,10 +226,28 @@ test('hold for review: accept one task, send another back with comments, accept 
     assert.equal(run.status, 'review');
     assert.equal(repo.git(['show', `foreman/${run.runId}/integration:alpha.txt`]), 'a\n');
 
+    assert.equal(run.tasks[1].changes, null, 'no round before a change request');
+    const waitsForBeta = `Task beta ("Task beta") waits for your review in run ${run.runId}: accept, reject or request changes.`;
+    assert.equal(state(s).notices.at(-1)!.text, waitsForBeta, 'the notice names the task');
     const before = requestsFor(server, 'agent', 'beta').length;
     await s.handle({ type: 'task/requestChanges', taskId: 'beta', comments: 'Please make it the second try.' });
-    run = await until(s, 'beta verified again', (st) =>
-      st.run && !st.run.live && st.run.tasks[1].status === 'verified' ? st.run : null,
+    run = await until(s, 'beta verified again with its round counted', (st) =>
+      st.run && !st.run.live && st.run.tasks[1].status === 'verified' && st.run.tasks[1].changes?.diff ? st.run : null,
+    );
+    assert.deepEqual(
+      run.tasks[1].changes,
+      {
+        requests: 1,
+        comments: 'Please make it the second try.',
+        diff: { files: ['beta.txt'], added: 1, removed: 1 },
+        committed: true,
+      },
+      "the new round against the previous one, from the task branch's commits",
+    );
+    assert.equal(
+      state(s).notices.filter((n) => n.text === waitsForBeta).length,
+      1,
+      'the same words twice are one line of the log',
     );
     const asked = requestsFor(server, 'agent', 'beta')[before];
     assert.match(JSON.stringify(asked.body.messages), /Please make it the second try/);
@@ -272,6 +316,12 @@ test(
       assert.equal(run.tasks[0].status, 'stopped');
       assert.equal(run.tasks[1].status, 'stopped');
       assert.equal(run.actions.resume, true);
+      assert.deepEqual(
+        run.tasks.map((t) => t.actions.requestChanges),
+        [true, false],
+        'changes can be asked of the stopped task that worked, not of the one that never started',
+      );
+      await refused(s, { type: 'task/requestChanges', taskId: 'waiting', comments: 'Start.' }, 'refused');
       assert.deepEqual(processesWith('41.4159'), [], 'the shell, the sleep and their sandbox are gone');
       assert.equal(repo.git(['show', `foreman/${runId}/busy:partial.txt`]), 'work so far\n');
       assert.equal(

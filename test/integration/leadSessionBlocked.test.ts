@@ -130,7 +130,7 @@ test(
   },
 );
 
-test('a backend that is down: back to the spec, a notice naming the URL, LeadError backend', async () => {
+test('a backend that is down: back to the spec, the error said once (by the request), LeadError backend', async () => {
   const repo = makeRepo();
   const host = testHost(
     repo.root,
@@ -148,8 +148,7 @@ test('a backend that is down: back to the spec, a notice naming the URL, LeadErr
     const st = state(s);
     assert.equal(st.phase, 'compose');
     assert.equal(st.planning, null);
-    assert.equal(st.notices.at(-1)?.kind, 'error');
-    assert.match(st.notices.at(-1)!.text, /http:\/\/127\.0\.0\.1:9\/v1/);
+    assert.deepEqual(st.notices, [], 'the request carries the error to the Plan button; no notice repeats it');
     assert.ok(
       host.logs.some((l) => l.level === 'error' && /127\.0\.0\.1:9/.test(l.message)),
       'the failure is logged',
@@ -278,6 +277,28 @@ test('no sandbox here: the panel says so and runs are refused with what to do; t
     const run = await settledRun(s);
     assert.equal(run.status, 'completed', JSON.stringify(state(s).notices));
     assert.equal(repo.git(['show', `foreman/${run.runId}/one:ran.txt`]), 'ran\n');
+  } finally {
+    await s.dispose();
+    await server.close();
+    repo.cleanup();
+  }
+});
+
+test('a dirty checkout: Run is refused with what to do in VS Code, not a command-line flag', async () => {
+  const repo = makeRepo();
+  const server = await startServer({ planner: [planReply([rawTask('one')])], agents: {} });
+  const s = await session(testHost(repo.root, testSettings(repo, { backends: [serverBackend(server.url)] })));
+  try {
+    await s.handle({ type: 'spec/change', spec: 'One task.' });
+    await s.handle({ type: 'plan/start' });
+    writeFileSync(join(repo.root, 'notes.txt'), 'mine, not committed\n');
+    const e = await refused(s, { type: 'run/start' }, 'refused');
+    assert.match(e.message, /^Your checkout has uncommitted changes \(notes\.txt\)\. /);
+    assert.match(e.message, /Commit or stash them in the Source Control view/);
+    assert.match(e.message, /"Foreman: Dirty Checkout" \(foreman\.dirtyCheckout\) to "snapshot"/);
+    assert.doesNotMatch(e.message, /--dirty|foreman run/, 'no command-line advice in the panel');
+    assert.equal(state(s).phase, 'plan', 'the plan stays for another try');
+    assert.deepEqual(state(s).notices, [], 'said once, by the Run button');
   } finally {
     await s.dispose();
     await server.close();

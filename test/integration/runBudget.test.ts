@@ -114,11 +114,15 @@ test(
           files: [`${id}1.txt`],
         });
       }
+      // d was prepared ahead (its worktree made while a and b worked) but never started.
       const d = state.tasks.get('d')!;
       assert.equal(d.status, 'stopped');
       assert.equal(d.reason, 'not started: the run budget was reached');
-      assert.equal(d.worktree, null);
-      assert.equal(repo.git(['branch', '--list', `foreman/${runId}/d`]), '');
+      assert.equal(
+        repo.git(['rev-list', '--count', `${state.base}..foreman/${runId}/d`]).trim(),
+        '0',
+        'nothing was committed for d',
+      );
     } finally {
       await server.close();
       repo.cleanup();
@@ -126,56 +130,111 @@ test(
   },
 );
 
-test('a per-task cost budget stops only that task', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  const server = await startServer({
-    planner: planner(['x', 'y']),
-    agents: { x: writer(['x1.txt', 'x2.txt', 'x3.txt']), y: writer(['y1.txt']) },
-  });
-  try {
-    // 1 per million tokens: each step costs 0.001, so x's fourth step is over 0.0025 and y's two are not.
-    const run = await runCli(
-      ['run', 'Two tasks.', '--concurrency', '2', '--price', '1,1,1', '--task-budget-cost', '0.0025', ...FLAGS],
-      { repo, server },
-    );
-    assert.equal(run.code, 1, run.stderr);
-    const runId = await latestRunId(repo);
-    const { events, state } = await readRun(repo, runId);
-    assert.notEqual(state.status, 'budget');
-    assert.equal(state.tasks.get('y')?.status, 'merged');
-    const x = state.tasks.get('x')!;
-    assert.equal(x.status, 'stopped');
-    assert.match(x.reason ?? '', /the task budget was reached \(cost 0\.0030 of 0\.0025\)/);
-    const stops = events.filter((e): e is Extract<JournalEvent, { type: 'budget_stop' }> => e.type === 'budget_stop');
-    assert.deepEqual(
-      stops.map((e) => ({ ...e.hit, used: Number(e.hit.used.toFixed(6)) })),
-      [{ scope: 'task', taskId: 'x', kind: 'cost', limit: 0.0025, used: 0.003 }],
-    );
-    assert.equal(requestsFor(server, 'agent', 'x').length, 3);
-    assert.equal(requestsFor(server, 'agent', 'y').length, 2);
-    assert.deepEqual(lastCommit(repo, `foreman/${runId}/x`).files, ['x1.txt', 'x2.txt', 'x3.txt']);
-  } finally {
-    await server.close();
-    repo.cleanup();
-  }
-});
-
-test('foreman plan warns when the estimate is far over the budget, and only then', { timeout: 60_000 }, async () => {
-  const repo = makeRepo();
-  const server = await startServer({ planner: planner(['a', 'b']) });
-  try {
-    const low = await runCli(['plan', 'Two tasks.', '--budget-tokens', '100'], { repo, server });
-    assert.equal(low.code, 0, low.stderr);
-    assert.match(low.stderr, /Warning: the estimate is over the run tokens budget \(\d+ of 100\)/);
-    const cost = await runCli(['plan', 'Two tasks.', '--price', '1,0.1,2', '--budget-cost', '0.000001'], {
-      repo,
-      server,
+test(
+  'a per-task cost budget stops only that task, and the run ends as budget (exit 3)',
+  { timeout: 60_000 },
+  async () => {
+    const repo = makeRepo();
+    const server = await startServer({
+      planner: planner(['x', 'y']),
+      agents: { x: writer(['x1.txt', 'x2.txt', 'x3.txt']), y: writer(['y1.txt']) },
     });
-    assert.match(cost.stderr, /Warning: the estimate is over the run cost budget \([\d.]+ of 0\.000001\)/);
-    const high = await runCli(['plan', 'Two tasks.', '--budget-tokens', '100000000'], { repo, server });
-    assert.equal(high.code, 0, high.stderr);
-    assert.doesNotMatch(high.stderr, /Warning/);
-    assert.equal(requestsFor(server, 'agent').length, 0, 'plan started agents');
+    try {
+      // 1 per million tokens: each step costs 0.001, so x's fourth step is over 0.0025 and y's two are not.
+      const run = await runCli(
+        ['run', 'Two tasks.', '--concurrency', '2', '--price', '1,1,1', '--task-budget-cost', '0.0025', ...FLAGS],
+        { repo, server },
+      );
+      assert.equal(run.code, 3, run.stderr);
+      const runId = await latestRunId(repo);
+      const { events, state } = await readRun(repo, runId);
+      assert.equal(state.status, 'budget', 'stopped by its own budget, not failed');
+      assert.match(state.message ?? '', /stopped by the per-task cost budget: x \(0\.0030 of 0\.0025 cost\)/);
+      assert.match(run.stdout, new RegExp(`foreman run --resume ${runId} --task-budget-cost X`));
+      assert.equal(state.tasks.get('y')?.status, 'merged');
+      const x = state.tasks.get('x')!;
+      assert.equal(x.status, 'stopped');
+      assert.match(x.reason ?? '', /the task budget was reached \(cost 0\.0030 of 0\.0025\)/);
+      const stops = events.filter((e): e is Extract<JournalEvent, { type: 'budget_stop' }> => e.type === 'budget_stop');
+      assert.deepEqual(
+        stops.map((e) => ({ ...e.hit, used: Number(e.hit.used.toFixed(6)) })),
+        [{ scope: 'task', taskId: 'x', kind: 'cost', limit: 0.0025, used: 0.003 }],
+      );
+      assert.equal(requestsFor(server, 'agent', 'x').length, 3);
+      assert.equal(requestsFor(server, 'agent', 'y').length, 2);
+      assert.deepEqual(lastCommit(repo, `foreman/${runId}/x`).files, ['x1.txt', 'x2.txt', 'x3.txt']);
+    } finally {
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
+
+test(
+  'foreman plan warns when the estimate is over the budget, when only its high end is, and only then',
+  {
+    timeout: 60_000,
+  },
+  async () => {
+    const repo = makeRepo();
+    const server = await startServer({ planner: planner(['a', 'b']) });
+    try {
+      const low = await runCli(['plan', 'Two tasks.', '--budget-tokens', '100'], { repo, server });
+      assert.equal(low.code, 0, low.stderr);
+      assert.match(low.stderr, /Warning: The estimate \(~[\d,]+ tokens\) is over the run's token budget of 100;/);
+      const cost = await runCli(['plan', 'Two tasks.', '--price', '1,0.1,2', '--budget-cost', '0.000001'], {
+        repo,
+        server,
+      });
+      assert.match(cost.stderr, /Warning: The estimate \(cost [\d.e-]+\) is over the run's cost budget of 0\.000001;/);
+      // A budget between the middle and the high end of the range: "may go over".
+      const json = await runCli(['plan', 'Two tasks.', '--json'], { repo, server });
+      const { estimate } = JSON.parse(json.stdout) as {
+        estimate: Record<'total' | 'low' | 'high', { input: number; output: number }>;
+      };
+      const tokens = (t: { input: number; output: number }) => t.input + t.output;
+      assert.ok(tokens(estimate.low) < tokens(estimate.total) && tokens(estimate.total) < tokens(estimate.high));
+      const between = Math.round((tokens(estimate.total) + tokens(estimate.high)) / 2);
+      const maybe = await runCli(['plan', 'Two tasks.', '--budget-tokens', String(between)], { repo, server });
+      assert.match(
+        maybe.stderr,
+        /Warning: The high end of the estimate \(~[\d,]+ tokens\) is over the run's token budget/,
+      );
+      assert.match(maybe.stderr, /the run may reach it/);
+      const high = await runCli(['plan', 'Two tasks.', '--budget-tokens', '100000000'], { repo, server });
+      assert.equal(high.code, 0, high.stderr);
+      assert.doesNotMatch(high.stderr, /Warning/);
+      assert.equal(requestsFor(server, 'agent').length, 0, 'plan started agents');
+    } finally {
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
+
+test("the estimate learns from the repository's finished runs", { timeout: 90_000 }, async () => {
+  const repo = makeRepo();
+  // Agents that take six steps each: five reads of the README, then finish.
+  const read = toolCall('read_file', { path: 'README.md' });
+  const steps = [read, read, read, read, read, toolCall('finish', { summary: 'done' })];
+  const server = await startServer({ planner: planner(['a', 'b']), agents: { a: steps, b: steps } });
+  try {
+    const before = await runCli(['plan', 'Two tasks.', '--json'], { repo, server });
+    const cold = (JSON.parse(before.stdout) as { estimate: { basis: string; perTask: { steps: number }[] } }).estimate;
+    assert.equal(cold.basis, 'prior');
+    const run = await runCli(['run', 'Two tasks.', ...FLAGS], { repo, server });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /No finished runs in this repository yet, so these are assumptions/);
+    const after = await runCli(['plan', 'Two tasks.'], { repo, server });
+    assert.match(after.stderr, /Learned from 2 finished task\(s\) of 1 earlier run\(s\) in this repository/);
+    const learned = await runCli(['plan', 'Two tasks.', '--json'], { repo, server });
+    const est = (JSON.parse(learned.stdout) as { estimate: { basis: string; perTask: { steps: number }[] } }).estimate;
+    assert.equal(est.basis, 'history');
+    assert.deepEqual(
+      est.perTask.map((t) => t.steps),
+      [6, 6],
+      "the learned steps are the finished run's",
+    );
   } finally {
     await server.close();
     repo.cleanup();

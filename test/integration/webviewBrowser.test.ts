@@ -257,7 +257,9 @@ test(
     await harness.showState(p, harness.loadFixture('plan-valid'));
     await p.getByRole('button', { name: 'Run', exact: true }).click();
     await lastRequest(p, 'run/start');
-    assert.match(await p.locator('.estimate').innerText(), /over the run budget/);
+    const estimate = await p.locator('.estimate').innerText();
+    assert.match(estimate, /over the run's cost budget of 5/);
+    assert.match(estimate, /Range 420k–4\.9M tokens · \$1\.71–\$18\.90, learned from this repository's finished runs/);
     await clean(p);
   },
 );
@@ -312,7 +314,11 @@ test(
     const asking = board.run?.tasks.filter((t) => t.ask !== null) ?? [];
     assert.equal(asking.length, 4);
     const p = await panel(board);
-    assert.match(await p.locator('.asks-waiting').innerText(), /4 agents wait for your approval of 2 commands/);
+    assert.match(
+      await p.locator('.asks-waiting').innerText(),
+      new RegExp(`^4 tasks wait \\(${asking.map((t) => t.id).join(', ')}\\) for your approval of 2 commands`),
+      'the tasks are named',
+    );
     const first = asking[0];
     const row = p.locator(`[data-task-id="${first.id}"]`);
     const strip = row.getByRole('group', { name: 'Waiting for your approval' });
@@ -459,15 +465,19 @@ test(
     const finished = harness.loadFixture('run-finished');
     const blocked = { ...finished, blocked: harness.loadFixture('blocked-untrusted').blocked };
     const p = await panel(finished);
-    const runErrors = p.locator('.board > .inline-error');
+    const runError = p.locator('.line[data-line-source="error"]');
     await p.getByRole('button', { name: 'Apply as one commit' }).click();
     const trust = 'This workspace is not trusted, so nothing runs here.';
     await harness.answer(p, (await lastRequest(p, 'run/apply')).id, false, { message: trust, reason: 'blocked' });
-    assert.equal(await runErrors.innerText(), trust, 'before the state says so, the refusal shows where it was asked');
+    assert.equal(
+      await runError.locator('.line-text').innerText(),
+      trust,
+      "before the state says so, the refusal is the line's (a run error)",
+    );
 
     await harness.showState(p, blocked);
     assert.equal(await p.locator('[data-blocked]').getAttribute('data-blocked'), 'untrusted');
-    assert.equal(await runErrors.isHidden(), true, 'the banner says it; the board does not say it again');
+    assert.equal(await runError.count(), 0, 'the banner says it; the line does not say it again');
     const row = p.locator('[data-task-id="tests"]');
     await row.locator('.row-toggle').click();
     await row.getByRole('button', { name: 'Output', exact: true }).click();
@@ -479,7 +489,7 @@ test(
     assert.match((await row.getByRole('alert').allInnerTexts()).join(' '), /unexpected error: boom/);
 
     await harness.showState(p, finished);
-    assert.equal(await runErrors.isHidden(), true, 'once trusted, the old refusal is not brought back');
+    assert.equal(await runError.count(), 0, 'once trusted, the old refusal is not brought back');
     assert.match((await row.getByRole('alert').allInnerTexts()).join(' '), /unexpected error: boom/, 'others stay');
     await clean(p);
   },
@@ -500,21 +510,37 @@ test('blocked, notices, the sandbox line and history', { skip }, async () => {
   await interrupted.getByRole('button', { name: 'Open' }).click();
   assert.deepEqual((await lastRequest(p, 'run/open')).request, { type: 'run/open', runId: 'r-20250612-1104' });
 
+  const at = harness.loadFixture('compose-no-backend').now;
+  const notice = (id: number, kind: 'info' | 'warning' | 'error', text: string) => ({
+    id,
+    kind,
+    text,
+    at: at - 1000 * (10 - id),
+    runId: null,
+    outcome: false,
+  });
   const withNotices = {
     ...harness.loadFixture('compose-no-backend'),
-    notices: [
-      { id: 3, kind: 'error' as const, text: '<b>not html</b>' },
-      { id: 4, kind: 'info' as const, text: 'Saved.' },
-    ],
+    notices: [notice(3, 'info', 'Saved.'), notice(4, 'error', '<b>not html</b>')],
   };
   await harness.showState(p, withNotices);
-  const error = p.locator('[data-notice-kind="error"]');
-  assert.equal(await error.getAttribute('role'), 'alert');
-  assert.equal(await p.locator('[data-notice-kind="info"]').getAttribute('role'), 'status');
-  assert.equal(await error.locator('.notice-text').innerText(), '<b>not html</b>', 'text stays text');
-  assert.equal(await error.locator('b').count(), 0);
-  await error.getByRole('button', { name: 'Dismiss' }).click();
-  assert.deepEqual((await lastRequest(p, 'notice/dismiss')).request, { type: 'notice/dismiss', id: 3 });
+  const eventLine = p.locator('.line');
+  assert.equal(await eventLine.count(), 1, 'one line, not a stack');
+  assert.equal(await eventLine.getAttribute('role'), 'alert', 'the latest is an error');
+  assert.equal(await eventLine.locator('.line-text').innerText(), '<b>not html</b>', 'text stays text');
+  assert.equal(await eventLine.locator('b').count(), 0);
+  await harness.showState(p, { ...withNotices, notices: [notice(4, 'error', 'Old.'), notice(5, 'info', 'Newer.')] });
+  assert.equal(await eventLine.getAttribute('role'), 'status');
+  assert.equal(await eventLine.locator('.line-text').innerText(), 'Newer.');
+  await eventLine.getByRole('button', { name: 'Dismiss' }).click();
+  assert.deepEqual((await lastRequest(p, 'notice/dismiss')).request, { type: 'notice/dismiss', id: 5 });
+  await harness.showState(p, {
+    ...withNotices,
+    notices: [notice(4, 'error', 'Old.'), notice(5, 'info', 'Newer.')],
+    noticesSeen: 5,
+  });
+  assert.equal(await eventLine.locator('.line-text').isVisible(), false, 'dismissed: no event in the line');
+  assert.equal(await p.getByRole('button', { name: '2 earlier' }).isVisible(), true, 'the log keeps them');
   await harness.sendToPanel(p, { type: 'focus/spec' });
   assert.equal(await p.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Spec');
 
@@ -529,4 +555,132 @@ test('blocked, notices, the sandbox line and history', { skip }, async () => {
   await harness.showState(p, { ...withNotices, sandbox: { kind: 'on', text: 'Sandbox: bubblewrap 0.8.0: …' } });
   assert.equal(await line.isVisible(), false);
   await clean(p);
+});
+
+test(
+  'the line: the latest event in one line, the earlier ones on demand; a run error there and only there',
+  { skip },
+  async () => {
+    const finished = harness.loadFixture('run-finished');
+    const p = await panel(finished);
+    const line = p.locator('.line');
+    assert.equal(await line.count(), 1, 'one line however many events');
+    const [started, waited, completed] = finished.notices;
+    assert.equal(await line.locator('.line-text').innerText(), completed.text);
+    assert.equal(
+      await p.locator('.run-message').isVisible(),
+      false,
+      'the line tells how the run ended; the board does not say it again',
+    );
+    const toggle = p.getByRole('button', { name: '2 earlier' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.equal(await p.locator('.notice-log').isVisible(), false, 'the log only on demand');
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    assert.deepEqual(
+      await p.locator('.notice-log .log-text').allInnerTexts(),
+      [waited.text, started.text],
+      'newest first',
+    );
+    await toggle.click();
+    assert.equal(await p.locator('.notice-log').isVisible(), false);
+
+    // A run request's error (Apply refused) is said in the line, once, and nowhere else.
+    const dirty =
+      'These files have uncommitted changes in your checkout: README.md. Commit them (or set them aside) first; nothing was changed.';
+    await p.getByRole('button', { name: 'Apply as one commit' }).click();
+    await harness.answer(p, (await lastRequest(p, 'run/apply')).id, false, { message: dirty, reason: 'refused' });
+    assert.equal(await line.getAttribute('data-line-source'), 'error');
+    assert.equal(await line.getAttribute('role'), 'alert');
+    assert.equal(await p.getByText(dirty).count(), 1, 'said once');
+    assert.equal(await p.locator('.board .inline-error:visible').count(), 0);
+    assert.equal(await p.getByRole('button', { name: '3 earlier' }).isVisible(), true, 'the outcome went to the log');
+    await line.getByRole('button', { name: 'Dismiss' }).click();
+    assert.equal(await p.getByText(dirty).count(), 0, 'dismissed');
+    assert.equal(await line.locator('.line-text').innerText(), completed.text, 'the latest event is back');
+
+    // Dismissed, the outcome is the board's to say again.
+    await harness.showState(p, { ...finished, noticesSeen: completed.id });
+    assert.equal(await p.locator('.run-message').innerText(), finished.run?.message);
+    await clean(p);
+  },
+);
+
+test(
+  "each error once, where it belongs: a task's on its row, a form's by its form, not in the line",
+  { skip },
+  async () => {
+    const finished = harness.loadFixture('run-finished');
+    const p = await panel({ ...finished, noticesSeen: 3 });
+    const row = p.locator('[data-task-id="tests"]');
+    const reason = 'Checks still failed after 2 repair rounds.';
+    assert.equal(await row.locator('.row-reason').innerText(), reason, 'the failure is on its row');
+    await row.locator('.row-toggle').click();
+    assert.equal(await p.getByText(reason).count(), 1, 'and not again in the open details');
+    await row.getByRole('button', { name: 'Request changes' }).click();
+    await row.getByLabel('Comments').fill('Cover the empty repository.');
+    await row.getByRole('button', { name: 'Send' }).click();
+    const refusal = 'tests is working; changes can be requested of a verified, merged, failed or stopped task.';
+    await harness.answer(p, (await lastRequest(p, 'task/requestChanges')).id, false, {
+      message: refusal,
+      reason: 'refused',
+    });
+    assert.equal(await row.getByRole('alert').innerText(), refusal, 'on the row that asked');
+    assert.equal(await p.getByText(refusal).count(), 1, 'and nowhere else');
+    assert.equal(await p.locator('.line[data-line-source="error"]').count(), 0);
+
+    const merged = p.locator('[data-task-id="cli-flag"]');
+    assert.equal(
+      await merged.locator('.row-round').innerText(),
+      'New round after your request: 1 file changed, +14 −3 lines.',
+      'what the agent changed after the change request',
+    );
+    assert.equal(await merged.getByRole('button', { name: 'Request changes' }).count(), 0);
+    await clean(p);
+
+    const compose = await panel({ ...finished, phase: 'compose', run: null, notices: [], spec: 'Do it.' });
+    await compose.getByRole('button', { name: 'Plan', exact: true }).click();
+    const down = 'Could not reach the backend at http://127.0.0.1:9/v1: connection refused.';
+    await harness.answer(compose, (await lastRequest(compose, 'plan/start')).id, false, {
+      message: down,
+      reason: 'backend',
+    });
+    assert.equal(await compose.getByText(down).count(), 1, 'by the Plan button, once');
+    assert.equal(await compose.locator('.line').isVisible(), false, 'not in the line');
+    await clean(compose);
+  },
+);
+
+test('Run and Apply stay in view without scrolling, and after it, at 340 px and at 1200 px', { skip }, async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const cases: [string, string][] = [
+    ['plan-valid', 'Run'],
+    ['run-finished', 'Apply as one commit'],
+    ['run-finished', 'Apply as merge'],
+    ['board-100', 'Stop all'],
+  ];
+  for (const width of [340, 1200]) {
+    for (const [fixture, name] of cases) {
+      const height = 700;
+      const p = await harness.openPanel(browser, server.url, { width, height });
+      await harness.showState(p, harness.loadFixture(fixture));
+      const target = p.getByRole('button', { name, exact: true });
+      const inView = async (when: string) => {
+        const box = await target.boundingBox();
+        assert.ok(box, `${name} is shown (${fixture}, ${width} px, ${when})`);
+        assert.ok(
+          box.x >= 0 && box.y >= 0 && box.x + box.width <= width && box.y + box.height <= height,
+          `${name} lies within the ${width}×${height} viewport ${when} (${fixture}): ${JSON.stringify(box)}`,
+        );
+      };
+      await inView('as the panel opens');
+      const scrollable = await p.evaluate(() => document.documentElement.scrollHeight > window.innerHeight);
+      assert.ok(scrollable, `${fixture} is longer than the viewport, so the test means something`);
+      await p.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await p.waitForFunction(() => window.scrollY > 0);
+      await inView('scrolled to the end');
+      if (name !== 'Apply as merge') await p.screenshot({ path: join(SHOTS, `in-view-${fixture}-${width}.png`) });
+      await clean(p);
+    }
+  }
 });

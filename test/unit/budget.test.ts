@@ -28,6 +28,7 @@ function spend(
     ok: true,
     usage,
     timing: null,
+    at: 0,
     cost,
   });
 }

@@ -16,7 +16,7 @@ function reason(
   running = false,
   reopening = false,
 ): DecisionRefusalReason | null {
-  return decisionRefusal('t1', decision, { status, running }, { reopening })?.reason ?? null;
+  return decisionRefusal('t1', decision, { status, running, started: true }, { reopening })?.reason ?? null;
 }
 
 test('every status is covered', () => {
@@ -30,7 +30,7 @@ test('accept: only a verified task, running (winding down) or not', () => {
     assert.equal(reason(ACCEPT, s, true), want, `${s}, running`);
     assert.equal(reason(ACCEPT, s, false, true), want, `${s}, reopening`);
   }
-  assert.deepEqual(decisionRefusal('t1', ACCEPT, { status: 'failed', running: false }), {
+  assert.deepEqual(decisionRefusal('t1', ACCEPT, { status: 'failed', running: false, started: true }), {
     reason: 'notVerified',
     message: 't1 is failed; only a verified task can be accepted',
   });
@@ -44,7 +44,7 @@ test('reject: anything not merged and not running; a rejected task again is allo
     assert.equal(reason(REJECT, s, true), 'running', `${s}, running`);
   }
   assert.equal(
-    decisionRefusal('t1', REJECT, { status: 'working', running: true })?.message,
+    decisionRefusal('t1', REJECT, { status: 'working', running: true, started: true })?.message,
     't1 is working; stop it before rejecting it',
   );
 });
@@ -57,7 +57,7 @@ test('request changes: verified, merged, failed or stopped, and not running', ()
     assert.equal(reason({ kind: 'requestChanges', comments: ' \n' }, s), 'noComments', `${s}, no comments`);
   }
   assert.equal(
-    decisionRefusal('t1', REVISE, { status: 'queued', running: false })?.message,
+    decisionRefusal('t1', REVISE, { status: 'queued', running: false, started: true })?.message,
     't1 is queued; changes can be requested of a verified, merged, failed or stopped task',
   );
 });
@@ -68,7 +68,7 @@ test('request changes before a reopen: a stopped task would be queued again by t
     assert.equal(reason(REVISE, s, false, true), want, s);
   }
   assert.equal(
-    decisionRefusal('t1', REVISE, { status: 'stopped', running: false }, { reopening: true })?.message,
+    decisionRefusal('t1', REVISE, { status: 'stopped', running: false, started: true }, { reopening: true })?.message,
     't1 was stopped; resume the run first, then request changes',
   );
 });
@@ -80,4 +80,23 @@ test('a task the run does not have is refused for every decision', () => {
       message: 'there is no task nope in this run',
     });
   }
+});
+
+test('changes are not requested of a task that never started, nor of a merged task of an applied run', () => {
+  const never = decisionRefusal('t1', REVISE, { status: 'stopped', running: false, started: false });
+  assert.deepEqual(never, {
+    reason: 'neverStarted',
+    message: 't1 never started, so there is nothing to change; resume the run to start it',
+  });
+  const applied = { applied: true };
+  assert.equal(
+    decisionRefusal('t1', REVISE, { status: 'merged', running: false, started: true }, applied)?.reason,
+    'alreadyApplied',
+  );
+  assert.equal(
+    decisionRefusal('t1', REVISE, { status: 'failed', running: false, started: true }, applied),
+    null,
+    'a failed task of an applied run can still be sent back (its work was never applied)',
+  );
+  assert.equal(decisionRefusal('t1', REVISE, { status: 'merged', running: false, started: true }), null);
 });

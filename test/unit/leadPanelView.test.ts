@@ -10,6 +10,8 @@ import { createRunState, applyEvent, reduceJournal } from '../../src/core/runSta
 import type { RunState } from '../../src/core/runState';
 import { BoardProjector, budgetWords } from '../../src/app/panelView';
 import { RunTracker } from '../../src/app/runTracker';
+import { ChangeRounds } from '../../src/app/changeRounds';
+import { outcomeNotice } from '../../src/app/runHandlers';
 import { PanelState } from '../../src/protocol/panel';
 import type { RunView } from '../../src/protocol/panel';
 
@@ -132,6 +134,7 @@ function panel(run: RunView): unknown {
     run,
     history: [],
     notices: [],
+    noticesSeen: 0,
     now: 5000,
   };
 }
@@ -228,7 +231,7 @@ test('actions follow the task and run status, the hold policy and whether the ru
   });
   assert.deepEqual(live.actions, { stopAll: true, apply: false, resume: false });
   assert.equal(live.holdForReview, true);
-  assert.ok(live.tokensPerSecond >= 0);
+  assert.ok(live.tokensPerSecond !== null && live.tokensPerSecond >= 0);
 
   state.status = 'review';
   const review = projector.project(state, { live: false, elsewhere: false, now: 5000, tracker });
@@ -239,7 +242,11 @@ test('actions follow the task and run status, the hold policy and whether the ru
     'a task left working in a run that is not live can be rejected',
   );
   assert.deepEqual(review.actions, { stopAll: false, apply: true, resume: false });
-  assert.equal(review.tokensPerSecond, 0);
+  // Not live: the whole run's figure. Every task's request generated over the same 2 s, so the
+  // run's output tokens per second of generation time is all of its output over those 2 s.
+  assert.equal(review.tokensPerSecond, (state.usage.output * 1000) / 2000);
+  const working = review.tasks.find((t) => t.status === 'working')!;
+  assert.equal(working.tokensPerSecond, 100, "a task's own: 200 tokens over 2 s");
 
   state.status = 'stopped';
   assert.deepEqual(projector.project(state, { live: false, elsewhere: false, now: 5000, tracker }).actions, {
@@ -252,6 +259,69 @@ test('actions follow the task and run status, the hold policy and whether the ru
   assert.deepEqual(elsewhere.actions, { stopAll: false, apply: false, resume: false });
 });
 
+test('Request changes is offered only where the decision rule takes it', () => {
+  const j = hundredTaskRun(false);
+  // task-0 was queued and never started; the run stopped it.
+  j.add(5000, { type: 'task_status', taskId: 'task-0', status: 'stopped', reason: 'the run was stopped' });
+  const state = reduceJournal(j.events);
+  const tracker = new RunTracker();
+  tracker.observeAll(j.events);
+  const offered = (ctx: { live: boolean; reopening?: boolean }) => {
+    const view = new BoardProjector().project(state, { ...ctx, elsewhere: false, now: 6000, tracker });
+    return (id: string) => view.tasks.find((t) => t.id === id)!.actions.requestChanges;
+  };
+  const live = offered({ live: true });
+  assert.equal(live('task-0'), false, 'a task that never started has nothing to change');
+  assert.equal(live('task-6'), true, 'a stopped task that worked can be sent back');
+  assert.equal(live('task-4'), true, 'a merged task of a run not yet applied can be sent back');
+  assert.equal(live('task-5'), true, 'a failed task can be sent back');
+  assert.equal(live('task-1'), false, 'not while it works');
+  const reopened = offered({ live: false });
+  assert.equal(reopened('task-6'), false, 'a reopening queues a stopped task again: resume first');
+  assert.equal(reopened('task-4'), true);
+  assert.equal(offered({ live: false, reopening: false })('task-6'), true, "this window's engine takes it as it is");
+
+  applyEvent(state, j.add(7000, { type: 'applied', commit: 'c0ffee', mode: 'squash' }));
+  const applied = offered({ live: false });
+  assert.equal(applied('task-4'), false, 'the merged tasks of an applied run are on the branch already');
+  assert.equal(applied('task-5'), true, 'a failed task of an applied run was never applied');
+});
+
+test("a change round: the request, then the new round's commits counted against the commit before it", async () => {
+  const j = new Journal();
+  const counted: [string, string][] = [];
+  let redraws = 0;
+  const rounds = new ChangeRounds(
+    async (from, to) => {
+      counted.push([from, to]);
+      return { files: ['a.ts', 'b.ts'], added: 12, removed: 3 };
+    },
+    () => redraws++,
+    (m) => assert.fail(m),
+  );
+  const feed = (e: NewEvent) => rounds.observe(j.add(1000, e));
+  feed({ type: 'task_worktree', taskId: 'a', path: '/wt/a', branch: 'foreman/r1/a', from: 'base0' });
+  feed({ type: 'task_committed', taskId: 'a', commit: 'c1', files: ['a.ts'] });
+  assert.equal(rounds.view('a'), null, 'no round before a request');
+  feed({ type: 'note', taskId: 'a', message: 'changes requested: Split the parser.' });
+  assert.deepEqual(rounds.view('a'), { requests: 1, comments: 'Split the parser.', diff: null, committed: false });
+  feed({ type: 'task_committed', taskId: 'a', commit: 'c2', files: ['a.ts', 'b.ts'] });
+  assert.equal(rounds.view('a')?.diff, null, 'counted in the background');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(redraws, 1, 'the board is drawn again once the count is known');
+  assert.deepEqual(rounds.view('a'), {
+    requests: 1,
+    comments: 'Split the parser.',
+    diff: { files: ['a.ts', 'b.ts'], added: 12, removed: 3 },
+    committed: true,
+  });
+  assert.deepEqual(counted, [['c1', 'c2']], 'once per pair of commits');
+  feed({ type: 'note', taskId: 'a', message: 'changes requested: And the lexer.' });
+  assert.deepEqual(rounds.view('a'), { requests: 2, comments: 'And the lexer.', diff: null, committed: false });
+  feed({ type: 'note', taskId: 'b', message: 'changes requested: Anything.' });
+  assert.equal(rounds.view('b')?.diff, null, 'a task with no commit at all has nothing to count against');
+});
+
 test('budget hits in words', () => {
   assert.equal(
     budgetWords({ scope: 'run', kind: 'tokens', limit: 10_000, used: 12_345 }),
@@ -261,4 +331,27 @@ test('budget hits in words', () => {
     budgetWords({ scope: 'task', taskId: 'a', kind: 'cost', limit: 0.5, used: 0.51234 }),
     "Task a's cost budget was reached: 0.5123 of 0.5.",
   );
+});
+
+test('how a run ended, in words that name the tasks', () => {
+  const held = hundredTaskRun(false);
+  const state = reduceJournal(held.events);
+  state.status = 'review';
+  const review = outcomeNotice(state);
+  assert.equal(review.kind, 'info');
+  assert.match(
+    review.text,
+    /^Tasks task-3, task-13, task-23, task-33, task-43 and 5 more wait for your review in run r1: /,
+  );
+  for (const t of state.tasks.values()) if (t.status === 'verified' && t.id !== 'task-3') t.status = 'merged';
+  assert.equal(
+    outcomeNotice(state).text,
+    'Task task-3 ("Title 3") waits for your review in run r1: accept, reject or request changes.',
+  );
+  state.status = 'failed';
+  state.message = '50 of 100 task(s) merged into foreman/r1/integration; some tasks did not merge.';
+  const failed = outcomeNotice(state);
+  assert.equal(failed.kind, 'error');
+  assert.match(failed.text, /some tasks did not merge\. Not merged: task-0 \(queued\), task-1 \(working\), /);
+  assert.match(failed.text, / and \d+ more\.$/);
 });

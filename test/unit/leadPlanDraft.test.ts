@@ -52,7 +52,14 @@ test('a valid edit replaces the tasks, recomputes warnings and the estimate', ()
   let view = planViewOf(draft, PRICE, NO_BUDGETS);
   assert.equal(view.errors.length, 0);
   assert.ok(view.estimate && view.estimate.input > 0 && view.estimate.cost !== null);
-  assert.deepEqual(view.plannerUsage, { input: 1000, cached: 0, output: 100, cost: 0.0012, estimated: false });
+  assert.deepEqual(view.plannerUsage, {
+    input: 1000,
+    cached: 0,
+    output: 100,
+    cost: 0.0012,
+    unpriced: false,
+    estimated: false,
+  });
 
   // Remove the dependency, make both touch one file, retitle one, add a task.
   const edited = editDraft(

@@ -1,6 +1,7 @@
 /**
  * The Lead session's state: every method that changes it signals the change exactly once (a
- * notice dismissed twice changes, and signals, once), and the state it leaves is what it says.
+ * line dismissed twice changes, and signals, once), and the state it leaves is what it says; the log
+ * of notices keeps the latest thirty and says a repeat once.
  * Runs on a host of plain objects with no folder, so nothing touches git or a server.
  */
 import { test } from 'node:test';
@@ -8,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { LeadHost, LeadSettings } from '../../src/app/leadHost';
 import { MEMORY_KEYS } from '../../src/app/leadOptions';
 import { newDraft } from '../../src/app/planDraft';
+import { MAX_NOTICES, Notices } from '../../src/app/notices';
 import { SessionCore } from '../../src/app/sessionCore';
 import { validatePlan } from '../../src/core/planGraph';
 import { DEFAULT_POLICY } from '../../src/core/commandPolicy';
@@ -79,8 +81,47 @@ test('each change of the spec, the options and the notices signals once', async 
   assert.equal(signals(), 3);
   core.dismissNotice(id);
   core.dismissNotice(id);
-  assert.deepEqual(core.notices, []);
-  assert.equal(signals(), 4, 'a notice already gone changes nothing and signals nothing');
+  assert.equal(core.noticesSeen, id, 'the line is dismissed');
+  assert.deepEqual(
+    core.notices.map((n) => n.text),
+    ['hello'],
+    'the log keeps it',
+  );
+  assert.equal(signals(), 4, 'a line already dismissed changes nothing and signals nothing');
+});
+
+test('the log: the latest said again is brought back, not added; it keeps the last thirty; each knows its run', () => {
+  let now = 1000;
+  const { core } = counted();
+  const notices = new Notices(
+    () => undefined,
+    () => now,
+  );
+  notices.add('info', 'Run r1 started.', { runId: 'r1' });
+  now = 2000;
+  const first = notices.add('info', 'Task a waits for your review in run r1.', { runId: 'r1', outcome: true });
+  notices.dismiss(first);
+  now = 3000;
+  const again = notices.add('info', 'Task a waits for your review in run r1.', { runId: 'r1', outcome: true });
+  const log = notices.list();
+  assert.equal(log.length, 2, 'one line for the same words twice');
+  assert.deepEqual(log.at(-1), {
+    id: again,
+    kind: 'info',
+    text: 'Task a waits for your review in run r1.',
+    at: 3000,
+    runId: 'r1',
+    outcome: true,
+  });
+  assert.ok(again > notices.seen, 'brought back to the line after it was dismissed');
+  for (let i = 0; i < 40; i++) notices.add('warning', `event ${i}`);
+  assert.equal(notices.list().length, MAX_NOTICES);
+  assert.equal(notices.list().at(-1)?.text, 'event 39');
+  core.notify('error', 'Run r2 failed.', { runId: 'r2', outcome: true });
+  assert.deepEqual(
+    core.notices.map((n) => [n.runId, n.outcome]),
+    [['r2', true]],
+  );
 });
 
 test('discovery, planning and the draft signal each change', () => {

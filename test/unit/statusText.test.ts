@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactNumber, liveText, money, outcomeText, sandboxWarning } from '../../src/host/statusText';
+import { compactNumber, costText, liveText, money, outcomeText, sandboxWarning } from '../../src/host/statusText';
 import { RunView } from '../../src/protocol/panel';
 import type { TaskRow, TaskStatus } from '../../src/protocol/panel';
 
-const USAGE = { input: 0, cached: 0, output: 0, cost: null, estimated: false };
+const USAGE = { input: 0, cached: 0, output: 0, cost: null, unpriced: false, estimated: false };
 const NO_ACTIONS = {
   stop: false,
   accept: false,
@@ -32,6 +32,7 @@ function task(id: string, status: TaskStatus): TaskRow {
     merge: null,
     files: [],
     ask: null,
+    changes: null,
     actions: NO_ACTIONS,
   };
 }
@@ -40,8 +41,9 @@ function task(id: string, status: TaskStatus): TaskRow {
 function run(
   statuses: TaskStatus[],
   extra: {
-    tokensPerSecond?: number;
+    tokensPerSecond?: number | null;
     cost?: number | null;
+    unpriced?: boolean;
     status?: RunView['status'];
     asks?: RunView['asks'];
   } = {},
@@ -58,8 +60,8 @@ function run(
     baseBranch: null,
     startedAt: null,
     finishedAt: null,
-    usage: { ...USAGE, cost: extra.cost ?? null },
-    tokensPerSecond: extra.tokensPerSecond ?? 0,
+    usage: { ...USAGE, cost: extra.cost ?? null, unpriced: extra.unpriced ?? false },
+    tokensPerSecond: extra.tokensPerSecond === undefined ? 0 : extra.tokensPerSecond,
     rate: [],
     budget: { tokens: null, cost: null },
     budgetHit: null,
@@ -102,7 +104,17 @@ test('the live item counts agents at work (setting up, working, verifying), toke
   assert.equal(
     liveText(run(['working'], { tokensPerSecond: 5 })),
     '$(sync~spin) Foreman: 1 agent · 5 tok/s',
-    'no price: no money shown',
+    'nothing spent: no money shown',
+  );
+  assert.equal(
+    liveText(run(['working'], { tokensPerSecond: null, cost: 0.04, unpriced: true })),
+    '$(sync~spin) Foreman: 1 agent · – tok/s · $0.04 + unpriced',
+    'a partly unpriced cost says so; an untimed rate is not 0',
+  );
+  assert.equal(
+    liveText(run(['working'], { tokensPerSecond: 5, unpriced: true })),
+    '$(sync~spin) Foreman: 1 agent · 5 tok/s · unpriced',
+    'tokens spent without any price: never $0',
   );
   assert.equal(
     liveText(run(['working', 'working'], { asks: { tasks: 2, commands: 1 } })),
@@ -121,4 +133,11 @@ test('between runs the item warns when agent commands would not be confined', ()
   assert.equal(sandboxWarning('on'), null);
   assert.equal(sandboxWarning('off'), '$(warning) Foreman: sandbox off');
   assert.match(sandboxWarning('unavailable') ?? '', /no sandbox, agent commands refused/);
+});
+
+test('a cost says when some requests had no price, and a missing price is never $0', () => {
+  assert.equal(costText({ cost: 0.04, unpriced: false }), '$0.04');
+  assert.equal(costText({ cost: 0.04, unpriced: true }), '$0.04 + unpriced');
+  assert.equal(costText({ cost: null, unpriced: true }), 'unpriced');
+  assert.equal(costText({ cost: null, unpriced: false }), null, 'nothing spent: nothing to say');
 });

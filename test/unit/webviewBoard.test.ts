@@ -82,7 +82,10 @@ test('verification in a few words, failures with their exit codes', () => {
 
 test('budget bars warn past 80% and say when a budget is reached', () => {
   assert.deepEqual(budgetBars({ tokens: null, cost: null }), []);
-  const [tokens, cost] = budgetBars({ tokens: { used: 85_000, limit: 100_000 }, cost: { used: 2.5, limit: 2 } });
+  const [tokens, cost] = budgetBars({
+    tokens: { used: 85_000, limit: 100_000 },
+    cost: { used: 2.5, unpriced: false, limit: 2 },
+  });
   assert.equal(tokens.kind, 'tokens');
   assert.equal(tokens.level, 'warning');
   assert.equal(tokens.label, '85k / 100k tokens');
@@ -92,6 +95,11 @@ test('budget bars warn past 80% and say when a budget is reached', () => {
   assert.equal(cost.fraction, 1);
   assert.equal(cost.label, '$2.50 / $2.00');
   assert.equal(budgetBars({ tokens: { used: 80, limit: 100 }, cost: null })[0].level, 'ok');
+  const [partly] = budgetBars({ tokens: null, cost: { used: 0.5, unpriced: true, limit: 2 } });
+  assert.equal(partly.label, '$0.50 + unpriced part / $2.00');
+  assert.match(partly.description, /some requests had no price/);
+  const [none] = budgetBars({ tokens: null, cost: { used: null, unpriced: true, limit: 2 } });
+  assert.equal(none.label, 'unpriced / $2.00', 'a missing price is not $0');
 });
 
 test('status counts follow the board order and keep unknown statuses', () => {

@@ -9,6 +9,7 @@ import {
   formatRate,
   formatTotalTokens,
   formatUsage,
+  formatUsageCost,
   plural,
 } from '../../src/webview/format';
 
@@ -50,6 +51,7 @@ test('rates, usages and totals', () => {
   assert.equal(formatRate(4.25), '4.3 tok/s');
   assert.equal(formatRate(42.4), '42 tok/s');
   assert.equal(formatRate(1234), '1.2k tok/s');
+  assert.equal(formatRate(null), '— tok/s', 'nothing timed: no figure, not 0');
   assert.equal(
     formatUsage({ input: 12_300, cached: 8000, output: 1200, estimated: false }),
     '12.3k in · 8k cached · 1.2k out',
@@ -71,4 +73,11 @@ test('first line skips blank lines and cuts with an ellipsis', () => {
   assert.equal(firstLine(''), '');
   assert.equal(plural(1, 'task'), '1 task');
   assert.equal(plural(3, 'task'), '3 tasks');
+});
+
+test('a cost says when prices were missing, and is never $0 for a missing price', () => {
+  assert.equal(formatUsageCost({ cost: 0.0012, unpriced: false }), '$0.0012');
+  assert.equal(formatUsageCost({ cost: 0.0012, unpriced: true }), '$0.0012 + unpriced part');
+  assert.equal(formatUsageCost({ cost: null, unpriced: true }), 'unpriced');
+  assert.equal(formatUsageCost({ cost: null, unpriced: false }), '—', 'nothing spent yet');
 });

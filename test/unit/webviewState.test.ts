@@ -212,3 +212,40 @@ test('run status changes and a new plan are announced; the first state is not', 
   assert.equal(announcement(board, stopped), `Run ${run.runId}: Stopped. Stopped by you.`);
   assert.equal(announcement(fixture('planning'), fixture('plan-valid')), 'Plan ready: 4 tasks.');
 });
+
+test("a request's error carries the host's time, so the line can tell it from older notices", () => {
+  const tracker = new RequestTracker();
+  const state = fixture('run-finished');
+  const shown = react(initialModel(initialUiState()), stateMsg(state), tracker).model;
+  const apply = tracker.start('run/apply', { type: 'run/apply', mode: 'squash' });
+  const resume = tracker.start('run/resume', { type: 'run/resume', runId: 'r' });
+  const dirty = { message: 'Dirty.', reason: 'refused' as const };
+  reactToHostMessage(
+    shown,
+    { type: 'request/didFinish', id: apply.id, ok: false, error: dirty },
+    {
+      tracker,
+      now: 1250,
+      specPending: false,
+    },
+  );
+  assert.deepEqual(tracker.latestError(['run/apply', 'run/resume']), {
+    key: 'run/apply',
+    at: state.now + 250,
+    message: 'Dirty.',
+    reason: 'refused',
+  });
+  const busy = { message: 'Busy.', reason: 'busy' as const };
+  reactToHostMessage(
+    shown,
+    { type: 'request/didFinish', id: resume.id, ok: false, error: busy },
+    {
+      tracker,
+      now: 1500,
+      specPending: false,
+    },
+  );
+  assert.equal(tracker.latestError(['run/apply', 'run/resume'])?.message, 'Busy.', 'the latest wins');
+  assert.equal(tracker.latestError(['run/apply', 'run/resume'], new Set(['busy']))?.message, 'Dirty.');
+  assert.equal(tracker.latestError(['task:']), null);
+});

@@ -4,9 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { projectedHit } from '../../core/budget';
 import type { RunEstimate } from '../../core/estimate';
-import { emptyTotals, priceFor } from '../../core/ledger';
+import { priceFor } from '../../core/ledger';
 import type { ModelClient, ModelResponse } from '../../core/model';
 import type { Plan } from '../../core/plan';
 import { planSpec } from '../../core/planner';
@@ -17,7 +16,8 @@ import { fmtCost, fmtTokens, renderPlan } from '../render';
 import { UsageError } from '../options';
 import { backendClient, openWorkspace, repositoryView } from '../../app/workspace';
 import { errorMessage } from '../../core/errors';
-import { estimatePlan, promptPrefixTokens } from '../../app/planDraft';
+import { CostHistory } from '../../app/costHistory';
+import { estimatePlan, overBudgetText, promptPrefixTokens } from '../../app/planDraft';
 
 /** The spec text from the first argument or --spec-file. */
 export async function readSpec(ctx: CommandContext): Promise<string> {
@@ -54,7 +54,7 @@ export async function obtainPlan(
   repoView: string,
 ): Promise<PlannedRun | number> {
   if (ctx.cl.planFile) {
-    const loaded = await loadPlan(resolve(ctx.cl.cwd, ctx.cl.planFile));
+    const loaded = await loadPlan(resolve(ctx.cl.cwd, ctx.cl.planFile), { maxTasks: ctx.cl.maxTasks });
     if (!loaded.ok) {
       ctx.err(`The plan file is not valid:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}`);
       return EXIT.usage;
@@ -80,29 +80,37 @@ export async function obtainPlan(
   return { plan: outcome.plan, repoView, responses };
 }
 
-/** The run's estimated tokens and cost, from the shared prompt prefix and the price table. */
-export function estimateFor(ctx: CommandContext, planned: PlannedRun, model: ModelClient): RunEstimate {
-  return estimatePlan(
-    planned.plan,
-    promptPrefixTokens(planned.plan, planned.repoView),
-    priceFor(ctx.settings.prices, model.model),
-  );
+/**
+ * The run's estimated tokens and cost, from the shared prompt prefix, the price table and what
+ * agent steps cost in this repository's finished runs.
+ */
+export async function estimateFor(
+  ctx: CommandContext,
+  planned: PlannedRun,
+  model: ModelClient,
+  stateDir: string,
+): Promise<RunEstimate> {
+  return estimatePlan(planned.plan, promptPrefixTokens(planned.plan, planned.repoView), {
+    price: priceFor(ctx.settings.prices, model.model),
+    profile: await new CostHistory().profile(stateDir),
+    review: ctx.settings.review,
+  });
 }
 
-/** Print the estimate, and a warning when it is over a budget. */
+/** Print the estimate with its range, and a warning when it is (or may be) over a budget. */
 export function printEstimate(ctx: CommandContext, estimate: RunEstimate): void {
   const t = estimate.total;
+  const tokens = (x: RunEstimate['total']) => fmtTokens(x.input + x.output);
+  const cost =
+    t.cost === null ? '' : `, cost ${fmtCost(t.cost)} (${fmtCost(estimate.low.cost)}–${fmtCost(estimate.high.cost)})`;
   ctx.err(
-    `Estimate: ~${fmtTokens(t.input)} input (~${fmtTokens(t.cached)} cached), ~${fmtTokens(t.output)} output, cost ${fmtCost(t.cost)}`,
+    `Estimate: ~${fmtTokens(t.input)} input (~${fmtTokens(t.cached)} cached), ~${fmtTokens(t.output)} output; ` +
+      `~${tokens(t)} tokens in all, range ${tokens(estimate.low)}–${tokens(estimate.high)}${cost}` +
+      (t.cost === null ? ', cost unknown (no price for this model)' : ''),
   );
   ctx.err(`  (${estimate.assumptions})`);
-  const totals = { ...emptyTotals(), input: t.input, cached: t.cached, output: t.output, cost: t.cost };
-  const hit = projectedHit(ctx.settings.budgets, totals);
-  if (hit) {
-    ctx.err(
-      `Warning: the estimate is over the ${hit.scope} ${hit.kind} budget (${hit.used.toFixed(hit.kind === 'cost' ? 4 : 0)} of ${hit.limit}); the run will stop when it is reached.`,
-    );
-  }
+  const warning = overBudgetText(ctx.settings.budgets, estimate);
+  if (warning) ctx.err(`Warning: ${warning}`);
 }
 
 export const planCommand: CommandHandler = async (ctx) => {
@@ -110,7 +118,7 @@ export const planCommand: CommandHandler = async (ctx) => {
   const model = backendClient(ctx.settings);
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
-  const estimate = estimateFor(ctx, planned, model);
+  const estimate = await estimateFor(ctx, planned, model, ws.repo.stateDir);
   if (ctx.cl.out) {
     const out = resolve(ctx.cl.cwd, ctx.cl.out);
     try {

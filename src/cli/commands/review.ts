@@ -8,7 +8,7 @@ import type { RunEngine } from '../../core/runEngine';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';
-import { backendClient, loadRun, openWorkspace } from '../../app/workspace';
+import { loadRun, openWorkspace } from '../../app/workspace';
 import { driveLocked, reopenRun, sandboxGate } from './run';
 
 async function decide(
@@ -22,7 +22,7 @@ async function decide(
   await loadRun(ws, runId); // an unknown run is a usage error, before the sandbox and the backend
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
-  const engine = await reopenRun(ctx, ws, backendClient(ctx.settings), runId, approvals.approver);
+  const engine = await reopenRun(ctx, ws, runId, approvals.approver);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;

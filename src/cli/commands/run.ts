@@ -5,15 +5,17 @@
 import { resolve } from 'node:path';
 import type { Approver } from '../../core/approver';
 import type { ModelClient } from '../../core/model';
+import { describeSettings } from '../../core/runSettings';
+import { continuedBackend, explicitOverrides } from '../../app/continueRun';
 import { RunEngine } from '../../core/runEngine';
 import type { RunState } from '../../core/runState';
 import { describeSandboxState } from '../../core/sandbox';
 import { reduceJournal } from '../../core/runState';
 import { newRunId } from '../../infra/journalFile';
-import { probeBackend } from '../../infra/openaiClient';
+import { createOpenAIClient, probeBackend } from '../../infra/openaiClient';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
-import { progressLine, renderPlan, renderSummary } from '../render';
+import { budgetFlag, progressLine, renderPlan, renderSummary } from '../render';
 import { UsageError } from '../options';
 import type { ApproveMode } from '../options';
 import { approveMode, cliApprovals } from '../approvals';
@@ -36,11 +38,10 @@ export const runCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
-  const model = backendClient(ctx.settings);
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
   const engine = ctx.cl.resume
-    ? await resumeEngine(ctx, ws, model, ctx.cl.resume, approvals.approver)
-    : await newEngine(ctx, ws, model, approvals.approver);
+    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver)
+    : await newEngine(ctx, ws, backendClient(ctx.settings), approvals.approver);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;
@@ -126,7 +127,7 @@ async function newEngine(
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   if (!ctx.cl.json) ctx.err(renderPlan(planned.plan));
-  printEstimate(ctx, estimateFor(ctx, planned, model));
+  printEstimate(ctx, await estimateFor(ctx, planned, model, ws.repo.stateDir));
   const runId = newRunId();
   const checks = await resolveChecks(ws, ctx.settings);
   ctx.err(
@@ -143,7 +144,7 @@ async function newEngine(
   );
   engine.recordPlanningResponses(planned.responses);
   ctx.err(
-    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once, base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
+    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once (${requestLimit(ctx.settings)} requests at once to the backend), base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
   );
   return engine;
 }
@@ -151,20 +152,22 @@ async function newEngine(
 async function resumeEngine(
   ctx: CommandContext,
   ws: Workspace,
-  model: ModelClient,
   runId: string,
   approver: Approver,
 ): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
     throw new UsageError('--resume takes no spec or plan: the run already has one');
-  return reopenRun(ctx, ws, model, runId, approver);
+  return reopenRun(ctx, ws, runId, approver);
 }
 
-/** An engine over an existing run, rebuilt from its journal (interrupted work is queued again). */
+/**
+ * An engine over an existing run, rebuilt from its journal (interrupted work is queued again). It
+ * goes on with the run's recorded backend, model, budgets and prices; the command line's flags
+ * change them, and each change is recorded in the journal and printed.
+ */
 export async function reopenRun(
   ctx: CommandContext,
   ws: Workspace,
-  model: ModelClient,
   runId: string,
   approver: Approver,
 ): Promise<RunEngine | number> {
@@ -178,22 +181,44 @@ export async function reopenRun(
     ctx.err(`Run ${runId} already completed; nothing to resume. ${next}`);
     return EXIT.ok;
   }
+  const recorded = before.settings;
+  const backend = recorded ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
+  const model = backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings);
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
     engineDeps(ws, ctx.settings, model, runId, approver),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     events,
     await repositoryView(ws),
+    explicitOverrides(ctx.cl.flags, model.model),
   );
   const merged = [...engine.state.tasks.values()].filter((t) => t.status === 'merged').length;
   ctx.err(`Reopening run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) merged so far.`);
+  for (const line of settingsLines(engine.state, before, backend?.note ?? null)) ctx.err(line);
   return engine;
+}
+
+/** What a reopened run goes on with, what the developer changed, and a warning when nothing raises the budget that stopped it. */
+function settingsLines(after: RunState, before: RunState, note: string | null): string[] {
+  const lines: string[] = [];
+  if (after.settings) lines.push(`Settings of the run: ${describeSettings(after.settings)}.`);
+  if (note) lines.push(note);
+  const changed = after.settingsChanges.slice(before.settingsChanges.length).flatMap((c) => c.changes);
+  if (changed.length) lines.push(`Changed for this run (recorded in its journal): ${changed.join('; ')}.`);
+  const hit = before.budgetHit;
+  const budget =
+    hit && `${hit.scope === 'run' ? 'run' : 'per-task'} ${hit.kind === 'tokens' ? 'token' : 'cost'} budget`;
+  if (before.status === 'budget' && hit && budget && !changed.some((c) => c.startsWith(budget)))
+    lines.push(
+      `It stopped at its ${budget} and goes on with the same budget, so it stops there again; raise it with ${budgetFlag(hit)}.`,
+    );
+  return lines;
 }
 
 /** Run the engine with progress lines, Ctrl-C handling and the summary; returns the exit code. */
 async function drive(ctx: CommandContext, engine: RunEngine, approvals: CliApprovals): Promise<number> {
   const stopListening = engine.onEvent((event, state) => {
-    const line = progressLine(event, state, ctx.cl.verbose);
+    const line = progressLine(event, state, ctx.cl.verbose, engine.ledger);
     if (line) approvals.write(line);
   });
   let interrupted = false;
@@ -212,7 +237,7 @@ async function drive(ctx: CommandContext, engine: RunEngine, approvals: CliAppro
     stopListening();
   }
   if (ctx.cl.json) ctx.out(JSON.stringify(stateJson(state), null, 2));
-  else ctx.out(renderSummary(state, Date.now()));
+  else ctx.out(renderSummary(state, engine.ledger, Date.now()));
   if (interrupted) return EXIT.interrupted;
   return exitFor(state);
 }
@@ -236,4 +261,9 @@ export function exitFor(state: RunState): number {
 /** A run's state as plain JSON (Maps become arrays). */
 export function stateJson(state: RunState): unknown {
   return { ...state, tasks: [...state.tasks.values()] };
+}
+
+/** The backend's limit of requests in flight at once, as the run uses it. */
+function requestLimit(settings: CommandContext['settings']): number {
+  return settings.backend?.maxConcurrentRequests ?? settings.concurrency;
 }

@@ -7,7 +7,7 @@ import { listRunIds } from '../../infra/journalFile';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
 import { Ledger } from '../../core/ledger';
-import { fmtCost, fmtTokens, integrationCell, renderBreakdown, renderSummary, table } from '../render';
+import { fmtUsageCost, fmtTokens, integrationCell, renderBreakdown, renderSummary, table } from '../render';
 import { loadRun, openWorkspace } from '../../app/workspace';
 import { stateJson } from './run';
 
@@ -31,7 +31,7 @@ export const statusCommand: CommandHandler = async (ctx) => {
           `${merged}/${s.tasks.size}`,
           integrationCell(s).replace(/^integration /, ''),
           fmtTokens(s.usage.input + s.usage.output),
-          fmtCost(s.usage.cost),
+          fmtUsageCost(s.usage),
           s.startedAt ? new Date(s.startedAt).toISOString().slice(0, 16).replace('T', ' ') : '-',
         ];
       });
@@ -48,8 +48,9 @@ export const statusCommand: CommandHandler = async (ctx) => {
     ctx.out(
       `Run ${runId}${state.status === 'interrupted' ? ` (interrupted: resume with foreman run --resume ${runId})` : ''}`,
     );
-    ctx.out(renderSummary(state, events.at(-1)?.t ?? Date.now()));
-    ctx.out(`\n${renderBreakdown(Ledger.fromEvents(events))}`);
+    const ledger = Ledger.fromEvents(events);
+    ctx.out(renderSummary(state, ledger, events.at(-1)?.t ?? Date.now()));
+    ctx.out(`\n${renderBreakdown(ledger)}`);
   }
   return EXIT.ok;
 };

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench:fabric`: does Foreman keep a GPU's batch full? The real CLI runs 128 tasks, 64 at
+ * once, against the scripted server with a simulated continuous-batching GPU (src/scripted/gpu.ts:
+ * 64 slots, the shape of a real H200's batch curve scaled to 3,200 output tokens/s at a full
+ * batch, prefix-cache counters). Measured, each in one run:
+ *
+ * - saturation: output tokens/s from the first request to the last response, over the GPU's
+ *   capacity (measured first with 64 requests that never end early);
+ * - cache reuse after each agent's first request: cached ÷ prompt tokens of its later requests;
+ * - tokens per joule over the same window, with the simulated power curve (idle 78 W to 695 W);
+ * - the same run with the backend held to 8 requests at once (`--max-requests 8`, the old fixed
+ *   limit), to show what a full batch buys.
+ *
+ * Flags: --tasks N (128), --concurrency N (64), --steps N (agent steps a task, 5), --no-limited.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { JournalEvent } from '../src/core/journal';
+import { listRunIds, readJournal, runJournalPath } from '../src/infra/journalFile';
+import { SimulatedGpu } from '../src/scripted/gpu';
+import { scenarioResponder, toolCall } from '../src/scripted/scenario';
+import type { Scenario, Step } from '../src/scripted/scenario';
+import { createScriptedServer } from '../src/scripted/server';
+
+const ROOT = resolve(__dirname, '..');
+const CLI = join(ROOT, 'dist/cli.js');
+/** 3,200 tokens/s at 64 slots: the H200 curve's 14,511 at batch 64, scaled. */
+const SPEED = 3200 / 14511;
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+const TASKS = flag('tasks', 128);
+const CONCURRENCY = flag('concurrency', 64);
+const STEPS = flag('steps', 5);
+
+function git(cwd: string, ...args: string[]): void {
+  const r = spawnSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** A repository, and a plan of TASKS tasks each writing its own files over STEPS agent steps. */
+function setUp(dir: string): { repo: string; plan: string; scenario: Scenario } {
+  const repo = join(dir, 'repo');
+  mkdirSync(join(repo, 'src'), { recursive: true });
+  writeFileSync(join(repo, 'README.md'), '# fabric bench\n\nA repository for the GPU saturation bench.\n');
+  writeFileSync(join(repo, 'src', 'index.js'), "'use strict';\nmodule.exports = {};\n");
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'base');
+  const tasks = [];
+  const agents: Record<string, Step[]> = {};
+  for (let i = 0; i < TASKS; i++) {
+    const id = `t${i}`;
+    tasks.push({
+      id,
+      title: `Module ${i}`,
+      instructions: `Write work/${id}/ with its parts.`,
+      acceptance: ['the parts exist'],
+      files: [`work/${id}/part0.js`],
+      dependsOn: [],
+    });
+    const steps: Step[] = [];
+    for (let k = 0; k < STEPS - 1; k++) {
+      // ~600 characters: about 150 output tokens a step.
+      const content = `'use strict';\n// part ${k} of ${id}\n${'module.exports.value = [1, 2, 3].map((x) => x * 2);\n'.repeat(10)}`;
+      steps.push(toolCall('write_file', { path: `work/${id}/part${k}.js`, content }));
+    }
+    steps.push(toolCall('finish', { summary: `Wrote the ${STEPS - 1} parts of ${id}.` }));
+    agents[id] = steps;
+  }
+  const plan = join(dir, 'plan.json');
+  writeFileSync(plan, JSON.stringify({ version: 1, spec: 'Many modules.', tasks }, null, 2));
+  const reviewer: Step[] = [{ content: '{"approved": true, "comments": "Fine."}' }];
+  return { repo, plan, scenario: { agents, reviewer } };
+}
+
+/** The GPU's capacity, measured: a full batch of requests that outlast the measurement. */
+async function measureCapacity(): Promise<number> {
+  const gpu = new SimulatedGpu({ slots: 64, speed: SPEED });
+  for (let i = 0; i < 64; i++) void gpu.generate(10, 10, 1e9);
+  const before = gpu.snapshot();
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = gpu.snapshot();
+  gpu.close();
+  return (after.generated - before.generated) / (after.seconds - before.seconds);
+}
+
+interface Measured {
+  label: string;
+  wallS: number;
+  windowS: number;
+  output: number;
+  tokensPerSec: number;
+  saturation: number;
+  cacheReuse: number;
+  joules: number;
+  tokensPerJoule: number;
+  exit: number | null;
+}
+
+async function runOnce(label: string, extra: string[], capacity: number): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), 'foreman-bench-fabric-'));
+  try {
+    const { repo, plan, scenario } = setUp(dir);
+    const gpu = new SimulatedGpu({ slots: 64, speed: SPEED });
+    const play = scenarioResponder(scenario);
+    let last = 0;
+    const server = await createScriptedServer({
+      gpu,
+      model: 'bench-fabric',
+      responder: (request, ctx) => play(request, ctx),
+    });
+    // The last response: polled from the GPU's counters' movement (a response ends when its tokens do).
+    let lastGenerated = 0;
+    const watch = setInterval(() => {
+      const g = gpu.snapshot().generated;
+      if (g > lastGenerated) {
+        lastGenerated = g;
+        last = Date.now();
+      }
+    }, 20);
+    const start = Date.now();
+    const before = gpu.snapshot();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--plan',
+        plan,
+        '--cwd',
+        repo,
+        '--concurrency',
+        String(CONCURRENCY),
+        '--max-tasks',
+        String(TASKS),
+        ...extra,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          FOREMAN_BASE_URL: server.url,
+          FOREMAN_MODEL: 'bench-fabric',
+          FOREMAN_WORKTREE_ROOT: join(dir, 'wt'),
+        },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [exit] = (await once(child, 'exit')) as [number | null];
+    const wallS = (Date.now() - start) / 1000;
+    clearInterval(watch);
+    const after = gpu.snapshot();
+    await server.close();
+    gpu.close();
+    if (exit !== 0) throw new Error(`${label}: foreman run exited ${exit}\n${stderr.slice(-2000)}`);
+    const first = server.requests[0]?.receivedAt ?? start;
+    const windowS = (last - first) / 1000;
+    const output = after.generated - before.generated;
+    const stateDir = join(repo, '.git', 'foreman');
+    const events: JournalEvent[] = (await readJournal(runJournalPath(stateDir, (await listRunIds(stateDir))[0])))
+      .events;
+    return {
+      label,
+      wallS,
+      windowS,
+      output,
+      tokensPerSec: output / windowS,
+      saturation: output / windowS / capacity,
+      cacheReuse: cacheReuse(events),
+      joules: after.joules - before.joules,
+      tokensPerJoule: output / (after.joules - before.joules),
+      exit,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Cached ÷ prompt tokens over every agent request after its task's first. */
+function cacheReuse(events: JournalEvent[]): number {
+  const seen = new Set<string>();
+  let prompt = 0;
+  let cached = 0;
+  for (const e of events) {
+    if (e.type !== 'model_request' || e.role !== 'agent' || !e.usage || e.taskId === null) continue;
+    if (!seen.has(e.taskId)) {
+      seen.add(e.taskId);
+      continue;
+    }
+    prompt += e.usage.promptTokens;
+    cached += e.usage.cachedTokens ?? 0;
+  }
+  return prompt > 0 ? cached / prompt : 0;
+}
+
+async function main(): Promise<void> {
+  const capacity = await measureCapacity();
+  const runs = [await runOnce(`${TASKS} tasks, ${CONCURRENCY} at once (defaults)`, [], capacity)];
+  if (!process.argv.includes('--no-limited'))
+    runs.push(await runOnce(`the same, --max-requests 8`, ['--max-requests', '8'], capacity));
+  const f = (x: number, d = 2) => x.toFixed(d);
+  console.log(`Simulated GPU: 64 slots, capacity measured ${f(capacity, 0)} output tokens/s (configured 3200)`);
+  console.log(`Agents: ${STEPS} steps a task (~150 output tokens a step), reviews on, no checks\n`);
+  console.log(
+    'run                              | wall s | first req → last resp s | output tok | tok/s  | saturation | cache reuse | J      | tok/J',
+  );
+  console.log(
+    '-------------------------------- | ------ | ----------------------- | ---------- | ------ | ---------- | ----------- | ------ | -----',
+  );
+  for (const r of runs) {
+    console.log(
+      `${r.label.padEnd(32)} | ${f(r.wallS, 1).padStart(6)} | ${f(r.windowS, 1).padStart(23)} | ${f(r.output, 0).padStart(10)} | ` +
+        `${f(r.tokensPerSec, 0).padStart(6)} | ${f(r.saturation).padStart(10)} | ${f(r.cacheReuse).padStart(11)} | ${f(r.joules, 0).padStart(6)} | ${f(r.tokensPerJoule)}`,
+    );
+  }
+  if (runs.length === 2)
+    console.log(`\nTokens per joule, full batch ÷ 8 at once: ${f(runs[0].tokensPerJoule / runs[1].tokensPerJoule)}×`);
+}
+
+main().catch((e) => {
+  console.error(`bench:fabric: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
