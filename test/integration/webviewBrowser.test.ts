@@ -442,7 +442,7 @@ test(
     };
     const p = await panel(state);
     assert.equal(await p.locator('[data-run-status]').getAttribute('data-run-status'), 'applied');
-    assert.equal(await p.locator('.board .status-badge').first().innerText(), 'Applied as 3b80b82');
+    assert.equal(await p.locator('.board-bar .status-badge').innerText(), 'Applied as 3b80b82');
     assert.match(await p.locator('.run-message').innerText(), /applied onto main as one commit 3b80b82c19\./);
     assert.equal(await p.getByRole('button', { name: 'Apply as one commit' }).isVisible(), false);
     const row = p.locator('[data-task-id="tests"]');
