@@ -7,13 +7,13 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JournalEvent } from '../core/journal';
-import { reduceJournal } from '../core/runState';
+import { reduceJournal, runPhase } from '../core/runState';
 import type { RunState, RunStatus } from '../core/runState';
 import { RESUMABLE_RUN_STATUSES } from '../core/statusSets';
 import { listRunIds, readJournal, runJournalPath } from '../infra/journalFile';
 import { lockHolder } from '../infra/runLock';
 import type { HistoryEntry } from '../protocol/panel';
-import { usageOf } from './panelView';
+import { appliedOf, usageOf } from './panelView';
 import { errorMessage } from '../core/errors';
 
 /** A run read back from its journal. */
@@ -85,14 +85,15 @@ function entryOf(runId: string, state: RunState, busy: boolean): HistoryEntry {
   const status: RunStatus = busy ? 'running' : state.status;
   return {
     runId,
-    status,
+    status: busy ? 'running' : runPhase(state),
     spec: state.plan?.spec ?? '',
     startedAt: state.startedAt,
     finishedAt: busy ? null : state.finishedAt,
     tasks: tasks.length,
     merged: tasks.filter((t) => t.status === 'merged').length,
     usage: usageOf(state.usage),
-    applied: state.applied !== null,
+    applied: appliedOf(state),
+    verification: state.integration.last?.status ?? null,
     resumable: !busy && RESUMABLE_RUN_STATUSES.has(status),
   };
 }

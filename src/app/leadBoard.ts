@@ -14,7 +14,6 @@ import type { RunEngine } from '../core/runEngine';
 import type { SettingsOverrides } from '../core/runSettings';
 import { applyEvent } from '../core/runState';
 import type { RunState } from '../core/runState';
-import { currentBranch } from '../infra/gitBase';
 import { diffLineStat } from '../infra/gitShow';
 import { openJournal, runJournalPath } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
@@ -190,7 +189,11 @@ export class Board {
     if (this.live) throw new LeadError(`Run ${this.runId} is already running.`, 'busy');
     if (this.state.status === 'completed')
       throw new LeadError(
-        `Run ${this.runId} already completed; there is nothing to resume. Apply it to bring it onto your branch.`,
+        `Run ${this.runId} already completed; there is nothing to resume. ${
+          this.state.applied
+            ? `It is applied onto ${this.state.applied.branch ?? 'your branch'} as ${this.state.applied.commit.slice(0, 10)}.`
+            : 'Apply it to bring it onto your branch.'
+        }`,
         'refused',
       );
     this.dropEngine();
@@ -213,17 +216,11 @@ export class Board {
     const title = this.state.plan?.spec.split('\n')[0].slice(0, 72).trim() || this.runId;
     const message = `${title}\n\nApplied from Foreman run ${this.runId}: ${merged.join(', ')}.`;
     const result = await ws.repo.apply(integrationBranch(this.runId), base, mode, message);
-    if (!result.ok)
-      throw new LeadError(
-        result.files.length && result.reason !== 'dirty'
-          ? `${result.message}\n${result.files.join('\n')}`
-          : result.message,
-        'refused',
-      );
-    this.recordApply(result.commit, result.mode);
-    const branch = (await currentBranch(ws.repo.root)) ?? 'your branch';
+    // The refusal's message names the files and says what to do (see RepoPort.apply).
+    if (!result.ok) throw new LeadError(result.message, 'refused');
+    this.recordApply(result.commit, result.mode, result.branch);
     const how = result.mode === 'squash' ? 'as one commit' : 'as a merge';
-    return `Applied run ${this.runId} onto ${branch} ${how} ${result.commit.slice(0, 7)} (${result.files.length} file${result.files.length === 1 ? '' : 's'}).`;
+    return `Applied run ${this.runId} onto ${result.branch} ${how} ${result.commit.slice(0, 10)} (${result.files.length} file${result.files.length === 1 ? '' : 's'}).`;
   }
 
   /** Let go of the engine and its journal (the board must not be live). */
@@ -327,15 +324,15 @@ export class Board {
   }
 
   /** Journal the apply: through the engine when it has one, else straight to the run's journal. */
-  private recordApply(commit: string, mode: 'squash' | 'merge'): void {
+  private recordApply(commit: string, mode: 'squash' | 'merge', branch: string): void {
     if (this.driven && this.engineUsable()) {
-      this.driven.engine.recordApply(commit, mode);
+      this.driven.engine.recordApply(commit, mode, branch);
       this.journalSize = sizeOf(this.driven.journal.path);
     } else {
       this.dropEngine();
       const journal = openJournal(runJournalPath(this.stateDir, this.runId), this.runId);
       try {
-        const appended = journal.append({ type: 'applied', commit, mode });
+        const appended = journal.append({ type: 'applied', commit, mode, branch });
         applyEvent(this.state, appended);
         this.tracker.observe(appended);
       } finally {

@@ -7,11 +7,12 @@
 import { integrationBranch } from '../core/branches';
 import type { BudgetHit, CheckResult } from '../core/journal';
 import type { TokenTotals } from '../core/ledger';
+import { runPhase } from '../core/runState';
 import type { RunState, RunStatus, TaskState, VerificationState } from '../core/runState';
 import { decisionRefusal } from '../core/decisions';
 import type { DecisionContext, TaskDecision } from '../core/decisions';
 import { ACTIVE_TASK_STATUSES, RESUMABLE_RUN_STATUSES } from '../core/statusSets';
-import type { AskView, RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
+import type { Applied, AskView, RunView, TaskRow, Usage, VerificationView } from '../protocol/panel';
 import type { AskGroup } from '../core/approvalDesk';
 import { askKey } from '../core/approver';
 import type { ChangeRounds } from './changeRounds';
@@ -58,10 +59,11 @@ export class BoardProjector {
       if (task.status === 'merged') for (const f of task.files) integrationFiles.add(f);
     }
     const live = ctx.live;
-    const status = ctx.elsewhere && !live ? 'running' : state.status;
+    const elsewhere = ctx.elsewhere && !live;
+    const status = elsewhere ? 'running' : state.status;
     return {
       runId: state.runId,
-      status,
+      status: elsewhere ? 'running' : runPhase(state),
       message: ctx.elsewhere && !live ? 'Another Foreman process is driving this run.' : state.message,
       live,
       spec: state.plan?.spec ?? '',
@@ -85,7 +87,7 @@ export class BoardProjector {
         files: [...integrationFiles].sort(),
       },
       holdForReview: hold,
-      applied: state.applied ? { commit: state.applied.commit, mode: state.applied.mode } : null,
+      applied: appliedOf(state),
       actions: runActions(state, status, live, ctx.elsewhere, counts.merged ?? 0),
     };
   }
@@ -207,7 +209,7 @@ const ANY_CHANGE: TaskDecision = { kind: 'requestChanges', comments: 'any' };
 /** What the developer may do to the run now (nothing but watch while another process drives it). */
 function runActions(
   state: RunState,
-  status: RunView['status'],
+  status: RunStatus,
   live: boolean,
   elsewhere: boolean,
   merged: number,
@@ -219,6 +221,12 @@ function runActions(
     apply: !busy && state.applied === null && appliable,
     resume: !busy && BOARD_RESUMABLE.has(status),
   };
+}
+
+/** How the run was applied, as the panel shows it; null when it was not (since it last finished). */
+export function appliedOf(state: Pick<RunState, 'applied'>): Applied | null {
+  const a = state.applied;
+  return a ? { commit: a.commit, mode: a.mode, branch: a.branch } : null;
 }
 
 /** Token totals as the panel shows them. */

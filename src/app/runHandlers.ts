@@ -226,11 +226,16 @@ export function outcomeNotice(state: RunState): { kind: 'info' | 'warning' | 'er
   const merged = tasks.filter((t) => t.status === 'merged').length;
   const said = (state.message ?? '').replace(/\s*[^.;]*:\s*foreman\b.*$/s, '').replace(/[.;\s]*$/, '');
   switch (state.status) {
-    case 'completed':
+    case 'completed': {
+      const verified =
+        state.integration.last?.status === 'passed'
+          ? 'merged and verified together'
+          : 'merged, not verified (no checks)';
       return {
         kind: 'info',
-        text: `Run ${id} completed: ${merged} of ${tasks.length} task(s) merged and verified together. Apply it to bring the change onto your branch.`,
+        text: `Run ${id} completed: ${merged} of ${tasks.length} task(s) ${verified}. Apply it to bring the change onto your branch.`,
       };
+    }
     case 'review': {
       const waiting = tasks.filter((t) => t.status === 'verified');
       const who =

@@ -183,8 +183,9 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    throw new SettingsError(`${path} cannot be read (${code ?? String(e)}): fix it or remove it.`);
   }
   let raw: unknown;
   try {
@@ -332,6 +333,17 @@ function resolveCommandPolicy(file: ConfigFile, flags: SettingFlags): { policy: 
 }
 
 /** The backend from flags, the environment and the config file; null when no URL is set. */
+/** Whether `text` parses as an http: or https: URL. */
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    // Not a URL at all.
+    return false;
+  }
+}
+
 function resolveBackendSettings(
   file: ConfigFile,
   env: NodeJS.ProcessEnv,
@@ -345,6 +357,10 @@ function resolveBackendSettings(
       'a backend URL is set but no model: pass --model, set FOREMAN_MODEL, or add backend.model to foreman.json',
     );
   if (baseUrl === undefined || model === undefined) return null;
+  if (!isHttpUrl(baseUrl))
+    throw new SettingsError(
+      `the backend URL "${baseUrl}" is not an http(s) URL: give the server's OpenAI-compatible base, e.g. http://localhost:8000/v1`,
+    );
   if (hasUrlCredentials(baseUrl))
     throw new SettingsError(
       `the backend URL carries a user name or password, which Foreman does not send: use ${publicEndpoint(baseUrl)} and give the key in FOREMAN_API_KEY`,

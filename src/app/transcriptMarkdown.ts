@@ -9,7 +9,7 @@
  * with a marker that says how much is not shown. What the conversation holds is read by
  * src/core/conversationView.ts, which `foreman transcript` shares. Pure: no I/O, no editor.
  */
-import type { CheckResult } from '../core/journal';
+import type { CheckResult, VerificationStatus } from '../core/journal';
 import { clipText, DEFAULT_TRANSCRIPT_LIMITS, formatArguments, readConversation } from '../core/conversationView';
 import type { CallView, ConversationEntry, ConversationView, TranscriptLimits } from '../core/conversationView';
 import type { ChatMessage } from '../core/model';
@@ -216,7 +216,7 @@ export interface ChecksHeader {
   target: string;
   /** The verification round (1 for the first), its outcome and when it ran (ms since the epoch). */
   round: number;
-  status: 'passed' | 'failed' | 'skipped';
+  status: VerificationStatus;
   at: number | null;
 }
 

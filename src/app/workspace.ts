@@ -14,7 +14,7 @@ import type { CheckSpec } from '../core/verify';
 import { detectChecks } from '../infra/detectChecks';
 import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
-import { openJournal, readJournal, runJournalPath } from '../infra/journalFile';
+import { isValidRunId, openJournal, readJournal, runJournalPath } from '../infra/journalFile';
 import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
 import type { Sandbox } from '../core/sandbox';
@@ -171,6 +171,10 @@ export function engineConfig(settings: Settings, runId: string, checks: CheckSpe
 
 /** Read a run's journal; a SettingsError when the run does not exist. */
 export async function loadRun(ws: Workspace, runId: string): Promise<{ events: JournalEvent[]; torn: string | null }> {
+  if (!isValidRunId(runId))
+    throw new SettingsError(
+      `"${runId}" is not a run id: run ids look like r20261123-093320-4005 (see: foreman status --all)`,
+    );
   try {
     const read = await readJournal(runJournalPath(ws.repo.stateDir, runId));
     return {

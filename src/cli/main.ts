@@ -19,6 +19,8 @@ import { parseCommandLine, USAGE, UsageError } from './options';
 import { readConfigFile, resolveSettings, SettingsError } from '../app/settings';
 import { ModelError } from '../core/model';
 import { GitCommandError } from '../infra/gitExec';
+import { JournalCorruptError } from '../infra/journalFile';
+import { RepoError } from '../core/repoPort';
 import { errorDetail } from '../core/errors';
 
 const COMMANDS: Record<string, CommandHandler> = {
@@ -79,24 +81,74 @@ function onInterrupt(handler: () => void): () => void {
   };
 }
 
+/** An expected failure in words, with its exit code; null for what is not expected. */
+type Explained = { text: string; code: number } | null;
+
+/**
+ * The errors a person can fix, each with the sentence that says how and its documented exit code
+ * (docs/cli.md, "Exit codes"). The first that recognises the error answers.
+ */
+const EXPLAIN: ((e: unknown) => Explained)[] = [
+  (e) => (e instanceof UsageError ? { text: `${e.message}\n(see foreman --help)`, code: EXIT.usage } : null),
+  (e) => (e instanceof SettingsError ? { text: e.message, code: EXIT.usage } : null),
+  (e) => (RepoError.is(e) ? repoTrouble(e) : null),
+  (e) => (ModelError.is(e) ? { text: `the backend failed (${e.reason}): ${e.message}`, code: EXIT.backend } : null),
+  (e) =>
+    e instanceof JournalCorruptError
+      ? {
+          text: `${e.message}. The run cannot be rebuilt from a damaged journal; its branches (foreman/<run>/…) still hold the work.`,
+          code: EXIT.runFailed,
+        }
+      : null,
+  (e) => (e instanceof GitCommandError ? { text: `git failed: ${e.message}`, code: EXIT.runFailed } : null),
+  (e) => fileTrouble(e),
+];
+
+/** What to do about a folder that cannot be Foreman's repository. */
+function repoTrouble(e: RepoError): Explained {
+  switch (e.reason) {
+    case 'notDirectory':
+      return { text: `${e.message} Run foreman in your repository, or name it with --cwd DIR.`, code: EXIT.usage };
+    case 'notGit':
+      return {
+        text: `${e.message} Foreman works on a git repository: run it inside one (or name it with --cwd DIR), or make this folder one with git init and a first commit.`,
+        code: EXIT.usage,
+      };
+    case 'noCommits':
+      return {
+        text: `${e.message} A run starts from a commit: make a first one (git add -A && git commit -m "Initial commit"), then run again.`,
+        code: EXIT.refused,
+      };
+  }
+}
+
+/** A file Foreman could not read or write (permissions, a full disk): the path and why. */
+function fileTrouble(e: unknown): Explained {
+  const io = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof io.code !== 'string' || typeof io.path !== 'string') return null;
+  const why = FILE_ERRORS[io.code];
+  return why ? { text: `cannot use ${io.path}: ${why}.`, code: EXIT.runFailed } : null;
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'it does not exist',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+};
+
 function reportError(e: unknown, err: (t: string) => void): number {
-  if (e instanceof UsageError) {
-    err(`foreman: ${e.message}\n(see foreman --help)`);
-    return EXIT.usage;
+  for (const explain of EXPLAIN) {
+    const known = explain(e);
+    if (known) {
+      err(`foreman: ${known.text}`);
+      return known.code;
+    }
   }
-  if (e instanceof SettingsError) {
-    err(`foreman: ${e.message}`);
-    return EXIT.usage;
-  }
-  if (ModelError.is(e)) {
-    err(`foreman: the backend failed (${e.reason}): ${e.message}`);
-    return EXIT.backend;
-  }
-  if (e instanceof GitCommandError) {
-    err(`foreman: git failed: ${e.message}`);
-    return EXIT.runFailed;
-  }
-  err(`foreman: unexpected error: ${errorDetail(e)}`);
+  err(`foreman: unexpected error (a bug in Foreman; please report it with what follows): ${errorDetail(e)}`);
   return EXIT.runFailed;
 }
 

@@ -74,9 +74,9 @@ Output:
   --cwd DIR               the repository (default: the current directory)
 
 Settings may also live in foreman.json at the repository root (see docs/cli.md).
-Exit codes: 0 done, 1 run failed, 2 usage or settings error, 3 stopped by a budget,
-4 backend error, 5 refused (dirty checkout, conflict), 6 tasks wait for your review (--hold),
-130 interrupted.`;
+Exit codes: 0 done, 1 run failed, 2 usage or settings error (also: not a git repository,
+unknown run, missing file), 3 stopped by a budget, 4 backend error, 5 refused (no commit yet,
+dirty checkout, conflict), 6 tasks wait for your review (--hold), 130 interrupted.`;
 
 const OPTIONS = {
   'base-url': { type: 'string' },

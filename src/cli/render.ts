@@ -6,7 +6,8 @@ import type { ApprovalBy, BudgetHit, JournalEvent } from '../core/journal';
 import { visibleControls } from '../core/text';
 import type { Ledger, LedgerRecord, TokenTotals } from '../core/ledger';
 import type { Plan } from '../core/plan';
-import type { RunState, TaskState } from '../core/runState';
+import { runPhase } from '../core/runState';
+import type { RunState, VerificationState } from '../core/runState';
 
 /** A plain-text table with left-aligned columns (right-aligned where `right` says so). */
 export function table(head: string[], rows: string[][], right: Set<number> = new Set()): string {
@@ -90,11 +91,13 @@ function rateOf(ledger: Ledger, which?: (r: LedgerRecord) => boolean): number | 
   return ledger.tokensPerSecond(which);
 }
 
-function verificationCell(t: TaskState): string {
-  const last = t.verification.last;
+/** A verification in a few words: `passed`, `failed (test)`, `stopped`, `no checks`; `-` before any. */
+export function verificationWords(v: VerificationState): string {
+  const last = v.last;
   if (!last) return '-';
+  if (last.status === 'skipped') return 'no checks';
   const failed = last.checks.find((c) => c.status === 'failed');
-  return failed ? `failed (${failed.name})` : last.status;
+  return last.status === 'failed' && failed ? `failed (${failed.name})` : last.status;
 }
 
 /**
@@ -105,7 +108,7 @@ export function renderSummary(state: RunState, ledger: Ledger, now: number): str
   const rows = [...state.tasks.values()].map((t) => [
     t.id,
     t.status,
-    verificationCell(t),
+    verificationWords(t.verification),
     String(t.step),
     ...tokenCells(
       t.usage,
@@ -116,7 +119,7 @@ export function renderSummary(state: RunState, ledger: Ledger, now: number): str
   const runTime = state.startedAt === null ? null : (state.finishedAt ?? now) - state.startedAt;
   rows.push([
     'TOTAL (run)',
-    state.status,
+    runPhase(state),
     integrationCell(state),
     '',
     ...tokenCells(state.usage, rateOf(ledger)),
@@ -182,9 +185,11 @@ function nextStep(state: RunState): string | null {
   }
 }
 
-function integrationCell(state: RunState): string {
+/** The integration branch's checks: `integration passed`, `not verified (no checks)`, …; `-` before any. */
+export function integrationCell(state: Pick<RunState, 'integration'>): string {
   const last = state.integration.last;
-  return last ? `integration ${last.status}` : '-';
+  if (!last) return '-';
+  return last.status === 'skipped' ? 'not verified (no checks)' : `integration ${verificationWords(state.integration)}`;
 }
 
 /** Totals by role and by backend endpoint, from the ledger. */
@@ -253,9 +258,10 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
         ? null
         : `${stamp}${event.taskId.padEnd(24)} ${event.approved ? 'allowed' : 'not allowed'} (${APPROVED_BY[event.by]})`;
     case 'verification': {
-      const failed = event.checks.find((c) => c.status === 'failed');
+      const failed = event.status === 'failed' ? event.checks.find((c) => c.status === 'failed') : undefined;
       const why = failed ? `: ${failed.name} ${failed.reason ?? 'failed'}` : '';
-      return `${stamp}${event.taskId.padEnd(24)} checks ${event.status} (round ${event.round})${why}`;
+      const what = event.status === 'skipped' ? 'not verified (no checks)' : `checks ${event.status}`;
+      return `${stamp}${event.taskId.padEnd(24)} ${what} (round ${event.round})${why}`;
     }
     case 'merge':
       return event.ok

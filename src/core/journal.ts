@@ -25,11 +25,18 @@ export type TaskStatus =
 
 export type RequestRole = 'planner' | 'agent' | 'reviewer';
 
+/**
+ * Outcome of a verification round, or of one check in it. `stopped`: the developer stopped the task
+ * or the run while it ran, so it says nothing about the work; `skipped`: not run (no checks at
+ * all, or an earlier check failed or was stopped).
+ */
+export type VerificationStatus = 'passed' | 'failed' | 'skipped' | 'stopped';
+
 /** Outcome of one verification command. */
 export interface CheckResult {
   name: string;
   command: string;
-  status: 'passed' | 'failed' | 'skipped';
+  status: VerificationStatus;
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
@@ -190,14 +197,15 @@ export type JournalEvent = EventBase &
         /** The task verified, or INTEGRATION_ID (core/branches.ts) for the integration branch. */
         taskId: string;
         round: number;
-        status: 'passed' | 'failed' | 'skipped';
+        status: VerificationStatus;
         checks: CheckResult[];
       }
     | { type: 'review'; taskId: string; approved: boolean; comments: string }
     | { type: 'merge'; taskId: string; ok: boolean; commit?: string; conflicts?: string[]; message?: string }
     | { type: 'budget_stop'; hit: BudgetHit }
     | { type: 'run_finished'; status: RunEnd; message: string }
-    | { type: 'applied'; commit: string; mode: 'squash' | 'merge' }
+    /** The integration branch was applied onto the developer's `branch` (absent in older journals). */
+    | { type: 'applied'; commit: string; mode: 'squash' | 'merge'; branch?: string }
     | { type: 'note'; taskId: string | null; message: string }
   );
 

@@ -43,7 +43,7 @@ export function auditedRepo(repo: RepoPort, record: (entry: GitRecord) => void):
   return {
     root: repo.root,
     stateDir: repo.stateDir,
-    resolveBase: (policy, signal) => repo.resolveBase(policy, signal),
+    resolveBase: (policy, opts) => repo.resolveBase(policy, opts),
     ensureWorktree: (runId, taskId, from, setup, signal) =>
       audited(
         taskId,

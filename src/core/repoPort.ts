@@ -5,8 +5,47 @@
  * developer asks for), and nothing is ever pushed.
  */
 
+/**
+ * Why a folder cannot be Foreman's repository: `notDirectory` (it does not exist or is a file),
+ * `notGit` (not inside a git working tree), `noCommits` (a repository whose branch has no commit
+ * yet, so there is nothing for a run to start from).
+ */
+export type RepoErrorReason = 'notDirectory' | 'notGit' | 'noCommits';
+
+/**
+ * The repository cannot be used, for a reason the developer can fix. Thrown by opening the
+ * repository and by resolving a run's base; `path` is the folder or repository concerned. Front
+ * ends tell the developer what to do from `reason` (the message says what is wrong).
+ */
+export class RepoError extends Error {
+  override readonly name = 'RepoError';
+  constructor(
+    readonly reason: RepoErrorReason,
+    readonly path: string,
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+
+  static is(e: unknown): e is RepoError {
+    return e instanceof RepoError;
+  }
+}
+
 /** How a run treats uncommitted changes in the developer's checkout. */
 export type DirtyPolicy = 'refuse' | 'snapshot';
+
+/** Options of `RepoPort.resolveBase`. */
+export interface BaseOptions {
+  signal?: AbortSignal;
+  /**
+   * Absolute paths of files Foreman was given to read for the run (its plan file, its spec file):
+   * uncommitted as they may be, they do not make the checkout dirty and are left out of a
+   * snapshot. Paths outside the repository are ignored.
+   */
+  ignore?: readonly string[];
+}
 
 export type BaseResult =
   | { ok: true; commit: string; snapshot: boolean; branch: string | null }
@@ -26,7 +65,8 @@ export type MergeResult =
   | { ok: false; reason: 'conflict'; files: string[]; message: string };
 
 export type ApplyResult =
-  | { ok: true; commit: string; mode: 'squash' | 'merge'; files: string[] }
+  /** `branch`: the developer's branch it went onto. */
+  | { ok: true; commit: string; mode: 'squash' | 'merge'; files: string[]; branch: string }
   | { ok: false; reason: 'dirty' | 'conflict' | 'detached' | 'nothing'; files: string[]; message: string };
 
 /** What to prepare in a fresh worktree. */
@@ -60,7 +100,7 @@ export interface RepoPort {
 
   /** Resolve the base commit of a new run. With `snapshot`, a dirty checkout is captured in a commit
    * object (no branch of the developer's moves, their index and files are untouched). */
-  resolveBase(policy: DirtyPolicy, signal?: AbortSignal): Promise<BaseResult>;
+  resolveBase(policy: DirtyPolicy, opts?: BaseOptions): Promise<BaseResult>;
 
   /**
    * Create (or, when it already exists, reuse) the worktree for `taskId` of `runId`, on branch
@@ -104,7 +144,8 @@ export interface RepoPort {
   /**
    * Bring `branch` onto the developer's current branch, as one squashed commit or a merge commit.
    * Refuses when their working tree is dirty in the files involved, when HEAD is detached, or when
-   * it would conflict; in each case nothing in their checkout changes.
+   * it would conflict; in each case nothing in their checkout changes, and the message says so in
+   * words a person can act on (a conflict's names the files and how to go on).
    */
   apply(branch: string, base: string, mode: 'squash' | 'merge', message: string): Promise<ApplyResult>;
 }

@@ -143,9 +143,9 @@ export class RunEngine {
     for (const r of responses) this.host.bookResponse('planner', null, r);
   }
 
-  /** Record that the integration branch was applied onto the developer's branch. */
-  recordApply(commit: string, mode: 'squash' | 'merge'): void {
-    this.host.emit({ type: 'applied', commit, mode });
+  /** Record that the integration branch was applied onto the developer's `branch` as `commit`. */
+  recordApply(commit: string, mode: 'squash' | 'merge', branch: string): void {
+    this.host.emit({ type: 'applied', commit, mode, branch });
   }
 
   private status(id: string): TaskStatus {

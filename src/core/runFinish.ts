@@ -4,7 +4,8 @@
  * when everything that could merge has, and the run finishes with its outcome in words.
  */
 import { integrationBranch, INTEGRATION_ID } from './branches';
-import type { BudgetHit, RunEnd } from './journal';
+import type { BudgetHit, RunEnd, VerificationStatus } from './journal';
+import { READY_TO_APPLY } from './runState';
 import type { RunHost } from './runHost';
 import { runChecks } from './verify';
 
@@ -16,8 +17,7 @@ export async function finishRun(host: RunHost, stopping: boolean): Promise<void>
   // A task queued behind tasks that wait for review stays queued: accepting them lets it start.
   if (stopping || runHit || waiting.length === 0) stopNotStarted(host, ids, runHit);
   const merged = ids.filter((id) => host.status(id) === 'merged').length;
-  const integrationFailed =
-    merged > 0 && waiting.length === 0 && !stopping && (await verifyIntegration(host)) === 'failed';
+  const integration = merged > 0 && waiting.length === 0 && !stopping ? await verifyIntegration(host) : null;
   const rejected = ids.filter((id) => host.status(id) === 'rejected').length;
   const end = runOutcome({
     branch: integrationBranch(host.config.runId),
@@ -28,7 +28,8 @@ export async function finishRun(host: RunHost, stopping: boolean): Promise<void>
     stopping,
     runHit,
     taskHits: host.taskBudgetStops(),
-    integrationFailed,
+    integration,
+    checked: host.config.checks.length > 0,
   });
   host.emit({ type: 'run_finished', status: end.status, message: end.message });
 }
@@ -41,7 +42,7 @@ function stopNotStarted(host: RunHost, ids: string[], runHit: BudgetHit | null):
 }
 
 /** Run the checks in the integration worktree and journal the result. */
-async function verifyIntegration(host: RunHost): Promise<'passed' | 'failed' | 'skipped'> {
+async function verifyIntegration(host: RunHost): Promise<VerificationStatus> {
   const cwd = await host.integrationWorktree();
   const runner = await host.deps.openRunner(INTEGRATION_ID, cwd, (d) =>
     host.emit({ type: 'network', taskId: INTEGRATION_ID, ...d }),
@@ -68,7 +69,10 @@ interface AtRest {
   runHit: BudgetHit | null;
   /** Tasks stopped by their own budget (and still stopped). */
   taskHits: BudgetHit[];
-  integrationFailed: boolean;
+  /** The checks on the integration branch; null when they did not run. */
+  integration: VerificationStatus | null;
+  /** The run has checks to run (without them, a held task waits unverified). */
+  checked: boolean;
 }
 
 /** How the run ends, and why in words. */
@@ -85,7 +89,7 @@ function runOutcome(r: AtRest): { status: RunEnd; message: string } {
   if (r.waiting.length > 0) {
     return {
       status: 'review',
-      message: `${counts}; ${r.waiting.length} verified task(s) wait for you: ${r.waiting.join(', ')}. Accept, reject or request changes.`,
+      message: `${counts}; ${r.waiting.length} ${r.checked ? 'verified task(s)' : 'task(s), not verified (no checks),'} wait for you: ${r.waiting.join(', ')}. Accept, reject or request changes.`,
     };
   }
   if (r.taskHits.length > 0) {
@@ -101,9 +105,12 @@ function runOutcome(r: AtRest): { status: RunEnd; message: string } {
       message: `${counts}; stopped by the per-task ${r.taskHits[0].kind} budget: ${stops}. Raise it and resume the run.`,
     };
   }
-  if (r.merged > 0 && r.merged + r.rejected === r.total && !r.integrationFailed) {
-    return { status: 'completed', message: `${counts}; verified there, ready to apply onto your branch.` };
+  const integrationFailed = r.integration === 'failed';
+  if (r.merged > 0 && r.merged + r.rejected === r.total && !integrationFailed) {
+    // Skipped checks (none configured or detected) verified nothing: the message must not say so.
+    const verified = r.integration === 'passed' ? ' and verified together' : ', not verified (no checks)';
+    return { status: 'completed', message: `${counts}${verified}${READY_TO_APPLY}` };
   }
-  const why = r.integrationFailed ? 'the checks failed on the integration branch' : 'some tasks did not merge';
+  const why = integrationFailed ? 'the checks failed on the integration branch' : 'some tasks did not merge';
   return { status: 'failed', message: `${counts}; ${why}.` };
 }

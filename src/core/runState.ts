@@ -5,19 +5,39 @@
  */
 import { INTEGRATION_ID } from './branches';
 import { askKey } from './approver';
-import type { BudgetHit, CheckResult, JournalEvent, PolicyRecord, RunSettings, TaskStatus } from './journal';
+import type {
+  BudgetHit,
+  CheckResult,
+  JournalEvent,
+  PolicyRecord,
+  RunSettings,
+  TaskStatus,
+  VerificationStatus,
+} from './journal';
 import { addUsage, emptyTotals } from './ledger';
 import type { TokenTotals } from './ledger';
 import type { Plan, TaskSpec } from './plan';
 import { FINAL_TASK_STATUSES } from './statusSets';
+import { ABORTED_REASON, STOPPED_REASON } from './verify';
 
 /** Where a run stands. `interrupted`: its journal ends without `run_finished` (a crash or a kill). */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget' | 'review' | 'interrupted';
 
+/**
+ * A run's status as people read it: `applied` once its work is on the developer's branch (until a
+ * resume), else its status. Rules about what may be done to a run use `status`, not this.
+ */
+export type RunPhase = RunStatus | 'applied';
+
+/** The phase of a run (see RunPhase). */
+export function runPhase(state: Pick<RunState, 'status' | 'applied'>): RunPhase {
+  return state.applied !== null && state.status !== 'running' ? 'applied' : state.status;
+}
+
 /** The verification rounds of a task, or of the integration branch. */
 export interface VerificationState {
   /** The latest round, or null when none ran. */
-  last: { round: number; status: 'passed' | 'failed' | 'skipped'; checks: CheckResult[]; at: number } | null;
+  last: { round: number; status: VerificationStatus; checks: CheckResult[]; at: number } | null;
   /** How many verification events there were. */
   rounds: number;
 }
@@ -95,7 +115,12 @@ export interface RunState {
   usage: TokenTotals;
   /** The budget that stopped the run, if one did (cleared by a resume). */
   budgetHit: BudgetHit | null;
-  applied: { commit: string; mode: 'squash' | 'merge'; at: number } | null;
+  /**
+   * The apply of the run's integration branch onto the developer's branch since the run last
+   * finished (a resume clears it: the run may then merge more), with the branch it went onto (null
+   * in journals written before the branch was recorded).
+   */
+  applied: { commit: string; mode: 'squash' | 'merge'; at: number; branch: string | null } | null;
   /** The seq of the last event folded in; 0 before any. */
   lastSeq: number;
   /** Tasks that were mid-work when the run was interrupted, in plan order. Set by `reduceJournal`. */
@@ -196,7 +221,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       return;
     case 'run_finished':
       state.status = event.status;
-      state.message = event.message;
+      state.message = finishedMessage(event.message, state.integration);
       state.finishedAt = event.t;
       return;
     case 'budget_stop':
@@ -207,7 +232,8 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       state.settingsChanges.push({ at: event.t, changes: event.changes });
       return;
     case 'applied':
-      state.applied = { commit: event.commit, mode: event.mode, at: event.t };
+      state.applied = { commit: event.commit, mode: event.mode, at: event.t, branch: event.branch ?? null };
+      state.message = appliedMessage(state.message, state.applied);
       return;
     case 'model_request':
       addUsage(state.usage, event.usage, event.cost, event.timing);
@@ -215,7 +241,7 @@ export function applyEvent(state: RunState, event: JournalEvent): void {
       return;
     case 'verification': {
       const target = event.taskId === INTEGRATION_ID ? state.integration : taskIn(state, event.taskId).verification;
-      target.last = { round: event.round, status: event.status, checks: event.checks, at: event.t };
+      target.last = { round: event.round, ...stoppedChecks(event.status, event.checks), at: event.t };
       target.rounds += 1;
       return;
     }
@@ -235,10 +261,57 @@ function applyStart(state: RunState, event: Extract<JournalEvent, { type: 'run_s
   state.status = 'running';
 }
 
-/** A resume: running again; what the last stop left (message, budget hit, interruption) is cleared. */
+/**
+ * The words the run finishes with when it can be applied; the fold replaces them with how it was
+ * applied once it is (src/core/runFinish.ts ends a completed run's message with them).
+ */
+export const READY_TO_APPLY = '; ready to apply onto your branch.';
+
+/** How journals written before "not verified (no checks)" ended a completed run's message. */
+const LEGACY_READY = '; verified there, ready to apply onto your branch.';
+
+/**
+ * The message a run finished with, as the state keeps it: an older journal's "verified there" is
+ * said as today's words, which tell checks that passed from checks that never ran.
+ */
+function finishedMessage(message: string, integration: VerificationState): string {
+  if (!message.endsWith(LEGACY_READY)) return message;
+  const verified = integration.last?.status === 'passed' ? ' and verified together' : ', not verified (no checks)';
+  return `${message.slice(0, -LEGACY_READY.length)}${verified}${READY_TO_APPLY}`;
+}
+
+/** The run's message once it is applied: what it said when it finished, then where it went. */
+function appliedMessage(finished: string | null, applied: NonNullable<RunState['applied']>): string {
+  const said = (finished ?? '').endsWith(READY_TO_APPLY)
+    ? (finished ?? '').slice(0, -READY_TO_APPLY.length)
+    : (finished ?? '').replace(/[.\s]+$/, '');
+  const how = applied.mode === 'squash' ? 'as one commit' : 'as a merge';
+  const where = `applied onto ${applied.branch ?? 'your branch'} ${how} ${applied.commit.slice(0, 10)}.`;
+  return said ? `${said}; ${where}` : `A${where.slice(1)}`;
+}
+
+/**
+ * A verification as the state keeps it. Journals written before checks could be `stopped` recorded
+ * a check cut short by a stop as `failed` with ABORTED_REASON (and the round as `failed`): those
+ * read as stopped, so an old run does not claim its checks failed.
+ */
+function stoppedChecks(
+  status: VerificationStatus,
+  checks: CheckResult[],
+): { status: VerificationStatus; checks: CheckResult[] } {
+  const cut = (c: CheckResult) => c.reason === ABORTED_REASON && c.status === 'failed';
+  if (status !== 'failed' || !checks.some(cut)) return { status, checks };
+  return {
+    status: 'stopped',
+    checks: checks.map((c) => (cut(c) ? { ...c, status: 'stopped', reason: STOPPED_REASON } : c)),
+  };
+}
+
+/** A resume: running again; what the last stop left (message, budget hit, interruption, apply) is cleared. */
 function applyResume(state: RunState): void {
   state.status = 'running';
   state.message = null;
+  state.applied = null;
   state.finishedAt = null;
   state.budgetHit = null;
   state.interrupted = [];

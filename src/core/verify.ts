@@ -3,7 +3,7 @@
  * their output into something short enough for a model to repair from. Pure core: commands run
  * through the `ProcessRunner` port.
  */
-import type { CheckResult } from './journal';
+import type { CheckResult, VerificationStatus } from './journal';
 import type { ProcessResult, ProcessRunner } from './ports';
 
 /** One check to run: a display name and a shell command, with an optional time-out of its own. */
@@ -28,7 +28,7 @@ export interface RunChecksContext {
 
 /** Outcome of a whole verification round. */
 export interface VerificationResult {
-  status: 'passed' | 'failed' | 'skipped';
+  status: VerificationStatus;
   checks: CheckResult[];
   /** Why the round was skipped or failed, in words. */
   reason?: string;
@@ -38,8 +38,14 @@ export interface VerificationResult {
 export const NO_CHECKS_REASON = 'no checks configured or detected';
 /** Reason given to checks not run because an earlier one failed. */
 export const EARLIER_FAILED_REASON = 'an earlier check failed';
-/** Reason given to checks not run (or cut short) because the caller aborted. */
+/**
+ * Reason given to checks not run (or cut short) because the caller aborted: the developer stopped
+ * the task or the run. Journals written before checks had a `stopped` status recorded such a check
+ * as `failed` with this reason; the run state reads those as `stopped` (src/core/runState.ts).
+ */
 export const ABORTED_REASON = 'verification was aborted';
+/** Reason of a check cut short, or not run, because the task or the run was stopped. */
+export const STOPPED_REASON = 'stopped before it finished: the task or the run was stopped';
 
 const DEFAULT_TAIL_CHARS = 4000;
 
@@ -48,35 +54,38 @@ const DEFAULT_TAIL_CHARS = 4000;
  * reason "no checks configured or detected"; all pass → 'passed'; the first failure (non-zero
  * exit, signal or time-out) makes the round 'failed' and every later check is recorded as
  * 'skipped' with reason "an earlier check failed" without being run. An abort of `ctx.signal`
- * stops at once: the running check is recorded as failed, the rest skipped, and the round is
- * 'failed' with reason "verification was aborted". Never throws for an expected outcome; a runner
- * that throws propagates.
+ * (the developer stopped the task or the run) stops at once: the running check is recorded as
+ * 'stopped', the rest as skipped, and the round is 'stopped', never 'failed': a check that was cut
+ * short said nothing about the work (a check that failed before the stop still fails the round).
+ * Never throws for an expected outcome; a runner that throws propagates.
  */
 export async function runChecks(checks: CheckSpec[], ctx: RunChecksContext): Promise<VerificationResult> {
   if (checks.length === 0) return { status: 'skipped', checks: [], reason: NO_CHECKS_REASON };
   const results: CheckResult[] = [];
-  let stopReason: string | null = null;
-  let roundReason: string | undefined;
+  let failed: CheckResult | null = null;
+  let stopped = false;
   for (const check of checks) {
-    if (stopReason === null && ctx.signal?.aborted) stopReason = ABORTED_REASON;
-    if (stopReason !== null) {
-      results.push(skippedResult(check, stopReason));
-      continue;
-    }
-    const result = await runOne(check, ctx);
-    results.push(result);
-    if (result.status === 'failed') {
-      const aborted = ctx.signal?.aborted === true;
-      stopReason = aborted ? ABORTED_REASON : EARLIER_FAILED_REASON;
-      roundReason = aborted ? ABORTED_REASON : `check "${check.name}" failed: ${result.reason ?? 'unknown cause'}`;
+    if (failed) {
+      results.push(skippedResult(check, EARLIER_FAILED_REASON));
+    } else if (ctx.signal?.aborted) {
+      results.push(skippedResult(check, STOPPED_REASON));
+      stopped = true;
+    } else {
+      const result = await runOne(check, ctx);
+      results.push(result);
+      if (result.status === 'failed') failed = result;
+      if (result.status === 'stopped') stopped = true;
     }
   }
-  if (roundReason === undefined && ctx.signal?.aborted && results.some((r) => r.status === 'skipped')) {
-    roundReason = ABORTED_REASON;
-  }
-  return roundReason === undefined
+  // A check that failed before the stop did fail; only a round the stop cut short is stopped.
+  if (stopped && failed === null) return { status: 'stopped', checks: results, reason: STOPPED_REASON };
+  return failed === null
     ? { status: 'passed', checks: results }
-    : { status: 'failed', checks: results, reason: roundReason };
+    : {
+        status: 'failed',
+        checks: results,
+        reason: `check "${failed.name}" failed: ${failed.reason ?? 'unknown cause'}`,
+      };
 }
 
 function skippedResult(check: CheckSpec, reason: string): CheckResult {
@@ -103,10 +112,11 @@ async function runOne(check: CheckSpec, ctx: RunChecksContext): Promise<CheckRes
     maxOutputBytes: Math.max(maxChars * 16, 64 * 1024),
   });
   const failure = describeFailure(res, timeoutMs);
+  const stopped = res.aborted && !res.timedOut;
   return {
     name: check.name,
     command: check.command,
-    status: failure === null ? 'passed' : 'failed',
+    status: stopped ? 'stopped' : failure === null ? 'passed' : 'failed',
     exitCode: res.exitCode,
     timedOut: res.timedOut,
     durationMs: res.durationMs,
@@ -118,7 +128,7 @@ async function runOne(check: CheckSpec, ctx: RunChecksContext): Promise<CheckRes
 /** Why a process result counts as a failure, in words, or null when it passed. */
 function describeFailure(res: ProcessResult, timeoutMs: number): string | null {
   if (res.timedOut) return `timed out after ${formatSeconds(timeoutMs)}`;
-  if (res.aborted) return ABORTED_REASON;
+  if (res.aborted) return STOPPED_REASON;
   if (res.exitCode === 0) return null;
   if (res.exitCode === null && res.signal === null) return 'could not be started';
   if (res.exitCode === null) return `killed by signal ${res.signal}`;
@@ -215,6 +225,8 @@ export function formatFailureForAgent(result: CheckResult): string {
   if (result.status === 'skipped') {
     return `Check "${result.name}" (\`${result.command}\`) was not run: ${result.reason ?? 'skipped'}.`;
   }
+  if (result.status === 'stopped')
+    return `Check "${result.name}" (\`${result.command}\`) was stopped before it finished.`;
   const how = result.timedOut
     ? (result.reason ?? 'timed out')
     : result.exitCode !== null

@@ -8,12 +8,13 @@ import { messageForUser } from './errors';
 import { costText } from './statusText';
 import type { SessionHolder } from './sessionHolder';
 
-/** One line per run: id, status, tasks merged, tokens and cost. */
+/** One line per run: id, status (with the commit an applied run went in as), tasks merged, checks, tokens and cost. */
 export function describeRun(entry: HistoryEntry): string {
   const tokens = entry.usage.input + entry.usage.output;
   const cost = costText(entry.usage) ?? 'nothing spent';
-  const applied = entry.applied ? '  applied' : '';
-  return `${entry.runId}  ${entry.status.padEnd(11)} ${entry.merged}/${entry.tasks} merged  ${tokens} tokens  ${cost}${applied}`;
+  const status = entry.applied ? `applied ${entry.applied.commit.slice(0, 7)}` : entry.status;
+  const unverified = entry.verification === 'skipped' ? ', not verified (no checks)' : '';
+  return `${entry.runId}  ${status.padEnd(15)} ${entry.merged}/${entry.tasks} merged${unverified}  ${tokens} tokens  ${cost}`;
 }
 
 /** Registers the command; the returned disposable removes it. */

@@ -44,7 +44,12 @@ export function liveText(run: RunView): string {
 
 /** The finished run's item: "$(check) Foreman: run completed". */
 export function outcomeText(run: RunView): string {
-  const icon = run.status === 'completed' ? '$(check)' : run.status === 'review' ? '$(eye)' : '$(warning)';
+  const icon =
+    run.status === 'completed' || run.status === 'applied'
+      ? '$(check)'
+      : run.status === 'review'
+        ? '$(eye)'
+        : '$(warning)';
   return `${icon} Foreman: run ${run.status}`;
 }
 

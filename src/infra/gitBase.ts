@@ -5,18 +5,20 @@
  */
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { isAbsolute, join } from 'node:path';
-import type { BaseResult, DirtyPolicy } from '../core/repoPort';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { BaseOptions, BaseResult, DirtyPolicy } from '../core/repoPort';
+import { RepoError } from '../core/repoPort';
 import { dirtyFiles, FOREMAN_IDENTITY, gitOk, runGit } from './gitExec';
 
 /** The ref namespace that keeps snapshot commits reachable (safe from `git gc`). */
 export const SNAPSHOT_REF_PREFIX = 'refs/foreman/snapshots/';
 
-/** The commit HEAD points at; rejects with a clear message in a repository without commits. */
+/** The commit HEAD points at; rejects with a RepoError `noCommits` in a repository without commits. */
 export async function headCommit(root: string, signal?: AbortSignal): Promise<string> {
   const out = await runGit(root, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { signal });
   if (out.exitCode !== 0) {
-    throw new Error(`The repository at ${root} has no commits yet: make a first commit before starting a Foreman run.`);
+    throw new RepoError('noCommits', root, `The repository at ${root} has no commits yet.`);
   }
   return out.stdout.trim();
 }
@@ -34,8 +36,9 @@ async function gitPath(root: string, name: string, signal?: AbortSignal): Promis
 }
 
 /**
- * Build a commit of the working tree as it is (tracked changes and untracked, non-ignored files),
- * with `head` as its parent, using a temporary index; keep it under `refs/foreman/snapshots/`.
+ * Build a commit of the working tree as it is (tracked changes and untracked, non-ignored files,
+ * except `leaveOut`, repository-relative), with `head` as its parent, using a temporary index;
+ * keep it under `refs/foreman/snapshots/`.
  */
 export async function snapshotCommit(
   root: string,
@@ -43,6 +46,7 @@ export async function snapshotCommit(
   head: string,
   branch: string | null,
   signal?: AbortSignal,
+  leaveOut: readonly string[] = [],
 ): Promise<string> {
   await mkdir(stateDir, { recursive: true });
   const tempIndex = join(stateDir, `snapshot-index-${randomBytes(6).toString('hex')}`);
@@ -55,7 +59,8 @@ export async function snapshotCommit(
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await gitOk(root, ['read-tree', head], { signal, env });
     }
-    await gitOk(root, ['add', '-A', '--', '.'], { signal, env });
+    const excluded = leaveOut.map((f) => `:(exclude,literal)${f}`);
+    await gitOk(root, ['add', '-A', '--', '.', ...excluded], { signal, env });
     const tree = (await gitOk(root, ['write-tree'], { signal, env })).trim();
     const message = `Foreman snapshot of uncommitted changes on ${branch ?? 'a detached HEAD'}`;
     const commit = (
@@ -69,19 +74,38 @@ export async function snapshotCommit(
   }
 }
 
+/** `paths` (absolute) that lie inside the repository at `root`, relative to it, with `/` separators. */
+function insideRepo(root: string, paths: readonly string[]): string[] {
+  const inside: string[] = [];
+  for (const p of paths) {
+    let real = resolve(p);
+    try {
+      real = realpathSync(real);
+    } catch {
+      // A file that is gone is not dirty either; its resolved path is as good as any.
+    }
+    const rel = relative(root, real);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) inside.push(rel.split(sep).join('/'));
+  }
+  return inside;
+}
+
 /**
  * The base of a new run (see `RepoPort.resolveBase`). A dirty checkout is refused with the list of
- * files under `refuse`, captured in a snapshot commit under `snapshot`.
+ * files under `refuse`, captured in a snapshot commit under `snapshot`; the files in `opts.ignore`
+ * (the run's own plan or spec file) count for neither.
  */
 export async function resolveBase(
   root: string,
   stateDir: string,
   policy: DirtyPolicy,
-  signal?: AbortSignal,
+  opts: BaseOptions = {},
 ): Promise<BaseResult> {
+  const { signal } = opts;
   const head = await headCommit(root, signal);
   const branch = await currentBranch(root, signal);
-  const files = await dirtyFiles(root, signal);
+  const ignored = insideRepo(root, opts.ignore ?? []);
+  const files = (await dirtyFiles(root, signal)).filter((f) => !ignored.includes(f));
   if (files.length === 0) return { ok: true, commit: head, snapshot: false, branch };
   if (policy === 'refuse') {
     const shown = files.slice(0, 20).join(', ') + (files.length > 20 ? `, … (${files.length} in all)` : '');
@@ -89,11 +113,10 @@ export async function resolveBase(
       ok: false,
       reason: 'dirty',
       files,
-      message:
-        `The working tree has uncommitted changes (${shown}). ` +
-        'Commit or stash them first, or start the run with --dirty snapshot to build on them as they are.',
+      // What to do is the front end's to say: the CLI has a flag, the panel a setting.
+      message: `The working tree has uncommitted changes (${shown}).`,
     };
   }
-  const commit = await snapshotCommit(root, stateDir, head, branch, signal);
+  const commit = await snapshotCommit(root, stateDir, head, branch, signal, ignored);
   return { ok: true, commit, snapshot: true, branch };
 }

@@ -119,25 +119,25 @@ async function commitInTempWorktree(
   tip: string,
   how: ApplyHow,
   message: string,
-): Promise<{ commit: string | null; conflicts: string[]; output: string }> {
+): Promise<{ commit: string | null; conflicts: string[] }> {
   const temp = join(tempRoot, `.apply-${randomBytes(6).toString('hex')}`);
   await gitOk(root, ['worktree', 'add', '--detach', temp, head]);
   try {
     const identity = await applyIdentity(root);
     const mergeArgs = await applyArgs(root, temp, tip, how, identity, message);
     const out = await runGit(temp, mergeArgs);
-    const output = (out.stdout + out.stderr).trim();
     if (out.exitCode !== 0) {
       const conflicts = await unmergedFiles(temp);
-      if (conflicts.length === 0) throw new GitCommandError(mergeArgs, out.exitCode, output, temp);
-      return { commit: null, conflicts, output };
+      if (conflicts.length === 0)
+        throw new GitCommandError(mergeArgs, out.exitCode, (out.stdout + out.stderr).trim(), temp);
+      return { commit: null, conflicts };
     }
     if (how.kind !== 'merge') {
       const staged = await runGit(temp, ['diff', '--cached', '--quiet']);
-      if (staged.exitCode === 0) return { commit: null, conflicts: [], output };
+      if (staged.exitCode === 0) return { commit: null, conflicts: [] };
       await gitOk(temp, [...identity, 'commit', '--no-verify', '-q', '-m', message]);
     }
-    return { commit: await headCommit(temp), conflicts: [], output };
+    return { commit: await headCommit(temp), conflicts: [] };
   } finally {
     await rm(`${temp}.patch`, { force: true });
     await runGit(root, ['worktree', 'remove', '--force', '--force', temp]);
@@ -174,13 +174,8 @@ export async function applyBranch(
   // what the run did on top of it, as one commit.
   const how: ApplyHow = (await isAncestor(root, base, head)) ? { kind: mode } : { kind: 'patch', base };
   const made = await commitInTempWorktree(root, tempRoot, head, tip, how, message);
-  if (made.conflicts.length > 0) {
-    return refused(
-      'conflict',
-      made.conflicts,
-      `Applying ${branch} onto ${current} conflicts in ${made.conflicts.join(', ')}; nothing was changed.\n${made.output}`,
-    );
-  }
+  if (made.conflicts.length > 0)
+    return refused('conflict', made.conflicts, conflictWords(branch, current, how, made.conflicts));
   if (made.commit === null) return refused('nothing', [], `${branch} brings no change to ${current}.`);
   const files = await diffFiles(root, head, made.commit);
   const blockingNow = files.filter((f) => dirty.has(f));
@@ -194,7 +189,27 @@ export async function applyBranch(
       `Could not fast-forward ${current} to the applied commit; nothing was changed.\n${output}`,
     );
   }
-  return { ok: true, commit: made.commit, mode: how.kind === 'merge' ? 'merge' : 'squash', files };
+  return { ok: true, commit: made.commit, mode: how.kind === 'merge' ? 'merge' : 'squash', files, branch: current };
+}
+
+/**
+ * An apply conflict in Foreman's words: which files, that nothing changed, and the two ways on
+ * (merge it by hand and resolve the conflicts, with the command for how it would have been
+ * applied, or run again from the branch as it is now). git's own advice is not passed on: it
+ * speaks of a merge in progress, and there is none in the developer's checkout.
+ */
+function conflictWords(branch: string, current: string, how: ApplyHow, files: string[]): string {
+  const bringIn =
+    how.kind === 'merge'
+      ? `git merge ${branch}`
+      : how.kind === 'squash'
+        ? `git merge --squash ${branch}`
+        : `git diff ${how.base.slice(0, 10)} ${branch} | git apply --3way`;
+  return [
+    `${branch} and your branch ${current} both changed ${files.length === 1 ? 'this file' : `these ${files.length} files`}, and the changes conflict, so nothing was applied: your branch and your files are as they were.`,
+    ...files.map((f) => `  ${f}`),
+    `To take the run's work anyway, bring it in yourself and resolve the conflicts in those files: ${bringIn}, edit the files, then git add them and git commit. Or start a new run from ${current} as it is now.`,
+  ].join('\n');
 }
 
 /** The refusal for involved files with uncommitted changes in the developer's checkout. */

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type {
   ApplyResult,
+  BaseOptions,
   BaseResult,
   DirtyPolicy,
   ForemanWorktree,
@@ -18,6 +19,7 @@ import type {
   SharedGitState,
   WorktreeSetup,
 } from '../core/repoPort';
+import { RepoError } from '../core/repoPort';
 import { resolveBase } from './gitBase';
 import { readSharedGitState } from './gitDirState';
 import { FOREMAN_IDENTITY, gitOk, runGit, splitNul } from './gitExec';
@@ -71,16 +73,21 @@ function realpathLoose(path: string): string {
 }
 
 /**
- * Open the repository containing `cwd`. Rejects with a clear Error when `cwd` does not exist or is
- * not inside a git working tree.
+ * Open the repository containing `cwd`. Rejects with a RepoError (`notDirectory`, `notGit`) when
+ * `cwd` does not exist or is not inside a git working tree.
  */
 export async function createGitRepo(options: GitRepoOptions): Promise<GitRepo> {
   const cwd = resolve(options.cwd);
   const info = await stat(cwd).catch(() => null);
-  if (!info?.isDirectory()) throw new Error(`Not a directory: ${cwd}`);
+  if (!info?.isDirectory()) throw new RepoError('notDirectory', cwd, `${cwd} is not a folder.`);
   const top = await runGit(cwd, ['rev-parse', '--show-toplevel']);
   if (top.exitCode !== 0 || top.stdout.trim() === '') {
-    throw new Error(`${cwd} is not inside a git repository (a checkout with a working tree): ${top.stderr.trim()}`);
+    throw new RepoError(
+      'notGit',
+      cwd,
+      `${cwd} is not inside a git repository (a checkout with a working tree).`,
+      top.stderr.trim(),
+    );
   }
   const root = realpathSync(top.stdout.trim());
   const common = (await gitOk(root, ['rev-parse', '--git-common-dir'])).trim();
@@ -133,8 +140,8 @@ export class GitRepo implements RepoPort {
     return next;
   }
 
-  resolveBase(policy: DirtyPolicy, signal?: AbortSignal): Promise<BaseResult> {
-    return resolveBase(this.root, this.stateDir, policy, signal);
+  resolveBase(policy: DirtyPolicy, opts: BaseOptions = {}): Promise<BaseResult> {
+    return resolveBase(this.root, this.stateDir, policy, opts);
   }
 
   async ensureWorktree(

@@ -40,7 +40,8 @@ export async function loadPlan(file: string, options: { maxTasks?: number } = {}
     text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    return { ok: false, errors: [`${file}: cannot read the plan file (${code}).`] };
+    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code;
+    return { ok: false, errors: [`${file}: cannot read the plan file (${why}).`] };
   }
   let data: unknown;
   try {

@@ -32,8 +32,20 @@ export const TaskStatus = z.enum([
 ]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
-/** Where a run stands (the engine's run statuses). */
-export const RunStatus = z.enum(['running', 'completed', 'failed', 'stopped', 'budget', 'review', 'interrupted']);
+/**
+ * Where a run stands: the engine's run statuses, and `applied` once its work is on the developer's
+ * branch (core/runState.ts `runPhase`).
+ */
+export const RunStatus = z.enum([
+  'running',
+  'completed',
+  'failed',
+  'stopped',
+  'budget',
+  'review',
+  'interrupted',
+  'applied',
+]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /**
@@ -93,11 +105,18 @@ export const PlanView = z.object({
 });
 export type PlanView = z.infer<typeof PlanView>;
 
+/**
+ * How a verification, or one check, ended: `stopped` when the developer stopped it (it says nothing
+ * about the work), `skipped` when it did not run (no checks, or an earlier one failed).
+ */
+export const VerificationStatus = z.enum(['passed', 'failed', 'skipped', 'stopped']);
+export type VerificationStatus = z.infer<typeof VerificationStatus>;
+
 /** One verification command's result. `output` is the bounded tail of its output. */
 export const CheckView = z.object({
   name: z.string(),
   command: z.string(),
-  status: z.enum(['passed', 'failed', 'skipped']),
+  status: VerificationStatus,
   exitCode: z.number().nullable(),
   durationMs: z.number(),
   reason: z.string().nullable(),
@@ -106,7 +125,7 @@ export type CheckView = z.infer<typeof CheckView>;
 
 /** The latest verification of a task or of the integration branch. */
 export const VerificationView = z.object({
-  status: z.enum(['passed', 'failed', 'skipped']),
+  status: VerificationStatus,
   round: z.number(),
   checks: z.array(CheckView),
 });
@@ -195,6 +214,15 @@ export const TaskRow = z.object({
 });
 export type TaskRow = z.infer<typeof TaskRow>;
 
+/** An apply of a run onto the developer's branch: the commit it made, how, and onto which branch. */
+export const Applied = z.object({
+  commit: z.string(),
+  mode: z.enum(['squash', 'merge']),
+  /** Null for runs applied before Foreman recorded the branch. */
+  branch: z.string().nullable(),
+});
+export type Applied = z.infer<typeof Applied>;
+
 /** The run on the board: live, or finished and still open. */
 export const RunView = z.object({
   runId: z.string(),
@@ -251,7 +279,8 @@ export const RunView = z.object({
   integration: z.object({ branch: z.string(), verification: VerificationView.nullable(), files: z.array(z.string()) }),
   /** Verified tasks wait for Accept (true) or merge as soon as verified (false). */
   holdForReview: z.boolean(),
-  applied: z.object({ commit: z.string(), mode: z.enum(['squash', 'merge']) }).nullable(),
+  /** How the run was applied onto the developer's branch (`commit` in full), since it last finished. */
+  applied: Applied.nullable(),
   actions: z.object({ stopAll: z.boolean(), apply: z.boolean(), resume: z.boolean() }),
 });
 export type RunView = z.infer<typeof RunView>;
@@ -266,7 +295,9 @@ export const HistoryEntry = z.object({
   tasks: z.number(),
   merged: z.number(),
   usage: Usage,
-  applied: z.boolean(),
+  applied: Applied.nullable(),
+  /** The checks on the integration branch (`skipped`: there were none, so nothing was verified); null before they ran. */
+  verification: VerificationStatus.nullable(),
   /** Interrupted, stopped or budget-stopped runs can be resumed. */
   resumable: z.boolean(),
 });

@@ -42,11 +42,19 @@ export interface VerificationSummary {
   tone: Tone;
 }
 
-/** "Checks passed: test, lint", "Checks failed: test (exit 1)", "Checks skipped"; null before any. */
+/**
+ * "Checks passed: test, lint", "Checks failed: test (exit 1)", "Checks stopped: test", "Not verified
+ * (no checks)"; null before any.
+ */
 export function verificationSummary(v: VerificationView | null): VerificationSummary | null {
   if (!v) return null;
   const round = v.round > 1 ? ` (round ${v.round})` : '';
-  if (v.status === 'skipped' || v.checks.length === 0) return { text: `Checks skipped${round}`, tone: 'muted' };
+  if (v.status === 'skipped' || v.checks.length === 0)
+    return { text: `Not verified (no checks)${round}`, tone: 'warning' };
+  if (v.status === 'stopped') {
+    const cut = v.checks.filter((c) => c.status === 'stopped').map((c) => c.name);
+    return { text: `Checks stopped${round}${cut.length ? `: ${cut.join(', ')}` : ''}`, tone: 'muted' };
+  }
   if (v.status === 'passed') {
     return { text: `Checks passed${round}: ${v.checks.map((c) => c.name).join(', ')}`, tone: 'ok' };
   }

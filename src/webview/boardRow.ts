@@ -313,6 +313,7 @@ const CHECK_LOOK: Record<CheckView['status'], [string, string]> = {
   passed: ['pass', 'ok'],
   failed: ['error', 'error'],
   skipped: ['circle-slash', 'muted'],
+  stopped: ['debug-stop', 'muted'],
 };
 
 function checkItem(c: CheckView): HTMLElement {

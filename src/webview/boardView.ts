@@ -33,7 +33,6 @@ export class BoardView {
   private readonly resume: HTMLButtonElement;
   private readonly raiseBudget: RaiseBudgetView;
   private readonly close: HTMLButtonElement;
-  private readonly applied = h('p', { class: 'applied tone-ok' });
   private readonly counts = h('ul', { class: 'counts', 'aria-label': 'Tasks by status' });
   private readonly rowList = h('ul', { class: 'rows', 'aria-label': 'Tasks' });
   private readonly rowEls = new Map<string, HTMLLIElement>();
@@ -101,7 +100,6 @@ export class BoardView {
       this.totals,
       this.budgets,
       this.chart.el,
-      this.applied,
       this.counts,
       this.rowList,
       this.integration.el,
@@ -137,7 +135,9 @@ export class BoardView {
     setAttr(this.el, 'data-run-status', run.status);
     setClass(this.badge, `badge status-badge tone-${look.tone}`);
     setIcon(this.badgeIcon, look.icon, look.spin && run.live);
-    setText(this.badgeText, run.live || run.status !== 'running' ? look.label : 'Not running');
+    const label =
+      run.status === 'applied' && run.applied ? `${look.label} as ${run.applied.commit.slice(0, 7)}` : look.label;
+    setText(this.badgeText, run.live || run.status !== 'running' ? label : 'Not running');
     setText(this.runId, run.runId);
     setHidden(this.stopAll, !run.actions.stopAll);
     this.ctx.controls.enable(this.stopAll, run.actions.stopAll);
@@ -191,14 +191,6 @@ export class BoardView {
     this.raiseBudget.update(run, blocked);
     setHidden(this.close, run.live);
     setHidden(this.runActions, !a.apply && !a.resume && run.live);
-    const applied = run.applied;
-    setText(
-      this.applied,
-      applied
-        ? `Applied to your branch as ${applied.mode === 'squash' ? 'one commit' : 'a merge'} (${applied.commit}).`
-        : '',
-    );
-    setHidden(this.applied, !applied);
   }
 
   private updateRows(run: RunView, blocked: boolean): void {

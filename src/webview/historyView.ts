@@ -71,8 +71,9 @@ export class HistoryView {
       e.startedAt === null ? 'not started' : formatMoment(e.startedAt, state.now),
       `${e.merged}/${e.tasks} merged`,
       formatTotalTokens(e.usage),
+      e.verification === 'skipped' ? 'not verified (no checks)' : '',
       formatUsageCost(e.usage),
-      e.applied ? 'applied' : '',
+      e.applied ? `applied as ${e.applied.commit.slice(0, 7)}` : '',
     ].filter(Boolean);
     li.replaceChildren(
       h(

@@ -39,6 +39,7 @@ export const RUN_STATUS_LOOK: Readonly<Record<RunStatus, StatusLook>> = {
   stopped: { label: 'Stopped', icon: 'debug-stop', spin: false, tone: 'muted' },
   budget: { label: 'Budget reached', icon: 'warning', spin: false, tone: 'warning' },
   interrupted: { label: 'Interrupted', icon: 'debug-pause', spin: false, tone: 'warning' },
+  applied: { label: 'Applied', icon: 'git-commit', spin: false, tone: 'ok' },
 };
 
 /**

@@ -86,6 +86,12 @@ test('apply refuses a detached HEAD, nothing to apply, and a conflict, changing 
       if (conflict.ok) return;
       assert.equal(conflict.reason, 'conflict');
       assert.deepEqual(conflict.files, ['a.txt']);
+      // In Foreman's words: the file, that nothing changed, and how to go on; not git's advice.
+      assert.match(conflict.message, /both changed this file, and the changes conflict, so nothing was applied/);
+      assert.match(conflict.message, /^ {2}a\.txt$/m);
+      const how = mode === 'squash' ? `git merge --squash ${branch}` : `git merge ${branch}`;
+      assert.ok(conflict.message.includes(`${how}, edit the files`), conflict.message);
+      assert.doesNotMatch(conflict.message, /fix conflicts|CONFLICT \(|Automatic merge failed/);
     }
     assert.equal(f.git(['rev-parse', 'main']).trim(), own);
     assert.equal(f.git(['status', '--porcelain']), '');

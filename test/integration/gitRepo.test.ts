@@ -6,13 +6,17 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { createGitRepo, defaultWorktreeRoot } from '../../src/infra/gitRepo';
 import { runGit } from '../../src/infra/gitExec';
+import { RepoError } from '../../src/core/repoPort';
 import { execFileSync } from 'node:child_process';
 import { commitAllAsDev, fileHash, makeFixture } from './gitFixtures';
 
 test('createGitRepo rejects a directory outside any git repository', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'foreman-nogit-'));
   try {
-    await assert.rejects(createGitRepo({ cwd: dir }), /not inside a git repository/);
+    await assert.rejects(
+      createGitRepo({ cwd: dir }),
+      (e: unknown) => RepoError.is(e) && e.reason === 'notGit' && /not inside a git repository/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -61,7 +65,10 @@ test('resolveBase in a repository without commits is a clear error', async () =>
   const f = makeFixture({ empty: true });
   try {
     const repo = await f.open();
-    await assert.rejects(repo.resolveBase('refuse'), /no commits yet/);
+    await assert.rejects(
+      repo.resolveBase('refuse'),
+      (e: unknown) => RepoError.is(e) && e.reason === 'noCommits' && /no commits yet/.test(e.message),
+    );
   } finally {
     f.cleanup();
   }
@@ -84,8 +91,36 @@ test('resolveBase refuses a dirty checkout, listing staged, unstaged and untrack
     if (result.ok) return;
     assert.equal(result.reason, 'dirty');
     assert.deepEqual(result.files, ['dir/untracked.txt', 'staged.txt', 'tracked.txt']);
-    assert.match(result.message, /[Cc]ommit or stash/);
-    assert.match(result.message, /--dirty snapshot/);
+    assert.match(result.message, /uncommitted changes \(dir\/untracked\.txt, staged\.txt, tracked\.txt\)/);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test("resolveBase leaves the run's own plan and spec files out: they neither dirty the checkout nor enter a snapshot", async () => {
+  const f = makeFixture();
+  try {
+    f.write('plans/plan.json', '{}\n');
+    f.write('spec.md', 'the spec\n');
+    const repo = await f.open();
+    const ignore = [join(repo.root, 'plans/plan.json'), join(repo.root, 'spec.md'), '/elsewhere/plan.json'];
+    const head = f.git(['rev-parse', 'HEAD']).trim();
+    assert.deepEqual(await repo.resolveBase('refuse', { ignore }), {
+      ok: true,
+      commit: head,
+      snapshot: false,
+      branch: 'main',
+    });
+    const dirty = await repo.resolveBase('refuse', { ignore: ignore.slice(1) });
+    assert.equal(dirty.ok, false, 'a file not named stays dirty');
+    if (!dirty.ok) assert.deepEqual(dirty.files, ['plans/plan.json']);
+    f.write('other.txt', 'x\n');
+    const snap = await repo.resolveBase('snapshot', { ignore });
+    assert.ok(snap.ok && snap.snapshot);
+    if (!snap.ok) return;
+    const tree = f.git(['ls-tree', '-r', '--name-only', snap.commit]).split('\n').filter(Boolean);
+    assert.ok(tree.includes('other.txt'));
+    assert.ok(!tree.includes('spec.md') && !tree.includes('plans/plan.json'), tree.join(', '));
   } finally {
     f.cleanup();
   }

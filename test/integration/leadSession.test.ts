@@ -129,13 +129,22 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
     await s.handle({ type: 'run/apply', mode: 'squash' });
     assert.match(
       state(s).notices.at(-1)!.text,
-      new RegExp(`Applied run ${run.runId} onto main as one commit [0-9a-f]{7} \\(3 files\\)`),
+      new RegExp(`Applied run ${run.runId} onto main as one commit [0-9a-f]{10} \\(3 files\\)`),
     );
     assert.equal(repo.read('alpha.txt'), 'alpha\n');
     assert.equal(repo.read('gamma.txt'), 'gamma\n');
     assert.equal(repo.git(['status', '--porcelain']), '', 'the checkout is clean');
-    assert.ok(state(s).run?.applied);
-    assert.equal(state(s).run?.actions.apply, false);
+    const head = repo.git(['rev-parse', 'HEAD']).trim();
+    const onBoard = state(s).run;
+    assert.deepEqual(onBoard?.applied, { commit: head, mode: 'squash', branch: 'main' });
+    assert.equal(onBoard?.status, 'applied', 'the board says Applied, not Completed');
+    assert.match(onBoard?.message ?? '', new RegExp(`applied onto main as one commit ${head.slice(0, 10)}\\.$`));
+    assert.doesNotMatch(onBoard?.message ?? '', /ready to apply/);
+    assert.equal(onBoard?.actions.apply, false);
+    const entry = state(s).history.find((h) => h.runId === run.runId);
+    assert.deepEqual([entry?.status, entry?.applied?.commit, entry?.verification], ['applied', head, 'passed']);
+    const resumeRefused = await refused(s, { type: 'run/resume', runId: run.runId }, 'refused');
+    assert.match(resumeRefused.message, new RegExp(`It is applied onto main as ${head.slice(0, 10)}\\.$`));
     assert.deepEqual(
       state(s).run?.tasks.map((t) => t.actions.requestChanges),
       [false, false, false],
@@ -148,7 +157,6 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
       [[run.runId, 'info']],
       'one outcome in the log, about this run',
     );
-    assert.equal(state(s).history.find((h) => h.runId === run.runId)?.applied, true);
 
     // The key went to the server and nowhere else.
     assert.ok(server.requests.every((r) => r.headers.authorization === `Bearer ${SECRET}`));

@@ -132,7 +132,10 @@ test('a file that is not JSON gives the line and column', async () => {
 
 test('a missing file is an error value', async () => {
   const file = join(root, 'missing.json');
-  assert.deepEqual(await loadPlan(file), { ok: false, errors: [`${file}: cannot read the plan file (ENOENT).`] });
+  assert.deepEqual(await loadPlan(file), {
+    ok: false,
+    errors: [`${file}: cannot read the plan file (there is no such file).`],
+  });
 });
 
 test('jsonErrorOffset agrees with JSON.parse', () => {

@@ -407,6 +407,66 @@ test(
 );
 
 test(
+  'states a developer can trust: Applied with its commit, checks stopped, not verified (no checks)',
+  { skip },
+  async () => {
+    const finished = harness.loadFixture('run-finished');
+    const run = finished.run;
+    assert.ok(run);
+    const commit = '3b80b82c19aa44d2f0e1c2b3a4d5e6f708192a3b';
+    const stopped = {
+      status: 'stopped' as const,
+      round: 1,
+      checks: [
+        {
+          name: 'test',
+          command: 'npm test',
+          status: 'stopped' as const,
+          exitCode: null,
+          durationMs: 900,
+          reason: 'cut short',
+        },
+        {
+          name: 'lint',
+          command: 'npm run lint',
+          status: 'skipped' as const,
+          exitCode: null,
+          durationMs: 0,
+          reason: null,
+        },
+      ],
+    };
+    const state: PanelState = {
+      ...finished,
+      run: {
+        ...run,
+        status: 'applied',
+        message: `3 of 4 task(s) merged into foreman/x/integration, not verified (no checks); applied onto main as one commit ${commit.slice(0, 10)}.`,
+        applied: { commit, mode: 'squash', branch: 'main' },
+        actions: { ...run.actions, apply: false },
+        integration: { ...run.integration, verification: { status: 'skipped', round: 1, checks: [] } },
+        tasks: run.tasks.map((t) => (t.id === 'tests' ? { ...t, status: 'stopped', verification: stopped } : t)),
+      },
+    };
+    const p = await panel(state);
+    assert.equal(await p.locator('[data-run-status]').getAttribute('data-run-status'), 'applied');
+    assert.equal(await p.locator('.board-bar .status-badge').innerText(), 'Applied as 3b80b82');
+    assert.match(await p.locator('.run-message').innerText(), /applied onto main as one commit 3b80b82c19\./);
+    assert.equal(await p.getByRole('button', { name: 'Apply as one commit' }).isVisible(), false);
+    const row = p.locator('[data-task-id="tests"]');
+    assert.match(await row.innerText(), /Checks stopped: test/);
+    assert.doesNotMatch(await row.innerText(), /Checks failed/);
+    assert.match(await p.locator('.integration').innerText(), /Not verified \(no checks\)/);
+    const applied = p.locator('[data-history-run="r-20250611-0912"]');
+    assert.match(await applied.innerText(), /Applied/);
+    assert.match(await applied.innerText(), /applied as 4f2a9c1/);
+    mkdirSync(SHOTS, { recursive: true });
+    await p.locator('.board').screenshot({ path: join(SHOTS, 'board-applied.png') });
+    await clean(p);
+  },
+);
+
+test(
   'a blocked refusal is left to the banner and forgotten when the block lifts; other errors stay beside their control',
   { skip },
   async () => {

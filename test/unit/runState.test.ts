@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyEvent, createRunState, reduceJournal } from '../../src/core/runState';
+import { applyEvent, createRunState, READY_TO_APPLY, reduceJournal, runPhase } from '../../src/core/runState';
 import type { RunState } from '../../src/core/runState';
 import type { JournalEvent, NewEvent } from '../../src/core/journal';
 import type { Plan } from '../../src/core/plan';
@@ -96,7 +96,7 @@ const ending: NewEvent[] = [
   { type: 'task_status', taskId: 'c', status: 'blocked', reason: 'a failed' },
   { type: 'verification', taskId: 'integration', round: 1, status: 'passed', checks: [] },
   { type: 'run_finished', status: 'failed', message: '1 of 3 merged' },
-  { type: 'applied', commit: 'app', mode: 'squash' },
+  { type: 'applied', commit: 'app', mode: 'squash', branch: 'main' },
 ];
 
 test('reduceJournal rebuilds the run, its tasks in plan order, and usage totals', () => {
@@ -104,10 +104,11 @@ test('reduceJournal rebuilds the run, its tasks in plan order, and usage totals'
   assert.equal(state.runId, 'r20260101-000000-abcd');
   assert.equal(state.baseBranch, 'main');
   assert.equal(state.status, 'failed');
-  assert.equal(state.message, '1 of 3 merged');
+  assert.equal(state.message, '1 of 3 merged; applied onto main as one commit app.');
+  assert.equal(runPhase(state), 'applied');
   assert.equal(state.startedAt, 1000);
   assert.equal(state.finishedAt, 28000);
-  assert.deepEqual(state.applied, { commit: 'app', mode: 'squash', at: 29000 });
+  assert.deepEqual(state.applied, { commit: 'app', mode: 'squash', at: 29000, branch: 'main' });
   assert.equal(state.lastSeq, 29);
   assert.deepEqual(state.interrupted, []);
   assert.deepEqual([...state.tasks.keys()], ['b', 'a', 'c']);
@@ -215,3 +216,106 @@ test('events naming a task before the plan create it, then the plan orders tasks
 function withoutInterruption(state: RunState): RunState {
   return { ...state, status: state.status === 'interrupted' ? 'running' : state.status, interrupted: [] };
 }
+
+test('an applied run reads as applied with its commit, and a resume makes it appliable again', () => {
+  const start = middle.slice(0, 2);
+  const finished: NewEvent[] = [
+    ...start,
+    {
+      type: 'run_finished',
+      status: 'completed',
+      message: `1 of 1 task(s) merged into x and verified together${READY_TO_APPLY}`,
+    },
+  ];
+  const before = reduceJournal(journal(finished));
+  assert.equal(runPhase(before), 'completed');
+  assert.match(before.message ?? '', /ready to apply/);
+  const applied = reduceJournal(
+    journal([...finished, { type: 'applied', commit: '0123456789abcdef', mode: 'merge', branch: 'dev' }]),
+  );
+  assert.equal(applied.status, 'completed', 'the engine status stays: rules about the run read it');
+  assert.equal(runPhase(applied), 'applied');
+  assert.equal(
+    applied.message,
+    '1 of 1 task(s) merged into x and verified together; applied onto dev as a merge 0123456789.',
+  );
+  assert.doesNotMatch(applied.message ?? '', /ready to apply/);
+  const old = reduceJournal(journal([...finished, { type: 'applied', commit: 'abc', mode: 'squash' }]));
+  assert.equal(old.applied?.branch, null);
+  assert.match(old.message ?? '', /applied onto your branch as one commit abc\.$/);
+  const resumed = reduceJournal(
+    journal([...finished, { type: 'applied', commit: 'abc', mode: 'squash' }, { type: 'run_resumed' }]),
+  );
+  assert.equal(resumed.applied, null);
+  assert.equal(runPhase(resumed), 'interrupted');
+});
+
+test('a check a stop cut short reads as stopped, in new journals and in old ones that said failed', () => {
+  const start = middle.slice(0, 2);
+  const check = (status: 'failed' | 'stopped' | 'skipped', reason: string) => ({
+    name: 'test',
+    command: 'npm test',
+    status,
+    exitCode: null,
+    timedOut: false,
+    durationMs: 5,
+    output: '',
+    reason,
+  });
+  const old = reduceJournal(
+    journal([
+      ...start,
+      {
+        type: 'verification',
+        taskId: 'a',
+        round: 1,
+        status: 'failed',
+        checks: [check('failed', 'verification was aborted'), check('skipped', 'verification was aborted')],
+      },
+    ]),
+  );
+  const last = old.tasks.get('a')?.verification.last;
+  assert.equal(last?.status, 'stopped');
+  assert.deepEqual(
+    last?.checks.map((c) => c.status),
+    ['stopped', 'skipped'],
+  );
+  const failed = reduceJournal(
+    journal([
+      ...start,
+      {
+        type: 'verification',
+        taskId: 'a',
+        round: 1,
+        status: 'failed',
+        checks: [check('failed', 'exited with code 1')],
+      },
+    ]),
+  );
+  assert.equal(failed.tasks.get('a')?.verification.last?.status, 'failed', 'a real failure stays a failure');
+});
+
+test('an older journal\'s "verified there" reads as what happened: verified together, or not verified (no checks)', () => {
+  const start = middle.slice(0, 2);
+  const legacy = '1 of 1 task(s) merged into x; verified there, ready to apply onto your branch.';
+  const ended = (status: 'passed' | 'skipped'): NewEvent[] => [
+    ...start,
+    { type: 'verification', taskId: 'integration', round: 1, status, checks: [] },
+    { type: 'run_finished', status: 'completed', message: legacy },
+  ];
+  assert.equal(
+    reduceJournal(journal(ended('passed'))).message,
+    `1 of 1 task(s) merged into x and verified together${READY_TO_APPLY}`,
+  );
+  assert.equal(
+    reduceJournal(journal(ended('skipped'))).message,
+    `1 of 1 task(s) merged into x, not verified (no checks)${READY_TO_APPLY}`,
+  );
+  const applied = reduceJournal(
+    journal([...ended('skipped'), { type: 'applied', commit: 'abcdef', mode: 'squash', branch: 'main' }]),
+  );
+  assert.equal(
+    applied.message,
+    '1 of 1 task(s) merged into x, not verified (no checks); applied onto main as one commit abcdef.',
+  );
+});

@@ -4,8 +4,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner } from '../../src/infra/processRunner';
+import type { ProcessRunner } from '../../src/core/ports';
 import {
-  ABORTED_REASON,
+  STOPPED_REASON,
   EARLIER_FAILED_REASON,
   NO_CHECKS_REASON,
   formatFailureForAgent,
@@ -150,10 +151,10 @@ test(
       { runner, cwd: dir, timeoutMs: 60_000, signal: ac.signal },
     );
     assert.ok(Date.now() - started < 5000);
-    assert.equal(res.status, 'failed');
-    assert.equal(res.reason, ABORTED_REASON);
-    assert.equal(res.checks[0].status, 'failed');
-    assert.deepEqual([res.checks[1].status, res.checks[1].reason], ['skipped', ABORTED_REASON]);
+    assert.equal(res.status, 'stopped', 'a check cut short by a stop did not fail');
+    assert.equal(res.reason, STOPPED_REASON);
+    assert.equal(res.checks[0].status, 'stopped');
+    assert.deepEqual([res.checks[1].status, res.checks[1].reason], ['skipped', STOPPED_REASON]);
     assert.equal(existsSync(join(dir, 'ran.txt')), false);
     const before = await runChecks([{ name: 'x', command: 'touch ran.txt' }], {
       runner,
@@ -161,7 +162,7 @@ test(
       timeoutMs: 1000,
       signal: ac.signal,
     });
-    assert.deepEqual([before.status, before.checks[0].status], ['failed', 'skipped']);
+    assert.deepEqual([before.status, before.checks[0].status], ['stopped', 'skipped']);
     assert.equal(existsSync(join(dir, 'ran.txt')), false, 'nothing runs once aborted');
   }),
 );
@@ -242,3 +243,33 @@ test('formatFailureForAgent names the check, command, exit code and output', () 
     /was not run: an earlier check failed/,
   );
 });
+
+test(
+  'a check that failed before a stop still fails the round; the stop only marks what it cut short',
+  withTempDir(async (dir) => {
+    const ac = new AbortController();
+    // The stop comes just as the failing check ends, before the next would start.
+    const stopAfterFirst: ProcessRunner = {
+      run: async (command, opts) => {
+        const result = await runner.run(command, opts);
+        ac.abort();
+        return result;
+      },
+    };
+    const res = await runChecks(
+      [
+        { name: 'broken', command: 'exit 3' },
+        { name: 'after', command: 'true' },
+      ],
+      { runner: stopAfterFirst, cwd: dir, timeoutMs: 10_000, signal: ac.signal },
+    );
+    assert.equal(res.status, 'failed');
+    assert.deepEqual(
+      res.checks.map((c) => [c.status, c.reason]),
+      [
+        ['failed', 'exited with code 3'],
+        ['skipped', EARLIER_FAILED_REASON],
+      ],
+    );
+  }),
+);

@@ -71,9 +71,13 @@ test('verification in a few words, failures with their exit codes', () => {
     },
   );
   assert.deepEqual(verificationSummary({ status: 'skipped', round: 1, checks: [] }), {
-    text: 'Checks skipped',
-    tone: 'muted',
+    text: 'Not verified (no checks)',
+    tone: 'warning',
   });
+  assert.deepEqual(
+    verificationSummary({ status: 'stopped', round: 1, checks: [check('test', 'stopped'), check('lint', 'skipped')] }),
+    { text: 'Checks stopped: test', tone: 'muted' },
+  );
 });
 
 test('budget bars warn past 80% and say when a budget is reached', () => {

@@ -5,10 +5,12 @@
  * events they came from.
  */
 import { auditTrail, formatAudit } from '../../core/audit';
+import { reduceJournal } from '../../core/runState';
 import { listRunIds } from '../../infra/journalFile';
 import { loadRun, openWorkspace } from '../../app/workspace';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
+import { UsageError } from '../options';
 
 export const auditCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
@@ -21,6 +23,11 @@ export const auditCommand: CommandHandler = async (ctx) => {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
   const task = ctx.cl.task ?? null;
+  const tasks = reduceJournal(events).tasks;
+  if (task !== null && !tasks.has(task))
+    throw new UsageError(
+      `--task ${task}: run ${runId} has no such task${tasks.size ? ` (its tasks: ${[...tasks.keys()].join(', ')})` : ''}`,
+    );
   const entries = auditTrail(events, task);
   if (ctx.cl.json) {
     const exported = entries.map((e) => ({ ...e, time: new Date(e.t).toISOString() }));

@@ -7,7 +7,7 @@ import { worktreesToRemove } from '../../core/retention';
 import type { Removal } from '../../core/retention';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
-import { openWorkspace } from '../../app/workspace';
+import { loadRun, openWorkspace } from '../../app/workspace';
 import { removeWorktreeSaving, runFacts } from '../../app/worktreeRetention';
 
 export const cleanCommand: CommandHandler = async (ctx) => {
@@ -16,6 +16,8 @@ export const cleanCommand: CommandHandler = async (ctx) => {
   const worktrees = await ws.repo.listWorktrees();
   const facts = await runFacts(ws, worktrees);
   let removals: Removal[];
+  // A run with no worktree left is fine; a name that is no run at all is a mistake to point out.
+  if (runId && !worktrees.some((w) => w.runId === runId)) await loadRun(ws, runId);
   if (runId || ctx.cl.all) {
     const chosen = worktrees.filter((w) => (ctx.cl.all || w.runId === runId) && !facts.get(w.runId)?.live);
     removals = chosen.map((w) => ({ worktree: w, reason: runId ? `asked for run ${runId}` : 'asked for all runs' }));

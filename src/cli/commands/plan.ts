@@ -15,12 +15,23 @@ import type { CommandContext, CommandHandler } from '../context';
 import { fmtCost, fmtTokens, renderPlan } from '../render';
 import { UsageError } from '../options';
 import { backendClient, openWorkspace, repositoryView } from '../../app/workspace';
+import { errorMessage } from '../../core/errors';
 import { CostHistory } from '../../app/costHistory';
 import { estimatePlan, overBudgetText, promptPrefixTokens } from '../../app/planDraft';
 
 /** The spec text from the first argument or --spec-file. */
 export async function readSpec(ctx: CommandContext): Promise<string> {
-  if (ctx.cl.specFile) return (await readFile(resolve(ctx.cl.cwd, ctx.cl.specFile), 'utf8')).trim();
+  if (ctx.cl.specFile) {
+    const file = resolve(ctx.cl.cwd, ctx.cl.specFile);
+    const text = await readFile(file, 'utf8').catch((e: unknown) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? errorMessage(e));
+      throw new UsageError(`--spec-file ${ctx.cl.specFile}: cannot read ${file}: ${why}`);
+    });
+    if (!text.trim()) throw new UsageError(`--spec-file ${ctx.cl.specFile}: the file is empty; write the spec in it`);
+    return text.trim();
+  }
   const spec = ctx.cl.args.join(' ').trim();
   if (!spec) throw new UsageError('give a spec: foreman plan "what to build", or --spec-file FILE');
   return spec;
@@ -108,13 +119,24 @@ export const planCommand: CommandHandler = async (ctx) => {
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   const estimate = await estimateFor(ctx, planned, model, ws.repo.stateDir);
-  if (ctx.cl.out) await savePlan(resolve(ctx.cl.cwd, ctx.cl.out), planned.plan);
+  if (ctx.cl.out) {
+    const out = resolve(ctx.cl.cwd, ctx.cl.out);
+    try {
+      await savePlan(out, planned.plan);
+    } catch (e) {
+      ctx.err(`Could not save the plan to ${out}: ${errorMessage(e)}. Name another file with --out.`);
+      return EXIT.usage;
+    }
+  }
   if (ctx.cl.json) {
     ctx.out(JSON.stringify({ plan: planned.plan, estimate, saved: ctx.cl.out ?? null }, null, 2));
     return EXIT.ok;
   }
   ctx.out(renderPlan(planned.plan));
   printEstimate(ctx, estimate);
-  if (ctx.cl.out) ctx.err(`Saved to ${ctx.cl.out}. Edit it if you like, then: foreman run --plan ${ctx.cl.out}`);
+  if (ctx.cl.out)
+    ctx.err(
+      `Saved to ${ctx.cl.out}. Edit it if you like, then: foreman run --plan ${ctx.cl.out} (the run does not count this file as an uncommitted change).`,
+    );
   return EXIT.ok;
 };

@@ -8,7 +8,7 @@ import type { RunEngine } from '../../core/runEngine';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';
-import { openWorkspace } from '../../app/workspace';
+import { loadRun, openWorkspace } from '../../app/workspace';
 import { driveLocked, reopenRun, sandboxGate } from './run';
 
 async function decide(
@@ -19,6 +19,7 @@ async function decide(
   const [runId, ...args] = ctx.cl.args;
   if (!runId || args.length === 0) throw new UsageError(usage);
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  await loadRun(ws, runId); // an unknown run is a usage error, before the sandbox and the backend
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
   const engine = await reopenRun(ctx, ws, runId, approvals.approver);

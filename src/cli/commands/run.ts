@@ -2,6 +2,7 @@
  * `foreman run`: plan (or load a plan), then run it with progress on stderr and a summary at the
  * end; `--resume <run>` continues an interrupted or stopped run.
  */
+import { resolve } from 'node:path';
 import type { Approver } from '../../core/approver';
 import type { ModelClient } from '../../core/model';
 import { describeSettings } from '../../core/runSettings';
@@ -109,9 +110,12 @@ async function newEngine(
   model: ModelClient,
   approver: Approver,
 ): Promise<RunEngine | number> {
-  const base = await ws.repo.resolveBase(ctx.settings.dirty);
+  const given = [ctx.cl.planFile, ctx.cl.specFile].filter((f): f is string => f !== undefined);
+  const base = await ws.repo.resolveBase(ctx.settings.dirty, { ignore: given.map((f) => resolve(ctx.cl.cwd, f)) });
   if (!base.ok) {
-    ctx.err(base.message);
+    ctx.err(
+      `${base.message} Commit or stash them first, or start the run with --dirty snapshot to build on them as they are.`,
+    );
     return EXIT.refused;
   }
   // Without a planning request first, a backend that is down would only show as every task failing.
@@ -172,7 +176,10 @@ export async function reopenRun(
   if (torn) ctx.err(`Note: ${torn}.`);
   const before = reduceJournal(events);
   if (before.status === 'completed' && ctx.cl.command === 'run') {
-    ctx.err(`Run ${runId} already completed; nothing to resume. Apply it with: foreman apply ${runId}`);
+    const next = before.applied
+      ? `It is applied onto ${before.applied.branch ?? 'your branch'} as ${before.applied.commit.slice(0, 10)}.`
+      : `Apply it with: foreman apply ${runId}`;
+    ctx.err(`Run ${runId} already completed; nothing to resume. ${next}`);
     return EXIT.ok;
   }
   const recorded = before.settings;

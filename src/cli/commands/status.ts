@@ -2,19 +2,19 @@
  * `foreman status`: a run's tasks with their tokens, cost and verification, rebuilt from its
  * journal (the latest run by default); `--all` lists every run of the repository.
  */
-import { reduceJournal } from '../../core/runState';
+import { reduceJournal, runPhase } from '../../core/runState';
 import { listRunIds } from '../../infra/journalFile';
 import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
 import { Ledger } from '../../core/ledger';
-import { fmtUsageCost, fmtTokens, renderBreakdown, renderSummary, table } from '../render';
+import { fmtUsageCost, fmtTokens, integrationCell, renderBreakdown, renderSummary, table } from '../render';
 import { loadRun, openWorkspace } from '../../app/workspace';
 import { stateJson } from './run';
 
 export const statusCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const ids = await listRunIds(ws.repo.stateDir);
-  if (ids.length === 0) {
+  if (ids.length === 0 && ctx.cl.args[0] === undefined) {
     ctx.out(ctx.cl.json ? '[]' : 'No runs in this repository yet. Start one with: foreman run "<spec>"');
     return EXIT.ok;
   }
@@ -27,14 +27,15 @@ export const statusCommand: CommandHandler = async (ctx) => {
         const merged = [...s.tasks.values()].filter((t) => t.status === 'merged').length;
         return [
           s.runId,
-          s.status,
+          s.applied && runPhase(s) === 'applied' ? `applied ${s.applied.commit.slice(0, 10)}` : s.status,
           `${merged}/${s.tasks.size}`,
+          integrationCell(s).replace(/^integration /, ''),
           fmtTokens(s.usage.input + s.usage.output),
           fmtUsageCost(s.usage),
           s.startedAt ? new Date(s.startedAt).toISOString().slice(0, 16).replace('T', ' ') : '-',
         ];
       });
-      ctx.out(table(['run', 'status', 'merged', 'tokens', 'cost', 'started'], rows));
+      ctx.out(table(['run', 'status', 'merged', 'checks', 'tokens', 'cost', 'started'], rows));
     }
     return EXIT.ok;
   }
