@@ -339,8 +339,10 @@ test('stopAll during a run: processes are killed, work is committed, the run end
     assert.equal(state.status, 'stopped');
     assert.equal(state.tasks.get('busy')?.status, 'stopped');
     assert.match(state.tasks.get('busy')?.reason ?? '', /Work so far is committed/);
+    // With one agent slot, 'waiting' was prepared ahead (its worktree made) but its agent never started.
     assert.equal(state.tasks.get('waiting')?.status, 'stopped');
-    assert.equal(state.tasks.get('waiting')?.worktree, null, 'the queued task never started');
+    assert.match(state.tasks.get('waiting')?.reason ?? '', /before (it|its agent) started/);
+    assert.equal(requestsFor(server, 'agent', 'waiting').length, 0, 'the waiting task never asked the model');
     assert.equal(repo.git(['show', `foreman/${runId}/busy:partial.txt`]), 'work so far\n');
     assert.deepEqual(processesWith('31.4159'), [], 'the shell, the sleep and their sandbox are gone');
   } finally {
