@@ -156,7 +156,7 @@ async function measure(label: string, repo: string, scenario: Scenario, args: st
   const events: JournalEvent[] = (await readJournal(runJournalPath(stateDir, runId))).events;
   const planEvent = events.find((e) => e.type === 'plan');
   if (planEvent?.type !== 'plan') throw new Error(`${label}: the journal has no plan`);
-  const profile = await new CostHistory().profile(stateDir, runId);
+  const profile = await new CostHistory().profile({ root: repo, stateDir }, runId);
   const estimate = estimatePlan(planEvent.plan, promptPrefixTokens(planEvent.plan, planEvent.repoView ?? ''), {
     price: null,
     profile,

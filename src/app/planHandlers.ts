@@ -100,7 +100,7 @@ async function plan(
     );
     if (outcome.kind === 'planned' && !core.disposed) {
       const revised = revise ? (core.draft ?? undefined) : undefined;
-      const profile = core.repo ? await core.costHistory.profile(core.repo.stateDir) : undefined;
+      const profile = core.repo ? await core.costHistory.profile(core.repo) : undefined;
       draft = newDraft(outcome.plan, outcome.repoView, outcome.responses, backend.prices, revised, profile);
     }
   } finally {

@@ -13,7 +13,8 @@
  *
  * The parameters. S is the task's *shape* (3 + 2 × the files it names: look around, read and write
  * each file, run the checks, finish) times a factor; g, o and the factor come from the repository's
- * finished tasks (their `model_request` events), or from a documented prior when there are none.
+ * finished tasks (their `model_request` events), or from a documented prior when there are none
+ * (`priorProfile`: g is then the median size of the repository's files).
  * The range takes the low and high ends of each (the 20th and 80th percentiles over five or more
  * tasks, wider when fewer); the run's range is the sum of its tasks'.
  */
@@ -61,20 +62,27 @@ export interface StepProfile {
 
 /**
  * The prior, used until the repository has finished tasks: an agent takes its task's shape in
- * steps (half to twice that), adds 400 tokens a step (150–1,000: a tool result of a few dozen
- * lines plus the model's turn) and writes 150 a step (50–400); the backend caches prefixes; a
- * review reads about 1,500 tokens and writes 100.
+ * steps (half to twice that); each step adds about one file of this repository to the
+ * conversation (a file read, or one written: the median size of its files, 150–1,500 tokens; 0.4×
+ * to 2.5× that), or 400 tokens when the size is not known; it writes 150 tokens a step (50–400);
+ * the backend caches prefixes; a review reads about 1,500 tokens and writes 100.
  */
-export const PRIOR_PROFILE: StepProfile = {
-  basis: 'prior',
-  tasks: 0,
-  runs: 0,
-  stepsPerShape: { low: 0.5, mid: 1, high: 2 },
-  growthPerStep: { low: 150, mid: 400, high: 1000 },
-  outputPerStep: { low: 50, mid: 150, high: 400 },
-  cacheShare: 1,
-  review: { input: 1500, output: 100 },
-};
+export function priorProfile(medianFileTokens: number | null = null): StepProfile {
+  const growth = medianFileTokens === null ? 400 : Math.min(1500, Math.max(150, medianFileTokens));
+  return {
+    basis: 'prior',
+    tasks: 0,
+    runs: 0,
+    stepsPerShape: { low: 0.5, mid: 1, high: 2 },
+    growthPerStep: { low: growth * 0.4, mid: growth, high: growth * 2.5 },
+    outputPerStep: { low: 50, mid: 150, high: 400 },
+    cacheShare: 1,
+    review: { input: 1500, output: 100 },
+  };
+}
+
+/** The prior without anything known of the repository. */
+export const PRIOR_PROFILE: StepProfile = priorProfile();
 
 /** Inputs of the estimate. */
 export interface EstimateInput {
@@ -275,14 +283,18 @@ export function taskSamples(events: readonly JournalEvent[]): TaskSample[] {
 const FINAL_STATUSES = new Set(['verified', 'merged', 'failed', 'rejected', 'stopped']);
 
 /**
- * The profile learned from `samples` (finished tasks of `runs` earlier runs), or the prior when
+ * The profile learned from `samples` (finished tasks of `runs` earlier runs), or `prior` when
  * there are none. Each parameter's middle is the median; its ends are the 20th and 80th
  * percentiles, and with fewer than five samples at least the prior's proportions around the median
  * (half and twice the steps; 0.4× and 2.5× the tokens a step), so one run does not give a range of
  * zero width.
  */
-export function learnProfile(samples: readonly TaskSample[], runs: number): StepProfile {
-  if (samples.length === 0) return PRIOR_PROFILE;
+export function learnProfile(
+  samples: readonly TaskSample[],
+  runs: number,
+  prior: StepProfile = PRIOR_PROFILE,
+): StepProfile {
+  if (samples.length === 0) return prior;
   const few = samples.length < FEW_SAMPLES;
   const spreadOf = (values: number[], lowFactor: number, highFactor: number): Spread => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -324,7 +336,7 @@ export function learnProfile(samples: readonly TaskSample[], runs: number): Step
     review:
       reviewed.length > 0
         ? { input: median(reviewed.map((r) => r.input)), output: median(reviewed.map((r) => r.output)) }
-        : PRIOR_PROFILE.review,
+        : prior.review,
   };
 }
 

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimateRun, learnProfile, PRIOR_PROFILE, taskSamples, taskShape } from '../../src/core/estimate';
+import {
+  estimateRun,
+  learnProfile,
+  PRIOR_PROFILE,
+  priorProfile,
+  taskSamples,
+  taskShape,
+} from '../../src/core/estimate';
 import type { StepProfile, TaskSample } from '../../src/core/estimate';
 import type { JournalEvent, NewEvent } from '../../src/core/journal';
 import type { Plan, TaskSpec } from '../../src/core/plan';
@@ -186,4 +193,15 @@ test('an estimate learned from a run of the same plan comes back to that run wit
   assert.equal(est.total.input + est.total.output, actual);
   assert.ok(est.low.input + est.low.output < actual && actual < est.high.input + est.high.output);
   assert.match(est.assumptions, /Learned from 2 finished task\(s\) of 1 earlier run\(s\)/);
+});
+
+test('the prior sizes a step by the repository’s median file, within 150–1,500 tokens', () => {
+  assert.deepEqual(priorProfile(null).growthPerStep, PRIOR_PROFILE.growthPerStep);
+  assert.equal(priorProfile(600).growthPerStep.mid, 600);
+  assert.equal(priorProfile(20).growthPerStep.mid, 150);
+  assert.equal(priorProfile(90_000).growthPerStep.mid, 1500);
+  const small = estimateRun(plan, { prefixTokens: 1000, profile: priorProfile(150) });
+  const large = estimateRun(plan, { prefixTokens: 1000, profile: priorProfile(1500) });
+  assert.ok(large.total.input > 2 * small.total.input, 'larger files, longer conversations');
+  assert.equal(small.basis, 'prior');
 });

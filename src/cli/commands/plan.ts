@@ -82,17 +82,17 @@ export async function obtainPlan(
 
 /**
  * The run's estimated tokens and cost, from the shared prompt prefix, the price table and what
- * agent steps cost in this repository's finished runs.
+ * agent steps cost in this repository's finished runs (or, before it has any, its files' size).
  */
 export async function estimateFor(
   ctx: CommandContext,
   planned: PlannedRun,
   model: ModelClient,
-  stateDir: string,
+  repo: { root: string; stateDir: string },
 ): Promise<RunEstimate> {
   return estimatePlan(planned.plan, promptPrefixTokens(planned.plan, planned.repoView), {
     price: priceFor(ctx.settings.prices, model.model),
-    profile: await new CostHistory().profile(stateDir),
+    profile: await new CostHistory().profile(repo),
     review: ctx.settings.review,
   });
 }
@@ -118,7 +118,7 @@ export const planCommand: CommandHandler = async (ctx) => {
   const model = backendClient(ctx.settings, ws);
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
-  const estimate = await estimateFor(ctx, planned, model, ws.repo.stateDir);
+  const estimate = await estimateFor(ctx, planned, model, ws.repo);
   if (ctx.cl.out) {
     const out = resolve(ctx.cl.cwd, ctx.cl.out);
     try {

@@ -128,7 +128,7 @@ async function newEngine(
   const planned = await obtainPlan(ctx, model, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   if (!ctx.cl.json) ctx.err(renderPlan(planned.plan));
-  printEstimate(ctx, await estimateFor(ctx, planned, model, ws.repo.stateDir));
+  printEstimate(ctx, await estimateFor(ctx, planned, model, ws.repo));
   const runId = newRunId();
   const checks = await resolveChecks(ws, ctx.settings);
   ctx.err(
