@@ -144,19 +144,17 @@ async function workUntilVerified(
     }
     status('working');
     let outcome: AgentOutcome;
-    let committed: string | null;
-    let tampered: string | null;
     try {
       outcome = await agentRound(host, task, messages, tools, progress, deadline, signal);
-      progress.steps = outcome.steps;
-      progress.tokens = outcome.tokens;
-      committed = await commitWork(host, task, wt.path, outcome);
-      tampered = await gitDirTampered(host, gitDir);
     } finally {
-      // Released before the task's next status is emitted (in this same turn), so a task is
-      // 'working' exactly while it holds its slot.
+      // The slot goes to the next agent as soon as this one stops talking to the model: Foreman's
+      // commit of the work (git, one of a few at a time) is not the model's time.
       release();
     }
+    progress.steps = outcome.steps;
+    progress.tokens = outcome.tokens;
+    const committed = await commitWork(host, task, wt.path, outcome);
+    const tampered = await gitDirTampered(host, gitDir);
     if (tampered !== null) return status('failed', tampered);
     if (outcome.status !== 'finished') {
       endUnfinished(host, task, outcome, committed);

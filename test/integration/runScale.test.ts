@@ -124,16 +124,8 @@ test('a task being checked or waiting for its merge holds no agent slot', { time
     // b's agent started while a's checks ran, and c's while b's ran.
     assert.ok(at('b', working) < at('a', verified), "b waited for a's checks");
     assert.ok(at('c', working) < at('b', verified), "c waited for b's checks");
-    // Never more than one agent working at once: a task leaves 'working' for 'verifying' (or an end).
-    let most = 0;
-    const inRound = new Set<string>();
-    for (const e of events) {
-      if (e.type !== 'task_status') continue;
-      if (e.status === 'working') inRound.add(e.taskId);
-      else inRound.delete(e.taskId);
-      most = Math.max(most, inRound.size);
-    }
-    assert.equal(most, 1);
+    // Never more than one agent talking to the model at once (reviews are off: every request is an agent's).
+    assert.equal(server.stats.maxInFlight, 1);
   } finally {
     await server.close();
     repo.cleanup();
