@@ -36,6 +36,8 @@ export interface ResolvedBackend {
   endpoint: string;
   client: ModelClient;
   prices: PriceTable;
+  /** Requests the client sends to the backend at once. */
+  requestLimit: number;
 }
 
 /** Where the demo is asked to work: the session's repository (null without one) and whether it is the sample. */
@@ -187,7 +189,16 @@ export async function resolveBackend(
     const url = await demo.start();
     demo.freshScript();
     const client = createOpenAIClient({ baseUrl: url, model, maxConcurrentRequests: options.concurrency });
-    return { name, model, demo: true, baseUrl: url, endpoint: client.endpoint, client, prices: DEMO_PRICES };
+    return {
+      name,
+      model,
+      demo: true,
+      baseUrl: url,
+      endpoint: client.endpoint,
+      client,
+      prices: DEMO_PRICES,
+      requestLimit: options.concurrency,
+    };
   }
   // A configured backend serving the demo's model is the demo's script too (a scripted server
   // started by hand, say): it is held to the same rule.
@@ -198,12 +209,13 @@ export async function resolveBackend(
       `There is no backend named "${name}" in foreman.backends; add it or choose another.`,
       'invalid',
     );
+  // One request in flight per agent: the run's concurrency, unless the backend's setting says less or more.
+  const requestLimit = setting.maxConcurrentRequests ?? options.concurrency;
   const client = createOpenAIClient({
     baseUrl: setting.baseUrl,
     model,
     apiKey: await host.apiKey(name),
-    // One request in flight per agent: the run's concurrency, unless the backend's setting says less or more.
-    maxConcurrentRequests: setting.maxConcurrentRequests ?? options.concurrency,
+    maxConcurrentRequests: requestLimit,
     requestTimeoutMs: setting.requestTimeoutMs,
   });
   return {
@@ -214,6 +226,7 @@ export async function resolveBackend(
     endpoint: client.endpoint,
     client,
     prices: setting.prices ?? {},
+    requestLimit,
   };
 }
 

@@ -110,6 +110,11 @@ test("plan, edit the plan, run it, apply it onto the developer's branch", { time
     st = state(s);
     assert.equal(st.phase, 'run');
     assert.equal(st.plan, null, 'the plan became the run');
+    assert.match(
+      JSON.stringify(st.notices),
+      /started: 3 task\(s\), up to (\d+) at once, on [^"]+ \(\1 requests at once\)/,
+      'the backend gets one request at once per agent, and the notice says so',
+    );
     assert.equal(st.run?.tasks[0].title, 'Alpha, retitled');
     const run = await settledRun(s);
     assert.equal(run.status, 'completed', JSON.stringify(state(s).notices));
