@@ -2,8 +2,8 @@
  * The run engine: schedules a plan's tasks over the worktrees as soon as their dependencies are
  * merged, with up to `concurrency` agents talking to the model at once and as many tasks prepared
  * ahead (a task holds its agent slot only during its agent's rounds, not while it is checked,
- * reviewed or merged: core/slots.ts, core/taskPipeline.ts); carries out the developer's decisions on them; and, when no
- * task can move, ends the run (core/runFinish.ts). Its books (journal, ledger, budgets) and the
+ * reviewed or merged: core/slots.ts, core/taskPipeline.ts); carries out the developer's decisions
+ * on them; and, when no task can move, ends the run (core/runFinish.ts). Its books (journal, ledger, budgets) and the
  * integration branch are a private RunHost (core/runHost.ts), which each task pipeline is given.
  *
  * Every change of state is an event appended to the journal first; the engine's view of the run
