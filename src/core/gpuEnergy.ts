@@ -186,7 +186,10 @@ export interface EnergyUnknown {
 }
 
 /** Trapezoid integral of watts over the readings (sorted by time), in joules; `undefined` under two samples. */
-export function integratePower(readings: readonly GpuReading[], watts: (r: GpuReading) => number | undefined) {
+export function integratePower(
+  readings: readonly GpuReading[],
+  watts: (r: GpuReading) => number | undefined,
+): { joules: number; fromMs: number; toMs: number; readings: number } | undefined {
   const points = readings.flatMap((r) => {
     const w = watts(r);
     return w === undefined ? [] : [{ atMs: r.atMs, w }];
@@ -214,7 +217,9 @@ export function energyBetween(
   const byGpu = new Map<string, GpuReading[]>();
   for (const r of readings) {
     if (r.atMs < fromMs || r.atMs > toMs) continue;
-    byGpu.set(r.gpu, [...(byGpu.get(r.gpu) ?? []), r]);
+    const list = byGpu.get(r.gpu);
+    if (list === undefined) byGpu.set(r.gpu, [r]);
+    else list.push(r);
   }
   const figures: EnergyFigure[] = [];
   const unknown: EnergyUnknown[] = [];

@@ -53,11 +53,14 @@ const SMI_FIELDS = ['timestamp', 'index', 'power.draw', 'power.draw.instant'];
 export function nvidiaSmiSource(options: { command?: string; timeoutMs?: number } = {}): GpuPowerSource {
   const command = options.command ?? 'nvidia-smi';
   const run = (fields: string[], signal?: AbortSignal) =>
-    new Promise<{ ok: true; stdout: string } | { ok: false; text: string }>((resolve) => {
+    new Promise<{ ok: true; stdout: string } | { ok: false; absent: boolean; text: string }>((resolve) => {
       const args = [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'];
       execFile(command, args, { timeout: options.timeoutMs ?? 5000, signal }, (error, stdout, stderr) => {
         if (error === null) resolve({ ok: true, stdout });
-        else resolve({ ok: false, text: `${(error as NodeJS.ErrnoException).code ?? ''} ${stderr} ${stdout}` });
+        else {
+          const absent = (error as NodeJS.ErrnoException).code === 'ENOENT';
+          resolve({ ok: false, absent, text: `${stderr}\n${stdout}`.trim() || error.message });
+        }
       });
     });
   let fields = SMI_FIELDS;
@@ -70,8 +73,8 @@ export function nvidiaSmiSource(options: { command?: string; timeoutMs?: number 
         result = await run(fields, signal);
       }
       if (!result.ok) {
-        if (/ENOENT/.test(result.text)) return { unreadable: `${command} is not installed.` };
-        return { unreadable: `${command} failed: ${result.text.trim().split('\n')[0].slice(0, 200)}` };
+        if (result.absent) return { unreadable: `${command} is not installed.` };
+        return { unreadable: `${command} failed: ${result.text.split('\n')[0].slice(0, 200)}` };
       }
       const parsed = parseNvidiaSmiCsv(result.stdout, fields);
       return { readings: parsed.readings.map((r) => ({ ...r, atMs })), problems: parsed.problems };

@@ -40,6 +40,17 @@ test('no source answers: a sentence saying no GPU power is readable, never a num
   assert.ok(!start.readable && start.reason.startsWith(`${NO_GPU_POWER}: /nonexistent/nvidia-smi is not installed.`));
   const span = meter.joulesBetween(start, await meter.read());
   assert.equal(span.readable, false);
+  const dir = mkdtempSync(join(tmpdir(), 'foreman-smi-'));
+  try {
+    const broken = join(dir, 'nvidia-smi');
+    const message = "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.";
+    writeFileSync(broken, `#!/bin/sh\necho "${message}"\nexit 9\n`);
+    chmodSync(broken, 0o755);
+    const failed = await createEnergyMeter([nvidiaSmiSource({ command: broken })]).read();
+    assert.deepEqual(failed, { readable: false, reason: `${NO_GPU_POWER}: ${broken} failed: ${message}` });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const none = await createEnergyMeter([]).read();
   assert.deepEqual(none, { readable: false, reason: `${NO_GPU_POWER}: no source was configured.` });
 });
