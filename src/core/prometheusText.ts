@@ -1,10 +1,13 @@
 /**
- * The smallest correct reader of the Prometheus text exposition format (version 0.0.4) that the
- * energy readers need: sample lines `name{label="value",…} value [timestamp]`, with label values'
- * escapes (`\\`, `\"`, `\n`) and the special values `NaN`, `+Inf`, `-Inf`. `# HELP` / `# TYPE`
- * comments are skipped: the energy readers know each metric's meaning by name. Why this is not an
- * npm package is in docs/architecture.md ("GPU energy").
+ * Prometheus text exposition (version 0.0.4) as samples, for the readers of servers' and
+ * exporters' `/metrics`. The parsing is `parse-prometheus-text-format` (the format's most used
+ * JavaScript parser, with label escapes and the special values); this module feeds it one line at a
+ * time so that one malformed line is reported and the rest kept, removes the blanks between labels
+ * that it refuses, and checks what it returns (it keeps values as text and accepts some lines the
+ * format does not). `# HELP` / `# TYPE` comments
+ * are skipped: the readers know each metric's meaning by name.
  */
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
 /** One sample line. */
 export interface PrometheusSample {
@@ -21,9 +24,6 @@ export interface PrometheusText {
   problems: string[];
 }
 
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
-
 /** Parses a whole exposition; a malformed line is reported in `problems` and the rest kept. */
 export function parsePrometheusText(text: string): PrometheusText {
   const samples: PrometheusSample[] = [];
@@ -39,55 +39,54 @@ export function parsePrometheusText(text: string): PrometheusText {
 }
 
 function parseSampleLine(line: string): PrometheusSample | undefined {
-  const name = NAME.exec(line)?.[0];
-  if (name === undefined) return undefined;
-  let rest = line.slice(name.length);
-  const labels: Record<string, string> = {};
-  if (rest.startsWith('{')) {
-    const read = readLabels(rest.slice(1), labels);
-    if (read === undefined) return undefined;
-    rest = read;
+  let families: ReturnType<typeof parsePrometheusTextFormat>;
+  try {
+    // The parser reads a line only when it ends with a newline.
+    families = parsePrometheusTextFormat(`${withoutLabelBlanks(line)}\n`);
+  } catch {
+    return undefined;
   }
-  const parts = rest.trim().split(/\s+/);
-  if (parts.length < 1 || parts.length > 2 || parts[0] === '') return undefined;
-  const value = sampleValue(parts[0]);
+  const metric = families.length === 1 ? families[0].metrics[0] : undefined;
+  if (metric === undefined || families[0].metrics.length !== 1) return undefined;
+  const value = sampleValue(metric.value);
   if (value === undefined) return undefined;
-  const sample: PrometheusSample = { name, labels, value };
-  if (parts.length === 2) {
-    if (!/^-?\d+$/.test(parts[1])) return undefined;
-    sample.timestampMs = Number(parts[1]);
+  const sample: PrometheusSample = { name: families[0].name, labels: { ...(metric.labels ?? {}) }, value };
+  if (metric.timestamp_ms !== undefined) {
+    if (!/^-?\d+$/.test(metric.timestamp_ms)) return undefined;
+    sample.timestampMs = Number(metric.timestamp_ms);
   }
   return sample;
 }
 
-/** Reads `a="x", b="y"}` into `labels`; returns the text after the closing brace. */
-function readLabels(text: string, labels: Record<string, string>): string | undefined {
-  let rest = text.trimStart();
-  while (!rest.startsWith('}')) {
-    const key = LABEL_NAME.exec(rest)?.[0];
-    if (key === undefined) return undefined;
-    rest = rest.slice(key.length).trimStart();
-    if (!rest.startsWith('="')) return undefined;
-    let value = '';
-    let i = 2;
-    for (; i < rest.length && rest[i] !== '"'; i++) {
-      if (rest[i] !== '\\') {
-        value += rest[i];
-        continue;
-      }
-      const next = rest[++i];
-      value += next === 'n' ? '\n' : next;
+/**
+ * The line with the blanks between labels removed (`{gpu="0", UUID="x"}` as dcgm-exporter writes
+ * it). The format allows them, and Prometheus' own parser skips them, but this parser refuses them;
+ * blanks inside label values are kept.
+ */
+function withoutLabelBlanks(line: string): string {
+  let out = '';
+  let inBraces = false;
+  let inValue = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inValue) {
+      out += c;
+      if (c === '\\') out += line[++i] ?? '';
+      else if (c === '"') inValue = false;
+    } else if (inBraces && (c === ' ' || c === '\t')) {
+      continue;
+    } else {
+      out += c;
+      if (c === '{') inBraces = true;
+      else if (c === '}') inBraces = false;
+      else if (c === '"' && inBraces) inValue = true;
     }
-    if (i >= rest.length) return undefined;
-    labels[key] = value;
-    rest = rest.slice(i + 1).trimStart();
-    if (rest.startsWith(',')) rest = rest.slice(1).trimStart();
-    else if (!rest.startsWith('}')) return undefined;
   }
-  return rest.slice(1);
+  return out;
 }
 
-function sampleValue(text: string): number | undefined {
+function sampleValue(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   if (text === 'NaN') return NaN;
   if (text === '+Inf' || text === 'Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
