@@ -6,7 +6,6 @@
  * A value a tool reports as `[N/A]` or `[Not Supported]` is missing (`undefined`), never 0: a GPU
  * whose power is unknown did not draw zero watts.
  */
-import { parsePrometheusText } from './prometheusText';
 
 /** One GPU's reading at one moment. Every measured field is optional: a tool may not report it. */
 export interface GpuReading {
@@ -99,13 +98,22 @@ export function parseNvidiaSmiCsv(text: string, fields?: readonly string[]): Par
   return { readings, problems };
 }
 
+/** A Prometheus sample, as infra/prometheusText.ts reads it. */
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
 /**
- * Readings from a dcgm-exporter's `/metrics` text: `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION`
+ * Readings from a dcgm-exporter's `/metrics` samples: `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION`
  * (millijoules) and `DCGM_FI_DEV_POWER_USAGE` (watts), per `gpu` label, stamped `atMs` (the
- * exporter's lines carry no time of their own).
+ * exporter's lines carry no time of their own). `problems` are the text's lines that were no samples.
  */
-export function parseDcgmMetrics(text: string, atMs: number): ParsedReadings {
-  const parsed = parsePrometheusText(text);
+export function dcgmReadings(
+  parsed: { samples: readonly MetricSample[]; problems: string[] },
+  atMs: number,
+): ParsedReadings {
   const byGpu = new Map<string, GpuReading>();
   for (const sample of parsed.samples) {
     const field =

@@ -6,14 +6,15 @@
  */
 import { execFile } from 'node:child_process';
 import {
+  dcgmReadings,
   energyBetween,
-  parseDcgmMetrics,
   parseNvidiaSmiCsv,
   type EnergyFigure,
   type EnergyUnknown,
   type GpuReading,
   type ParsedReadings,
 } from '../core/gpuEnergy';
+import { parsePrometheusText } from './prometheusText';
 
 /** One reading of every GPU a meter sees, or why none could be taken. */
 export type EnergySnapshot =
@@ -143,4 +144,9 @@ export function createEnergyMeter(
       return { readable: true, figures, unknown };
     },
   };
+}
+
+/** Readings from a dcgm-exporter's `/metrics` text (see core/gpuEnergy.ts `dcgmReadings`). */
+export function parseDcgmMetrics(text: string, atMs: number): ParsedReadings {
+  return dcgmReadings(parsePrometheusText(text), atMs);
 }

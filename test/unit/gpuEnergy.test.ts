@@ -1,5 +1,5 @@
 /**
- * The GPU energy parsers and arithmetic (src/core/gpuEnergy.ts, src/core/prometheusText.ts) on the
+ * The GPU energy parsers and arithmetic (src/core/gpuEnergy.ts, src/infra/prometheusText.ts, src/infra/gpuEnergy.ts) on the
  * real captures of one H200 in test/fixtures/gpu-h200 (byte-identical copies of shared/fixtures).
  */
 import { test } from 'node:test';
@@ -10,11 +10,11 @@ import {
   energyBetween,
   integratePower,
   nvidiaSmiTimestampMs,
-  parseDcgmMetrics,
   parseNvidiaSmiCsv,
   parseNvmlEnergySummary,
 } from '../../src/core/gpuEnergy';
-import { parsePrometheusText } from '../../src/core/prometheusText';
+import { parsePrometheusText } from '../../src/infra/prometheusText';
+import { parseDcgmMetrics } from '../../src/infra/gpuEnergy';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, '..', 'fixtures', 'gpu-h200', name), 'utf8');
 

@@ -109,7 +109,10 @@ const RULES: Readonly<Record<Layer, LayerRule>> = {
   infra: {
     layers: ['core', 'infra'],
     // web-tree-sitter: the shell parser behind core's ShellParser port (WebAssembly, loaded at run time).
-    packages: (n) => isNode(n) || isPackage('openai', 'simple-git', 'js-tiktoken', 'web-tree-sitter')(n),
+    // parse-prometheus-text-format: servers' and exporters' /metrics (infra/prometheusText.ts).
+    packages: (n) =>
+      isNode(n) ||
+      isPackage('openai', 'simple-git', 'js-tiktoken', 'web-tree-sitter', 'parse-prometheus-text-format')(n),
   },
   scripted: { layers: ['core', 'scripted'], packages: isNode },
   protocol: {
