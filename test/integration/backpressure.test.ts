@@ -11,7 +11,9 @@ import { ModelError } from '../../src/core/model';
 import type { ModelRequest } from '../../src/core/model';
 import { createScriptedServer } from '../../src/scripted/server';
 import type { Fault, Reply, Responder, ScriptedServer } from '../../src/scripted/server';
-import { text } from '../../src/scripted/scenario';
+import { scenarioResponder, text, toolCall } from '../../src/scripted/scenario';
+import type { JournalFile } from '../../src/infra/journalFile';
+import { createEngine, engineParts, makePlan, makeRepo, rawTask, routeOfBody } from './runHarness';
 
 const AGENTS = 16;
 const LIMIT = 8;
@@ -140,4 +142,75 @@ test('a request aborted while the endpoint is paused leaves at once and is never
       assert.equal(server.requests.length, 1, 'only the first request reached the server');
     },
   );
+});
+
+test('a request aborted while the probe is out leaves at once; the probe carries on', async () => {
+  const slowAnswer = { content: 'ok', chunkDelayMs: 200 }; // the probe's answer takes ≥ 600 ms
+  const limited = windowed({ fault: 'rate_limit', retryAfterSec: 0.3 }, 100, slowAnswer);
+  await withServer(limited.responder, async (server, config) => {
+    const client = createOpenAIClient(config);
+    const first = client.complete(ask('first')); // its 429 pauses the endpoint; it is first in line to probe
+    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 60));
+    const waiting = new AbortController();
+    const second = client.complete(ask('second'), { signal: waiting.signal });
+    while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 5)); // the probe is out
+    const abortedAt = Date.now();
+    waiting.abort();
+    await assert.rejects(second, (e: unknown) => ModelError.is(e) && e.reason === 'aborted');
+    assert.ok(Date.now() - abortedAt < 300, `the waiting request left ${Date.now() - abortedAt} ms after its abort`);
+    assert.equal((await first).content, 'ok');
+    assert.deepEqual(
+      server.requests.map((r) => r.body.messages[1].content),
+      ['first', 'first'],
+    );
+  });
+});
+
+test('16 agents of a run through a 3 s window of 429s all finish, and the backend sees a few requests in it', async () => {
+  const windowMs = 3_000;
+  const ids = Array.from({ length: AGENTS }, (_, i) => `t${i}`);
+  const scripted = scenarioResponder({
+    agents: Object.fromEntries(
+      ids.map((id) => [
+        id,
+        [toolCall('write_file', { path: `${id}.txt`, content: `${id}\n` }), toolCall('finish', { summary: 'done' })],
+      ]),
+    ),
+  });
+  let start = 0;
+  const server = await createScriptedServer({
+    responder: (request, ctx) => {
+      if (routeOfBody(request).role !== 'agent') return scripted(request, ctx);
+      if (start === 0) start = Date.now();
+      return Date.now() - start < windowMs ? { fault: 'rate_limit' } : scripted(request, ctx);
+    },
+  });
+  const repo = makeRepo();
+  try {
+    const parts = await engineParts(repo, server, {
+      flags: { concurrency: AGENTS, maxRequests: LIMIT, review: false },
+      backend: { retryBaseMs: 500, retryMaxMs: 2_000 },
+    });
+    try {
+      const plan = makePlan(
+        'Sixteen files',
+        ids.map((id) => rawTask(id, { files: [`${id}.txt`] })),
+      );
+      const state = await (await createEngine(parts, plan)).run();
+      assert.equal(state.status, 'completed', state.message ?? '');
+      assert.deepEqual(
+        ids.map((id) => state.tasks.get(id)?.status),
+        ids.map(() => 'merged'),
+      );
+    } finally {
+      (parts.deps.journal as JournalFile).close();
+    }
+    const inWindow = server.requests.filter((r) => r.receivedAt - start < windowMs).length;
+    // Measured: 5 (agents start as their worktrees are ready); the per-client gate before this sent 25.
+    assert.ok(inWindow <= 2 * LIMIT, `${inWindow} requests reached the backend during the 429 window`);
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
 });
