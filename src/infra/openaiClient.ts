@@ -7,7 +7,9 @@ import OpenAI from 'openai';
 import { ModelError } from '../core/model';
 import type { CallOptions, ModelClient, ModelRequest, ModelResponse } from '../core/model';
 import { createNodeFetch } from './nodeFetch';
-import { RateGate, Semaphore, abortedError, backoffDelay, defaultSleep, waitFor } from './openaiRetry';
+import { EndpointPause } from './endpointPause';
+import type { Settlement } from './endpointPause';
+import { Semaphore, abortedError, backoffDelay, defaultSleep, waitFor } from './openaiRetry';
 import type { SleepFn } from './openaiRetry';
 import { runAttempt } from './openaiStream';
 import type { AttemptAnswer, AttemptFailure, AttemptOutcome } from './openaiStream';
@@ -42,7 +44,7 @@ export interface BackendConfig {
 
 /**
  * Injectable clock and randomness, for tests. A fake `sleep` must come with a fake `now` that it
- * advances, or waits on the rate-limit gate would spin.
+ * advances, or waits on the endpoint's pause would spin.
  */
 export interface ClientDeps {
   sleep?: SleepFn;
@@ -58,9 +60,10 @@ interface Learned {
 
 /**
  * Create a ModelClient for `config`. `complete` streams the answer, retries 429, 5xx, connection
- * failures, cut or stalled streams and malformed chunks with jittered exponential back-off
- * (honouring Retry-After, and pausing every request of this client after a 429), never retries
- * other 4xx or an abort, and resolves only with a whole response. It rejects with ModelError.
+ * failures, cut or stalled streams and malformed chunks with jittered exponential back-off, never
+ * retries other 4xx or an abort, and resolves only with a whole response. It rejects with
+ * ModelError. A 429 (or a 503 with Retry-After) is answered once for the whole client, which is
+ * one endpoint: see EndpointPause.
  */
 export function createOpenAIClient(config: BackendConfig, deps: ClientDeps = {}): ModelClient {
   return new OpenAIModelClient(config, deps);
@@ -75,7 +78,7 @@ class OpenAIModelClient implements ModelClient {
   private readonly settings: Required<Omit<BackendConfig, 'baseUrl' | 'model' | 'apiKey' | 'headers'>>;
   private readonly sdk: OpenAI;
   private readonly semaphore: Semaphore;
-  private readonly gate: RateGate;
+  private readonly pause: EndpointPause;
   private readonly learned: Learned = { jsonSchemaUnsupported: false, toolChoiceUnsupported: false };
 
   constructor(config: BackendConfig, deps: ClientDeps) {
@@ -106,7 +109,9 @@ class OpenAIModelClient implements ModelClient {
       fetch: createNodeFetch({ maxSockets: this.settings.maxConcurrentRequests }),
     });
     this.semaphore = new Semaphore(this.settings.maxConcurrentRequests);
-    this.gate = new RateGate(this.now, this.sleep);
+    const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
+    const backoff = (strike: number): number => backoffDelay(strike, retryBaseMs, retryMaxMs, this.random);
+    this.pause = new EndpointPause(this.now, this.sleep, backoff, requestTimeoutMs);
   }
 
   async complete(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
@@ -126,11 +131,10 @@ class OpenAIModelClient implements ModelClient {
       if (!outcome.retryable || retries >= this.settings.maxRetries)
         throw toModelError(outcome, attempts, this.endpoint);
       retries++;
+      if (slowDown(outcome)) continue; // the endpoint's pause now holds this retry with every other request
       const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
       const backoff = backoffDelay(retries, retryBaseMs, retryMaxMs, this.random);
-      const delay = Math.min(outcome.retryAfterMs ?? backoff, requestTimeoutMs);
-      if (outcome.reason === 'rate_limited') this.gate.closeUntil(this.now() + delay);
-      else await waitFor(this.sleep, delay, options.signal);
+      await waitFor(this.sleep, Math.min(outcome.retryAfterMs ?? backoff, requestTimeoutMs), options.signal);
     }
   }
 
@@ -162,21 +166,22 @@ class OpenAIModelClient implements ModelClient {
     return null;
   }
 
-  /** One HTTP attempt, after the rate-limit gate opens and a concurrency slot is free. */
+  /**
+   * One HTTP attempt, once a concurrency slot is free and the endpoint's pause lets it go. The slot
+   * is taken first, so a paused endpoint holds at most the client's limit of waiting requests
+   * ready to leave; the rest queue for slots.
+   */
   private async attemptOnce(
     request: ModelRequest,
     mode: StructuredMode | null,
     options: CallOptions,
   ): Promise<AttemptOutcome> {
-    for (;;) {
-      await this.gate.pass(options.signal);
-      const release = await this.semaphore.acquire(options.signal);
-      if (this.gate.isClosed()) {
-        release(); // a 429 arrived while this request queued: wait for the gate again
-        continue;
-      }
+    const release = await this.semaphore.acquire(options.signal);
+    let settlement: Settlement = { kind: 'no_answer' };
+    try {
+      const admission = await this.pause.admit(options.signal);
       try {
-        return await runAttempt({
+        const outcome = await runAttempt({
           sdk: this.sdk,
           params: buildParams(request, this.model, mode),
           request,
@@ -186,11 +191,28 @@ class OpenAIModelClient implements ModelClient {
           onDelta: options.onDelta,
           now: this.now,
         });
+        settlement = settlementOf(outcome);
+        return outcome;
       } finally {
-        release();
+        this.pause.settle(admission, settlement);
       }
+    } finally {
+      release();
     }
   }
+}
+
+/** A 429, or a 503 that says when to come back: the server asks every request to slow down. */
+function slowDown(outcome: AttemptOutcome): boolean {
+  if (outcome.ok) return false;
+  return outcome.reason === 'rate_limited' || (outcome.status === 503 && outcome.retryAfterMs !== null);
+}
+
+/** What an attempt tells the endpoint's pause. */
+function settlementOf(outcome: AttemptOutcome): Settlement {
+  if (slowDown(outcome)) return { kind: 'slow_down', retryAfterMs: outcome.ok ? null : outcome.retryAfterMs };
+  if (outcome.ok || outcome.status !== undefined) return { kind: 'answered' };
+  return { kind: 'no_answer' };
 }
 
 function toResponse(

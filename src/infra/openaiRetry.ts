@@ -1,6 +1,6 @@
 /**
  * Pacing for the inference client: abortable waits, jittered exponential back-off, the
- * Retry-After headers, a per-client semaphore and the shared rate-limit gate.
+ * Retry-After headers and a per-client semaphore (the shared pause is in endpointPause.ts).
  */
 import { ModelError } from '../core/model';
 
@@ -113,33 +113,5 @@ export class Semaphore {
         next(); // the slot passes straight to the next waiter
       else this.active--;
     };
-  }
-}
-
-/** A time before which no request of the client may start (set by a 429). */
-export class RateGate {
-  private until = 0;
-
-  constructor(
-    private readonly now: () => number,
-    private readonly sleep: SleepFn,
-  ) {}
-
-  /** Keep every request waiting until at least `time`. */
-  closeUntil(time: number): void {
-    this.until = Math.max(this.until, time);
-  }
-
-  /** True while the gate is closed. */
-  isClosed(): boolean {
-    return this.now() < this.until;
-  }
-
-  /** Resolve once the gate is open; reject with ModelError('aborted') if `signal` aborts first. */
-  async pass(signal?: AbortSignal): Promise<void> {
-    for (let left = this.until - this.now(); left > 0; left = this.until - this.now()) {
-      await waitFor(this.sleep, left, signal);
-    }
-    throwIfAborted(signal);
   }
 }

@@ -65,7 +65,7 @@ export interface Reply {
  */
 export type Fault =
   | { fault: 'rate_limit'; retryAfterSec?: number; retryAfterMs?: number }
-  | { fault: 'server_error'; status?: 500 | 502 | 503 }
+  | { fault: 'server_error'; status?: 500 | 502 | 503; retryAfterSec?: number }
   | { fault: 'cut'; afterChunks: number }
   | { fault: 'stall'; afterChunks: number }
   | { fault: 'malformed' }
@@ -316,9 +316,13 @@ function sendFault(job: Job, fault: Fault): void {
       sendError(res, 429, 'rate limit reached, slow down', 'rate_limit_exceeded', null, headers);
       return;
     }
-    case 'server_error':
-      sendError(res, fault.status ?? 500, 'the server had an error while processing the request', 'server_error');
+    case 'server_error': {
+      const headers: Record<string, string> = {};
+      if (fault.retryAfterSec !== undefined) headers['retry-after'] = String(fault.retryAfterSec);
+      const message = 'the server had an error while processing the request';
+      sendError(res, fault.status ?? 500, message, 'server_error', null, headers);
       return;
+    }
     case 'malformed':
       startStream(res);
       res.end(
