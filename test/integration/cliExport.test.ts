@@ -201,7 +201,7 @@ test('without a price every cost is missing (empty in CSV, null in JSON) and unp
   assert.ok(rows.length > 0 && rows.every((row) => row[cost] === ''));
 });
 
-test('an unknown run, a bad format or a missing run id get a sentence and exit 2', async () => {
+test('an unknown run, a bad format, a price to export with or a missing run id get a sentence and exit 2', async () => {
   const unknown = await runCli(['export', 'r20200101-000000-0000'], { repo: priced.repo });
   assert.equal(unknown.code, 2);
   assert.equal(unknown.stdout, '');
@@ -215,8 +215,11 @@ test('an unknown run, a bad format or a missing run id get a sentence and exit 2
   const format = await runCli(['export', priced.runId, '--format', 'xlsx'], { repo: priced.repo });
   assert.equal(format.code, 2);
   assert.match(format.stderr, /--format must be one of csv, json, not "xlsx"/);
+  const price = await runCli(['export', unpriced.runId, '--price', '1,1,1'], { repo: unpriced.repo });
+  assert.equal(price.code, 2);
+  assert.match(price.stderr, /export shows the costs the run booked at its own prices \(foreman run --price\)/);
   const none = await runCli(['export'], { repo: priced.repo });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /export needs one run: foreman export <run>/);
-  for (const r of [unknown, notAnId, format, none]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  for (const r of [unknown, notAnId, format, price, none]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });

@@ -19,6 +19,10 @@ export const exportCommand: CommandHandler = async (ctx) => {
   if (!runId || extra.length > 0) throw new UsageError(USAGE);
   const format = ctx.cl.format ?? 'json';
   if (ctx.cl.json && format !== 'json') throw new UsageError('--json asks for JSON: leave it out to export CSV');
+  if (ctx.cl.flags.price !== undefined)
+    throw new UsageError(
+      'export shows the costs the run booked at its own prices (foreman run --price), so that it adds up to foreman status; leave --price out',
+    );
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
