@@ -8,6 +8,7 @@ import { applyCommand } from './commands/apply';
 import { auditCommand } from './commands/audit';
 import { cleanCommand } from './commands/clean';
 import { diffCommand } from './commands/diff';
+import { exportCommand } from './commands/export';
 import { planCommand } from './commands/plan';
 import { acceptCommand, rejectCommand, reviseCommand } from './commands/review';
 import { runCommand } from './commands/run';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   audit: auditCommand,
   diff: diffCommand,
   transcript: transcriptCommand,
+  export: exportCommand,
 };
 
 /** Run the command line; resolves with the exit code. */

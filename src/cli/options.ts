@@ -28,6 +28,9 @@ Usage:
                                                base, or what one task changed
   foreman transcript <run> <task> [--full]     a task's conversation: the model's steps, each tool
                                                call and its result, Foreman's notes
+  foreman export <run> [--format csv|json] [--out FILE]
+                                               the run's ledger: every model request with its
+                                               tokens, timings and cost, and totals (JSON default)
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
@@ -85,6 +88,7 @@ const OPTIONS = {
   'spec-file': { type: 'string' },
   plan: { type: 'string' },
   out: { type: 'string' },
+  format: { type: 'string' },
   resume: { type: 'string' },
   concurrency: { type: 'string' },
   'max-requests': { type: 'string' },
@@ -139,6 +143,8 @@ export interface CommandLine {
   specFile?: string;
   planFile?: string;
   out?: string;
+  /** `export --format`: undefined when not given. */
+  format?: 'csv' | 'json';
   resume?: string;
   maxTasks?: number;
   mode: 'squash' | 'merge';
@@ -178,6 +184,7 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     specFile: v['spec-file'],
     planFile: v.plan,
     out: v.out,
+    format: v.format === undefined ? undefined : oneOf(v.format, ['csv', 'json'] as const, '--format'),
     resume: v.resume,
     maxTasks: int(v['max-tasks'], '--max-tasks'),
     mode: oneOf(v.mode ?? 'squash', ['squash', 'merge'] as const, '--mode'),

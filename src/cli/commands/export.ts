@@ -1,0 +1,44 @@
+/**
+ * `foreman export <run> [--format csv|json] [--out FILE]`: the run's ledger, every model request
+ * of it read from its journal, as JSON with totals per task and for the run (the default) or as
+ * CSV, one row per request (core/ledgerExport.ts). On stdout, or in FILE with --out.
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { exportLedger, ledgerCsv, ledgerJson } from '../../core/ledgerExport';
+import { loadRun, openWorkspace } from '../../app/workspace';
+import { errorMessage } from '../../core/errors';
+import { EXIT } from '../context';
+import type { CommandHandler } from '../context';
+import { UsageError } from '../options';
+
+const USAGE = 'export needs one run: foreman export <run> [--format csv|json] [--out FILE]';
+
+export const exportCommand: CommandHandler = async (ctx) => {
+  const [runId, ...extra] = ctx.cl.args;
+  if (!runId || extra.length > 0) throw new UsageError(USAGE);
+  const format = ctx.cl.format ?? 'json';
+  if (ctx.cl.json && format !== 'json') throw new UsageError('--json asks for JSON: leave it out to export CSV');
+  if (ctx.cl.flags.price !== undefined)
+    throw new UsageError(
+      'export shows the costs the run booked at its own prices (foreman run --price), so that it adds up to foreman status; leave --price out',
+    );
+  const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
+  const { events, torn } = await loadRun(ws, runId);
+  if (torn) ctx.err(`Note: ${torn}.`);
+  const exported = exportLedger(events);
+  const text = format === 'csv' ? ledgerCsv(exported) : ledgerJson(exported);
+  if (!ctx.cl.out) {
+    process.stdout.write(text);
+    return EXIT.ok;
+  }
+  const out = resolve(ctx.cl.cwd, ctx.cl.out);
+  try {
+    await writeFile(out, text);
+  } catch (e) {
+    ctx.err(`Could not write the export to ${out}: ${errorMessage(e)}. Name another file with --out.`);
+    return EXIT.usage;
+  }
+  ctx.err(`Exported ${exported.requests.length} model requests of run ${runId} to ${out} (${format}).`);
+  return EXIT.ok;
+};
