@@ -4,8 +4,9 @@
  * to it. `git merge` writes its summary after making the merge commit and before clearing the
  * merge's state, so one that dies there leaves MERGE_HEAD behind a finished merge, and every later
  * merge into that worktree is refused. Killed outright, git leaves its lock files (`index.lock`,
- * `HEAD.lock`, a branch's ref lock), which make every later command there fail, and a
- * `git worktree add` cut short leaves a worktree whose checkout never finished.
+ * `HEAD.lock`, a branch's ref lock), which make every later command there fail, a merge killed
+ * between updating the integration worktree's index and committing leaves its files staged there,
+ * and a `git worktree add` cut short leaves a worktree whose checkout never finished.
  *
  * Call this only while holding the run's lock and after reaping what still worked in its
  * worktrees (see src/app/workspace.ts): nothing of Foreman's is at work there then, so such state
@@ -13,7 +14,8 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { INTEGRATION_ID } from '../core/branches';
 import { gitOk } from './gitExec';
 import { allWorktrees, isBelow } from './gitWorktrees';
 
@@ -72,6 +74,15 @@ async function recoverWorktree(root: string, path: string): Promise<string[]> {
   if (existsSync(join(gitDir, 'MERGE_HEAD'))) {
     await gitOk(path, ['merge', '--abort']);
     lines.push(`undid the merge state left in ${path} by a merge that was killed`);
+  } else if (
+    basename(path) === INTEGRATION_ID &&
+    (await gitOk(path, ['status', '--porcelain', '--untracked-files=no']))
+  ) {
+    // Foreman only ever commits merges here, so changes to tracked files are a merge killed
+    // after it updated the index and before it committed (git writes MERGE_HEAD only when a
+    // merge stops for the user): every later merge would be refused. The branch holds the work.
+    await gitOk(path, ['reset', '--hard', '--quiet', 'HEAD']);
+    lines.push(`undid the changes left in ${path} by a merge that was killed before it committed`);
   }
   return lines;
 }

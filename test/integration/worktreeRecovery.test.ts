@@ -73,6 +73,33 @@ test('a merge whose git died before the commit is undone, and merging it again w
   }
 });
 
+test('a merge killed after it staged its files and before it committed (no MERGE_HEAD) is undone in the integration worktree only', async () => {
+  const { f, repo, base } = await makeTwoFileRepo();
+  try {
+    const one = await taskWithChange(repo, f, base, 'one', { 'one.txt': 'one\n' });
+    const integration = (await repo.ensureWorktree('r1', 'integration', base, null)).path;
+    // What the killed merge leaves: the branch's files staged, HEAD unmoved, no MERGE_HEAD.
+    f.git(['checkout', one, '--', 'one.txt'], integration);
+    assert.ok(!existsSync(join(gitDirOf(integration), 'MERGE_HEAD')));
+    await assert.rejects(repo.merge(integration, one, 'Merge one'), /uncommitted changes/);
+    // A task's worktree with staged work is the agent's, and is left alone.
+    const task = (await repo.ensureWorktree('r1', 'two', base, null)).path;
+    writeFileSync(join(task, 'two.txt'), 'work in progress\n');
+    f.git(['add', 'two.txt'], task);
+    const lines = await repo.recoverRun('r1');
+    assert.deepEqual(lines, [
+      `undid the changes left in ${integration} by a merge that was killed before it committed`,
+    ]);
+    assert.equal(f.git(['status', '--porcelain'], integration), '');
+    assert.equal(f.git(['status', '--porcelain'], task), 'A  two.txt\n', "the task's staged work is kept");
+    const result = await repo.merge(integration, one, 'Merge one');
+    assert.ok(result.ok && !result.alreadyMerged, 'the branch was merged afresh');
+    assert.equal(f.read('one.txt', integration), 'one\n');
+  } finally {
+    f.cleanup();
+  }
+});
+
 test("lock files of a git killed outright are removed: the worktree's index.lock and the branch's ref lock", async () => {
   const { f, repo, base } = await makeTwoFileRepo();
   try {
