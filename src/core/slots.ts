@@ -1,7 +1,8 @@
 /**
  * A counted set of slots, handed out in the order they were asked for: the run's agent slots (a
- * task holds one only while its agent talks to the model) and its check slots. A freed slot goes
- * straight to the next waiter, in the same turn, so no slot stands idle while a task waits.
+ * task holds one only while its agent talks to the model), its check slots, and a model client's
+ * requests in flight (infra/openaiClient.ts). A freed slot goes straight to the next waiter, in
+ * the same turn, so no slot stands idle while someone waits.
  */
 export class Slots {
   private held = 0;

@@ -9,7 +9,8 @@ import type { CallOptions, ModelClient, ModelRequest, ModelResponse } from '../c
 import { createNodeFetch } from './nodeFetch';
 import { EndpointPause } from './endpointPause';
 import type { Settlement } from './endpointPause';
-import { Semaphore, abortedError, backoffDelay, defaultSleep, waitFor } from './openaiRetry';
+import { Slots } from '../core/slots';
+import { abortedError, backoffDelay, defaultSleep, waitFor } from './openaiRetry';
 import type { SleepFn } from './openaiRetry';
 import { runAttempt } from './openaiStream';
 import type { AttemptAnswer, AttemptFailure, AttemptOutcome } from './openaiStream';
@@ -77,7 +78,7 @@ class OpenAIModelClient implements ModelClient {
   private readonly random: () => number;
   private readonly settings: Required<Omit<BackendConfig, 'baseUrl' | 'model' | 'apiKey' | 'headers'>>;
   private readonly sdk: OpenAI;
-  private readonly semaphore: Semaphore;
+  private readonly slots: Slots;
   private readonly pause: EndpointPause;
   private readonly learned: Learned = { jsonSchemaUnsupported: false, toolChoiceUnsupported: false };
 
@@ -108,7 +109,7 @@ class OpenAIModelClient implements ModelClient {
       // node:http with keep-alive instead of the built-in fetch: much less CPU per request.
       fetch: createNodeFetch({ maxSockets: this.settings.maxConcurrentRequests }),
     });
-    this.semaphore = new Semaphore(this.settings.maxConcurrentRequests);
+    this.slots = new Slots(this.settings.maxConcurrentRequests);
     const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
     const backoff = (strike: number): number => backoffDelay(strike, retryBaseMs, retryMaxMs, this.random);
     this.pause = new EndpointPause(this.now, this.sleep, backoff, requestTimeoutMs);
@@ -176,7 +177,8 @@ class OpenAIModelClient implements ModelClient {
     mode: StructuredMode | null,
     options: CallOptions,
   ): Promise<AttemptOutcome> {
-    const release = await this.semaphore.acquire(options.signal);
+    const release = await this.slots.acquire(options.signal);
+    if (!release) throw abortedError();
     let settlement: Settlement = { kind: 'no_answer' };
     try {
       const admission = await this.pause.admit(options.signal);
