@@ -24,21 +24,10 @@ import { demoScenario } from '../src/scripted/demoScenario';
 import { scenarioResponder, toolCall } from '../src/scripted/scenario';
 import type { Scenario, Step } from '../src/scripted/scenario';
 import { createScriptedServer } from '../src/scripted/server';
+import { seededRandom } from '../test/integration/crashProbes';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist/cli.js');
-
-/** A deterministic pseudo-random source (mulberry32), so every bench run plays the same scenarios. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function git(cwd: string, ...args: string[]): void {
   const r = spawnSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], {
@@ -66,7 +55,7 @@ function moduleText(name: string, lines: number, rnd: () => number): string {
  * 3 to 20 steps of reads whatever its files.
  */
 function generated(kind: 'shaped' | 'unshaped', seed: number, tasks: number, modules: string[]) {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const specs: TaskSpec[] = [];
   const agents: Record<string, Step[]> = {};
   const free = [...modules];
@@ -194,7 +183,7 @@ async function main(): Promise<void> {
   }
 
   // Generated scenarios on a repository of twelve modules, two runs each with different tasks.
-  const rnd = random(7);
+  const rnd = seededRandom(7);
   const files: Record<string, string> = { 'package.json': '{ "name": "bench", "private": true }\n' };
   const modules = Array.from({ length: 12 }, (_, i) => `src/m${i}.js`);
   for (const m of modules) files[m] = moduleText(m, 20 + Math.floor(rnd() * 120), rnd);
