@@ -34,6 +34,23 @@ export const DEFAULT_MAX_BYTES = 1024 * 1024;
 /** The bytes git looks at to decide that a blob is binary. */
 const BINARY_PROBE = 8000;
 
+/** `git diff` from `from` to `to` with `format`: paths as they are, NUL-separated, renames found, no external diff. */
+function diffArgs(format: string[], from: string, to: string): string[] {
+  return [
+    '-c',
+    'core.quotePath=false',
+    'diff',
+    '--no-ext-diff',
+    ...format,
+    '-z',
+    '--find-renames',
+    '--end-of-options',
+    from,
+    to,
+    '--',
+  ];
+}
+
 /**
  * The files changed from `from` to `to` (`git diff --name-status --find-renames`), in git's
  * order (by path). The explicit `--find-renames` overrides a `diff.renames` setting, so copies are
@@ -46,20 +63,7 @@ export async function listChangedFiles(
   to: string,
   signal?: AbortSignal,
 ): Promise<ChangedFile[]> {
-  const args = [
-    '-c',
-    'core.quotePath=false',
-    'diff',
-    '--no-ext-diff',
-    '--name-status',
-    '-z',
-    '--find-renames',
-    '--end-of-options',
-    from,
-    to,
-    '--',
-  ];
-  return parseNameStatus(await gitOk(root, args, { signal }));
+  return parseNameStatus(await gitOk(root, diffArgs(['--name-status'], from, to), { signal }));
 }
 
 /** Parse `git diff --name-status -z` output: `X\0path\0`, or `R<score>\0old\0new\0` for renames (copies, `C`, alike: an addition with its source). */
@@ -93,21 +97,7 @@ export interface LineStat {
  * or text conversion). Rejects with a `GitCommandError` when a commit does not exist.
  */
 export async function diffLineStat(root: string, from: string, to: string, signal?: AbortSignal): Promise<LineStat> {
-  const args = [
-    '-c',
-    'core.quotePath=false',
-    'diff',
-    '--no-ext-diff',
-    '--no-textconv',
-    '--numstat',
-    '-z',
-    '--find-renames',
-    '--end-of-options',
-    from,
-    to,
-    '--',
-  ];
-  return parseNumstat(await gitOk(root, args, { signal }));
+  return parseNumstat(await gitOk(root, diffArgs(['--no-textconv', '--numstat'], from, to), { signal }));
 }
 
 /**
