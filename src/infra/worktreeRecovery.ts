@@ -5,7 +5,7 @@
  * merge's state, so one that dies there leaves MERGE_HEAD behind a finished merge, and every later
  * merge into that worktree is refused. Killed outright, git leaves its lock files (`index.lock`,
  * `HEAD.lock`, a branch's ref lock), which make every later command there fail, a merge killed
- * between updating the integration worktree's index and committing leaves its files staged there,
+ * before it committed leaves its files written or staged in the integration worktree,
  * and a `git worktree add` cut short leaves a worktree whose checkout never finished.
  *
  * Call this only while holding the run's lock and after reaping what still worked in its
@@ -74,14 +74,13 @@ async function recoverWorktree(root: string, path: string): Promise<string[]> {
   if (existsSync(join(gitDir, 'MERGE_HEAD'))) {
     await gitOk(path, ['merge', '--abort']);
     lines.push(`undid the merge state left in ${path} by a merge that was killed`);
-  } else if (
-    basename(path) === INTEGRATION_ID &&
-    (await gitOk(path, ['status', '--porcelain', '--untracked-files=no']))
-  ) {
-    // Foreman only ever commits merges here, so changes to tracked files are a merge killed
-    // after it updated the index and before it committed (git writes MERGE_HEAD only when a
-    // merge stops for the user): every later merge would be refused. The branch holds the work.
+  } else if (basename(path) === INTEGRATION_ID && (await gitOk(path, ['status', '--porcelain']))) {
+    // Foreman only ever commits merges here (no set-up runs in it), so changed or new files are a
+    // merge killed before it committed: files written or staged, and no MERGE_HEAD (git writes it
+    // only when a merge stops for the user). Every later merge would be refused. The branch holds
+    // the work; ignored files (a check's build output) are kept.
     await gitOk(path, ['reset', '--hard', '--quiet', 'HEAD']);
+    await gitOk(path, ['clean', '-d', '--force', '--quiet']);
     lines.push(`undid the changes left in ${path} by a merge that was killed before it committed`);
   }
   return lines;

@@ -100,6 +100,26 @@ test('a merge killed after it staged its files and before it committed (no MERGE
   }
 });
 
+test('a merge killed while it wrote its files, before it staged them, is undone too: the files are removed', async () => {
+  const { f, repo, base } = await makeTwoFileRepo();
+  try {
+    const one = await taskWithChange(repo, f, base, 'one', { 'one.txt': 'one\n' });
+    const integration = (await repo.ensureWorktree('r1', 'integration', base, null)).path;
+    // What the killed merge leaves: the branch's new file in the tree, untracked; nothing staged.
+    writeFileSync(join(integration, 'one.txt'), 'one\n');
+    await assert.rejects(repo.merge(integration, one, 'Merge one'), /would be overwritten by merge/);
+    const lines = await repo.recoverRun('r1');
+    assert.deepEqual(lines, [
+      `undid the changes left in ${integration} by a merge that was killed before it committed`,
+    ]);
+    assert.equal(f.git(['status', '--porcelain'], integration), '');
+    const result = await repo.merge(integration, one, 'Merge one');
+    assert.ok(result.ok && !result.alreadyMerged, 'the branch was merged afresh');
+  } finally {
+    f.cleanup();
+  }
+});
+
 test("lock files of a git killed outright are removed: the worktree's index.lock and the branch's ref lock", async () => {
   const { f, repo, base } = await makeTwoFileRepo();
   try {
