@@ -98,7 +98,8 @@ after(async () => {
 
 /**
  * `node tunnel.js HOST:PORT BYTES [HOLD]`: CONNECT through $HTTPS_PROXY, send BYTES random bytes,
- * print the sha256 of what was sent and of what came back; with HOLD, print `open` and wait.
+ * print the sha256 of what was sent and of what came back; with HOLD (a file name), print `open`,
+ * write the file once it has, and wait.
  */
 const TUNNEL_CLIENT = `
 const net = require('net'), crypto = require('crypto');
@@ -116,7 +117,7 @@ s.on('data', function onHead(d) {
   const status = head.subarray(0, end).toString().split('\\r\\n')[0];
   console.log(status);
   if (!/ 200 /.test(status)) { console.log(head.subarray(end + 4).toString()); process.exit(4); }
-  if (hold) { console.log('open'); return; }
+  if (hold) { console.log('open'); require('fs').writeFileSync(hold, 'open'); return; }
   const out = crypto.randomBytes(Number(bytes));
   const back = crypto.createHash('sha256');
   let got = 0;
@@ -224,13 +225,15 @@ test("the proxy lives and dies with the task's runner: an open tunnel ends when 
   const second = await own.open({ ...place, taskId: 't2', scratch: `${place.scratch}-t2` });
   const abort = new AbortController();
   const opened = echo.connections;
-  const running = second.run(`node tunnel.js tls.test:${echo.port} 0 hold`, {
+  const running = second.run(`node tunnel.js tls.test:${echo.port} 0 tunnel-open`, {
     cwd: place.worktree,
     timeoutMs: 60_000,
     signal: abort.signal,
   });
   try {
-    while (echo.connections === opened) await new Promise((r) => setTimeout(r, 20));
+    // The tunnel is open once the client has said so (its output is written before the file).
+    const marker = join(place.worktree, 'tunnel-open');
+    while (echo.connections === opened || !existsSync(marker)) await new Promise((r) => setTimeout(r, 20));
     const [tunnel] = [...echo.open].slice(-1);
     assert.deepEqual(socketFiles(t.tmp), [], 'the channel is a socket pair: no socket file anywhere');
     const closed = new Promise((resolve) => tunnel.once('close', resolve));
