@@ -31,6 +31,9 @@ Usage:
   foreman export <run> [--format csv|json] [--out FILE]
                                                the run's ledger: every model request with its
                                                tokens, timings and cost, and totals (JSON default)
+  foreman export <run> --format otlp [--endpoint URL] | --format otel-json [--out FILE]
+                                               the run's trace (run, tasks, model requests, tool
+                                               calls) to an OpenTelemetry collector, or as OTLP JSON
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
@@ -89,6 +92,7 @@ const OPTIONS = {
   plan: { type: 'string' },
   out: { type: 'string' },
   format: { type: 'string' },
+  endpoint: { type: 'string' },
   resume: { type: 'string' },
   concurrency: { type: 'string' },
   'max-requests': { type: 'string' },
@@ -130,6 +134,10 @@ const OPTIONS = {
 export type ApproveMode = 'prompt' | 'never' | 'policy';
 const APPROVE_MODES = ['prompt', 'never', 'policy'] as const;
 
+/** What `foreman export` writes: the ledger (csv, json) or the trace (otlp, otel-json). */
+export type ExportFormat = 'csv' | 'json' | 'otlp' | 'otel-json';
+const EXPORT_FORMATS = ['csv', 'json', 'otlp', 'otel-json'] as const;
+
 /** A command line the user must correct. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -144,7 +152,9 @@ export interface CommandLine {
   planFile?: string;
   out?: string;
   /** `export --format`: undefined when not given. */
-  format?: 'csv' | 'json';
+  format?: ExportFormat;
+  /** `export --format otlp --endpoint URL`: the collector. */
+  endpoint?: string;
   resume?: string;
   maxTasks?: number;
   mode: 'squash' | 'merge';
@@ -184,7 +194,8 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     specFile: v['spec-file'],
     planFile: v.plan,
     out: v.out,
-    format: v.format === undefined ? undefined : oneOf(v.format, ['csv', 'json'] as const, '--format'),
+    format: v.format === undefined ? undefined : oneOf(v.format, EXPORT_FORMATS, '--format'),
+    endpoint: v.endpoint,
     resume: v.resume,
     maxTasks: int(v['max-tasks'], '--max-tasks'),
     mode: oneOf(v.mode ?? 'squash', ['squash', 'merge'] as const, '--mode'),

@@ -25,7 +25,8 @@ export interface AgentHooks {
   /** Every message appended to the conversation, in order (for the transcript). */
   onMessage(message: ChatMessage): void;
   onStep(step: number, tool: string | null): void;
-  onTool(step: number, call: ToolCall, outcome: ToolOutcome): void;
+  /** A tool call ran for `durationMs` (clock ms) and came back with `outcome`. */
+  onTool(step: number, call: ToolCall, outcome: ToolOutcome, durationMs: number): void;
 }
 
 export interface AgentLimits {
@@ -128,8 +129,9 @@ async function runToolCalls(
       continue;
     }
     input.hooks.onStep(step, call.name);
+    const started = input.clock.now();
     const outcome = await input.tools.execute(call, input.signal);
-    input.hooks.onTool(step, call, outcome);
+    input.hooks.onTool(step, call, outcome, input.clock.now() - started);
     append({ role: 'tool', toolCallId: call.id, content: outcome.content });
     if (outcome.finished) finished = outcome.finished.summary;
   }

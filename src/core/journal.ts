@@ -170,6 +170,10 @@ export type JournalEvent = EventBase &
         args: string;
         ok: boolean;
         summary: string;
+        /** The model's id for the call (absent in journals written before traces were exported). */
+        callId?: string;
+        /** How long the call ran, clock ms (absent in older journals): the event's `t` is its end. */
+        durationMs?: number;
         /** run_command only: the policy's verdict on the line. */
         policy?: PolicyRecord;
       }
