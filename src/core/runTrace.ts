@@ -115,6 +115,19 @@ class TraceBuilder {
       case 'note':
         if (e.taskId !== null) this.touch(e.taskId, e.t);
         return;
+      case 'compacted':
+        this.touch(e.taskId, e.t);
+        this.tasks.get(e.taskId)?.events.push({
+          name: 'foreman.compacted',
+          atMs: e.t,
+          attributes: {
+            'foreman.tokens_before': e.tokensBefore,
+            'foreman.tokens_after': e.tokensAfter,
+            'foreman.elided': e.elided,
+            ...(e.contextWindow === null ? {} : { 'foreman.context_window': e.contextWindow }),
+          },
+        });
+        return;
       default:
         if ('taskId' in e && typeof e.taskId === 'string') this.touch(e.taskId, e.t);
     }

@@ -264,6 +264,7 @@ function agentRound(
       onRequestError: (e) => host.bookError('agent', task.id, e),
       onMessage: (m) => host.deps.transcripts.append(task.id, m),
       onStep: (step, tool) => host.emit({ type: 'task_step', taskId: task.id, step, tool }),
+      onCompacted: (record) => host.emit({ type: 'compacted', taskId: task.id, ...record }),
       onTool: (step, call, outcome, durationMs) =>
         host.emit({
           type: 'tool_call',

@@ -154,6 +154,7 @@ class OpenAIModelClient implements ModelClient {
    */
   private fallback(failure: AttemptFailure, mode: StructuredMode | null): StructuredMode | null {
     if (this.settings.structuredOutput !== 'auto' || failure.status !== 400) return null;
+    if (failure.reason === 'context_length') return null; // another way of asking is no shorter
     if (mode === 'json_schema') {
       if (/response_format|json_schema|json schema|structured|guided/i.test(failure.message)) {
         this.learned.jsonSchemaUnsupported = true;

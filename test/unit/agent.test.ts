@@ -82,6 +82,7 @@ function input(
       onMessage() {},
       onStep() {},
       onTool() {},
+      onCompacted() {},
       ...hooks,
     },
     ...over,
