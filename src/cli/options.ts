@@ -8,6 +8,7 @@ import type { CommandRule } from '../core/commandPolicy';
 import { parseCheckList } from '../infra/detectChecks';
 import type { SettingFlags } from '../app/settings';
 import type { SandboxNetwork } from '../core/sandbox';
+import { tracesUrl } from '../core/runTrace';
 
 export const USAGE = `foreman: direct a fleet of coding agents from the command line
 
@@ -40,6 +41,7 @@ Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPE
   --model NAME            (or FOREMAN_MODEL)
   --price IN,CACHED,OUT   price per million input, cached input and output tokens
   --max-requests N        requests in flight at once to the backend (default: --concurrency)
+  --trace-endpoint URL    run: when the run ends, send its trace to this OpenTelemetry collector
 
 Run:
   --spec-file FILE        read the spec from a file
@@ -93,6 +95,7 @@ const OPTIONS = {
   out: { type: 'string' },
   format: { type: 'string' },
   endpoint: { type: 'string' },
+  'trace-endpoint': { type: 'string' },
   resume: { type: 'string' },
   concurrency: { type: 'string' },
   'max-requests': { type: 'string' },
@@ -138,6 +141,14 @@ const APPROVE_MODES = ['prompt', 'never', 'policy'] as const;
 export type ExportFormat = 'csv' | 'json' | 'otlp' | 'otel-json';
 const EXPORT_FORMATS = ['csv', 'json', 'otlp', 'otel-json'] as const;
 
+/** A collector's traces URL from `--trace-endpoint` (infra/otelTrace.ts `tracesUrl`). */
+function collectorUrl(value: string): string {
+  const url = tracesUrl(value);
+  if (url === null)
+    throw new UsageError(`--trace-endpoint must be an http(s) URL such as http://localhost:4318, not "${value}"`);
+  return url;
+}
+
 /** A command line the user must correct. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -155,6 +166,8 @@ export interface CommandLine {
   format?: ExportFormat;
   /** `export --format otlp --endpoint URL`: the collector. */
   endpoint?: string;
+  /** `run --trace-endpoint URL`: send the run's trace to this collector when the run ends (its traces URL). */
+  traceEndpoint?: string;
   resume?: string;
   maxTasks?: number;
   mode: 'squash' | 'merge';
@@ -196,6 +209,7 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     out: v.out,
     format: v.format === undefined ? undefined : oneOf(v.format, EXPORT_FORMATS, '--format'),
     endpoint: v.endpoint,
+    traceEndpoint: v['trace-endpoint'] === undefined ? undefined : collectorUrl(v['trace-endpoint']),
     resume: v.resume,
     maxTasks: int(v['max-tasks'], '--max-tasks'),
     mode: oneOf(v.mode ?? 'squash', ['squash', 'merge'] as const, '--mode'),

@@ -219,3 +219,20 @@ function errorType(error: string | undefined): string {
   const m = /^([a-z_]+):/.exec(error ?? '');
   return m ? m[1] : '_OTHER';
 }
+
+/**
+ * The collector URL for `endpoint`: a base URL (`http://host:4318`) gets the traces path
+ * `v1/traces` appended, as OTEL_EXPORTER_OTLP_ENDPOINT does; a URL already ending in `/v1/traces`
+ * is used as it is. Null when it is not an http(s) URL.
+ */
+export function tracesUrl(endpoint: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (!/\/v1\/traces\/?$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/traces`;
+  return url.toString();
+}

@@ -122,23 +122,6 @@ export function otlpJson(spans: ReadableSpan[]): string {
   return `${JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2)}\n`;
 }
 
-/**
- * The collector URL for `endpoint`: a base URL (`http://host:4318`) gets the traces path
- * `v1/traces` appended, as OTEL_EXPORTER_OTLP_ENDPOINT does; a URL already ending in `/v1/traces`
- * is used as it is. Null when it is not an http(s) URL.
- */
-export function tracesUrl(endpoint: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  if (!/\/v1\/traces\/?$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/traces`;
-  return url.toString();
-}
-
 /** What sending to a collector came to. */
 export type OtlpSendResult = { ok: true } | { ok: false; message: string };
 

@@ -64,16 +64,6 @@ before(async () => {
   // The sample's checks are `node --test`: they must not report to this test runner.
   testContext = process.env.NODE_TEST_CONTEXT;
   delete process.env.NODE_TEST_CONTEXT;
-  repo = makeRepo({ template: join(PROJECT_ROOT, 'samples', 'demo-shop') });
-  server = await startServer(demoScenario);
-  const run = await runCli(['run', SPEC, '--concurrency', '2', '--no-review'], {
-    repo,
-    server,
-    model: 'scripted-demo',
-    timeoutMs: 120_000,
-  });
-  assert.equal(run.code, 0, run.stderr);
-  runId = await latestRunId(repo);
   collector = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -88,6 +78,18 @@ before(async () => {
   });
   await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
   collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+  repo = makeRepo({ template: join(PROJECT_ROOT, 'samples', 'demo-shop') });
+  server = await startServer(demoScenario);
+  const run = await runCli(['run', SPEC, '--concurrency', '2', '--no-review', '--trace-endpoint', collectorUrl], {
+    repo,
+    server,
+    model: 'scripted-demo',
+    timeoutMs: 120_000,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  runId = await latestRunId(repo);
+  assert.equal(received.length, 1, 'the run sent its trace when it ended');
+  assert.match(run.stderr, new RegExp(`Sent \\d+ spans of run ${runId} to ${collectorUrl}/v1/traces`));
 });
 
 after(async () => {
@@ -212,10 +214,12 @@ test('the collector gets the run as a GenAI trace: run → tasks → chat and ex
   }
 });
 
-test('exporting again sends the same trace and span ids; otel-json writes the same request to a file', async () => {
+test('run --trace-endpoint sent the trace when the run ended; exporting again sends the same ids; otel-json writes the same request', async () => {
+  const atRunEnd = spansOf(received[0].body);
   const first = spansOf((await sendOnce()).body);
   const second = spansOf((await sendOnce()).body);
   assert.deepEqual(second, first, 'the same spans, ids included');
+  assert.deepEqual(atRunEnd, first, 'the trace sent at the end of the run is the whole run');
 
   const file = join(repo.root, '..', `${runId}.otel.json`);
   const r = await runCli(['export', runId, '--format', 'otel-json', '--out', file], { repo });
@@ -251,6 +255,9 @@ test('a collector that is down gets one sentence and exit 4; bad trace options g
   const badUrl = await runCli(['export', runId, '--format', 'otlp', '--endpoint', 'localhost:4318'], { repo });
   assert.equal(badUrl.code, 2);
   assert.match(badUrl.stderr, /--endpoint must be an http\(s\) URL/);
+  const badRunUrl = await runCli(['run', 'anything', '--trace-endpoint', 'localhost:4318'], { repo });
+  assert.equal(badRunUrl.code, 2);
+  assert.match(badRunUrl.stderr, /--trace-endpoint must be an http\(s\) URL/);
   const stray = await runCli(['export', runId, '--endpoint', collectorUrl], { repo });
   assert.equal(stray.code, 2);
   assert.match(stray.stderr, /--endpoint is for --format otlp/);

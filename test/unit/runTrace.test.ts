@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JournalEvent, NewEvent } from '../../src/core/journal';
-import { buildRunTrace } from '../../src/core/runTrace';
-import { spanIdOf, traceIdOf, tracesUrl } from '../../src/infra/otelTrace';
+import { buildRunTrace, tracesUrl } from '../../src/core/runTrace';
+import { spanIdOf, traceIdOf } from '../../src/infra/otelTrace';
 
 function journal(events: [number, NewEvent][]): JournalEvent[] {
   return events.map(([t, e], i) => ({ ...e, seq: i + 1, t }));

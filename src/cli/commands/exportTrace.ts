@@ -7,9 +7,11 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { JournalEvent } from '../../core/journal';
-import { buildRunTrace } from '../../core/runTrace';
+import { loadRun } from '../../app/workspace';
+import type { Workspace } from '../../app/workspace';
+import { buildRunTrace, tracesUrl } from '../../core/runTrace';
 import { errorMessage } from '../../core/errors';
-import { otlpJson, sendOtlp, traceSpans, tracesUrl } from '../../infra/otelTrace';
+import { otlpJson, sendOtlp, traceSpans } from '../../infra/otelTrace';
 import { EXIT } from '../context';
 import type { CommandContext } from '../context';
 import { UsageError } from '../options';
@@ -59,9 +61,10 @@ export async function exportTrace(
   const where = url ?? collectorFromEnvironment() ?? 'the collector';
   const sent = await sendOtlp(spans, url);
   if (!sent.ok) {
+    const again = `foreman export ${runId} --format otlp${url ? ` --endpoint ${url}` : ''}`;
     ctx.err(
       `Could not send the trace of run ${runId} to ${where}: ${sent.message}. Nothing is lost: the run's journal ` +
-        `is unchanged and the same command sends the same spans once the collector answers ` +
+        `is unchanged, and ${again} sends the same spans once the collector answers ` +
         `(or keep them in a file: foreman export ${runId} --format otel-json --out trace.json).`,
     );
     return EXIT.backend;
@@ -84,4 +87,19 @@ async function writeJson(ctx: CommandContext, runId: string, text: string, count
   }
   ctx.err(`Exported ${count} spans of run ${runId} to ${out} (OTLP JSON).`);
   return EXIT.ok;
+}
+
+/**
+ * `foreman run --trace-endpoint URL`: send the run's trace to the collector once the run has
+ * stopped driving (whatever its outcome). A failure is said and leaves the run's exit code alone.
+ */
+export async function traceAfterRun(ctx: CommandContext, ws: Workspace, runId: string, url: string): Promise<void> {
+  try {
+    const { events } = await loadRun(ws, runId);
+    await exportTrace(ctx, runId, events, 'otlp', url);
+  } catch (e) {
+    ctx.err(
+      `Could not export the trace of run ${runId}: ${errorMessage(e)}. Export it later with: foreman export ${runId} --format otlp --endpoint ${url}`,
+    );
+  }
 }
