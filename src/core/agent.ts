@@ -128,11 +128,7 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
  * the turns kept, or null when nothing is left to shorten even at the minimum.
  */
 function compact(messages: ChatMessage[], from: number, step: number, e: ModelError, hooks: AgentHooks): number | null {
-  for (
-    let keep = from;
-    keep >= KEEP_TURNS_MIN;
-    keep = keep > KEEP_TURNS_MIN ? Math.max(KEEP_TURNS_MIN, keep >> 1) : 0
-  ) {
+  for (const keep of keepSettings(from)) {
     const c = compactConversation(messages, keep);
     if (c.elided === 0) continue;
     const tokensBefore = approxTokens(messages);
@@ -149,6 +145,13 @@ function compact(messages: ChatMessage[], from: number, step: number, e: ModelEr
     return keep;
   }
   return null;
+}
+
+/** The turns to keep whole, from `from` halving down to KEEP_TURNS_MIN (8, 4, 2, 1). */
+function keepSettings(from: number): number[] {
+  const out = [from];
+  while (out[out.length - 1] > KEEP_TURNS_MIN) out.push(Math.max(KEEP_TURNS_MIN, out[out.length - 1] >> 1));
+  return out;
 }
 
 /** Why a task ends when its conversation cannot be made to fit. */
