@@ -48,6 +48,20 @@ test('spans nest run → task → request and tool, with the times the journal r
     [1510, { type: 'task_step', taskId: 'a', step: 1, tool: 'read_file' }],
     // A journal from before tool calls kept their duration and id.
     [1530, { type: 'tool_call', taskId: 'a', step: 1, tool: 'read_file', args: '{}', ok: true, summary: 'read x' }],
+    [
+      1590,
+      {
+        type: 'compacted',
+        taskId: 'a',
+        step: 1,
+        atMessage: 4,
+        tokensBefore: 900,
+        tokensAfter: 300,
+        elided: 2,
+        keptTurns: 1,
+        contextWindow: 512,
+      },
+    ],
     [1600, { type: 'task_step', taskId: 'a', step: 2, tool: null }],
     [
       1700,
@@ -76,11 +90,23 @@ test('spans nest run → task → request and tool, with the times the journal r
       ['task:a', 'run', 'task', 1100, 1800],
       ['event:4', 'task:a', 'chat', 1250, 1500],
       ['event:6', 'task:a', 'tool', 1510, 1530],
-      ['event:8', 'task:a', 'chat', 1600, 1700],
+      ['event:9', 'task:a', 'chat', 1600, 1700],
     ],
   );
   assert.equal(trace.spans[2].subject.kind === 'chat' && trace.spans[2].subject.responseModel, 'coder-v2');
   assert.equal(trace.spans[2].subject.kind === 'chat' && trace.spans[2].subject.requestModel, 'coder');
+  assert.deepEqual(trace.spans[1].events, [
+    {
+      name: 'foreman.compacted',
+      atMs: 1590,
+      attributes: {
+        'foreman.tokens_before': 900,
+        'foreman.tokens_after': 300,
+        'foreman.elided': 2,
+        'foreman.context_window': 512,
+      },
+    },
+  ]);
   assert.deepEqual(trace.spans[4].error, { type: 'server_error', message: 'server_error: 500 boom' });
   assert.equal(trace.spans[1].error?.type, 'task_failed');
   assert.equal(trace.spans[0].error?.type, 'run_failed');
