@@ -122,6 +122,9 @@ export function otlpJson(spans: ReadableSpan[]): string {
   return `${JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2)}\n`;
 }
 
+/** Spans per request to a collector. */
+const BATCH = 512;
+
 /** What sending to a collector came to. */
 export type OtlpSendResult = { ok: true } | { ok: false; message: string };
 
@@ -138,10 +141,19 @@ export async function sendOtlp(
 ): Promise<OtlpSendResult> {
   const exporter = new OTLPTraceExporter({ ...(url ? { url } : {}), timeoutMillis: timeoutMs });
   try {
-    const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(spans, resolve));
-    // ExportResultCode.SUCCESS (@opentelemetry/core) is 0.
-    if (result.code === 0) return { ok: true };
-    return { ok: false, message: result.error ? errorMessage(result.error) : 'the collector did not accept the spans' };
+    // In requests of at most BATCH spans (the SDK's batch processor's default), so a long run does
+    // not become one body larger than a collector takes; a re-send after a failure repeats the ids.
+    for (let at = 0; at < spans.length; at += BATCH) {
+      const batch = spans.slice(at, at + BATCH);
+      const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(batch, resolve));
+      // ExportResultCode.SUCCESS (@opentelemetry/core) is 0.
+      if (result.code !== 0)
+        return {
+          ok: false,
+          message: result.error ? errorMessage(result.error) : 'the collector did not accept the spans',
+        };
+    }
+    return { ok: true };
   } finally {
     await exporter.shutdown();
   }

@@ -13,7 +13,10 @@ import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JournalEvent } from '../../src/core/journal';
 import type { TokenTotals } from '../../src/core/ledger';
+import { buildRunTrace } from '../../src/core/runTrace';
+import { sendOtlp, traceSpans } from '../../src/infra/otelTrace';
 import { demoScenario } from '../../src/scripted/demoScenario';
 import type { ScriptedServer } from '../../src/scripted/server';
 import { latestRunId, makeRepo, PROJECT_ROOT, runCli, startServer } from './runHarness';
@@ -261,4 +264,54 @@ test('a collector that is down gets one sentence and exit 4; bad trace options g
   const stray = await runCli(['export', runId, '--endpoint', collectorUrl], { repo });
   assert.equal(stray.code, 2);
   assert.match(stray.stderr, /--endpoint is for --format otlp/);
+});
+
+test('a long run goes to the collector in requests of at most 512 spans, all of them, in order', async () => {
+  const settings = {
+    endpoint: 'http://gpu:8000/v1',
+    model: 'm',
+    concurrency: 1,
+    budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },
+  };
+  const events: JournalEvent[] = [
+    {
+      seq: 1,
+      t: 1_000,
+      type: 'run_started',
+      runId: 'r-long',
+      repo: '/r',
+      base: 'b',
+      baseSnapshot: false,
+      baseBranch: null,
+      settings,
+    },
+    { seq: 2, t: 1_001, type: 'task_status', taskId: 'a', status: 'working' },
+  ];
+  for (let i = 0; i < 700; i++)
+    events.push({
+      seq: events.length + 1,
+      t: 2_000 + i,
+      type: 'tool_call',
+      taskId: 'a',
+      step: i + 1,
+      tool: 'read_file',
+      args: '{}',
+      ok: true,
+      summary: `read ${i}`,
+      callId: `c${i}`,
+      durationMs: 1,
+    });
+  const spans = await traceSpans(buildRunTrace(events)!);
+  assert.equal(spans.length, 702);
+  const before = received.length;
+  assert.deepEqual(await sendOtlp(spans, `${collectorUrl}/v1/traces`), { ok: true });
+  const bodies = received.slice(before).map((r) => spansOf(r.body));
+  assert.deepEqual(
+    bodies.map((b) => b.length),
+    [512, 190],
+  );
+  assert.deepEqual(
+    bodies.flat().map((s) => s.spanId),
+    spans.map((s) => s.spanContext().spanId),
+  );
 });
