@@ -107,6 +107,20 @@ export interface SandboxProfile {
   env: string[];
 }
 
+/** What a compaction of a task's conversation did, as recorded. */
+export interface CompactionRecord {
+  step: number;
+  atMessage: number;
+  tokensBefore: number;
+  tokensAfter: number;
+  /** Messages shortened. */
+  elided: number;
+  /** Recent model turns left whole. */
+  keptTurns: number;
+  /** The window the server named, in tokens; null when its error named none. */
+  contextWindow: number | null;
+}
+
 /** The git operations Foreman performs for a run (through the RepoPort). */
 export type GitOp =
   | 'worktree'
@@ -170,6 +184,10 @@ export type JournalEvent = EventBase &
         args: string;
         ok: boolean;
         summary: string;
+        /** The model's id for the call (absent in journals written before traces were exported). */
+        callId?: string;
+        /** How long the call ran, clock ms (absent in older journals): the event's `t` is its end. */
+        durationMs?: number;
         /** run_command only: the policy's verdict on the line. */
         policy?: PolicyRecord;
       }
@@ -207,6 +225,13 @@ export type JournalEvent = EventBase &
     /** The integration branch was applied onto the developer's `branch` (absent in older journals). */
     | { type: 'applied'; commit: string; mode: 'squash' | 'merge'; branch?: string }
     | { type: 'note'; taskId: string | null; message: string }
+    /**
+     * The backend refused a task's request as too long for the model's context window and the
+     * agent compacted its conversation (core/compaction.ts) before asking again. Token figures are
+     * estimates (about four characters a token); `atMessage` is how many messages the
+     * conversation held (compaction removes none, so it is a position in the transcript).
+     */
+    | ({ type: 'compacted'; taskId: string } & CompactionRecord)
   );
 
 /** An event before the journal has numbered and stamped it. */

@@ -298,7 +298,8 @@ function agentRound(
       onRequestError: (e) => host.bookError('agent', task.id, e),
       onMessage: (m) => host.deps.transcripts.append(task.id, m),
       onStep: (step, tool) => host.emit({ type: 'task_step', taskId: task.id, step, tool }),
-      onTool: (step, call, outcome) =>
+      onCompacted: (record) => host.emit({ type: 'compacted', taskId: task.id, ...record }),
+      onTool: (step, call, outcome, durationMs) =>
         host.emit({
           type: 'tool_call',
           taskId: task.id,
@@ -307,6 +308,8 @@ function agentRound(
           args: clip(call.arguments, 300),
           ok: outcome.ok,
           summary: outcome.summary,
+          callId: call.id,
+          durationMs,
           ...(outcome.policy ? { policy: policyRecord(outcome.policy) } : {}),
         }),
     },

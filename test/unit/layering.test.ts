@@ -110,8 +110,10 @@ const RULES: Readonly<Record<Layer, LayerRule>> = {
     layers: ['core', 'infra'],
     // web-tree-sitter: the shell parser behind core's ShellParser port (WebAssembly, loaded at run time).
     // parse-prometheus-text-format: servers' and exporters' /metrics (infra/prometheusText.ts).
+    // @opentelemetry/*: a run's trace through the OpenTelemetry SDK (infra/otelTrace.ts).
     packages: (n) =>
       isNode(n) ||
+      n.startsWith('@opentelemetry/') ||
       isPackage('openai', 'simple-git', 'js-tiktoken', 'web-tree-sitter', 'parse-prometheus-text-format')(n),
   },
   scripted: { layers: ['core', 'scripted'], packages: isNode },

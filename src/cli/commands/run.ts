@@ -21,6 +21,7 @@ import type { ApproveMode } from '../options';
 import { approveMode, cliApprovals } from '../approvals';
 import type { CliApprovals } from '../approvals';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
+import { traceAfterRun } from './exportTrace';
 import type { Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
 import {
@@ -97,7 +98,10 @@ export async function driveLocked(
   for (const line of lock.reaped) ctx.err(line);
   try {
     const refused = before ? await before(engine) : null;
-    return refused ?? (await drive(ctx, engine, approvals));
+    if (refused !== null) return refused;
+    const code = await drive(ctx, engine, approvals);
+    if (ctx.cl.traceEndpoint) await traceAfterRun(ctx, ws, engine.config.runId, ctx.cl.traceEndpoint);
+    return code;
   } finally {
     approvals.close();
     lock.release();
