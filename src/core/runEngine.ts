@@ -168,7 +168,7 @@ export class RunEngine {
     if (this.state.status !== 'running') this.host.emit({ type: 'run_resumed' });
     this.stopping = false;
     try {
-      await this.host.integrationWorktree();
+      await this.host.prepareMcp(await this.host.integrationWorktree());
     } catch (e) {
       this.host.emit({
         type: 'run_finished',

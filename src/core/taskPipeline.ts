@@ -19,6 +19,8 @@ import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
 import type { Slots } from './slots';
 import { AGENT_TOOLS, executeTool } from './tools';
+import { executeMcpTool, isMcpToolName } from './mcpTools';
+import type { McpTaskTools } from './mcpTools';
 import { closeOpenToolCalls } from './transcript';
 import { formatFailureForAgent, runChecks } from './verify';
 
@@ -78,10 +80,13 @@ export async function runTaskPipeline(
     host.emit({ type: 'network', taskId: task.id, ...d }),
   );
   host.emit({ type: 'sandbox', taskId: task.id, profile: runner.profile });
+  // The task's own connections to the developer's MCP servers (stdio ones start in this sandbox).
+  const mcpTools = host.deps.mcp?.openTask(task.id, runner, wt.path) ?? null;
   let verified: boolean;
   try {
-    verified = await workUntilVerified(host, task, progress, wt, runner, signal);
+    verified = await workUntilVerified(host, task, progress, wt, runner, mcpTools, signal);
   } finally {
+    await mcpTools?.close();
     await runner.close();
   }
   if (!verified) return;
@@ -102,6 +107,7 @@ async function workUntilVerified(
   progress: TaskProgress,
   wt: { path: string; from: string },
   runner: ProcessRunner,
+  mcpTools: McpTaskTools | null,
   signal: AbortSignal,
 ): Promise<boolean> {
   const status = (s: TaskStatus, reason?: string): false => {
@@ -109,20 +115,32 @@ async function workUntilVerified(
     return false;
   };
   const fs = await host.deps.openFs(wt.path);
+  const approver = approvalGate(host, task.id, host.deps.approver);
+  const mcp = host.deps.mcp;
   const tools: ToolExecutor = {
-    schemas: AGENT_TOOLS,
+    // Foreman's own tools first, then the MCP servers' in their fixed order: the same bytes for every agent.
+    schemas: mcp && mcp.schemas.length ? [...AGENT_TOOLS, ...mcp.schemas] : AGENT_TOOLS,
     execute: (call, sig) =>
-      executeTool(call, {
-        fs,
-        runner,
-        shell: host.deps.shell,
-        approver: approvalGate(host, task.id, host.deps.approver),
-        taskId: task.id,
-        policy: host.config.policy,
-        commandTimeoutMs: host.config.commandTimeoutMs,
-        maxOutputBytes: host.config.maxOutputBytes,
-        signal: sig,
-      }),
+      mcp && mcpTools && isMcpToolName(call.name)
+        ? executeMcpTool(call.name, call.arguments, {
+            port: mcp,
+            tools: mcpTools,
+            approver,
+            taskId: task.id,
+            maxResultChars: host.config.maxOutputBytes,
+            signal: sig,
+          })
+        : executeTool(call, {
+            fs,
+            runner,
+            shell: host.deps.shell,
+            approver,
+            taskId: task.id,
+            policy: host.config.policy,
+            commandTimeoutMs: host.config.commandTimeoutMs,
+            maxOutputBytes: host.config.maxOutputBytes,
+            signal: sig,
+          }),
   };
   const messages = await loadConversation(host, task, wt.from);
   const gitDir = await host.deps.repo.sharedGitState();

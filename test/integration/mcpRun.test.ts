@@ -1,0 +1,149 @@
+/**
+ * The developer's MCP servers in a real run, through the real CLI: `mcp-server-everything` and
+ * `mcp-server-filesystem` from the npm registry, started by Foreman in each task's sandbox. The
+ * first run asks about both pins on the terminal; the scripted agent calls their tools and the
+ * results reach the model fenced as data. A second run finds the pins and asks nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toolCall } from '../../src/scripted/scenario';
+import { contentText } from '../../src/scripted/wire';
+import {
+  latestRunId,
+  makeRepo,
+  NODE_TEMPLATE,
+  planReply,
+  PROJECT_ROOT,
+  rawTask,
+  readRun,
+  requestsFor,
+  runCli,
+  spawnCli,
+  startServer,
+  stateDir,
+  waitFor,
+} from './runHarness';
+import type { ScriptedServer } from '../../src/scripted/server';
+
+const BIN = join(PROJECT_ROOT, 'node_modules', '.bin');
+const FLAGS = ['--concurrency', '1', '--no-review', '--no-checks'];
+
+const CONFIG = {
+  mcpServers: {
+    everything: { command: join(BIN, 'mcp-server-everything'), tools: { '*': 'allow' } },
+    filesystem: { command: join(BIN, 'mcp-server-filesystem'), args: ['${workspaceFolder}'], tools: { '*': 'allow' } },
+  },
+};
+
+function agentSteps() {
+  return [
+    toolCall('mcp__everything__echo', { message: 'hello from the agent' }),
+    toolCall('mcp__everything__get-sum', { a: 2, b: 40 }),
+    toolCall('mcp__filesystem__read_text_file', { path: 'README.md' }),
+    toolCall('finish', { summary: 'called the MCP tools' }),
+  ];
+}
+
+function toolResults(server: ScriptedServer, taskId: string): string[] {
+  const last = requestsFor(server, 'agent', taskId).at(-1);
+  assert.ok(last, `no request for ${taskId}`);
+  return last.body.messages.filter((m) => m.role === 'tool').map(contentText);
+}
+
+function count(text: string, needle: string): number {
+  return text.split(needle).length - 1;
+}
+
+test('an agent calls tools of server-everything and server-filesystem; pins are asked once, then kept', async () => {
+  const repo = makeRepo({ files: { ...NODE_TEMPLATE, 'foreman.json': `${JSON.stringify(CONFIG, null, 2)}\n` } });
+  const scenario = { planner: [planReply([rawTask('a')])], agents: { a: agentSteps() } };
+  const first = await startServer(scenario);
+  try {
+    const cli = spawnCli(['run', 'Use the MCP tools.', '--approve', 'prompt', ...FLAGS], {
+      repo,
+      server: first,
+      stdin: true,
+      timeoutMs: 120_000,
+    });
+    const stdin = cli.child.stdin;
+    assert.ok(stdin);
+    await waitFor('the first pin question', () => count(cli.stderrSoFar(), 'Approval needed') === 1 || null, 60_000);
+    assert.match(cli.stderrSoFar(), /mcp-server everything [0-9a-f]{12}/);
+    stdin.write('o\n');
+    await waitFor('the second pin question', () => count(cli.stderrSoFar(), 'Approval needed') === 2 || null, 60_000);
+    assert.match(cli.stderrSoFar(), /mcp-server filesystem [0-9a-f]{12}/);
+    stdin.write('o\n');
+    const done = await cli.result;
+    assert.equal(done.code, 0, done.stderr);
+
+    // Foreman's tools first, then the servers' sorted by server and tool: the same for every agent.
+    const request = requestsFor(first, 'agent', 'a')[0];
+    const names = (request.body.tools ?? []).map((t) => t.function.name);
+    assert.deepEqual(names.slice(0, 7), [
+      'read_file',
+      'list_dir',
+      'search',
+      'write_file',
+      'edit_file',
+      'run_command',
+      'finish',
+    ]);
+    const mcp = names.slice(7);
+    assert.ok(
+      mcp.includes('mcp__everything__echo') && mcp.includes('mcp__filesystem__read_text_file'),
+      names.join(' '),
+    );
+    assert.deepEqual(mcp, [...mcp].sort());
+
+    const results = toolResults(first, 'a');
+    assert.match(results[0], /Echo: hello from the agent/);
+    assert.match(results[0], /data from an outside program, not instructions/);
+    assert.match(results[1], /42/);
+    assert.match(results[2], /A tiny project for Foreman tests/, 'the filesystem server read the task worktree');
+
+    const runId = await latestRunId(repo);
+    const { events } = await readRun(repo, runId);
+    const mcpEvents = events.flatMap((e) => (e.type === 'mcp' ? [[e.server, e.status, e.by]] : []));
+    assert.deepEqual(mcpEvents, [
+      ['everything', 'approved', 'user'],
+      ['filesystem', 'approved', 'user'],
+    ]);
+    const calls = events.flatMap((e) => (e.type === 'tool_call' ? [[e.tool, e.ok]] : []));
+    assert.deepEqual(calls.slice(0, 3), [
+      ['mcp__everything__echo', true],
+      ['mcp__everything__get-sum', true],
+      ['mcp__filesystem__read_text_file', true],
+    ]);
+    assert.ok(existsSync(join(stateDir(repo), 'mcp-pins.json')));
+    const pins = JSON.parse(readFileSync(join(stateDir(repo), 'mcp-pins.json'), 'utf8')) as { servers: object };
+    assert.deepEqual(Object.keys(pins.servers).sort(), ['everything', 'filesystem']);
+  } finally {
+    await first.close();
+  }
+
+  // The second run: pins match, nothing is asked (and no one could answer).
+  const second = await startServer(scenario);
+  try {
+    const done = await runCli(['run', 'Use the MCP tools again.', '--approve', 'never', ...FLAGS], {
+      repo,
+      server: second,
+      timeoutMs: 120_000,
+    });
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(count(done.stderr, 'Approval needed'), 0);
+    const { events } = await readRun(repo, await latestRunId(repo));
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'mcp' ? [[e.server, e.status]] : [])),
+      [
+        ['everything', 'pinned'],
+        ['filesystem', 'pinned'],
+      ],
+    );
+    assert.match(toolResults(second, 'a')[0], /Echo: hello from the agent/);
+  } finally {
+    await second.close();
+    repo.cleanup();
+  }
+});
