@@ -135,14 +135,14 @@ export interface McpPlace {
 /** Connect to a server; an error in words when it cannot be reached or does not answer `initialize`. */
 export async function connectMcp(
   config: McpServerConfig,
-  place: McpPlace,
+  place: McpPlace | null,
   signal?: AbortSignal,
 ): Promise<McpConnection | { error: string }> {
   let transport: Transport;
   let stdio: ServerProcessTransport | null = null;
   const t = config.transport;
   if (t.type === 'stdio') {
-    if (!place.runner.startServer) return { error: 'this runner cannot start servers' };
+    if (!place?.runner.startServer) return { error: 'no sandboxed runner to start it in' };
     const cwd = t.cwd === null ? place.worktree : withWorkspaceFolder(t.cwd, place.worktree);
     if (cwd !== place.worktree && !cwd.startsWith(`${place.worktree}/`))
       return { error: `its cwd ${cwd} is outside the workspace folder; a server runs inside the task's worktree` };
