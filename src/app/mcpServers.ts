@@ -73,10 +73,16 @@ export async function readMcpServers(sources: McpSources): Promise<McpServerList
       );
     defined.set(config.name, config);
   };
+  const untrusted = (name: string, origin: string): boolean => {
+    if (sources.trusted) return false;
+    // Not even its variables are read: nothing of an untrusted workspace's servers is used.
+    notices.push(`MCP server "${name}" from ${origin} is not started: this workspace is not trusted.`);
+    return true;
+  };
   if (file) {
     const inputs = new Map((file.value.inputs ?? []).map((i) => [i.id, i.description ?? '']));
     for (const [name, raw] of Object.entries(file.value.servers ?? {}))
-      add(fromVscode(name, raw, { origin: file.path, inputs, env: sources.env }));
+      if (!untrusted(name, file.path)) add(fromVscode(name, raw, { origin: file.path, inputs, env: sources.env }));
   }
   for (const [source, entries, origin] of [
     ['workspace', sources.workspace, sources.workspaceOrigin],
@@ -84,18 +90,14 @@ export async function readMcpServers(sources: McpSources): Promise<McpServerList
   ] as const) {
     for (const [name, entry] of Object.entries(entries ?? {})) {
       if (entry.command === undefined && entry.url === undefined) continue;
+      if (source === 'workspace' && untrusted(name, origin)) continue;
       add(fromEntry(name, entry, { source, origin, env: sources.env }));
     }
   }
   // Permissions: the user's settings first, then the workspace's, which may only make a tool stricter.
-  for (const config of defined.values()) {
+  const servers = [...defined.values()];
+  for (const config of servers)
     config.tools = mergePermissions(sources.user?.[config.name]?.tools, sources.workspace?.[config.name]?.tools);
-  }
-  const servers = [...defined.values()].filter((c) => {
-    if (c.source === 'user' || sources.trusted) return true;
-    notices.push(`MCP server "${c.name}" from ${c.origin} is not started: this workspace is not trusted.`);
-    return false;
-  });
   return { servers, notices };
 }
 
