@@ -215,6 +215,8 @@ export interface McpTaskTools {
     args: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<McpCallResult | McpFailure>;
+  /** Why a call of `server` would be refused now (down, or its tools changed), or null: asked before asking the developer. */
+  refusal(server: string): McpFailure | null;
   /** Ends the task's own server processes. */
   close(): Promise<void>;
 }
@@ -294,6 +296,10 @@ export async function executeMcpTool(name: string, rawArgs: string, ctx: McpCall
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args))
     return failed(`${name}: invalid arguments`, `The arguments of ${name} must be a JSON object.`);
+  // A server that is down or changed is refused before anyone is asked about the call.
+  const refused = ctx.tools.refusal(config.name);
+  if (refused)
+    return failed(`${name}: ${refused.reason}: ${refused.message}`, `The tool ${name} failed: ${refused.message}`);
   let approval: ApprovalAnswer | undefined;
   if (permission === 'ask') {
     const verdict = mcpVerdict(config, tool);

@@ -294,6 +294,11 @@ class McpHub implements McpPort {
         if ('reason' in result && result.reason === 'down') return { reason: 'down', message: state.why };
         return result;
       },
+      refusal: (server) => {
+        const state = this.servers.get(server);
+        if (!state || state.status === 'ready') return null;
+        return { reason: state.status === 'down' ? 'down' : 'changed', message: state.why };
+      },
       close: async () => {
         const opened = await Promise.all(own.values());
         await Promise.all(opened.map((c) => ('error' in c ? Promise.resolve() : c.close())));

@@ -147,3 +147,65 @@ test('an agent calls tools of server-everything and server-filesystem; pins are 
     repo.cleanup();
   }
 });
+
+test('an ask is answered on the terminal and journaled; a server that crashes gives the task a tool error and the run goes on', async () => {
+  const bad = join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'badServer.cjs');
+  const config = { mcpServers: { bad: { command: 'node', args: [bad], tools: { '*': 'allow', echo: 'ask' } } } };
+  const repo = makeRepo({ files: { ...NODE_TEMPLATE, 'foreman.json': `${JSON.stringify(config)}\n` } });
+  const server = await startServer({
+    planner: [planReply([rawTask('a')])],
+    agents: {
+      a: [
+        toolCall('mcp__bad__echo', { message: 'asked first' }),
+        toolCall('mcp__bad__crash', {}),
+        toolCall('mcp__bad__echo', { message: 'after the crash' }),
+        toolCall('write_file', { path: 'after.txt', content: 'the agent went on\n' }),
+        toolCall('finish', { summary: 'went on after the server crashed' }),
+      ],
+    },
+  });
+  try {
+    const cli = spawnCli(['run', 'Use the bad server.', '--approve', 'prompt', ...FLAGS], {
+      repo,
+      server,
+      stdin: true,
+      timeoutMs: 120_000,
+    });
+    const stdin = cli.child.stdin;
+    assert.ok(stdin);
+    await waitFor(
+      'the pin question',
+      () => /this run wants to use\n {4}mcp-server bad /.test(cli.stderrSoFar()) || null,
+      60_000,
+    );
+    stdin.write('o\n');
+    await waitFor(
+      'the ask about echo',
+      () => /a wants to run\n {4}mcp__bad__echo/.test(cli.stderrSoFar()) || null,
+      60_000,
+    );
+    assert.match(cli.stderrSoFar(), /rule mcp-tool: tool "echo" of MCP server "bad"/);
+    stdin.write('o\n');
+    const done = await cli.result;
+    assert.equal(done.code, 0, done.stderr);
+
+    const results = toolResults(server, 'a');
+    assert.match(results[0], /echo: asked first/);
+    assert.match(results[1], /MCP server "bad" is down: .*crashing as asked/s);
+    assert.match(results[2], /is down/, 'the server is not asked again once down');
+    const { events, state } = await readRun(repo, await latestRunId(repo));
+    assert.equal(state.tasks.get('a')?.status, 'merged');
+    const asked = events.flatMap((e) => (e.type === 'approval_asked' ? [[e.policy.rule, e.policy.command]] : []));
+    assert.deepEqual(asked, [['mcp-tool', 'mcp__bad__echo']]);
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'mcp' ? [e.status] : [])),
+      ['approved', 'down'],
+    );
+    const audit = await runCli(['audit', await latestRunId(repo)], { repo });
+    assert.match(audit.stdout, /mcp +MCP server bad approved \(pin [0-9a-f]{12}\)/);
+    assert.match(audit.stdout, /! a +mcp +MCP server bad down/);
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});

@@ -104,6 +104,7 @@ const tools: McpTaskTools = {
     calls.push(`${server}.${t}(${JSON.stringify(args)})`);
     return Promise.resolve({ text: 'ok', isError: false });
   },
+  refusal: () => null,
   close: () => Promise.resolve(),
 };
 
