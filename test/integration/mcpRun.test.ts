@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { toolCall } from '../../src/scripted/scenario';
 import { contentText } from '../../src/scripted/wire';
@@ -205,6 +208,49 @@ test('an ask is answered on the terminal and journaled; a server that crashes gi
     assert.match(audit.stdout, /mcp +MCP server bad approved \(pin [0-9a-f]{12}\)/);
     assert.match(audit.stdout, /! a +mcp +MCP server bad down/);
   } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
+
+/** A free TCP port on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('a Streamable HTTP server (server-everything over HTTP): pinned, called by an agent, its result reaches the model', async () => {
+  const port = await freePort();
+  const everything = spawn(join(BIN, 'mcp-server-everything'), ['streamableHttp'], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  everything.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const config = { mcpServers: { web: { url: `http://127.0.0.1:${port}/mcp`, tools: { '*': 'allow' } } } };
+  const repo = makeRepo({ files: { ...NODE_TEMPLATE, 'foreman.json': `${JSON.stringify(config)}\n` } });
+  const server = await startServer({
+    planner: [planReply([rawTask('a')])],
+    agents: { a: [toolCall('mcp__web__echo', { message: 'over http' }), toolCall('finish', { summary: 'called it' })] },
+  });
+  try {
+    await waitFor('the HTTP server', () => log.includes('listening on port') || null, 30_000);
+    const cli = spawnCli(['run', 'Use the HTTP server.', '--approve', 'prompt', ...FLAGS], {
+      repo,
+      server,
+      stdin: true,
+      timeoutMs: 120_000,
+    });
+    await waitFor('the pin question', () => /mcp-server web [0-9a-f]{12}/.test(cli.stderrSoFar()) || null, 60_000);
+    cli.child.stdin?.write('o\n');
+    const done = await cli.result;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(toolResults(server, 'a')[0], /Echo: over http/);
+  } finally {
+    everything.kill();
     await server.close();
     repo.cleanup();
   }
