@@ -276,7 +276,8 @@ function fromEntry(name: string, entry: McpServerEntry, r: Resolve & { source: M
   const transport = transportOf(name, entry, r);
   // The permissions are pinned on their own (McpServerConfig.tools), once merged.
   const written = { ...entry, tools: undefined };
-  return { name, source: r.source, origin: r.origin, transport, written, tools: {} };
+  const timeout = entry.timeoutMs === undefined ? {} : { timeoutMs: entry.timeoutMs };
+  return { name, source: r.source, origin: r.origin, transport, written, tools: {}, ...timeout };
 }
 
 /**

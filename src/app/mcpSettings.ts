@@ -17,6 +17,8 @@ export const McpServerEntry = z
     url: z.string().optional(),
     headers: z.record(z.string(), z.string()).optional(),
     tools: z.record(z.string(), Permission).optional(),
+    /** Longest wait for one call of this server's tools, in ms (default 60000). */
+    timeoutMs: z.number().int().positive().optional(),
   })
   .strict();
 export type McpServerEntry = z.infer<typeof McpServerEntry>;

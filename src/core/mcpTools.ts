@@ -37,6 +37,8 @@ export interface McpServerConfig {
   written: unknown;
   /** Permissions by tool name; `*` is the default for tools not named. Default: ask. */
   tools: Record<string, McpPermission>;
+  /** Longest wait for one call, in ms; absent: the hub's default. */
+  timeoutMs?: number;
 }
 
 /** One tool as a server lists it. */

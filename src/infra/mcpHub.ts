@@ -288,7 +288,8 @@ class McpHub implements McpPort {
           return { reason: 'down', message: state.why };
         }
         if (state.status !== 'ready') return { reason: 'changed', message: state.why };
-        const result = await connection.call(tool, args, { signal, timeoutMs: this.timeoutMs });
+        const timeoutMs = state.config.timeoutMs ?? this.timeoutMs;
+        const result = await connection.call(tool, args, { signal, timeoutMs });
         if ('reason' in result && result.reason === 'down')
           this.markDown(state, connection.downReason ?? result.message, taskId);
         if ('reason' in result && result.reason === 'down') return { reason: 'down', message: state.why };

@@ -86,7 +86,10 @@ test("a workspace's server cannot read Foreman's environment; the user's own can
       readMcpServers(sources(root, { workspace: { s: entry }, env: { SECRET: 'x' } })),
       /a workspace's configuration cannot pass Foreman's environment/,
     );
-    const mine = await readMcpServers(sources(root, { user: { s: entry }, env: { SECRET: 'x' } }));
+    const mine = await readMcpServers(
+      sources(root, { user: { s: { ...entry, timeoutMs: 5000 } }, env: { SECRET: 'x' } }),
+    );
+    assert.equal(mine.servers[0].timeoutMs, 5000);
     const t = mine.servers[0].transport;
     assert.deepEqual(t.type === 'stdio' && t.env, { TOKEN: 'x' });
   }));
