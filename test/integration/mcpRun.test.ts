@@ -255,3 +255,23 @@ test('a Streamable HTTP server (server-everything over HTTP): pinned, called by 
     repo.cleanup();
   }
 });
+
+test('an ${input:…} in .vscode/mcp.json that Foreman cannot resolve stops the run with a sentence, not a stack trace', async () => {
+  const mcpJson = JSON.stringify({
+    servers: {
+      gh: { type: 'http', url: 'https://example.com/mcp', headers: { Authorization: 'Bearer ${input:token}' } },
+    },
+    inputs: [{ type: 'promptString', id: 'token', description: 'GitHub token', password: true }],
+  });
+  const repo = makeRepo({ files: { ...NODE_TEMPLATE, '.vscode/mcp.json': mcpJson } });
+  const server = await startServer({ planner: [planReply([rawTask('a')])], agents: {} });
+  try {
+    const done = await runCli(['run', 'Anything.', ...FLAGS], { repo, server });
+    assert.equal(done.code, 2, done.stderr);
+    assert.match(done.stderr, /uses \$\{input:token\} \("GitHub token"\).*set FOREMAN_MCP_INPUT_TOKEN/);
+    assert.doesNotMatch(done.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
