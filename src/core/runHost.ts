@@ -160,7 +160,7 @@ export class RunHost implements PipelineHost {
    * starts: stdio servers are started for it in the integration worktree's sandbox. Their asks
    * go to the front end's approver; what happened is journaled as `mcp` events.
    */
-  async prepareMcp(integrationPath: string): Promise<void> {
+  async prepareMcp(integrationPath: string, signal: AbortSignal): Promise<void> {
     const mcp = this.deps.mcp;
     if (!mcp) return;
     const runner = await this.deps.openRunner(INTEGRATION_ID, integrationPath);
@@ -170,7 +170,7 @@ export class RunHost implements PipelineHost {
         worktree: integrationPath,
         approver: this.deps.approver,
         emit: (e) => this.emit(e),
-        signal: new AbortController().signal,
+        signal,
       });
     } finally {
       await runner.close();

@@ -21,7 +21,18 @@ import { createMcpHub } from '../../src/infra/mcpHub';
 import type { PinRecord, PinStore } from '../../src/infra/mcpHub';
 import { createSystemSandbox } from '../../src/infra/systemSandbox';
 import { createTaskRunners } from '../../src/infra/taskRunners';
-import { PROJECT_ROOT } from './runHarness';
+import { toolCall } from '../../src/scripted/scenario';
+import {
+  createEngine,
+  engineParts,
+  makePlan,
+  makeRepo,
+  PROJECT_ROOT,
+  rawTask,
+  readRun,
+  requestsFor,
+  startServer,
+} from './runHarness';
 
 const BAD = join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'badServer.cjs');
 
@@ -257,3 +268,38 @@ async function waitUntil<T>(probe: () => Promise<T | null>, timeoutMs = 10_000):
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+test('Stop all while a pin question is open: the question is dropped, the server refused, the run ends stopped', async () => {
+  const repo = makeRepo();
+  const server = await startServer({ planner: [], agents: { a: [toolCall('finish', { summary: 'x' })] } });
+  const parts = await engineParts(repo, server);
+  try {
+    let asked = false;
+    parts.deps.approver = {
+      approve: (_request, signal) =>
+        new Promise((resolve) => {
+          asked = true;
+          signal?.addEventListener('abort', () =>
+            resolve({ approved: false, by: 'stopped', reason: 'the run stopped' }),
+          );
+        }),
+    };
+    parts.deps.mcp = createMcpHub({ servers: [badConfig()], pins: memoryPins(), callTimeoutMs: 1500 });
+    const engine = await createEngine(parts, makePlan('Stop me', [rawTask('a')]));
+    const running = engine.run();
+    await waitUntil(() => Promise.resolve(asked || null));
+    engine.stopAll();
+    const state = await running;
+    assert.equal(state.status, 'stopped');
+    assert.equal(requestsFor(server, 'agent', 'a').length, 0, 'no agent started');
+    const { events } = await readRun(repo, parts.config.runId);
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'mcp' ? [[e.status, e.by]] : [])),
+      [['refused', 'stopped']],
+    );
+  } finally {
+    parts.close();
+    await server.close();
+    repo.cleanup();
+  }
+});
