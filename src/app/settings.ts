@@ -21,6 +21,7 @@ import type { CheckSpec } from '../core/verify';
 import { publicEndpoint } from '../infra/openaiClient';
 import type { BackendConfig } from '../infra/openaiClient';
 import { hasUrlCredentials } from '../core/text';
+import { McpServersSetting } from './mcpSettings';
 
 const Price = z
   .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
@@ -103,6 +104,8 @@ export const ConfigFile = z
       })
       .strict()
       .optional(),
+    /** The repository's MCP servers (src/app/mcpServers.ts): each needs the developer's approval of its pin. */
+    mcpServers: McpServersSetting.optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
@@ -137,6 +140,8 @@ export interface Settings {
   maxRepairRounds: number;
   /** How agent processes are confined (src/core/sandbox.ts). */
   sandbox: SandboxSettings;
+  /** foreman.json's `mcpServers` (read with .vscode/mcp.json by src/app/mcpServers.ts). */
+  mcpServers?: ConfigFile['mcpServers'];
 }
 
 /** Flags that override settings (all optional; parsed by src/cli/options.ts). */
@@ -250,6 +255,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     },
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
     sandbox: sandbox.settings,
+    mcpServers: file.mcpServers,
   };
 }
 

@@ -232,7 +232,24 @@ export type JournalEvent = EventBase &
      * conversation held (compaction removes none, so it is a position in the transcript).
      */
     | ({ type: 'compacted'; taskId: string } & CompactionRecord)
+    /**
+     * An MCP server's standing in the run (core/mcpTools.ts): its pin matched the approved one,
+     * was approved or refused (`by` who), it could not be used, its tools changed, or it went down.
+     */
+    | {
+        type: 'mcp';
+        server: string;
+        status: McpStatus;
+        /** The server's pin (SHA-256 hex) when its tools were read. */
+        pin: string | null;
+        detail: string;
+        taskId?: string;
+        by?: ApprovalBy;
+      }
   );
+
+/** What an `mcp` journal event says of a server. */
+export type McpStatus = 'pinned' | 'approved' | 'refused' | 'unavailable' | 'changed' | 'down';
 
 /** An event before the journal has numbered and stamped it. */
 export type NewEvent = JournalEvent extends infer E ? (E extends JournalEvent ? Omit<E, 'seq' | 't'> : never) : never;

@@ -19,6 +19,8 @@ import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
 import type { Slots } from './slots';
 import { AGENT_TOOLS, executeTool } from './tools';
+import { executeMcpTool, isMcpToolName } from './mcpTools';
+import type { McpTaskTools } from './mcpTools';
 import { closeOpenToolCalls } from './transcript';
 import { formatFailureForAgent, runChecks } from './verify';
 
@@ -82,8 +84,10 @@ export async function runTaskPipeline(
   try {
     verified = await workUntilVerified(host, task, progress, from, ready, AbortSignal.any([signal, failed.signal]));
   } finally {
+    const place = await ready.catch(() => null);
+    await place?.mcpTools?.close();
     // Closing the runner removes the task's scratch folder.
-    await (await ready.catch(() => null))?.runner.close();
+    await place?.runner.close();
   }
   if (!verified) return;
   const { wt } = await ready;
@@ -99,6 +103,8 @@ interface TaskPlace {
   wt: { path: string; branch: string; from: string };
   runner: TaskRunner;
   fs: WorktreeFs;
+  /** The task's own connections to the developer's MCP servers (stdio ones start in its sandbox). */
+  mcpTools: McpTaskTools | null;
 }
 
 async function openPlace(
@@ -116,7 +122,8 @@ async function openPlace(
   );
   host.emit({ type: 'sandbox', taskId: task.id, profile: runner.profile });
   try {
-    return { wt, runner, fs: await host.deps.openFs(wt.path) };
+    const fs = await host.deps.openFs(wt.path);
+    return { wt, runner, fs, mcpTools: host.deps.mcp?.openTask(task.id, runner, wt.path) ?? null };
   } catch (e) {
     await runner.close();
     throw e;
@@ -139,21 +146,33 @@ async function workUntilVerified(
     host.emit(statusEvent(task.id, s, reason));
     return false;
   };
+  const approver = approvalGate(host, task.id, host.deps.approver);
+  const mcp = host.deps.mcp;
   const tools: ToolExecutor = {
-    schemas: AGENT_TOOLS,
+    // Foreman's own tools first, then the MCP servers' in their fixed order: the same bytes for every agent.
+    schemas: mcp && mcp.schemas.length ? [...AGENT_TOOLS, ...mcp.schemas] : AGENT_TOOLS,
     execute: async (call, sig) => {
-      const { fs, runner } = await ready;
-      return executeTool(call, {
-        fs,
-        runner,
-        shell: host.deps.shell,
-        approver: approvalGate(host, task.id, host.deps.approver),
-        taskId: task.id,
-        policy: host.config.policy,
-        commandTimeoutMs: host.config.commandTimeoutMs,
-        maxOutputBytes: host.config.maxOutputBytes,
-        signal: sig,
-      });
+      const { fs, runner, mcpTools } = await ready;
+      return mcp && mcpTools && isMcpToolName(call.name)
+        ? executeMcpTool(call.name, call.arguments, {
+            port: mcp,
+            tools: mcpTools,
+            approver,
+            taskId: task.id,
+            maxResultChars: host.config.maxOutputBytes,
+            signal: sig,
+          })
+        : executeTool(call, {
+            fs,
+            runner,
+            shell: host.deps.shell,
+            approver,
+            taskId: task.id,
+            policy: host.config.policy,
+            commandTimeoutMs: host.config.commandTimeoutMs,
+            maxOutputBytes: host.config.maxOutputBytes,
+            signal: sig,
+          });
     },
   };
   const messages = await loadConversation(host, task, from);

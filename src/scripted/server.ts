@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PrefixCache, completionBody, renderMessages, sseChunks, usageBody } from './wire';
+import { PrefixCache, completionBody, renderPrompt, sseChunks, usageBody } from './wire';
 import { errorMessage } from '../core/errors';
 import type { SimulatedGpu } from './gpu';
 
@@ -214,7 +214,7 @@ async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespo
     sendError(res, 400, refusal.message, 'invalid_request_error', refusal.param);
     return;
   }
-  const prompt = renderMessages(body.messages);
+  const prompt = renderPrompt(body.messages, body.tools);
   const window = ctx.options.contextWindow;
   if (window !== null && Math.ceil(prompt.length / 4) > window) {
     sendContextLengthError(res, window, Math.ceil(prompt.length / 4));
