@@ -4,7 +4,6 @@
  */
 import { resolve } from 'node:path';
 import type { Approver } from '../../core/approver';
-import type { ModelClient } from '../../core/model';
 import { describeSettings } from '../../core/runSettings';
 import { continuedBackend, explicitOverrides } from '../../app/continueRun';
 import { RunEngine } from '../../core/runEngine';
@@ -21,7 +20,7 @@ import type { ApproveMode } from '../options';
 import { approveMode, cliApprovals } from '../approvals';
 import type { CliApprovals } from '../approvals';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
-import type { Workspace } from '../../app/workspace';
+import type { RoleClients, Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
 import {
   backendClient,
@@ -31,6 +30,7 @@ import {
   loadRun,
   openWorkspace,
   repositoryView,
+  roleClients,
   resolveChecks,
   takeRun,
 } from '../../app/workspace';
@@ -40,9 +40,10 @@ export const runCommand: CommandHandler = async (ctx) => {
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
+  const notices = new BackendNotices(ctx);
   const engine = ctx.cl.resume
-    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver)
-    : await newEngine(ctx, ws, backendClient(ctx.settings, ws), approvals.approver);
+    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver, notices)
+    : await newEngine(ctx, ws, await roleClients(ctx.settings, ws, notices.say), approvals.approver, notices);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;
@@ -72,6 +73,25 @@ export async function sandboxGate(ctx: CommandContext, ws: Workspace): Promise<C
     terminal,
     err: (line) => ctx.err(line),
   });
+}
+
+/**
+ * Sentences about the backends during a run (a fallback, a replica taken out or back): printed at
+ * once, and written to the run's journal once the run exists.
+ */
+export class BackendNotices {
+  private engine: RunEngine | null = null;
+  constructor(private readonly ctx: CommandContext) {}
+
+  readonly say = (text: string): void => {
+    this.ctx.err(`Backends: ${text}`);
+    this.engine?.recordNote(null, text);
+  };
+
+  /** From now on, notices go to this run's journal too. */
+  attach(engine: RunEngine): void {
+    this.engine = engine;
+  }
 }
 
 const APPROVE_LINES: Record<ApproveMode, string> = {
@@ -107,9 +127,11 @@ export async function driveLocked(
 async function newEngine(
   ctx: CommandContext,
   ws: Workspace,
-  model: ModelClient,
+  models: RoleClients,
   approver: Approver,
+  notices: BackendNotices,
 ): Promise<RunEngine | number> {
+  for (const line of models.lines) ctx.err(line);
   const given = [ctx.cl.planFile, ctx.cl.specFile].filter((f): f is string => f !== undefined);
   const base = await ws.repo.resolveBase(ctx.settings.dirty, { ignore: given.map((f) => resolve(ctx.cl.cwd, f)) });
   if (!base.ok) {
@@ -120,12 +142,16 @@ async function newEngine(
   }
   // Without a planning request first, a backend that is down would only show as every task failing.
   const reachable =
-    ctx.settings.backend && ctx.cl.planFile ? await probeBackend(ctx.settings.backend) : { ok: true as const };
-  if (!reachable.ok) {
-    ctx.err(`The backend failed: ${reachable.message}`);
+    ctx.settings.backend && ctx.cl.planFile && !ctx.settings.fabric
+      ? await probeBackend(ctx.settings.backend)
+      : { ok: true as const };
+  const nobody = models.unreachable(ctx.cl.planFile ? 'agent' : 'planner');
+  if (!reachable.ok || nobody !== null) {
+    ctx.err(`The backend failed: ${reachable.ok ? nobody : reachable.message}`);
     return EXIT.backend;
   }
-  const planned = await obtainPlan(ctx, model, await repositoryView(ws));
+  const model = models.agent;
+  const planned = await obtainPlan(ctx, models.planner, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   if (!ctx.cl.json) ctx.err(renderPlan(planned.plan));
   printEstimate(ctx, await estimateFor(ctx, planned, model, ws.repo));
@@ -135,7 +161,7 @@ async function newEngine(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const engine = RunEngine.create(
-    engineDeps(ws, ctx.settings, model, runId, approver),
+    engineDeps(ws, ctx.settings, model, runId, approver, models.reviewer),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     {
       plan: planned.plan,
@@ -144,6 +170,7 @@ async function newEngine(
     },
   );
   engine.recordPlanningResponses(planned.responses);
+  notices.attach(engine);
   ctx.err(
     `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once (${requestLimit(ctx.settings)} requests at once to the backend), base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
   );
@@ -155,10 +182,13 @@ async function resumeEngine(
   ws: Workspace,
   runId: string,
   approver: Approver,
+  notices: BackendNotices,
 ): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
     throw new UsageError('--resume takes no spec or plan: the run already has one');
-  return reopenRun(ctx, ws, runId, approver);
+  const engine = await reopenRun(ctx, ws, runId, approver, notices);
+  if (typeof engine !== 'number') notices.attach(engine);
+  return engine;
 }
 
 /**
@@ -171,6 +201,7 @@ export async function reopenRun(
   ws: Workspace,
   runId: string,
   approver: Approver,
+  notices?: BackendNotices,
 ): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
@@ -183,12 +214,16 @@ export async function reopenRun(
     return EXIT.ok;
   }
   const recorded = before.settings;
-  const backend = recorded ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
-  const model = backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws);
+  // A run over several endpoints goes on over them, unless the command line names one backend.
+  const fabric = ctx.settings.fabric && !ctx.cl.flags.baseUrl && !ctx.cl.flags.model;
+  const models = fabric ? await roleClients(ctx.settings, ws, notices?.say ?? ((line) => ctx.err(line))) : null;
+  if (models) for (const line of models.lines) ctx.err(line);
+  const backend = recorded && !models ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
+  const model = models?.agent ?? (backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws));
   refuseDemoElsewhere(model.model, ws);
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
-    engineDeps(ws, ctx.settings, model, runId, approver),
+    engineDeps(ws, ctx.settings, model, runId, approver, models?.reviewer),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     events,
     await repositoryView(ws),
