@@ -45,7 +45,12 @@ export interface FabricOptions {
 export async function buildFabric(fabric: FabricSettings, options: FabricOptions): Promise<Fabric> {
   const probes = await probeAll(fabric, options);
   const found = new Map(probes.map((p) => [`${p.name}\u0000${p.model}`, p]));
-  const routerOptions = { balance: fabric.balance, load: options.load, onNotice: options.onNotice };
+  const routerOptions = {
+    balance: fabric.balance,
+    load: options.load,
+    onNotice: options.onNotice,
+    backoffMs: fabric.retryAfterMs,
+  };
   const pools = new Map<string, ReplicaPool>();
   const poolOf = (choice: RoleChoice): ReplicaPool => {
     const key = `${choice.model}\u0000${[...choice.endpoints].sort().join('\u0000')}`;

@@ -76,6 +76,8 @@ export interface FabricSettings {
   endpoints: FabricEndpoint[];
   roles: Record<Role, RoleChoice[]>;
   balance: Balance;
+  /** First back-off of a replica taken out (or a chain link skipped), in ms; doubled per failure in a row. */
+  retryAfterMs: number;
   /** The agent's first choice at its first endpoint: what the run records as its backend. */
   primary: BackendConfig;
   /** The endpoints' prices by model. */
@@ -89,6 +91,8 @@ interface FabricInput {
   backends?: EndpointEntry[];
   roles?: z.infer<typeof RolesEntry>;
   routing?: Balance;
+  /** foreman.json's `replicaRetryMs`. */
+  replicaRetryMs?: number;
   backend?: { model?: string };
 }
 
@@ -132,6 +136,7 @@ export function resolveFabric(
     endpoints,
     roles,
     balance: file.routing ?? 'affinity',
+    retryAfterMs: file.replicaRetryMs ?? 5000,
     primary: { ...at.options, baseUrl: at.baseUrl, model: first.model },
     prices: pricesOf(file.backends ?? [], notices),
     notices,

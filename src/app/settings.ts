@@ -53,6 +53,7 @@ export const ConfigFile = z
     backends: z.array(EndpointEntry).min(1).optional(),
     roles: RolesEntry.optional(),
     routing: z.enum(['affinity', 'round-robin']).optional(),
+    replicaRetryMs: z.number().int().positive().optional(),
     concurrency: z.number().int().positive().optional(),
     budgets: z
       .object({ runTokens: Nullable, runCost: Nullable, taskTokens: Nullable, taskCost: Nullable })

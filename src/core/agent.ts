@@ -85,7 +85,10 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
     hooks.onStep(steps, null);
     let response: ModelResponse;
     try {
-      response = await input.model.complete({ messages, tools: [...input.tools.schemas] }, { signal, affinity: input.affinity });
+      response = await input.model.complete(
+        { messages, tools: [...input.tools.schemas] },
+        { signal, affinity: input.affinity },
+      );
     } catch (e) {
       if (!ModelError.is(e)) throw e;
       hooks.onRequestError(e);

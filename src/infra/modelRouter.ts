@@ -203,7 +203,7 @@ export class ReplicaPool {
     state.downUntil = now + wait;
     state.lastError = errorMessage(error);
     this.options.onNotice?.(
-      `Replica ${state.replica.name} (${state.replica.client.endpoint}) of ${this.model} is taken out for ${Math.round(wait / 1000)} s after a ${error.reason} failure; its tasks move to the other replicas.`,
+      `Replica ${state.replica.name} (${state.replica.client.endpoint}) of ${this.model} is taken out for ${wait < 1000 ? `${wait} ms` : `${Math.round(wait / 1000)} s`} after a ${error.reason} failure; its tasks move to the other replicas.`,
     );
   }
 

@@ -54,6 +54,7 @@ function fabricOf(settings: Settings): FabricSettings | null {
     endpoints: [{ name: choice.endpoints[0], baseUrl, models: [model], router: null, options }],
     roles: { planner: [choice], agent: [choice], reviewer: [choice] },
     balance: 'affinity',
+    retryAfterMs: 5000,
     primary: backend,
     prices: settings.prices,
     notices: [],
