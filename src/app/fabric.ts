@@ -138,6 +138,26 @@ export function probedCapabilities(probes: ProbeReport[]): (Capabilities & { nam
   return probes.flatMap((p) => (p.outcome.ok ? [{ ...p.outcome.capabilities, name: p.name }] : []));
 }
 
+/**
+ * Where the sentences about backends go during a run: to `log` at once, and to the run's journal
+ * (RunEngine.recordNote) once a run is attached.
+ */
+export class NoticeRelay {
+  private engine: { recordNote(taskId: string | null, message: string): void } | null = null;
+
+  constructor(private readonly log: (text: string) => void) {}
+
+  readonly say = (text: string): void => {
+    this.log(text);
+    this.engine?.recordNote(null, text);
+  };
+
+  /** From now on, notices go to this run's journal too. */
+  attach(engine: { recordNote(taskId: string | null, message: string): void }): void {
+    this.engine = engine;
+  }
+}
+
 function capital(text: string): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }

@@ -133,7 +133,7 @@ async function askPlanner(
   const outcome = await planSpec({
     spec,
     repoView,
-    model: backend.client,
+    model: backend.roles.planner,
     maxTasks: core.host.readSettings().maxTasks,
     signal,
     onResponse: (r) => responses.push(r),

@@ -262,12 +262,20 @@ interface CacheFile {
  */
 export class CapabilityCache {
   private readonly memory = new Map<string, Promise<ProbeOutcome>>();
+  /** The settled successes of `memory`, for `peek`. */
+  private readonly found = new Map<string, Capabilities>();
 
   constructor(
     private readonly file: string | null,
     private readonly ttlMs = 60 * 60_000,
     private readonly probe: (target: ProbeTarget) => Promise<ProbeOutcome> = (t) => probeCapabilities(t),
   ) {}
+
+  /** What this process's cache holds for `target` now, without asking anyone (null: nothing yet). */
+  peek(target: Pick<ProbeTarget, 'baseUrl' | 'model'>): Capabilities | null {
+    const key = `${publicEndpoint(target.baseUrl)}\u0000${target.model}`;
+    return this.found.get(key) ?? null;
+  }
 
   /** The endpoint's capabilities for `target.model`, from the cache while fresh, else probed. */
   get(target: ProbeTarget, options: { fresh?: boolean } = {}): Promise<ProbeOutcome> {
@@ -277,7 +285,8 @@ export class CapabilityCache {
     const outcome = this.lookUp(key, target, options.fresh ?? false);
     this.memory.set(key, outcome);
     void outcome.then((o) => {
-      if (!o.ok) this.memory.delete(key);
+      if (o.ok) this.found.set(key, o.capabilities);
+      else this.memory.delete(key);
     });
     return outcome;
   }
