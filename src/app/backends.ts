@@ -289,7 +289,9 @@ async function roleClientsOf(
   if (!fabric) throw new Error('roles always name a fabric');
   for (const endpoint of fabric.endpoints) endpoint.options.apiKey = await host.apiKey(endpoint.name);
   const built = await buildFabric(fabric, { cache: PANEL_PROBES, onNotice: notices.say });
-  return { ...built.clients, lines: describeFabric(fabric, built.probes), prices: fabric.prices };
+  const lines = describeFabric(fabric, built.probes);
+  for (const line of lines) host.log('info', line.trim());
+  return { ...built.clients, lines, prices: fabric.prices };
 }
 
 /** A backend of the editor's settings as an endpoint of the fabric. */

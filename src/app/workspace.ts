@@ -18,6 +18,7 @@ import { isValidRunId, openJournal, readJournal, runJournalPath } from '../infra
 import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
 import { CapabilityCache } from '../infra/capabilities';
+import type { LoadReadings } from '../infra/modelRouter';
 import { buildFabric, describeFabric } from './fabric';
 import { ROLES } from './fabricSettings';
 import type { Sandbox } from '../core/sandbox';
@@ -82,13 +83,14 @@ export interface RoleClients {
  * The clients of the planner, the agents and the reviewer: the one backend's for all three, or,
  * with several endpoints (settings.fabric), each role's chain over its replica pools, probed first
  * (what is learned is kept in the repository's state folder for an hour). `onNotice` hears of
- * fallbacks and replicas taken out or back during the run.
+ * fallbacks and replicas taken out or back during the run; `load`, where a metrics reader has
+ * one, adds each endpoint's waiting queue to the choice of replica for a new task.
  */
 export async function roleClients(
   settings: Settings,
   ws: Workspace,
   onNotice: (text: string) => void,
-  options: { fresh?: boolean } = {},
+  options: { fresh?: boolean; load?: LoadReadings } = {},
 ): Promise<RoleClients> {
   const fabric = settings.fabric;
   if (!fabric) {
@@ -97,7 +99,7 @@ export async function roleClients(
   }
   for (const role of ROLES) for (const choice of fabric.roles[role]) refuseDemoElsewhere(choice.model, ws);
   const cache = new CapabilityCache(join(ws.repo.stateDir, 'capabilities.json'));
-  const built = await buildFabric(fabric, { cache, onNotice, fresh: options.fresh });
+  const built = await buildFabric(fabric, { cache, onNotice, fresh: options.fresh, load: options.load });
   const unreachable = (need: 'planner' | 'agent'): string | null => {
     const names = new Set(fabric.roles[need].flatMap((c) => c.endpoints.map((e) => `${e}\u0000${c.model}`)));
     const probes = built.probes.filter((p) => names.has(`${p.name}\u0000${p.model}`));
