@@ -76,3 +76,30 @@ test('foreman backends: each role’s chain, each endpoint’s capabilities, and
     repo.cleanup();
   }
 });
+
+test('foreman run over endpoints where nothing answers: one sentence per endpoint, exit 4, nothing planned', async () => {
+  const [one, two] = [await freePort(), await freePort()];
+  const repo = makeRepo({
+    files: {
+      ...NODE_TEMPLATE,
+      'foreman.json': JSON.stringify({
+        backends: [
+          { name: 'a', baseUrl: `http://127.0.0.1:${one}/v1`, models: ['m'] },
+          { name: 'b', baseUrl: `http://127.0.0.1:${two}/v1`, models: ['m'] },
+        ],
+      }),
+    },
+  });
+  try {
+    const run = await runCli(['run', 'Do something.', '--no-sandbox'], { repo });
+    assert.equal(run.code, 4, run.stderr);
+    const failed = run.stderr.split('\n').find((l) => l.startsWith('The backend failed: '));
+    assert.equal(
+      failed,
+      `The backend failed: a: Nothing answers at http://127.0.0.1:${one}/v1 (connection refused: nothing listens there). Is the server running, and is the URL right? b: Nothing answers at http://127.0.0.1:${two}/v1 (connection refused: nothing listens there). Is the server running, and is the URL right?`,
+    );
+    assert.doesNotMatch(run.stderr, /at .*\.(ts|js):\d+|Planning with/);
+  } finally {
+    repo.cleanup();
+  }
+});
