@@ -22,6 +22,7 @@ import type { CliApprovals } from '../approvals';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
 import type { RoleClients, Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
+import { NoticeRelay } from '../../app/fabric';
 import {
   backendClient,
   refuseDemoElsewhere,
@@ -40,7 +41,7 @@ export const runCommand: CommandHandler = async (ctx) => {
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
-  const notices = new BackendNotices(ctx);
+  const notices = backendNotices(ctx);
   const engine = ctx.cl.resume
     ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver, notices)
     : await newEngine(ctx, ws, await roleClients(ctx.settings, ws, notices.say), approvals.approver, notices);
@@ -77,21 +78,10 @@ export async function sandboxGate(ctx: CommandContext, ws: Workspace): Promise<C
 
 /**
  * Sentences about the backends during a run (a fallback, a replica taken out or back): printed at
- * once, and written to the run's journal once the run exists.
+ * once, and written to the run's journal once the run is attached.
  */
-export class BackendNotices {
-  private engine: RunEngine | null = null;
-  constructor(private readonly ctx: CommandContext) {}
-
-  readonly say = (text: string): void => {
-    this.ctx.err(`Backends: ${text}`);
-    this.engine?.recordNote(null, text);
-  };
-
-  /** From now on, notices go to this run's journal too. */
-  attach(engine: RunEngine): void {
-    this.engine = engine;
-  }
+export function backendNotices(ctx: CommandContext): NoticeRelay {
+  return new NoticeRelay((text) => ctx.err(`Backends: ${text}`));
 }
 
 const APPROVE_LINES: Record<ApproveMode, string> = {
@@ -129,7 +119,7 @@ async function newEngine(
   ws: Workspace,
   models: RoleClients,
   approver: Approver,
-  notices: BackendNotices,
+  notices: NoticeRelay,
 ): Promise<RunEngine | number> {
   for (const line of models.lines) ctx.err(line);
   const given = [ctx.cl.planFile, ctx.cl.specFile].filter((f): f is string => f !== undefined);
@@ -182,13 +172,11 @@ async function resumeEngine(
   ws: Workspace,
   runId: string,
   approver: Approver,
-  notices: BackendNotices,
+  notices: NoticeRelay,
 ): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
     throw new UsageError('--resume takes no spec or plan: the run already has one');
-  const engine = await reopenRun(ctx, ws, runId, approver, notices);
-  if (typeof engine !== 'number') notices.attach(engine);
-  return engine;
+  return reopenRun(ctx, ws, runId, approver, notices);
 }
 
 /**
@@ -201,7 +189,7 @@ export async function reopenRun(
   ws: Workspace,
   runId: string,
   approver: Approver,
-  notices?: BackendNotices,
+  notices: NoticeRelay = backendNotices(ctx),
 ): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
@@ -216,7 +204,7 @@ export async function reopenRun(
   const recorded = before.settings;
   // A run over several endpoints goes on over them, unless the command line names one backend.
   const fabric = ctx.settings.fabric && !ctx.cl.flags.baseUrl && !ctx.cl.flags.model;
-  const models = fabric ? await roleClients(ctx.settings, ws, notices?.say ?? ((line) => ctx.err(line))) : null;
+  const models = fabric ? await roleClients(ctx.settings, ws, notices.say) : null;
   if (models) for (const line of models.lines) ctx.err(line);
   const backend = recorded && !models ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
   const model = models?.agent ?? (backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws));
@@ -229,6 +217,7 @@ export async function reopenRun(
     await repositoryView(ws),
     explicitOverrides(ctx.cl.flags, model.model),
   );
+  notices.attach(engine);
   const merged = [...engine.state.tasks.values()].filter((t) => t.status === 'merged').length;
   ctx.err(`Reopening run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) merged so far.`);
   for (const line of settingsLines(engine.state, before, backend?.note ?? null)) ctx.err(line);
