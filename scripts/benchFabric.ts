@@ -35,9 +35,9 @@ function flag(name: string, fallback: number): number {
   return at >= 0 ? Number(process.argv[at + 1]) : fallback;
 }
 
-const TASKS = flag('tasks', 128);
-const CONCURRENCY = flag('concurrency', 64);
-const STEPS = flag('steps', 5);
+export const TASKS = flag('tasks', 128);
+export const CONCURRENCY = flag('concurrency', 64);
+export const STEPS = flag('steps', 5);
 
 function git(cwd: string, ...args: string[]): void {
   const r = spawnSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], {
@@ -84,7 +84,7 @@ function setUp(dir: string): { repo: string; plan: string; scenario: Scenario } 
 }
 
 /** The GPU's capacity, measured: a full batch of requests that outlast the measurement. */
-async function measureCapacity(): Promise<number> {
+export async function measureCapacity(): Promise<number> {
   const gpu = new SimulatedGpu({ slots: 64, speed: SPEED });
   for (let i = 0; i < 64; i++) void gpu.generate(10, 10, 1e9);
   const before = gpu.snapshot();
@@ -94,7 +94,13 @@ async function measureCapacity(): Promise<number> {
   return (after.generated - before.generated) / (after.seconds - before.seconds);
 }
 
-interface Measured {
+/** Options of one run: how many replicas (each its own simulated GPU and prefix cache), how routed. */
+export interface RunShape {
+  replicas: number;
+  routing: 'affinity' | 'round-robin';
+}
+
+export interface Measured {
   label: string;
   wallS: number;
   windowS: number;
@@ -120,23 +126,43 @@ function profileOf(samples: number[], from: number, to: number): number[] {
   return out;
 }
 
-async function runOnce(label: string, extra: string[], capacity: number): Promise<Measured> {
+/** The counters of several GPUs, added up. */
+function total(gpus: SimulatedGpu[]): { running: number; generated: number; joules: number } {
+  const snaps = gpus.map((g) => g.snapshot());
+  const sum = (f: (x: (typeof snaps)[number]) => number): number => snaps.reduce((a, x) => a + f(x), 0);
+  return { running: sum((x) => x.running), generated: sum((x) => x.generated), joules: sum((x) => x.joules) };
+}
+
+export async function runOnce(
+  label: string,
+  extra: string[],
+  capacity: number,
+  shape: RunShape = { replicas: 1, routing: 'affinity' },
+): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'foreman-bench-fabric-'));
   try {
     const { repo, plan, scenario } = setUp(dir);
-    const gpu = new SimulatedGpu({ slots: 64, speed: SPEED });
+    const gpus = Array.from({ length: shape.replicas }, () => new SimulatedGpu({ slots: 64, speed: SPEED }));
     const play = scenarioResponder(scenario);
     let last = 0;
-    const server = await createScriptedServer({
-      gpu,
-      model: 'bench-fabric',
-      responder: (request, ctx) => play(request, ctx),
-    });
-    // The last response: polled from the GPU's counters' movement (a response ends when its tokens do).
+    const servers = await Promise.all(
+      gpus.map((gpu) =>
+        createScriptedServer({ gpu, model: 'bench-fabric', responder: (request, ctx) => play(request, ctx) }),
+      ),
+    );
+    const server = servers[0];
+    if (shape.replicas > 1) {
+      // Several replicas of one model: foreman.json's backends, each its own endpoint.
+      const backends = servers.map((s, i) => ({ name: `gpu${i}`, baseUrl: s.url, models: ['bench-fabric'] }));
+      writeFileSync(join(repo, 'foreman.json'), JSON.stringify({ backends, routing: shape.routing }, null, 2));
+      git(repo, 'add', 'foreman.json');
+      git(repo, 'commit', '-q', '-m', 'replicas');
+    }
+    // The last response: polled from the GPUs' counters' movement (a response ends when its tokens do).
     let lastGenerated = 0;
     const occupancy: number[] = [];
     const watch = setInterval(() => {
-      const snap = gpu.snapshot();
+      const snap = total(gpus);
       occupancy.push(snap.running);
       const g = snap.generated;
       if (g > lastGenerated) {
@@ -145,7 +171,7 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
       }
     }, 20);
     const start = Date.now();
-    const before = gpu.snapshot();
+    const before = total(gpus);
     const child = spawn(
       process.execPath,
       [
@@ -165,8 +191,7 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
         stdio: ['ignore', 'ignore', 'pipe'],
         env: {
           ...process.env,
-          FOREMAN_BASE_URL: server.url,
-          FOREMAN_MODEL: 'bench-fabric',
+          ...(shape.replicas > 1 ? {} : { FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'bench-fabric' }),
           FOREMAN_WORKTREE_ROOT: join(dir, 'wt'),
         },
       },
@@ -176,12 +201,12 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
     const [exit] = (await once(child, 'exit')) as [number | null];
     const wallS = (Date.now() - start) / 1000;
     clearInterval(watch);
-    const after = gpu.snapshot();
-    await server.close();
-    gpu.close();
+    const after = total(gpus);
+    await Promise.all(servers.map((s) => s.close()));
+    for (const gpu of gpus) gpu.close();
     if (exit !== 0) throw new Error(`${label}: foreman run exited ${exit}\n${stderr.slice(-2000)}`);
-    const first = server.requests[0]?.receivedAt ?? start;
-    const windowS = (last - first) / 1000;
+    const first = Math.min(...servers.map((s) => s.requests[0]?.receivedAt ?? Infinity), Infinity);
+    const windowS = (last - (Number.isFinite(first) ? first : start)) / 1000;
     const output = after.generated - before.generated;
     const stateDir = join(repo, '.git', 'foreman');
     const events: JournalEvent[] = (await readJournal(runJournalPath(stateDir, (await listRunIds(stateDir))[0])))
@@ -192,12 +217,12 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
       windowS,
       output,
       tokensPerSec: output / windowS,
-      saturation: output / windowS / capacity,
+      saturation: output / windowS / (capacity * shape.replicas),
       cacheReuse: cacheReuse(events),
       joules: after.joules - before.joules,
       tokensPerJoule: output / (after.joules - before.joules),
       exit,
-      profile: profileOf(occupancy, (first - start) / 20, (last - start) / 20),
+      profile: profileOf(occupancy, ((Number.isFinite(first) ? first : start) - start) / 20, (last - start) / 20),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -205,7 +230,7 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
 }
 
 /** Cached ÷ prompt tokens over every agent request after its task's first. */
-function cacheReuse(events: JournalEvent[]): number {
+export function cacheReuse(events: JournalEvent[]): number {
   const seen = new Set<string>();
   let prompt = 0;
   let cached = 0;
@@ -247,7 +272,8 @@ async function main(): Promise<void> {
     console.log(`\nTokens per joule, full batch ÷ 8 at once: ${f(runs[0].tokensPerJoule / runs[1].tokensPerJoule)}×`);
 }
 
-main().catch((e) => {
-  console.error(`bench:fabric: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((e) => {
+    console.error(`bench:fabric: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });

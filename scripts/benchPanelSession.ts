@@ -94,6 +94,7 @@ function benchSettings(url: string, worktreeRoot: string, o: SessionBenchOptions
       },
     ],
     defaultBackend: 'bench',
+    roles: {},
     concurrency: o.tasks,
     holdForReview: false,
     budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },

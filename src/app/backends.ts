@@ -16,6 +16,11 @@ import { scenarioResponder } from '../scripted/scenario';
 import { createScriptedServer } from '../scripted/server';
 import type { ChatRequest, Fault, Reply, Responder, ScriptedServer } from '../scripted/server';
 import { LeadError } from './leadApi';
+import { CapabilityCache, describeCapabilities } from '../infra/capabilities';
+import { buildFabric, describeFabric, NoticeRelay } from './fabric';
+import { resolveFabric } from './fabricSettings';
+import type { EndpointEntry } from './fabricSettings';
+import { SettingsError } from './settingsError';
 import type { BackendSetting, LeadHost, LeadSettings } from './leadHost';
 
 /** The demo backend's name (reserved: a configured backend may not use it). */
@@ -34,11 +39,24 @@ export interface ResolvedBackend {
   baseUrl: string;
   /** The base URL as it may be shown and recorded. */
   endpoint: string;
+  /** The agents' client (their chain over replicas when `foreman.roles` names models). */
   client: ModelClient;
+  /** The planner's and the reviewer's clients (the same as `client` without `foreman.roles`). */
+  roles: { planner: ModelClient; reviewer: ModelClient };
+  /** Lines saying which model each role uses and what the probe found (empty for the demo). */
+  lines: string[];
+  /** Sentences about fallbacks and replicas during the run: to the log, and the run's journal once attached. */
+  notices: NoticeRelay;
   prices: PriceTable;
   /** Requests the client sends to the backend at once. */
   requestLimit: number;
 }
+
+/**
+ * What the panel's probes found, kept for this editor session (an hour each): shown beside the
+ * backend picker, and used to shape requests to what each server lacks.
+ */
+const PANEL_PROBES = new CapabilityCache(null);
 
 /** Where the demo is asked to work: the session's repository (null without one) and whether it is the sample. */
 export interface DemoWorkspace {
@@ -152,9 +170,20 @@ export async function backendViews(host: LeadHost, backends: BackendSetting[]): 
         models: b.models,
         demo,
         hasKey: demo ? false : await hasKey(host, b.name),
+        probed: demo ? {} : probedLines(b),
       };
     }),
   );
+}
+
+/** What the session's probes found for each model of `b`, one line each. */
+function probedLines(b: BackendSetting): Record<string, string> {
+  const lines: Record<string, string> = {};
+  for (const model of b.models) {
+    const found = PANEL_PROBES.peek({ baseUrl: b.baseUrl, model });
+    if (found) lines[model] = describeCapabilities(found);
+  }
+  return lines;
 }
 
 async function hasKey(host: LeadHost, name: string): Promise<boolean> {
@@ -196,6 +225,9 @@ export async function resolveBackend(
       baseUrl: url,
       endpoint: client.endpoint,
       client,
+      roles: { planner: client, reviewer: client },
+      lines: [],
+      notices: new NoticeRelay((text) => host.log('warn', text)),
       prices: DEMO_PRICES,
       requestLimit: options.concurrency,
     };
@@ -211,22 +243,68 @@ export async function resolveBackend(
     );
   // One request in flight per agent: the run's concurrency, unless the backend's setting says less or more.
   const requestLimit = setting.maxConcurrentRequests ?? options.concurrency;
-  const client = createOpenAIClient({
-    baseUrl: setting.baseUrl,
-    model,
-    apiKey: await host.apiKey(name),
-    maxConcurrentRequests: requestLimit,
-    requestTimeoutMs: setting.requestTimeoutMs,
-  });
+  const notices = new NoticeRelay((text) => host.log('warn', text));
+  const built = await roleClientsOf(host, settings, { name, model }, options.concurrency, notices);
   return {
     name,
     model,
     demo: false,
     baseUrl: setting.baseUrl,
-    endpoint: client.endpoint,
-    client,
-    prices: setting.prices ?? {},
+    endpoint: built.agent.endpoint,
+    client: built.agent,
+    roles: { planner: built.planner, reviewer: built.reviewer },
+    lines: built.lines,
+    notices,
+    prices: { ...built.prices, ...(setting.prices ?? {}) },
     requestLimit,
+  };
+}
+
+/**
+ * The roles' clients over the configured backends: `foreman.roles` where it names models, the
+ * panel's chosen `model@backend` for the rest. Every backend and model a role uses is probed
+ * (PANEL_PROBES) and its client shaped by what was found.
+ */
+async function roleClientsOf(
+  host: LeadHost,
+  settings: LeadSettings,
+  chosen: { name: string; model: string },
+  concurrency: number,
+  notices: NoticeRelay,
+): Promise<{ planner: ModelClient; agent: ModelClient; reviewer: ModelClient; lines: string[]; prices: PriceTable }> {
+  const configured = settings.backends.filter((b) => b.name !== DEMO_BACKEND);
+  const pinned = `${chosen.model}@${chosen.name}`;
+  const roles = {
+    planner: settings.roles.planner ?? [pinned],
+    agent: settings.roles.agent ?? [pinned],
+    reviewer: settings.roles.reviewer ?? [pinned],
+  };
+  let fabric;
+  try {
+    fabric = resolveFabric({ backends: configured.map(endpointEntry), roles }, {}, {}, null, concurrency);
+  } catch (e) {
+    if (e instanceof SettingsError) throw new LeadError(`foreman.roles cannot be used: ${e.message}.`, 'invalid');
+    throw e;
+  }
+  if (!fabric) throw new Error('roles always name a fabric');
+  for (const endpoint of fabric.endpoints) endpoint.options.apiKey = await host.apiKey(endpoint.name);
+  const built = await buildFabric(fabric, { cache: PANEL_PROBES, onNotice: notices.say });
+  const lines = describeFabric(fabric, built.probes);
+  for (const line of lines) host.log('info', line.trim());
+  return { ...built.clients, lines, prices: fabric.prices };
+}
+
+/** A backend of the editor's settings as an endpoint of the fabric. */
+function endpointEntry(b: BackendSetting): EndpointEntry {
+  return {
+    name: b.name,
+    baseUrl: b.baseUrl,
+    models: [...b.models],
+    maxConcurrentRequests: b.maxConcurrentRequests,
+    requestTimeoutMs: b.requestTimeoutMs,
+    headers: b.headers,
+    router: b.router,
+    prices: b.prices,
   };
 }
 

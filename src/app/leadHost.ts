@@ -20,6 +20,21 @@ export interface BackendSetting {
   requestTimeoutMs?: number;
   /** Per million tokens, by model. */
   prices?: Record<string, { input: number; cachedInput: number; output: number }>;
+  /** Extra headers sent with every request (never a key: keys live in secret storage). */
+  headers?: Record<string, string>;
+  /** A cluster that routes by itself: Foreman sends its session hints instead of routing. */
+  router?: 'dynamo' | 'llm-d';
+}
+
+/**
+ * `foreman.roles`: each role's models, first choice first; `model@backend` pins a backend, a bare
+ * model is served by every backend listing it (its replicas). A role not named uses the model
+ * chosen in the panel.
+ */
+export interface RoleSettings {
+  planner?: string[];
+  agent?: string[];
+  reviewer?: string[];
 }
 
 /** The editor's settings for Foreman (`foreman.*`), read fresh for every plan and run. */
@@ -27,6 +42,8 @@ export interface LeadSettings {
   backends: BackendSetting[];
   /** Name of the backend selected first; null for the first configured. */
   defaultBackend: string | null;
+  /** `foreman.roles`; empty: every role uses the model chosen in the panel. */
+  roles: RoleSettings;
   concurrency: number;
   holdForReview: boolean;
   budgets: Budgets;

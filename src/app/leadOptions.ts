@@ -88,6 +88,7 @@ export function runSettings(settings: LeadSettings, options: RunOptions, prices:
   return {
     backend: null,
     backendOptions: null,
+    fabric: null,
     prices,
     concurrency: options.concurrency,
     budgets: {

@@ -38,8 +38,13 @@ const Backend = z
     maxConcurrentRequests: z.number().int().min(1).optional(),
     requestTimeoutMs: z.number().int().min(1000).optional(),
     prices: z.record(z.string(), Price).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    router: z.enum(['dynamo', 'llm-d']).optional(),
   })
   .strict();
+
+const Chain = z.array(z.string().trim().min(1)).min(1);
+const Roles = z.object({ planner: Chain.optional(), agent: Chain.optional(), reviewer: Chain.optional() }).strict();
 
 const Limit = z.number().min(0).nullable();
 const Category = z.enum(COMMAND_CATEGORIES as [CommandCategory, ...CommandCategory[]]);
@@ -54,6 +59,7 @@ const Check = z
 /** Every scalar setting: its schema and its default (the defaults in package.json). */
 const SCALARS = {
   defaultBackend: [z.string(), ''],
+  roles: [Roles, {}],
   concurrency: [z.number().int().min(1).max(256), 4],
   holdForReview: [z.boolean(), false],
   'budgets.runTokens': [Limit, null],
@@ -97,6 +103,7 @@ export function readLeadSettings(read: SettingReader, levels?: SettingLevels): R
   const settings: LeadSettings = {
     backends: readBackends(read('backends'), warnings),
     defaultBackend: get('defaultBackend').trim() || null,
+    roles: get('roles'),
     concurrency: get('concurrency'),
     holdForReview: get('holdForReview'),
     budgets: {

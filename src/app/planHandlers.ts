@@ -46,6 +46,7 @@ export async function startPlanning(core: SessionCore): Promise<void> {
   const spec = core.spec.trim();
   if (!spec) throw new LeadError('Write a spec first: say what the agents should build.', 'invalid');
   const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
+  await core.refreshBackends();
   await plan(core, backend, spec, null);
 }
 
@@ -56,6 +57,7 @@ export async function replan(core: SessionCore, comment: string): Promise<void> 
   if (core.planning) throw new LeadError('The planner is already at work; wait for it or cancel it.', 'busy');
   if (!comment.trim()) throw new LeadError('Say what the planner should change.', 'invalid');
   const backend = await resolveBackend(core.host, core.settings, core.options(), core.demo);
+  await core.refreshBackends();
   await plan(core, backend, draft.spec, { tasks: draft.tasks, comment: comment.trim() });
 }
 
@@ -133,7 +135,7 @@ async function askPlanner(
   const outcome = await planSpec({
     spec,
     repoView,
-    model: backend.client,
+    model: backend.roles.planner,
     maxTasks: core.host.readSettings().maxTasks,
     signal,
     onResponse: (r) => responses.push(r),

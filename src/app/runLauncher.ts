@@ -139,13 +139,22 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const runId = newRunId();
-  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver, await runMcp(input, ws));
+  const deps = engineDeps(
+    ws,
+    settings,
+    input.backend.client,
+    runId,
+    input.approver,
+    input.backend.roles.reviewer,
+    await runMcp(input, ws),
+  );
   const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), {
     plan: work.plan,
     repoView: work.repoView,
     base,
   });
   engine.recordPlanningResponses(work.responses);
+  input.backend.notices.attach(engine);
   return { ws, engine, journal: deps.journal as JournalFile };
 }
 
@@ -170,7 +179,15 @@ export async function reopenRun(
   // The caller holds the run's lock (see Board.reopen).
   for (const line of await reapLeftovers(ws, runId)) input.log(line);
   const checks = await resolveChecks(ws, settings);
-  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver, await runMcp(input, ws));
+  const deps = engineDeps(
+    ws,
+    settings,
+    input.backend.client,
+    runId,
+    input.approver,
+    input.backend.roles.reviewer,
+    await runMcp(input, ws),
+  );
   const journal = deps.journal as JournalFile;
   try {
     const engine = RunEngine.resume(
@@ -180,6 +197,7 @@ export async function reopenRun(
       await repositoryView(ws),
       overrides,
     );
+    input.backend.notices.attach(engine);
     return { ws, engine, journal };
   } catch (e) {
     journal.close();

@@ -274,6 +274,12 @@ export class SessionCore {
     await this.rememberChoices();
   }
 
+  /** Read the backend list again: what the capability probes found shows in it. */
+  async refreshBackends(): Promise<void> {
+    this.backends_ = await backendViews(this.host, this.available());
+    this.changed();
+  }
+
   /** A discovery scan started. */
   discoveryStarted(): void {
     this.discovery_ = { ...this.discovery_, scanning: true };

@@ -22,6 +22,9 @@ import { publicEndpoint } from '../infra/openaiClient';
 import type { BackendConfig } from '../infra/openaiClient';
 import { hasUrlCredentials } from '../core/text';
 import { McpServersSetting } from './mcpSettings';
+import { SettingsError } from './settingsError';
+import { EndpointEntry, RolesEntry, resolveFabric } from './fabricSettings';
+import type { FabricSettings } from './fabricSettings';
 
 const Price = z
   .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
@@ -47,6 +50,11 @@ export const ConfigFile = z
       .strict()
       .optional(),
     prices: z.record(z.string(), Price).optional(),
+    /** Several endpoints at once (src/app/fabricSettings.ts); `backend` is then not used. */
+    backends: z.array(EndpointEntry).min(1).optional(),
+    roles: RolesEntry.optional(),
+    routing: z.enum(['affinity', 'round-robin']).optional(),
+    replicaRetryMs: z.number().int().positive().optional(),
     concurrency: z.number().int().positive().optional(),
     budgets: z
       .object({ runTokens: Nullable, runCost: Nullable, taskTokens: Nullable, taskCost: Nullable })
@@ -120,6 +128,11 @@ export interface Settings {
    * them. Null where a front end builds its clients itself (the Lead panel).
    */
   backendOptions: Omit<BackendConfig, 'baseUrl' | 'model'> | null;
+  /**
+   * Several endpoints with roles, fallbacks and replica pools (foreman.json's `backends` and
+   * `roles`, or the role flags); null for the one backend of `backend`.
+   */
+  fabric: FabricSettings | null;
   prices: PriceTable;
   concurrency: number;
   budgets: Budgets;
@@ -151,6 +164,8 @@ export interface SettingFlags {
   concurrency?: number;
   /** `--max-requests N`: the backend's limit of requests in flight at once (default: the concurrency). */
   maxRequests?: number;
+  /** `--planner-model`, `--agent-model`, `--reviewer-model`: a role's models, first choice first. */
+  roleModels?: { planner?: string[]; agent?: string[]; reviewer?: string[] };
   budgetTokens?: number;
   budgetCost?: number;
   taskBudgetTokens?: number;
@@ -176,10 +191,7 @@ export interface SettingFlags {
   sandboxEnv?: string[];
 }
 
-/** A settings problem a person must fix. */
-export class SettingsError extends Error {
-  override readonly name = 'SettingsError';
-}
+export { SettingsError };
 
 /** Read `foreman.json` from the repository root; absent is fine, invalid is a SettingsError. */
 export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
@@ -214,9 +226,11 @@ export async function readConfigFile(repoRoot: string): Promise<ConfigFile> {
 /** Merge defaults, the config file, the environment and flags. */
 export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags: SettingFlags): Settings {
   const concurrency = flags.concurrency ?? file.concurrency ?? 4;
-  const backend = resolveBackendSettings(file, env, flags, concurrency);
-  const model = flags.model ?? env.FOREMAN_MODEL ?? file.backend?.model;
-  const prices: PriceTable = { ...(file.prices ?? {}) };
+  const single = resolveBackendSettings(file, env, flags, concurrency);
+  const fabric = resolveFabric(file, env, flags, single, concurrency);
+  const backend = fabric ? fabric.primary : single;
+  const model = backend?.model;
+  const prices: PriceTable = { ...(fabric?.prices ?? {}), ...(file.prices ?? {}) };
   if (flags.price && model) prices[model] = flags.price;
   const fb = file.budgets ?? {};
   const policy = resolveCommandPolicy(file, flags);
@@ -224,6 +238,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
   return {
     backend,
     backendOptions: backendOptions(file, env, flags),
+    fabric,
     prices,
     concurrency,
     budgets: {
@@ -239,7 +254,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
       timeoutMs: file.setup?.timeoutMs ?? 10 * 60_000,
     },
     commandPolicy: policy.policy,
-    notices: [...policy.notices, ...sandbox.notices],
+    notices: [...policy.notices, ...sandbox.notices, ...(fabric?.notices ?? [])],
     dirty: flags.dirty ?? file.dirty ?? 'refuse',
     worktreeRoot: env.FOREMAN_WORKTREE_ROOT ?? file.worktreeRoot ?? null,
     retention: {

@@ -18,6 +18,10 @@ import type { GitRepo } from '../infra/gitRepo';
 import { isValidRunId, openJournal, readJournal, runJournalPath } from '../infra/journalFile';
 import { sharedBashParser } from '../infra/bashParser';
 import { createOpenAIClient } from '../infra/openaiClient';
+import { CapabilityCache } from '../infra/capabilities';
+import type { LoadReadings } from '../infra/modelRouter';
+import { buildFabric, describeFabric } from './fabric';
+import { ROLES } from './fabricSettings';
 import type { Sandbox } from '../core/sandbox';
 import { createRepoReader } from '../infra/repoReader';
 import { DEMO_MODEL, isSampleRepository, SAMPLE_FOLDER } from '../infra/sampleRepo';
@@ -64,6 +68,46 @@ export function backendClient(settings: Settings, ws: Workspace): ModelClient {
   }
   refuseDemoElsewhere(settings.backend.model, ws);
   return createOpenAIClient(settings.backend);
+}
+
+/** The clients of the three roles, and lines saying what they are (empty for one backend). */
+export interface RoleClients {
+  planner: ModelClient;
+  agent: ModelClient;
+  reviewer: ModelClient;
+  lines: string[];
+  /** Why the role `need` cannot start (nothing answers at any of its endpoints), or null. */
+  unreachable: (need: 'planner' | 'agent') => string | null;
+}
+
+/**
+ * The clients of the planner, the agents and the reviewer: the one backend's for all three, or,
+ * with several endpoints (settings.fabric), each role's chain over its replica pools, probed first
+ * (what is learned is kept in the repository's state folder for an hour). `onNotice` hears of
+ * fallbacks and replicas taken out or back during the run; `load`, where a metrics reader has
+ * one, adds each endpoint's waiting queue to the choice of replica for a new task.
+ */
+export async function roleClients(
+  settings: Settings,
+  ws: Workspace,
+  onNotice: (text: string) => void,
+  options: { fresh?: boolean; load?: LoadReadings } = {},
+): Promise<RoleClients> {
+  const fabric = settings.fabric;
+  if (!fabric) {
+    const model = backendClient(settings, ws);
+    return { planner: model, agent: model, reviewer: model, lines: [], unreachable: () => null };
+  }
+  for (const role of ROLES) for (const choice of fabric.roles[role]) refuseDemoElsewhere(choice.model, ws);
+  const cache = new CapabilityCache(join(ws.repo.stateDir, 'capabilities.json'));
+  const built = await buildFabric(fabric, { cache, onNotice, fresh: options.fresh, load: options.load });
+  const unreachable = (need: 'planner' | 'agent'): string | null => {
+    const names = new Set(fabric.roles[need].flatMap((c) => c.endpoints.map((e) => `${e}\u0000${c.model}`)));
+    const probes = built.probes.filter((p) => names.has(`${p.name}\u0000${p.model}`));
+    if (probes.some((p) => p.outcome.ok)) return null;
+    return probes.map((p) => (p.outcome.ok ? '' : `${p.name}: ${p.outcome.message}`)).join(' ');
+  };
+  return { ...built.clients, lines: describeFabric(fabric, built.probes), unreachable };
 }
 
 /**
@@ -136,14 +180,15 @@ export function engineDeps(
   model: ModelClient,
   runId: string,
   approver?: Approver,
-  mcp?: McpPort | null,
+  reviewer: ModelClient = model,
+  mcp: McpPort | null = null,
 ): RunDeps {
   return {
     ...(approver ? { approver } : {}),
     ...(mcp ? { mcp } : {}),
     repo: ws.repo,
     model,
-    reviewer: settings.review ? model : null,
+    reviewer: settings.review ? reviewer : null,
     openRunner: (taskId, worktree, onNetwork) => ws.runners.open(ws.repo.taskPlace(runId, taskId, worktree), onNetwork),
     shell: sharedBashParser(),
     openFs: (root) => createWorktreeFs(root),

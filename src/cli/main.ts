@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { applyCommand } from './commands/apply';
 import { auditCommand } from './commands/audit';
+import { backendsCommand } from './commands/backends';
 import { cleanCommand } from './commands/clean';
 import { diffCommand } from './commands/diff';
 import { exportCommand } from './commands/export';
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   diff: diffCommand,
   transcript: transcriptCommand,
   export: exportCommand,
+  backends: backendsCommand,
 };
 
 /** Run the command line; resolves with the exit code. */

@@ -7,6 +7,7 @@ import { COMMAND_CATEGORIES } from '../core/commandPolicy';
 import type { CommandRule } from '../core/commandPolicy';
 import { parseCheckList } from '../infra/detectChecks';
 import type { SettingFlags } from '../app/settings';
+import { parseModelChain } from '../app/fabricSettings';
 import type { SandboxNetwork } from '../core/sandbox';
 import { tracesUrl } from '../core/runTrace';
 
@@ -29,6 +30,8 @@ Usage:
                                                base, or what one task changed
   foreman transcript <run> <task> [--full]     a task's conversation: the model's steps, each tool
                                                call and its result, Foreman's notes
+  foreman backends [--json] [--fresh]          the configured endpoints, their models and roles,
+                                               and what each can do (probed, kept an hour)
   foreman export <run> [--format csv|json] [--out FILE]
                                                the run's ledger: every model request with its
                                                tokens, timings and cost, and totals (JSON default)
@@ -42,6 +45,9 @@ Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPE
   --price IN,CACHED,OUT   price per million input, cached input and output tokens
   --max-requests N        requests in flight at once to the backend (default: --concurrency)
   --trace-endpoint URL    run: when the run ends, send its trace to this OpenTelemetry collector
+  --planner-model A[,B]   the planner's model, then its fallbacks (also --agent-model,
+                          --reviewer-model); MODEL@ENDPOINT pins an endpoint of foreman.json's
+                          "backends" (see docs/cli.md: several endpoints, roles, replicas)
 
 Run:
   --spec-file FILE        read the spec from a file
@@ -99,6 +105,10 @@ const OPTIONS = {
   resume: { type: 'string' },
   concurrency: { type: 'string' },
   'max-requests': { type: 'string' },
+  'planner-model': { type: 'string' },
+  'agent-model': { type: 'string' },
+  'reviewer-model': { type: 'string' },
+  fresh: { type: 'boolean' },
   'budget-tokens': { type: 'string' },
   'budget-cost': { type: 'string' },
   'task-budget-tokens': { type: 'string' },
@@ -184,6 +194,8 @@ export interface CommandLine {
   stat: boolean;
   /** `transcript --full`: nothing cut, the system prompt included. */
   full: boolean;
+  /** `backends --fresh`: probe again instead of using what was learned within the hour. */
+  fresh: boolean;
   json: boolean;
   verbose: boolean;
   cwd: string;
@@ -221,6 +233,7 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     branches: v.branches ?? false,
     stat: v.stat ?? false,
     full: v.full ?? false,
+    fresh: v.fresh ?? false,
     json: v.json ?? false,
     verbose: v.verbose ?? false,
     cwd: v.cwd ?? cwd,
@@ -237,6 +250,7 @@ function settingFlags(v: Values): SettingFlags {
     price: v.price === undefined ? undefined : parsePrice(v.price),
     concurrency: int(v.concurrency, '--concurrency'),
     maxRequests: int(v['max-requests'], '--max-requests'),
+    roleModels: roleModels(v),
     budgetTokens: int(v['budget-tokens'], '--budget-tokens'),
     budgetCost: num(v['budget-cost'], '--budget-cost'),
     taskBudgetTokens: int(v['task-budget-tokens'], '--task-budget-tokens'),
@@ -255,6 +269,21 @@ function settingFlags(v: Values): SettingFlags {
     sandboxNetwork: sandboxNetwork(v['sandbox-network']),
     allowHosts: v['allow-host'],
     sandboxEnv: v['sandbox-env'],
+  };
+}
+
+/** The role flags, each a comma-separated chain of models. */
+function roleModels(v: Values): SettingFlags['roleModels'] {
+  const chain = (text: string | undefined, flag: string): string[] | undefined => {
+    if (text === undefined) return undefined;
+    const models = parseModelChain(text);
+    if (models.length === 0) throw new UsageError(`${flag} needs a model name (or several, comma-separated)`);
+    return models;
+  };
+  return {
+    planner: chain(v['planner-model'], '--planner-model'),
+    agent: chain(v['agent-model'], '--agent-model'),
+    reviewer: chain(v['reviewer-model'], '--reviewer-model'),
   };
 }
 

@@ -51,6 +51,8 @@ export interface AgentInput {
   signal: AbortSignal;
   /** Steps and tokens already spent by this task in earlier rounds. */
   spent: { steps: number; tokens: number };
+  /** The conversation's affinity key (its task's id): see CallOptions.affinity. */
+  affinity?: string;
   hooks: AgentHooks;
 }
 
@@ -88,7 +90,10 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
     hooks.onStep(steps, null);
     let response: ModelResponse;
     try {
-      response = await input.model.complete({ messages, tools: [...input.tools.schemas] }, { signal });
+      response = await input.model.complete(
+        { messages, tools: [...input.tools.schemas] },
+        { signal, affinity: input.affinity },
+      );
     } catch (e) {
       if (!ModelError.is(e)) throw e;
       hooks.onRequestError(e);

@@ -72,6 +72,11 @@ export interface ModelResponse {
   model: string;
   /** How many attempts the request took (1 when it succeeded at once). */
   attempts: number;
+  /**
+   * Where the request went, when the client routes over several endpoints (replicas, a fallback
+   * chain): the configured model that answered and its endpoint. Absent: the client's own.
+   */
+  route?: { model: string; endpoint: string };
 }
 
 /** Why a model request failed, for callers that act on the cause. */
@@ -110,6 +115,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Called with each streamed text delta, for live display. Must not throw. */
   onDelta?: (text: string) => void;
+  /**
+   * A stable key for a conversation that grows request by request (a task's id). A client that
+   * routes over replicas keeps a key on one replica, so the conversation's prefix stays in that
+   * replica's cache; a cluster that routes by itself gets it as its session hint.
+   */
+  affinity?: string;
 }
 
 /**

@@ -40,7 +40,7 @@ export async function reviewChange(
         ],
         responseFormat: { name: 'review_verdict', schema: VERDICT_SCHEMA },
       },
-      { signal },
+      { signal, affinity: task.id },
     );
     host.bookResponse('reviewer', task.id, response);
     const verdict = parseVerdict(response.content);

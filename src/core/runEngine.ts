@@ -145,6 +145,14 @@ export class RunEngine {
     for (const r of responses) this.host.bookResponse('planner', null, r);
   }
 
+  /**
+   * Record a sentence from outside the engine about the run (a backend's fallback, a replica taken
+   * out or back), for the journal, the CLI and the panel.
+   */
+  recordNote(taskId: string | null, message: string): void {
+    this.host.emit({ type: 'note', taskId, message });
+  }
+
   /** Record that the integration branch was applied onto the developer's `branch` as `commit`. */
   recordApply(commit: string, mode: 'squash' | 'merge', branch: string): void {
     this.host.emit({ type: 'applied', commit, mode, branch });

@@ -86,13 +86,14 @@ export class RunHost implements PipelineHost {
   /** Book a whole response in the ledger and the journal; `taskId` is null for the planner's. */
   bookResponse(role: RequestRole, taskId: string | null, response: ModelResponse): void {
     const model = this.modelOf(role);
-    const price = priceFor(this.config.prices, model.model) ?? priceFor(this.config.prices, response.model);
+    const configured = response.route?.model ?? model.model;
+    const price = priceFor(this.config.prices, configured) ?? priceFor(this.config.prices, response.model);
     this.emit({
       type: 'model_request',
       role,
       taskId,
       model: response.model,
-      endpoint: model.endpoint,
+      endpoint: response.route?.endpoint ?? model.endpoint,
       ok: true,
       usage: response.usage,
       timing: response.timing,

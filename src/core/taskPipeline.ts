@@ -311,6 +311,7 @@ function agentRound(
     clock: host.deps.clock,
     signal,
     spent: { steps: progress.steps, tokens: progress.tokens },
+    affinity: task.id,
     hooks: {
       beforeRequest: () => host.budgetCheck(task.id),
       onResponse: (r) => host.bookResponse('agent', task.id, r),

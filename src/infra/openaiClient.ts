@@ -18,6 +18,8 @@ import type { AttemptAnswer, AttemptFailure, AttemptOutcome } from './openaiStre
 import { buildParams, structuredContent } from './openaiWire';
 import type { StructuredMode } from './openaiWire';
 import { withoutUrlCredentials } from '../core/text';
+import { SessionHints } from './sessionHints';
+import type { ClusterRouter } from './sessionHints';
 
 /** Where and how to reach one model. */
 export interface BackendConfig {
@@ -42,6 +44,16 @@ export interface BackendConfig {
   maxConcurrentRequests?: number;
   /** How JSON output is asked for; 'auto' tries json_schema, then a forced tool, then instructions. */
   structuredOutput?: 'auto' | StructuredMode;
+  /**
+   * What a probe found the server lacks (src/infra/capabilities.ts): `false` means lacking, and
+   * requests are shaped without it from the first; null or absent is learned at run time.
+   */
+  capabilities?: { jsonSchema?: boolean | null; toolCalling?: boolean | null; streamUsage?: boolean | null };
+  /**
+   * A cluster that routes by itself (src/infra/sessionHints.ts): each request carries the session
+   * hint it understands, one stable id per conversation (CallOptions.affinity).
+   */
+  router?: ClusterRouter | null;
 }
 
 /**
@@ -77,11 +89,15 @@ class OpenAIModelClient implements ModelClient {
   private readonly now: () => number;
   private readonly sleep: SleepFn;
   private readonly random: () => number;
-  private readonly settings: Required<Omit<BackendConfig, 'baseUrl' | 'model' | 'apiKey' | 'headers'>>;
+  private readonly settings: Required<
+    Omit<BackendConfig, 'baseUrl' | 'model' | 'apiKey' | 'headers' | 'capabilities' | 'router'>
+  >;
   private readonly sdk: OpenAI;
   private readonly slots: Slots;
   private readonly pause: EndpointPause;
-  private readonly learned: Learned = { jsonSchemaUnsupported: false, toolChoiceUnsupported: false };
+  private readonly learned: Learned;
+  private readonly streamUsage: boolean;
+  private readonly hints: SessionHints | null;
 
   constructor(config: BackendConfig, deps: ClientDeps) {
     this.endpoint = publicEndpoint(config.baseUrl);
@@ -115,6 +131,13 @@ class OpenAIModelClient implements ModelClient {
     const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
     const backoff = (strike: number): number => backoffDelay(strike, retryBaseMs, retryMaxMs, this.random);
     this.pause = new EndpointPause(this.now, this.sleep, backoff, requestTimeoutMs);
+    const known = config.capabilities ?? {};
+    this.learned = {
+      jsonSchemaUnsupported: known.jsonSchema === false,
+      toolChoiceUnsupported: known.toolCalling === false,
+    };
+    this.streamUsage = known.streamUsage !== false;
+    this.hints = config.router ? new SessionHints(config.router) : null;
   }
 
   async complete(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
@@ -188,7 +211,9 @@ class OpenAIModelClient implements ModelClient {
       try {
         const outcome = await runAttempt({
           sdk: this.sdk,
-          params: buildParams(request, this.model, mode),
+          params: buildParams(request, this.model, mode, { streamUsage: this.streamUsage }),
+          headers: this.hints?.headers(options.affinity),
+          onHeaders: this.hints ? (headers) => this.hints?.answered(options.affinity, headers) : undefined,
           request,
           signal: options.signal,
           requestTimeoutMs: this.settings.requestTimeoutMs,

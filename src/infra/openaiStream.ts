@@ -46,6 +46,10 @@ export interface AttemptInput {
   idleTimeoutMs: number;
   onDelta?: (text: string) => void;
   now: () => number;
+  /** Headers for this request only (a router's session hint). */
+  headers?: Record<string, string>;
+  /** Called with the response's headers once they arrive (a router's session cookie). */
+  onHeaders?: (headers: Headers) => void;
 }
 
 type AbortCause = 'user' | 'timeout' | 'idle';
@@ -75,7 +79,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     // The idle clock runs from the moment the request goes out: a server that never sends its
     // headers is as stalled as one that stops mid-stream, and is retried the same way.
     touch();
-    const stream = await input.sdk.chat.completions.create(input.params, { signal: controller.signal });
+    const { data: stream, response } = await input.sdk.chat.completions
+      .create(input.params, { signal: controller.signal, headers: input.headers })
+      .withResponse();
+    input.onHeaders?.(response.headers);
     touch();
     for await (const chunk of stream) {
       touch();

@@ -76,18 +76,21 @@ function withInstructions(
 /**
  * The streamed request body for `request` on `model`. With a response format, `mode` says how it
  * is asked for; in `tool` mode the request's own tools are replaced by the single forced tool.
+ * `options.streamUsage: false` leaves `stream_options.include_usage` out.
  */
 export function buildParams(
   request: ModelRequest,
   model: string,
   mode: StructuredMode | null,
+  options: { streamUsage?: boolean } = {},
 ): ChatCompletionCreateParamsStreaming {
   const params: ChatCompletionCreateParamsStreaming = {
     model,
     messages: toWireMessages(request.messages),
     stream: true,
-    stream_options: { include_usage: true },
   };
+  // A server known to refuse or ignore `stream_options` is not sent it (usage is then estimated).
+  if (options.streamUsage !== false) params.stream_options = { include_usage: true };
   if (request.maxTokens !== undefined) params.max_tokens = request.maxTokens;
   if (request.temperature !== undefined) params.temperature = request.temperature;
   let tools = request.tools ?? [];

@@ -312,6 +312,11 @@ export const BackendView = z.object({
   demo: z.boolean(),
   /** Whether an API key for it is in SecretStorage. */
   hasKey: z.boolean(),
+  /**
+   * What the capability probe found for each model of it probed so far in this session (one line:
+   * context window, tool calling, json_schema, usage in streams, cached tokens), by model name.
+   */
+  probed: z.record(z.string(), z.string()).optional(),
 });
 export type BackendView = z.infer<typeof BackendView>;
 

@@ -98,14 +98,22 @@ export interface ScriptedServerOptions {
   /** When false, usage never carries `prompt_tokens_details`. Default true. */
   reportCached?: boolean;
   /**
+   * When false, any request offering `tools` gets HTTP 400, as vLLM answers without
+   * `--enable-auto-tool-choice`. Default true.
+   */
+  supportsTools?: boolean;
+  /** When false, a stream never ends with a usage chunk, even when `include_usage` is asked. Default true. */
+  streamUsage?: boolean;
+  /**
    * A simulated continuous-batching GPU (src/scripted/gpu.ts): each reply waits for its turn in the
    * batch and streams at the batch's rate, and GET /metrics serves vLLM-style counters. Without
    * it, replies go out at once.
    */
   gpu?: SimulatedGpu | null;
   /**
-   * The model's context window in tokens (counted as usage is, ~4 characters a token): a request
-   * whose prompt is longer gets HTTP 400 with vLLM's error body and words. Default: no limit.
+   * The model's context window in tokens: GET /v1/models gives it as vLLM's `max_model_len`, and a
+   * request whose prompt is longer (counted as usage is, ~4 characters a token) gets HTTP 400 with
+   * vLLM's error body and words. Default: none given, no limit.
    */
   contextWindow?: number | null;
 }
@@ -142,8 +150,10 @@ export async function createScriptedServer(options: ScriptedServerOptions): Prom
       supportsJsonSchema: options.supportsJsonSchema ?? true,
       supportsToolChoice: options.supportsToolChoice ?? true,
       reportCached: options.reportCached ?? true,
-      gpu: options.gpu ?? null,
+      supportsTools: options.supportsTools ?? true,
+      streamUsage: options.streamUsage ?? true,
       contextWindow: options.contextWindow ?? null,
+      gpu: options.gpu ?? null,
     },
     cache: new PrefixCache(),
   } as Ctx;
@@ -178,7 +188,16 @@ export async function createScriptedServer(options: ScriptedServerOptions): Prom
 async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
   if (req.method === 'GET' && path === '/v1/models') {
-    const data = [{ id: ctx.options.model, object: 'model', created: 0, owned_by: 'foreman-test' }];
+    const window = ctx.options.contextWindow;
+    const data = [
+      {
+        id: ctx.options.model,
+        object: 'model',
+        created: 0,
+        owned_by: 'foreman-test',
+        ...(window === null ? {} : { max_model_len: window }),
+      },
+    ];
     sendJson(res, 200, { object: 'list', data });
     return;
   }
@@ -251,6 +270,9 @@ function usageFor(job: Job, reply: Reply): Record<string, unknown> | null {
 }
 
 function capabilityRefusal(ctx: Ctx, body: ChatRequest): { message: string; param: string } | null {
+  if (!ctx.options.supportsTools && (body.tools?.length ?? 0) > 0) {
+    return { message: '"auto" tool choice requires --enable-auto-tool-choice to be set', param: 'tools' };
+  }
   if (!ctx.options.supportsJsonSchema && body.response_format?.type === 'json_schema') {
     return { message: 'response_format json_schema is not supported by this server', param: 'response_format' };
   }
@@ -283,7 +305,7 @@ async function sendReply(job: Job, reply: Reply): Promise<void> {
     sendJson(res, 200, completionBody(reply, job.model, job.index, usage));
     return;
   }
-  const includeUsage = body.stream_options?.include_usage === true;
+  const includeUsage = body.stream_options?.include_usage === true && job.ctx.options.streamUsage;
   const events = sseChunks(reply, job.model, job.index, includeUsage ? usage : null);
   events.push('[DONE]');
   if (generation) {

@@ -58,6 +58,8 @@ export class ComposeView {
   private readonly hold = h('input', { type: 'checkbox', 'aria-label': 'Hold verified tasks for my review' });
   private readonly setKey: HTMLButtonElement;
   private readonly keyState = h('span', { class: 'key-state muted' });
+  /** What the capability probe found for the chosen backend and model (empty before a probe). */
+  private readonly probed = h('p', { class: 'muted hint probed field-wide', hidden: true });
   private readonly optionError = h('p', { class: 'inline-error', role: 'alert', hidden: true });
   private readonly plan: HTMLButtonElement;
   private readonly planHint = h('span', { class: 'muted plan-hint' });
@@ -120,6 +122,7 @@ export class ComposeView {
         h('div', { class: 'key-row' }, this.setKey, this.keyState, h('span', { class: 'spacer' }), this.addBackend),
       ),
       field('Model', this.model),
+      this.probed,
       field('Concurrency', this.concurrency),
       field('Token budget', this.budgetTokens),
       field('Cost budget', this.budgetCost),
@@ -214,6 +217,9 @@ export class ComposeView {
     setValue(this.model, state.options.model ?? models[0] ?? '');
     this.model.title = this.model.value;
     this.model.disabled = models.length === 0;
+    const found = selected?.probed?.[this.model.value] ?? '';
+    setText(this.probed, found ? `Found at ${selected?.name ?? ''}: ${found}` : '');
+    setHidden(this.probed, !found);
     const real = selected !== null && !selected.demo;
     setHidden(this.setKey, !real);
     setText(this.keyState, real ? (selected.hasKey ? 'key saved' : 'no key saved') : '');

@@ -31,6 +31,7 @@ export function testSettings(repo: TempRepo, over: Partial<LeadSettings> = {}): 
   return {
     backends: [],
     defaultBackend: null,
+    roles: {},
     concurrency: 4,
     holdForReview: false,
     budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },

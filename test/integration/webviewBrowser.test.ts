@@ -762,3 +762,28 @@ test('Run and Apply stay in view without scrolling, and after it, at 340 px and 
     }
   }
 });
+
+test('compose: what the probe found for the chosen backend and model is shown under the model', { skip }, async () => {
+  const state = harness.loadFixture('plan-valid');
+  const line =
+    'context window: 40,960 tokens (max_model_len) · tool calling: no (agents cannot use this model) · json_schema: yes · usage in streams: yes · cached tokens reported: yes';
+  const backends = state.backends.map((b) => (b.name === 'vllm' ? { ...b, probed: { 'Qwen/Qwen3-8B': line } } : b));
+  const p = await panel({
+    ...state,
+    phase: 'compose',
+    plan: null,
+    backends,
+    options: { ...state.options, backend: 'vllm', model: 'Qwen/Qwen2.5-Coder-32B-Instruct' },
+  });
+  const found = p.locator('.probed');
+  assert.equal(await found.isHidden(), true, 'nothing probed for this model yet');
+  await harness.showState(p, {
+    ...state,
+    phase: 'compose',
+    plan: null,
+    backends,
+    options: { ...state.options, backend: 'vllm', model: 'Qwen/Qwen3-8B' },
+  });
+  assert.equal(await found.innerText(), `Found at vllm: ${line}`);
+  await clean(p);
+});

@@ -18,6 +18,7 @@ import { DEFAULT_SANDBOX_SETTINGS } from '../../src/core/sandbox';
 const SETTINGS: LeadSettings = {
   backends: [{ name: 'box', baseUrl: 'http://127.0.0.1:9/v1', models: ['m1', 'm2'] }],
   defaultBackend: null,
+  roles: {},
   concurrency: 2,
   holdForReview: false,
   budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },

@@ -13,6 +13,7 @@ test('nothing set: the defaults of package.json', () => {
   assert.deepEqual(settings, {
     backends: [],
     defaultBackend: null,
+    roles: {},
     concurrency: 4,
     holdForReview: false,
     budgets: { runTokens: null, runCost: null, taskTokens: null, taskCost: null },
@@ -264,4 +265,24 @@ test('a workspace can only tighten the network: a wider one and hosts you do not
     [fromHost.settings.sandbox.network, fromHost.settings.sandbox.allowedHosts],
     ['allowList', ['pypi.org']],
   );
+});
+
+test('roles and a backend’s headers and router are read; a bad role entry is left out with a warning', () => {
+  const backend = {
+    name: 'c',
+    baseUrl: 'http://c:8000/v1',
+    models: ['m'],
+    headers: { 'x-team': 'a' },
+    router: 'dynamo',
+  };
+  const { settings, warnings } = readLeadSettings(
+    reader({ backends: [backend], roles: { planner: ['big@c', 'm'], agent: ['m'] } }),
+  );
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(settings.backends, [backend]);
+  assert.deepEqual(settings.roles, { planner: ['big@c', 'm'], agent: ['m'] });
+  const bad = readLeadSettings(reader({ roles: { agent: [] } }));
+  assert.deepEqual(bad.settings.roles, {});
+  assert.equal(bad.warnings.length, 1);
+  assert.match(bad.warnings[0], /roles/);
 });

@@ -14,7 +14,7 @@ import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { fmtCost, fmtTokens, renderPlan } from '../render';
 import { UsageError } from '../options';
-import { backendClient, openWorkspace, repositoryView } from '../../app/workspace';
+import { openWorkspace, repositoryView, roleClients } from '../../app/workspace';
 import { errorMessage } from '../../core/errors';
 import { CostHistory } from '../../app/costHistory';
 import { estimatePlan, overBudgetText, promptPrefixTokens } from '../../app/planDraft';
@@ -115,10 +115,11 @@ export function printEstimate(ctx: CommandContext, estimate: RunEstimate): void 
 
 export const planCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
-  const model = backendClient(ctx.settings, ws);
-  const planned = await obtainPlan(ctx, model, await repositoryView(ws));
+  const models = await roleClients(ctx.settings, ws, (line) => ctx.err(`Backends: ${line}`));
+  for (const line of models.lines) ctx.err(line);
+  const planned = await obtainPlan(ctx, models.planner, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
-  const estimate = await estimateFor(ctx, planned, model, ws.repo);
+  const estimate = await estimateFor(ctx, planned, models.agent, ws.repo);
   if (ctx.cl.out) {
     const out = resolve(ctx.cl.cwd, ctx.cl.out);
     try {

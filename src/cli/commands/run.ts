@@ -6,7 +6,6 @@ import { resolve } from 'node:path';
 import type { McpPort } from '../../core/mcpTools';
 import { openMcpServers } from '../../app/mcpServers';
 import type { Approver } from '../../core/approver';
-import type { ModelClient } from '../../core/model';
 import { describeSettings } from '../../core/runSettings';
 import { continuedBackend, explicitOverrides } from '../../app/continueRun';
 import { RunEngine } from '../../core/runEngine';
@@ -24,8 +23,9 @@ import { approveMode, cliApprovals } from '../approvals';
 import type { CliApprovals } from '../approvals';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
 import { traceAfterRun } from './exportTrace';
-import type { Workspace } from '../../app/workspace';
+import type { RoleClients, Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
+import { NoticeRelay } from '../../app/fabric';
 import {
   backendClient,
   refuseDemoElsewhere,
@@ -34,6 +34,7 @@ import {
   loadRun,
   openWorkspace,
   repositoryView,
+  roleClients,
   resolveChecks,
   takeRun,
 } from '../../app/workspace';
@@ -43,10 +44,11 @@ export const runCommand: CommandHandler = async (ctx) => {
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
+  const notices = backendNotices(ctx);
   const mcp = await cliMcp(ctx, ws);
   const engine = ctx.cl.resume
-    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver, mcp)
-    : await newEngine(ctx, ws, backendClient(ctx.settings, ws), approvals.approver, mcp);
+    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver, notices, mcp)
+    : await newEngine(ctx, ws, await roleClients(ctx.settings, ws, notices.say), approvals.approver, notices, mcp);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;
@@ -103,6 +105,14 @@ export async function sandboxGate(ctx: CommandContext, ws: Workspace): Promise<C
   });
 }
 
+/**
+ * Sentences about the backends during a run (a fallback, a replica taken out or back): printed at
+ * once, and written to the run's journal once the run is attached.
+ */
+export function backendNotices(ctx: CommandContext): NoticeRelay {
+  return new NoticeRelay((text) => ctx.err(`Backends: ${text}`));
+}
+
 const APPROVE_LINES: Record<ApproveMode, string> = {
   prompt: 'Approvals: commands the policy asks about are asked here, on this terminal.',
   never: 'Approvals: commands the policy asks about are refused (no terminal to ask on; see --approve).',
@@ -139,10 +149,12 @@ export async function driveLocked(
 async function newEngine(
   ctx: CommandContext,
   ws: Workspace,
-  model: ModelClient,
+  models: RoleClients,
   approver: Approver,
+  notices: NoticeRelay,
   mcp: McpPort | null,
 ): Promise<RunEngine | number> {
+  for (const line of models.lines) ctx.err(line);
   const given = [ctx.cl.planFile, ctx.cl.specFile].filter((f): f is string => f !== undefined);
   const base = await ws.repo.resolveBase(ctx.settings.dirty, { ignore: given.map((f) => resolve(ctx.cl.cwd, f)) });
   if (!base.ok) {
@@ -153,12 +165,16 @@ async function newEngine(
   }
   // Without a planning request first, a backend that is down would only show as every task failing.
   const reachable =
-    ctx.settings.backend && ctx.cl.planFile ? await probeBackend(ctx.settings.backend) : { ok: true as const };
-  if (!reachable.ok) {
-    ctx.err(`The backend failed: ${reachable.message}`);
+    ctx.settings.backend && ctx.cl.planFile && !ctx.settings.fabric
+      ? await probeBackend(ctx.settings.backend)
+      : { ok: true as const };
+  const nobody = models.unreachable(ctx.cl.planFile ? 'agent' : 'planner');
+  if (!reachable.ok || nobody !== null) {
+    ctx.err(`The backend failed: ${reachable.ok ? nobody : reachable.message}`);
     return EXIT.backend;
   }
-  const planned = await obtainPlan(ctx, model, await repositoryView(ws));
+  const model = models.agent;
+  const planned = await obtainPlan(ctx, models.planner, await repositoryView(ws));
   if (typeof planned === 'number') return planned;
   if (!ctx.cl.json) ctx.err(renderPlan(planned.plan));
   printEstimate(ctx, await estimateFor(ctx, planned, model, ws.repo));
@@ -168,7 +184,7 @@ async function newEngine(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const engine = RunEngine.create(
-    engineDeps(ws, ctx.settings, model, runId, approver, mcp),
+    engineDeps(ws, ctx.settings, model, runId, approver, models.reviewer, mcp),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     {
       plan: planned.plan,
@@ -177,6 +193,7 @@ async function newEngine(
     },
   );
   engine.recordPlanningResponses(planned.responses);
+  notices.attach(engine);
   ctx.err(
     `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once (${requestLimit(ctx.settings)} requests at once to the backend), base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
   );
@@ -188,11 +205,12 @@ async function resumeEngine(
   ws: Workspace,
   runId: string,
   approver: Approver,
+  notices: NoticeRelay,
   mcp: McpPort | null,
 ): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
     throw new UsageError('--resume takes no spec or plan: the run already has one');
-  return reopenRun(ctx, ws, runId, approver, mcp);
+  return reopenRun(ctx, ws, runId, approver, notices, mcp);
 }
 
 /**
@@ -205,6 +223,7 @@ export async function reopenRun(
   ws: Workspace,
   runId: string,
   approver: Approver,
+  notices: NoticeRelay = backendNotices(ctx),
   mcp: McpPort | null = null,
 ): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
@@ -218,17 +237,22 @@ export async function reopenRun(
     return EXIT.ok;
   }
   const recorded = before.settings;
-  const backend = recorded ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
-  const model = backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws);
+  // A run over several endpoints goes on over them, unless the command line names one backend.
+  const fabric = ctx.settings.fabric && !ctx.cl.flags.baseUrl && !ctx.cl.flags.model;
+  const models = fabric ? await roleClients(ctx.settings, ws, notices.say) : null;
+  if (models) for (const line of models.lines) ctx.err(line);
+  const backend = recorded && !models ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
+  const model = models?.agent ?? (backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws));
   refuseDemoElsewhere(model.model, ws);
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
-    engineDeps(ws, ctx.settings, model, runId, approver, mcp),
+    engineDeps(ws, ctx.settings, model, runId, approver, models?.reviewer, mcp),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     events,
     await repositoryView(ws),
     explicitOverrides(ctx.cl.flags, model.model),
   );
+  notices.attach(engine);
   const merged = [...engine.state.tasks.values()].filter((t) => t.status === 'merged').length;
   ctx.err(`Reopening run ${runId} (${before.status}): ${merged} of ${engine.state.tasks.size} task(s) merged so far.`);
   for (const line of settingsLines(engine.state, before, backend?.note ?? null)) ctx.err(line);
