@@ -9,7 +9,7 @@ import type { Approver } from '../core/approver';
 import type { PriceTable } from '../core/ledger';
 import { describeSandboxState } from '../core/sandbox';
 import type { Sandbox } from '../core/sandbox';
-import type { ModelResponse } from '../core/model';
+import type { ModelClient, ModelResponse } from '../core/model';
 import type { Plan } from '../core/plan';
 import { RunEngine } from '../core/runEngine';
 import type { SettingsOverrides } from '../core/runSettings';
@@ -99,16 +99,39 @@ async function requireSandbox(ws: Workspace): Promise<void> {
  */
 export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  return launchIn(
+    { ws, settings, model: input.backend.client, approver: input.approver, log: input.log, dirtyAdvice },
+    work,
+  );
+}
+
+/** An opened workspace with a run's settings, its model, who answers asks, and where lines go. */
+export interface EngineSite {
+  ws: Workspace;
+  settings: Settings;
+  model: ModelClient;
+  approver?: Approver;
+  log: (message: string) => void;
+  /** The refusal of a dirty checkout in this front end's words (the files it has uncommitted). */
+  dirtyAdvice: (files: readonly string[]) => string;
+}
+
+/**
+ * Start a new run of `work` in an opened workspace (see launchRun): the panel and the headless
+ * MCP server (src/app/runFleet.ts) build their engines here, so both start runs the same way.
+ */
+export async function launchIn(site: EngineSite, work: PlannedWork): Promise<DrivenRun> {
+  const { ws, settings } = site;
   await requireSandbox(ws);
-  for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
+  for (const line of await reconcileWorktrees(ws, settings)) site.log(line);
   const base = await ws.repo.resolveBase(settings.dirty);
-  if (!base.ok) throw new LeadError(base.reason === 'dirty' ? dirtyAdvice(base.files) : base.message, 'refused');
+  if (!base.ok) throw new LeadError(base.reason === 'dirty' ? site.dirtyAdvice(base.files) : base.message, 'refused');
   const checks = await resolveChecks(ws, settings);
-  input.log(
+  site.log(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const runId = newRunId();
-  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
+  const deps = engineDeps(ws, settings, site.model, runId, site.approver);
   const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), {
     plan: work.plan,
     repoView: work.repoView,
@@ -129,17 +152,27 @@ export async function reopenRun(
   overrides: SettingsOverrides = {},
 ): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  return reopenIn(
+    { ws, settings, model: input.backend.client, approver: input.approver, log: input.log, dirtyAdvice },
+    runId,
+    overrides,
+  );
+}
+
+/** Reopen an existing run in an opened workspace (see reopenRun); the caller holds the run's lock. */
+export async function reopenIn(site: EngineSite, runId: string, overrides: SettingsOverrides = {}): Promise<DrivenRun> {
+  const { ws, settings } = site;
   await requireSandbox(ws);
   const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
     throw e;
   });
-  if (stored.torn) input.log(`Note: ${stored.torn}.`);
+  if (stored.torn) site.log(`Note: ${stored.torn}.`);
   // The caller holds the run's lock (see Board.reopen).
-  for (const line of await reapLeftovers(ws, runId)) input.log(line);
+  for (const line of await reapLeftovers(ws, runId)) site.log(line);
   const checks = await resolveChecks(ws, settings);
-  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
+  const deps = engineDeps(ws, settings, site.model, runId, site.approver);
   const journal = deps.journal as JournalFile;
   try {
     const engine = RunEngine.resume(

@@ -9,6 +9,7 @@ import { auditCommand } from './commands/audit';
 import { cleanCommand } from './commands/clean';
 import { diffCommand } from './commands/diff';
 import { exportCommand } from './commands/export';
+import { mcpCommand } from './commands/mcp';
 import { planCommand } from './commands/plan';
 import { acceptCommand, rejectCommand, reviseCommand } from './commands/review';
 import { runCommand } from './commands/run';
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   diff: diffCommand,
   transcript: transcriptCommand,
   export: exportCommand,
+  mcp: mcpCommand,
 };
 
 /** Run the command line; resolves with the exit code. */
