@@ -36,7 +36,10 @@ test('the activation bundle holds no git, engine, openai client or zod', async (
   ];
   const found = inputs.filter((f) => forbidden.some((re) => re.test(f)));
   assert.deepEqual(found, [], `loaded at activation:\n${found.join('\n')}`);
-  assert.ok(inputs.includes('src/host/mcpServerProvider.ts'), "Foreman's MCP server is offered to VS Code at activation");
+  assert.ok(
+    inputs.includes('src/host/mcpServerProvider.ts'),
+    "Foreman's MCP server is offered to VS Code at activation",
+  );
 });
 
 test('the Lead bundle holds the session, git reads and the validators', async () => {
