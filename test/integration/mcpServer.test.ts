@@ -15,7 +15,11 @@ import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, ElicitResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { ScriptedServer } from '../../src/scripted/server';
 import { toolCall } from '../../src/scripted/scenario';
@@ -164,6 +168,8 @@ test('a rebound Host or a foreign Origin is refused 403, even with the token', a
 
 test('a client plans, runs with progress, reads status, diff, transcript and resources, accepts, and applies with confirmation', async () => {
   const client = await connect();
+  const logs: string[] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(String(n.params.data)));
   const tools = (await client.listTools()).tools.map((t) => t.name);
   for (const name of [
     'plan',
@@ -196,6 +202,9 @@ test('a client plans, runs with progress, reads status, diff, transcript and res
   for (let i = 1; i < progress.length; i++)
     assert.ok(progress[i].progress > progress[i - 1].progress, 'progress grows');
   assert.match(progress.at(-1)?.message ?? '', /strings verified.*numbers verified.*run review/);
+  await waitFor("Foreman's log lines as MCP log messages", () =>
+    logs.some((l) => l.startsWith(`Run ${runId} started`)),
+  );
 
   const status = await call(client, 'status', { runId });
   const usage = status.structured?.usage as { unpriced: number; cost: number | null; requests: number };

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { RunFleet } from '../../app/runFleet';
 import { openWorkspace } from '../../app/workspace';
@@ -32,12 +33,28 @@ export const mcpCommand: CommandHandler = async (ctx) => {
     throw new UsageError(
       '--approve prompt needs a terminal, and foreman mcp has none to ask on: use --approve never (the default) or --approve policy',
     );
-  const fleet = await openFleet(ctx);
-  const deps = { fleet, version: foremanVersion(), log: (line: string) => ctx.err(line) };
+  // Foreman's lines go to standard error and, as MCP log messages, to every connected client.
+  const servers = new Set<McpServer>();
+  const log = (line: string): void => {
+    ctx.err(line);
+    for (const server of servers)
+      if (server.isConnected())
+        server.sendLoggingMessage({ level: 'info', logger: 'foreman', data: line }).catch(() => undefined);
+  };
+  const fleet = await openFleet(ctx, log);
+  const deps = { fleet, version: foremanVersion(), log };
+  const create = (): McpServer => {
+    const server = createForemanMcpServer(deps);
+    servers.add(server);
+    const closed = server.server.onclose;
+    server.server.onclose = () => {
+      servers.delete(server);
+      closed?.();
+    };
+    return server;
+  };
   try {
-    return ctx.cl.mcp.http
-      ? await serveHttp(ctx, () => createForemanMcpServer(deps))
-      : await serveStdio(ctx, createForemanMcpServer(deps));
+    return ctx.cl.mcp.http ? await serveHttp(ctx, create) : await serveStdio(ctx, create());
   } finally {
     ctx.err('Stopping the runs this server drives (their work is kept) …');
     await fleet.shutdown();
@@ -45,7 +62,7 @@ export const mcpCommand: CommandHandler = async (ctx) => {
 };
 
 /** The fleet of this server's runs, with the sandbox's state and how asks are answered said on stderr. */
-async function openFleet(ctx: CommandContext): Promise<RunFleet> {
+async function openFleet(ctx: CommandContext, log: (line: string) => void): Promise<RunFleet> {
   const mode = ctx.cl.approve ?? 'never';
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings); // not a repository: said before anything is served
   const state = await ws.runners.state();
@@ -68,11 +85,11 @@ async function openFleet(ctx: CommandContext): Promise<RunFleet> {
     flags: ctx.cl.flags,
     maxTasks: ctx.cl.maxTasks,
     approver: approvals.approver,
-    log: (line) => ctx.err(line),
+    log,
   });
 }
 
-async function serveStdio(ctx: CommandContext, server: ReturnType<typeof createForemanMcpServer>): Promise<number> {
+async function serveStdio(ctx: CommandContext, server: McpServer): Promise<number> {
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
   // The client ends the session by closing our standard input.
@@ -85,10 +102,7 @@ async function serveStdio(ctx: CommandContext, server: ReturnType<typeof createF
   return EXIT.ok;
 }
 
-async function serveHttp(
-  ctx: CommandContext,
-  createServer: () => ReturnType<typeof createForemanMcpServer>,
-): Promise<number> {
+async function serveHttp(ctx: CommandContext, createServer: () => McpServer): Promise<number> {
   const fromEnv = process.env[TOKEN_VARIABLE]?.trim();
   const token = ctx.cl.mcp.noToken ? null : fromEnv || randomBytes(24).toString('base64url');
   const endpoint = await serveMcpHttp({ port: ctx.cl.mcp.port, token, createServer, log: (line) => ctx.err(line) });
