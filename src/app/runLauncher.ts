@@ -1,5 +1,6 @@
 /**
- * Engines for the Lead panel, built the way `foreman run` builds them (src/cli/commands/run.ts):
+ * Engines for the Lead panel and the MCP server's fleet (runFleet.ts), built the way `foreman run`
+ * builds them (src/cli/commands/run.ts):
  * a new run (retention of old worktrees, the base commit, checks, the engine, the planner's
  * requests booked), or an existing run reopened from its journal for a resume or a decision. The
  * caller drives the engine and holds the run's lock while it does.
