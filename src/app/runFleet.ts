@@ -190,6 +190,12 @@ export class RunFleet {
     return { state, ledger: Ledger.fromEvents(events), live: false, torn, at: events.at(-1)?.t ?? Date.now() };
   }
 
+  /** The live state of a run this process drives (no journal read), else null. */
+  liveState(runId: string): RunState | null {
+    const board = this.boards.get(runId);
+    return board?.live ? board.state : null;
+  }
+
   /** Whether this process is driving the run now. */
   isLive(runId: string): boolean {
     return this.boards.get(runId)?.live ?? false;

@@ -159,7 +159,8 @@ export async function waitWithProgress(
   const send = async (): Promise<void> => {
     timer = undefined;
     if (token === undefined || signal.aborted) return;
-    const { state } = await fleet.read(runId);
+    // The engine's own state while it drives (cheap); the journal's once the drive has ended.
+    const state = fleet.liveState(runId) ?? (await fleet.read(runId)).state;
     if (state.lastSeq <= lastProgress) return;
     lastProgress = state.lastSeq;
     lastSent = Date.now();
