@@ -6,6 +6,8 @@
  * notifications arrive while it moves), reads the status (unpriced, never $0), a task's diff and
  * transcript, the run and its journal as resources, accepts the tasks, and applies the run: refused
  * to a client that cannot ask the user, not done when the user declines, done when they confirm.
+ * A second run is stopped while an agent waits, resumed, and has a task rejected; a cancelled plan
+ * request cancels the backend request; command-line mistakes are refused before anything is served.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +26,18 @@ import type { CallToolResult, ElicitResult, Progress } from '@modelcontextprotoc
 import type { ScriptedServer } from '../../src/scripted/server';
 import { toolCall } from '../../src/scripted/scenario';
 import { cleanEnv } from './tempRepo';
-import { deferred, makeRepo, planReply, PROJECT_ROOT, rawTask, spawnCli, startServer, waitFor } from './runHarness';
+import {
+  deferred,
+  makeRepo,
+  planReply,
+  PROJECT_ROOT,
+  rawTask,
+  routeOfBody,
+  runCli,
+  spawnCli,
+  startServer,
+  waitFor,
+} from './runHarness';
 import type { CliProcess, TempRepo } from './runHarness';
 
 const TASKS = [
@@ -42,6 +55,18 @@ let token: string;
 let runId: string;
 /** While set, the backend holds planner requests until it resolves. */
 let holdPlanner: Promise<void> | null = null;
+/** While set, the backend holds agents' requests until it resolves. */
+let holdAgents: Promise<void> | null = null;
+/** Which run of the test the agents write for: each writes its file with this round in it. */
+let round = 1;
+
+/** An agent that writes `path` (marked with the round, so a later run changes it again) and finishes. */
+function writer(path: string, content: string, summary: string) {
+  return [
+    () => toolCall('write_file', { path, content: round === 1 ? content : `${content}// round ${round}\n` }),
+    toolCall('finish', { summary }),
+  ];
+}
 
 before(async () => {
   repo = makeRepo();
@@ -49,17 +74,18 @@ before(async () => {
     {
       planner: [planReply(TASKS)],
       agents: {
-        strings: [
-          toolCall('write_file', { path: 'src/strings.js', content: STRINGS }),
-          toolCall('finish', { summary: 'shout' }),
-        ],
-        numbers: [
-          toolCall('write_file', { path: 'src/numbers.js', content: NUMBERS }),
-          toolCall('finish', { summary: 'double' }),
-        ],
+        strings: writer('src/strings.js', STRINGS, 'shout'),
+        numbers: writer('src/numbers.js', NUMBERS, 'double'),
       },
     },
-    { gate: (route) => (route.role === 'planner' && holdPlanner ? holdPlanner : undefined) },
+    {
+      gate: (route) =>
+        route.role === 'planner' && holdPlanner
+          ? holdPlanner
+          : route.role === 'agent' && holdAgents
+            ? holdAgents
+            : undefined,
+    },
   );
   foreman = spawnCli(['mcp', '--http', '--port', '0', '--hold', '--no-checks', '--no-review'], {
     repo,
@@ -319,4 +345,61 @@ test('over stdio, a client started `foreman mcp` itself and reads the same run',
   assert.ok(notRunning.result.isError);
   assert.match(notRunning.text, /is not running in this Foreman process/);
   await client.close();
+});
+
+test('stop_run stops a run the server drives, resume_run goes on with it, reject_task discards a task', async () => {
+  round = 2;
+  const held = deferred();
+  holdAgents = held.promise;
+  const client = await connect();
+  try {
+    const planned = await call(client, 'plan', { spec: 'Mark both helpers with the round.' });
+    const agentRequests = () => backend.requests.filter((r) => routeOfBody(r.body).role === 'agent').length;
+    const before = agentRequests();
+    const started = await call(client, 'start_run', { planId: planned.structured?.planId });
+    assert.ok(!started.result.isError, started.text);
+    const id = started.structured?.runId as string;
+    assert.match(started.text, /goes on in the background/);
+    await waitFor('an agent request held at the backend', () => agentRequests() > before);
+    const stopped = await call(client, 'stop_run', { runId: id });
+    assert.match(stopped.text, new RegExp(`Stopping run ${id}`));
+    const afterStop = await call(client, 'wait_for_run', { runId: id, timeoutSeconds: 60 });
+    assert.equal(afterStop.structured?.status, 'stopped', afterStop.text);
+    holdAgents = null;
+    held.resolve();
+    const resumed = await call(client, 'resume_run', { runId: id });
+    assert.ok(!resumed.result.isError, resumed.text);
+    const review = await call(client, 'wait_for_run', { runId: id, timeoutSeconds: 60 });
+    assert.equal(review.structured?.status, 'review', review.text);
+    const rejected = await call(client, 'reject_task', { runId: id, taskIds: ['numbers'] });
+    assert.ok(!rejected.result.isError, rejected.text);
+    await call(client, 'wait_for_run', { runId: id, timeoutSeconds: 60 });
+    const status = await call(client, 'status', { runId: id });
+    const tasks = status.structured?.tasks as { id: string; status: string }[];
+    assert.deepEqual(
+      tasks.map((t) => `${t.id} ${t.status}`),
+      ['strings verified', 'numbers rejected'],
+    );
+    const diff = await call(client, 'task_diff', { runId: id, taskId: 'strings' });
+    assert.match(diff.text, /\+\/\/ round 2/, 'the resumed agent did its work');
+  } finally {
+    holdAgents = null;
+    held.resolve();
+    await client.close();
+  }
+});
+
+test('mistakes on the command line: exit 2 with a sentence, before anything is served', async () => {
+  const cases: [string[], RegExp][] = [
+    [['mcp', '--port', '5'], /--port and --no-token go with foreman mcp --http/],
+    [['mcp', '--http', '--port', '70000'], /--port needs a port number from 0 to 65535, not "70000"/],
+    [['mcp', '--http', '--approve', 'prompt'], /--approve prompt needs a terminal, and foreman mcp has none/],
+    [['mcp', 'extra'], /foreman mcp takes no arguments/],
+  ];
+  for (const [args, sentence] of cases) {
+    const r = await runCli(args, { repo });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, sentence);
+    assert.equal(r.stdout, '', 'no URL is printed');
+  }
 });
