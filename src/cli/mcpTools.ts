@@ -292,12 +292,16 @@ async function applyTool(
 ): Promise<CallToolResult> {
   const how = mode === 'squash' ? 'as one commit' : 'as a merge';
   const command = `foreman apply ${id}${mode === 'merge' ? ' --mode merge' : ''}`;
+  const { state, live } = await fleet.read(id); // an unknown run says so first
   if (!server.server.getClientCapabilities()?.elicitation?.form)
     return refusal(
       `Applying run ${id} changes your branch, so Foreman asks you to confirm first, and this client cannot ask (it did not declare MCP form elicitation). To apply it, run \`${command}\` in the repository yourself.`,
     );
-  const { state } = await fleet.read(id);
   const merged = [...state.tasks.values()].filter((t) => t.status === 'merged').map((t) => t.id);
+  // Refusals the apply would give anyway are given before the user is asked for nothing.
+  if (live) return refusal(`Run ${id} is still running; apply it when it has finished (wait_for_run).`);
+  if (merged.length === 0)
+    return refusal(`Run ${id} has nothing merged into its integration branch; there is nothing to apply.`);
   const reply = await server.server.elicitInput(
     {
       mode: 'form',

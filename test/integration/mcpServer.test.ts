@@ -382,6 +382,16 @@ test('stop_run stops a run the server drives, resume_run goes on with it, reject
     );
     const diff = await call(client, 'task_diff', { runId: id, taskId: 'strings' });
     assert.match(diff.text, /\+\/\/ round 2/, 'the resumed agent did its work');
+    let asked = 0;
+    const confirming = await connect(() => {
+      asked += 1;
+      return { action: 'accept', content: { confirm: true } };
+    });
+    const nothing = await call(confirming, 'apply_run', { runId: id });
+    assert.ok(nothing.result.isError);
+    assert.match(nothing.text, /has nothing merged into its integration branch; there is nothing to apply/);
+    assert.equal(asked, 0, 'the user is not asked about an apply that cannot happen');
+    await confirming.close();
   } finally {
     holdAgents = null;
     held.resolve();
