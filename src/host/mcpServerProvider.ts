@@ -2,9 +2,13 @@
  * Foreman's MCP server offered to VS Code's own MCP support, so other agents in the editor (Copilot
  * Chat's agent mode, for one) can hand work to the fleet: one stdio server definition that runs
  * `foreman mcp` (this extension's dist/cli.js, with the editor's own Node) in the workspace's
- * first folder. `vscode.lm.registerMcpServerDefinitionProvider` and `McpStdioServerDefinition`
- * arrived in VS Code 1.101, after our minimum (1.100, whose @types/vscode lacks them): they are
- * looked up at run time, and on an older VS Code nothing is registered and the log says so.
+ * first folder. `vscode.lm.registerMcpServerDefinitionProvider` and `McpStdioServerDefinition` are
+ * in VS Code 1.100 already (our minimum), but not in its @types/vscode, which 1.101 gained with the
+ * API's final form: they are looked up at run time and typed here. 1.100 wants the provider declared
+ * under `contributes.modelContextServerCollections`, 1.101 and later under
+ * `mcpServerDefinitionProviders`; package.json declares it under both (test/e2e/mcpProvider.test.ts
+ * sees VS Code 1.100 list it). Where neither function nor class exists, nothing is registered and
+ * the log says so.
  *
  * When VS Code starts the server, the backend the Lead panel would choose first (the
  * `foreman.defaultBackend`, else the first of `foreman.backends`) is handed to it in FOREMAN_BASE_URL
@@ -16,10 +20,13 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 
-/** The provider's id, as package.json's `contributes.mcpServerDefinitionProviders` declares it. */
+/**
+ * The provider's id, as package.json declares it under `mcpServerDefinitionProviders` (VS Code 1.101
+ * and later) and `modelContextServerCollections` (VS Code 1.100).
+ */
 export const MCP_PROVIDER_ID = 'foreman.mcpServer';
 
-/** A stdio server definition (VS Code 1.101's McpStdioServerDefinition), as far as Foreman uses it. */
+/** A stdio server definition (VS Code's McpStdioServerDefinition), as far as Foreman uses it. */
 interface StdioDefinition {
   readonly label: string;
   cwd?: vscode.Uri;
@@ -34,7 +41,7 @@ type StdioDefinitionClass = new (
   version?: string,
 ) => StdioDefinition;
 
-/** VS Code 1.101's McpServerDefinitionProvider, as far as Foreman uses it. */
+/** VS Code's McpServerDefinitionProvider, as far as Foreman uses it. */
 interface DefinitionProvider {
   onDidChangeMcpServerDefinitions?: vscode.Event<void>;
   provideMcpServerDefinitions(token: vscode.CancellationToken): vscode.ProviderResult<StdioDefinition[]>;
@@ -59,7 +66,7 @@ export function registerMcpServerProvider(deps: McpProviderDeps): vscode.Disposa
     .McpStdioServerDefinition;
   if (typeof register !== 'function' || typeof Definition !== 'function') {
     deps.log.info(
-      `VS Code ${vscode.version} cannot take MCP servers from extensions (that needs 1.101 or later): to use Foreman from another agent, run \`foreman mcp\` in the repository and add it to .vscode/mcp.json.`,
+      `VS Code ${vscode.version} cannot take MCP servers from extensions: to use Foreman from another agent, add \`foreman mcp\` to .vscode/mcp.json (see docs/cli.md).`,
     );
     return new vscode.Disposable(() => undefined);
   }
