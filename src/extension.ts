@@ -12,6 +12,7 @@ import { createApiKeys } from './host/apiKeys';
 import { registerCommands } from './host/commands';
 import { LEAD_VIEW_ID, LeadPanel } from './host/leadPanel';
 import type { ReviewOpeners } from './host/panelRequests';
+import { registerMcpServerProvider } from './host/mcpServerProvider';
 import { createReviewFeatures } from './host/review';
 import { registerRunsCommand } from './host/runsOutput';
 import { SessionHolder } from './host/sessionHolder';
@@ -77,6 +78,15 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
   add('status bar', () => createStatusBar(session));
   add('changes refresh', () => session.onDidChange(() => review?.refresh()));
   add('settings and trust listeners', () => watchSettingsAndTrust(context, session, log));
+  const manifest = context.extension.packageJSON as { version?: string };
+  add('MCP server definition', () =>
+    registerMcpServerProvider({
+      extensionPath: context.extensionPath,
+      version: manifest.version ?? '0.0.0',
+      secrets: context.secrets,
+      log,
+    }),
+  );
 
   const activateMs = performance.now() - activateStarted;
   const activationMs = codeMs + activateMs;

@@ -1,5 +1,6 @@
 /**
- * Engines for the Lead panel, built the way `foreman run` builds them (src/cli/commands/run.ts):
+ * Engines for the Lead panel and the MCP server's fleet (runFleet.ts), built the way `foreman run`
+ * builds them (src/cli/commands/run.ts):
  * a new run (retention of old worktrees, the base commit, checks, the engine, the planner's
  * requests booked), or an existing run reopened from its journal for a resume or a decision. The
  * caller drives the engine and holds the run's lock while it does.
@@ -11,7 +12,7 @@ import type { Approver } from '../core/approver';
 import type { PriceTable } from '../core/ledger';
 import { describeSandboxState } from '../core/sandbox';
 import type { Sandbox } from '../core/sandbox';
-import type { ModelResponse } from '../core/model';
+import type { ModelClient, ModelResponse } from '../core/model';
 import type { Plan } from '../core/plan';
 import { RunEngine } from '../core/runEngine';
 import type { SettingsOverrides } from '../core/runSettings';
@@ -20,6 +21,7 @@ import { newRunId } from '../infra/journalFile';
 import { acquireLock } from '../infra/runLock';
 import type { RunOptions } from '../protocol/panel';
 import type { ResolvedBackend } from './backends';
+import type { NoticeRelay } from './fabric';
 import { readStoredRun } from './history';
 import { LeadError } from './leadApi';
 import { SettingsError } from './settings';
@@ -130,31 +132,62 @@ async function requireSandbox(ws: Workspace): Promise<void> {
  */
 export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  return launchIn(
+    {
+      ws,
+      settings,
+      model: input.backend.client,
+      reviewer: input.backend.roles.reviewer,
+      notices: input.backend.notices,
+      mcp: await runMcp(input, ws),
+      approver: input.approver,
+      log: input.log,
+      dirtyAdvice,
+    },
+    work,
+  );
+}
+
+/** An opened workspace with a run's settings, its model, who answers asks, and where lines go. */
+export interface EngineSite {
+  ws: Workspace;
+  settings: Settings;
+  model: ModelClient;
+  /** The reviewer's model; the agents' when absent. */
+  reviewer?: ModelClient;
+  /** The developer's MCP servers for the run's agents, if any. */
+  mcp?: McpPort | null;
+  /** Where the backends' notices (a fallback taken, a replica out) go once the engine exists. */
+  notices?: NoticeRelay;
+  approver?: Approver;
+  log: (message: string) => void;
+  /** The refusal of a dirty checkout in this front end's words (the files it has uncommitted). */
+  dirtyAdvice: (files: readonly string[]) => string;
+}
+
+/**
+ * Start a new run of `work` in an opened workspace (see launchRun): the panel and the headless
+ * MCP server (src/app/runFleet.ts) build their engines here, so both start runs the same way.
+ */
+export async function launchIn(site: EngineSite, work: PlannedWork): Promise<DrivenRun> {
+  const { ws, settings } = site;
   await requireSandbox(ws);
-  for (const line of await reconcileWorktrees(ws, settings)) input.log(line);
+  for (const line of await reconcileWorktrees(ws, settings)) site.log(line);
   const base = await ws.repo.resolveBase(settings.dirty);
-  if (!base.ok) throw new LeadError(base.reason === 'dirty' ? dirtyAdvice(base.files) : base.message, 'refused');
+  if (!base.ok) throw new LeadError(base.reason === 'dirty' ? site.dirtyAdvice(base.files) : base.message, 'refused');
   const checks = await resolveChecks(ws, settings);
-  input.log(
+  site.log(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const runId = newRunId();
-  const deps = engineDeps(
-    ws,
-    settings,
-    input.backend.client,
-    runId,
-    input.approver,
-    input.backend.roles.reviewer,
-    await runMcp(input, ws),
-  );
+  const deps = engineDeps(ws, settings, site.model, runId, site.approver, site.reviewer, site.mcp ?? null);
   const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), {
     plan: work.plan,
     repoView: work.repoView,
     base,
   });
   engine.recordPlanningResponses(work.responses);
-  input.backend.notices.attach(engine);
+  site.notices?.attach(engine);
   return { ws, engine, journal: deps.journal as JournalFile };
 }
 
@@ -169,25 +202,37 @@ export async function reopenRun(
   overrides: SettingsOverrides = {},
 ): Promise<DrivenRun> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
+  return reopenIn(
+    {
+      ws,
+      settings,
+      model: input.backend.client,
+      reviewer: input.backend.roles.reviewer,
+      notices: input.backend.notices,
+      mcp: await runMcp(input, ws),
+      approver: input.approver,
+      log: input.log,
+      dirtyAdvice,
+    },
+    runId,
+    overrides,
+  );
+}
+
+/** Reopen an existing run in an opened workspace (see reopenRun); the caller holds the run's lock. */
+export async function reopenIn(site: EngineSite, runId: string, overrides: SettingsOverrides = {}): Promise<DrivenRun> {
+  const { ws, settings } = site;
   await requireSandbox(ws);
   const stored = await readStoredRun(ws.repo.stateDir, runId).catch((e: unknown) => {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new LeadError(`There is no run ${runId} in this repository.`, 'notFound');
     throw e;
   });
-  if (stored.torn) input.log(`Note: ${stored.torn}.`);
+  if (stored.torn) site.log(`Note: ${stored.torn}.`);
   // The caller holds the run's lock (see Board.reopen).
-  for (const line of await reapLeftovers(ws, runId)) input.log(line);
+  for (const line of await reapLeftovers(ws, runId)) site.log(line);
   const checks = await resolveChecks(ws, settings);
-  const deps = engineDeps(
-    ws,
-    settings,
-    input.backend.client,
-    runId,
-    input.approver,
-    input.backend.roles.reviewer,
-    await runMcp(input, ws),
-  );
+  const deps = engineDeps(ws, settings, site.model, runId, site.approver, site.reviewer, site.mcp ?? null);
   const journal = deps.journal as JournalFile;
   try {
     const engine = RunEngine.resume(
@@ -197,7 +242,7 @@ export async function reopenRun(
       await repositoryView(ws),
       overrides,
     );
-    input.backend.notices.attach(engine);
+    site.notices?.attach(engine);
     return { ws, engine, journal };
   } catch (e) {
     journal.close();

@@ -10,6 +10,7 @@ import { backendsCommand } from './commands/backends';
 import { cleanCommand } from './commands/clean';
 import { diffCommand } from './commands/diff';
 import { exportCommand } from './commands/export';
+import { mcpCommand } from './commands/mcp';
 import { planCommand } from './commands/plan';
 import { acceptCommand, rejectCommand, reviseCommand } from './commands/review';
 import { runCommand } from './commands/run';
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, CommandHandler> = {
   transcript: transcriptCommand,
   export: exportCommand,
   backends: backendsCommand,
+  mcp: mcpCommand,
 };
 
 /** Run the command line; resolves with the exit code. */

@@ -38,6 +38,10 @@ Usage:
   foreman export <run> --format otlp [--endpoint URL] | --format otel-json [--out FILE]
                                                the run's trace (run, tasks, model requests, tool
                                                calls) to an OpenTelemetry collector, or as OTLP JSON
+  foreman mcp [--http [--port N] [--no-token]] serve Foreman as an MCP server: over stdio, or over
+                                               Streamable HTTP on 127.0.0.1 (URL on the first line
+                                               of stdout; a bearer token from FOREMAN_MCP_TOKEN,
+                                               else generated and printed on the second line)
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
@@ -138,6 +142,9 @@ const OPTIONS = {
   stat: { type: 'boolean' },
   full: { type: 'boolean' },
   json: { type: 'boolean' },
+  http: { type: 'boolean' },
+  port: { type: 'string' },
+  'no-token': { type: 'boolean' },
   verbose: { type: 'boolean' },
   cwd: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -197,6 +204,8 @@ export interface CommandLine {
   /** `backends --fresh`: probe again instead of using what was learned within the hour. */
   fresh: boolean;
   json: boolean;
+  /** `mcp --http`: serve over Streamable HTTP instead of stdio, on `port` (0: a free one), with a token unless `noToken`. */
+  mcp: { http: boolean; port: number; noToken: boolean };
   verbose: boolean;
   cwd: string;
   help: boolean;
@@ -235,6 +244,7 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     full: v.full ?? false,
     fresh: v.fresh ?? false,
     json: v.json ?? false,
+    mcp: mcpOptions(v),
     verbose: v.verbose ?? false,
     cwd: v.cwd ?? cwd,
     help: v.help ?? false,
@@ -242,6 +252,14 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
 }
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function mcpOptions(v: Values): CommandLine['mcp'] {
+  const port = int(v.port, '--port', 0) ?? 0;
+  if (port > 65535) throw new UsageError(`--port needs a port number from 0 to 65535, not "${v.port}"`);
+  if ((v.port !== undefined || v['no-token']) && !v.http)
+    throw new UsageError('--port and --no-token go with foreman mcp --http');
+  return { http: v.http ?? false, port, noToken: v['no-token'] ?? false };
+}
 
 function settingFlags(v: Values): SettingFlags {
   return {

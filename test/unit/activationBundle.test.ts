@@ -30,9 +30,16 @@ test('the activation bundle holds no git, engine, openai client or zod', async (
     /^src\/core\/(runEngine|taskPipeline|agent)\.ts$/,
     /^src\/app\/leadSession\.ts$/,
     /^src\/protocol\/panel\.ts$/,
+    // The MCP server runs as `foreman mcp` (dist/cli.js); the extension only names it to VS Code.
+    /(^|\/)node_modules\/@modelcontextprotocol\//,
+    /^src\/cli\//,
   ];
   const found = inputs.filter((f) => forbidden.some((re) => re.test(f)));
   assert.deepEqual(found, [], `loaded at activation:\n${found.join('\n')}`);
+  assert.ok(
+    inputs.includes('src/host/mcpServerProvider.ts'),
+    "Foreman's MCP server is offered to VS Code at activation",
+  );
 });
 
 test('the Lead bundle holds the session, git reads and the validators', async () => {

@@ -126,7 +126,11 @@ const RULES: Readonly<Record<Layer, LayerRule>> = {
     packages: isPackage('zod'),
   },
   app: { layers: ['core', 'infra', 'scripted', 'protocol', 'app'], packages: (n) => isNode(n) || isPackage('zod')(n) },
-  cli: { layers: ['core', 'infra', 'app', 'cli'], packages: isNode },
+  cli: {
+    layers: ['core', 'infra', 'app', 'cli'],
+    // The MCP server (src/cli/mcp*.ts): the SDK, and zod for its tools' input schemas.
+    packages: (n) => isNode(n) || isPackage('@modelcontextprotocol/sdk', 'zod')(n),
+  },
   host: {
     layers: ['core', 'infra', 'protocol', 'app', 'host'],
     packages: (n) => isNode(n) || isPackage('vscode')(n),

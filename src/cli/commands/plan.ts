@@ -5,10 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { RunEstimate } from '../../core/estimate';
-import { priceFor } from '../../core/ledger';
+import type { Budgets } from '../../core/budget';
 import type { ModelClient, ModelResponse } from '../../core/model';
 import type { Plan } from '../../core/plan';
-import { planSpec } from '../../core/planner';
 import { loadPlan, savePlan } from '../../infra/planFile';
 import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
@@ -16,8 +15,8 @@ import { fmtCost, fmtTokens, renderPlan } from '../render';
 import { UsageError } from '../options';
 import { openWorkspace, repositoryView, roleClients } from '../../app/workspace';
 import { errorMessage } from '../../core/errors';
-import { CostHistory } from '../../app/costHistory';
-import { estimatePlan, overBudgetText, promptPrefixTokens } from '../../app/planDraft';
+import { overBudgetText } from '../../app/planDraft';
+import { estimateWork, planWork } from '../../app/planWork';
 
 /** The spec text from the first argument or --spec-file. */
 export async function readSpec(ctx: CommandContext): Promise<string> {
@@ -63,54 +62,46 @@ export async function obtainPlan(
   }
   const spec = await readSpec(ctx);
   ctx.err(`Planning with ${model.model} at ${model.endpoint} …`);
-  const responses: ModelResponse[] = [];
-  const outcome = await planSpec({
-    spec,
-    repoView,
-    model,
-    maxTasks: ctx.cl.maxTasks,
-    onResponse: (r) => responses.push(r),
-  });
+  const outcome = await planWork(spec, repoView, model, { maxTasks: ctx.cl.maxTasks });
   if (!outcome.ok) {
     ctx.err(`Planning failed: ${outcome.message}`);
     for (const e of outcome.errors) ctx.err(`  - ${e}`);
     return outcome.reason === 'model' ? EXIT.backend : EXIT.runFailed;
   }
   if (outcome.repaired) ctx.err("(the planner's first answer was invalid; its repair was accepted)");
-  return { plan: outcome.plan, repoView, responses };
+  return { plan: outcome.plan, repoView, responses: outcome.responses };
 }
 
-/**
- * The run's estimated tokens and cost, from the shared prompt prefix, the price table and what
- * agent steps cost in this repository's finished runs (or, before it has any, its files' size).
- */
+/** The run's estimated tokens and cost (see estimateWork). */
 export async function estimateFor(
   ctx: CommandContext,
   planned: PlannedRun,
   model: ModelClient,
   repo: { root: string; stateDir: string },
 ): Promise<RunEstimate> {
-  return estimatePlan(planned.plan, promptPrefixTokens(planned.plan, planned.repoView), {
-    price: priceFor(ctx.settings.prices, model.model),
-    profile: await new CostHistory().profile(repo),
-    review: ctx.settings.review,
-  });
+  return estimateWork(ctx.settings, planned, model.model, repo);
 }
 
 /** Print the estimate with its range, and a warning when it is (or may be) over a budget. */
 export function printEstimate(ctx: CommandContext, estimate: RunEstimate): void {
+  for (const line of estimateLines(estimate, ctx.settings.budgets)) ctx.err(line);
+}
+
+/** The estimate with its range and assumptions, and a warning when it is (or may be) over a budget. */
+export function estimateLines(estimate: RunEstimate, budgets: Budgets): string[] {
   const t = estimate.total;
   const tokens = (x: RunEstimate['total']) => fmtTokens(x.input + x.output);
   const cost =
     t.cost === null ? '' : `, cost ${fmtCost(t.cost)} (${fmtCost(estimate.low.cost)}–${fmtCost(estimate.high.cost)})`;
-  ctx.err(
+  const lines = [
     `Estimate: ~${fmtTokens(t.input)} input (~${fmtTokens(t.cached)} cached), ~${fmtTokens(t.output)} output; ` +
       `~${tokens(t)} tokens in all, range ${tokens(estimate.low)}–${tokens(estimate.high)}${cost}` +
       (t.cost === null ? ', cost unknown (no price for this model)' : ''),
-  );
-  ctx.err(`  (${estimate.assumptions})`);
-  const warning = overBudgetText(ctx.settings.budgets, estimate);
-  if (warning) ctx.err(`Warning: ${warning}`);
+    `  (${estimate.assumptions})`,
+  ];
+  const warning = overBudgetText(budgets, estimate);
+  if (warning) lines.push(`Warning: ${warning}`);
+  return lines;
 }
 
 export const planCommand: CommandHandler = async (ctx) => {
