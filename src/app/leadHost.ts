@@ -7,6 +7,7 @@ import type { DeskAnswer } from '../core/approvalDesk';
 import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
 import type { SandboxSettings } from '../core/sandbox';
+import type { EnergySetting } from '../core/telemetry';
 import type { CheckSpec } from '../core/verify';
 
 /** One configured backend (`foreman.backends`). Never holds a key. */
@@ -19,6 +20,10 @@ export interface BackendSetting {
   requestTimeoutMs?: number;
   /** Per million tokens, by model. */
   prices?: Record<string, { input: number; cachedInput: number; output: number }>;
+  /** Its Prometheus text (default: `/metrics` at the base URL's host); null: not read. */
+  metricsUrl?: string | null;
+  /** How its GPUs' energy is read; absent: not measured (and said so). */
+  energy?: EnergySetting;
 }
 
 /** The editor's settings for Foreman (`foreman.*`), read fresh for every plan and run. */

@@ -12,6 +12,7 @@ import { checkEnvNames } from '../core/agentEnv';
 import { parseHostPatterns } from '../core/hostPatterns';
 import type { HostPattern } from '../core/hostPatterns';
 import { narrowNetwork } from '../core/sandbox';
+import { EnergySettingSchema } from '../core/telemetry';
 import type { NetworkChoice, SandboxSettings } from '../core/sandbox';
 
 /** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
@@ -36,6 +37,8 @@ const Backend = z
     maxConcurrentRequests: z.number().int().min(1).optional(),
     requestTimeoutMs: z.number().int().min(1000).optional(),
     prices: z.record(z.string(), Price).optional(),
+    metricsUrl: z.string().url('metricsUrl must be a URL').nullable().optional(),
+    energy: EnergySettingSchema.optional(),
   })
   .strict();
 
