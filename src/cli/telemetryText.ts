@@ -12,13 +12,13 @@ import { efficiency, energyReport } from '../core/telemetry';
 import type { TelemetryBook } from '../core/telemetry';
 import { table } from './render';
 
-/** A share 0..1 as a percentage, or "not reported". */
+/** A share 0..1 as a percentage, or n/a (the server does not say, or nothing was looked up). */
 function percent(value: number | null): string {
-  return value === null ? 'not reported' : `${Math.round(value * 100)}%`;
+  return value === null ? 'n/a' : `${Math.round(value * 100)}%`;
 }
 
 function count(value: number | null): string {
-  return value === null ? 'not reported' : String(Math.round(value));
+  return value === null ? 'n/a' : String(Math.round(value));
 }
 
 /** Joules in J or kJ. */
@@ -33,7 +33,7 @@ export function fmtTokPerJ(value: number | null): string {
 
 /** One backend's last reading in a line. */
 export function readingLine(r: BackendReading): string {
-  const rate = r.tokensPerSecond === null ? 'not reported' : `${Math.round(r.tokensPerSecond)}`;
+  const rate = r.tokensPerSecond === null ? 'n/a' : `${Math.round(r.tokensPerSecond)}`;
   return `${SERVER_NAMES[r.server]}: running ${count(r.running)}, waiting ${count(r.waiting)}, KV cache ${percent(r.kvCacheUse)}, prefix-cache hits ${percent(r.prefixHitRate)}, generation ${rate} tok/s (read ${new Date(r.atMs).toISOString().slice(11, 19)} UTC)`;
 }
 
