@@ -7,7 +7,11 @@
  * - saturation: output tokens/s from the first request to the last response, over the GPU's
  *   capacity (measured first with 64 requests that never end early);
  * - cache reuse after each agent's first request: cached ÷ prompt tokens of its later requests;
- * - tokens per joule over the same window, with the simulated power curve (idle 78 W to 695 W);
+ * - tokens per joule, measured the way a run measures a real GPU: the simulated GPU (power curve
+ *   idle 78 W to 695 W) serves a dcgm-exporter's text, the bench repository's foreman.json names
+ *   it as the backend's energy source, and the figures are the run's own (its journal's energy
+ *   intervals attributed to its requests, `foreman export`'s `energy`), checked against the GPU's
+ *   own joule counter over the same span;
  * - the same run with the backend held to 8 requests at once (`--max-requests 8`, the old fixed
  *   limit), to show what a full batch buys.
  *
@@ -23,7 +27,8 @@ import { listRunIds, readJournal, runJournalPath } from '../src/infra/journalFil
 import { SimulatedGpu } from '../src/scripted/gpu';
 import { scenarioResponder, toolCall } from '../src/scripted/scenario';
 import type { Scenario, Step } from '../src/scripted/scenario';
-import { createScriptedServer } from '../src/scripted/server';
+import { createScriptedServer, DCGM_PATH } from '../src/scripted/server';
+import { exportLedger } from '../src/core/ledgerExport';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist/cli.js');
@@ -48,10 +53,11 @@ function git(cwd: string, ...args: string[]): void {
 }
 
 /** A repository, and a plan of TASKS tasks each writing its own files over STEPS agent steps. */
-function setUp(dir: string): { repo: string; plan: string; scenario: Scenario } {
+function setUp(dir: string, dcgmUrl: string): { repo: string; plan: string; scenario: Scenario } {
   const repo = join(dir, 'repo');
   mkdirSync(join(repo, 'src'), { recursive: true });
   writeFileSync(join(repo, 'README.md'), '# fabric bench\n\nA repository for the GPU saturation bench.\n');
+  writeFileSync(join(repo, 'foreman.json'), JSON.stringify({ backend: { energy: { source: 'dcgm', url: dcgmUrl } } }));
   writeFileSync(join(repo, 'src', 'index.js'), "'use strict';\nmodule.exports = {};\n");
   git(repo, 'init', '-q', '-b', 'main');
   git(repo, 'add', '-A');
@@ -102,8 +108,13 @@ interface Measured {
   tokensPerSec: number;
   saturation: number;
   cacheReuse: number;
+  /** The run's own measurement (its journal): joules, idle joules, tokens per joule without and with idle. */
   joules: number;
+  idleJoules: number;
   tokensPerJoule: number;
+  tokensPerJouleWithIdle: number;
+  /** The GPU's own counter over the span the run measured, for a check. */
+  gpuJoules: number;
   exit: number | null;
   /** Requests in the batch, averaged over each fifth of the window. */
   profile: number[];
@@ -123,21 +134,25 @@ function profileOf(samples: number[], from: number, to: number): number[] {
 async function runOnce(label: string, extra: string[], capacity: number): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'foreman-bench-fabric-'));
   try {
-    const { repo, plan, scenario } = setUp(dir);
     const gpu = new SimulatedGpu({ slots: 64, speed: SPEED });
-    const play = scenarioResponder(scenario);
+    let play: ReturnType<typeof scenarioResponder> | null = null;
     let last = 0;
     const server = await createScriptedServer({
       gpu,
       model: 'bench-fabric',
-      responder: (request, ctx) => play(request, ctx),
+      responder: (request, ctx) => (play ?? scenarioResponder({ agents: {} }))(request, ctx),
     });
+    const { repo, plan, scenario } = setUp(dir, `${new URL(server.url).origin}${DCGM_PATH}`);
+    play = scenarioResponder(scenario);
+    // The GPU's own counter at each moment, to check the run's measurement against.
+    const counter: { at: number; joules: number }[] = [];
     // The last response: polled from the GPU's counters' movement (a response ends when its tokens do).
     let lastGenerated = 0;
     const occupancy: number[] = [];
     const watch = setInterval(() => {
       const snap = gpu.snapshot();
       occupancy.push(snap.running);
+      counter.push({ at: Date.now(), joules: snap.joules });
       const g = snap.generated;
       if (g > lastGenerated) {
         lastGenerated = g;
@@ -186,6 +201,11 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
     const stateDir = join(repo, '.git', 'foreman');
     const events: JournalEvent[] = (await readJournal(runJournalPath(stateDir, (await listRunIds(stateDir))[0])))
       .events;
+    const energy = exportLedger(events).energy.run;
+    if (!energy) throw new Error(`${label}: the run measured no energy\n${stderr.slice(-2000)}`);
+    const spans = events.flatMap((e) => (e.type === 'energy' ? [e] : []));
+    const gpuAt = (t: number) => counter.reduce((best, c) => (Math.abs(c.at - t) < Math.abs(best.at - t) ? c : best));
+    const gpuJoules = gpuAt(spans[spans.length - 1].toMs).joules - gpuAt(spans[0].fromMs).joules;
     return {
       label,
       wallS,
@@ -194,8 +214,11 @@ async function runOnce(label: string, extra: string[], capacity: number): Promis
       tokensPerSec: output / windowS,
       saturation: output / windowS / capacity,
       cacheReuse: cacheReuse(events),
-      joules: after.joules - before.joules,
-      tokensPerJoule: output / (after.joules - before.joules),
+      joules: energy.joules,
+      idleJoules: energy.idleJoules,
+      tokensPerJoule: energy.tokensPerJoule ?? 0,
+      tokensPerJouleWithIdle: energy.tokensPerJouleWithIdle ?? 0,
+      gpuJoules,
       exit,
       profile: profileOf(occupancy, (first - start) / 20, (last - start) / 20),
     };
@@ -230,17 +253,25 @@ async function main(): Promise<void> {
   console.log(`Simulated GPU: 64 slots, capacity measured ${f(capacity, 0)} output tokens/s (configured 3200)`);
   console.log(`Agents: ${STEPS} steps a task (~150 output tokens a step), reviews on, no checks\n`);
   console.log(
-    'run                              | wall s | first req → last resp s | output tok | tok/s  | saturation | cache reuse | J      | tok/J',
+    'run                              | wall s | first req → last resp s | output tok | tok/s  | saturation | cache reuse | J      | idle J | tok/J | tok/J with idle',
   );
   console.log(
-    '-------------------------------- | ------ | ----------------------- | ---------- | ------ | ---------- | ----------- | ------ | -----',
+    '-------------------------------- | ------ | ----------------------- | ---------- | ------ | ---------- | ----------- | ------ | ------ | ----- | ---------------',
   );
   for (const r of runs) {
     console.log(
       `${r.label.padEnd(32)} | ${f(r.wallS, 1).padStart(6)} | ${f(r.windowS, 1).padStart(23)} | ${f(r.output, 0).padStart(10)} | ` +
-        `${f(r.tokensPerSec, 0).padStart(6)} | ${f(r.saturation).padStart(10)} | ${f(r.cacheReuse).padStart(11)} | ${f(r.joules, 0).padStart(6)} | ${f(r.tokensPerJoule)}`,
+        `${f(r.tokensPerSec, 0).padStart(6)} | ${f(r.saturation).padStart(10)} | ${f(r.cacheReuse).padStart(11)} | ${f(r.joules, 0).padStart(6)} | ` +
+        `${f(r.idleJoules, 0).padStart(6)} | ${f(r.tokensPerJoule).padStart(5)} | ${f(r.tokensPerJouleWithIdle)}`,
     );
   }
+  console.log(
+    "\nEnergy as the run measured it (its journal, read from the GPU's dcgm-exporter text) against the GPU's own counter:",
+  );
+  for (const r of runs)
+    console.log(
+      `  ${r.label}: ${f(r.joules, 0)} J measured, ${f(r.gpuJoules, 0)} J counted (${f((100 * (r.joules - r.gpuJoules)) / r.gpuJoules, 1)}%)`,
+    );
   console.log('\nRequests in the batch (of 64), mean over each fifth of the window:');
   for (const r of runs) console.log(`  ${r.label}: ${r.profile.map((x) => x.toFixed(1)).join(' · ')}`);
   if (runs.length === 2)
