@@ -3,8 +3,9 @@
  * it reads each backend's Prometheus `/metrics` (core/backendMetrics.ts) and, where configured, its
  * GPUs' energy (infra/gpuEnergy.ts), and records what it read as journal events. It is cheap (one
  * small GET and at most one nvidia-smi or exporter read per backend per poll, never two at once)
- * and tolerant: a server without `/metrics` (404) is said once to expose none and not asked again;
- * one that cannot be reached is said once and asked again at the next poll; nothing is invented.
+ * and tolerant: a server without `/metrics` (404, or another 4xx) is said once to expose none and
+ * not asked again; one that cannot be reached is said once and asked again at the next poll;
+ * nothing is invented.
  */
 import { deriveReading, readScrape } from '../core/backendMetrics';
 import type { MetricsScrape } from '../core/backendMetrics';
@@ -140,7 +141,8 @@ class TargetWatcher {
     try {
       const res = await this.fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
       text = await res.text();
-      if (res.status === 404) {
+      if (res.status >= 400 && res.status < 500) {
+        // 404, or 401/403 on a hosted API: nothing there for Foreman; a server error may pass.
         this.metricsOff = true;
         this.say('metrics', `not exposed (${url} answered HTTP 404)`);
         return;
