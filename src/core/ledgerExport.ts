@@ -124,21 +124,10 @@ export function exportLedger(events: readonly JournalEvent[]): LedgerExport {
   const report = energyReport(book, ledger);
   const perRequest = requestJoules(book, ledger);
   const started = events.find((e) => e.type === 'run_started');
-  const energyOf = (key: string | null): Pick<ExportedTotals, 'joules' | 'tokensPerJoule'> => {
-    const share = report.run && (key === null ? null : report.run.byTask.get(key));
-    if (!report.run) return { joules: null, tokensPerJoule: null };
-    if (key === null) {
-      const busy = report.run.joules - report.run.idleJoules;
-      return { joules: busy, tokensPerJoule: tokensPerJoule(report.run.tokens, busy) };
-    }
-    return share
-      ? { joules: share.joules, tokensPerJoule: tokensPerJoule(share.tokens, share.joules) }
-      : { joules: 0, tokensPerJoule: null };
-  };
   const totals = (t: Readonly<TokenTotals>, key: string | null): ExportedTotals => ({
     ...t,
     tokensPerSecond: ledger.tokensPerSecond(key === null ? undefined : (rec) => rec.taskId === key),
-    ...energyOf(key),
+    ...energyOf(report.run, key),
   });
   let index = 0;
   return {
@@ -148,6 +137,23 @@ export function exportLedger(events: readonly JournalEvent[]): LedgerExport {
     total: totals(ledger.run, null),
     energy: exportedEnergy(report.backends, report.run),
   };
+}
+
+/**
+ * The joules and tokens per joule of a task (`key`), or of the run's requests together (null):
+ * attributed joules only, so idle draw is no one's; null figures where nothing was measured, and
+ * 0 J for a task none of whose work fell in a measured interval.
+ */
+function energyOf(run: EnergyAccount | null, key: string | null): Pick<ExportedTotals, 'joules' | 'tokensPerJoule'> {
+  if (!run) return { joules: null, tokensPerJoule: null };
+  if (key === null) {
+    const busy = run.joules - run.idleJoules;
+    return { joules: busy, tokensPerJoule: tokensPerJoule(run.tokens, busy) };
+  }
+  const share = run.byTask.get(key);
+  return share
+    ? { joules: share.joules, tokensPerJoule: tokensPerJoule(share.tokens, share.joules) }
+    : { joules: 0, tokensPerJoule: null };
 }
 
 /** Joules per request (by its index in the ledger), where its backend's energy was measured. */
