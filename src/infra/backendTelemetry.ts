@@ -68,7 +68,13 @@ export function createBackendWatch(targets: readonly TelemetryTarget[], options:
       let timer: ReturnType<typeof setTimeout> | null = null;
       let stopped = false;
       let polling: Promise<void> = Promise.resolve();
-      const poll = () => Promise.all(watchers.map((w) => w.poll())).then(() => undefined);
+      // The readers answer reasons rather than throwing; should one throw anyway, the run goes on
+      // and the next poll tries again: watching must never fail the work it watches.
+      const poll = () =>
+        Promise.all(watchers.map((w) => w.poll())).then(
+          () => undefined,
+          () => undefined,
+        );
       const loop = () => {
         polling = poll().finally(() => {
           if (stopped) return;
