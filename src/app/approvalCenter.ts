@@ -102,7 +102,7 @@ export class ApprovalCenter {
 export function questionOf(group: AskGroup): ApprovalQuestion {
   const first = group.asks[0];
   return {
-    tasks: [...new Set(group.asks.map((a) => a.task ?? 'an agent'))],
+    tasks: [...new Set(group.asks.map((a) => a.task ?? 'this run'))],
     command: group.command,
     line: first.line,
     rule: group.rule.id,

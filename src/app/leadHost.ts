@@ -3,6 +3,7 @@
  * tests implement it with plain objects. Nothing here may hand a secret to anything but the model
  * client: API keys go from `apiKey` straight into the backend's client.
  */
+import type { McpServerEntry } from './mcpSettings';
 import type { DeskAnswer } from '../core/approvalDesk';
 import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
@@ -52,6 +53,11 @@ export interface LeadSettings {
   dirty: 'refuse' | 'snapshot';
   /** How agent processes are confined (`foreman.sandbox.*`). */
   sandbox: SandboxSettings;
+  /** `foreman.mcpServers` per level (src/app/mcpServers.ts): the user's, and the workspace's (which only tightens). */
+  mcpServers?: {
+    user: Record<string, McpServerEntry> | undefined;
+    workspace: Record<string, McpServerEntry> | undefined;
+  };
 }
 
 /** An ask of the command policy, as a notification shows it. */

@@ -4,6 +4,8 @@
  * here: a bad value falls back to its default and a bad backend is dropped, each with a warning a
  * person can act on. Kept free of 'vscode' so it is tested with plain objects.
  */
+import { McpServersSetting } from './mcpSettings';
+import type { McpServerEntry } from './mcpSettings';
 import { z } from 'zod';
 import type { BackendSetting, LeadSettings } from '../app/leadHost';
 import { COMMAND_CATEGORIES } from '../core/commandPolicy';
@@ -125,6 +127,7 @@ export function readLeadSettings(read: SettingReader, levels?: SettingLevels): R
       ...readNetwork(levels ?? ((key) => ({ user: read(key), workspace: [] })), warnings),
       env: readEnvNames(get('sandbox.env'), warnings),
     },
+    mcpServers: readMcpServersSetting(levels ?? ((key) => ({ user: read(key), workspace: [] })), warnings),
   };
   return { settings, warnings };
 }
@@ -273,4 +276,21 @@ function describeIssue(error: z.ZodError): string {
   if (issue === undefined) return 'invalid value';
   const path = issue.path.map(String).join('.');
   return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/** `foreman.mcpServers` at the user's level and the workspace's (folder values over the workspace file's). */
+function readMcpServersSetting(levels: SettingLevels, warnings: string[]): NonNullable<LeadSettings['mcpServers']> {
+  const at = levels('mcpServers');
+  const read = (raw: unknown, where: string): Record<string, McpServerEntry> | undefined => {
+    if (raw === undefined || raw === null) return undefined;
+    const parsed = McpServersSetting.safeParse(raw);
+    // The declared default, {}, names no server.
+    if (parsed.success) return Object.keys(parsed.data).length ? parsed.data : undefined;
+    warnings.push(`Setting ${where} is not valid (${describeIssue(parsed.error)}); its MCP servers are left out.`);
+    return undefined;
+  };
+  const workspace = at.workspace
+    .map((raw) => read(raw, 'workspace foreman.mcpServers'))
+    .reduce<Record<string, McpServerEntry> | undefined>((all, one) => (one ? { ...all, ...one } : all), undefined);
+  return { user: read(at.user, 'foreman.mcpServers'), workspace };
 }

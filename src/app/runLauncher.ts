@@ -4,6 +4,8 @@
  * requests booked), or an existing run reopened from its journal for a resume or a decision. The
  * caller drives the engine and holds the run's lock while it does.
  */
+import type { McpPort } from '../core/mcpTools';
+import { openMcpServers } from './mcpServers';
 import { join } from 'node:path';
 import type { Approver } from '../core/approver';
 import type { PriceTable } from '../core/ledger';
@@ -20,6 +22,7 @@ import type { RunOptions } from '../protocol/panel';
 import type { ResolvedBackend } from './backends';
 import { readStoredRun } from './history';
 import { LeadError } from './leadApi';
+import { SettingsError } from './settings';
 import type { LeadSettings } from './leadHost';
 import { runSettings } from './leadOptions';
 import type { Settings } from './settings';
@@ -44,6 +47,8 @@ export interface WorkspaceInput {
   /** What confines agent processes (the machine's sandbox, or a test's). */
   sandbox: Sandbox;
   log: (message: string) => void;
+  /** Whether VS Code trusts the workspace; untrusted, its own MCP servers never start. Default: trusted. */
+  trusted?: boolean;
 }
 
 /** What building an engine needs: the workspace input, the backend, and who answers asks. */
@@ -86,6 +91,32 @@ export function openRunWorkspace(
   return openWorkspace(input.folder, settings, input.sandbox).then((ws) => ({ ws, settings }));
 }
 
+/**
+ * The run's MCP servers: `foreman.mcpServers` (user and workspace levels) and `.vscode/mcp.json`.
+ * A configuration Foreman cannot use is refused in words (LeadError 'refused').
+ */
+async function runMcp(input: WorkspaceInput, ws: Workspace): Promise<McpPort | null> {
+  const levels = input.settings.mcpServers;
+  try {
+    const { port, notices } = await openMcpServers(
+      {
+        root: ws.repo.root,
+        workspace: levels?.workspace,
+        workspaceOrigin: 'workspace settings',
+        user: levels?.user,
+        trusted: input.trusted ?? true,
+        env: process.env,
+      },
+      ws.repo.stateDir,
+    );
+    for (const line of notices) input.log(line);
+    return port;
+  } catch (e) {
+    if (e instanceof SettingsError) throw new LeadError(e.message, 'refused');
+    throw e;
+  }
+}
+
 /** Refuse (LeadError 'refused') to drive a run whose agent commands no sandbox can hold. */
 async function requireSandbox(ws: Workspace): Promise<void> {
   const state = await ws.runners.state();
@@ -108,7 +139,7 @@ export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const runId = newRunId();
-  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
+  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver, await runMcp(input, ws));
   const engine = RunEngine.create(deps, engineConfig(settings, runId, checks, settings.prices), {
     plan: work.plan,
     repoView: work.repoView,
@@ -139,7 +170,7 @@ export async function reopenRun(
   // The caller holds the run's lock (see Board.reopen).
   for (const line of await reapLeftovers(ws, runId)) input.log(line);
   const checks = await resolveChecks(ws, settings);
-  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver);
+  const deps = engineDeps(ws, settings, input.backend.client, runId, input.approver, await runMcp(input, ws));
   const journal = deps.journal as JournalFile;
   try {
     const engine = RunEngine.resume(

@@ -430,6 +430,7 @@ export class SessionCore {
       options: this.options(),
       sandbox: this.sandboxImpl,
       log: (message) => this.host.log('info', message),
+      trusted: this.host.isTrusted(),
     };
   }
 

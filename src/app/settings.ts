@@ -23,6 +23,7 @@ import type { BackendConfig } from '../infra/openaiClient';
 import { EnergySettingSchema } from '../core/telemetry';
 import type { EnergySetting } from '../core/telemetry';
 import { hasUrlCredentials } from '../core/text';
+import { McpServersSetting } from './mcpSettings';
 
 const Price = z
   .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
@@ -108,6 +109,8 @@ export const ConfigFile = z
       })
       .strict()
       .optional(),
+    /** The repository's MCP servers (src/app/mcpServers.ts): each needs the developer's approval of its pin. */
+    mcpServers: McpServersSetting.optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
@@ -142,6 +145,8 @@ export interface Settings {
   maxRepairRounds: number;
   /** How agent processes are confined (src/core/sandbox.ts). */
   sandbox: SandboxSettings;
+  /** foreman.json's `mcpServers` (read with .vscode/mcp.json by src/app/mcpServers.ts). */
+  mcpServers?: ConfigFile['mcpServers'];
   /** Reading the backend's metrics and GPU energy during a run (infra/backendTelemetry.ts); absent: the defaults. */
   telemetry?: TelemetrySettings;
 }
@@ -268,6 +273,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
     sandbox: sandbox.settings,
     telemetry: { metricsUrl: file.backend?.metricsUrl, energy: file.backend?.energy ?? null },
+    mcpServers: file.mcpServers,
   };
 }
 

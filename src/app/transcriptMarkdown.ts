@@ -9,8 +9,14 @@
  * with a marker that says how much is not shown. What the conversation holds is read by
  * src/core/conversationView.ts, which `foreman transcript` shares. Pure: no I/O, no editor.
  */
-import type { CheckResult, VerificationStatus } from '../core/journal';
-import { clipText, DEFAULT_TRANSCRIPT_LIMITS, formatArguments, readConversation } from '../core/conversationView';
+import type { CheckResult, CompactionRecord, VerificationStatus } from '../core/journal';
+import {
+  clipText,
+  compactionWords,
+  DEFAULT_TRANSCRIPT_LIMITS,
+  formatArguments,
+  readConversation,
+} from '../core/conversationView';
 import type { CallView, ConversationEntry, ConversationView, TranscriptLimits } from '../core/conversationView';
 import type { ChatMessage } from '../core/model';
 
@@ -22,6 +28,8 @@ export interface TranscriptHeader {
   title: string | null;
   /** The task's status now, when known. */
   status?: string | null;
+  /** The task's compactions (its `compacted` journal events), shown where they happened. */
+  compactions?: readonly CompactionRecord[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +184,7 @@ const SECTIONS: EntryRenderers = {
     if (parts.length === 1) parts.push('_The model answered with nothing._');
     return parts.join('\n\n');
   },
+  compacted: (e) => `## Conversation compacted\n\n_${escapeInline(compactionWords(e.record))}_`,
   strayResult: (e, limits) =>
     `**Result of an unknown call** ${codeSpan(e.toolCallId)}\n\n${fenced(clipText(e.text, limits.toolResult), 'text')}`,
 };
@@ -190,7 +199,7 @@ export function transcriptMarkdown(
   header: TranscriptHeader,
   limits: TranscriptLimits = DEFAULT_TRANSCRIPT_LIMITS,
 ): string {
-  const view = readConversation(messages);
+  const view = readConversation(messages, header.compactions);
   const sections = [headerSection(view, header), ...view.entries.map((e) => section(e, limits))];
   if (messages.length === 0) sections.push('_The task has no conversation yet._');
   return `${sections.join('\n\n')}\n`;

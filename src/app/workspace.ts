@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { JournalEvent } from '../core/journal';
 import type { Approver } from '../core/approver';
 import type { ModelClient } from '../core/model';
+import type { McpPort } from '../core/mcpTools';
 import { systemClock } from '../core/ports';
 import type { PriceTable } from '../core/ledger';
 import { buildRepoView } from '../core/repoView';
@@ -137,9 +138,11 @@ export function engineDeps(
   model: ModelClient,
   runId: string,
   approver?: Approver,
+  mcp?: McpPort | null,
 ): RunDeps {
   return {
     ...(approver ? { approver } : {}),
+    ...(mcp ? { mcp } : {}),
     repo: ws.repo,
     model,
     reviewer: settings.review ? model : null,

@@ -139,11 +139,12 @@ class TerminalApprovals implements CliApprovals {
 /** The question: which tasks, the exact command, the rule that asked and when it times out. */
 function questionText(group: AskGroup, waiting: number): string {
   const first = group.asks[0];
-  const tasks = [...new Set(group.asks.map((a) => a.task ?? 'an agent'))];
+  // An ask with no task is the run's own (an MCP server's pin, core/mcpTools.ts).
+  const tasks = [...new Set(group.asks.map((a) => a.task ?? 'this run'))];
   const seconds = Math.max(0, Math.round((first.expiresAt - Date.now()) / 1000));
   const lines = [
     '',
-    `Approval needed${waiting > 1 ? ` (${waiting} commands wait)` : ''}: ${tasks.join(', ')} ${tasks.length > 1 ? 'want' : 'wants'} to run`,
+    `Approval needed${waiting > 1 ? ` (${waiting} commands wait)` : ''}: ${tasks.join(', ')} ${tasks.length > 1 ? 'want' : 'wants'} to ${first.task === null ? 'use' : 'run'}`,
     `    ${visibleControls(group.command)}`,
   ];
   if (first.line.trim() !== group.command) lines.push(`  as part of: ${visibleControls(first.line)}`);

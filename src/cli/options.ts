@@ -8,6 +8,7 @@ import type { CommandRule } from '../core/commandPolicy';
 import { parseCheckList } from '../infra/detectChecks';
 import type { SettingFlags } from '../app/settings';
 import type { SandboxNetwork } from '../core/sandbox';
+import { tracesUrl } from '../core/runTrace';
 
 export const USAGE = `foreman: direct a fleet of coding agents from the command line
 
@@ -31,12 +32,16 @@ Usage:
   foreman export <run> [--format csv|json] [--out FILE]
                                                the run's ledger: every model request with its
                                                tokens, timings and cost, and totals (JSON default)
+  foreman export <run> --format otlp [--endpoint URL] | --format otel-json [--out FILE]
+                                               the run's trace (run, tasks, model requests, tool
+                                               calls) to an OpenTelemetry collector, or as OTLP JSON
 
 Backend (any OpenAI-compatible server; the key comes from FOREMAN_API_KEY or OPENAI_API_KEY):
   --base-url URL          e.g. http://localhost:8000/v1 (or FOREMAN_BASE_URL)
   --model NAME            (or FOREMAN_MODEL)
   --price IN,CACHED,OUT   price per million input, cached input and output tokens
   --max-requests N        requests in flight at once to the backend (default: --concurrency)
+  --trace-endpoint URL    run: when the run ends, send its trace to this OpenTelemetry collector
 
 Run:
   --spec-file FILE        read the spec from a file
@@ -89,6 +94,8 @@ const OPTIONS = {
   plan: { type: 'string' },
   out: { type: 'string' },
   format: { type: 'string' },
+  endpoint: { type: 'string' },
+  'trace-endpoint': { type: 'string' },
   resume: { type: 'string' },
   concurrency: { type: 'string' },
   'max-requests': { type: 'string' },
@@ -130,6 +137,18 @@ const OPTIONS = {
 export type ApproveMode = 'prompt' | 'never' | 'policy';
 const APPROVE_MODES = ['prompt', 'never', 'policy'] as const;
 
+/** What `foreman export` writes: the ledger (csv, json) or the trace (otlp, otel-json). */
+export type ExportFormat = 'csv' | 'json' | 'otlp' | 'otel-json';
+const EXPORT_FORMATS = ['csv', 'json', 'otlp', 'otel-json'] as const;
+
+/** A collector's traces URL from `--trace-endpoint` (infra/otelTrace.ts `tracesUrl`). */
+function collectorUrl(value: string): string {
+  const url = tracesUrl(value);
+  if (url === null)
+    throw new UsageError(`--trace-endpoint must be an http(s) URL such as http://localhost:4318, not "${value}"`);
+  return url;
+}
+
 /** A command line the user must correct. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -144,7 +163,11 @@ export interface CommandLine {
   planFile?: string;
   out?: string;
   /** `export --format`: undefined when not given. */
-  format?: 'csv' | 'json';
+  format?: ExportFormat;
+  /** `export --format otlp --endpoint URL`: the collector. */
+  endpoint?: string;
+  /** `run --trace-endpoint URL`: send the run's trace to this collector when the run ends (its traces URL). */
+  traceEndpoint?: string;
   resume?: string;
   maxTasks?: number;
   mode: 'squash' | 'merge';
@@ -184,7 +207,9 @@ export function parseCommandLine(argv: string[], cwd: string): CommandLine {
     specFile: v['spec-file'],
     planFile: v.plan,
     out: v.out,
-    format: v.format === undefined ? undefined : oneOf(v.format, ['csv', 'json'] as const, '--format'),
+    format: v.format === undefined ? undefined : oneOf(v.format, EXPORT_FORMATS, '--format'),
+    endpoint: v.endpoint,
+    traceEndpoint: v['trace-endpoint'] === undefined ? undefined : collectorUrl(v['trace-endpoint']),
     resume: v.resume,
     maxTasks: int(v['max-tasks'], '--max-tasks'),
     mode: oneOf(v.mode ?? 'squash', ['squash', 'merge'] as const, '--mode'),

@@ -267,6 +267,10 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
       return event.ok
         ? null
         : `${stamp}${event.taskId.padEnd(24)} merge conflict: ${(event.conflicts ?? []).join(', ')}`;
+    case 'compacted': {
+      const window = event.contextWindow === null ? '' : `; the context window is ${event.contextWindow} tokens`;
+      return `${stamp}${event.taskId.padEnd(24)} conversation compacted: ~${fmtTokens(event.tokensBefore)} → ~${fmtTokens(event.tokensAfter)} tokens, estimated (${event.elided} older messages shortened${window})`;
+    }
     case 'budget_stop':
       return `${stamp}budget reached: ${event.hit.scope}${event.hit.taskId ? ` ${event.hit.taskId}` : ''} ${event.hit.kind} ${event.hit.used} of ${event.hit.limit}`;
     case 'review':

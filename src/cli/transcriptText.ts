@@ -7,7 +7,8 @@
  * control picture and cannot drive the terminal. Long texts are cut as in the panel unless the
  * limits say otherwise; the shared system prompt is shown only when asked for.
  */
-import { clipText, readConversation } from '../core/conversationView';
+import { clipText, compactionWords, readConversation } from '../core/conversationView';
+import type { CompactionRecord } from '../core/journal';
 import type { CallView, ConversationEntry, TranscriptLimits } from '../core/conversationView';
 import type { ChatMessage } from '../core/model';
 import { visibleControls } from '../core/text';
@@ -18,6 +19,8 @@ export interface TranscriptTextHeader {
   taskId: string;
   title: string | null;
   status: string;
+  /** The task's compactions (its `compacted` journal events), shown where they happened. */
+  compactions?: readonly CompactionRecord[];
 }
 
 /** How the transcript is shown. */
@@ -105,6 +108,7 @@ const LINES: EntryLines = {
     if (parts.length === 1) parts.push('(The model answered with nothing.)');
     return parts.join('\n');
   },
+  compacted: (e) => `${heading('Conversation compacted')}\n${compactionWords(e.record)}`,
   strayResult: (e, opts) =>
     `Result of an unknown call ${e.toolCallId}:\n${block(clipText(e.text, opts.limits.toolResult), '')}`,
 };
@@ -119,7 +123,7 @@ export function transcriptText(
   header: TranscriptTextHeader,
   opts: TranscriptTextOptions,
 ): string {
-  const view = readConversation(messages);
+  const view = readConversation(messages, header.compactions);
   const name = header.title ? `${header.taskId} (${header.title})` : header.taskId;
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const sections = [

@@ -3,7 +3,8 @@
  * a model, a tool executor and hooks, and gets back how the loop ended. Tool calls run only after
  * the model's whole response has arrived, one at a time, in the order the model gave them.
  */
-import type { BudgetHit } from './journal';
+import { approxTokens, compactConversation, contextWindowIn, KEEP_TURNS_MIN, KEEP_TURNS_START } from './compaction';
+import type { BudgetHit, CompactionRecord } from './journal';
 import { ModelError } from './model';
 import type { ChatMessage, ModelClient, ModelResponse, ToolCall, ToolSchema } from './model';
 import type { Clock } from './ports';
@@ -25,7 +26,10 @@ export interface AgentHooks {
   /** Every message appended to the conversation, in order (for the transcript). */
   onMessage(message: ChatMessage): void;
   onStep(step: number, tool: string | null): void;
-  onTool(step: number, call: ToolCall, outcome: ToolOutcome): void;
+  /** The backend found the conversation too long and the loop compacted it (core/compaction.ts). */
+  onCompacted(record: CompactionRecord): void;
+  /** A tool call ran for `durationMs` (clock ms) and came back with `outcome`. */
+  onTool(step: number, call: ToolCall, outcome: ToolOutcome, durationMs: number): void;
 }
 
 export interface AgentLimits {
@@ -66,6 +70,7 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
   const { messages, hooks, limits, signal } = input;
   let { steps, tokens } = input.spent;
   let idle = 0;
+  let keepTurns = KEEP_TURNS_START;
   const append = (m: ChatMessage) => {
     messages.push(m);
     hooks.onMessage(m);
@@ -88,6 +93,12 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
       if (!ModelError.is(e)) throw e;
       hooks.onRequestError(e);
       if (e.reason === 'aborted' || signal.aborted) return end({ status: 'stopped' as const });
+      if (e.reason === 'context_length') {
+        const kept = compact(messages, keepTurns, steps, e, hooks);
+        if (kept === null) return end({ status: 'error' as const, message: doesNotFit(e) });
+        keepTurns = kept;
+        continue;
+      }
       return end({ status: 'error' as const, message: `the backend failed (${e.reason}): ${e.message}` });
     }
     hooks.onResponse(response);
@@ -112,6 +123,44 @@ export async function runAgent(input: AgentInput): Promise<AgentOutcome> {
   }
 }
 
+/**
+ * Compact `messages` in place, keeping fewer recent turns whole until something shrinks. Returns
+ * the turns kept, or null when nothing is left to shorten even at the minimum.
+ */
+function compact(messages: ChatMessage[], from: number, step: number, e: ModelError, hooks: AgentHooks): number | null {
+  for (const keep of keepSettings(from)) {
+    const c = compactConversation(messages, keep);
+    if (c.elided === 0) continue;
+    const tokensBefore = approxTokens(messages);
+    messages.splice(0, messages.length, ...c.messages);
+    hooks.onCompacted({
+      step,
+      atMessage: messages.length,
+      tokensBefore,
+      tokensAfter: approxTokens(messages),
+      elided: c.elided,
+      keptTurns: keep,
+      contextWindow: contextWindowIn(e.message),
+    });
+    return keep;
+  }
+  return null;
+}
+
+/** The turns to keep whole, from `from` halving down to KEEP_TURNS_MIN (8, 4, 2, 1). */
+function keepSettings(from: number): number[] {
+  const out = [from];
+  while (out[out.length - 1] > KEEP_TURNS_MIN) out.push(Math.max(KEEP_TURNS_MIN, out[out.length - 1] >> 1));
+  return out;
+}
+
+/** Why a task ends when its conversation cannot be made to fit. */
+function doesNotFit(e: ModelError): string {
+  const window = contextWindowIn(e.message);
+  const size = window === null ? "the model's context window" : `the model's context window of ${window} tokens`;
+  return `the conversation no longer fits ${size}, even with every older tool output elided (the backend said: ${e.message})`;
+}
+
 /** Run one response's tool calls in order; returns the finish summary when the agent finished. */
 async function runToolCalls(
   input: AgentInput,
@@ -128,8 +177,9 @@ async function runToolCalls(
       continue;
     }
     input.hooks.onStep(step, call.name);
+    const started = input.clock.now();
     const outcome = await input.tools.execute(call, input.signal);
-    input.hooks.onTool(step, call, outcome);
+    input.hooks.onTool(step, call, outcome, input.clock.now() - started);
     append({ role: 'tool', toolCallId: call.id, content: outcome.content });
     if (outcome.finished) finished = outcome.finished.summary;
   }

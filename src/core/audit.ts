@@ -8,7 +8,7 @@ import type { JournalEvent, PolicyRecord } from './journal';
 import { visibleControls } from './text';
 
 /** What an entry is about. */
-export type AuditKind = 'run' | 'tool' | 'approval' | 'sandbox' | 'network' | 'git' | 'checks' | 'task';
+export type AuditKind = 'run' | 'tool' | 'approval' | 'sandbox' | 'network' | 'git' | 'checks' | 'task' | 'mcp';
 
 /** One line of the trail, with the event it came from. */
 export interface AuditEntry {
@@ -93,6 +93,13 @@ function describe(e: JournalEvent): Described | null {
         kind: 'checks',
         text: `checks ${e.status} (round ${e.round}): ${e.checks.map((c) => `${c.command} ${c.status}`).join('; ') || 'none'}`,
         flagged: e.status === 'failed',
+      };
+    case 'mcp':
+      return {
+        task: e.taskId ?? null,
+        kind: 'mcp',
+        text: `MCP server ${e.server} ${e.status}${e.pin ? ` (pin ${e.pin.slice(0, 12)})` : ''}: ${e.detail}`,
+        flagged: e.status !== 'pinned' && e.status !== 'approved',
       };
     case 'task_status':
       return e.status === 'failed' || e.status === 'stopped'

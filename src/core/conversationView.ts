@@ -5,6 +5,7 @@
  * as Markdown (src/app/transcriptMarkdown.ts) and `foreman transcript` as terminal text
  * (src/cli/transcriptText.ts); both cut long texts with the helpers below. Pure: no I/O.
  */
+import type { CompactionRecord } from './journal';
 import type { ChatMessage, ToolCall } from './model';
 import { findTask, taskMarker } from './promptMarkers';
 import { changesRequestedPrompt, NUDGE_USE_TOOLS, repairPrompt, RESUMED_NOTE } from './prompts';
@@ -61,6 +62,8 @@ export type ConversationEntry =
   | { kind: 'note'; text: string }
   /** A model turn: its text (trimmed, maybe empty) and its tool calls. */
   | { kind: 'step'; step: number; text: string; calls: CallView[] }
+  /** The backend found the conversation too long and the agent compacted it here (core/compaction.ts). */
+  | { kind: 'compacted'; record: CompactionRecord }
   /** A tool result whose call is not in the conversation (a damaged transcript). */
   | { kind: 'strayResult'; toolCallId: string; text: string };
 
@@ -74,6 +77,18 @@ export interface ConversationView {
 
 /** Stands in for the variable part when a prompt is turned into a pattern. */
 const SENTINEL = '\u0001BODY\u0001';
+
+/** A compaction in words, for both renderers. */
+export function compactionWords(r: CompactionRecord): string {
+  const window =
+    r.contextWindow === null ? "the model's context window" : `the model's context window of ${r.contextWindow} tokens`;
+  return (
+    `The backend refused the next request as too long for ${window}, so Foreman shortened ${r.elided} ` +
+    `older message${r.elided === 1 ? '' : 's'} (tool outputs and long arguments, keeping the last ${r.keptTurns} ` +
+    `turn${r.keptTurns === 1 ? '' : 's'} whole): about ${r.tokensBefore} → ${r.tokensAfter} tokens (estimated). ` +
+    'The messages above are shown as they were first sent.'
+  );
+}
 
 /** A pattern for a prompt made by `filled` (with SENTINEL and the given numbers), capturing both. */
 function promptPattern(filled: string, numbers: number[]): RegExp {
@@ -104,15 +119,25 @@ function userEntry(content: string): ConversationEntry {
   return { kind: 'note', text: content };
 }
 
-/** The conversation of one task as entries, each tool call paired with its result. */
-export function readConversation(messages: readonly ChatMessage[]): ConversationView {
+/**
+ * The conversation of one task as entries, each tool call paired with its result; `compactions`
+ * (the task's `compacted` journal events) are placed where they happened.
+ */
+export function readConversation(
+  messages: readonly ChatMessage[],
+  compactions: readonly CompactionRecord[] = [],
+): ConversationView {
   const results = new Map<string, string>();
   for (const m of messages) if (m.role === 'tool') results.set(m.toolCallId, m.content);
   const called = new Set<string>();
   const entries: ConversationEntry[] = [];
   let turns = 0;
   let calls = 0;
-  for (const m of messages) {
+  const pending = [...compactions].sort((a, b) => a.atMessage - b.atMessage);
+  let placed = 0;
+  for (const [i, m] of messages.entries()) {
+    for (; placed < pending.length && pending[placed].atMessage <= i; placed++)
+      entries.push({ kind: 'compacted', record: pending[placed] });
     if (m.role === 'system') entries.push({ kind: 'system', text: m.content });
     else if (m.role === 'user') entries.push(userEntry(m.content));
     else if (m.role === 'assistant') {
@@ -129,6 +154,7 @@ export function readConversation(messages: readonly ChatMessage[]): Conversation
       entries.push({ kind: 'strayResult', toolCallId: m.toolCallId, text: m.content });
     }
   }
+  for (const record of pending.slice(placed)) entries.push({ kind: 'compacted', record });
   return { entries, turns, calls };
 }
 

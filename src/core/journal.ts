@@ -108,6 +108,20 @@ export interface SandboxProfile {
   env: string[];
 }
 
+/** What a compaction of a task's conversation did, as recorded. */
+export interface CompactionRecord {
+  step: number;
+  atMessage: number;
+  tokensBefore: number;
+  tokensAfter: number;
+  /** Messages shortened. */
+  elided: number;
+  /** Recent model turns left whole. */
+  keptTurns: number;
+  /** The window the server named, in tokens; null when its error named none. */
+  contextWindow: number | null;
+}
+
 /** The git operations Foreman performs for a run (through the RepoPort). */
 export type GitOp =
   | 'worktree'
@@ -171,6 +185,10 @@ export type JournalEvent = EventBase &
         args: string;
         ok: boolean;
         summary: string;
+        /** The model's id for the call (absent in journals written before traces were exported). */
+        callId?: string;
+        /** How long the call ran, clock ms (absent in older journals): the event's `t` is its end. */
+        durationMs?: number;
         /** run_command only: the policy's verdict on the line. */
         policy?: PolicyRecord;
       }
@@ -214,7 +232,31 @@ export type JournalEvent = EventBase &
     | { type: 'energy'; endpoint: string; source: string; fromMs: number; toMs: number; gpus: GpuJoules[] }
     /** A backend's metrics or energy could not be read: said once each time a run is driven. */
     | { type: 'telemetry_unavailable'; endpoint: string; what: 'metrics' | 'energy'; reason: string }
+    /**
+     * The backend refused a task's request as too long for the model's context window and the
+     * agent compacted its conversation (core/compaction.ts) before asking again. Token figures are
+     * estimates (about four characters a token); `atMessage` is how many messages the
+     * conversation held (compaction removes none, so it is a position in the transcript).
+     */
+    | ({ type: 'compacted'; taskId: string } & CompactionRecord)
+    /**
+     * An MCP server's standing in the run (core/mcpTools.ts): its pin matched the approved one,
+     * was approved or refused (`by` who), it could not be used, its tools changed, or it went down.
+     */
+    | {
+        type: 'mcp';
+        server: string;
+        status: McpStatus;
+        /** The server's pin (SHA-256 hex) when its tools were read. */
+        pin: string | null;
+        detail: string;
+        taskId?: string;
+        by?: ApprovalBy;
+      }
   );
+
+/** What an `mcp` journal event says of a server. */
+export type McpStatus = 'pinned' | 'approved' | 'refused' | 'unavailable' | 'changed' | 'down';
 
 /** One GPU's joules over an interval: from its energy counter, or power samples integrated. */
 export interface GpuJoules {

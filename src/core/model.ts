@@ -84,6 +84,8 @@ export type ModelErrorReason =
   | 'aborted'
   | 'auth'
   | 'bad_request'
+  /** The request does not fit the model's context window (core/compaction.ts recognises the servers' words). */
+  | 'context_length'
   | 'malformed';
 
 /** A model request that failed for good (after retries where the cause is retryable). */

@@ -53,7 +53,30 @@ export interface ProcessRunner {
 export interface TaskRunner extends ProcessRunner {
   /** How the task's processes are confined, for the audit trail. */
   readonly profile: SandboxProfile;
+  /**
+   * Start a long-lived process with piped standard input and output (an MCP server) in the same
+   * sandbox, scope and environment as the task's commands; `command` is a shell line. It dies with
+   * `kill()`, with the task's runner, or with Foreman. A process the sandbox refuses resolves as an
+   * error in words.
+   */
+  startServer?(
+    command: string,
+    options: { cwd: string; env?: Record<string, string> },
+  ): Promise<ServerProcess | { error: string }>;
   close(): Promise<void>;
+}
+
+/** A running server process (see `TaskRunner.startServer`). */
+export interface ServerProcess {
+  readonly pid: number | null;
+  /** Write to its standard input; false when it can take no more now (wait for `onDrain`). */
+  write(data: string): boolean;
+  onStdout(listener: (chunk: Uint8Array) => void): void;
+  onStderr(listener: (chunk: Uint8Array) => void): void;
+  /** Told once when it has ended; `error` when it could not start. */
+  onExit(listener: (exit: { code: number | null; signal: string | null; error: string | null }) => void): void;
+  /** End it and everything it started. Idempotent. */
+  kill(): void;
 }
 
 /** A file-system error a tool reports to the model rather than throwing. */

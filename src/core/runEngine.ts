@@ -48,6 +48,8 @@ export class RunEngine {
   private readonly tasks = new Map<string, TaskRuntime>();
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
+  /** Aborted by a stop while the run reads its MCP servers (a pin question may be open). */
+  private preparing: AbortController | null = null;
   private active: Promise<RunState> | null = null;
   /** Resolved (and replaced) when a task takes an agent slot, so the next can be prepared at once. */
   private wake = deferredWake();
@@ -167,8 +169,9 @@ export class RunEngine {
   private async runToRest(): Promise<RunState> {
     if (this.state.status !== 'running') this.host.emit({ type: 'run_resumed' });
     this.stopping = false;
+    let integration: string;
     try {
-      await this.host.integrationWorktree();
+      integration = await this.host.integrationWorktree();
     } catch (e) {
       this.host.emit({
         type: 'run_finished',
@@ -176,6 +179,19 @@ export class RunEngine {
         message: `could not create the integration worktree: ${errorMessage(e)}`,
       });
       return this.state;
+    }
+    this.preparing = new AbortController();
+    try {
+      await this.host.prepareMcp(integration, this.preparing.signal);
+    } catch (e) {
+      this.host.emit({
+        type: 'run_finished',
+        status: 'failed',
+        message: `could not read the MCP servers: ${errorMessage(e)}`,
+      });
+      return this.state;
+    } finally {
+      this.preparing = null;
     }
     if (this.config.autoMerge !== false) {
       for (const rt of this.tasks.values()) {
@@ -212,6 +228,7 @@ export class RunEngine {
   /** Stop the whole run. */
   stopAll(): void {
     this.stopping = true;
+    this.preparing?.abort();
     for (const id of this.tasks.keys()) this.stopTask(id);
   }
 

@@ -155,6 +155,28 @@ export class RunHost implements PipelineHost {
     return this.integrationPath;
   }
 
+  /**
+   * Read, pin and ask about the run's MCP servers once (core/mcpTools.ts), before any agent
+   * starts: stdio servers are started for it in the integration worktree's sandbox. Their asks
+   * go to the front end's approver; what happened is journaled as `mcp` events.
+   */
+  async prepareMcp(integrationPath: string, signal: AbortSignal): Promise<void> {
+    const mcp = this.deps.mcp;
+    if (!mcp) return;
+    const runner = await this.deps.openRunner(INTEGRATION_ID, integrationPath);
+    try {
+      await mcp.prepare({
+        runner,
+        worktree: integrationPath,
+        approver: this.deps.approver,
+        emit: (e) => this.emit(e),
+        signal,
+      });
+    } finally {
+      await runner.close();
+    }
+  }
+
   async integrationHead(): Promise<string> {
     const head = await this.deps.repo.branchHead(integrationBranch(this.config.runId));
     if (head === null) throw new Error('the integration branch is missing');

@@ -7,6 +7,7 @@ import { INTEGRATION_ID } from './branches';
 import { askKey } from './approver';
 import type {
   BudgetHit,
+  CompactionRecord,
   CheckResult,
   JournalEvent,
   PolicyRecord,
@@ -70,6 +71,8 @@ export interface TaskState {
   /** The tool the agent is running now (null between tools and outside `working`). */
   tool: string | null;
   toolCalls: number;
+  /** Each time its conversation was compacted to fit the model's context window, in order. */
+  compactions: CompactionRecord[];
   /** When it first left `queued` for work; null while it has not. */
   startedAt: number | null;
   /** When it reached a final status; null while it is not in one. */
@@ -173,6 +176,7 @@ export function createTaskState(id: string, spec: TaskSpec | null): TaskState {
     step: 0,
     tool: null,
     toolCalls: 0,
+    compactions: [],
     startedAt: null,
     endedAt: null,
     verification: { last: null, rounds: 0 },
@@ -340,6 +344,19 @@ function applyTaskEvent(state: RunState, event: JournalEvent): void {
     case 'tool_call':
       taskIn(state, event.taskId).toolCalls += 1;
       return;
+    case 'compacted': {
+      const { step, atMessage, tokensBefore, tokensAfter, elided, keptTurns, contextWindow } = event;
+      taskIn(state, event.taskId).compactions.push({
+        step,
+        atMessage,
+        tokensBefore,
+        tokensAfter,
+        elided,
+        keptTurns,
+        contextWindow,
+      });
+      return;
+    }
     case 'approval_asked':
       taskIn(state, event.taskId).ask = {
         askId: event.askId,

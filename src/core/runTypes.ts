@@ -6,6 +6,7 @@ import type { Approver } from './approver';
 import type { Budgets } from './budget';
 import type { CommandPolicy } from './commandPolicy';
 import type { JournalStore } from './journal';
+import type { McpPort } from './mcpTools';
 import type { PriceTable } from './ledger';
 import type { ModelClient } from './model';
 import type { Clock, TaskRunner, WorktreeFs } from './ports';
@@ -34,6 +35,11 @@ export interface RunDeps {
   shell: ShellParser;
   /** Answers the command policy's asks; absent, no ask is approved. */
   approver?: Approver;
+  /**
+   * The developer's MCP servers (core/mcpTools.ts): their tools are offered to every agent after
+   * Foreman's own. Absent: none.
+   */
+  mcp?: McpPort;
   /** Opens the sandboxed file access of one worktree. */
   openFs(root: string): Promise<WorktreeFs>;
   journal: JournalStore;

@@ -10,7 +10,7 @@ import { approvalGate, policyRecord } from './approvalGate';
 import type { BudgetHit, NewEvent, TaskStatus } from './journal';
 import type { ChatMessage, ModelError, ModelResponse } from './model';
 import type { Plan, TaskSpec } from './plan';
-import type { ProcessRunner } from './ports';
+import type { ProcessRunner, TaskRunner, WorktreeFs } from './ports';
 import { changesRequestedPrompt, openingMessages, repairPrompt } from './prompts';
 import { gitDirChanges } from './gitDirGuard';
 import type { MergeResult, SharedGitState } from './repoPort';
@@ -19,6 +19,8 @@ import type { RunState } from './runState';
 import type { RunConfig, RunDeps } from './runTypes';
 import type { Slots } from './slots';
 import { AGENT_TOOLS, executeTool } from './tools';
+import { executeMcpTool, isMcpToolName } from './mcpTools';
+import type { McpTaskTools } from './mcpTools';
 import { closeOpenToolCalls } from './transcript';
 import { formatFailureForAgent, runChecks } from './verify';
 
@@ -71,25 +73,61 @@ export async function runTaskPipeline(
   signal: AbortSignal,
 ): Promise<void> {
   host.emit(statusEvent(task.id, 'setting_up'));
-  const wt = await prepareWorktree(host, task, progress.worktree, signal);
-  progress.worktree = wt;
-  // Every process of the task runs through this runner; closing it removes the task's scratch folder.
-  const runner = await host.deps.openRunner(task.id, wt.path, (d) =>
-    host.emit({ type: 'network', taskId: task.id, ...d }),
-  );
-  host.emit({ type: 'sandbox', taskId: task.id, profile: runner.profile });
+  const from = progress.worktree?.from ?? (task.dependsOn.length ? await host.integrationHead() : host.base);
+  // The worktree is made while the agent's first request is out: its opening messages need only
+  // the plan and the base commit, and its first tool call waits for the place. A GPU serving a
+  // fleet is then busy from the first second instead of waiting for worktrees made one by one.
+  const failed = new AbortController();
+  const ready = openPlace(host, task, progress, from, signal);
+  ready.catch(() => failed.abort());
   let verified: boolean;
   try {
-    verified = await workUntilVerified(host, task, progress, wt, runner, signal);
+    verified = await workUntilVerified(host, task, progress, from, ready, AbortSignal.any([signal, failed.signal]));
   } finally {
-    await runner.close();
+    const place = await ready.catch(() => null);
+    await place?.mcpTools?.close();
+    // Closing the runner removes the task's scratch folder.
+    await place?.runner.close();
   }
   if (!verified) return;
+  const { wt } = await ready;
   if (host.config.autoMerge === false) return host.emit(statusEvent(task.id, 'verified', AWAITING_REVIEW));
   host.emit(statusEvent(task.id, 'verified'));
   const merge = await host.mergeTask(task, wt.branch);
   host.emit(mergeEvent(task.id, merge));
   host.emit(merge.ok ? statusEvent(task.id, 'merged') : statusEvent(task.id, 'failed', merge.message));
+}
+
+/** Where a task's agent works: its worktree, the runner its processes go through, and its files. */
+interface TaskPlace {
+  wt: { path: string; branch: string; from: string };
+  runner: TaskRunner;
+  fs: WorktreeFs;
+  /** The task's own connections to the developer's MCP servers (stdio ones start in its sandbox). */
+  mcpTools: McpTaskTools | null;
+}
+
+async function openPlace(
+  host: PipelineHost,
+  task: TaskSpec,
+  progress: TaskProgress,
+  from: string,
+  signal: AbortSignal,
+): Promise<TaskPlace> {
+  const wt = await prepareWorktree(host, task, progress.worktree, from, signal);
+  progress.worktree = wt;
+  // Every process of the task runs through this runner.
+  const runner = await host.deps.openRunner(task.id, wt.path, (d) =>
+    host.emit({ type: 'network', taskId: task.id, ...d }),
+  );
+  host.emit({ type: 'sandbox', taskId: task.id, profile: runner.profile });
+  try {
+    const fs = await host.deps.openFs(wt.path);
+    return { wt, runner, fs, mcpTools: host.deps.mcp?.openTask(task.id, runner, wt.path) ?? null };
+  } catch (e) {
+    await runner.close();
+    throw e;
+  }
 }
 
 /**
@@ -100,31 +138,44 @@ async function workUntilVerified(
   host: PipelineHost,
   task: TaskSpec,
   progress: TaskProgress,
-  wt: { path: string; from: string },
-  runner: ProcessRunner,
+  from: string,
+  ready: Promise<TaskPlace>,
   signal: AbortSignal,
 ): Promise<boolean> {
   const status = (s: TaskStatus, reason?: string): false => {
     host.emit(statusEvent(task.id, s, reason));
     return false;
   };
-  const fs = await host.deps.openFs(wt.path);
+  const approver = approvalGate(host, task.id, host.deps.approver);
+  const mcp = host.deps.mcp;
   const tools: ToolExecutor = {
-    schemas: AGENT_TOOLS,
-    execute: (call, sig) =>
-      executeTool(call, {
-        fs,
-        runner,
-        shell: host.deps.shell,
-        approver: approvalGate(host, task.id, host.deps.approver),
-        taskId: task.id,
-        policy: host.config.policy,
-        commandTimeoutMs: host.config.commandTimeoutMs,
-        maxOutputBytes: host.config.maxOutputBytes,
-        signal: sig,
-      }),
+    // Foreman's own tools first, then the MCP servers' in their fixed order: the same bytes for every agent.
+    schemas: mcp && mcp.schemas.length ? [...AGENT_TOOLS, ...mcp.schemas] : AGENT_TOOLS,
+    execute: async (call, sig) => {
+      const { fs, runner, mcpTools } = await ready;
+      return mcp && mcpTools && isMcpToolName(call.name)
+        ? executeMcpTool(call.name, call.arguments, {
+            port: mcp,
+            tools: mcpTools,
+            approver,
+            taskId: task.id,
+            maxResultChars: host.config.maxOutputBytes,
+            signal: sig,
+          })
+        : executeTool(call, {
+            fs,
+            runner,
+            shell: host.deps.shell,
+            approver,
+            taskId: task.id,
+            policy: host.config.policy,
+            commandTimeoutMs: host.config.commandTimeoutMs,
+            maxOutputBytes: host.config.maxOutputBytes,
+            signal: sig,
+          });
+    },
   };
-  const messages = await loadConversation(host, task, wt.from);
+  const messages = await loadConversation(host, task, from);
   const gitDir = await host.deps.repo.sharedGitState();
   const deadline = host.config.limits.maxWallMs === null ? null : host.deps.clock.now() + host.config.limits.maxWallMs;
 
@@ -153,6 +204,8 @@ async function workUntilVerified(
     }
     progress.steps = outcome.steps;
     progress.tokens = outcome.tokens;
+    // A place that could not be made ends the task here, with git's or the sandbox's reason.
+    const { wt, runner } = await ready;
     const committed = await commitWork(host, task, wt.path, outcome);
     const tampered = await gitDirTampered(host, gitDir);
     if (tampered !== null) return status('failed', tampered);
@@ -205,15 +258,15 @@ export const AWAITING_REVIEW = 'waiting for you to accept it, reject it or reque
 
 /**
  * The task's worktree: the one it already has (re-created from its branch if it was removed), or
- * a new one from the base, or, for a task with dependencies, from the integration branch's head.
+ * a new one from `from` (the base, or for a task with dependencies the integration branch's head).
  */
 async function prepareWorktree(
   host: PipelineHost,
   task: TaskSpec,
   known: TaskProgress['worktree'],
+  from: string,
   signal: AbortSignal,
 ) {
-  const from = known?.from ?? (task.dependsOn.length ? await host.integrationHead() : host.base);
   const wt = await host.deps.repo.ensureWorktree(host.config.runId, task.id, from, host.config.setup, signal);
   if (!known || known.path !== wt.path || wt.created) {
     host.emit({ type: 'task_worktree', taskId: task.id, path: wt.path, branch: wt.branch, from });
@@ -264,7 +317,8 @@ function agentRound(
       onRequestError: (e) => host.bookError('agent', task.id, e),
       onMessage: (m) => host.deps.transcripts.append(task.id, m),
       onStep: (step, tool) => host.emit({ type: 'task_step', taskId: task.id, step, tool }),
-      onTool: (step, call, outcome) =>
+      onCompacted: (record) => host.emit({ type: 'compacted', taskId: task.id, ...record }),
+      onTool: (step, call, outcome, durationMs) =>
         host.emit({
           type: 'tool_call',
           taskId: task.id,
@@ -273,6 +327,8 @@ function agentRound(
           args: clip(call.arguments, 300),
           ok: outcome.ok,
           summary: outcome.summary,
+          callId: call.id,
+          durationMs,
           ...(outcome.policy ? { policy: policyRecord(outcome.policy) } : {}),
         }),
     },

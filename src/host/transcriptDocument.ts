@@ -56,7 +56,15 @@ export class TranscriptContent {
     const run = this.board();
     const task = ref && run?.runId === ref.runId ? run.state.tasks.get(ref.taskId) : undefined;
     if (!ref || !run || !task) return `${run?.runId ?? ''}|none`;
-    return [run.runId, task.status, task.step, task.toolCalls, task.verification.rounds, task.commit ?? ''].join('|');
+    return [
+      run.runId,
+      task.status,
+      task.step,
+      task.toolCalls,
+      task.verification.rounds,
+      task.commit ?? '',
+      task.compactions.length,
+    ].join('|');
   }
 
   async provide(uri: vscode.Uri): Promise<string> {
@@ -71,6 +79,7 @@ export class TranscriptContent {
       taskId: ref.taskId,
       title: task?.spec?.title ?? null,
       status: task?.status ?? null,
+      compactions: task?.compactions,
     });
   }
 }

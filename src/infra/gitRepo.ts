@@ -19,6 +19,7 @@ import type {
   SharedGitState,
   WorktreeSetup,
 } from '../core/repoPort';
+import { FreshReads } from '../core/freshReads';
 import { RepoError } from '../core/repoPort';
 import { resolveBase } from './gitBase';
 import { readSharedGitState } from './gitDirState';
@@ -105,6 +106,8 @@ export class GitRepo implements RepoPort {
   private snapshot: WorktreeSnapshot | null = null;
   /** Files changed by commits `commitAll` made: commit → files, consumed by `changedFiles`. */
   private readonly committedFiles = new Map<string, string[]>();
+  /** Readings of the shared git directory, shared by tasks that ask at the same time. */
+  private readonly gitDirReads = new FreshReads(() => readSharedGitState(this.root, this.commonDir));
 
   constructor(
     readonly root: string,
@@ -234,8 +237,9 @@ export class GitRepo implements RepoPort {
     this.committedFiles.set(commit, files);
   }
 
+  /** A reading begun after the call, shared with concurrent callers (see core/freshReads.ts). */
   sharedGitState(): Promise<SharedGitState> {
-    return readSharedGitState(this.root, this.commonDir);
+    return this.gitDirReads.get();
   }
 
   branchHead(branch: string): Promise<string | null> {

@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { ModelError } from '../core/model';
 import type { CallOptions, ModelClient, ModelRequest, ModelResponse } from '../core/model';
+import { wrapTopLevelErrors } from './errorBodies';
 import { createNodeFetch } from './nodeFetch';
 import { EndpointPause } from './endpointPause';
 import type { Settlement } from './endpointPause';
@@ -107,7 +108,8 @@ class OpenAIModelClient implements ModelClient {
       timeout: this.settings.requestTimeoutMs,
       logLevel: 'off',
       // node:http with keep-alive instead of the built-in fetch: much less CPU per request.
-      fetch: createNodeFetch({ maxSockets: this.settings.maxConcurrentRequests }),
+      // Top-level error bodies (vLLM < 0.10, SGLang) are handed over in OpenAI's shape (infra/errorBodies.ts).
+      fetch: wrapTopLevelErrors(createNodeFetch({ maxSockets: this.settings.maxConcurrentRequests })),
     });
     this.slots = new Slots(this.settings.maxConcurrentRequests);
     const { retryBaseMs, retryMaxMs, requestTimeoutMs } = this.settings;
@@ -154,6 +156,7 @@ class OpenAIModelClient implements ModelClient {
    */
   private fallback(failure: AttemptFailure, mode: StructuredMode | null): StructuredMode | null {
     if (this.settings.structuredOutput !== 'auto' || failure.status !== 400) return null;
+    if (failure.reason === 'context_length') return null; // another way of asking is no shorter
     if (mode === 'json_schema') {
       if (/response_format|json_schema|json schema|structured|guided/i.test(failure.message)) {
         this.learned.jsonSchemaUnsupported = true;

@@ -9,6 +9,7 @@ import type { ModelErrorReason, ModelRequest, ToolCall, Usage } from '../core/mo
 import { parseRetryAfter } from './openaiRetry';
 import { estimateTokens } from './tokenEstimate';
 import { errorMessage } from '../core/errors';
+import { isContextLengthError } from '../core/compaction';
 
 /** A whole answer, before structured-output handling and attempt counting. */
 export interface AttemptAnswer {
@@ -130,6 +131,8 @@ function classifyError(e: unknown): AttemptOutcome {
     if (status === 408) return failure('timeout', true, message, extra);
     if (status === 401 || status === 403) return failure('auth', false, message, extra);
     if (status >= 500) return failure('server_error', false, message, extra);
+    if (isContextLengthError(message, apiError.code ?? apiError.type))
+      return failure('context_length', false, message, extra);
     return failure('bad_request', false, message, extra);
   }
   if (e instanceof SyntaxError)

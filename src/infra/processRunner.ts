@@ -63,7 +63,7 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
 }
 
 /** What to spawn for `command`: the sandbox's launch, or the plain shell when it is off. */
-function launchFor(options: ProcessRunnerOptions, command: string, runOptions: RunOptions): SandboxLaunch {
+export function launchFor(options: ProcessRunnerOptions, command: string, runOptions: RunOptions): SandboxLaunch {
   const { scope } = options;
   const env = agentEnvironment(options.parentEnv ?? process.env, options.envNames ?? [], scope, runOptions.env);
   if (options.sandbox === null)
@@ -89,7 +89,7 @@ let spawnsThisTurn = 0;
 let nextTurn: Promise<void> | null = null;
 
 /** Wait for a spawn slot in this turn of the event loop, or in a later one. */
-async function spawnTurn(): Promise<void> {
+export async function spawnTurn(): Promise<void> {
   for (;;) {
     nextTurn ??= new Promise((resolve) =>
       setImmediate(() => {
@@ -234,7 +234,7 @@ function supervise(child: ChildProcess, options: RunOptions, started: number, ou
   });
 }
 
-interface GroupKiller {
+export interface GroupKiller {
   /** SIGTERM the group now and SIGKILL it after a grace. Idempotent. */
   kill(): void;
   /** Stop the timers; if the group was sent SIGTERM but not yet SIGKILL, SIGKILL it now. */
@@ -246,7 +246,7 @@ interface GroupKiller {
  * (see processTree.ts). `onStuck` runs when the pipes have still not closed
  * some time after the SIGKILL (a process that left the group still holds them).
  */
-function createGroupKiller(child: ChildProcess, onStuck: () => void): GroupKiller {
+export function createGroupKiller(child: ChildProcess, onStuck: () => void): GroupKiller {
   const timers: NodeJS.Timeout[] = [];
   let termSent = false;
   let killSent = false;

@@ -23,6 +23,7 @@ import type {
 import { createNetworkProxy } from './networkProxy';
 import type { NetworkProxy, NetworkProxyOptions } from './networkProxy';
 import { createProcessRunner } from './processRunner';
+import { startServerProcess } from './serverProcess';
 
 /** Where one task's processes run. */
 export interface TaskPlace {
@@ -113,17 +114,19 @@ export function createTaskRunners(options: TaskRunnersOptions): TaskRunners {
       for (const dir of [scope.tmp, scope.cache, scope.home]) await mkdir(dir, { recursive: true, mode: 0o700 });
       const network = effectiveNetwork(settings);
       const proxy = settings.mode === 'on' && network === 'allowList' ? taskProxy(options, place, onNetwork) : null;
-      const runner = createProcessRunner({
+      const runnerOptions = {
         sandbox: settings.mode === 'on' ? sandbox : null,
         scope,
         network,
         proxy,
         envNames: settings.env,
         parentEnv: options.parentEnv,
-      });
+      };
+      const runner = createProcessRunner(runnerOptions);
       return {
         profile: await profileOf(options, scope, network, proxy !== null),
         run: (command, runOptions) => runner.run(command, runOptions),
+        startServer: (command, serverOptions) => startServerProcess(runnerOptions, command, serverOptions),
         close: async () => {
           await proxy?.close();
           await rm(place.scratch, { recursive: true, force: true });

@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PrefixCache, completionBody, renderMessages, sseChunks, usageBody } from './wire';
+import { PrefixCache, completionBody, renderPrompt, sseChunks, usageBody } from './wire';
 import { errorMessage } from '../core/errors';
 import type { SimulatedGpu } from './gpu';
 
@@ -103,6 +103,11 @@ export interface ScriptedServerOptions {
    * it, replies go out at once.
    */
   gpu?: SimulatedGpu | null;
+  /**
+   * The model's context window in tokens (counted as usage is, ~4 characters a token): a request
+   * whose prompt is longer gets HTTP 400 with vLLM's error body and words. Default: no limit.
+   */
+  contextWindow?: number | null;
 }
 
 /** A running scripted server. */
@@ -138,6 +143,7 @@ export async function createScriptedServer(options: ScriptedServerOptions): Prom
       supportsToolChoice: options.supportsToolChoice ?? true,
       reportCached: options.reportCached ?? true,
       gpu: options.gpu ?? null,
+      contextWindow: options.contextWindow ?? null,
     },
     cache: new PrefixCache(),
   } as Ctx;
@@ -219,7 +225,12 @@ async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespo
     sendError(res, 400, refusal.message, 'invalid_request_error', refusal.param);
     return;
   }
-  const prompt = renderMessages(body.messages);
+  const prompt = renderPrompt(body.messages, body.tools);
+  const window = ctx.options.contextWindow;
+  if (window !== null && Math.ceil(prompt.length / 4) > window) {
+    sendContextLengthError(res, window, Math.ceil(prompt.length / 4));
+    return;
+  }
   const cachedChars = ctx.cache.lookupAndAdd(prompt);
   const job: Job = {
     ctx,
@@ -374,6 +385,14 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** vLLM's answer (its OpenAI-compatible server, 0.10 and later) to a prompt longer than the model's window. */
+function sendContextLengthError(res: http.ServerResponse, window: number, promptTokens: number): void {
+  const message =
+    `This model's maximum context length is ${window} tokens. However, your request has ${promptTokens} input tokens. ` +
+    'Please reduce the length of the input messages.';
+  sendJson(res, 400, { error: { message, type: 'BadRequestError', param: null, code: 400 } });
 }
 
 function sendError(

@@ -45,6 +45,20 @@ export function renderMessages(messages: WireMessage[]): string {
   return out;
 }
 
+/**
+ * The prompt a model server sees: the messages with the offered tools rendered where chat templates
+ * put them (Qwen's and Hermes' templates: inside the system turn, after its text), so a change in
+ * the tools changes every prompt from there on, as it does on a real server's prefix cache.
+ */
+export function renderPrompt(messages: WireMessage[], tools: readonly unknown[] | undefined): string {
+  const text = renderMessages(messages);
+  if (!tools?.length) return text;
+  const rendered = `<tools>${JSON.stringify(tools)}</tools>`;
+  if (messages[0]?.role !== 'system') return rendered + text;
+  const first = renderMessages(messages.slice(0, 1));
+  return first + rendered + text.slice(first.length);
+}
+
 const BLOCK = 64;
 
 /**

@@ -218,7 +218,7 @@ test('an unknown run, a bad format, a price to export with or a missing run id g
   assert.match(notAnId.stderr, /"\.\.\/yesterday" is not a run id/);
   const format = await runCli(['export', priced.runId, '--format', 'xlsx'], { repo: priced.repo });
   assert.equal(format.code, 2);
-  assert.match(format.stderr, /--format must be one of csv, json, not "xlsx"/);
+  assert.match(format.stderr, /--format must be one of csv, json, otlp, otel-json, not "xlsx"/);
   const price = await runCli(['export', unpriced.runId, '--price', '1,1,1'], { repo: unpriced.repo });
   assert.equal(price.code, 2);
   assert.match(price.stderr, /export shows the costs the run booked at its own prices \(foreman run --price\)/);

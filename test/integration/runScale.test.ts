@@ -131,3 +131,68 @@ test('a task being checked or waiting for its merge holds no agent slot', { time
     repo.cleanup();
   }
 });
+
+test("an agent's first request goes out while its worktree is still being made", { timeout: 90_000 }, async () => {
+  const repo = makeRepo();
+  const write = (id: string) => [
+    toolCall('write_file', { path: `${id}.txt`, content: `${id}\n` }),
+    toolCall('finish', { summary: `wrote ${id}` }),
+  ];
+  const server = await startServer({ agents: { a: write('a') } });
+  try {
+    const plan = join(repo.root, '..', 'plan-a.json');
+    writeFileSync(plan, JSON.stringify({ version: 1, spec: 'One file.', tasks: [rawTask('a', { files: ['a.txt'] })] }));
+    // The worktree's set-up takes 1.5 s; the agent's opening messages need none of it.
+    const setup = 'node -e "setTimeout(() => {}, 1500)"';
+    const r = await runCli(['run', '--plan', plan, ...FLAGS, '--setup', setup], { repo, server });
+    assert.equal(r.code, 0, r.stderr);
+    const runId = await latestRunId(repo);
+    const { events, state } = await readRun(repo, runId);
+    assert.equal(state.tasks.get('a')?.status, 'merged');
+    const worktreeReady = events.find((e) => e.type === 'task_worktree')?.t;
+    assert.ok(worktreeReady !== undefined);
+    assert.ok(
+      server.requests[0].receivedAt < worktreeReady,
+      'the first request was sent before the worktree was ready',
+    );
+    // Its tool call waited for the worktree: the file is in the merged work.
+    assert.equal(repo.git(['show', `foreman/${runId}/integration:a.txt`]).trim(), 'a');
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
+
+test(
+  "a worktree that cannot be made fails its task with the reason, and the agent's request is not waited for",
+  { timeout: 90_000 },
+  async () => {
+    const repo = makeRepo();
+    // The first answer streams slowly (seconds a chunk): the task must not wait for it once its set-up has failed.
+    const server = await startServer({
+      agents: { a: [{ ...toolCall('finish', { summary: 'nothing' }), chunkDelayMs: 5000 }] },
+    });
+    try {
+      const plan = join(repo.root, '..', 'plan-fail.json');
+      writeFileSync(
+        plan,
+        JSON.stringify({ version: 1, spec: 'One file.', tasks: [rawTask('a', { files: ['a.txt'] })] }),
+      );
+      const started = Date.now();
+      const r = await runCli(['run', '--plan', plan, ...FLAGS, '--setup', 'echo "no such toolchain" >&2; exit 3'], {
+        repo,
+        server,
+      });
+      assert.notEqual(r.code, 0);
+      const { state } = await readRun(repo, await latestRunId(repo));
+      const a = state.tasks.get('a');
+      assert.equal(a?.status, 'failed');
+      assert.match(a?.reason ?? '', /no such toolchain|exit|set-up|setup/i);
+      assert.ok(Date.now() - started < 15_000, 'the run did not wait for the slow answer');
+      assert.equal(server.requests.length, 1, 'the request went out while the worktree was being made');
+    } finally {
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAgent } from '../../src/core/agent';
 import type { AgentHooks, AgentInput, ToolExecutor } from '../../src/core/agent';
-import type { BudgetHit } from '../../src/core/journal';
+import { approxTokens } from '../../src/core/compaction';
+import type { BudgetHit, CompactionRecord } from '../../src/core/journal';
 import { ModelError } from '../../src/core/model';
 import type { ChatMessage, ModelClient, ModelRequest, ModelResponse, ToolCall } from '../../src/core/model';
 import { closeOpenToolCalls, INTERRUPTED_TOOL_RESULT } from '../../src/core/transcript';
@@ -82,6 +83,7 @@ function input(
       onMessage() {},
       onStep() {},
       onTool() {},
+      onCompacted() {},
       ...hooks,
     },
     ...over,
@@ -191,4 +193,79 @@ test('a conversation cut off mid tool call is closed with interrupted answers', 
   assert.deepEqual(added, [{ role: 'tool', toolCallId: 'b', content: INTERRUPTED_TOOL_RESULT }]);
   assert.equal(messages.length, 4);
   assert.deepEqual(closeOpenToolCalls(messages), []);
+});
+
+/** A model with a context window: a request over `window` (approxTokens) gets vLLM's refusal. */
+class WindowedModel implements ModelClient {
+  readonly endpoint = 'fake://model';
+  readonly model = 'fake';
+  readonly requests: ChatMessage[][] = [];
+  private answered = 0;
+  constructor(
+    private readonly window: number,
+    private readonly answers: Partial<ModelResponse>[],
+  ) {}
+
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    this.requests.push([...request.messages]);
+    const size = approxTokens(request.messages);
+    if (size > this.window)
+      throw new ModelError(
+        'context_length',
+        `400 This model's maximum context length is ${this.window} tokens. However, your request has ${size} input tokens.`,
+        400,
+      );
+    const next = this.answers[Math.min(this.answered++, this.answers.length - 1)];
+    return {
+      content: '',
+      toolCalls: [],
+      finishReason: 'tool_calls',
+      usage: { promptTokens: size, completionTokens: 10, cachedTokens: null, reasoningTokens: null, estimated: false },
+      timing: { ttftMs: 1, durationMs: 2, outputTokensPerSec: null },
+      model: 'fake',
+      attempts: 1,
+      ...next,
+    };
+  }
+}
+
+/** Tools whose read_file returns `size` characters. */
+function bigReads(size: number): ToolExecutor {
+  return {
+    schemas: [],
+    async execute(c): Promise<ToolOutcome> {
+      if (c.name === 'finish')
+        return { ok: true, content: 'finished', summary: 'finish', finished: { summary: 'done' } };
+      return { ok: true, content: 'r'.repeat(size), summary: c.name };
+    },
+  };
+}
+
+test('a context-length refusal compacts the conversation and asks again; the loop goes on to finish', async () => {
+  const model = new WindowedModel(2_500, [
+    { toolCalls: [call('read_file', { path: 'a' }, 'c1')] },
+    { toolCalls: [call('read_file', { path: 'b' }, 'c2')] },
+    { toolCalls: [call('read_file', { path: 'c' }, 'c3')] },
+    { toolCalls: [call('finish', { summary: 'done' }, 'c4')] },
+  ]);
+  const compactions: CompactionRecord[] = [];
+  const outcome = await runAgent(input(model, bigReads(4_000), {}, { onCompacted: (r) => compactions.push(r) }));
+  assert.equal(outcome.status, 'finished');
+  assert.ok(compactions.length >= 1);
+  assert.equal(compactions[0].contextWindow, 2_500);
+  const refusedAt = model.requests.findIndex((m) => approxTokens(m) > 2_500);
+  const retried = model.requests[refusedAt + 1];
+  assert.equal(retried.length, model.requests[refusedAt].length, 'nothing removed');
+  assert.deepEqual(retried.slice(0, 2), model.requests[0].slice(0, 2), 'system prompt and task as they were');
+  assert.ok(approxTokens(retried) <= 2_500);
+});
+
+test('when nothing is left to shorten the task ends with the window named', async () => {
+  const model = new WindowedModel(1, [{ toolCalls: [call('finish', { summary: 'done' })] }]);
+  const outcome = await runAgent(input(model, bigReads(10)));
+  assert.equal(outcome.status, 'error');
+  assert.match(
+    outcome.status === 'error' ? outcome.message : '',
+    /^the conversation no longer fits the model's context window of 1 tokens, even with every older tool output elided/,
+  );
 });

@@ -110,9 +110,13 @@ const RULES: Readonly<Record<Layer, LayerRule>> = {
     layers: ['core', 'infra'],
     // web-tree-sitter: the shell parser behind core's ShellParser port (WebAssembly, loaded at run time).
     // parse-prometheus-text-format: servers' and exporters' /metrics (infra/prometheusText.ts).
+    // @opentelemetry/*: a run's trace through the OpenTelemetry SDK (infra/otelTrace.ts).
+    // @modelcontextprotocol/sdk: the MCP client behind core's McpPort (infra/mcpClient.ts).
     packages: (n) =>
       isNode(n) ||
-      isPackage('openai', 'simple-git', 'js-tiktoken', 'web-tree-sitter', 'parse-prometheus-text-format')(n),
+      n.startsWith('@opentelemetry/') ||
+      isPackage('openai', 'simple-git', 'js-tiktoken', 'web-tree-sitter', 'parse-prometheus-text-format')(n) ||
+      isPackage('@modelcontextprotocol/sdk')(n),
   },
   scripted: { layers: ['core', 'scripted'], packages: isNode },
   protocol: {

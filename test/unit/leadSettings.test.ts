@@ -29,7 +29,23 @@ test('nothing set: the defaults of package.json', () => {
     maxRepairRounds: 2,
     dirty: 'refuse',
     sandbox: { mode: 'on', network: 'none', allowedHosts: [], env: [] },
+    mcpServers: { user: undefined, workspace: undefined },
   });
+});
+
+test('foreman.mcpServers is read per level; an invalid value is left out with a warning', () => {
+  const server = { command: 'npx', args: ['-y', 'srv'], tools: { '*': 'allow' as const } };
+  const { settings, warnings } = readLeadSettings(reader({}), (key) =>
+    key === 'mcpServers'
+      ? { user: { mine: server }, workspace: [{ repo: { url: 'http://127.0.0.1:9/mcp' } }, { bad: { port: 1 } }] }
+      : { user: undefined, workspace: [] },
+  );
+  assert.deepEqual(settings.mcpServers, {
+    user: { mine: server },
+    workspace: { repo: { url: 'http://127.0.0.1:9/mcp' } },
+  });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /workspace foreman\.mcpServers is not valid/);
 });
 
 test('sandbox settings: valid values are read; a name that cannot be passed is left out with a warning', () => {

@@ -9,7 +9,7 @@ import { EXIT } from '../context';
 import type { CommandContext, CommandHandler } from '../context';
 import { UsageError } from '../options';
 import { loadRun, openWorkspace } from '../../app/workspace';
-import { driveLocked, reopenRun, sandboxGate } from './run';
+import { driveLocked, cliMcp, reopenRun, sandboxGate } from './run';
 
 async function decide(
   ctx: CommandContext,
@@ -22,7 +22,7 @@ async function decide(
   await loadRun(ws, runId); // an unknown run is a usage error, before the sandbox and the backend
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
-  const engine = await reopenRun(ctx, ws, runId, approvals.approver);
+  const engine = await reopenRun(ctx, ws, runId, approvals.approver, await cliMcp(ctx, ws));
   if (typeof engine === 'number') {
     approvals.close();
     return engine;

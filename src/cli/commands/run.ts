@@ -3,6 +3,8 @@
  * end; `--resume <run>` continues an interrupted or stopped run.
  */
 import { resolve } from 'node:path';
+import type { McpPort } from '../../core/mcpTools';
+import { openMcpServers } from '../../app/mcpServers';
 import type { Approver } from '../../core/approver';
 import type { ModelClient } from '../../core/model';
 import { describeSettings } from '../../core/runSettings';
@@ -23,6 +25,7 @@ import type { ApproveMode } from '../options';
 import { approveMode, cliApprovals } from '../approvals';
 import type { CliApprovals } from '../approvals';
 import { estimateFor, obtainPlan, printEstimate } from './plan';
+import { traceAfterRun } from './exportTrace';
 import type { Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
 import {
@@ -42,15 +45,41 @@ export const runCommand: CommandHandler = async (ctx) => {
   const approvals = await sandboxGate(ctx, ws);
   if (typeof approvals === 'number') return approvals;
   for (const line of await reconcileWorktrees(ws, ctx.settings)) ctx.err(line);
+  const mcp = await cliMcp(ctx, ws);
   const engine = ctx.cl.resume
-    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver)
-    : await newEngine(ctx, ws, backendClient(ctx.settings, ws), approvals.approver);
+    ? await resumeEngine(ctx, ws, ctx.cl.resume, approvals.approver, mcp)
+    : await newEngine(ctx, ws, backendClient(ctx.settings, ws), approvals.approver, mcp);
   if (typeof engine === 'number') {
     approvals.close();
     return engine;
   }
   return driveLocked(ctx, ws, engine, approvals);
 };
+
+/**
+ * The run's MCP servers from foreman.json and .vscode/mcp.json (the command line is run by the
+ * developer in their repository, so its workspace counts as trusted; every server still needs
+ * its pin approved). Says on a line which servers there are.
+ */
+export async function cliMcp(ctx: CommandContext, ws: Workspace): Promise<McpPort | null> {
+  const { port, notices, servers } = await openMcpServers(
+    {
+      root: ws.repo.root,
+      workspace: ctx.settings.mcpServers,
+      workspaceOrigin: 'foreman.json',
+      user: undefined,
+      trusted: true,
+      env: process.env,
+    },
+    ws.repo.stateDir,
+  );
+  for (const line of notices) ctx.err(line);
+  if (servers.length)
+    ctx.err(
+      `MCP servers: ${servers.map((s) => `${s.name} (${s.transport.type}, from ${s.origin})`).join(', ')}; each is pinned, and a new or changed pin is asked about.`,
+    );
+  return port;
+}
 
 /**
  * Say on the first lines how agent commands will run (sandboxed, or unconfined by the user's
@@ -99,7 +128,10 @@ export async function driveLocked(
   for (const line of lock.reaped) ctx.err(line);
   try {
     const refused = before ? await before(engine) : null;
-    return refused ?? (await drive(ctx, engine, approvals));
+    if (refused !== null) return refused;
+    const code = await drive(ctx, engine, approvals);
+    if (ctx.cl.traceEndpoint) await traceAfterRun(ctx, ws, engine.config.runId, ctx.cl.traceEndpoint);
+    return code;
   } finally {
     approvals.close();
     lock.release();
@@ -111,6 +143,7 @@ async function newEngine(
   ws: Workspace,
   model: ModelClient,
   approver: Approver,
+  mcp: McpPort | null,
 ): Promise<RunEngine | number> {
   const given = [ctx.cl.planFile, ctx.cl.specFile].filter((f): f is string => f !== undefined);
   const base = await ws.repo.resolveBase(ctx.settings.dirty, { ignore: given.map((f) => resolve(ctx.cl.cwd, f)) });
@@ -137,7 +170,7 @@ async function newEngine(
     `Checks: ${checks.length ? checks.map((c) => c.command).join('; ') : 'none configured or detected (tasks are merged unverified)'}`,
   );
   const engine = RunEngine.create(
-    engineDeps(ws, ctx.settings, model, runId, approver),
+    engineDeps(ws, ctx.settings, model, runId, approver, mcp),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     {
       plan: planned.plan,
@@ -157,10 +190,11 @@ async function resumeEngine(
   ws: Workspace,
   runId: string,
   approver: Approver,
+  mcp: McpPort | null,
 ): Promise<RunEngine | number> {
   if (ctx.cl.args.length || ctx.cl.planFile || ctx.cl.specFile)
     throw new UsageError('--resume takes no spec or plan: the run already has one');
-  return reopenRun(ctx, ws, runId, approver);
+  return reopenRun(ctx, ws, runId, approver, mcp);
 }
 
 /**
@@ -173,6 +207,7 @@ export async function reopenRun(
   ws: Workspace,
   runId: string,
   approver: Approver,
+  mcp: McpPort | null = null,
 ): Promise<RunEngine | number> {
   const { events, torn } = await loadRun(ws, runId);
   if (torn) ctx.err(`Note: ${torn}.`);
@@ -190,7 +225,7 @@ export async function reopenRun(
   refuseDemoElsewhere(model.model, ws);
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
-    engineDeps(ws, ctx.settings, model, runId, approver),
+    engineDeps(ws, ctx.settings, model, runId, approver, mcp),
     engineConfig(ctx.settings, runId, checks, ctx.settings.prices),
     events,
     await repositoryView(ws),

@@ -27,7 +27,7 @@ export const transcriptCommand: CommandHandler = async (ctx) => {
     ctx.out(JSON.stringify({ runId, taskId, title: task.spec?.title ?? null, status: task.status, messages }, null, 2));
     return EXIT.ok;
   }
-  const header = { runId, taskId, title: task.spec?.title ?? null, status: task.status };
+  const header = { runId, taskId, title: task.spec?.title ?? null, status: task.status, compactions: task.compactions };
   const full = ctx.cl.full;
   process.stdout.write(
     transcriptText(messages, header, {
