@@ -16,8 +16,10 @@
  * default), --no-commands (no run_command steps: the tool mix before the sandbox), --free (no
  * barriers: one natural run), --stalls (list latenesses over 20 ms on the hrtime clock, to find
  * them in a profile), --json (figures as JSON too), --keep (keep the temporary repository),
- * --no-panel (skip the last section).
+ * --no-panel (skip the last section), --no-fabric (skip the tokens-per-joule section).
  * Second section: the sandbox's cost per command (scripts/benchSandbox.ts).
+ * Third section: tokens per joule (scripts/benchFabric.ts with 64 tasks, 64 at once, 3 steps a
+ * task, then the same held to 8 requests at once), in a process of its own; --no-fabric skips it.
  * Last section: the Lead panel bench (scripts/benchPanel.ts, `npm run bench:panel`), run after
  * this one in a process of its own, with its defaults (and --json when given).
  * Profile: node --cpu-prof --cpu-prof-dir=prof --import tsx scripts/bench.ts --stalls
@@ -72,6 +74,8 @@ interface Options {
   panel: boolean;
   /** Agents' run_command steps, in the sandbox (`--no-commands`: none). */
   commands: boolean;
+  /** The tokens-per-joule section (`--no-fabric`: skipped). */
+  fabric: boolean;
 }
 
 /** Parse the command line; throws on an unknown flag or a bad number. */
@@ -86,12 +90,14 @@ export function parseOptions(args: string[]): Options {
     stalls: false,
     panel: true,
     commands: true,
+    fabric: true,
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const flag = a.slice(2) as 'json' | 'keep' | 'free' | 'stalls';
     if (['json', 'keep', 'free', 'stalls'].includes(flag)) opts[flag] = true;
     else if (a === '--no-panel') opts.panel = false;
+    else if (a === '--no-fabric') opts.fabric = false;
     else if (a === '--no-commands') opts.commands = false;
     else if (a === '--check') opts.check = args[++i] ?? null;
     else if (a === '--agents' || a === '--steps') {
@@ -492,10 +498,23 @@ async function panelSection(json: boolean): Promise<number> {
   return code ?? 1;
 }
 
+/**
+ * Tokens per joule: a smaller bench:fabric (scripts/benchFabric.ts) in its own process, the run's
+ * energy measured from the simulated GPU's exporter text as a real run measures a real GPU.
+ */
+async function fabricSection(): Promise<number> {
+  console.log('\n## Tokens per joule (scripts/benchFabric.ts --tasks 64 --concurrency 64 --steps 3)\n');
+  const args = ['--import', 'tsx', join(ROOT, 'scripts/benchFabric.ts'), '--tasks', '64', '--concurrency', '64'];
+  const child = spawn(process.execPath, [...args, '--steps', '3'], { cwd: ROOT, stdio: 'inherit' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code ?? 1;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   await orchestratorSection(opts);
   await sandboxSection(opts.json);
+  if (opts.fabric && (await fabricSection()) !== 0) process.exitCode = 1;
   if (opts.panel && (await panelSection(opts.json)) !== 0) process.exitCode = 1;
 }
 

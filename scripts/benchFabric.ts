@@ -7,7 +7,11 @@
  * - saturation: output tokens/s from the first request to the last response, over the GPU's
  *   capacity (measured first with 64 requests that never end early);
  * - cache reuse after each agent's first request: cached ÷ prompt tokens of its later requests;
- * - tokens per joule over the same window, with the simulated power curve (idle 78 W to 695 W);
+ * - tokens per joule, measured the way a run measures a real GPU: the simulated GPU (power curve
+ *   idle 78 W to 695 W) serves a dcgm-exporter's text, the bench repository's foreman.json names
+ *   it as the backend's energy source, and the figures are the run's own (its journal's energy
+ *   intervals attributed to its requests, `foreman export`'s `energy`), checked against the GPU's
+ *   own joule counter over the same span;
  * - the same run with the backend held to 8 requests at once (`--max-requests 8`, the old fixed
  *   limit), to show what a full batch buys.
  *
@@ -23,7 +27,8 @@ import { listRunIds, readJournal, runJournalPath } from '../src/infra/journalFil
 import { SimulatedGpu } from '../src/scripted/gpu';
 import { scenarioResponder, toolCall } from '../src/scripted/scenario';
 import type { Scenario, Step } from '../src/scripted/scenario';
-import { createScriptedServer } from '../src/scripted/server';
+import { createScriptedServer, DCGM_PATH } from '../src/scripted/server';
+import { exportLedger } from '../src/core/ledgerExport';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist/cli.js');
@@ -48,10 +53,11 @@ function git(cwd: string, ...args: string[]): void {
 }
 
 /** A repository, and a plan of TASKS tasks each writing its own files over STEPS agent steps. */
-function setUp(dir: string): { repo: string; plan: string; scenario: Scenario } {
+function setUp(dir: string, dcgmUrl: string): { repo: string; plan: string; scenario: Scenario } {
   const repo = join(dir, 'repo');
   mkdirSync(join(repo, 'src'), { recursive: true });
   writeFileSync(join(repo, 'README.md'), '# fabric bench\n\nA repository for the GPU saturation bench.\n');
+  writeFileSync(join(repo, 'foreman.json'), JSON.stringify({ backend: { energy: { source: 'dcgm', url: dcgmUrl } } }));
   writeFileSync(join(repo, 'src', 'index.js'), "'use strict';\nmodule.exports = {};\n");
   git(repo, 'init', '-q', '-b', 'main');
   git(repo, 'add', '-A');
@@ -108,8 +114,13 @@ export interface Measured {
   tokensPerSec: number;
   saturation: number;
   cacheReuse: number;
+  /** The run's own measurement (its journal): joules, idle joules, tokens per joule without and with idle (0: not measured, several replicas). */
   joules: number;
+  idleJoules: number;
   tokensPerJoule: number;
+  tokensPerJouleWithIdle: number;
+  /** The GPU's own counter over the span the run measured, for a check. */
+  gpuJoules: number;
   exit: number | null;
   /** Requests in the batch, averaged over each fifth of the window. */
   profile: number[];
@@ -141,29 +152,37 @@ export async function runOnce(
 ): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'foreman-bench-fabric-'));
   try {
-    const { repo, plan, scenario } = setUp(dir);
     const gpus = Array.from({ length: shape.replicas }, () => new SimulatedGpu({ slots: 64, speed: SPEED }));
-    const play = scenarioResponder(scenario);
+    let play: ReturnType<typeof scenarioResponder> | null = null;
     let last = 0;
     const servers = await Promise.all(
       gpus.map((gpu) =>
-        createScriptedServer({ gpu, model: 'bench-fabric', responder: (request, ctx) => play(request, ctx) }),
+        createScriptedServer({
+          gpu,
+          model: 'bench-fabric',
+          responder: (request, ctx) => (play ?? scenarioResponder({ agents: {} }))(request, ctx),
+        }),
       ),
     );
     const server = servers[0];
+    const { repo, plan, scenario } = setUp(dir, `${new URL(server.url).origin}${DCGM_PATH}`);
+    play = scenarioResponder(scenario);
     if (shape.replicas > 1) {
-      // Several replicas of one model: foreman.json's backends, each its own endpoint.
+      // Several replicas of one model: foreman.json's backends, each its own endpoint (energy not read).
       const backends = servers.map((s, i) => ({ name: `gpu${i}`, baseUrl: s.url, models: ['bench-fabric'] }));
       writeFileSync(join(repo, 'foreman.json'), JSON.stringify({ backends, routing: shape.routing }, null, 2));
       git(repo, 'add', 'foreman.json');
       git(repo, 'commit', '-q', '-m', 'replicas');
     }
+    // The GPUs' own counter at each moment, to check the run's measurement against.
+    const counter: { at: number; joules: number }[] = [];
     // The last response: polled from the GPUs' counters' movement (a response ends when its tokens do).
     let lastGenerated = 0;
     const occupancy: number[] = [];
     const watch = setInterval(() => {
       const snap = total(gpus);
       occupancy.push(snap.running);
+      counter.push({ at: Date.now(), joules: snap.joules });
       const g = snap.generated;
       if (g > lastGenerated) {
         lastGenerated = g;
@@ -211,6 +230,12 @@ export async function runOnce(
     const stateDir = join(repo, '.git', 'foreman');
     const events: JournalEvent[] = (await readJournal(runJournalPath(stateDir, (await listRunIds(stateDir))[0])))
       .events;
+    const energy = exportLedger(events).energy.run;
+    if (!energy && shape.replicas === 1)
+      throw new Error(`${label}: the run measured no energy\n${stderr.slice(-2000)}`);
+    const spans = events.flatMap((e) => (e.type === 'energy' ? [e] : []));
+    const gpuAt = (t: number) => counter.reduce((best, c) => (Math.abs(c.at - t) < Math.abs(best.at - t) ? c : best));
+    const gpuJoules = spans.length ? gpuAt(spans[spans.length - 1].toMs).joules - gpuAt(spans[0].fromMs).joules : 0;
     return {
       label,
       wallS,
@@ -219,8 +244,11 @@ export async function runOnce(
       tokensPerSec: output / windowS,
       saturation: output / windowS / (capacity * shape.replicas),
       cacheReuse: cacheReuse(events),
-      joules: after.joules - before.joules,
-      tokensPerJoule: output / (after.joules - before.joules),
+      joules: energy?.joules ?? 0,
+      idleJoules: energy?.idleJoules ?? 0,
+      tokensPerJoule: energy?.tokensPerJoule ?? 0,
+      tokensPerJouleWithIdle: energy?.tokensPerJouleWithIdle ?? 0,
+      gpuJoules,
       exit,
       profile: profileOf(occupancy, ((Number.isFinite(first) ? first : start) - start) / 20, (last - start) / 20),
     };
@@ -255,17 +283,25 @@ async function main(): Promise<void> {
   console.log(`Simulated GPU: 64 slots, capacity measured ${f(capacity, 0)} output tokens/s (configured 3200)`);
   console.log(`Agents: ${STEPS} steps a task (~150 output tokens a step), reviews on, no checks\n`);
   console.log(
-    'run                              | wall s | first req → last resp s | output tok | tok/s  | saturation | cache reuse | J      | tok/J',
+    'run                              | wall s | first req → last resp s | output tok | tok/s  | saturation | cache reuse | J      | idle J | tok/J | tok/J with idle',
   );
   console.log(
-    '-------------------------------- | ------ | ----------------------- | ---------- | ------ | ---------- | ----------- | ------ | -----',
+    '-------------------------------- | ------ | ----------------------- | ---------- | ------ | ---------- | ----------- | ------ | ------ | ----- | ---------------',
   );
   for (const r of runs) {
     console.log(
       `${r.label.padEnd(32)} | ${f(r.wallS, 1).padStart(6)} | ${f(r.windowS, 1).padStart(23)} | ${f(r.output, 0).padStart(10)} | ` +
-        `${f(r.tokensPerSec, 0).padStart(6)} | ${f(r.saturation).padStart(10)} | ${f(r.cacheReuse).padStart(11)} | ${f(r.joules, 0).padStart(6)} | ${f(r.tokensPerJoule)}`,
+        `${f(r.tokensPerSec, 0).padStart(6)} | ${f(r.saturation).padStart(10)} | ${f(r.cacheReuse).padStart(11)} | ${f(r.joules, 0).padStart(6)} | ` +
+        `${f(r.idleJoules, 0).padStart(6)} | ${f(r.tokensPerJoule).padStart(5)} | ${f(r.tokensPerJouleWithIdle)}`,
     );
   }
+  console.log(
+    "\nEnergy as the run measured it (its journal, read from the GPU's dcgm-exporter text) against the GPU's own counter:",
+  );
+  for (const r of runs)
+    console.log(
+      `  ${r.label}: ${f(r.joules, 0)} J measured, ${f(r.gpuJoules, 0)} J counted (${f((100 * (r.joules - r.gpuJoules)) / r.gpuJoules, 1)}%)`,
+    );
   console.log('\nRequests in the batch (of 64), mean over each fifth of the window:');
   for (const r of runs) console.log(`  ${r.label}: ${r.profile.map((x) => x.toFixed(1)).join(' · ')}`);
   if (runs.length === 2)

@@ -8,6 +8,7 @@ import type { DeskAnswer } from '../core/approvalDesk';
 import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
 import type { SandboxSettings } from '../core/sandbox';
+import type { EnergySetting } from '../core/telemetry';
 import type { CheckSpec } from '../core/verify';
 
 /** One configured backend (`foreman.backends`). Never holds a key. */
@@ -24,6 +25,10 @@ export interface BackendSetting {
   headers?: Record<string, string>;
   /** A cluster that routes by itself: Foreman sends its session hints instead of routing. */
   router?: 'dynamo' | 'llm-d';
+  /** Its Prometheus text (default: `/metrics` at the base URL's host); null: not read. */
+  metricsUrl?: string | null;
+  /** How its GPUs' energy is read; absent: not measured (and said so). */
+  energy?: EnergySetting;
 }
 
 /**

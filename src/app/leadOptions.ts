@@ -7,7 +7,7 @@
 import type { PriceTable } from '../core/ledger';
 import { RunOptions } from '../protocol/panel';
 import type { BackendSetting, LeadSettings } from './leadHost';
-import type { Settings } from './settings';
+import type { Settings, TelemetrySettings } from './settings';
 
 /** Where the choices and the spec draft are remembered (LeadHost.memory). */
 export const MEMORY_KEYS = { options: 'foreman.lead.options', spec: 'foreman.lead.spec' } as const;
@@ -109,7 +109,13 @@ export function runSettings(settings: LeadSettings, options: RunOptions, prices:
     limits: { maxSteps: settings.maxSteps, maxTokens: null, maxWallMs: TASK_WALL_MS },
     maxRepairRounds: settings.maxRepairRounds,
     sandbox: settings.sandbox,
+    telemetry: telemetryOf(settings.backends.find((b) => b.name === options.backend)),
   };
+}
+
+/** What a configured backend says about its telemetry (the demo and unknown names: the defaults). */
+function telemetryOf(backend: BackendSetting | undefined): TelemetrySettings {
+  return { metricsUrl: backend?.metricsUrl, energy: backend?.energy ?? null };
 }
 
 function clampConcurrency(n: number): number {

@@ -14,6 +14,7 @@ import { checkEnvNames } from '../core/agentEnv';
 import { parseHostPatterns } from '../core/hostPatterns';
 import type { HostPattern } from '../core/hostPatterns';
 import { narrowNetwork } from '../core/sandbox';
+import { EnergySettingSchema } from '../core/telemetry';
 import type { NetworkChoice, SandboxSettings } from '../core/sandbox';
 
 /** Reads one setting by its key under `foreman.` (e.g. `budgets.runTokens`); undefined when unset. */
@@ -40,6 +41,8 @@ const Backend = z
     prices: z.record(z.string(), Price).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     router: z.enum(['dynamo', 'llm-d']).optional(),
+    metricsUrl: z.string().url('metricsUrl must be a URL').nullable().optional(),
+    energy: EnergySettingSchema.optional(),
   })
   .strict();
 

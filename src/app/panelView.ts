@@ -89,6 +89,7 @@ export class BoardProjector {
       holdForReview: hold,
       applied: appliedOf(state),
       actions: runActions(state, status, live, ctx.elsewhere, counts.merged ?? 0),
+      telemetry: ctx.tracker.telemetry.view(ctx.now),
     };
   }
 

@@ -5,10 +5,13 @@
  */
 import type { JournalEvent } from '../core/journal';
 import { RateMeter } from './rateMeter';
+import { TelemetryTracker } from './telemetryView';
 
 /** Event-derived facts of one run, for the board. */
 export class RunTracker {
   readonly meter: RateMeter;
+  /** The backends' readings and the run's energy (the Backends section). */
+  readonly telemetry = new TelemetryTracker();
   private readonly statusAt = new Map<string, number>();
   private readonly versions = new Map<string, number>();
   /** Bumped by events that change every row (a new plan). */
@@ -20,6 +23,7 @@ export class RunTracker {
 
   /** Take one event into account. O(1) apart from the rate meter's pruning. */
   observe(event: JournalEvent): void {
+    this.telemetry.observe(event);
     if (event.type === 'plan') {
       this.epoch += 1;
       return;

@@ -20,6 +20,8 @@ import type { SandboxNetwork, SandboxSettings } from '../core/sandbox';
 import type { CheckSpec } from '../core/verify';
 import { publicEndpoint } from '../infra/openaiClient';
 import type { BackendConfig } from '../infra/openaiClient';
+import { EnergySettingSchema } from '../core/telemetry';
+import type { EnergySetting } from '../core/telemetry';
 import { hasUrlCredentials } from '../core/text';
 import { McpServersSetting } from './mcpSettings';
 import { SettingsError } from './settingsError';
@@ -46,6 +48,9 @@ export const ConfigFile = z
         retryBaseMs: z.number().int().positive().optional(),
         retryMaxMs: z.number().int().positive().optional(),
         structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
+        /** The server's Prometheus text; default: `/metrics` at the base URL's host; null: not read. */
+        metricsUrl: z.string().url().nullable().optional(),
+        energy: EnergySettingSchema.optional(),
       })
       .strict()
       .optional(),
@@ -155,6 +160,18 @@ export interface Settings {
   sandbox: SandboxSettings;
   /** foreman.json's `mcpServers` (read with .vscode/mcp.json by src/app/mcpServers.ts). */
   mcpServers?: ConfigFile['mcpServers'];
+  /** Reading the backend's metrics and GPU energy during a run (infra/backendTelemetry.ts); absent: the defaults. */
+  telemetry?: TelemetrySettings;
+}
+
+/** What a backend's settings say about its telemetry. */
+export interface TelemetrySettings {
+  /** Undefined: `/metrics` at the backend's host (defaultMetricsUrl); null: not read. */
+  metricsUrl?: string | null;
+  /** Null: energy is not measured, and the run says so. */
+  energy: EnergySetting | null;
+  /** Between polls, ms (default 2000). */
+  intervalMs?: number;
 }
 
 /** Flags that override settings (all optional; parsed by src/cli/options.ts). */
@@ -270,6 +287,7 @@ export function resolveSettings(file: ConfigFile, env: NodeJS.ProcessEnv, flags:
     },
     maxRepairRounds: flags.maxRepairs ?? file.maxRepairRounds ?? 2,
     sandbox: sandbox.settings,
+    telemetry: { metricsUrl: file.backend?.metricsUrl, energy: file.backend?.energy ?? null },
     mcpServers: file.mcpServers,
   };
 }

@@ -12,6 +12,8 @@ import type { PriceTable } from '../core/ledger';
 import { buildRepoView } from '../core/repoView';
 import type { RunConfig, RunDeps } from '../core/runTypes';
 import type { CheckSpec } from '../core/verify';
+import type { BackendWatch } from '../core/telemetry';
+import { createBackendWatch, defaultMetricsUrl } from '../infra/backendTelemetry';
 import { detectChecks } from '../infra/detectChecks';
 import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
@@ -195,7 +197,20 @@ export function engineDeps(
     journal: openJournal(runJournalPath(ws.repo.stateDir, runId), runId),
     transcripts: createTranscriptStore(join(runDir(ws, runId), 'transcripts')),
     clock: systemClock,
+    watch: backendWatch(settings, model),
   };
+}
+
+/**
+ * The watch of the run's backend: its `/metrics` (by default at the base URL's host) and, where
+ * its settings say how, its GPUs' energy. The endpoint is the model client's, as the ledger records it.
+ */
+export function backendWatch(settings: Settings, model: ModelClient): BackendWatch {
+  const t = settings.telemetry;
+  const metricsUrl = t?.metricsUrl === undefined ? defaultMetricsUrl(model.endpoint) : t.metricsUrl;
+  return createBackendWatch([{ endpoint: model.endpoint, metricsUrl, energy: t?.energy ?? null }], {
+    intervalMs: t?.intervalMs,
+  });
 }
 
 /** A run's settings for the engine. */

@@ -275,6 +275,8 @@ export function progressLine(event: JournalEvent, state: RunState, verbose: bool
       return `${stamp}budget reached: ${event.hit.scope}${event.hit.taskId ? ` ${event.hit.taskId}` : ''} ${event.hit.kind} ${event.hit.used} of ${event.hit.limit}`;
     case 'review':
       return `${stamp}${event.taskId.padEnd(24)} review: ${event.approved ? 'approved' : `changes requested: ${event.comments.slice(0, 120)}`}`;
+    case 'telemetry_unavailable':
+      return `${stamp}${event.endpoint}: ${event.what === 'energy' ? 'energy: not measured' : 'metrics: not read'} — ${event.reason}`;
     default:
       return null;
   }

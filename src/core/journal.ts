@@ -3,6 +3,7 @@
  * state is rebuilt from these events alone (src/core/runState.ts). Events never hold secrets:
  * no API keys, no request headers, no environment.
  */
+import type { BackendReading } from './backendMetrics';
 import type { Plan } from './plan';
 import type { PriceTable } from './ledger';
 import type { RequestTiming, Usage } from './model';
@@ -225,6 +226,12 @@ export type JournalEvent = EventBase &
     /** The integration branch was applied onto the developer's `branch` (absent in older journals). */
     | { type: 'applied'; commit: string; mode: 'squash' | 'merge'; branch?: string }
     | { type: 'note'; taskId: string | null; message: string }
+    /** A backend's load as its `/metrics` said at one poll (core/backendMetrics.ts); `endpoint` as the ledger has it. */
+    | { type: 'backend_metrics'; endpoint: string; reading: BackendReading }
+    /** Joules the backend's GPUs drew between two readings, per GPU, and where they were read (core/telemetry.ts). */
+    | { type: 'energy'; endpoint: string; source: string; fromMs: number; toMs: number; gpus: GpuJoules[] }
+    /** A backend's metrics or energy could not be read: said once each time a run is driven. */
+    | { type: 'telemetry_unavailable'; endpoint: string; what: 'metrics' | 'energy'; reason: string }
     /**
      * The backend refused a task's request as too long for the model's context window and the
      * agent compacted its conversation (core/compaction.ts) before asking again. Token figures are
@@ -250,6 +257,13 @@ export type JournalEvent = EventBase &
 
 /** What an `mcp` journal event says of a server. */
 export type McpStatus = 'pinned' | 'approved' | 'refused' | 'unavailable' | 'changed' | 'down';
+
+/** One GPU's joules over an interval: from its energy counter, or power samples integrated. */
+export interface GpuJoules {
+  gpu: string;
+  joules: number;
+  method: 'counter' | 'integrated';
+}
 
 /** An event before the journal has numbered and stamped it. */
 export type NewEvent = JournalEvent extends infer E ? (E extends JournalEvent ? Omit<E, 'seq' | 't'> : never) : never;

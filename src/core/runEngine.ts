@@ -206,12 +206,14 @@ export class RunEngine {
         if (this.status(rt.spec.id) === 'verified') this.track(rt.spec.id, this.mergeVerified(rt));
       }
     }
+    const watching = this.host.deps.watch?.start((event) => this.host.emit(event));
     while (true) {
       this.blockUnreachable();
       if (!this.host.runBudgetHit && !this.stopping) this.launchReady();
       if (this.running.size === 0) break;
       await Promise.race([...this.running.values(), this.wake.promise]);
     }
+    await watching?.stop();
     await finishRun(this.host, this.stopping);
     await this.host.deps.journal.flush();
     return this.state;

@@ -13,6 +13,7 @@ import type { Clock, TaskRunner, WorktreeFs } from './ports';
 import type { RepoPort, WorktreeSetup } from './repoPort';
 import type { NetworkDecision } from './sandbox';
 import type { ShellParser } from './shellSyntax';
+import type { BackendWatch } from './telemetry';
 import type { TranscriptStore } from './transcript';
 import type { CheckSpec } from './verify';
 
@@ -44,6 +45,8 @@ export interface RunDeps {
   journal: JournalStore;
   transcripts: TranscriptStore;
   clock: Clock;
+  /** Reads the backends' metrics and GPU energy while the run is driven; absent, nothing is read. */
+  watch?: BackendWatch;
 }
 
 /** Limits on one task's agent. */

@@ -223,6 +223,67 @@ export const Applied = z.object({
 });
 export type Applied = z.infer<typeof Applied>;
 
+/** Joules and output tokens per joule of a measured span (idle draw counted apart). */
+export const EnergyFigures = z.object({
+  joules: z.number(),
+  idleJoules: z.number(),
+  tokens: z.number(),
+  /** Tokens per joule of the busy draw, and of all of it; null without joules. */
+  tokensPerJoule: z.number().nullable(),
+  tokensPerJouleWithIdle: z.number().nullable(),
+});
+
+/**
+ * One backend's telemetry in the Backends section: its latest `/metrics` reading and the series of
+ * readings for the charts (oldest first, one a poll, at most 120; a value the server does not give
+ * is left out of its series), and its GPUs' energy or why it is not measured.
+ */
+export const BackendTelemetryView = z.object({
+  endpoint: z.string(),
+  /** The server as its metrics named it (`vLLM`, `SGLang`, `llama.cpp`, `Dynamo`); null before a reading. */
+  server: z.string().nullable(),
+  last: z
+    .object({
+      atMs: z.number(),
+      running: z.number().nullable(),
+      waiting: z.number().nullable(),
+      /** 0..1. */
+      kvCacheUse: z.number().nullable(),
+      /** 0..1, over the last poll's interval. */
+      prefixHitRate: z.number().nullable(),
+      tokensPerSecond: z.number().nullable(),
+    })
+    .nullable(),
+  series: z.object({
+    running: z.array(z.number()),
+    waiting: z.array(z.number()),
+    kvCacheUse: z.array(z.number()),
+    prefixHitRate: z.array(z.number()),
+    tokensPerSecond: z.array(z.number()),
+  }),
+  /** Why no reading could be taken; null once one was. */
+  metricsNote: z.string().nullable(),
+  energy: z.discriminatedUnion('measured', [
+    EnergyFigures.extend({
+      measured: z.literal(true),
+      /** How it was read: "energy counter, dcgm-exporter http://…, 2 GPUs". */
+      how: z.string(),
+    }),
+    z.object({ measured: z.literal(false), reason: z.string() }),
+  ]),
+});
+export type BackendTelemetryView = z.infer<typeof BackendTelemetryView>;
+
+/** The run's backends, and its energy per task (idle draw belongs to no task). */
+export const TelemetryView = z.object({
+  backends: z.array(BackendTelemetryView),
+  run: EnergyFigures.nullable(),
+  tasks: z.array(
+    z.object({ task: z.string(), joules: z.number(), tokens: z.number(), tokensPerJoule: z.number().nullable() }),
+  ),
+});
+export type TelemetryView = z.infer<typeof TelemetryView>;
+
 /** The run on the board: live, or finished and still open. */
 export const RunView = z.object({
   runId: z.string(),
@@ -282,6 +343,8 @@ export const RunView = z.object({
   /** How the run was applied onto the developer's branch (`commit` in full), since it last finished. */
   applied: Applied.nullable(),
   actions: z.object({ stopAll: z.boolean(), apply: z.boolean(), resume: z.boolean() }),
+  /** The backends' metrics and energy, as the run recorded them (the Backends section). */
+  telemetry: TelemetryView,
 });
 export type RunView = z.infer<typeof RunView>;
 

@@ -160,6 +160,25 @@ export class SimulatedGpu {
     );
   }
 
+  /**
+   * The GPU's power and energy in a dcgm-exporter's text format (its default counters'
+   * names, units and labels): `DCGM_FI_DEV_POWER_USAGE` in watts (the draw at the current batch)
+   * and `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION` in millijoules since the GPU was made.
+   */
+  dcgmText(): string {
+    const c = this.snapshot();
+    const labels = `{gpu="0", UUID="GPU-00000000-0000-0000-0000-000000000000", device="nvidia0", modelName="Simulated H200", Hostname="localhost"}`;
+    return [
+      '# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).',
+      '# TYPE DCGM_FI_DEV_POWER_USAGE gauge',
+      `DCGM_FI_DEV_POWER_USAGE${labels} ${this.watts(c.running).toFixed(3)}`,
+      '# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Total energy consumption since boot (in mJ).',
+      '# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter',
+      `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION${labels} ${Math.round(c.joules * 1000)}`,
+      '',
+    ].join('\n');
+  }
+
   /** Stop the simulation clock (pending requests never finish). */
   close(): void {
     if (this.timer) clearInterval(this.timer);

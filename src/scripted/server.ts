@@ -185,6 +185,12 @@ export async function createScriptedServer(options: ScriptedServerOptions): Prom
   return ctx.server;
 }
 
+/**
+ * Where a server with a simulated GPU serves that GPU's power and energy as a dcgm-exporter does
+ * at its own `/metrics` (a real exporter listens on a port of its own, 9400 by default).
+ */
+export const DCGM_PATH = '/dcgm/metrics';
+
 async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
   if (req.method === 'GET' && path === '/v1/models') {
@@ -204,6 +210,11 @@ async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespo
   if (req.method === 'GET' && path === '/metrics' && ctx.options.gpu) {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(ctx.options.gpu.metricsText(ctx.options.model));
+    return;
+  }
+  if (req.method === 'GET' && path === DCGM_PATH && ctx.options.gpu) {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(ctx.options.gpu.dcgmText());
     return;
   }
   if (req.method !== 'POST' || path !== '/v1/chat/completions') {

@@ -14,6 +14,7 @@ import type { RowEnv } from './boardRow';
 import { formatCount, formatRate, formatUsageCost } from './format';
 import { RaiseBudgetView } from './raiseBudgetView';
 import { RateChart } from './rateChart';
+import { BackendsView } from './backendsView';
 import { RUN_STATUS_LOOK } from './status';
 
 /** The run phase. */
@@ -29,6 +30,7 @@ export class BoardView {
   private readonly totals = h('dl', { class: 'totals' });
   private readonly budgets = h('div', { class: 'budgets' });
   private readonly chart = new RateChart();
+  private readonly backends = new BackendsView();
   private readonly apply: { squash: HTMLButtonElement; merge: HTMLButtonElement };
   private readonly resume: HTMLButtonElement;
   private readonly raiseBudget: RaiseBudgetView;
@@ -103,6 +105,7 @@ export class BoardView {
       this.counts,
       this.rowList,
       this.integration.el,
+      this.backends.el,
     );
   }
 
@@ -127,6 +130,7 @@ export class BoardView {
     );
     this.updateRows(run, state.blocked !== null);
     this.integration.update(run);
+    this.backends.update(run.telemetry);
   }
 
   /** `inLine`: the panel's line tells how this run ended, so the board does not say it again. */

@@ -145,6 +145,15 @@ test('spec → plan → edit → run → diff → request changes → apply onto
     for (const id of DEMO_TASKS) await waitForTask(lead, id, ['merged']);
     await waitForRun(lead, ['completed']);
   });
+  await stage('backends', async () => {
+    // The test server has no /metrics and no GPU: the board says so, with no figure.
+    const section = lead.getByRole('region', { name: 'Backends' });
+    await section.scrollIntoViewIfNeeded();
+    const text = await section.innerText();
+    assert.match(text, /Metrics: not read — not exposed \(http:\/\/127\.0\.0\.1:\d+\/metrics answered HTTP 404\)/);
+    assert.match(text, /Energy: not measured — no energy source is configured for this backend/);
+    assert.doesNotMatch(text, /tok\/J/);
+  });
   await atPanelWidths(session.vscode, lead, 'lead-run-completed', ['Apply as one commit', 'Apply as merge']);
   await stage('diff', () => openDiff(page, 'discounts', 'discounts.js'));
   await stage('changes-requested', async () => {

@@ -11,6 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEnergyMeter, dcgmExporterSource, NO_GPU_POWER, nvidiaSmiSource } from '../../src/infra/gpuEnergy';
+import { createBackendWatch } from '../../src/infra/backendTelemetry';
+import { integratePower, parseNvidiaSmiCsv } from '../../src/core/gpuEnergy';
+import type { TelemetryEvent } from '../../src/core/telemetry';
+
+/** The fields the stand-in prints (without power.draw.instant), in its order. */
+const FIELDS_LOAD = ['timestamp', 'index', 'power.draw'];
 
 const LOAD = readFileSync(join(__dirname, '..', 'fixtures', 'gpu-h200', 'query-load.csv'), 'utf8').split('\n');
 
@@ -113,4 +119,45 @@ test('a dcgm-exporter energy counter is preferred to its power, and an unreachab
   }
   const gone = await createEnergyMeter([dcgmExporterSource('http://127.0.0.1:9/metrics')]).read();
   assert.ok(!gone.readable && gone.reason.includes('http://127.0.0.1:9/metrics could not be read'));
+});
+
+test('the backend watch over nvidia-smi: one energy event per poll, adding up to the capture integrated', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'foreman-smi-'));
+  try {
+    const script = fakeSmi(dir, false);
+    // The capture's own times as the watch's clock, so its intervals are the capture's.
+    const printed = LOAD.filter((l) => l !== '').map((l) => {
+      const c = l.split(', ');
+      return [c[0], c[1], c[4]].join(', ');
+    });
+    const rows = parseNvidiaSmiCsv(printed.join('\n'), FIELDS_LOAD).readings;
+    assert.equal(rows.length, printed.length);
+    let n = 0;
+    const events: TelemetryEvent[] = [];
+    const watch = createBackendWatch(
+      [{ endpoint: 'http://gpu/v1', metricsUrl: null, energy: { source: 'nvidia-smi', command: script } }],
+      { intervalMs: 5, now: () => rows[Math.min(n++, rows.length - 1)].atMs },
+    );
+    const running = watch.start((e) => events.push(e));
+    const deadline = Date.now() + 30_000;
+    while (events.filter((e) => e.type === 'energy').length < 40 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    await running.stop();
+    const energy = events.flatMap((e) => (e.type === 'energy' ? [e] : []));
+    const reads = energy.length + 1;
+    assert.deepEqual(
+      events.filter((e) => e.type === 'telemetry_unavailable').map((e) => e.type === 'telemetry_unavailable' && e.what),
+      ['metrics'],
+      'metrics turned off: said once; energy read',
+    );
+    assert.ok(energy.every((e) => e.source === 'nvidia-smi' && e.gpus[0].method === 'integrated'));
+    const recorded = energy.reduce((s, e) => s + e.gpus[0].joules, 0);
+    const expected = integratePower(rows.slice(0, reads), (r) => r.powerW);
+    assert.ok(expected);
+    assert.ok(Math.abs(recorded - expected.joules) < 1e-6, `${recorded} J recorded, ${expected.joules} J integrated`);
+    // Readings 1-41 cover idle and the start of the matmul: far above 78 W × 10 s.
+    assert.ok(recorded > 78 * 10);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -787,3 +787,52 @@ test('compose: what the probe found for the chosen backend and model is shown un
   assert.equal(await found.innerText(), `Found at vllm: ${line}`);
   await clean(p);
 });
+
+test(
+  'Backends: per backend its reading, four charts and its energy (idle apart), or why none; energy per task',
+  { skip },
+  async () => {
+    const p = await panel('run-backends');
+    const section = p.getByRole('region', { name: 'Backends' });
+    assert.equal(await section.isVisible(), true);
+    const gpu = section.locator('[data-endpoint="http://gpu-box:8000/v1"]');
+    assert.match(await gpu.locator('.backend-head').innerText(), /http:\/\/gpu-box:8000\/v1\s*vLLM/);
+    const charts = gpu.locator('figure.spark');
+    assert.equal(await charts.count(), 4);
+    assert.deepEqual(await gpu.locator('figure.spark figcaption span:first-child').allInnerTexts(), [
+      'Running / waiting',
+      'KV cache',
+      'Prefix hits',
+      'Generation',
+    ]);
+    // The running/waiting chart draws two lines on one scale; each chart says its latest figure.
+    assert.equal(await charts.nth(0).locator('polyline').count(), 2);
+    assert.equal(await charts.nth(1).locator('.chart-now').innerText(), '5%');
+    assert.equal(await charts.nth(2).locator('.chart-now').innerText(), 'n/a', 'nothing looked up in the last poll');
+    assert.equal(await charts.nth(2).locator('polyline').count(), 1, 'the earlier hit rates are drawn');
+    assert.equal(
+      await gpu.locator('.backend-energy').innerText(),
+      'Energy: 182 kJ (busy 173 kJ, idle 9.4 kJ) · 48.2k tokens · 0.28 tok/J (0.26 tok/J with idle) · energy counter, dcgm-exporter http://gpu-box:9400/metrics, 2 GPUs',
+    );
+    const api = section.locator('[data-endpoint="https://api.example.com/v1"]');
+    assert.match(
+      await api.innerText(),
+      /Metrics: not read — not exposed \(https:\/\/api\.example\.com\/metrics answered HTTP 404\)/,
+    );
+    assert.match(await api.innerText(), /Energy: not measured — no energy source is configured for this backend/);
+    assert.equal(await api.locator('figure.spark').count(), 0, 'no chart of nothing');
+    assert.doesNotMatch(await api.innerText(), /tok\/J/);
+    const table = section.getByRole('table', { name: 'Energy per task' });
+    assert.equal(await table.locator('tbody tr').count(), 4);
+    assert.match(
+      await table.locator('[data-task="json-output"]').innerText(),
+      /json-output\s+59 kJ\s+17.8k\s+0.3 tok\/J/,
+    );
+    mkdirSync(SHOTS, { recursive: true });
+    await section.screenshot({ path: join(SHOTS, 'board-backends.png') });
+    // A run with no telemetry has no section at all.
+    await harness.showState(p, harness.loadFixture('run-finished'));
+    assert.equal(await p.locator('section.backends').isVisible(), false);
+    await clean(p);
+  },
+);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readLeadSettings } from '../../src/app/leadSettings';
+import { runSettings } from '../../src/app/leadOptions';
 
 /** A reader over a flat map of `foreman.*` keys (without the prefix), as VS Code's configuration gives them. */
 function reader(values: Record<string, unknown>): (key: string) => unknown {
@@ -285,4 +286,43 @@ test('roles and a backend’s headers and router are read; a bad role entry is l
   assert.deepEqual(bad.settings.roles, {});
   assert.equal(bad.warnings.length, 1);
   assert.match(bad.warnings[0], /roles/);
+});
+
+test("a backend's metricsUrl and energy source are kept; an energy setting that names a program is left out", () => {
+  const { settings, warnings } = readLeadSettings(
+    reader({
+      backends: [
+        {
+          name: 'gpu',
+          baseUrl: 'http://gpu:8000/v1',
+          models: ['m'],
+          metricsUrl: null,
+          energy: { source: 'dcgm', url: 'http://gpu:9400/metrics' },
+        },
+        { name: 'local', baseUrl: 'http://localhost:8000/v1', models: ['m'], energy: { source: 'nvidia-smi' } },
+        { name: 'odd', baseUrl: 'http://x/v1', models: ['m'], energy: { source: 'nvidia-smi', command: '/tmp/x' } },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    settings.backends.map((b) => [b.name, b.metricsUrl, b.energy]),
+    [
+      ['gpu', null, { source: 'dcgm', url: 'http://gpu:9400/metrics' }],
+      ['local', undefined, { source: 'nvidia-smi' }],
+    ],
+  );
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /"odd"/);
+  const options = {
+    backend: 'gpu',
+    model: 'm',
+    concurrency: 2,
+    budgetTokens: null,
+    budgetCost: null,
+    holdForReview: false,
+  };
+  assert.deepEqual(runSettings(settings, options, {}).telemetry, {
+    metricsUrl: null,
+    energy: { source: 'dcgm', url: 'http://gpu:9400/metrics' },
+  });
 });

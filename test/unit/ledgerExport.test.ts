@@ -100,6 +100,7 @@ test('every model request becomes a row; nulls stay null; tokens/s follows core/
     tokensPerSecond: 200,
     cost: 0.0014,
     attempts: 1,
+    joules: null,
   });
   assert.equal(x.requests[2].promptTokens, null, 'a request that failed before an answer has no tokens');
   assert.equal(x.requests[2].attempts, 3);
@@ -132,11 +133,79 @@ test('CSV: one header of the documented columns, RFC 4180 quoting, CRLF, empty f
   assert.equal(lines.at(-1), '', 'ends with a line break');
   assert.equal(
     lines[1],
-    '2026-12-07T12:00:01.000Z,planner,,coder,http://gpu:8000/v1,true,,1000,0,200,,false,100,1100,200,0.0014,1',
+    '2026-12-07T12:00:01.000Z,planner,,coder,http://gpu:8000/v1,true,,1000,0,200,,false,100,1100,200,0.0014,1,',
   );
   assert.ok(csv.includes(',"a,""b""\nc",coder,'), 'a task id with a comma, quotes and a newline is quoted');
-  assert.ok(csv.includes(',false,"timeout: no answer, ""60 s""",,,,,,,,,,3\r\n'), 'the error too; no tokens: empty');
+  assert.ok(csv.includes(',false,"timeout: no answer, ""60 s""",,,,,,,,,,3,\r\n'), 'the error too; no tokens: empty');
   assert.equal(csvField('plain'), 'plain');
   assert.equal(csvField('cr\rhere'), '"cr\rhere"');
   assert.equal(csvField(null), '');
+});
+
+test('energy: each request gets its share of the measured joules, tasks add them up, idle draw stays apart', () => {
+  const energy = (seq: number, fromMs: number, toMs: number, joules: number): JournalEvent => ({
+    seq,
+    t: toMs,
+    type: 'energy',
+    endpoint: 'http://gpu:8000/v1',
+    source: 'dcgm-exporter http://gpu:9400/metrics',
+    fromMs,
+    toMs,
+    gpus: [{ gpu: '0', joules, method: 'counter' }],
+  });
+  const events = [
+    ...journal(),
+    // Planner generating alone; task a alone; nothing timed in flight (idle); task d alone.
+    energy(6, T0 - 1000, T0 + 1000, 250),
+    energy(7, T0 + 1000, T0 + 3000, 100),
+    energy(8, T0 + 3000, T0 + 4500, 60),
+    energy(9, T0 + 4500, T0 + 5000, 40),
+  ];
+  const x = exportLedger(events);
+  assert.deepEqual(
+    x.requests.map((r) => r.joules),
+    [250, 100, 0, 40],
+  );
+  assert.deepEqual(
+    x.tasks.map((t) => [t.task, t.joules, t.tokensPerJoule]),
+    [
+      ['a,"b"\nc', 100, 0.5],
+      ['d', 40, 0.75],
+    ],
+  );
+  assert.equal(x.total.joules, 390, 'attributed joules: idle draw is not any request’s');
+  assert.deepEqual(x.energy.run, {
+    joules: 450,
+    idleJoules: 60,
+    tokens: 280,
+    tokensPerJoule: 280 / 390,
+    tokensPerJouleWithIdle: 280 / 450,
+  });
+  assert.equal(x.energy.backends.length, 1);
+  assert.ok(ledgerCsv(x).split('\r\n')[1].endsWith(',0.0014,1,250'));
+});
+
+test('energy not measured: every joule is null, and the export says why', () => {
+  const events: JournalEvent[] = [
+    ...journal(),
+    {
+      seq: 6,
+      t: T0 + 6000,
+      type: 'telemetry_unavailable',
+      endpoint: 'http://gpu:8000/v1',
+      what: 'energy',
+      reason: 'No GPU power is readable here: nvidia-smi is not installed.',
+    },
+  ];
+  const x = exportLedger(events);
+  assert.ok(x.requests.every((r) => r.joules === null));
+  assert.equal(x.total.joules, null);
+  assert.equal(x.energy.run, null);
+  assert.deepEqual(x.energy.backends, [
+    {
+      endpoint: 'http://gpu:8000/v1',
+      measured: false,
+      reason: 'No GPU power is readable here: nvidia-smi is not installed.',
+    },
+  ]);
 });

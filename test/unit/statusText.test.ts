@@ -72,6 +72,7 @@ function run(
     holdForReview: false,
     applied: null,
     actions: { stopAll: true, apply: false, resume: false },
+    telemetry: { backends: [], run: null, tasks: [] },
   });
 }
 

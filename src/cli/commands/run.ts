@@ -12,6 +12,8 @@ import { RunEngine } from '../../core/runEngine';
 import type { RunState } from '../../core/runState';
 import { describeSandboxState } from '../../core/sandbox';
 import { reduceJournal } from '../../core/runState';
+import { TelemetryBook } from '../../core/telemetry';
+import { renderBackends } from '../telemetryText';
 import { newRunId } from '../../infra/journalFile';
 import { createOpenAIClient, probeBackend } from '../../infra/openaiClient';
 import { EXIT } from '../context';
@@ -278,7 +280,9 @@ function settingsLines(after: RunState, before: RunState, note: string | null): 
 
 /** Run the engine with progress lines, Ctrl-C handling and the summary; returns the exit code. */
 async function drive(ctx: CommandContext, engine: RunEngine, approvals: CliApprovals): Promise<number> {
+  const book = new TelemetryBook();
   const stopListening = engine.onEvent((event, state) => {
+    book.observe(event);
     const line = progressLine(event, state, ctx.cl.verbose, engine.ledger);
     if (line) approvals.write(line);
   });
@@ -298,7 +302,11 @@ async function drive(ctx: CommandContext, engine: RunEngine, approvals: CliAppro
     stopListening();
   }
   if (ctx.cl.json) ctx.out(JSON.stringify(stateJson(state), null, 2));
-  else ctx.out(renderSummary(state, engine.ledger, Date.now()));
+  else {
+    ctx.out(renderSummary(state, engine.ledger, Date.now()));
+    const backends = renderBackends(book, engine.ledger);
+    if (backends) ctx.out(`\n${backends}`);
+  }
   if (interrupted) return EXIT.interrupted;
   return exitFor(state);
 }

@@ -10,6 +10,8 @@ import { Ledger } from '../../core/ledger';
 import { fmtUsageCost, fmtTokens, integrationCell, renderBreakdown, renderSummary, table } from '../render';
 import { loadRun, openWorkspace } from '../../app/workspace';
 import { stateJson } from './run';
+import { TelemetryBook } from '../../core/telemetry';
+import { backendsJson, renderBackends } from '../telemetryText';
 
 export const statusCommand: CommandHandler = async (ctx) => {
   const ws = await openWorkspace(ctx.cl.cwd, ctx.settings);
@@ -43,14 +45,18 @@ export const statusCommand: CommandHandler = async (ctx) => {
   const { events, torn } = await loadRun(ws, runId);
   const state = reduceJournal(events);
   if (torn) ctx.err(`Note: ${torn}.`);
-  if (ctx.cl.json) ctx.out(JSON.stringify(stateJson(state), null, 2));
+  const ledger = Ledger.fromEvents(events);
+  const book = TelemetryBook.fromEvents(events);
+  if (ctx.cl.json)
+    ctx.out(JSON.stringify({ ...(stateJson(state) as object), ...(backendsJson(book, ledger) as object) }, null, 2));
   else {
     ctx.out(
       `Run ${runId}${state.status === 'interrupted' ? ` (interrupted: resume with foreman run --resume ${runId})` : ''}`,
     );
-    const ledger = Ledger.fromEvents(events);
     ctx.out(renderSummary(state, ledger, events.at(-1)?.t ?? Date.now()));
     ctx.out(`\n${renderBreakdown(ledger)}`);
+    const backends = renderBackends(book, ledger);
+    if (backends) ctx.out(`\n${backends}`);
   }
   return EXIT.ok;
 };
