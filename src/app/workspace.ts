@@ -19,7 +19,7 @@ import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
 import { isValidRunId, openJournal, readJournal, runJournalPath } from '../infra/journalFile';
 import { sharedBashParser } from '../infra/bashParser';
-import { createOpenAIClient } from '../infra/openaiClient';
+import { createOpenAIClient, publicEndpoint } from '../infra/openaiClient';
 import { CapabilityCache } from '../infra/capabilities';
 import type { LoadReadings } from '../infra/modelRouter';
 import { buildFabric, describeFabric } from './fabric';
@@ -207,6 +207,12 @@ export function engineDeps(
  */
 export function backendWatch(settings: Settings, model: ModelClient): BackendWatch {
   const t = settings.telemetry;
+  if (settings.fabric) {
+    // Several endpoints: each one's `/metrics` at its host; energy is read for the one backend only.
+    const endpoints = [...new Set(settings.fabric.endpoints.map((e) => publicEndpoint(e.baseUrl)))];
+    const targets = endpoints.map((endpoint) => ({ endpoint, metricsUrl: defaultMetricsUrl(endpoint), energy: null }));
+    return createBackendWatch(targets, { intervalMs: t?.intervalMs });
+  }
   const metricsUrl = t?.metricsUrl === undefined ? defaultMetricsUrl(model.endpoint) : t.metricsUrl;
   return createBackendWatch([{ endpoint: model.endpoint, metricsUrl, energy: t?.energy ?? null }], {
     intervalMs: t?.intervalMs,

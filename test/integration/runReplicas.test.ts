@@ -125,6 +125,11 @@ test('a replica that dies mid-run: every task merges, its agent moves, and it is
       byTask.set(e.taskId, (byTask.get(e.taskId) ?? new Set()).add(e.endpoint));
     }
     for (const [task, used] of byTask) assert.equal(used.size, task === victim ? 2 : 1, `task ${task}`);
+    // Both replicas' metrics were looked for (the scripted servers expose none: said once each).
+    const watched = events.flatMap((e) =>
+      (e.type === 'telemetry_unavailable' && e.what === 'metrics') || e.type === 'backend_metrics' ? [e.endpoint] : [],
+    );
+    assert.deepEqual([...new Set(watched)].sort(), [...endpoints].sort());
   } finally {
     await a1?.close();
     await (a2 as ScriptedServer | null)?.close();
