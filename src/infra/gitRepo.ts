@@ -23,7 +23,7 @@ import { FreshReads } from '../core/freshReads';
 import { RepoError } from '../core/repoPort';
 import { resolveBase } from './gitBase';
 import { readSharedGitState } from './gitDirState';
-import { FOREMAN_IDENTITY, gitOk, runGit, splitNul } from './gitExec';
+import { FOREMAN_IDENTITY, GitCommandError, gitOk, runGit, runGitSteps, splitNul } from './gitExec';
 import { applyBranch, diffFiles, diffText, mergeInto } from './gitMerge';
 import {
   addTaskWorktree,
@@ -213,18 +213,24 @@ export class GitRepo implements RepoPort {
   }
 
   /**
-   * Stage everything and commit it. One `diff --cached --name-only` says both whether anything is
-   * staged and which files the commit changes, remembered for the `changedFiles` that follows.
+   * Stage everything and commit it, as one process (see runGitSteps): `add -A`, then one
+   * `diff --cached --name-only` that says which files the commit changes (remembered for the
+   * `changedFiles` that follows), then, only when something is staged, the commit (its message on
+   * standard input: a process argument cannot hold a NUL byte, and the message carries model text)
+   * and the new commit's id.
    */
   async commitAll(worktreePath: string, message: string): Promise<string | null> {
-    await gitOk(worktreePath, ['add', '-A', '--', '.']);
-    const staged = splitNul(
-      await gitOk(worktreePath, ['diff', '--cached', '--name-only', '--no-renames', '-z']),
-    ).sort();
-    if (staged.length === 0) return null;
-    // A process argument cannot hold a NUL byte, and the message carries model text.
-    await gitOk(worktreePath, [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-m', visibleControls(message)]);
-    const commit = (await gitOk(worktreePath, ['rev-parse', 'HEAD'])).trim();
+    const steps = [
+      { args: ['add', '-A', '--', '.'] },
+      { args: ['diff', '--cached', '--name-only', '--no-renames', '-z'] },
+      { args: [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-F', '-'], onlyIfStaged: true },
+      { args: ['rev-parse', 'HEAD'] },
+    ];
+    const out = await runGitSteps(worktreePath, steps, visibleControls(message));
+    if (out.exitCode !== 0) throw new GitCommandError(['commit'], out.exitCode, out.stderr, worktreePath);
+    const staged = splitNul(out.outputs[1] ?? '').sort();
+    if (staged.length === 0 || out.outputs.length < 4) return null;
+    const commit = out.outputs[3].trim();
     this.rememberFiles(commit, staged);
     return commit;
   }

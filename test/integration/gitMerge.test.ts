@@ -29,6 +29,23 @@ test('commitAll commits everything as Foreman without running hooks, and is null
   }
 });
 
+test('commitAll keeps a model-written message as written: quotes, $(…), backticks and lines run nothing', async () => {
+  const { f, repo, base } = await makeTwoFileRepo();
+  try {
+    const wt = await repo.ensureWorktree('r1', 't1', base, null);
+    f.write('c.txt', 'c\n', wt.path);
+    const probe = join(f.root, 'ran');
+    const message = `it's "done" $(touch ${probe}) \`touch ${probe}\`\n\n; touch ${probe} #`;
+    const commit = await repo.commitAll(wt.path, message);
+    assert.ok(commit);
+    assert.equal(f.git(['log', '-1', '--format=%B', commit]).trim(), message.trim());
+    assert.equal(existsSync(probe), false, 'nothing in the message was run');
+    assert.deepEqual(await repo.changedFiles(`${commit}~1`, commit), ['c.txt']);
+  } finally {
+    f.cleanup();
+  }
+});
+
 test('branchHead and diff', async () => {
   const { f, repo, base } = await makeTwoFileRepo();
   try {
