@@ -1,7 +1,9 @@
 /**
  * Running git for the repository adapter. Every call goes through simple-git (which vets arguments
  * and kills the child on abort) but never throws for a non-zero exit: the caller gets the exit
- * code and both streams and decides what an expected failure means.
+ * code and both streams and decides what an expected failure means. The one exception is
+ * `runGitSteps`, a few fixed git commands run by one `sh` (a task's commit), for speed; it gets the
+ * same environment and the same cap on processes.
  *
  * Foreman's git runs no program a repository configures and never sees Foreman's environment:
  * - the environment is an allow-list (PATH, HOME, locale, TZ, TMPDIR, and what the caller sets), so
