@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SharedGitState } from '../core/repoPort';
-import { gitOk, runGit } from './gitExec';
+import { GitCommandError, runGitSteps } from './gitExec';
 
 /** Foreman's own branches, which move as tasks commit and merge. */
 const FOREMAN_REFS = 'refs/heads/foreman/';
@@ -56,8 +56,12 @@ export async function readSharedGitState(root: string, commonDir: string): Promi
     }
   }
   const refs: Record<string, { value: string; logged: boolean }> = {};
+  // Both listings in one process (see runGitSteps): the refs, then HEAD's commit (none when unborn).
+  const args = ['for-each-ref', '--format=%(objectname) %(refname)'];
+  const out = await runGitSteps(root, [{ args }, { args: ['rev-parse', '--verify', '-q', 'HEAD'] }], '');
+  if (out.outputs.length === 0) throw new GitCommandError(args, out.exitCode, out.stderr, root);
   // Ref names cannot hold spaces or line breaks, so one `<id> <name>` line each is unambiguous.
-  for (const line of (await gitOk(root, ['for-each-ref', '--format=%(objectname) %(refname)'])).split('\n')) {
+  for (const line of out.outputs[0].split('\n')) {
     const space = line.indexOf(' ');
     const [commit, name] = [line.slice(0, space), line.slice(space + 1)];
     if (space > 0 && !name.startsWith(FOREMAN_REFS)) {
@@ -65,8 +69,7 @@ export async function readSharedGitState(root: string, commonDir: string): Promi
     }
   }
   const head = readFileSync(join(commonDir, 'HEAD'), 'utf8').trim();
-  const resolved = await runGit(root, ['rev-parse', '--verify', '-q', 'HEAD']);
-  const commit = resolved.exitCode === 0 ? resolved.stdout.trim() : '';
+  const commit = out.exitCode === 0 ? (out.outputs[1] ?? '').trim() : '';
   refs.HEAD = { value: `${head} ${commit}`.trim(), logged: commit === '' || loggedValue(commonDir, 'HEAD') === commit };
   return { files, refs };
 }
