@@ -187,7 +187,11 @@ async function workUntilVerified(
     // The agent slot is held for the agent's round only: not while the task waits for its checks,
     // runs them, is reviewed or waits for its merge. A stop while waiting leaves nothing to commit.
     const release = await host.agentSlots.acquire(signal);
-    if (!release) return status('stopped', 'stopped by the user before its agent started this round');
+    if (!release) {
+      // No slot because the place could not be made (not a stop): fail with that reason.
+      await ready;
+      return status('stopped', 'stopped by the user before its agent started this round');
+    }
     if (host.runBudgetHit && progress.steps === 0) {
       // Prepared ahead, but the run's budget was reached while it waited for its first slot.
       release();

@@ -187,9 +187,45 @@ test(
       const { state } = await readRun(repo, await latestRunId(repo));
       const a = state.tasks.get('a');
       assert.equal(a?.status, 'failed');
-      assert.match(a?.reason ?? '', /no such toolchain|exit|set-up|setup/i);
+      assert.match(a?.reason ?? '', /no such toolchain/);
       assert.ok(Date.now() - started < 15_000, 'the run did not wait for the slow answer');
       assert.equal(server.requests.length, 1, 'the request went out while the worktree was being made');
+    } finally {
+      await server.close();
+      repo.cleanup();
+    }
+  },
+);
+
+test(
+  'a task whose worktree cannot be made while it waits for an agent slot fails with the reason',
+  { timeout: 90_000 },
+  async () => {
+    const repo = makeRepo();
+    // a holds the one agent slot for a few seconds (a slowly streamed answer); b's set-up fails meanwhile.
+    const server = await startServer({
+      agents: {
+        a: [
+          { ...toolCall('write_file', { path: 'a.txt', content: 'a\n' }), chunkDelayMs: 700 },
+          toolCall('finish', { summary: 'wrote a' }),
+        ],
+      },
+    });
+    try {
+      const plan = join(repo.root, '..', 'plan-wait.json');
+      const tasks = ['a', 'b'].map((id) => rawTask(id, { files: [`${id}.txt`] }));
+      writeFileSync(plan, JSON.stringify({ version: 1, spec: 'Two files.', tasks }));
+      const setup = 'case "$WORKTREE_PATH" in */b) echo "no such toolchain" >&2; exit 3;; esac';
+      const r = await runCli(['run', '--plan', plan, ...FLAGS, '--concurrency', '1', '--setup', setup], {
+        repo,
+        server,
+      });
+      assert.notEqual(r.code, 0);
+      const { state } = await readRun(repo, await latestRunId(repo));
+      assert.equal(state.tasks.get('a')?.status, 'merged');
+      const b = state.tasks.get('b');
+      assert.equal(b?.status, 'failed', `b: ${b?.reason}`);
+      assert.match(b?.reason ?? '', /no such toolchain/);
     } finally {
       await server.close();
       repo.cleanup();
