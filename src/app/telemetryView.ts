@@ -8,10 +8,9 @@
 import { SERVER_NAMES } from '../core/backendMetrics';
 import type { BackendReading } from '../core/backendMetrics';
 import { tokensPerJoule } from '../core/energyAttribution';
-import type { EnergyAccount } from '../core/energyAttribution';
 import type { JournalEvent } from '../core/journal';
 import { Ledger } from '../core/ledger';
-import { efficiency, energyReport, TelemetryBook } from '../core/telemetry';
+import { energyFigures, energyReport, TelemetryBook } from '../core/telemetry';
 import type { EnergyReport } from '../core/telemetry';
 import type { BackendTelemetryView, TelemetryView } from '../protocol/panel';
 
@@ -47,7 +46,7 @@ export class TelemetryTracker {
           ? {
               measured: true,
               how: `${energy.method}, ${energy.source}, ${energy.gpus} GPU${energy.gpus === 1 ? '' : 's'}`,
-              ...figures(energy.account),
+              ...energyFigures(energy.account),
             }
           : { measured: false, reason: energy?.reason ?? 'no reading was recorded' },
       };
@@ -60,7 +59,7 @@ export class TelemetryTracker {
           tokensPerJoule: tokensPerJoule(s.tokens, s.joules),
         }))
       : [];
-    return { backends, run: report.run ? figures(report.run) : null, tasks };
+    return { backends, run: report.run ? energyFigures(report.run) : null, tasks };
   }
 
   private energy(now: number): EnergyReport {
@@ -71,17 +70,6 @@ export class TelemetryTracker {
     this.report = { key, at: now, report };
     return report;
   }
-}
-
-function figures(a: EnergyAccount) {
-  const e = efficiency(a);
-  return {
-    joules: a.joules,
-    idleJoules: a.idleJoules,
-    tokens: a.tokens,
-    tokensPerJoule: e.busy,
-    tokensPerJouleWithIdle: e.overall,
-  };
 }
 
 function lastOf(r: BackendReading): NonNullable<BackendTelemetryView['last']> {

@@ -8,7 +8,7 @@ import type { BackendReading } from '../core/backendMetrics';
 import { tokensPerJoule } from '../core/energyAttribution';
 import type { EnergyAccount } from '../core/energyAttribution';
 import type { Ledger } from '../core/ledger';
-import { efficiency, energyReport } from '../core/telemetry';
+import { efficiency, energyFigures, energyReport } from '../core/telemetry';
 import type { TelemetryBook } from '../core/telemetry';
 import { table } from './render';
 
@@ -76,11 +76,7 @@ export function renderBackends(book: TelemetryBook, ledger: Ledger): string {
 export function backendsJson(book: TelemetryBook, ledger: Ledger): unknown {
   const report = energyReport(book, ledger);
   const account = (a: EnergyAccount) => ({
-    joules: a.joules,
-    idleJoules: a.idleJoules,
-    tokens: a.tokens,
-    tokensPerJoule: efficiency(a).busy,
-    tokensPerJouleWithIdle: efficiency(a).overall,
+    ...energyFigures(a),
     tasks: [...a.byTask].map(([task, s]) => ({
       task,
       joules: s.joules,

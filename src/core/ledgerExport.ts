@@ -12,7 +12,7 @@ import type { TokenTotals } from './ledger';
 import { generationSpan, outputRate } from './throughput';
 import { attributeEnergy, tokensPerJoule } from './energyAttribution';
 import type { EnergyAccount } from './energyAttribution';
-import { efficiency, energyReport, TelemetryBook } from './telemetry';
+import { energyFigures, energyReport, TelemetryBook } from './telemetry';
 
 /** One model request of the run. Null where the journal has no figure (e.g. a request that failed before the server answered). */
 export interface ExportedRequest {
@@ -174,16 +174,6 @@ function exportedEnergy(
   backends: ReturnType<typeof energyReport>['backends'],
   run: EnergyAccount | null,
 ): ExportedEnergy {
-  const figures = (a: EnergyAccount) => {
-    const e = efficiency(a);
-    return {
-      joules: a.joules,
-      idleJoules: a.idleJoules,
-      tokens: a.tokens,
-      tokensPerJoule: e.busy,
-      tokensPerJouleWithIdle: e.overall,
-    };
-  };
   return {
     backends: backends.map((b) =>
       b.measured
@@ -193,11 +183,11 @@ function exportedEnergy(
             source: b.source,
             method: b.method,
             gpus: b.gpus,
-            ...figures(b.account),
+            ...energyFigures(b.account),
           }
         : { endpoint: b.endpoint, measured: false as const, reason: b.reason },
     ),
-    run: run ? figures(run) : null,
+    run: run ? energyFigures(run) : null,
   };
 }
 

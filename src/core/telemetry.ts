@@ -144,6 +144,24 @@ export function efficiency(account: EnergyAccount): { busy: number | null; overa
   };
 }
 
+/** An account's figures as the panel, `status --json` and the exports give them. */
+export function energyFigures(account: EnergyAccount): {
+  joules: number;
+  idleJoules: number;
+  tokens: number;
+  tokensPerJoule: number | null;
+  tokensPerJouleWithIdle: number | null;
+} {
+  const e = efficiency(account);
+  return {
+    joules: account.joules,
+    idleJoules: account.idleJoules,
+    tokens: account.tokens,
+    tokensPerJoule: e.busy,
+    tokensPerJouleWithIdle: e.overall,
+  };
+}
+
 /** The events a backend watch records. */
 export type TelemetryEvent = Extract<NewEvent, { type: 'backend_metrics' | 'energy' | 'telemetry_unavailable' }>;
 
