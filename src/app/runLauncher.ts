@@ -131,21 +131,23 @@ async function requireSandbox(ws: Workspace): Promise<void> {
  * it), and the engine records the run's start. Nothing is driven yet.
  */
 export async function launchRun(input: LaunchInput, work: PlannedWork): Promise<DrivenRun> {
+  return launchIn(await panelSite(input), work);
+}
+
+/** The panel's workspace opened for a run, with the chosen backend's roles and the MCP servers. */
+async function panelSite(input: LaunchInput): Promise<EngineSite> {
   const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
-  return launchIn(
-    {
-      ws,
-      settings,
-      model: input.backend.client,
-      reviewer: input.backend.roles.reviewer,
-      notices: input.backend.notices,
-      mcp: await runMcp(input, ws),
-      approver: input.approver,
-      log: input.log,
-      dirtyAdvice,
-    },
-    work,
-  );
+  return {
+    ws,
+    settings,
+    model: input.backend.client,
+    reviewer: input.backend.roles.reviewer,
+    notices: input.backend.notices,
+    mcp: await runMcp(input, ws),
+    approver: input.approver,
+    log: input.log,
+    dirtyAdvice,
+  };
 }
 
 /** An opened workspace with a run's settings, its model, who answers asks, and where lines go. */
@@ -201,22 +203,7 @@ export async function reopenRun(
   runId: string,
   overrides: SettingsOverrides = {},
 ): Promise<DrivenRun> {
-  const { ws, settings } = await openRunWorkspace(input, input.backend.prices);
-  return reopenIn(
-    {
-      ws,
-      settings,
-      model: input.backend.client,
-      reviewer: input.backend.roles.reviewer,
-      notices: input.backend.notices,
-      mcp: await runMcp(input, ws),
-      approver: input.approver,
-      log: input.log,
-      dirtyAdvice,
-    },
-    runId,
-    overrides,
-  );
+  return reopenIn(await panelSite(input), runId, overrides);
 }
 
 /** Reopen an existing run in an opened workspace (see reopenRun); the caller holds the run's lock. */

@@ -4,14 +4,11 @@
  * CSV, one row per request (core/ledgerExport.ts). On stdout, or in FILE with --out.
  * `--format otlp|otel-json`: the run's trace instead (./exportTrace.ts).
  */
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { exportLedger, ledgerCsv, ledgerJson } from '../../core/ledgerExport';
 import { loadRun, openWorkspace } from '../../app/workspace';
-import { errorMessage } from '../../core/errors';
-import { EXIT } from '../context';
 import type { CommandHandler } from '../context';
 import { UsageError } from '../options';
+import { writeExport } from './exportFile';
 import { checkTraceOptions, exportTrace } from './exportTrace';
 
 const USAGE = 'export needs one run: foreman export <run> [--format csv|json] [--out FILE]';
@@ -35,17 +32,10 @@ export const exportCommand: CommandHandler = async (ctx) => {
   if (trace) return exportTrace(ctx, runId, events, trace, collector);
   const exported = exportLedger(events);
   const text = format === 'csv' ? ledgerCsv(exported) : ledgerJson(exported);
-  if (!ctx.cl.out) {
-    process.stdout.write(text);
-    return EXIT.ok;
-  }
-  const out = resolve(ctx.cl.cwd, ctx.cl.out);
-  try {
-    await writeFile(out, text);
-  } catch (e) {
-    ctx.err(`Could not write the export to ${out}: ${errorMessage(e)}. Name another file with --out.`);
-    return EXIT.usage;
-  }
-  ctx.err(`Exported ${exported.requests.length} model requests of run ${runId} to ${out} (${format}).`);
-  return EXIT.ok;
+  return writeExport(
+    ctx,
+    text,
+    'the export',
+    (out) => `Exported ${exported.requests.length} model requests of run ${runId} to ${out} (${format}).`,
+  );
 };

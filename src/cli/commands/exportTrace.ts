@@ -4,8 +4,6 @@
  * (infra/otelTrace.ts), sent to a collector over OTLP/HTTP or written as OTLP JSON. The ids are
  * derived from the run id, so sending a run again sends the same spans.
  */
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { JournalEvent } from '../../core/journal';
 import { loadRun } from '../../app/workspace';
 import type { Workspace } from '../../app/workspace';
@@ -15,6 +13,7 @@ import { otlpJson, sendOtlp, traceSpans } from '../../infra/otelTrace';
 import { EXIT } from '../context';
 import type { CommandContext } from '../context';
 import { UsageError } from '../options';
+import { writeExport } from './exportFile';
 
 /** The collector the exporter would use by itself, from the standard environment variables. */
 function collectorFromEnvironment(): string | undefined {
@@ -57,7 +56,13 @@ export async function exportTrace(
     return EXIT.usage;
   }
   const spans = await traceSpans(runTrace);
-  if (format === 'otel-json') return writeJson(ctx, runId, otlpJson(spans), spans.length);
+  if (format === 'otel-json')
+    return writeExport(
+      ctx,
+      otlpJson(spans),
+      'the trace',
+      (out) => `Exported ${spans.length} spans of run ${runId} to ${out} (OTLP JSON).`,
+    );
   const where = url ?? collectorFromEnvironment() ?? 'the collector';
   const sent = await sendOtlp(spans, url);
   if (!sent.ok) {
@@ -70,22 +75,6 @@ export async function exportTrace(
     return EXIT.backend;
   }
   ctx.err(`Sent ${spans.length} spans of run ${runId} to ${where} (trace ${spans[0].spanContext().traceId}).`);
-  return EXIT.ok;
-}
-
-async function writeJson(ctx: CommandContext, runId: string, text: string, count: number): Promise<number> {
-  if (!ctx.cl.out) {
-    process.stdout.write(text);
-    return EXIT.ok;
-  }
-  const out = resolve(ctx.cl.cwd, ctx.cl.out);
-  try {
-    await writeFile(out, text);
-  } catch (e) {
-    ctx.err(`Could not write the trace to ${out}: ${errorMessage(e)}. Name another file with --out.`);
-    return EXIT.usage;
-  }
-  ctx.err(`Exported ${count} spans of run ${runId} to ${out} (OTLP JSON).`);
   return EXIT.ok;
 }
 
