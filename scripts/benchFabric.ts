@@ -35,7 +35,7 @@ const CLI = join(ROOT, 'dist/cli.js');
 /** 3,200 tokens/s at 64 slots: the H200 curve's 14,511 at batch 64, scaled. */
 const SPEED = 3200 / 14511;
 
-function flag(name: string, fallback: number): number {
+export function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? Number(process.argv[at + 1]) : fallback;
 }
@@ -44,7 +44,7 @@ export const TASKS = flag('tasks', 128);
 export const CONCURRENCY = flag('concurrency', 64);
 export const STEPS = flag('steps', 5);
 
-function git(cwd: string, ...args: string[]): void {
+export function git(cwd: string, ...args: string[]): void {
   const r = spawnSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], {
     cwd,
     encoding: 'utf8',

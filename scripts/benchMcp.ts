@@ -12,7 +12,7 @@
  *
  * Flags: --tasks N (24), --concurrency N (8), --steps N (agent steps a task, 4).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,26 +24,15 @@ import { scenarioResponder, toolCall } from '../src/scripted/scenario';
 import type { Scenario, Step } from '../src/scripted/scenario';
 import { createScriptedServer } from '../src/scripted/server';
 import { contentText } from '../src/scripted/wire';
+import { flag, git } from './benchFabric';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist/cli.js');
 const EVERYTHING = join(ROOT, 'node_modules', '.bin', 'mcp-server-everything');
 
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
-}
 const TASKS = flag('tasks', 24);
 const CONCURRENCY = flag('concurrency', 8);
 const STEPS = flag('steps', 4);
-
-function git(cwd: string, ...args: string[]): void {
-  const r = spawnSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], {
-    cwd,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-}
 
 /** A repository (with foreman.json naming the server when `mcp`), and a plan of TASKS tasks. */
 function setUp(dir: string, mcp: boolean): { repo: string; plan: string; scenario: Scenario } {
