@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,6 +14,7 @@ import { createOpenAIClient } from '../../src/infra/openaiClient';
 import { createScriptedServer } from '../../src/scripted/server';
 import type { ScriptedServer, ScriptedServerOptions } from '../../src/scripted/server';
 import { text } from '../../src/scripted/scenario';
+import { freePort } from './runHarness';
 
 async function probeOf(
   opts: Partial<ScriptedServerOptions>,
@@ -159,13 +158,3 @@ test('the client adapts to what the probe found: no stream_options, and a forced
     await server.close();
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -4,21 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { createScriptedServer } from '../../src/scripted/server';
 import { text } from '../../src/scripted/scenario';
-import { makeRepo, NODE_TEMPLATE, runCli } from './runHarness';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, makeRepo, NODE_TEMPLATE, runCli } from './runHarness';
 
 test('foreman backends: each role’s chain, each endpoint’s capabilities, and a dead endpoint in one sentence', async () => {
   const coder = await createScriptedServer({

@@ -6,21 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { toolCall } from '../../src/scripted/scenario';
-import { makeRepo, planReply, rawTask, readRun, startServer } from './runHarness';
+import { freePort, makeRepo, planReply, rawTask, readRun, startServer } from './runHarness';
 import { serverBackend, session, settledRun, state, testHost, testSettings, until } from './leadHarness';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('foreman.roles: the planner falls back from a dead backend, says so, and the journal records where each request went', async () => {
   const repo = makeRepo();

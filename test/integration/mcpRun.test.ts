@@ -8,8 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { toolCall } from '../../src/scripted/scenario';
 import { contentText } from '../../src/scripted/wire';
@@ -27,6 +25,7 @@ import {
   startServer,
   stateDir,
   waitFor,
+  freePort,
 } from './runHarness';
 import type { ScriptedServer } from '../../src/scripted/server';
 
@@ -214,13 +213,6 @@ test('an ask is answered on the terminal and journaled; a server that crashes gi
 });
 
 /** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('a Streamable HTTP server (server-everything over HTTP): pinned, called by an agent, its result reaches the model', async () => {
   const port = await freePort();

@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import type { ModelRequest } from '../../src/core/model';
 import { ReplicaPool, RoleClient } from '../../src/infra/modelRouter';
 import type { Replica, RouterOptions } from '../../src/infra/modelRouter';
@@ -18,6 +17,7 @@ import type { BackendConfig } from '../../src/infra/openaiClient';
 import { createScriptedServer } from '../../src/scripted/server';
 import type { ScriptedServer } from '../../src/scripted/server';
 import { text } from '../../src/scripted/scenario';
+import { freePort } from './runHarness';
 
 const FAST: Partial<BackendConfig> = { retryBaseMs: 5, retryMaxMs: 20, maxRetries: 1, requestTimeoutMs: 5000 };
 
@@ -46,16 +46,6 @@ function conversationsAt(s: ScriptedServer): Set<string> {
       return typeof first === 'string' ? first : '';
     }),
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 test('each conversation stays on one replica, and new conversations spread over the least loaded', async () => {

@@ -16,6 +16,8 @@
  *   const state = await (await createEngine(parts, makePlan('spec', [rawTask('one')]))).run();
  *   parts.close();
  */
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -340,4 +342,15 @@ export async function createEngine(parts: EngineParts, plan: Plan): Promise<RunE
   const base = await parts.ws.repo.resolveBase('refuse');
   if (!base.ok) throw new Error(base.message);
   return RunEngine.create(parts.deps, parts.config, { plan, repoView: await repositoryView(parts.ws), base });
+}
+
+/** A port nothing listens on now (it was free a moment ago): for "nothing answers there" cases. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
