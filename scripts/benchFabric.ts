@@ -52,8 +52,8 @@ export function git(cwd: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** A repository, and a plan of TASKS tasks each writing its own files over STEPS agent steps. */
-function setUp(dir: string, dcgmUrl: string): { repo: string; plan: string; scenario: Scenario } {
+/** A repository, and a plan of `count` tasks each writing its own files over STEPS agent steps. */
+function setUp(dir: string, dcgmUrl: string, count: number): { repo: string; plan: string; scenario: Scenario } {
   const repo = join(dir, 'repo');
   mkdirSync(join(repo, 'src'), { recursive: true });
   writeFileSync(join(repo, 'README.md'), '# fabric bench\n\nA repository for the GPU saturation bench.\n');
@@ -64,7 +64,7 @@ function setUp(dir: string, dcgmUrl: string): { repo: string; plan: string; scen
   git(repo, 'commit', '-q', '-m', 'base');
   const tasks = [];
   const agents: Record<string, Step[]> = {};
-  for (let i = 0; i < TASKS; i++) {
+  for (let i = 0; i < count; i++) {
     const id = `t${i}`;
     tasks.push({
       id,
@@ -104,6 +104,10 @@ export async function measureCapacity(): Promise<number> {
 export interface RunShape {
   replicas: number;
   routing: 'affinity' | 'round-robin';
+  /** A span in which every chat request is answered 429: from `fromMs` after the first request, for `lengthMs`. */
+  rateLimit?: { fromMs: number; lengthMs: number; retryAfterSec?: number };
+  /** Tasks in the plan (default TASKS). */
+  tasks?: number;
 }
 
 export interface Measured {
@@ -124,6 +128,10 @@ export interface Measured {
   exit: number | null;
   /** Requests in the batch, averaged over each fifth of the window. */
   profile: number[];
+  /** With `rateLimit`: chat requests that reached the server inside its span (each answered 429). */
+  limitedRequests: number;
+  /** Tasks the run merged (of `RunShape.tasks`). */
+  merged: number;
 }
 
 /** The mean of `samples` (one per 20 ms from the run's start) over each fifth of [from, to). */
@@ -151,21 +159,31 @@ export async function runOnce(
   shape: RunShape = { replicas: 1, routing: 'affinity' },
 ): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'foreman-bench-fabric-'));
+  const tasks = shape.tasks ?? TASKS;
   try {
     const gpus = Array.from({ length: shape.replicas }, () => new SimulatedGpu({ slots: 64, speed: SPEED }));
     let play: ReturnType<typeof scenarioResponder> | null = null;
     let last = 0;
+    let firstAt = 0;
+    const limit = shape.rateLimit;
+    const limited = (at: number): boolean =>
+      limit !== undefined && at - firstAt >= limit.fromMs && at - firstAt < limit.fromMs + limit.lengthMs;
     const servers = await Promise.all(
       gpus.map((gpu) =>
         createScriptedServer({
           gpu,
           model: 'bench-fabric',
-          responder: (request, ctx) => (play ?? scenarioResponder({ agents: {} }))(request, ctx),
+          responder: (request, ctx) => {
+            const now = Date.now();
+            if (firstAt === 0) firstAt = now;
+            if (limited(now)) return { fault: 'rate_limit', retryAfterSec: limit?.retryAfterSec };
+            return (play ?? scenarioResponder({ agents: {} }))(request, ctx);
+          },
         }),
       ),
     );
     const server = servers[0];
-    const { repo, plan, scenario } = setUp(dir, `${new URL(server.url).origin}${DCGM_PATH}`);
+    const { repo, plan, scenario } = setUp(dir, `${new URL(server.url).origin}${DCGM_PATH}`, tasks);
     play = scenarioResponder(scenario);
     if (shape.replicas > 1) {
       // Several replicas of one model: foreman.json's backends, each its own endpoint (energy not read).
@@ -203,7 +221,7 @@ export async function runOnce(
         '--concurrency',
         String(CONCURRENCY),
         '--max-tasks',
-        String(TASKS),
+        String(tasks),
         ...extra,
       ],
       {
@@ -250,6 +268,8 @@ export async function runOnce(
       tokensPerJouleWithIdle: energy?.tokensPerJouleWithIdle ?? 0,
       gpuJoules,
       exit,
+      limitedRequests: servers.reduce((n, s) => n + s.requests.filter((r) => limited(r.receivedAt)).length, 0),
+      merged: events.filter((e) => e.type === 'task_status' && e.status === 'merged').length,
       profile: profileOf(occupancy, ((Number.isFinite(first) ? first : start) - start) / 20, (last - start) / 20),
     };
   } finally {
