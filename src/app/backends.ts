@@ -17,7 +17,7 @@ import { createScriptedServer } from '../scripted/server';
 import type { ChatRequest, Fault, Reply, Responder, ScriptedServer } from '../scripted/server';
 import { LeadError } from './leadApi';
 import { CapabilityCache, describeCapabilities } from '../infra/capabilities';
-import { buildFabric, describeFabric, NoticeRelay } from './fabric';
+import { buildFabric, describeFabric, limitOf, NoticeRelay } from './fabric';
 import { resolveFabric } from './fabricSettings';
 import type { EndpointEntry } from './fabricSettings';
 import { SettingsError } from './settingsError';
@@ -241,8 +241,6 @@ export async function resolveBackend(
       `There is no backend named "${name}" in foreman.backends; add it or choose another.`,
       'invalid',
     );
-  // One request in flight per agent: the run's concurrency, unless the backend's setting says less or more.
-  const requestLimit = setting.maxConcurrentRequests ?? options.concurrency;
   const notices = new NoticeRelay((text) => host.log('warn', text));
   const built = await roleClientsOf(host, settings, { name, model }, options.concurrency, notices);
   return {
@@ -256,7 +254,7 @@ export async function resolveBackend(
     lines: built.lines,
     notices,
     prices: { ...built.prices, ...(setting.prices ?? {}) },
-    requestLimit,
+    requestLimit: built.requestLimit,
   };
 }
 
@@ -271,7 +269,14 @@ async function roleClientsOf(
   chosen: { name: string; model: string },
   concurrency: number,
   notices: NoticeRelay,
-): Promise<{ planner: ModelClient; agent: ModelClient; reviewer: ModelClient; lines: string[]; prices: PriceTable }> {
+): Promise<{
+  planner: ModelClient;
+  agent: ModelClient;
+  reviewer: ModelClient;
+  lines: string[];
+  prices: PriceTable;
+  requestLimit: number;
+}> {
   const configured = settings.backends.filter((b) => b.name !== DEMO_BACKEND);
   const pinned = `${chosen.model}@${chosen.name}`;
   const roles = {
@@ -291,7 +296,13 @@ async function roleClientsOf(
   const built = await buildFabric(fabric, { cache: PANEL_PROBES, onNotice: notices.say });
   const lines = describeFabric(fabric, built.probes);
   for (const line of lines) host.log('info', line.trim());
-  return { ...built.clients, lines, prices: fabric.prices };
+  // The chosen endpoint's limit: its setting, else what its server reports, else the concurrency.
+  const endpoint = fabric.endpoints.find((e) => e.name === chosen.name);
+  const probe = built.probes.find((p) => p.name === chosen.name && p.model === chosen.model);
+  const requestLimit = endpoint
+    ? limitOf(endpoint, probe?.outcome.ok ? probe.outcome.capabilities : null).requests
+    : concurrency;
+  return { ...built.clients, lines, prices: fabric.prices, requestLimit };
 }
 
 /** A backend of the editor's settings as an endpoint of the fabric. */

@@ -9,8 +9,8 @@ import { describeCapabilities } from '../infra/capabilities';
 import type { CapabilityCache, Capabilities, ProbeOutcome } from '../infra/capabilities';
 import { ReplicaPool, RoleClient } from '../infra/modelRouter';
 import type { LoadReadings } from '../infra/modelRouter';
-import { createOpenAIClient, publicEndpoint } from '../infra/openaiClient';
-import type { FabricSettings, Role, RoleChoice } from './fabricSettings';
+import { createOpenAIClient, DEFAULT_REQUEST_LIMIT, publicEndpoint } from '../infra/openaiClient';
+import type { FabricEndpoint, FabricSettings, Role, RoleChoice } from './fabricSettings';
 import { ROLES } from './fabricSettings';
 
 /** What the probe of one endpoint and model found. */
@@ -79,6 +79,7 @@ function makePool(
     const capabilities = report?.outcome.ok ? report.outcome.capabilities : null;
     const client = createOpenAIClient({
       ...endpoint.options,
+      maxConcurrentRequests: limitOf(endpoint, capabilities).requests,
       baseUrl: endpoint.baseUrl,
       model: choice.model,
       capabilities: capabilities ?? undefined,
@@ -92,6 +93,32 @@ function makePool(
     if (report && !report.outcome.ok) pool.takeOutAtStart(name, report.outcome.message);
   }
   return pool;
+}
+
+/** A limit of requests at once to an endpoint, and why it is that (for the lines a run prints). */
+export interface RequestLimit {
+  requests: number;
+  source: string;
+}
+
+/**
+ * The limit of requests at once an endpoint's client gets: `given` where the settings named it
+ * (`set`), else what the server reports of itself (`reported`, src/infra/serverLimit.ts), else
+ * `given`, which is then the run's concurrency.
+ */
+export function chooseLimit(given: number, set: boolean, reported: RequestLimit | null): RequestLimit {
+  if (set) return { requests: given, source: 'as the settings say' };
+  if (reported) return { requests: reported.requests, source: `as the server reports: ${reported.source}` };
+  return { requests: given, source: "the run's concurrency; the server reports no limit" };
+}
+
+/** An endpoint's limit, from its settings and what its probe found. */
+export function limitOf(endpoint: FabricEndpoint, capabilities: Capabilities | null): RequestLimit {
+  const reported =
+    capabilities?.requestLimit != null
+      ? { requests: capabilities.requestLimit, source: capabilities.requestLimitSource ?? 'its own report' }
+      : null;
+  return chooseLimit(endpoint.options.maxConcurrentRequests ?? DEFAULT_REQUEST_LIMIT, endpoint.limitSet, reported);
 }
 
 /** Every endpoint and model some role uses, probed at once. */
@@ -126,8 +153,11 @@ export function describeFabric(fabric: FabricSettings, probes: ProbeReport[]): s
   if (fabric.balance === 'round-robin') lines.push('Routing: round-robin over replicas (no task affinity).');
   for (const p of probes) {
     const router = p.router ? ` [routes itself: ${p.router}, session hints sent]` : '';
+    const endpoint = fabric.endpoints.find((e) => e.name === p.name);
+    const limit = endpoint && p.outcome.ok ? limitOf(endpoint, p.outcome.capabilities) : null;
+    const sent = limit ? ` · ${limit.requests} requests at once (${limit.source})` : '';
     lines.push(
-      `  ${p.name} ${p.endpoint} ${p.model}${router}: ${p.outcome.ok ? describeCapabilities(p.outcome.capabilities) : p.outcome.message}`,
+      `  ${p.name} ${p.endpoint} ${p.model}${router}: ${p.outcome.ok ? describeCapabilities(p.outcome.capabilities) : p.outcome.message}${sent}`,
     );
   }
   return lines;

@@ -63,6 +63,12 @@ export interface FabricEndpoint {
   models: string[];
   router: ClusterRouter | null;
   options: Omit<BackendConfig, 'baseUrl' | 'model'>;
+  /**
+   * Whether the settings named the limit of requests at once (`maxConcurrentRequests`, `--max-requests`).
+   * When they did not, `options.maxConcurrentRequests` is the run's concurrency, and the server's own
+   * limit, where its probe found one, is used instead.
+   */
+  limitSet: boolean;
 }
 
 /** One link of a role's chain: a model and the endpoints (by name) that serve it. */
@@ -93,7 +99,7 @@ interface FabricInput {
   routing?: Balance;
   /** foreman.json's `replicaRetryMs`. */
   replicaRetryMs?: number;
-  backend?: { model?: string };
+  backend?: { model?: string; maxConcurrentRequests?: number };
 }
 
 /**
@@ -104,7 +110,7 @@ interface FabricInput {
 export function resolveFabric(
   file: FabricInput,
   env: NodeJS.ProcessEnv,
-  flags: { baseUrl?: string; model?: string; roleModels?: Partial<Record<Role, string[]>> },
+  flags: { baseUrl?: string; model?: string; maxRequests?: number; roleModels?: Partial<Record<Role, string[]>> },
   single: BackendConfig | null,
   concurrency: number,
 ): FabricSettings | null {
@@ -116,7 +122,7 @@ export function resolveFabric(
   const endpoints = several
     ? (file.backends ?? []).map((e) => endpointOf(e, env, concurrency, notices))
     : single
-      ? [implicitEndpoint(single)]
+      ? [implicitEndpoint(single, (flags.maxRequests ?? file.backend?.maxConcurrentRequests) !== undefined)]
       : null;
   if (endpoints === null)
     throw new SettingsError(
@@ -159,6 +165,7 @@ function endpointOf(e: EndpointEntry, env: NodeJS.ProcessEnv, concurrency: numbe
     baseUrl: e.baseUrl,
     models: e.models,
     router: e.router ?? null,
+    limitSet: e.maxConcurrentRequests !== undefined,
     options: {
       apiKey,
       headers: e.headers,
@@ -175,9 +182,9 @@ function endpointOf(e: EndpointEntry, env: NodeJS.ProcessEnv, concurrency: numbe
 }
 
 /** The one configured backend as an endpoint; the role flags' models are added to its list. */
-function implicitEndpoint(single: BackendConfig): FabricEndpoint {
+function implicitEndpoint(single: BackendConfig, limitSet: boolean): FabricEndpoint {
   const { baseUrl, model, ...options } = single;
-  return { name: 'backend', baseUrl, models: [model], router: null, options };
+  return { name: 'backend', baseUrl, models: [model], router: null, options, limitSet };
 }
 
 function checkNames(endpoints: FabricEndpoint[]): void {

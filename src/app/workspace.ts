@@ -19,10 +19,13 @@ import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
 import { isValidRunId, openJournal, readJournal, runJournalPath } from '../infra/journalFile';
 import { sharedBashParser } from '../infra/bashParser';
-import { createOpenAIClient, publicEndpoint } from '../infra/openaiClient';
+import { createOpenAIClient, DEFAULT_REQUEST_LIMIT, publicEndpoint } from '../infra/openaiClient';
+import type { BackendConfig } from '../infra/openaiClient';
+import { readServerLimit } from '../infra/serverLimit';
 import { CapabilityCache } from '../infra/capabilities';
 import type { LoadReadings } from '../infra/modelRouter';
-import { buildFabric, describeFabric } from './fabric';
+import { buildFabric, chooseLimit, describeFabric, limitOf } from './fabric';
+import type { RequestLimit } from './fabric';
 import { ROLES } from './fabricSettings';
 import type { Sandbox } from '../core/sandbox';
 import { createRepoReader } from '../infra/repoReader';
@@ -62,14 +65,26 @@ export async function openWorkspace(
  * one when none is, and refuses the demo backend on any repository but the sample (see
  * refuseDemoElsewhere).
  */
-export function backendClient(settings: Settings, ws: Workspace): ModelClient {
+export function backendClient(settings: Settings, ws: Workspace, requests?: number): ModelClient {
   if (!settings.backend) {
     throw new SettingsError(
       'no backend named: pass --base-url and --model, set FOREMAN_BASE_URL and FOREMAN_MODEL, or add "backend" to foreman.json. (`npm run demo` in Foreman\'s own checkout runs a demo against its scripted server.)',
     );
   }
   refuseDemoElsewhere(settings.backend.model, ws);
-  return createOpenAIClient(settings.backend);
+  return createOpenAIClient({
+    ...settings.backend,
+    maxConcurrentRequests: requests ?? settings.backend.maxConcurrentRequests,
+  });
+}
+
+/**
+ * The limit of requests at once the one backend `config` should get (see chooseLimit): `set` when
+ * the settings named it, else the server is asked (src/infra/serverLimit.ts).
+ */
+export async function requestLimitFor(config: BackendConfig, set: boolean): Promise<RequestLimit> {
+  const given = config.maxConcurrentRequests ?? DEFAULT_REQUEST_LIMIT;
+  return chooseLimit(given, set, set ? null : await readServerLimit(config));
 }
 
 /** The clients of the three roles, and lines saying what they are (empty for one backend). */
@@ -78,6 +93,8 @@ export interface RoleClients {
   agent: ModelClient;
   reviewer: ModelClient;
   lines: string[];
+  /** The agents' first endpoint's limit of requests at once, and why. */
+  requestLimit: RequestLimit | null;
   /** Why the role `need` cannot start (nothing answers at any of its endpoints), or null. */
   unreachable: (need: 'planner' | 'agent') => string | null;
 }
@@ -97,8 +114,11 @@ export async function roleClients(
 ): Promise<RoleClients> {
   const fabric = settings.fabric;
   if (!fabric) {
-    const model = backendClient(settings, ws);
-    return { planner: model, agent: model, reviewer: model, lines: [], unreachable: () => null };
+    const limit = settings.backend
+      ? await requestLimitFor(settings.backend, settings.backendOptions?.maxConcurrentRequests !== undefined)
+      : null;
+    const model = backendClient(settings, ws, limit?.requests);
+    return { planner: model, agent: model, reviewer: model, lines: [], requestLimit: limit, unreachable: () => null };
   }
   for (const role of ROLES) for (const choice of fabric.roles[role]) refuseDemoElsewhere(choice.model, ws);
   const cache = new CapabilityCache(join(ws.repo.stateDir, 'capabilities.json'));
@@ -109,7 +129,11 @@ export async function roleClients(
     if (probes.some((p) => p.outcome.ok)) return null;
     return probes.map((p) => (p.outcome.ok ? '' : `${p.name}: ${p.outcome.message}`)).join(' ');
   };
-  return { ...built.clients, lines: describeFabric(fabric, built.probes), unreachable };
+  const first = fabric.roles.agent[0];
+  const endpoint = fabric.endpoints.find((e) => e.name === first.endpoints[0]);
+  const probe = built.probes.find((p) => p.name === first.endpoints[0] && p.model === first.model);
+  const requestLimit = endpoint ? limitOf(endpoint, probe?.outcome.ok ? probe.outcome.capabilities : null) : null;
+  return { ...built.clients, lines: describeFabric(fabric, built.probes), requestLimit, unreachable };
 }
 
 /**

@@ -5,6 +5,7 @@
  * stream end with usage, and does usage carry `prompt_tokens_details.cached_tokens`), one with
  * `response_format: json_schema`, and one offering a tool with `tool_choice: "auto"`. A 400 to
  * either of the last two means the server lacks it; any other failure leaves it unknown (null).
+ * Beside them, the server's own limit of requests at once, where it publishes one (serverLimit.ts).
  *
  * Results are kept per process and, when a file is given, on disk for a time (`CapabilityCache`),
  * so a run does not ask again what the last one learned. The model client adapts its requests to
@@ -16,6 +17,7 @@ import { dirname } from 'node:path';
 import { createNodeFetch } from './nodeFetch';
 import type { NodeFetch } from './nodeFetch';
 import { publicEndpoint } from './openaiClient';
+import { readServerLimit } from './serverLimit';
 import { withoutUrlCredentials } from '../core/text';
 
 /** What a probe found. `null` everywhere means "could not tell", never "no". */
@@ -35,6 +37,10 @@ export interface Capabilities {
   streamUsage: boolean | null;
   /** Usage carries `prompt_tokens_details.cached_tokens` (prefix-cache hits are reported). */
   cachedTokens: boolean | null;
+  /** The requests the server says it runs at once (src/infra/serverLimit.ts); null where it says nothing. */
+  requestLimit: number | null;
+  /** Where `requestLimit` came from (e.g. `total_slots of llama.cpp's /props`). */
+  requestLimitSource: string | null;
   /** Date.now() of the probe. */
   probedAt: number;
 }
@@ -69,6 +75,8 @@ export async function probeCapabilities(target: ProbeTarget, timeoutMs = 15_000)
   const endpoint = publicEndpoint(target.baseUrl);
   const fetchFn = createNodeFetch({ maxSockets: 1 });
   const ask = new Asker(fetchFn, target, timeoutMs);
+  // Asked beside the rest: a server that publishes no limit costs nothing but its 404s.
+  const limit = readServerLimit(target, Math.min(timeoutMs, 3_000));
   try {
     const list = await ask.models();
     if (list.kind === 'unreachable') return { ok: false, message: unreachableText(endpoint, list.cause, timeoutMs) };
@@ -90,6 +98,7 @@ export async function probeCapabilities(target: ProbeTarget, timeoutMs = 15_000)
     });
     const entry = list.kind === 'list' ? list.entries.find((e) => e.id === target.model) : undefined;
     const context = entry ? contextWindowOf(entry) : null;
+    const reported = await limit;
     return {
       ok: true,
       capabilities: {
@@ -102,6 +111,8 @@ export async function probeCapabilities(target: ProbeTarget, timeoutMs = 15_000)
         jsonSchema,
         streamUsage: usage.streamUsage,
         cachedTokens: usage.cachedTokens,
+        requestLimit: reported?.requests ?? null,
+        requestLimitSource: reported?.source ?? null,
         probedAt: Date.now(),
       },
     };
@@ -294,7 +305,16 @@ export class CapabilityCache {
   private async lookUp(key: string, target: ProbeTarget, fresh: boolean): Promise<ProbeOutcome> {
     if (!fresh) {
       const stored = (await this.read()).entries[key];
-      if (stored && Date.now() - stored.probedAt < this.ttlMs) return { ok: true, capabilities: stored };
+      // An entry written before the request limit was read has no such field: it was not reported then.
+      if (stored && Date.now() - stored.probedAt < this.ttlMs)
+        return {
+          ok: true,
+          capabilities: {
+            ...stored,
+            requestLimit: stored.requestLimit ?? null,
+            requestLimitSource: stored.requestLimitSource ?? null,
+          },
+        };
     }
     const outcome = await this.probe(target);
     if (outcome.ok) await this.store(key, outcome.capabilities);

@@ -21,6 +21,9 @@ import { withoutUrlCredentials } from '../core/text';
 import { SessionHints } from './sessionHints';
 import type { ClusterRouter } from './sessionHints';
 
+/** Requests a client sends at once when its config names no limit. */
+export const DEFAULT_REQUEST_LIMIT = 8;
+
 /** Where and how to reach one model. */
 export interface BackendConfig {
   /** Base URL of the API, usually ending in /v1. */
@@ -40,7 +43,7 @@ export interface BackendConfig {
   retryBaseMs?: number;
   /** Cap on one back-off delay in ms. Default 30000. */
   retryMaxMs?: number;
-  /** Requests of this client in flight at once. Default 8. */
+  /** Requests of this client in flight at once. Default DEFAULT_REQUEST_LIMIT. */
   maxConcurrentRequests?: number;
   /** How JSON output is asked for; 'auto' tries json_schema, then a forced tool, then instructions. */
   structuredOutput?: 'auto' | StructuredMode;
@@ -111,7 +114,7 @@ class OpenAIModelClient implements ModelClient {
       maxRetries: config.maxRetries ?? 4,
       retryBaseMs: config.retryBaseMs ?? 500,
       retryMaxMs: config.retryMaxMs ?? 30_000,
-      maxConcurrentRequests: Math.max(1, config.maxConcurrentRequests ?? 8),
+      maxConcurrentRequests: Math.max(1, config.maxConcurrentRequests ?? DEFAULT_REQUEST_LIMIT),
       structuredOutput: config.structuredOutput ?? 'auto',
     };
     this.sdk = new OpenAI({

@@ -116,7 +116,21 @@ export interface ScriptedServerOptions {
    * vLLM's error body and words. Default: none given, no limit.
    */
   contextWindow?: number | null;
+  /**
+   * The limit of requests at once the server publishes of itself, in the shape one real server
+   * does (src/infra/serverLimit.ts): llama.cpp's `GET /props` `total_slots`, SGLang's `GET
+   * /get_server_info` `max_running_requests`, TGI's `GET /info` `max_concurrent_requests`.
+   * Default: none published (as vLLM).
+   */
+  publishedLimit?: { as: 'llama.cpp' | 'sglang' | 'tgi'; requests: number } | null;
 }
+
+/** Where and under which field each server publishes its limit of requests at once. */
+const LIMIT_ROUTES = {
+  'llama.cpp': { path: '/props', field: 'total_slots' },
+  sglang: { path: '/get_server_info', field: 'max_running_requests' },
+  tgi: { path: '/info', field: 'max_concurrent_requests' },
+} as const;
 
 /** A running scripted server. */
 export interface ScriptedServer {
@@ -153,6 +167,7 @@ export async function createScriptedServer(options: ScriptedServerOptions): Prom
       supportsTools: options.supportsTools ?? true,
       streamUsage: options.streamUsage ?? true,
       contextWindow: options.contextWindow ?? null,
+      publishedLimit: options.publishedLimit ?? null,
       gpu: options.gpu ?? null,
     },
     cache: new PrefixCache(),
@@ -210,6 +225,11 @@ async function handle(ctx: Ctx, req: http.IncomingMessage, res: http.ServerRespo
   if (req.method === 'GET' && path === '/metrics' && ctx.options.gpu) {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(ctx.options.gpu.metricsText(ctx.options.model));
+    return;
+  }
+  const published = ctx.options.publishedLimit;
+  if (req.method === 'GET' && published && path === LIMIT_ROUTES[published.as].path) {
+    sendJson(res, 200, { [LIMIT_ROUTES[published.as].field]: published.requests });
     return;
   }
   if (req.method === 'GET' && path === DCGM_PATH && ctx.options.gpu) {

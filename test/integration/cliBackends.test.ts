@@ -45,7 +45,7 @@ test('foreman backends: each role’s chain, each endpoint’s capabilities, and
     );
     assert.ok(
       lines.includes(
-        `  local ${coder.url} coder: context window: 32,768 tokens (max_model_len) · tool calling: yes · json_schema: no (JSON is asked for with a forced tool or instructions) · usage in streams: yes · cached tokens reported: yes`,
+        `  local ${coder.url} coder: context window: 32,768 tokens (max_model_len) · tool calling: yes · json_schema: no (JSON is asked for with a forced tool or instructions) · usage in streams: yes · cached tokens reported: yes · 4 requests at once (the run's concurrency; the server reports no limit)`,
       ),
       first.stdout,
     );

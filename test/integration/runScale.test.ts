@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toolCall } from '../../src/scripted/scenario';
 import { latestRunId, makeRepo, rawTask, readRun, runCli, startServer } from './runHarness';
+import type { ServerOptions } from './runHarness';
 
 const FLAGS = ['--no-review', '--no-checks'];
 
@@ -43,7 +44,7 @@ test('foreman run --plan honours --max-tasks for a plan file over 50 tasks', { t
  * Ten tasks whose first agent requests wait at the server until `want` are in flight at once (or
  * 3 s passed), then all finish.
  */
-async function inFlightRun(want: number, extra: string[]) {
+async function inFlightRun(want: number, extra: string[], published: ServerOptions['publishedLimit'] = null) {
   const repo = makeRepo();
   let waiting: (() => void)[] = [];
   let inFlight = 0;
@@ -52,6 +53,7 @@ async function inFlightRun(want: number, extra: string[]) {
       defaultAgent: [toolCall('write_file', { path: 'x.txt', content: 'x\n' }), toolCall('finish', { summary: 'ok' })],
     },
     {
+      publishedLimit: published,
       gate: async (route) => {
         if (route.role !== 'agent' || route.step !== 0) return;
         inFlight++;
@@ -84,10 +86,29 @@ test(
   async () => {
     const all = await inFlightRun(10, []);
     assert.equal(all.maxInFlight, 10, 'ten agents, ten requests in flight (the old fixed limit was 8)');
-    assert.match(all.stderr, /up to 10 at once \(10 requests at once to the backend\)/);
+    assert.match(
+      all.stderr,
+      /up to 10 at once \(10 requests at once to the backend, the run's concurrency; the server reports no limit\)/,
+    );
     const three = await inFlightRun(10, ['--max-requests', '3']);
     assert.equal(three.maxInFlight, 3);
-    assert.match(three.stderr, /\(3 requests at once to the backend\)/);
+    assert.match(three.stderr, /\(3 requests at once to the backend, as the settings say\)/);
+  },
+);
+
+test(
+  "a server that publishes its own limit (llama.cpp's total_slots) gets that many requests at once, unless --max-requests says otherwise",
+  { timeout: 120_000 },
+  async () => {
+    const four = await inFlightRun(10, [], { as: 'llama.cpp', requests: 4 });
+    assert.equal(four.maxInFlight, 4, 'the four slots the server has, not the ten agents');
+    assert.match(
+      four.stderr,
+      /\(4 requests at once to the backend, as the server reports: total_slots of llama\.cpp's \/props\)/,
+    );
+    const six = await inFlightRun(10, ['--max-requests', '6'], { as: 'sglang', requests: 4 });
+    assert.equal(six.maxInFlight, 6, "the user's limit wins over the server's");
+    assert.match(six.stderr, /\(6 requests at once to the backend, as the settings say\)/);
   },
 );
 

@@ -51,7 +51,16 @@ function fabricOf(settings: Settings): FabricSettings | null {
   const { baseUrl, model, ...options } = backend;
   const choice = { model, endpoints: [publicEndpoint(baseUrl)] };
   return {
-    endpoints: [{ name: choice.endpoints[0], baseUrl, models: [model], router: null, options }],
+    endpoints: [
+      {
+        name: choice.endpoints[0],
+        baseUrl,
+        models: [model],
+        router: null,
+        options,
+        limitSet: settings.backendOptions?.maxConcurrentRequests !== undefined,
+      },
+    ],
     roles: { planner: [choice], agent: [choice], reviewer: [choice] },
     balance: 'affinity',
     retryAfterMs: 5000,

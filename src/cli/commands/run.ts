@@ -28,6 +28,7 @@ import { traceAfterRun } from './exportTrace';
 import type { RoleClients, Workspace } from '../../app/workspace';
 import { reconcileWorktrees } from '../../app/worktreeRetention';
 import { NoticeRelay } from '../../app/fabric';
+import type { RequestLimit } from '../../app/fabric';
 import {
   backendClient,
   refuseDemoElsewhere,
@@ -36,6 +37,7 @@ import {
   loadRun,
   openWorkspace,
   repositoryView,
+  requestLimitFor,
   roleClients,
   resolveChecks,
   takeRun,
@@ -197,7 +199,7 @@ async function newEngine(
   engine.recordPlanningResponses(planned.responses);
   notices.attach(engine);
   ctx.err(
-    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once (${requestLimit(ctx.settings)} requests at once to the backend), base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
+    `Run ${runId}: ${planned.plan.tasks.length} task(s), up to ${ctx.settings.concurrency} at once (${limitText(models.requestLimit, ctx.settings)}), base ${base.commit.slice(0, 10)}${base.snapshot ? ' (snapshot of your uncommitted changes)' : ''}`,
   );
   return engine;
 }
@@ -244,7 +246,15 @@ export async function reopenRun(
   const models = fabric ? await roleClients(ctx.settings, ws, notices.say) : null;
   if (models) for (const line of models.lines) ctx.err(line);
   const backend = recorded && !models ? continuedBackend(ctx.settings, ctx.cl.flags, recorded) : null;
-  const model = models?.agent ?? (backend ? createOpenAIClient(backend.config) : backendClient(ctx.settings, ws));
+  const limitSet = ctx.settings.backendOptions?.maxConcurrentRequests !== undefined;
+  const model =
+    models?.agent ??
+    (backend
+      ? createOpenAIClient({
+          ...backend.config,
+          maxConcurrentRequests: (await requestLimitFor(backend.config, limitSet)).requests,
+        })
+      : backendClient(ctx.settings, ws));
   refuseDemoElsewhere(model.model, ws);
   const checks = await resolveChecks(ws, ctx.settings);
   const engine = RunEngine.resume(
@@ -332,7 +342,8 @@ export function stateJson(state: RunState): unknown {
   return { ...state, tasks: [...state.tasks.values()] };
 }
 
-/** The backend's limit of requests in flight at once, as the run uses it. */
-function requestLimit(settings: CommandContext['settings']): number {
-  return settings.backend?.maxConcurrentRequests ?? settings.concurrency;
+/** The backend's limit of requests in flight at once, as the run uses it, and why. */
+function limitText(limit: RequestLimit | null, settings: CommandContext['settings']): string {
+  const requests = limit?.requests ?? settings.backend?.maxConcurrentRequests ?? settings.concurrency;
+  return `${requests} requests at once to the backend${limit ? `, ${limit.source}` : ''}`;
 }
