@@ -7,7 +7,7 @@
 import type { ModelClient } from '../core/model';
 import { describeCapabilities } from '../infra/capabilities';
 import type { CapabilityCache, Capabilities, ProbeOutcome } from '../infra/capabilities';
-import { ReplicaPool, RoleClient } from '../infra/modelRouter';
+import { ReplicaPool, RoleClient, SERVER_QUEUES } from '../infra/modelRouter';
 import type { LoadReadings } from '../infra/modelRouter';
 import { createOpenAIClient, DEFAULT_REQUEST_LIMIT, publicEndpoint } from '../infra/openaiClient';
 import type { FabricEndpoint, FabricSettings, Role, RoleChoice } from './fabricSettings';
@@ -35,7 +35,7 @@ export interface FabricOptions {
   cache: CapabilityCache;
   /** Sentences about fallbacks and replicas, for the CLI, the journal and the panel. */
   onNotice: (text: string) => void;
-  /** The server's queue per endpoint, where a metrics reader has it. */
+  /** The server's queue per endpoint, where a metrics reader has it (default SERVER_QUEUES, which the run's watch feeds). */
   load?: LoadReadings;
   /** Probe again instead of using what the cache holds. */
   fresh?: boolean;
@@ -47,7 +47,7 @@ export async function buildFabric(fabric: FabricSettings, options: FabricOptions
   const found = new Map(probes.map((p) => [`${p.name}\u0000${p.model}`, p]));
   const routerOptions = {
     balance: fabric.balance,
-    load: options.load,
+    load: options.load ?? SERVER_QUEUES,
     onNotice: options.onNotice,
     backoffMs: fabric.retryAfterMs,
   };

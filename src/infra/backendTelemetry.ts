@@ -5,7 +5,8 @@
  * small GET and at most one nvidia-smi or exporter read per backend per poll, never two at once)
  * and tolerant: a server without `/metrics` (404, or another 4xx) is said once to expose none and
  * not asked again; one that cannot be reached is said once and asked again at the next poll;
- * nothing is invented.
+ * nothing is invented. Each reading's waiting queue is also noted for the choice of replica
+ * (`QueueReadings`, infra/modelRouter.ts): a new task goes where the server's queue is shortest.
  */
 import { deriveReading, readScrape } from '../core/backendMetrics';
 import type { MetricsScrape } from '../core/backendMetrics';
@@ -14,6 +15,8 @@ import { errorMessage } from '../core/errors';
 import { createEnergyMeter, dcgmExporterSource, nvidiaSmiSource } from './gpuEnergy';
 import type { EnergyMeter, EnergySnapshot } from './gpuEnergy';
 import { createNodeFetch } from './nodeFetch';
+import { SERVER_QUEUES } from './modelRouter';
+import type { QueueReadings } from './modelRouter';
 import { parsePrometheusText } from './prometheusText';
 
 /** How a backend's GPU energy is read; `command` (tests and benchmarks only) stands in for nvidia-smi. */
@@ -34,6 +37,8 @@ export interface WatchOptions {
   /** Between polls, ms; default 2000. */
   intervalMs?: number;
   now?: () => number;
+  /** Where each reading's waiting queue is noted for the choice of replica (default SERVER_QUEUES). */
+  queues?: QueueReadings;
 }
 
 /** What a backend's settings say about energy when they say nothing, as the recorded reason. */
@@ -61,8 +66,13 @@ export function defaultMetricsUrl(baseUrl: string): string | null {
 export function createBackendWatch(targets: readonly TelemetryTarget[], options: WatchOptions = {}): BackendWatch {
   const intervalMs = options.intervalMs ?? 2000;
   const now = options.now ?? Date.now;
+  const queues = options.queues ?? SERVER_QUEUES;
   return {
-    start(record) {
+    start(recordEvent) {
+      const record = (event: TelemetryEvent): void => {
+        if (event.type === 'backend_metrics') queues.note(event.endpoint, event.reading.waiting);
+        recordEvent(event);
+      };
       const fetch = createNodeFetch({ maxSockets: 1 });
       const watchers = targets.map((t) => new TargetWatcher(t, record, now, fetch, Math.min(5000, intervalMs * 2)));
       let timer: ReturnType<typeof setTimeout> | null = null;

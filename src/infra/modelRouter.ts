@@ -29,11 +29,41 @@ export interface Replica {
 
 /**
  * Load readings from outside (the server's own metrics): requests waiting in an endpoint's queue,
- * or null without a fresh reading. The telemetry reader implements it.
+ * or null without a fresh reading. QueueReadings implements it.
  */
 export interface LoadReadings {
   waiting(endpoint: string): number | null;
 }
+
+/**
+ * The waiting queue each endpoint's `/metrics` last showed (noted by the backend watch,
+ * infra/backendTelemetry.ts), by endpoint as the model client names it. A reading older than
+ * `maxAgeMs` is not used: a watch that stopped says nothing about the server now.
+ */
+export class QueueReadings implements LoadReadings {
+  private readonly latest = new Map<string, { waiting: number; atMs: number }>();
+
+  constructor(
+    private readonly maxAgeMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  note(endpoint: string, waiting: number | null): void {
+    if (waiting === null) this.latest.delete(endpoint);
+    else this.latest.set(endpoint, { waiting, atMs: this.now() });
+  }
+
+  waiting(endpoint: string): number | null {
+    const reading = this.latest.get(endpoint);
+    return reading && this.now() - reading.atMs <= this.maxAgeMs ? reading.waiting : null;
+  }
+}
+
+/**
+ * The process's readings: one server's queue is the same whichever run's watch read it, so every
+ * watch notes here and every pool reads from here unless given others.
+ */
+export const SERVER_QUEUES = new QueueReadings();
 
 /** How new conversations are spread: Foreman's affinity, or round-robin (kept for comparison). */
 export type Balance = 'affinity' | 'round-robin';

@@ -3,16 +3,19 @@
  * conversation stays on one replica, new ones go to the least loaded, a replica that dies is taken
  * out and its conversations move, and it takes new ones again once it answers after its back-off;
  * a role falls back along its chain and says so; a model without tool calling is skipped for
- * requests with tools; Dynamo and llm-d endpoints get their session hints.
+ * requests with tools; Dynamo and llm-d endpoints get their session hints; a replica whose
+ * server's queue is long (its /metrics, read by a real backend watch) gets no new conversations.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ModelRequest } from '../../src/core/model';
-import { ReplicaPool, RoleClient } from '../../src/infra/modelRouter';
+import { QueueReadings, ReplicaPool, RoleClient } from '../../src/infra/modelRouter';
+import { createBackendWatch } from '../../src/infra/backendTelemetry';
+import { SimulatedGpu } from '../../src/scripted/gpu';
 import type { Replica, RouterOptions } from '../../src/infra/modelRouter';
-import { createOpenAIClient } from '../../src/infra/openaiClient';
+import { createOpenAIClient, publicEndpoint } from '../../src/infra/openaiClient';
 import type { BackendConfig } from '../../src/infra/openaiClient';
 import { createScriptedServer } from '../../src/scripted/server';
 import type { ScriptedServer } from '../../src/scripted/server';
@@ -260,3 +263,42 @@ test('an llm-d endpoint gets its session cookie back with the same conversation 
     await new Promise<void>((r) => gateway.close(() => r()));
   }
 });
+
+test(
+  "a new conversation avoids a replica whose server's queue is long, as its /metrics say",
+  { timeout: 60_000 },
+  async () => {
+    // The busy replica's simulated GPU runs 2 requests at once and has 8 of someone else's queued
+    // ahead (about 17 s of work); the other replica is idle. Neither has any of Foreman's in flight.
+    const gpu = new SimulatedGpu({ slots: 2 });
+    for (let i = 0; i < 8; i++) void gpu.generate(10, 0, 1000);
+    const busy = await createScriptedServer({ responder: () => text('ok'), model: 'm', gpu });
+    const idle = await server();
+    const queues = new QueueReadings();
+    const metricsOf = (s: ScriptedServer) => `${new URL(s.url).origin}/metrics`;
+    const targets = [busy, idle].map((s) => ({
+      endpoint: publicEndpoint(s.url),
+      metricsUrl: metricsOf(s),
+      energy: null,
+    }));
+    const watching = createBackendWatch(targets, { intervalMs: 200, queues }).start(() => {});
+    try {
+      while (queues.waiting(publicEndpoint(busy.url)) === null) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(
+        queues.waiting(publicEndpoint(busy.url)),
+        6,
+        "the busy server's queue, from its vllm:num_requests_waiting",
+      );
+      const pool = new ReplicaPool('m', [replica('busy', busy), replica('idle', idle)], { load: queues });
+      // One at a time, so Foreman's own in-flight count is 0 on both at every choice: only the
+      // server's queue tells them apart (without it, the tie-break alternates: checked by hand).
+      for (const c of ['a', 'b', 'c', 'd']) await pool.complete(step(c, 0), { affinity: c });
+      assert.equal(busy.requests.length, 0, 'nothing was sent to the replica with the long queue');
+      assert.equal(idle.requests.length, 4);
+    } finally {
+      await watching.stop();
+      await Promise.all([busy.close(), idle.close()]);
+      gpu.close();
+    }
+  },
+);
