@@ -3,7 +3,8 @@
  * workspace's `.vscode/mcp.json` declares a small test server (test/fixtures/mcp/envServer.cjs) with
  * a token from `${input:…}` marked `"password": true`. At Run, Foreman asks for the token as VS Code
  * does (an input box with the input's description, the text hidden), then asks the developer about
- * the server's pin (its name and tool count) in a notification; both are answered through the UI.
+ * the server's pin (its name and tool count) in a notification and on the Lead panel's board; the
+ * input is answered in its box, the pin from the panel.
  * The scripted agent calls the server's `digest` (the SHA-256 of a variable of its environment: the
  * token's, so the token itself is in no tool result) and `echo`; both results reached the model. The approval is in `.git/foreman/mcp-pins.json`
  * and the run's journal (approved by the user); the token is in none of Foreman's files, settings
@@ -100,8 +101,20 @@ test(
       assert.match(text, /This run wants to use MCP server "envsrv" from .*mcp\.json .*, 2 tools: digest, echo\./);
       assert.match(text, /is new: its tools are offered to agents only once you approve them\./);
     });
+    // The same question waits on the board, above the rows (it is no task's), with every tool's description.
+    const strip = lead.getByRole('group', { name: 'Waiting for your approval' });
+    await stage('pin-in-panel', async () => {
+      await strip.waitFor({ state: 'visible', timeout: 30_000 });
+      const text = await strip.innerText();
+      assert.match(text, /This run waits for your approval/);
+      assert.match(text, /mcp-server envsrv [0-9a-f]{12}/);
+      assert.match(text, /digest: The SHA-256 of an environment variable of this server\./);
+      assert.match(text, /Rule mcp-pin-new/);
+    });
     await stage('completed', async () => {
-      await toast.getByRole('button', { name: 'Approve' }).click();
+      assert.equal(await button(strip, 'Allow for this run').count(), 0, 'a pin has one yes, kept for good');
+      await button(strip, 'Approve').click();
+      await strip.waitFor({ state: 'hidden', timeout: 30_000 });
       await waitForRun(lead, ['completed']);
     });
 
