@@ -13,6 +13,7 @@ import { registerCommands } from './host/commands';
 import { LEAD_VIEW_ID, LeadPanel } from './host/leadPanel';
 import type { ReviewOpeners } from './host/panelRequests';
 import { registerMcpServerProvider } from './host/mcpServerProvider';
+import { registerForgetMcpInputs } from './host/mcpInputs';
 import { createReviewFeatures } from './host/review';
 import { registerRunsCommand } from './host/runsOutput';
 import { SessionHolder } from './host/sessionHolder';
@@ -87,6 +88,8 @@ export function activate(context: vscode.ExtensionContext): ForemanApi {
       log,
     }),
   );
+
+  add('Forget MCP Inputs command', () => registerForgetMcpInputs(context.secrets));
 
   const activateMs = performance.now() - activateStarted;
   const activationMs = codeMs + activateMs;

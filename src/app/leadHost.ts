@@ -4,6 +4,7 @@
  * client: API keys go from `apiKey` straight into the backend's client.
  */
 import type { McpServerEntry } from './mcpSettings';
+import type { McpInputPort } from './mcpInputs';
 import type { DeskAnswer } from '../core/approvalDesk';
 import type { CommandPolicy } from '../core/commandPolicy';
 import type { Budgets } from '../core/budget';
@@ -136,4 +137,9 @@ export interface LeadHost {
   readonly sampleSource?: string;
   /** Open `folder` in a new editor window (optional, see `sampleSource`). */
   openFolder?(folder: string): Promise<void>;
+  /**
+   * Asks for `.vscode/mcp.json`'s `${input:…}` and keeps the answers as secrets (optional: without
+   * it, inputs come from FOREMAN_MCP_INPUT_* in the environment only).
+   */
+  readonly mcpInputs?: McpInputPort;
 }

@@ -1,7 +1,7 @@
 /**
  * Which MCP servers a run's agents may use: `foreman.mcpServers` (VS Code's setting, and the same
  * key in foreman.json) and the workspace's `.vscode/mcp.json` in VS Code's own format. Variables
- * are resolved here (`${input:…}`, `${env:…}`), except `${workspaceFolder}`, which is the folder
+ * are resolved here (`${input:…}` through mcpInputs.ts, `${env:…}`), except `${workspaceFolder}`, which is the folder
  * each server instance works in (a task's worktree). Anything Foreman cannot resolve is a
  * SettingsError naming the server, the file and what to do; nothing is left blank.
  */
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { McpPermission, McpPort, McpServerConfig, McpSource, McpTransportConfig } from '../core/mcpTools';
 import { createMcpHub, filePinStore } from '../infra/mcpHub';
+import { answerInputs, inputsUsed, inputVariable } from './mcpInputs';
+import type { McpInput, McpInputPort } from './mcpInputs';
 import { SettingsError } from './settings';
 import type { McpServerEntry } from './mcpSettings';
 
@@ -26,10 +28,20 @@ const VscodeServer = z
     headers: z.record(z.string(), z.string()).optional(),
   })
   .passthrough();
+/** One of the file's `inputs` (VS Code's `promptString` and others; Foreman asks for the first kind). */
+const VscodeInput = z
+  .object({
+    id: z.string(),
+    type: z.string().optional(),
+    description: z.string().optional(),
+    password: z.boolean().optional(),
+    default: z.string().optional(),
+  })
+  .passthrough();
 const VscodeMcpFile = z
   .object({
     servers: z.record(z.string(), VscodeServer).optional(),
-    inputs: z.array(z.object({ id: z.string(), description: z.string().optional() }).passthrough()).optional(),
+    inputs: z.array(VscodeInput).optional(),
   })
   .passthrough();
 
@@ -47,17 +59,17 @@ export interface McpSources {
   trusted: boolean;
   /** Foreman's environment, for `${env:NAME}` in the user's own servers and for inputs. */
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The editor's way to ask for `.vscode/mcp.json`'s inputs and keep the answers (VS Code's input
+   * box and secret storage). Without it (the command line) inputs come from the environment only.
+   */
+  inputs?: McpInputPort;
 }
 
 /** The servers, and what a person should know about them. */
 export interface McpServerList {
   servers: McpServerConfig[];
   notices: string[];
-}
-
-/** The variable that gives `${input:id}` a value: FOREMAN_MCP_INPUT_ and the id in capitals, `_` for the rest. */
-export function inputVariable(id: string): string {
-  return `FOREMAN_MCP_INPUT_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
 /** Read every configured server. A SettingsError names what cannot be used. */
@@ -80,9 +92,14 @@ export async function readMcpServers(sources: McpSources): Promise<McpServerList
     return true;
   };
   if (file) {
-    const inputs = new Map((file.value.inputs ?? []).map((i) => [i.id, i.description ?? '']));
-    for (const [name, raw] of Object.entries(file.value.servers ?? {}))
-      if (!untrusted(name, file.path)) add(fromVscode(name, raw, { origin: file.path, inputs, env: sources.env }));
+    const declared = new Map(file.value.inputs?.map((i) => [i.id, declaredInput(i)]));
+    const inputs = new Map([...declared].map(([id, i]) => [id, i.description]));
+    for (const [name, raw] of Object.entries(file.value.servers ?? {})) {
+      if (untrusted(name, file.path)) continue;
+      const request = { file: file.path, server: name, declared, env: sources.env, port: sources.inputs };
+      const answers = await answerInputs({ ...request, ids: inputsUsed([raw]) });
+      add(fromVscode(name, raw, { origin: file.path, inputs, answers, env: sources.env }));
+    }
   }
   for (const [source, entries, origin] of [
     ['workspace', sources.workspace, sources.workspaceOrigin],
@@ -99,6 +116,18 @@ export async function readMcpServers(sources: McpSources): Promise<McpServerList
   for (const config of servers)
     config.tools = mergePermissions(sources.user?.[config.name]?.tools, sources.workspace?.[config.name]?.tools);
   return { servers, notices };
+}
+
+/** An entry of the file's `inputs` as Foreman asks for it. */
+function declaredInput(i: z.infer<typeof VscodeInput>): McpInput & { type: string } {
+  const input: McpInput & { type: string } = {
+    id: i.id,
+    type: i.type ?? 'promptString',
+    description: i.description ?? '',
+    password: i.password === true,
+  };
+  if (i.default !== undefined) input.default = i.default;
+  return input;
 }
 
 const RANK: Record<McpPermission, number> = { allow: 0, ask: 1, deny: 2 };
@@ -164,6 +193,8 @@ interface Resolve {
   origin: string;
   env: McpSources['env'];
   inputs?: Map<string, string>;
+  /** The editor's answers to the inputs, by id (mcpInputs.ts). */
+  answers?: Map<string, string>;
   source?: McpSource;
 }
 
@@ -175,12 +206,17 @@ function resolveValue(value: string, server: string, r: Resolve & { source: McpS
     const name = rest.join(':');
     if (kind === 'input') {
       const variable = inputVariable(name);
-      const given = r.env[variable];
+      const given = r.env[variable] ?? r.answers?.get(name);
       if (given !== undefined) return given;
       const known = r.inputs?.get(name);
       const what = known === undefined ? 'which its "inputs" do not declare' : `("${known}")`;
+      // In VS Code every declared input was asked for; only an undeclared one gets here.
+      const how =
+        known === undefined
+          ? `declare it in the file's "inputs" (Foreman asks for those in VS Code), or set`
+          : 'Foreman cannot ask for it on the command line: set';
       throw new SettingsError(
-        `MCP server "${server}" in ${r.origin} uses \${input:${name}} ${what}; Foreman cannot ask for it as VS Code does: set ${variable} in Foreman's environment to give it a value.`,
+        `MCP server "${server}" in ${r.origin} uses \${input:${name}} ${what}; ${how} ${variable} in Foreman's environment to give it a value.`,
       );
     }
     if (kind === 'env') {

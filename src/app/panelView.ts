@@ -80,6 +80,7 @@ export class BoardProjector {
       budgetHit: budgetHitOf(state),
       tasks,
       asks: { tasks: [...asking.values()].reduce((n, ids) => n + ids.length, 0), commands: asking.size },
+      ...runAsksOf(ctx),
       counts,
       integration: {
         branch: integrationBranch(state.runId),
@@ -130,6 +131,28 @@ function askingTasks(state: RunState): Map<string, string[]> {
     asking.set(key, [...(asking.get(key) ?? []), task.id]);
   }
   return asking;
+}
+
+/** The asks this window holds that belong to no task (an MCP server's pin), when there are any. */
+function runAsksOf(ctx: BoardContext): Pick<RunView, 'runAsks'> {
+  if (!ctx.live) return {};
+  const runAsks: AskView[] = [];
+  for (const group of ctx.asks ?? []) {
+    const first = group.asks.find((a) => a.task === null);
+    if (!first) continue;
+    runAsks.push({
+      key: group.key,
+      command: group.command,
+      line: first.line,
+      rule: group.rule.id,
+      why: group.rule.why,
+      askedAt: first.askedAt,
+      expiresAt: first.expiresAt,
+      others: [],
+      answerable: true,
+    });
+  }
+  return runAsks.length ? { runAsks } : {};
 }
 
 /** The ask a task's agent waits on, with the others waiting on the same command. */

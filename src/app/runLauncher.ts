@@ -6,6 +6,7 @@
  * caller drives the engine and holds the run's lock while it does.
  */
 import type { McpPort } from '../core/mcpTools';
+import type { McpInputPort } from './mcpInputs';
 import { openMcpServers } from './mcpServers';
 import { join } from 'node:path';
 import type { Approver } from '../core/approver';
@@ -51,6 +52,8 @@ export interface WorkspaceInput {
   log: (message: string) => void;
   /** Whether VS Code trusts the workspace; untrusted, its own MCP servers never start. Default: trusted. */
   trusted?: boolean;
+  /** Who asks for `.vscode/mcp.json`'s inputs (VS Code's input box); without it, the environment gives them. */
+  mcpInputs?: McpInputPort;
 }
 
 /** What building an engine needs: the workspace input, the backend, and who answers asks. */
@@ -108,6 +111,7 @@ async function runMcp(input: WorkspaceInput, ws: Workspace): Promise<McpPort | n
         user: levels?.user,
         trusted: input.trusted ?? true,
         env: process.env,
+        inputs: input.mcpInputs,
       },
       ws.repo.stateDir,
     );

@@ -437,6 +437,7 @@ export class SessionCore {
       sandbox: this.sandboxImpl,
       log: (message) => this.host.log('info', message),
       trusted: this.host.isTrusted(),
+      mcpInputs: this.host.mcpInputs,
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * VS Code as the Lead session's editor (LeadHost): the workspace folder and its trust, the
  * `foreman.*` settings, API keys from SecretStorage, per-workspace memory, the log channel,
- * progress notifications, and the sample repository that ships in the extension (samples/demo-shop)
+ * progress notifications, `.vscode/mcp.json`'s inputs asked for and kept as secrets (mcpInputs.ts),
+ * and the sample repository that ships in the extension (samples/demo-shop)
  * with a new window to open its copy in.
  */
 import * as vscode from 'vscode';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { askApproval, showApprovalSummary } from './approvalPrompts';
 import type { BackendSetting, LeadHost, LeadSettings } from '../app/leadHost';
 import { leadModule } from './lazy';
+import { createMcpInputs } from './mcpInputs';
 
 /** Where a backend's API key is kept in SecretStorage. */
 export function apiKeySecretName(backend: string): string {
@@ -58,6 +60,7 @@ export function createVscodeLeadHost(context: vscode.ExtensionContext, log: vsco
     openFolder: async (folder) => {
       await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(folder), { forceNewWindow: true });
     },
+    mcpInputs: createMcpInputs(context.secrets),
   };
 }
 

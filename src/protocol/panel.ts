@@ -336,6 +336,11 @@ export const RunView = z.object({
   tasks: z.array(TaskRow),
   /** Tasks whose agents wait for the developer to approve a command, and how many distinct commands. */
   asks: z.object({ tasks: z.number(), commands: z.number() }),
+  /**
+   * Asks of the run itself, no task's (a new or changed MCP server's pin, asked as the run starts),
+   * answered on the board above the rows; absent when there are none.
+   */
+  runAsks: z.array(AskView).optional(),
   counts: z.record(z.string(), z.number()),
   integration: z.object({ branch: z.string(), verification: VerificationView.nullable(), files: z.array(z.string()) }),
   /** Verified tasks wait for Accept (true) or merge as soon as verified (false). */

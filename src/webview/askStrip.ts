@@ -2,6 +2,8 @@
  * A task row's approval strip: the exact command the agent waits to run, the rule that asked and
  * why, the other tasks waiting on the same command (one answer settles them all), when it will be
  * refused unanswered, and Allow once / Allow for this run / Deny (with a reason the agent reads).
+ * The board shows the run's own asks (an MCP server's pin) in the same strip, `of: 'run'`: its
+ * line is the whole question (the server and its tools, one a line), and Approve keeps the pin.
  */
 import type { AskView } from '../protocol/panel';
 import { button, h, icon, setHidden, setText } from './dom';
@@ -30,14 +32,17 @@ export class AskStrip {
   private readonly denyBox: HTMLElement;
   private ask: AskView | null = null;
 
+  /** `of`: the task whose row holds the strip, or 'run' for an ask of the run itself (on the board). */
   constructor(
     private readonly ctx: PanelContext,
-    taskId: string,
+    private readonly of: { taskId: string } | 'run',
   ) {
-    const key = `task:${taskId}:approval`;
+    const key = of === 'run' ? 'run:approval' : `task:${of.taskId}:approval`;
     const answer = (choice: 'once' | 'run' | 'deny') => () =>
       this.ask ? { type: 'approval/answer' as const, key: this.ask.key, choice, reason: this.reason.value } : null;
-    const once = requestButton(ctx, button('Allow once', { icon: 'check', kind: 'primary' }), key, answer('once'));
+    // A run's ask (a pin) has one way to say yes, kept for good: "Approve", as the notification says.
+    const yes = of === 'run' ? 'Approve' : 'Allow once';
+    const once = requestButton(ctx, button(yes, { icon: 'check', kind: 'primary' }), key, answer('once'));
     const run = requestButton(
       ctx,
       button('Allow for this run', {
@@ -55,11 +60,16 @@ export class AskStrip {
       else if (ev.key === 'Escape') this.closeDeny();
     });
     this.denyBox = h('div', { class: 'ask-deny', hidden: true }, this.reason, send, cancel);
-    this.buttons = h('div', { class: 'ask-actions' }, once, run, deny, this.deadline);
+    this.buttons = h('div', { class: 'ask-actions' }, once, of === 'run' ? null : run, deny, this.deadline);
     this.el = h(
       'div',
       { class: 'ask', role: 'group', 'aria-label': 'Waiting for your approval' },
-      h('p', { class: 'ask-head' }, icon('shield'), h('strong', { text: 'Waiting for your approval to run' })),
+      h(
+        'p',
+        { class: 'ask-head' },
+        icon('shield'),
+        h('strong', { text: of === 'run' ? 'This run waits for your approval' : 'Waiting for your approval to run' }),
+      ),
       this.command,
       this.line,
       this.rule,
@@ -79,7 +89,8 @@ export class AskStrip {
     if (!ask) return;
     if (changed) this.closeDeny();
     setText(this.command, ask.command);
-    setText(this.line, ask.line.trim() === ask.command ? '' : `as part of: ${ask.line}`);
+    setText(this.line, ask.line.trim() === ask.command ? '' : this.of === 'run' ? ask.line : `as part of: ${ask.line}`);
+    this.line.classList.toggle('ask-listing', this.of === 'run');
     setHidden(this.line, ask.line.trim() === ask.command);
     setText(this.rule, `Rule ${ask.rule}: ${ask.why}`);
     setText(

@@ -77,7 +77,7 @@ export class BoardRow {
     this.toggle.addEventListener('click', () => this.setOpen(!this.isOpen()));
     this.output = this.taskButton('Output', 'output', 'openChecks', () => ({ type: 'task/openChecks', taskId: id }));
     this.actions = this.buildActions();
-    this.askStrip = new AskStrip(ctx, id);
+    this.askStrip = new AskStrip(ctx, { taskId: id });
     this.changeBox = this.buildChangeBox();
     this.errors = ctx.controls.errorSlot([`task:${id}:`]);
     this.el = h(

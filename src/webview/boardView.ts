@@ -9,6 +9,7 @@ import { requestButton } from './context';
 import type { PanelContext } from './context';
 import { budgetBars, runElapsed, runMeta, statusCounts } from './boardModel';
 import type { BudgetBar } from './boardModel';
+import { AskStrip } from './askStrip';
 import { BoardRow, IntegrationRow } from './boardRow';
 import type { RowEnv } from './boardRow';
 import { formatCount, formatRate, formatUsageCost } from './format';
@@ -27,6 +28,9 @@ export class BoardView {
   private readonly meta = h('p', { class: 'run-meta muted' });
   private readonly message = h('p', { class: 'run-message' });
   private readonly asks = h('p', { class: 'asks-waiting', role: 'status' });
+  /** The run's own asks (an MCP server's pin), by key. */
+  private readonly runAsks = h('div', { class: 'run-asks' });
+  private readonly runAskStrips = new Map<string, AskStrip>();
   private readonly totals = h('dl', { class: 'totals' });
   private readonly budgets = h('div', { class: 'budgets' });
   private readonly chart = new RateChart();
@@ -99,6 +103,7 @@ export class BoardView {
       this.meta,
       this.message,
       this.asks,
+      this.runAsks,
       this.totals,
       this.budgets,
       this.chart.el,
@@ -128,6 +133,7 @@ export class BoardView {
         }),
       ),
     );
+    this.updateRunAsks(run);
     this.updateRows(run, state.blocked !== null);
     this.integration.update(run);
     this.backends.update(run.telemetry);
@@ -216,6 +222,28 @@ export class BoardView {
     for (const t of run.tasks) this.rows.get(t.id)?.update(t, env, since);
   }
 
+  /** A strip per ask of the run itself; strips of settled asks go. */
+  private updateRunAsks(run: RunView): void {
+    const asks = run.runAsks ?? [];
+    const wanted = new Set(asks.map((a) => a.key));
+    for (const [key, strip] of this.runAskStrips) {
+      if (wanted.has(key)) continue;
+      this.ctx.controls.release(strip.el);
+      strip.el.remove();
+      this.runAskStrips.delete(key);
+    }
+    for (const ask of asks) {
+      let strip = this.runAskStrips.get(ask.key);
+      if (!strip) {
+        strip = new AskStrip(this.ctx, 'run');
+        this.runAskStrips.set(ask.key, strip);
+        this.runAsks.append(strip.el);
+      }
+      strip.update(ask);
+    }
+    setHidden(this.runAsks, asks.length === 0);
+  }
+
   private dropRows(): void {
     for (const row of this.rows.values()) this.ctx.controls.release(row.el);
     this.rows.clear();
@@ -230,6 +258,7 @@ export class BoardView {
     this.updateMeta(run, hostNow);
     const since = this.ctx.sinceState();
     for (const row of this.rows.values()) row.tick(since);
+    for (const strip of this.runAskStrips.values()) strip.tick();
   }
 }
 

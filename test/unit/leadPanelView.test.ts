@@ -14,6 +14,7 @@ import { ChangeRounds } from '../../src/app/changeRounds';
 import { outcomeNotice } from '../../src/app/runHandlers';
 import { PanelState } from '../../src/protocol/panel';
 import type { RunView } from '../../src/protocol/panel';
+import type { AskGroup } from '../../src/core/approvalDesk';
 
 /** Builds a journal with increasing seq and the given times. */
 class Journal {
@@ -355,4 +356,44 @@ test('how a run ended, in words that name the tasks', () => {
   assert.equal(failed.kind, 'error');
   assert.match(failed.text, /some tasks did not merge\. Not merged: task-0 \(queued\), task-1 \(working\), /);
   assert.match(failed.text, / and \d+ more\.$/);
+});
+
+test("an ask of no task's (an MCP server's pin) is on the board while the run is live; a task's is on its row", () => {
+  const journal = hundredTaskRun();
+  const state = reduceJournal(journal.events);
+  const tracker = new RunTracker();
+  const rule = (id: string) => ({ id, why: `because ${id}`, source: 'user' as const, category: null, fixed: true });
+  const asks: AskGroup[] = [
+    {
+      key: 'pin',
+      command: 'mcp-server docs 0123456789ab',
+      rule: rule('mcp-pin-new'),
+      asks: [
+        { id: 'a1', task: null, line: 'MCP server "docs" …, 1 tools:\n  search: Search.', askedAt: 10, expiresAt: 99 },
+      ],
+    },
+    {
+      key: 'cmd',
+      command: 'npx cowsay',
+      rule: rule('package-runner'),
+      asks: [{ id: 'a2', task: 'task-1', line: 'npx cowsay moo', askedAt: 11, expiresAt: 98 }],
+    },
+  ];
+  const view = new BoardProjector().project(state, { live: true, elsewhere: false, now: 4000, tracker, asks });
+  assert.deepEqual(view.runAsks, [
+    {
+      key: 'pin',
+      command: 'mcp-server docs 0123456789ab',
+      line: 'MCP server "docs" …, 1 tools:\n  search: Search.',
+      rule: 'mcp-pin-new',
+      why: 'because mcp-pin-new',
+      askedAt: 10,
+      expiresAt: 99,
+      others: [],
+      answerable: true,
+    },
+  ]);
+  assert.equal(PanelState.parse(panel(view)).run?.runAsks?.length, 1);
+  const cold = new BoardProjector().project(state, { live: false, elsewhere: false, now: 4000, tracker, asks });
+  assert.equal(cold.runAsks, undefined, 'a run this window does not drive has nothing to answer here');
 });

@@ -1,7 +1,7 @@
 /**
  * Reading the developer's MCP servers (src/app/mcpServers.ts) from `.vscode/mcp.json` in VS Code's
  * format (comments and trailing commas included) and `foreman.mcpServers`: variables resolved or
- * refused in words, workspace servers left out of an untrusted workspace, and permissions that a
+ * refused in words (in the editor, inputs asked for once through a fake asker and kept), workspace servers left out of an untrusted workspace, and permissions that a
  * workspace can only tighten.
  */
 import { test } from 'node:test';
@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inputVariable, readMcpServers, stripJsonc } from '../../src/app/mcpServers';
+import { inputVariable } from '../../src/app/mcpInputs';
+import { readMcpServers, stripJsonc } from '../../src/app/mcpServers';
+import type { McpInput, McpInputPort } from '../../src/app/mcpInputs';
 import type { McpSources } from '../../src/app/mcpServers';
 import { SettingsError } from '../../src/app/settings';
 
@@ -78,6 +80,78 @@ test('an ${input:…} Foreman cannot resolve is a clear error naming the variabl
         /uses \$\{input:gh-token\} \("GitHub token"\).*set FOREMAN_MCP_INPUT_GH_TOKEN/.test(e.message),
     );
   }));
+
+/** An editor's asker for tests: answers from a script, keeps answers in a Map, and records each question. */
+function fakeInputs(answer: string | undefined) {
+  const kept = new Map<string, string>();
+  const asked: { input: McpInput; server: string }[] = [];
+  const port: McpInputPort = {
+    stored: async (key) => kept.get(key),
+    store: async (key, value) => void kept.set(key, value),
+    ask: async (input, server) => {
+      asked.push({ input, server });
+      return answer;
+    },
+  };
+  return { port, kept, asked };
+}
+
+test('in the editor an input is asked for once, with its description and hidden as a password, then kept', () =>
+  withRoot(MCP_JSON, async (root) => {
+    const editor = fakeInputs('SEKRIT');
+    const first = await readMcpServers(sources(root, { inputs: editor.port }));
+    assert.deepEqual(editor.asked, [
+      { input: { id: 'gh-token', description: 'GitHub token', password: true }, server: 'github' },
+    ]);
+    const github = first.servers.find((s) => s.name === 'github');
+    assert.deepEqual(github?.transport.type === 'http' && github.transport.headers, { Authorization: 'Bearer SEKRIT' });
+    assert.doesNotMatch(JSON.stringify(github?.written), /SEKRIT/, 'the pin covers the variable, not its value');
+    assert.deepEqual([...editor.kept], [[join(root, '.vscode', 'mcp.json') + '#gh-token', 'SEKRIT']]);
+
+    const again = await readMcpServers(sources(root, { inputs: editor.port }));
+    assert.equal(editor.asked.length, 1, 'the kept answer is used; nothing is asked again');
+    const t = again.servers.find((s) => s.name === 'github')?.transport;
+    assert.deepEqual(t?.type === 'http' && t.headers, { Authorization: 'Bearer SEKRIT' });
+
+    const fresh = fakeInputs('unused');
+    const fromEnv = await readMcpServers(
+      sources(root, { inputs: fresh.port, env: { [inputVariable('gh-token')]: 'FROM-ENV' } }),
+    );
+    assert.equal(fresh.asked.length, 0, 'the environment wins, as on the command line');
+    const e = fromEnv.servers.find((s) => s.name === 'github')?.transport;
+    assert.deepEqual(e?.type === 'http' && e.headers, { Authorization: 'Bearer FROM-ENV' });
+  }));
+
+test('a dismissed question refuses the server in words; an untrusted workspace is never asked', () =>
+  withRoot(MCP_JSON, async (root) => {
+    const dismissed = fakeInputs(undefined);
+    await assert.rejects(
+      readMcpServers(sources(root, { inputs: dismissed.port })),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        /MCP server "github" .* needs \$\{input:gh-token\} \("GitHub token"\), and the question was closed unanswered/.test(
+          e.message,
+        ),
+    );
+    assert.equal(dismissed.kept.size, 0, 'nothing is kept');
+    const untrusted = fakeInputs('SEKRIT');
+    await readMcpServers(sources(root, { trusted: false, inputs: untrusted.port }));
+    assert.equal(untrusted.asked.length, 0);
+  }));
+
+test('an input Foreman cannot ask for (a pickString) names the variable that gives it', () =>
+  withRoot(
+    `{ "servers": { "s": { "command": "srv", "args": ["\${input:region}"] } },
+       "inputs": [{ "type": "pickString", "id": "region", "options": ["eu", "us"] }] }`,
+    async (root) => {
+      const editor = fakeInputs('eu');
+      await assert.rejects(
+        readMcpServers(sources(root, { inputs: editor.port })),
+        /a "pickString" input; Foreman asks for "promptString" inputs only: set FOREMAN_MCP_INPUT_REGION/,
+      );
+      assert.equal(editor.asked.length, 0);
+    },
+  ));
 
 test("a workspace's server cannot read Foreman's environment; the user's own can", () =>
   withRoot(null, async (root) => {
