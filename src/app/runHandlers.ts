@@ -50,7 +50,7 @@ export async function startRun(core: SessionCore): Promise<void> {
     const runId = run.engine.config.runId;
     core.notify(
       'info',
-      `Run ${runId} started: ${plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint} (${backend.requestLimit} requests at once).`,
+      `Run ${runId} started: ${plan.tasks.length} task(s), up to ${o.concurrency} at once, on ${backend.model} at ${backend.endpoint} (${backend.requestLimit} request${backend.requestLimit === 1 ? '' : 's'} at once).`,
       { runId },
     );
     await core.reloadHistory();

@@ -345,5 +345,5 @@ export function stateJson(state: RunState): unknown {
 /** The backend's limit of requests in flight at once, as the run uses it, and why. */
 function limitText(limit: RequestLimit | null, settings: CommandContext['settings']): string {
   const requests = limit?.requests ?? settings.backend?.maxConcurrentRequests ?? settings.concurrency;
-  return `${requests} requests at once to the backend${limit ? `, ${limit.source}` : ''}`;
+  return `${requests} request${requests === 1 ? '' : 's'} at once to the backend${limit ? `, ${limit.source}` : ''}`;
 }
