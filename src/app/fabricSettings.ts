@@ -16,6 +16,8 @@ import { CLUSTER_ROUTERS } from '../infra/sessionHints';
 import type { ClusterRouter } from '../infra/sessionHints';
 import type { Balance } from '../infra/modelRouter';
 import { hasUrlCredentials } from '../core/text';
+import { EnergySettingSchema } from '../core/telemetry';
+import type { EnergySetting } from '../core/telemetry';
 import { SettingsError } from './settingsError';
 
 /** The roles that talk to models. */
@@ -48,6 +50,10 @@ export const EndpointEntry = z
     retryBaseMs: z.number().int().positive().optional(),
     retryMaxMs: z.number().int().positive().optional(),
     structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
+    /** The endpoint's Prometheus text (default: `/metrics` at its host); null: not read. */
+    metricsUrl: z.string().url().nullable().optional(),
+    /** How this endpoint's GPUs' energy is read (absent: not measured, and the run says so). */
+    energy: EnergySettingSchema.optional(),
   })
   .strict();
 export type EndpointEntry = z.infer<typeof EndpointEntry>;
@@ -63,6 +69,8 @@ export interface FabricEndpoint {
   models: string[];
   router: ClusterRouter | null;
   options: Omit<BackendConfig, 'baseUrl' | 'model'>;
+  /** Its metrics (undefined: `/metrics` at its host; null: not read) and its GPUs' energy (null: not measured). */
+  telemetry: { metricsUrl?: string | null; energy: EnergySetting | null };
   /**
    * Whether the settings named the limit of requests at once (`maxConcurrentRequests`, `--max-requests`).
    * When they did not, `options.maxConcurrentRequests` is the run's concurrency, and the server's own
@@ -99,7 +107,7 @@ interface FabricInput {
   routing?: Balance;
   /** foreman.json's `replicaRetryMs`. */
   replicaRetryMs?: number;
-  backend?: { model?: string; maxConcurrentRequests?: number };
+  backend?: { model?: string; maxConcurrentRequests?: number; metricsUrl?: string | null; energy?: EnergySetting };
 }
 
 /**
@@ -122,7 +130,12 @@ export function resolveFabric(
   const endpoints = several
     ? (file.backends ?? []).map((e) => endpointOf(e, env, concurrency, notices))
     : single
-      ? [implicitEndpoint(single, (flags.maxRequests ?? file.backend?.maxConcurrentRequests) !== undefined)]
+      ? [
+          implicitEndpoint(single, (flags.maxRequests ?? file.backend?.maxConcurrentRequests) !== undefined, {
+            metricsUrl: file.backend?.metricsUrl,
+            energy: file.backend?.energy ?? null,
+          }),
+        ]
       : null;
   if (endpoints === null)
     throw new SettingsError(
@@ -165,6 +178,7 @@ function endpointOf(e: EndpointEntry, env: NodeJS.ProcessEnv, concurrency: numbe
     baseUrl: e.baseUrl,
     models: e.models,
     router: e.router ?? null,
+    telemetry: { metricsUrl: e.metricsUrl, energy: e.energy ?? null },
     limitSet: e.maxConcurrentRequests !== undefined,
     options: {
       apiKey,
@@ -182,17 +196,31 @@ function endpointOf(e: EndpointEntry, env: NodeJS.ProcessEnv, concurrency: numbe
 }
 
 /** The one configured backend as an endpoint; the role flags' models are added to its list. */
-function implicitEndpoint(single: BackendConfig, limitSet: boolean): FabricEndpoint {
+function implicitEndpoint(
+  single: BackendConfig,
+  limitSet: boolean,
+  telemetry: FabricEndpoint['telemetry'],
+): FabricEndpoint {
   const { baseUrl, model, ...options } = single;
-  return { name: 'backend', baseUrl, models: [model], router: null, options, limitSet };
+  return { name: 'backend', baseUrl, models: [model], router: null, options, limitSet, telemetry };
 }
 
 function checkNames(endpoints: FabricEndpoint[]): void {
   const seen = new Set<string>();
+  const sources = new Map<string, string>();
   for (const e of endpoints) {
     if (seen.has(e.name))
       throw new SettingsError(`backends: two endpoints are named "${e.name}"; give each its own name`);
     seen.add(e.name);
+    // One GPU's joules under two endpoints would be counted twice in the run's energy.
+    const energy = e.telemetry.energy;
+    const source = energy === null ? null : energy.source === 'dcgm' ? energy.url : 'nvidia-smi';
+    const before = source === null ? undefined : sources.get(source);
+    if (before !== undefined)
+      throw new SettingsError(
+        `backends "${before}" and "${e.name}" read their energy from the same source (${source}), so its GPUs' joules would be counted twice: give it to the endpoint those GPUs serve, and leave "energy" out of the other`,
+      );
+    if (source !== null) sources.set(source, e.name);
   }
 }
 

@@ -14,6 +14,7 @@ import type { RunConfig, RunDeps } from '../core/runTypes';
 import type { CheckSpec } from '../core/verify';
 import type { BackendWatch } from '../core/telemetry';
 import { createBackendWatch, defaultMetricsUrl } from '../infra/backendTelemetry';
+import type { TelemetryTarget } from '../infra/backendTelemetry';
 import { detectChecks } from '../infra/detectChecks';
 import { createGitRepo } from '../infra/gitRepo';
 import type { GitRepo } from '../infra/gitRepo';
@@ -226,16 +227,26 @@ export function engineDeps(
 }
 
 /**
- * The watch of the run's backend: its `/metrics` (by default at the base URL's host) and, where
- * its settings say how, its GPUs' energy. The endpoint is the model client's, as the ledger records it.
+ * The watch of the run's backends: each one's `/metrics` (by default at the base URL's host) and,
+ * where its settings say how, its GPUs' energy; with several endpoints (foreman.json's `backends`),
+ * each endpoint's own. The endpoint is the model client's, as the ledger records it.
  */
 export function backendWatch(settings: Settings, model: ModelClient): BackendWatch {
   const t = settings.telemetry;
   if (settings.fabric) {
-    // Several endpoints: each one's `/metrics` at its host; energy is read for the one backend only.
-    const endpoints = [...new Set(settings.fabric.endpoints.map((e) => publicEndpoint(e.baseUrl)))];
-    const targets = endpoints.map((endpoint) => ({ endpoint, metricsUrl: defaultMetricsUrl(endpoint), energy: null }));
-    return createBackendWatch(targets, { intervalMs: t?.intervalMs });
+    // Several endpoints: each one's `/metrics` (at its host unless it names another) and its own energy source.
+    const targets = new Map<string, TelemetryTarget>();
+    for (const e of settings.fabric.endpoints) {
+      const endpoint = publicEndpoint(e.baseUrl);
+      const { metricsUrl, energy } = e.telemetry;
+      if (!targets.has(endpoint))
+        targets.set(endpoint, {
+          endpoint,
+          metricsUrl: metricsUrl === undefined ? defaultMetricsUrl(endpoint) : metricsUrl,
+          energy,
+        });
+    }
+    return createBackendWatch([...targets.values()], { intervalMs: t?.intervalMs });
   }
   const metricsUrl = t?.metricsUrl === undefined ? defaultMetricsUrl(model.endpoint) : t.metricsUrl;
   return createBackendWatch([{ endpoint: model.endpoint, metricsUrl, energy: t?.energy ?? null }], {

@@ -59,6 +59,7 @@ function fabricOf(settings: Settings): FabricSettings | null {
         router: null,
         options,
         limitSet: settings.backendOptions?.maxConcurrentRequests !== undefined,
+        telemetry: { metricsUrl: settings.telemetry?.metricsUrl, energy: settings.telemetry?.energy ?? null },
       },
     ],
     roles: { planner: [choice], agent: [choice], reviewer: [choice] },
