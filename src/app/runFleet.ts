@@ -80,8 +80,14 @@ export interface MoveOptions {
   pins?: Approver;
 }
 
-/** Called when a run this fleet drives changes (`settled` once a drive of it ends). */
-export type FleetListener = (runId: string, settled: boolean) => void;
+/**
+ * Called when a run this fleet drives changes: `started` once for a new run (before it moves),
+ * `moved` as it goes, `settled` once a drive of it ends.
+ */
+export type FleetListener = (runId: string, change: FleetChange) => void;
+
+/** What happened to a run (see FleetListener). */
+export type FleetChange = 'started' | 'moved' | 'settled';
 
 /** The runs of one repository that this process drives or has read. */
 export class RunFleet {
@@ -181,6 +187,7 @@ export class RunFleet {
     this.plans.delete(planId);
     const board = Board.live(this.boardEnv(), run, release);
     this.boards.set(runId, board);
+    this.emit(runId, 'started');
     board.drive();
     this.opts.log(`Run ${runId} started: ${kept.plan.tasks.length} task(s) on ${model.model} at ${model.endpoint}.`);
     if (mcp)
@@ -341,7 +348,7 @@ export class RunFleet {
     return {
       now: () => Date.now(),
       changed: () => {
-        for (const [runId, board] of this.boards) if (board.live) this.emit(runId, false);
+        for (const [runId, board] of this.boards) if (board.live) this.emit(runId, 'moved');
       },
       notify: (_kind, text) => this.opts.log(text),
       log: (line) => this.opts.log(line),
@@ -364,7 +371,7 @@ export class RunFleet {
           .get(board.runId)
           ?.close()
           .catch((e: unknown) => this.opts.log(`Run ${board.runId}'s MCP servers did not close: ${errorMessage(e)}`));
-        this.emit(board.runId, true);
+        this.emit(board.runId, 'settled');
         const waiting = this.settledWaiters.get(board.runId) ?? [];
         this.settledWaiters.delete(board.runId);
         for (const done of waiting) done();
@@ -385,10 +392,10 @@ export class RunFleet {
     return port;
   }
 
-  private emit(runId: string, settled: boolean): void {
+  private emit(runId: string, change: FleetChange): void {
     for (const listener of this.listeners) {
       try {
-        listener(runId, settled);
+        listener(runId, change);
       } catch (e) {
         this.opts.log(`A listener of run ${runId} failed: ${errorMessage(e)}`);
       }
