@@ -36,7 +36,13 @@ export function pinAsker(server: McpServer, extra: ToolExtra): { approver: Appro
       if (!server.isConnected())
         return refused('nobody', 'the MCP client that moved the run has gone, so no one can be asked to approve it');
       if (!canElicit(server)) return refused('nobody', CANNOT_ASK);
-      return askUser(server, request, { related: open ? extra.requestId : undefined, signal });
+      // While the call lasts, cancelling it withdraws the question (the run goes on without the server).
+      const signals = [signal, open ? extra.signal : undefined].filter((s): s is AbortSignal => s !== undefined);
+      return askUser(server, request, {
+        related: open ? extra.requestId : undefined,
+        signal: signals.length ? AbortSignal.any(signals) : undefined,
+        cancelled: () => extra.signal.aborted,
+      });
     },
   };
   return { approver, ended: () => (open = false) };
@@ -45,7 +51,7 @@ export function pinAsker(server: McpServer, extra: ToolExtra): { approver: Appro
 async function askUser(
   server: McpServer,
   request: ApprovalRequest,
-  how: { related: string | number | undefined; signal: AbortSignal | undefined },
+  how: { related: string | number | undefined; signal: AbortSignal | undefined; cancelled(): boolean },
 ): Promise<ApprovalAnswer> {
   const why = request.verdict.rule?.why ?? 'an MCP server needs your approval';
   try {
@@ -81,6 +87,7 @@ async function askUser(
         : `you did not approve it (the question was ${reply.action === 'decline' ? 'declined' : 'dismissed'})`,
     );
   } catch (e) {
+    if (how.cancelled()) return refused('stopped', 'the call that asked was cancelled before you answered');
     if (how.signal?.aborted) return refused('stopped', 'the run stopped before you answered');
     if (e instanceof McpError && e.code === (ErrorCode.RequestTimeout as number))
       return refused('timeout', `no answer came within ${PIN_QUESTION_TIMEOUT_MS / 60_000} minutes`);

@@ -6,7 +6,8 @@
  * is asked about the new pin within start_run and approves it: the call reaches the server and the
  * task merges; a later run from a client that cannot ask finds the pin and asks nothing. In a fresh
  * repository, a client without elicitation (over stdio) is refused with how to approve the server,
- * journaled, and the run goes on without its tools.
+ * journaled, and the run goes on without its tools. A start_run cancelled while its question is
+ * open withdraws the question (notifications/cancelled for it), journaled, and the run goes on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ElicitResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
 import { contentText } from '../../src/scripted/wire';
 import type { ScriptedServer } from '../../src/scripted/server';
@@ -204,5 +205,68 @@ test('over stdio, a client without elicitation: the new server is refused with h
     await client.close();
     await backend.close();
     repo.cleanup();
+  }
+});
+
+test('cancelling start_run while its pin question is open withdraws the question; the run goes on without the server', async () => {
+  const repo = repoWithServer();
+  const backend = await startServer(scenario());
+  const foreman = spawnCli(['mcp', '--http', '--port', '0', '--no-token', ...FLAGS], {
+    repo,
+    server: backend,
+    timeoutMs: 240_000,
+  });
+  const controller = new AbortController();
+  const client = new Client({ name: 'slow-to-answer', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  const asked: (number | string | null)[] = [];
+  const withdrawn: (number | string | null)[] = [];
+  client.setRequestHandler(ElicitRequestSchema, () => {
+    controller.abort('the test cancels start_run');
+    // The user never answers: the question ends only when Foreman withdraws it.
+    return new Promise<ElicitResult>(() => undefined);
+  });
+  try {
+    let stdout = '';
+    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
+    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const transport = new StreamableHTTPClientTransport(new URL(url));
+    await client.connect(transport);
+    // What the server sends, as it arrives: the SDK's client ignores a cancellation of request id 0
+    // (its check is `if (!requestId)`), and the pin question is the server's first request.
+    const received = transport.onmessage;
+    assert.ok(received);
+    transport.onmessage = (message: JSONRPCMessage) => {
+      const m = message as { id?: number | string; method?: string; params?: { requestId?: number | string } };
+      if (m.method === 'elicitation/create') asked.push(m.id ?? null);
+      if (m.method === 'notifications/cancelled') withdrawn.push(m.params?.requestId ?? null);
+      received(message);
+    };
+    const plan = await call(client, 'plan', { spec: 'Echo something through the MCP server.' });
+    await assert.rejects(
+      client.callTool({ name: 'start_run', arguments: { planId: plan.structured?.planId } }, CallToolResultSchema, {
+        signal: controller.signal,
+      }),
+      /the test cancels start_run/,
+    );
+    await waitFor('the question withdrawn', () => (withdrawn.length ? true : null));
+    assert.equal(asked.length, 1);
+    assert.deepEqual(withdrawn, asked, 'Foreman cancelled its question');
+    const runId = String((await call(client, 'status', {})).structured?.runId);
+    const done = await call(client, 'wait_for_run', { runId });
+    assert.equal(done.structured?.status, 'completed', done.text);
+    const { mcp, state } = await journal(repo, runId);
+    assert.deepEqual(
+      mcp.map((e) => [e.status, e.by]),
+      [['refused', 'stopped']],
+    );
+    assert.match(mcp[0].detail, /the call that asked was cancelled before you answered/);
+    assert.equal(state.tasks.get('a')?.status, 'merged');
+  } finally {
+    await client.close();
+    foreman.child.kill('SIGTERM');
+    const end = await foreman.result;
+    await backend.close();
+    repo.cleanup();
+    assert.equal(end.code, 0, `foreman mcp ends cleanly:\n${end.stderr}`);
   }
 });
