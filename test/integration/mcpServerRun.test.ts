@@ -8,15 +8,22 @@
  * repository, a client without elicitation (over stdio) is refused with how to approve the server,
  * journaled, and the run goes on without its tools. A start_run cancelled while its question is
  * open withdraws the question (notifications/cancelled for it), journaled, and the run goes on.
+ * An HTTP MCP server's connection is held while a drive goes on and closed when it comes to rest.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
 import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, ElicitResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
@@ -268,5 +275,100 @@ test('cancelling start_run while its pin question is open withdraws the question
     await backend.close();
     repo.cleanup();
     assert.equal(end.code, 0, `foreman mcp ends cleanly:\n${end.stderr}`);
+  }
+});
+
+/**
+ * An MCP server over Streamable HTTP in this process, with one tool (`echo`), that counts the
+ * event streams its clients hold open (the SDK's client keeps one, a GET, while connected).
+ */
+async function httpToolServer(): Promise<{ url: string; opened(): number; open(): number; close(): Promise<void> }> {
+  let opened = 0;
+  let open = 0;
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const http = createServer((req, res) => {
+    void (async () => {
+      const id = req.headers['mcp-session-id'];
+      let transport = typeof id === 'string' ? sessions.get(id) : undefined;
+      if (!transport) {
+        const made = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (sid) => void sessions.set(sid, made),
+        });
+        const server = new McpServer({ name: 'fixture', version: '1.0.0' });
+        server.registerTool(
+          'echo',
+          { description: 'Echo the message back.', inputSchema: { message: z.string() } },
+          ({ message }) => ({ content: [{ type: 'text', text: `fixture echo: ${message}` }] }),
+        );
+        await server.connect(made);
+        transport = made;
+      }
+      if (req.method === 'GET') {
+        opened += 1;
+        open += 1;
+        res.on('close', () => (open -= 1));
+      }
+      await transport.handleRequest(req, res);
+    })();
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    opened: () => opened,
+    open: () => open,
+    close: async () => {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}
+
+test("an HTTP MCP server's connection is held while the run drives and closed when the drive ends", async () => {
+  const fixture = await httpToolServer();
+  const config = { mcpServers: { web: { url: fixture.url, tools: { '*': 'allow' } } } };
+  const repo = makeRepo({ files: { ...NODE_TEMPLATE, 'foreman.json': `${JSON.stringify(config)}\n` } });
+  const backend = await startServer({
+    planner: [planReply([rawTask('a', { title: 'Echo over HTTP', files: ['echoed.txt'] })])],
+    agents: {
+      a: [
+        toolCall('mcp__web__echo', { message: 'over http' }),
+        toolCall('write_file', { path: 'echoed.txt', content: 'echoed\n' }),
+        toolCall('finish', { summary: 'called it' }),
+      ],
+    },
+  });
+  const foreman = spawnCli(['mcp', '--http', '--port', '0', '--no-token', ...FLAGS], {
+    repo,
+    server: backend,
+    timeoutMs: 240_000,
+  });
+  const client = new Client({ name: 'asks', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { approve: true } }));
+  try {
+    let stdout = '';
+    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
+    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const run = await planAndRun(client);
+    const { mcp, calls, state } = await journal(repo, run.runId);
+    assert.deepEqual(
+      mcp.map((e) => [e.server, e.status]),
+      [['web', 'approved']],
+    );
+    assert.deepEqual(calls[0], ['mcp__web__echo', true]);
+    assert.match(toolResults(backend, 0)[0], /fixture echo: over http/);
+    assert.equal(state.tasks.get('a')?.status, 'merged');
+    assert.ok(fixture.opened() > 0, "the run's connection held an event stream");
+    await waitFor('the connection closed after the drive', () => (fixture.open() === 0 ? true : null));
+    assert.equal(foreman.child.exitCode, null, 'while foreman mcp still serves');
+  } finally {
+    await client.close();
+    foreman.child.kill('SIGTERM');
+    await foreman.result;
+    await backend.close();
+    await fixture.close();
+    repo.cleanup();
   }
 });
