@@ -175,8 +175,6 @@ export class RunFleet {
     const mcp = servers && new DriveMcp(servers, ws.repo.stateDir, question);
     const run = await launchIn(this.site(ws, model, mcp), kept);
     const runId = run.engine.config.runId;
-    this.pinQuestions.set(runId, question);
-    if (mcp) this.mcpPorts.set(runId, mcp);
     let release: () => void;
     try {
       release = lockRun(run.ws, runId);
@@ -185,6 +183,8 @@ export class RunFleet {
       throw e;
     }
     this.plans.delete(planId);
+    this.pinQuestions.set(runId, question);
+    if (mcp) this.mcpPorts.set(runId, mcp);
     const board = Board.live(this.boardEnv(), run, release);
     this.boards.set(runId, board);
     this.emit(runId, 'started');
@@ -270,8 +270,8 @@ export class RunFleet {
    * LeadError 'refused' with the engine's sentence.
    */
   async decide(runId: string, taskId: string, decision: TaskDecision, opts: MoveOptions = {}): Promise<void> {
-    this.askPinsOf(runId, opts.pins);
     const board = await this.boardFor(runId);
+    this.askPinsOf(runId, opts.pins);
     await board.decide(taskId, decision);
     await this.mcpReady(runId);
   }
@@ -292,8 +292,8 @@ export class RunFleet {
    * own recorded settings.
    */
   async resume(runId: string, opts: MoveOptions = {}): Promise<void> {
-    this.askPinsOf(runId, opts.pins);
     const board = await this.boardFor(runId);
+    this.askPinsOf(runId, opts.pins);
     await board.resume();
     await this.mcpReady(runId);
   }
