@@ -37,11 +37,12 @@ export function pinAsker(server: McpServer, extra: ToolExtra): { approver: Appro
         return refused('nobody', 'the MCP client that moved the run has gone, so no one can be asked to approve it');
       if (!canElicit(server)) return refused('nobody', CANNOT_ASK);
       // While the call lasts, cancelling it withdraws the question (the run goes on without the server).
-      const signals = [signal, open ? extra.signal : undefined].filter((s): s is AbortSignal => s !== undefined);
+      const withCall = open;
+      const signals = [signal, withCall ? extra.signal : undefined].filter((s): s is AbortSignal => s !== undefined);
       return askUser(server, request, {
-        related: open ? extra.requestId : undefined,
+        related: withCall ? extra.requestId : undefined,
         signal: signals.length ? AbortSignal.any(signals) : undefined,
-        cancelled: () => extra.signal.aborted,
+        cancelled: () => withCall && extra.signal.aborted,
       });
     },
   };

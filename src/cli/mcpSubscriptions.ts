@@ -51,7 +51,8 @@ export function serveSubscriptions(server: McpServer, fleet: RunFleet): () => vo
     const uris = [...pending];
     pending.clear();
     if (!server.isConnected()) return;
-    for (const uri of uris) if (subscribed.has(uri)) server.server.sendResourceUpdated({ uri }).catch(() => undefined); // a client gone away needs no more updates
+    // A client gone away needs no more updates: a failed send is dropped.
+    for (const uri of uris) if (subscribed.has(uri)) server.server.sendResourceUpdated({ uri }).catch(() => undefined);
   };
   const stop = fleet.onChange((runId, change) => {
     if (change !== 'moved' && server.isConnected()) server.sendResourceListChanged();
