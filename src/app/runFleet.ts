@@ -17,6 +17,8 @@ import type { RunState } from '../core/runState';
 import { isValidRunId, listRunIds } from '../infra/journalFile';
 import { createOpenAIClient } from '../infra/openaiClient';
 import { continuedBackend } from './continueRun';
+import { DriveMcp, NO_PIN_QUESTION, readFleetMcp } from './fleetMcp';
+import type { PinQuestion } from './fleetMcp';
 import { readStoredRun } from './history';
 import { LeadError } from './leadApi';
 import { Board } from './leadBoard';
@@ -69,8 +71,23 @@ export interface RunReading {
   at: number;
 }
 
-/** Called when a run this fleet drives changes (`settled` once a drive of it ends). */
-export type FleetListener = (runId: string, settled: boolean) => void;
+/** What a caller that starts or moves a run may give. */
+export interface MoveOptions {
+  /**
+   * Answers the run's questions about new or changed MCP server pins from now on (default: a
+   * refusal saying how to approve the server instead).
+   */
+  pins?: Approver;
+}
+
+/**
+ * Called when a run this fleet drives changes: `started` once for a new run (before it moves),
+ * `moved` as it goes, `settled` once a drive of it ends.
+ */
+export type FleetListener = (runId: string, change: FleetChange) => void;
+
+/** What happened to a run (see FleetListener). */
+export type FleetChange = 'started' | 'moved' | 'settled';
 
 /** The runs of one repository that this process drives or has read. */
 export class RunFleet {
@@ -79,6 +96,9 @@ export class RunFleet {
   private readonly boards = new Map<string, Board>();
   private readonly listeners = new Set<FleetListener>();
   private readonly settledWaiters = new Map<string, (() => void)[]>();
+  /** Each run's MCP servers (for the drives of its current engine), and who answers its pin questions. */
+  private readonly mcpPorts = new Map<string, DriveMcp>();
+  private readonly pinQuestions = new Map<string, PinQuestion>();
 
   constructor(private readonly opts: FleetOptions) {
     if (opts.workspace) this.wsPromise = Promise.resolve(opts.workspace);
@@ -142,13 +162,18 @@ export class RunFleet {
 
   /**
    * Start a run of a kept plan and drive it in the background; resolves with its id once the run
-   * has started (its journal written, its lock held). The plan is used up.
+   * has started (its journal written, its lock held) and its MCP servers are ready (read, pinned,
+   * and each new or changed pin put to `opts.pins`, which answers the run's pin questions until
+   * another caller moves the run). The plan is used up.
    */
-  async start(planId: string): Promise<string> {
+  async start(planId: string, opts: MoveOptions = {}): Promise<string> {
     const kept = this.keptPlan(planId);
     const ws = await this.workspace();
     const model = backendClient(this.opts.settings, ws);
-    const run = await launchIn(this.site(ws, model), kept);
+    const question: PinQuestion = { approver: opts.pins ?? NO_PIN_QUESTION };
+    const servers = await readFleetMcp(ws, this.opts.settings, (line) => this.opts.log(line));
+    const mcp = servers && new DriveMcp(servers, ws.repo.stateDir, question);
+    const run = await launchIn(this.site(ws, model, mcp), kept);
     const runId = run.engine.config.runId;
     let release: () => void;
     try {
@@ -158,11 +183,31 @@ export class RunFleet {
       throw e;
     }
     this.plans.delete(planId);
+    this.pinQuestions.set(runId, question);
+    if (mcp) this.mcpPorts.set(runId, mcp);
     const board = Board.live(this.boardEnv(), run, release);
     this.boards.set(runId, board);
+    this.emit(runId, 'started');
     board.drive();
     this.opts.log(`Run ${runId} started: ${kept.plan.tasks.length} task(s) on ${model.model} at ${model.endpoint}.`);
+    if (mcp)
+      this.opts.log(`Run ${runId} offers its agents the tools of MCP servers ${mcp.names.join(', ')} once pinned.`);
+    await this.mcpReady(runId);
     return runId;
+  }
+
+  /** Resolves when the drive going on has its MCP servers ready, or has ended, or none is going. */
+  private async mcpReady(runId: string): Promise<void> {
+    const port = this.mcpPorts.get(runId);
+    if (port) await Promise.race([port.whenPrepared(), this.whenSettled(runId)]);
+  }
+
+  /** Who answers the run's pin questions from now on, when the caller says. */
+  private askPinsOf(runId: string, pins: Approver | undefined): void {
+    if (!pins) return;
+    const question = this.pinQuestions.get(runId);
+    if (question) question.approver = pins;
+    else this.pinQuestions.set(runId, { approver: pins });
   }
 
   /** The ids of the repository's runs, newest first. */
@@ -224,9 +269,11 @@ export class RunFleet {
    * here is reopened from its journal under its lock, as `foreman accept` does). Refusals are
    * LeadError 'refused' with the engine's sentence.
    */
-  async decide(runId: string, taskId: string, decision: TaskDecision): Promise<void> {
+  async decide(runId: string, taskId: string, decision: TaskDecision, opts: MoveOptions = {}): Promise<void> {
     const board = await this.boardFor(runId);
+    this.askPinsOf(runId, opts.pins);
     await board.decide(taskId, decision);
+    await this.mcpReady(runId);
   }
 
   /** Stop one task, or every task of the run; their work is kept. Nothing driven here: a LeadError 'refused'. */
@@ -244,9 +291,11 @@ export class RunFleet {
    * Reopen a stopped, interrupted or budget-stopped run and drive it on in the background, with its
    * own recorded settings.
    */
-  async resume(runId: string): Promise<void> {
+  async resume(runId: string, opts: MoveOptions = {}): Promise<void> {
     const board = await this.boardFor(runId);
+    this.askPinsOf(runId, opts.pins);
     await board.resume();
+    await this.mcpReady(runId);
   }
 
   /** Bring a run's integration branch onto the developer's branch; resolves with the sentence saying what was done. */
@@ -259,6 +308,8 @@ export class RunFleet {
   async shutdown(timeoutMs = 10_000): Promise<void> {
     await Promise.all([...this.boards.values()].map((b) => b.shutdown(timeoutMs)));
     this.boards.clear();
+    await Promise.all([...this.mcpPorts.values()].map((port) => port.close()));
+    this.mcpPorts.clear();
   }
 
   // --- Boards --------------------------------------------------------------------------------
@@ -281,11 +332,12 @@ export class RunFleet {
     return board;
   }
 
-  private site(ws: Workspace, model: ModelClient): EngineSite {
+  private site(ws: Workspace, model: ModelClient, mcp: DriveMcp | null): EngineSite {
     return {
       ws,
       settings: this.opts.settings,
       model,
+      mcp,
       approver: this.opts.approver,
       log: (line) => this.opts.log(line),
       dirtyAdvice,
@@ -296,7 +348,7 @@ export class RunFleet {
     return {
       now: () => Date.now(),
       changed: () => {
-        for (const [runId, board] of this.boards) if (board.live) this.emit(runId, false);
+        for (const [runId, board] of this.boards) if (board.live) this.emit(runId, 'moved');
       },
       notify: (_kind, text) => this.opts.log(text),
       log: (line) => this.opts.log(line),
@@ -308,13 +360,18 @@ export class RunFleet {
         if (backend?.note) this.opts.log(backend.note);
         const model = backend ? createOpenAIClient(backend.config) : backendClient(this.opts.settings, ws);
         refuseDemoElsewhere(model.model, ws);
-        return reopenIn(this.site(ws, model), runId, overrides);
+        return reopenIn(this.site(ws, model, await this.reopenMcp(ws, runId)), runId, overrides);
       },
       workspace: () => this.workspace(),
       settled: (board, state, error) => {
         if (error) this.opts.log(`Run ${board.runId} stopped on an unexpected error: ${errorMessage(error)}`);
         else this.opts.log(`Run ${board.runId} is ${state.status}.`);
-        this.emit(board.runId, true);
+        // The drive's servers end with it; a later drive (a decision, a resume) starts them again.
+        this.mcpPorts
+          .get(board.runId)
+          ?.close()
+          .catch((e: unknown) => this.opts.log(`Run ${board.runId}'s MCP servers did not close: ${errorMessage(e)}`));
+        this.emit(board.runId, 'settled');
         const waiting = this.settledWaiters.get(board.runId) ?? [];
         this.settledWaiters.delete(board.runId);
         for (const done of waiting) done();
@@ -322,10 +379,23 @@ export class RunFleet {
     };
   }
 
-  private emit(runId: string, settled: boolean): void {
+  /** The MCP servers of a reopened run's new engine (the engine before it lets them go). */
+  private async reopenMcp(ws: Workspace, runId: string): Promise<DriveMcp | null> {
+    await this.mcpPorts.get(runId)?.close();
+    this.mcpPorts.delete(runId);
+    const servers = await readFleetMcp(ws, this.opts.settings, (line) => this.opts.log(line));
+    if (!servers) return null;
+    let question = this.pinQuestions.get(runId);
+    if (!question) this.pinQuestions.set(runId, (question = { approver: NO_PIN_QUESTION }));
+    const port = new DriveMcp(servers, ws.repo.stateDir, question);
+    this.mcpPorts.set(runId, port);
+    return port;
+  }
+
+  private emit(runId: string, change: FleetChange): void {
     for (const listener of this.listeners) {
       try {
-        listener(runId, settled);
+        listener(runId, change);
       } catch (e) {
         this.opts.log(`A listener of run ${runId} failed: ${errorMessage(e)}`);
       }

@@ -22,6 +22,7 @@ import type { RunState } from '../core/runState';
 import { isValidRunId } from '../infra/journalFile';
 import { JournalCorruptError } from '../infra/journalFile';
 import { fmtUsageCost, integrationCell, renderSummary } from './render';
+import { serveSubscriptions } from './mcpSubscriptions';
 import { registerTools } from './mcpTools';
 
 /** What the server needs: the fleet, its version, and where log lines go. */
@@ -37,23 +38,20 @@ export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 const INSTRUCTIONS = `Foreman plans a spec into a task graph and runs coding agents on it in parallel git worktrees, verifies each task with the repository's checks, merges verified work into the run's integration branch, and applies it onto the developer's branch when asked.
 Typical use: plan (returns a planId and the plan) -> start_run (returns a runId; the run goes on in the background) -> wait_for_run or status -> task_diff / task_transcript -> accept_task, reject_task or request_changes when the run holds tasks for review -> apply_run (asks the user to confirm).
-Runs are also resources: foreman://runs/{runId} (status as JSON) and foreman://runs/{runId}/journal (every event, one JSON object a line).`;
+Runs are also resources: foreman://runs/{runId} (status as JSON) and foreman://runs/{runId}/journal (every event, one JSON object a line); subscribe to one to be told when it changes.`;
 
 /** A new MCP server over `deps.fleet`: connect it to one transport. */
 export function createForemanMcpServer(deps: ForemanMcpDeps): McpServer {
   const server = new McpServer(
     { name: 'foreman', title: 'Foreman', version: deps.version },
     {
-      capabilities: { tools: {}, resources: { listChanged: true }, logging: {} },
+      capabilities: { tools: {}, resources: { subscribe: true, listChanged: true }, logging: {} },
       instructions: INSTRUCTIONS,
     },
   );
   registerTools(server, deps);
   registerResources(server, deps.fleet);
-  const stop = deps.fleet.onChange((_runId, settled) => {
-    if (settled && server.isConnected()) server.sendResourceListChanged();
-  });
-  server.server.onclose = () => stop();
+  server.server.onclose = serveSubscriptions(server, deps.fleet);
   return server;
 }
 

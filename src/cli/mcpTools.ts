@@ -10,8 +10,11 @@ import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/
 import { diffRange, diffText, lookBack, taskConversation, taskOf } from '../app/runReview';
 import { INTEGRATION_ID } from '../core/branches';
 import { DEFAULT_TRANSCRIPT_LIMITS, UNLIMITED_TRANSCRIPT } from '../core/conversationView';
+import type { Approver } from '../core/approver';
 import type { TaskDecision } from '../core/decisions';
+import { loadRun } from '../app/workspace';
 import { estimateLines } from './commands/plan';
+import { canElicit, pinAsker } from './mcpPins';
 import { answer, explainError, guarded, refusal, statusContent, statusText, waitWithProgress } from './mcpServer';
 import type { ForemanMcpDeps, ToolExtra } from './mcpServer';
 import { renderPlan } from './render';
@@ -81,14 +84,15 @@ const TOOLS = [
       wait: z.boolean().optional().describe('Wait for the run to come to rest before answering (default false).'),
     },
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    async run({ planId, wait }, extra, { fleet }) {
-      const id = await fleet.start(planId);
+    async run({ planId, wait }, extra, { fleet, server }) {
+      const id = await askingPins(server, extra, (pins) => fleet.start(planId, { pins }));
       if (wait) await waitWithProgress(fleet, id, extra, extra.signal);
       const reading = await fleet.read(id);
       const lead = wait
         ? ''
         : `Run ${id} started; it goes on in the background (wait_for_run or status to follow it).\n`;
-      return answer(`${lead}${statusText(reading)}`, statusContent(reading));
+      const servers = await mcpLines(fleet, id);
+      return answer(`${lead}${servers}${statusText(reading)}`, statusContent(reading));
     },
   }),
   tool({
@@ -179,7 +183,7 @@ const TOOLS = [
       "Accept verified tasks a run holds for review: each is merged into the run's integration branch (not the developer's branch), and the run goes on in the background.",
     input: { runId, taskIds: z.array(z.string()).min(1).describe('The tasks to accept.') },
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: ({ runId: id, taskIds }, _extra, { fleet }) => decideAll(fleet, id, taskIds, { kind: 'accept' }, 'accepted'),
+    run: ({ runId: id, taskIds }, extra, ctx) => decideAll(ctx, extra, id, taskIds, { kind: 'accept' }, 'accepted'),
   }),
   tool({
     name: 'reject_task',
@@ -188,7 +192,7 @@ const TOOLS = [
       "Reject tasks of a run: each task's worktree and branch are removed and its work discarded; tasks that depend on it are blocked. The run goes on in the background.",
     input: { runId, taskIds: z.array(z.string()).min(1).describe('The tasks to reject.') },
     annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
-    run: ({ runId: id, taskIds }, _extra, { fleet }) => decideAll(fleet, id, taskIds, { kind: 'reject' }, 'rejected'),
+    run: ({ runId: id, taskIds }, extra, ctx) => decideAll(ctx, extra, id, taskIds, { kind: 'reject' }, 'rejected'),
   }),
   tool({
     name: 'request_changes',
@@ -197,8 +201,8 @@ const TOOLS = [
       'Send a task back to its agent with comments: the agent goes on in the same conversation and worktree, then the task is verified again. The run goes on in the background.',
     input: { runId, taskId, comments: z.string().min(1).describe('What to change, in words.') },
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    run: ({ runId: id, taskId: task, comments }, _extra, { fleet }) =>
-      decideAll(fleet, id, [task], { kind: 'requestChanges', comments }, 'sent back with your comments'),
+    run: ({ runId: id, taskId: task, comments }, extra, ctx) =>
+      decideAll(ctx, extra, id, [task], { kind: 'requestChanges', comments }, 'sent back with your comments'),
   }),
   tool({
     name: 'stop_run',
@@ -223,9 +227,9 @@ const TOOLS = [
       'Resume an interrupted, stopped or budget-stopped run with its recorded settings: merged tasks stay merged, interrupted and stopped ones are queued again. It goes on in the background.',
     input: { runId },
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
-    async run({ runId: id }, _extra, { fleet }) {
-      await fleet.resume(id);
-      return answer(`Run ${id} resumed; it goes on in the background.`);
+    async run({ runId: id }, extra, { fleet, server }) {
+      await askingPins(server, extra, (pins) => fleet.resume(id, { pins }));
+      return answer(`Run ${id} resumed; it goes on in the background.\n${await mcpLines(fleet, id)}`.trimEnd());
     },
   }),
   tool({
@@ -261,8 +265,35 @@ async function progress(extra: ToolExtra, value: number, message: string): Promi
   });
 }
 
+/**
+ * Do `work` with the pin questions of the run it moves put to this call's client (see mcpPins.ts):
+ * asked within the call while it lasts.
+ */
+async function askingPins<T>(
+  server: ToolContext['server'],
+  extra: ToolExtra,
+  work: (pins: Approver) => Promise<T>,
+): Promise<T> {
+  const asker = pinAsker(server, extra);
+  try {
+    return await work(asker.approver);
+  } finally {
+    asker.ended();
+  }
+}
+
+/** What became of the run's MCP servers (its journal's `mcp` events), a line each; empty when it has none. */
+async function mcpLines(fleet: ToolContext['fleet'], id: string): Promise<string> {
+  const { events } = await loadRun(await fleet.workspace(), id);
+  const latest = new Map<string, string>();
+  for (const e of events)
+    if (e.type === 'mcp' && !e.taskId) latest.set(e.server, `MCP server ${e.server}: ${e.status} (${e.detail}).`);
+  return [...latest.values()].map((line) => `${line}\n`).join('');
+}
+
 async function decideAll(
-  fleet: ToolContext['fleet'],
+  { fleet, server }: ToolContext,
+  extra: ToolExtra,
   id: string,
   taskIds: string[],
   decision: TaskDecision,
@@ -272,7 +303,7 @@ async function decideAll(
   let refused = 0;
   for (const task of taskIds) {
     try {
-      await fleet.decide(id, task, decision);
+      await askingPins(server, extra, (pins) => fleet.decide(id, task, decision, { pins }));
       lines.push(`Task ${task}: ${done}.`);
     } catch (e) {
       refused += 1;
@@ -293,7 +324,7 @@ async function applyTool(
   const how = mode === 'squash' ? 'as one commit' : 'as a merge';
   const command = `foreman apply ${id}${mode === 'merge' ? ' --mode merge' : ''}`;
   const { state, live } = await fleet.read(id); // an unknown run says so first
-  if (!server.server.getClientCapabilities()?.elicitation?.form)
+  if (!canElicit(server))
     return refusal(
       `Applying run ${id} changes your branch, so Foreman asks you to confirm first, and this client cannot ask (it did not declare MCP form elicitation). To apply it, run \`${command}\` in the repository yourself.`,
     );

@@ -26,6 +26,8 @@ const APPLICABLE = [
   'tools-list',
   'logging-set-level',
   'resources-list',
+  'resources-subscribe',
+  'resources-unsubscribe',
   'dns-rebinding-protection',
   'server-sse-multiple-streams',
 ];
@@ -53,8 +55,6 @@ const NOT_APPLICABLE: Record<string, string> = {
   'resources-read-binary': 'reads the fixture resource test://static-binary; Foreman serves no binary resources',
   'resources-templates-read':
     "reads the fixture template test://template/{id}/data; Foreman's template is foreman://runs/{runId}",
-  'resources-subscribe': 'Foreman offers no resource subscriptions (the capability is not declared)',
-  'resources-unsubscribe': 'Foreman offers no resource subscriptions (the capability is not declared)',
   'prompts-list': 'Foreman offers no prompts (the capability is not declared)',
   'prompts-get-simple': 'Foreman offers no prompts',
   'prompts-get-with-args': 'Foreman offers no prompts',
