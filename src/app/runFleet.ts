@@ -27,7 +27,8 @@ import { estimateWork, planWork } from './planWork';
 import type { EngineSite, PlannedWork } from './runLauncher';
 import { launchIn, lockRun, reopenIn } from './runLauncher';
 import type { SettingFlags, Settings } from './settings';
-import { backendClient, loadRun, openWorkspace, refuseDemoElsewhere, repositoryView } from './workspace';
+import { backendClient, loadRun, openWorkspace, refuseDemoElsewhere, repositoryView, roleClients } from './workspace';
+import type { RoleClients } from './workspace';
 import type { Workspace } from './workspace';
 import type { Sandbox } from '../core/sandbox';
 import { errorMessage } from '../core/errors';
@@ -131,7 +132,8 @@ export class RunFleet {
   async plan(spec: string, opts: { maxTasks?: number; signal?: AbortSignal } = {}): Promise<KeptPlan> {
     if (!spec.trim()) throw new LeadError('The spec is empty: say what to build.', 'invalid');
     const ws = await this.workspace();
-    const model = backendClient(this.opts.settings, ws);
+    const models = await this.models(ws);
+    const model = models.planner;
     const result = await planWork(spec.trim(), await repositoryView(ws), model, {
       maxTasks: opts.maxTasks ?? this.opts.maxTasks,
       signal: opts.signal,
@@ -169,11 +171,11 @@ export class RunFleet {
   async start(planId: string, opts: MoveOptions = {}): Promise<string> {
     const kept = this.keptPlan(planId);
     const ws = await this.workspace();
-    const model = backendClient(this.opts.settings, ws);
+    const models = await this.models(ws);
     const question: PinQuestion = { approver: opts.pins ?? NO_PIN_QUESTION };
     const servers = await readFleetMcp(ws, this.opts.settings, (line) => this.opts.log(line));
     const mcp = servers && new DriveMcp(servers, ws.repo.stateDir, question);
-    const run = await launchIn(this.site(ws, model, mcp), kept);
+    const run = await launchIn({ ...this.site(ws, models.agent, mcp), reviewer: models.reviewer }, kept);
     const runId = run.engine.config.runId;
     let release: () => void;
     try {
@@ -189,7 +191,12 @@ export class RunFleet {
     this.boards.set(runId, board);
     this.emit(runId, 'started');
     board.drive();
-    this.opts.log(`Run ${runId} started: ${kept.plan.tasks.length} task(s) on ${model.model} at ${model.endpoint}.`);
+    const limit = models.requestLimit
+      ? `, ${models.requestLimit.requests} request(s) at once (${models.requestLimit.source})`
+      : '';
+    this.opts.log(
+      `Run ${runId} started: ${kept.plan.tasks.length} task(s) on ${models.agent.model} at ${models.agent.endpoint}${limit}.`,
+    );
     if (mcp)
       this.opts.log(`Run ${runId} offers its agents the tools of MCP servers ${mcp.names.join(', ')} once pinned.`);
     await this.mcpReady(runId);
@@ -332,6 +339,16 @@ export class RunFleet {
     return board;
   }
 
+  /**
+   * The roles' clients as `foreman run` makes them (roleClients): one backend's for all three, or
+   * foreman.json's endpoints with their roles, replicas and probed limits; their lines go to the log.
+   */
+  private async models(ws: Workspace): Promise<RoleClients> {
+    const models = await roleClients(this.opts.settings, ws, (line) => this.opts.log(line));
+    for (const line of models.lines) this.opts.log(line.trim());
+    return models;
+  }
+
   private site(ws: Workspace, model: ModelClient, mcp: DriveMcp | null): EngineSite {
     return {
       ws,
@@ -354,6 +371,12 @@ export class RunFleet {
       log: (line) => this.opts.log(line),
       reopen: async (runId, overrides) => {
         const ws = await this.workspace();
+        // A run over several endpoints goes on over them, unless the process's flags name one backend.
+        if (this.opts.settings.fabric && !this.opts.flags.baseUrl && !this.opts.flags.model) {
+          const models = await this.models(ws);
+          const site = this.site(ws, models.agent, await this.reopenMcp(ws, runId));
+          return reopenIn({ ...site, reviewer: models.reviewer }, runId, overrides);
+        }
         const recorded = (await readStoredRun(ws.repo.stateDir, runId)).state.settings;
         // The run goes on with its recorded backend and model, unless the process's flags name others.
         const backend = recorded ? continuedBackend(this.opts.settings, this.opts.flags, recorded) : null;
