@@ -55,12 +55,12 @@ export function auditedRepo(repo: RepoPort, record: (entry: GitRecord) => void):
           return { ok: true, detail: `${wt.created ? 'made' : 'reused'} ${wt.path} on ${wt.branch}` };
         },
       ),
-    commitAll: (path, message) =>
+    commitAll: (path, message, diffFrom) =>
       audited(
         ownerOf(path),
         'commit',
         `commit everything in ${path}`,
-        () => repo.commitAll(path, message),
+        () => repo.commitAll(path, message, diffFrom),
         (commit) => ({ ok: true, detail: commit ?? 'nothing to commit' }),
       ),
     branchHead: (branch) => audited(null, 'branch-head', `head of ${branch}`, () => repo.branchHead(branch)),

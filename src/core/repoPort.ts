@@ -114,8 +114,12 @@ export interface RepoPort {
     signal?: AbortSignal,
   ): Promise<{ path: string; branch: string; created: boolean }>;
 
-  /** Stage everything in the worktree and commit it; null when there was nothing to commit. */
-  commitAll(worktreePath: string, message: string): Promise<string | null>;
+  /**
+   * Stage everything in the worktree and commit it; null when there was nothing to commit. With
+   * `diffFrom`, the diff from that commit to the new one is read in the same breath, and a later
+   * `diff(diffFrom, <the new commit>)` is answered with it (a task's review asks for it at once).
+   */
+  commitAll(worktreePath: string, message: string, diffFrom?: string): Promise<string | null>;
 
   /** The commit a branch points at, or null when it does not exist. */
   branchHead(branch: string): Promise<string | null>;

@@ -24,13 +24,15 @@ export async function reviewChange(
   task: TaskSpec,
   summary: string,
   signal: AbortSignal,
+  head: string | null = null,
 ): Promise<Verdict | null> {
   const reviewer = host.deps.reviewer;
   if (!reviewer) return null;
   const branch = taskBranch(host.config.runId, task.id);
   const hit = host.budgetCheck(task.id);
   if (hit) return null;
-  const diff = await host.deps.repo.diff(host.base, branch, MAX_DIFF_CHARS);
+  // The commit just made is the branch's head; the repository read its diff with it.
+  const diff = await host.deps.repo.diff(host.base, head ?? branch, MAX_DIFF_CHARS);
   try {
     const response = await reviewer.complete(
       {

@@ -211,16 +211,23 @@ async function workUntilVerified(
     // A place that could not be made ends the task here, with git's or the sandbox's reason.
     const { wt, runner } = await ready;
     const committed = await commitWork(host, task, wt.path, outcome);
-    const tampered = await gitDirTampered(host, gitDir);
+    // The look at the git directory waits its turn among the run's git calls. With no checks to
+    // run, the review (a model request) is asked meanwhile, so the GPU is not kept waiting on
+    // git; nothing of the task moves on until the look has answered.
+    const noChecks = host.config.checks.length === 0;
+    const overlap = outcome.status === 'finished' && noChecks;
+    const look = held(gitDirTampered(host, gitDir));
+    const tampered = overlap ? null : await look();
     if (tampered !== null) return status('failed', tampered);
     if (outcome.status !== 'finished') {
       endUnfinished(host, task, outcome, committed);
       return false;
     }
     status('verifying');
-    const failure = await verifyTask(host, task, runner, wt.path, round + 1, outcome.summary, signal);
-    const tamperedByChecks = await gitDirTampered(host, gitDir);
-    if (tamperedByChecks !== null) return status('failed', tamperedByChecks);
+    const failure = await verifyTask(host, task, runner, wt.path, round + 1, outcome.summary, signal, committed);
+    // Checks run in the worktree and could touch the git directory: look again after them.
+    const tamperedAfter = overlap ? await look() : noChecks ? null : await gitDirTampered(host, gitDir);
+    if (tamperedAfter !== null) return status('failed', tamperedAfter);
     if (signal.aborted) return status('stopped', 'stopped by the user; work so far is committed on the task branch');
     if (failure === null) return true;
     if (round >= host.config.maxRepairRounds) {
@@ -234,6 +241,12 @@ async function workUntilVerified(
  * Why the task must fail when the shared git directory changed, not by Foreman, since `watched`
  * was read (see core/gitDirGuard.ts); null when nothing did.
  */
+/** `promise`, held: a rejection before anyone waits for it is not unhandled, and waiting still sees it. */
+function held<T>(promise: Promise<T>): () => Promise<T> {
+  promise.catch(() => undefined);
+  return () => promise;
+}
+
 async function gitDirTampered(host: PipelineHost, watched: SharedGitState): Promise<string | null> {
   const changes = gitDirChanges(watched, await host.deps.repo.sharedGitState());
   if (changes.length === 0) return null;
@@ -352,9 +365,12 @@ async function commitWork(
       ? `foreman(${task.id}): ${task.title}`
       : `foreman(${task.id}): work in progress (${outcome.status})`;
   const body = outcome.status === 'finished' ? outcome.summary : describeOutcome(outcome);
+  // A finished task is reviewed next: its diff is read with the commit, not by a git call of its own.
+  const reviewed = outcome.status === 'finished' && host.deps.reviewer !== null;
   const commit = await host.deps.repo.commitAll(
     path,
     `${subject}\n\n${body}\n\nForeman-Run: ${host.config.runId}\nForeman-Task: ${task.id}`,
+    reviewed ? host.base : undefined,
   );
   if (commit !== null) {
     const files = await host.deps.repo.changedFiles(`${commit}~1`, commit);
@@ -408,6 +424,7 @@ async function verifyTask(
   round: number,
   summary: string,
   signal: AbortSignal,
+  head: string | null,
 ): Promise<VerifyFailure | null> {
   const result = await host.checkSlots.with(signal, () =>
     runChecks(host.config.checks, { runner, cwd: path, timeoutMs: host.config.checkTimeoutMs, signal }),
@@ -421,7 +438,7 @@ async function verifyTask(
     return { headline: `${failed?.name ?? 'a check'} failed`, note: (r, max) => repairPrompt(r, max, text) };
   }
   if (!host.deps.reviewer || signal.aborted) return null;
-  const review = await reviewChange(host, task, summary, signal);
+  const review = await reviewChange(host, task, summary, signal, head);
   if (review === null || review.approved) return null;
   return {
     headline: `the reviewer asked for changes: ${clip(review.comments, 200)}`,

@@ -21,7 +21,14 @@ export async function diffFiles(cwd: string, from: string, to: string, signal?: 
  * where possible) followed by a marker saying how much was left out.
  */
 export async function diffText(cwd: string, from: string, to: string, maxChars: number): Promise<string> {
-  const full = await gitOk(cwd, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', from, to, '--']);
+  return cutDiff(await gitOk(cwd, [...DIFF_ARGS, from, to, '--']), maxChars);
+}
+
+/** `git diff` as Foreman reads it: plain text, no external diff or text conversion a repository configures. */
+export const DIFF_ARGS = ['diff', '--no-color', '--no-ext-diff', '--no-textconv'] as const;
+
+/** A diff cut to `maxChars` at a line's end where it can be, with a marker saying how much is left out. */
+export function cutDiff(full: string, maxChars: number): string {
   if (full.length <= maxChars) return full;
   const cut = full.slice(0, Math.max(0, maxChars));
   const lineEnd = cut.lastIndexOf('\n');

@@ -24,7 +24,7 @@ import { RepoError } from '../core/repoPort';
 import { resolveBase } from './gitBase';
 import { readSharedGitState } from './gitDirState';
 import { FOREMAN_IDENTITY, GitCommandError, gitOk, runGit, runGitSteps, splitNul } from './gitExec';
-import { applyBranch, diffFiles, diffText, mergeInto } from './gitMerge';
+import { applyBranch, cutDiff, DIFF_ARGS, diffFiles, diffText, mergeInto } from './gitMerge';
 import {
   addTaskWorktree,
   branchCommit,
@@ -106,6 +106,8 @@ export class GitRepo implements RepoPort {
   private snapshot: WorktreeSnapshot | null = null;
   /** Files changed by commits `commitAll` made: commit → files, consumed by `changedFiles`. */
   private readonly committedFiles = new Map<string, string[]>();
+  /** Diffs read with a commit (`from`, NUL, commit), until the review that asks for them. */
+  private readonly committedDiffs = new Map<string, string>();
   /** Readings of the shared git directory, shared by tasks that ask at the same time. */
   private readonly gitDirReads = new FreshReads(() => readSharedGitState(this.root, this.commonDir));
 
@@ -219,12 +221,13 @@ export class GitRepo implements RepoPort {
    * standard input: a process argument cannot hold a NUL byte, and the message carries model text)
    * and the new commit's id.
    */
-  async commitAll(worktreePath: string, message: string): Promise<string | null> {
+  async commitAll(worktreePath: string, message: string, diffFrom?: string): Promise<string | null> {
     const steps = [
       { args: ['add', '-A', '--', '.'] },
       { args: ['diff', '--cached', '--name-only', '--no-renames', '-z'] },
       { args: [...FOREMAN_IDENTITY, 'commit', '--no-verify', '-q', '-F', '-'], onlyIfStaged: true },
       { args: ['rev-parse', 'HEAD'] },
+      ...(diffFrom === undefined ? [] : [{ args: [...DIFF_ARGS, diffFrom, 'HEAD', '--'] }]),
     ];
     const out = await runGitSteps(worktreePath, steps, visibleControls(message));
     if (out.exitCode !== 0) throw new GitCommandError(['commit'], out.exitCode, out.stderr, worktreePath);
@@ -232,7 +235,17 @@ export class GitRepo implements RepoPort {
     if (staged.length === 0 || out.outputs.length < 4) return null;
     const commit = out.outputs[3].trim();
     this.rememberFiles(commit, staged);
+    if (diffFrom !== undefined && out.outputs.length >= 5) this.rememberDiff(diffFrom, commit, out.outputs[4]);
     return commit;
+  }
+
+  /** The diff read with a commit, for the one `diff(from, commit)` that asks for it next. */
+  private rememberDiff(from: string, commit: string, text: string): void {
+    if (this.committedDiffs.size >= MAX_REMEMBERED_COMMITS) {
+      const oldest = this.committedDiffs.keys().next().value;
+      if (oldest !== undefined) this.committedDiffs.delete(oldest);
+    }
+    this.committedDiffs.set(`${from}\u0000${commit}`, text);
   }
 
   private rememberFiles(commit: string, files: string[]): void {
@@ -252,7 +265,13 @@ export class GitRepo implements RepoPort {
     return branchCommit(this.root, branch);
   }
 
-  diff(from: string, to: string, maxChars: number): Promise<string> {
+  async diff(from: string, to: string, maxChars: number): Promise<string> {
+    const key = `${from}\u0000${to}`;
+    const known = this.committedDiffs.get(key);
+    if (known !== undefined) {
+      this.committedDiffs.delete(key);
+      return cutDiff(known, maxChars);
+    }
     return diffText(this.root, from, to, maxChars);
   }
 

@@ -145,3 +145,39 @@ test('a task queued behind held tasks waits for them, and runs once they are acc
     repo.cleanup();
   }
 });
+
+test("the model reviewer sees the task's whole change from the base, as committed in each round", async () => {
+  const repo = makeRepo();
+  const server = await startServer({
+    planner: [planReply([rawTask('delta', { files: ['delta.txt'] })])],
+    agents: {
+      delta: [write('delta.txt', 'first\n'), finish('wrote delta'), write('delta.txt', 'second\n'), finish('as asked')],
+    },
+    // Every review request is a first step: the answer follows the diff it is shown.
+    reviewer: [
+      (request) =>
+        text(
+          JSON.stringify(
+            JSON.stringify(request.messages).includes('+second')
+              ? { approved: true, comments: 'fine' }
+              : { approved: false, comments: 'Make it say second.' },
+          ),
+        ),
+    ],
+  });
+  try {
+    const r = await runCli(['run', 'one file', '--no-checks'], { repo, server });
+    assert.equal(r.code, 0, r.stderr);
+    const reviews = requestsFor(server, 'reviewer').map((q) => JSON.stringify(q.body.messages));
+    assert.equal(reviews.length, 2);
+    assert.match(reviews[0], /diff --git a\/delta\.txt b\/delta\.txt/);
+    assert.match(reviews[0], /\\n\+first\\n/);
+    assert.match(reviews[1], /\\n\+second\\n/, "the second review's diff holds the second round's change");
+    assert.doesNotMatch(reviews[1], /\\n\+first\\n/, 'and is taken from the base, not from the first round');
+    const { state } = await readRun(repo, await latestRunId(repo));
+    assert.equal(state.tasks.get('delta')?.status, 'merged');
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
