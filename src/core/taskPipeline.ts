@@ -237,16 +237,16 @@ async function workUntilVerified(
   }
 }
 
-/**
- * Why the task must fail when the shared git directory changed, not by Foreman, since `watched`
- * was read (see core/gitDirGuard.ts); null when nothing did.
- */
 /** `promise`, held: a rejection before anyone waits for it is not unhandled, and waiting still sees it. */
 function held<T>(promise: Promise<T>): () => Promise<T> {
   promise.catch(() => undefined);
   return () => promise;
 }
 
+/**
+ * Why the task must fail when the shared git directory changed, not by Foreman, since `watched`
+ * was read (see core/gitDirGuard.ts); null when nothing did.
+ */
 async function gitDirTampered(host: PipelineHost, watched: SharedGitState): Promise<string | null> {
   const changes = gitDirChanges(watched, await host.deps.repo.sharedGitState());
   if (changes.length === 0) return null;
