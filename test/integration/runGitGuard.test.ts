@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toolCall } from '../../src/scripted/scenario';
+import { text, toolCall } from '../../src/scripted/scenario';
 import type { Step } from '../../src/scripted/scenario';
 import { createEngine, engineParts, makePlan, makeRepo, rawTask, startServer } from './runHarness';
 import type { TempRepo } from './runHarness';
 
 /** One task whose agent, on its first step, lets `meddle` change the repository, then finishes. */
-async function runMeddling(repo: TempRepo, meddle: () => void) {
+async function runMeddling(repo: TempRepo, meddle: () => void, review = false) {
   const steps: Step[] = [
     () => {
       meddle();
@@ -21,8 +21,9 @@ async function runMeddling(repo: TempRepo, meddle: () => void) {
     },
     toolCall('finish', { summary: 'done' }),
   ];
-  const server = await startServer({ agents: { task: steps } });
-  const parts = await engineParts(repo, server, { flags: { review: false, concurrency: 1 } });
+  const reviewer = [text(JSON.stringify({ approved: true, comments: 'fine' }))];
+  const server = await startServer({ agents: { task: steps }, reviewer });
+  const parts = await engineParts(repo, server, { flags: { review, concurrency: 1 } });
   try {
     return await (await createEngine(parts, makePlan('Meddle', [rawTask('task')]))).run();
   } finally {
@@ -48,6 +49,25 @@ test("a ref written behind git's back while a task works fails the task, naming 
     assert.match(task?.reason ?? '', /Nothing of this task is merged/);
     assert.notEqual(repo.git(['rev-parse', 'main']).trim(), main, 'the test did move main');
     assert.equal(state.status, 'failed');
+  } finally {
+    repo.cleanup();
+  }
+});
+
+test('with no checks the review is asked beside the look at the git directory: a change still fails the task, nothing merged', async () => {
+  const repo = makeRepo();
+  try {
+    const state = await runMeddling(repo, () => repo.git(['config', 'core.hooksPath', '/tmp/elsewhere']), true);
+    const task = state.tasks.get('task');
+    assert.equal(task?.status, 'failed');
+    assert.match(task?.reason ?? '', /config was changed/);
+    assert.match(task?.reason ?? '', /Nothing of this task is merged/);
+    assert.deepEqual(task?.review, { approved: true, comments: 'fine' }, 'the review was asked and answered');
+    assert.equal(
+      repo.git(['rev-list', '--merges', '--count', `foreman/${state.runId}/integration`]).trim(),
+      '0',
+      'the approved review merged nothing',
+    );
   } finally {
     repo.cleanup();
   }
