@@ -82,7 +82,8 @@ export async function runTaskPipeline(
   ready.catch(() => failed.abort());
   let verified: boolean;
   try {
-    verified = await workUntilVerified(host, task, progress, from, ready, AbortSignal.any([signal, failed.signal]));
+    const either = AbortSignal.any([signal, failed.signal]);
+    verified = await workUntilVerified(host, task, progress, from, ready, either, signal);
   } finally {
     const place = await ready.catch(() => null);
     await place?.mcpTools?.close();
@@ -133,6 +134,7 @@ async function openPlace(
 /**
  * The agent's rounds with their checks and repairs. Resolves true when the work passed
  * verification, false when the task ended otherwise (its final status already emitted).
+ * `signal` ends the work (a stop, or a place that could not be made); `stop` is the user's alone.
  */
 async function workUntilVerified(
   host: PipelineHost,
@@ -141,6 +143,7 @@ async function workUntilVerified(
   from: string,
   ready: Promise<TaskPlace>,
   signal: AbortSignal,
+  stop: AbortSignal,
 ): Promise<boolean> {
   const status = (s: TaskStatus, reason?: string): false => {
     host.emit(statusEvent(task.id, s, reason));
@@ -188,8 +191,9 @@ async function workUntilVerified(
     // runs them, is reviewed or waits for its merge. A stop while waiting leaves nothing to commit.
     const release = await host.agentSlots.acquire(signal);
     if (!release) {
-      // No slot because the place could not be made (not a stop): fail with that reason.
-      await ready;
+      // No slot because the place could not be made (not a stop): fail with that reason. A stop
+      // may abort the place's making too; it is still a stop.
+      if (!stop.aborted) await ready;
       return status('stopped', 'stopped by the user before its agent started this round');
     }
     if (host.runBudgetHit && progress.steps === 0) {

@@ -322,6 +322,29 @@ async function commandStarted(path: string): Promise<void> {
   await waitFor('the long command to start', () => existsSync(path) && readFileSync(path, 'utf8').trim());
 }
 
+test("a stop while a waiting task's worktree is still being made: it is stopped before its agent started", async () => {
+  const repo = makeRepo();
+  const server = await startServer({ agents: { busy: busyScript('27.1828') } });
+  try {
+    // The set-up of the waiting task's worktree outlasts the test; the busy task's is instant.
+    const setup = { command: 'case "$WORKTREE_PATH" in *waiting*) sleep 60;; esac', include: null, timeoutMs: 120_000 };
+    const parts = await partsFor(repo, server, (p) => (p.config.setup = setup));
+    const runId = parts.config.runId;
+    const engine = await createEngine(parts, makePlan('Stop me', [rawTask('busy'), rawTask('waiting')]));
+    const running = engine.run();
+    await commandStarted(join(repo.worktreeRoot, runId, 'busy', 'shell.pid'));
+    engine.stopAll();
+    const state = await running;
+    (parts.deps.journal as JournalFile).close();
+    assert.equal(state.tasks.get('waiting')?.status, 'stopped');
+    assert.match(state.tasks.get('waiting')?.reason ?? '', /before (it|its agent) started/);
+    assert.deepEqual(processesWith('27.1828'), [], "the busy task's command is gone");
+  } finally {
+    await server.close();
+    repo.cleanup();
+  }
+});
+
 test('stopAll during a run: processes are killed, work is committed, the run ends stopped', async () => {
   const repo = makeRepo();
   const server = await startServer({ agents: { busy: busyScript('31.4159') } });
