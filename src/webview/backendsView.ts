@@ -9,12 +9,14 @@ import type { BackendTelemetryView, TelemetryView } from '../protocol/panel';
 import { niceMax } from './boardModel';
 import { h, rebuildIfChanged, setHidden } from './dom';
 import { formatCount, formatRate } from './format';
+import { sparkPoints, sparkSpan } from './sparkGeometry';
+import type { SparkFrame } from './sparkGeometry';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 120;
 const HEIGHT = 32;
-/** Points across a chart: one a poll, at most the series' 120. */
-const CAPACITY = 120;
+/** A chart's frame: one point a poll, at most the series' 120 across it (sparkGeometry.ts). */
+const FRAME: SparkFrame = { width: WIDTH, height: HEIGHT, capacity: 120 };
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -41,17 +43,6 @@ export function formatTokPerJ(v: number | null): string {
   return `${v >= 10 ? Math.round(v) : Number(v.toFixed(2))} tok/J`;
 }
 
-/** Polyline points of `values` scaled to `max`, newest at the right edge. */
-function points(values: readonly number[], max: number): string {
-  const shown = values.slice(-CAPACITY);
-  if (shown.length < 2) return '';
-  const step = WIDTH / (CAPACITY - 1);
-  const x0 = WIDTH - step * (shown.length - 1);
-  return shown
-    .map((v, i) => `${(x0 + i * step).toFixed(1)},${(HEIGHT - (Math.max(0, v) / max) * HEIGHT).toFixed(1)}`)
-    .join(' ');
-}
-
 /**
  * One small chart: `lines` share the y scale (`max`, or the nicest above their peak); with no
  * points it says "not reported" instead of drawing nothing.
@@ -63,7 +54,11 @@ function spark(
   axis: (max: number) => string,
   max?: number,
 ): HTMLElement {
-  const top = max ?? niceMax(Math.max(0, ...lines.flatMap((l) => l.values.slice(-CAPACITY))));
+  const top = max ?? niceMax(Math.max(0, ...lines.flatMap((l) => l.values.slice(-FRAME.capacity))));
+  const span = sparkSpan(
+    lines.map((l) => l.values),
+    FRAME.capacity,
+  );
   const image = svg('svg', {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     preserveAspectRatio: 'none',
@@ -72,13 +67,13 @@ function spark(
     focusable: 'false',
     'aria-label': `${title}: now ${now}, scale up to ${axis(top)}`,
   });
-  const first = points(lines[0].values, top);
+  const first = sparkPoints(lines[0].values, top, span, FRAME);
   if (first) {
     const x0 = first.slice(0, first.indexOf(','));
     image.append(svg('polygon', { class: 'chart-area', points: `${x0},${HEIGHT} ${first} ${WIDTH},${HEIGHT}` }));
   }
   for (const l of lines) {
-    const p = points(l.values, top);
+    const p = sparkPoints(l.values, top, span, FRAME);
     if (p)
       image.append(svg('polyline', { class: `chart-line ${l.cls}`, points: p, 'vector-effect': 'non-scaling-stroke' }));
   }

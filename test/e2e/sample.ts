@@ -74,8 +74,11 @@ export function makeSampleRepo(): SampleRepo {
 export interface SampleSessionOptions {
   /** The scripted backend's script, started before VS Code; without one no server is started. */
   scenario?: Scenario | 'demo';
-  /** User settings besides `foreman.worktrees.location`, given the started server (if any). */
-  settings?: (server: ScriptedServer | null) => Record<string, unknown>;
+  /**
+   * User settings besides `foreman.worktrees.location`, given the started server (if any); may
+   * first do set-up of its own (start a backend of the test's own, write the workspace's settings).
+   */
+  settings?: (server: ScriptedServer | null) => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Whether the workspace is trusted (default true). */
   trust?: boolean;
   /** The time the set-up may take (default two minutes). */
@@ -110,7 +113,10 @@ export function useSampleSession(options: SampleSessionOptions = {}): SampleSess
       const vsix = ensureVsix();
       sample = makeSampleRepo();
       if (options.scenario !== undefined) server = await startScriptedServer(options.scenario);
-      const settings = { ...options.settings?.(server ?? null), 'foreman.worktrees.location': sample.worktrees };
+      const settings = {
+        ...(await options.settings?.(server ?? null)),
+        'foreman.worktrees.location': sample.worktrees,
+      };
       vscode = await startVSCode({ workspace: sample.repo, vsix, trust: options.trust, settings });
       await options.ready?.(session);
     },

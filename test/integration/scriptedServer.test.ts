@@ -341,3 +341,59 @@ test('runs as a program: prints its URL, serves the scenario, stops on SIGTERM',
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** Starts src/scripted/main.ts with `args`; its URL once it listens, or its exit code and stderr. */
+function program(
+  args: string[],
+): Promise<{ url: string; stop: () => Promise<number | null> } | { code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/scripted/main.ts', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /listening (\S+)\n/.exec(out);
+      if (m) resolve({ url: m[1], stop: () => (child.kill('SIGTERM'), exited) });
+    });
+    void exited.then((code) => resolve({ code, stderr }));
+  });
+}
+
+test('with --gpu, the program answers through a simulated GPU and serves its vLLM metrics and DCGM energy', async () => {
+  const started = await program(['--scenario', 'demo', '--gpu', '--gpu-slots', '4']);
+  assert.ok('url' in started, JSON.stringify(started));
+  const origin = new URL(started.url).origin;
+  const res = await fetch(`${started.url}/chat/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'scripted-demo', messages: [{ role: 'system', content: roleMarker('reviewer') }] }),
+  });
+  assert.equal(res.status, 200);
+  await res.text();
+  const metrics = await (await fetch(`${origin}/metrics`)).text();
+  assert.match(metrics, /^vllm:num_requests_running\{model_name="scripted-demo"\} 0$/m);
+  const generated = Number(/^vllm:generation_tokens_total\{[^}]*\} ([\d.]+)$/m.exec(metrics)?.[1]);
+  assert.ok(generated >= 1, `the answer's tokens were generated on the GPU: ${metrics}`);
+  const dcgm = await (await fetch(`${origin}/dcgm/metrics`)).text();
+  const mJ = Number(/^DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION\{[^}]*\} (\d+)$/m.exec(dcgm)?.[1]);
+  assert.ok(mJ > 0, dcgm);
+  assert.equal(await started.stop(), 0);
+  // Without --gpu there is no GPU to read.
+  const plain = await program(['--scenario', 'demo']);
+  assert.ok('url' in plain);
+  assert.equal((await fetch(`${new URL(plain.url).origin}/metrics`)).status, 404);
+  assert.equal(await plain.stop(), 0);
+});
+
+test('bad --gpu flags get a sentence and exit 1', async () => {
+  for (const [args, sentence] of [
+    [['--gpu', '--gpu-slots', '0'], 'scripted: --gpu-slots needs a whole number above 0, not 0\n'],
+    [['--gpu', '--gpu-speed', 'fast'], 'scripted: --gpu-speed needs a number above 0, not fast\n'],
+    [['--gpu-speed', '0.5'], 'scripted: --gpu-slots and --gpu-speed need --gpu\n'],
+  ] as const) {
+    assert.deepEqual(await program([...args]), { code: 1, stderr: sentence });
+  }
+});
