@@ -1,15 +1,20 @@
 /**
  * The values of `${input:…}` in `.vscode/mcp.json`. The command line takes each from the
- * environment (FOREMAN_MCP_INPUT_<ID>); in VS Code, Foreman asks the developer as VS Code does (an
- * input box with the input's description, its text hidden for a password) and keeps the answer,
+ * environment (FOREMAN_MCP_INPUT_<ID>); in VS Code, Foreman asks the developer as VS Code does (a
+ * `promptString` in an input box with the input's description, its text hidden for a password; a
+ * `pickString` in a quick pick of its options, the default first) and keeps the answer,
  * so the next run asks nothing. The asking and the keeping are the editor's (an McpInputPort); the
  * order (the environment, then a kept answer, then the question) is decided here, free of vscode.
  * No value is ever logged, journaled or written to a setting.
  */
 import { SettingsError } from './settings';
 
-/** One of `.vscode/mcp.json`'s `inputs`, as Foreman asks for it. */
-export interface McpInput {
+/** One of `.vscode/mcp.json`'s `inputs` of a kind Foreman asks for. */
+export type McpInput = McpPromptInput | McpPickInput;
+
+/** A `promptString` input: the developer types the answer. */
+export interface McpPromptInput {
+  type: 'promptString';
   id: string;
   /** The input's `description` ('' when it has none). */
   description: string;
@@ -17,6 +22,26 @@ export interface McpInput {
   password: boolean;
   /** The input's `default`, offered in the box. */
   default?: string;
+}
+
+/** A `pickString` input: the developer picks one of its options. */
+export interface McpPickInput {
+  type: 'pickString';
+  id: string;
+  description: string;
+  /** The options in the file's order; `label` is shown beside the value when the file gives one. */
+  options: { value: string; label?: string }[];
+  /** The input's `default`, shown first and marked. */
+  default?: string;
+}
+
+/** A declared input of a kind Foreman cannot ask for (`command`, or a type it does not know). */
+export interface McpOtherInput {
+  type: 'other';
+  id: string;
+  description: string;
+  /** The type the file gives it. */
+  declaredType: string;
 }
 
 /**
@@ -28,7 +53,10 @@ export interface McpInputPort {
   stored(key: string): Promise<string | undefined>;
   /** Keep `value` for `key` where only the editor's secret storage holds it. */
   store(key: string, value: string): Promise<void>;
-  /** Ask the developer for `input`, which `server` needs; undefined when the question was dismissed. */
+  /**
+   * Ask the developer for `input`, which `server` needs (typed for a `promptString`, picked from the
+   * options for a `pickString`); undefined when the question was dismissed.
+   */
   ask(input: McpInput, server: string): Promise<string | undefined>;
 }
 
@@ -57,8 +85,8 @@ export interface InputRequest {
   server: string;
   /** The ids it uses. */
   ids: string[];
-  /** The file's declared inputs by id, with their `type` (`promptString` when absent). */
-  declared: ReadonlyMap<string, McpInput & { type: string }>;
+  /** The file's declared inputs by id (a missing `type` is `promptString`). */
+  declared: ReadonlyMap<string, McpInput | McpOtherInput>;
   env: Readonly<Record<string, string | undefined>>;
   /** The editor's asker; without one (the command line) only the environment gives values. */
   port?: McpInputPort;
@@ -79,16 +107,21 @@ export async function answerInputs(request: InputRequest): Promise<Map<string, s
     if (request.env[inputVariable(id)] !== undefined || !input) continue;
     const key = `${request.file}#${id}`;
     const kept = await port.stored(key);
-    if (kept !== undefined) {
+    // A kept pick the file no longer offers is asked for again.
+    const stale = input.type === 'pickString' && !input.options.some((o) => o.value === kept);
+    if (kept !== undefined && !stale) {
       answers.set(id, kept);
       continue;
     }
-    const { type, ...question } = input;
-    if (type !== 'promptString')
+    if (input.type === 'other')
       throw new SettingsError(
-        `MCP server "${request.server}" in ${request.file} uses \${input:${id}}, a "${type}" input; Foreman asks for "promptString" inputs only: set ${inputVariable(id)} in Foreman's environment to give it a value.`,
+        `MCP server "${request.server}" in ${request.file} uses \${input:${id}}, a "${input.declaredType}" input; Foreman asks for "promptString" and "pickString" inputs only: set ${inputVariable(id)} in Foreman's environment to give it a value.`,
       );
-    const given = await port.ask(question, request.server);
+    if (input.type === 'pickString' && input.options.length === 0)
+      throw new SettingsError(
+        `MCP server "${request.server}" in ${request.file} uses \${input:${id}}, a "pickString" input with no "options": list the values to pick from, or set ${inputVariable(id)} in Foreman's environment.`,
+      );
+    const given = await port.ask(input, request.server);
     if (given === undefined)
       throw new SettingsError(
         `MCP server "${request.server}" in ${request.file} needs \${input:${id}}${input.description ? ` ("${input.description}")` : ''}, and the question was closed unanswered: start again and answer it, or remove the server from ${request.file}.`,

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { McpPermission, McpPort, McpServerConfig, McpSource, McpTransportConfig } from '../core/mcpTools';
 import { createMcpHub, filePinStore } from '../infra/mcpHub';
 import { answerInputs, inputsUsed, inputVariable } from './mcpInputs';
-import type { McpInput, McpInputPort } from './mcpInputs';
+import type { McpInput, McpInputPort, McpOtherInput } from './mcpInputs';
 import { SettingsError } from './settings';
 import type { McpServerEntry } from './mcpSettings';
 
@@ -28,7 +28,7 @@ const VscodeServer = z
     headers: z.record(z.string(), z.string()).optional(),
   })
   .passthrough();
-/** One of the file's `inputs` (VS Code's `promptString` and others; Foreman asks for the first kind). */
+/** One of the file's `inputs` (VS Code's `promptString`, `pickString` and `command`; Foreman asks for the first two). */
 const VscodeInput = z
   .object({
     id: z.string(),
@@ -36,6 +36,8 @@ const VscodeInput = z
     description: z.string().optional(),
     password: z.boolean().optional(),
     default: z.string().optional(),
+    /** A `pickString`'s options: values, or `{ "label", "value" }` as VS Code also takes them. */
+    options: z.array(z.union([z.string(), z.object({ label: z.string().optional(), value: z.string() })])).optional(),
   })
   .passthrough();
 const VscodeMcpFile = z
@@ -119,15 +121,19 @@ export async function readMcpServers(sources: McpSources): Promise<McpServerList
 }
 
 /** An entry of the file's `inputs` as Foreman asks for it. */
-function declaredInput(i: z.infer<typeof VscodeInput>): McpInput & { type: string } {
-  const input: McpInput & { type: string } = {
+function declaredInput(i: z.infer<typeof VscodeInput>): McpInput | McpOtherInput {
+  const base = {
     id: i.id,
-    type: i.type ?? 'promptString',
     description: i.description ?? '',
-    password: i.password === true,
+    ...(i.default === undefined ? {} : { default: i.default }),
   };
-  if (i.default !== undefined) input.default = i.default;
-  return input;
+  const type = i.type ?? 'promptString';
+  if (type === 'promptString') return { ...base, type, password: i.password === true };
+  if (type === 'pickString') {
+    const options = (i.options ?? []).map((o) => (typeof o === 'string' ? { value: o } : o));
+    return { ...base, type, options };
+  }
+  return { type: 'other', id: i.id, description: base.description, declaredType: type };
 }
 
 const RANK: Record<McpPermission, number> = { allow: 0, ask: 1, deny: 2 };

@@ -116,7 +116,7 @@ const TOOLS = [
       await waitWithProgress(fleet, id, extra, AbortSignal.any([extra.signal, limit]));
       const reading = await fleet.read(id);
       const still = reading.live ? 'The run is still going (the wait ended first).\n' : '';
-      return answer(`${still}${statusText(reading)}`, statusContent(reading));
+      return answer(`${still}${await mcpLines(fleet, id)}${statusText(reading)}`, statusContent(reading));
     },
   }),
   tool({
@@ -282,12 +282,18 @@ async function askingPins<T>(
   }
 }
 
-/** What became of the run's MCP servers (its journal's `mcp` events), a line each; empty when it has none. */
+/**
+ * What became of the run's MCP servers (its journal's `mcp` events), a line each, and of a change
+ * found while a task used one (`MCP server s (task t): …`); empty when there is none.
+ */
 async function mcpLines(fleet: ToolContext['fleet'], id: string): Promise<string> {
   const { events } = await loadRun(await fleet.workspace(), id);
   const latest = new Map<string, string>();
-  for (const e of events)
-    if (e.type === 'mcp' && !e.taskId) latest.set(e.server, `MCP server ${e.server}: ${e.status} (${e.detail}).`);
+  for (const e of events) {
+    if (e.type !== 'mcp') continue;
+    const name = e.taskId ? `${e.server} (task ${e.taskId})` : e.server;
+    latest.set(name, `MCP server ${name}: ${e.status} (${e.detail}).`);
+  }
   return [...latest.values()].map((line) => `${line}\n`).join('');
 }
 

@@ -242,7 +242,8 @@ export interface McpPrepareContext {
  * cannot be used is journaled and left out). `schemas` is fixed once `prepare` resolves, for the
  * whole run. `openTask` gives a task its own connections; stdio servers it starts run in that
  * task's sandbox (`runner`), with `worktree` as their workspace folder. A server whose tools change
- * while the run goes on is refused until the developer approves its new pin.
+ * while the run goes on is asked about again; its calls wait for the answer, go through once the
+ * new pin is approved, and are refused for the rest of the run when it is not.
  */
 export interface McpPort {
   prepare(ctx: McpPrepareContext): Promise<void>;

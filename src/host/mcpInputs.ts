@@ -1,13 +1,14 @@
 /**
  * `${input:…}` of `.vscode/mcp.json` in VS Code (the McpInputPort of src/app/mcpInputs.ts): the
  * developer is asked as VS Code asks for its own MCP servers (an input box whose prompt is the
- * input's description, the text hidden where the input says `"password": true`), and the answers
+ * input's description, the text hidden where the input says `"password": true`; for a `pickString`,
+ * a quick pick of its options with the default first, marked "(Default)"), and the answers
  * are kept in the extension's SecretStorage, never in settings, logs or the journal, so the next
  * run asks nothing. "Foreman: Forget MCP Inputs" drops every kept answer (a mistyped token is
  * asked for again at the next run).
  */
 import * as vscode from 'vscode';
-import type { McpInput, McpInputPort } from '../app/mcpInputs';
+import type { McpInput, McpInputPort, McpPickInput } from '../app/mcpInputs';
 
 /** The one secret that holds every kept answer, as JSON `{ "<mcp.json path>#<id>": "<value>" }`. */
 export const MCP_INPUTS_SECRET = 'foreman.mcpInputs';
@@ -27,15 +28,31 @@ async function readAll(secrets: vscode.SecretStorage): Promise<Record<string, st
   }
 }
 
-/** The input box for one input of one server. */
+/** The question for one input of one server: an input box, or a quick pick of a `pickString`'s options. */
 function askInput(input: McpInput, server: string): Thenable<string | undefined> {
+  const title = `Foreman: MCP server "${server}" needs \${input:${input.id}}`;
+  const prompt = input.description || `The value of \${input:${input.id}} in .vscode/mcp.json`;
+  if (input.type === 'pickString') return pickInput(input, title, prompt);
   return vscode.window.showInputBox({
-    title: `Foreman: MCP server "${server}" needs \${input:${input.id}}`,
-    prompt: input.description || `The value of \${input:${input.id}} in .vscode/mcp.json`,
+    title,
+    prompt,
     password: input.password,
     value: input.default,
     ignoreFocusOut: true,
   });
+}
+
+/** One pick of the options, as VS Code shows them: "label: value", the default first and marked. */
+async function pickInput(input: McpPickInput, title: string, prompt: string): Promise<string | undefined> {
+  const items = input.options.map((o) => ({
+    label: o.label ? `${o.label}: ${o.value}` : o.value,
+    value: o.value,
+    ...(o.value === input.default ? { description: '(Default)' } : {}),
+  }));
+  const first = items.findIndex((i) => i.value === input.default);
+  if (first > 0) items.unshift(...items.splice(first, 1));
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: prompt, ignoreFocusOut: true });
+  return picked?.value;
 }
 
 /** The port the Lead session hands to the run's MCP servers. */

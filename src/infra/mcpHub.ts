@@ -3,7 +3,10 @@
  * in the integration worktree's sandbox, an HTTP server reached from Foreman), pinned, and asked
  * about when its pin is new or changed; then each task's own connections. HTTP connections are
  * shared by the run; stdio servers are started per task, in the task's sandbox, with its worktree
- * as their workspace folder, and their tools must hash to the approved pin.
+ * as their workspace folder, and their tools must hash to the approved pin. Tools that change
+ * during the run (a `tools/list_changed`, or a task's own server listing others) are asked about
+ * again through the run's approver; the server's calls wait for that answer, go through once it is
+ * approved, and are refused with the reason for the rest of the run when it is not.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -73,6 +76,8 @@ interface ServerState {
   shared: McpConnection | null;
   /** The ask about a changed pin, while it is open. */
   asking: Promise<void> | null;
+  /** A listing read again after the server said its tools changed, while it is under way. */
+  relisting: Promise<void> | null;
 }
 
 /** Default time-out of one tool call. */
@@ -90,6 +95,8 @@ class McpHub implements McpPort {
   private prepared: Promise<void> | null = null;
   private emit: (event: NewEvent) => void = () => undefined;
   private approver: Approver | undefined;
+  /** Aborted by `close`: a question about a changed pin still open then is withdrawn. */
+  private readonly closing = new AbortController();
   private readonly timeoutMs: number;
 
   constructor(private readonly options: McpHubOptions) {
@@ -144,7 +151,7 @@ class McpHub implements McpPort {
     const keep = config.transport.type === 'http';
     if (!keep) await connected.close();
     const pin = pinOf(config, tools);
-    const approved = await this.approvePin(config, tools, pin, ctx.signal);
+    const { approved } = await this.approvePin(config, tools, pin, ctx.signal);
     if (!approved) {
       if (keep) await connected.close();
       return;
@@ -157,6 +164,7 @@ class McpHub implements McpPort {
       why: '',
       shared: keep ? connected : null,
       asking: null,
+      relisting: null,
     };
     this.servers.set(config.name, state);
     if (keep) this.watch(state, connected, null);
@@ -169,12 +177,12 @@ class McpHub implements McpPort {
     pin: string,
     signal: AbortSignal,
     taskId?: string,
-  ): Promise<boolean> {
+  ): Promise<{ approved: boolean; reason: string }> {
     const stored = this.options.pins.get(config.name);
     const task = taskId ? { taskId } : {};
     if (stored?.pin === pin) {
       this.record(config.name, 'pinned', pin, `${tools.length} tools, as approved on ${stored.approvedAt}`, task);
-      return true;
+      return { approved: true, reason: '' };
     }
     const what = stored ? 'changed since you approved it' : 'new';
     const listing = tools.map((t) => `  ${t.name}: ${t.description.replace(/\s+/g, ' ').slice(0, 200)}`).join('\n');
@@ -208,19 +216,29 @@ class McpHub implements McpPort {
         approvedAt: (this.options.now?.() ?? new Date()).toISOString(),
       });
       this.record(config.name, 'approved', pin, `${what}; ${tools.length} tools approved`, { ...task, by: answer.by });
-      return true;
+      return { approved: true, reason: '' };
     }
     const reason = answer.approved ? 'a pin needs a person; --approve policy does not approve one' : answer.reason;
-    this.record(config.name, 'refused', pin, `${what}; its tools are not offered: ${reason}`, {
+    const outcome = taskId ? 'its tools are refused for the rest of this run' : 'its tools are not offered';
+    this.record(config.name, 'refused', pin, `${what}; ${outcome}: ${reason}`, {
       ...task,
       by: answer.by,
     });
-    return false;
+    return { approved: false, reason };
   }
 
-  /** React to a connection's tool changes and its end. */
+  /**
+   * React to a connection's tool changes. The listing read again is noted at once, so a call that
+   * comes meanwhile (the server says so before it answers the call that changed them) waits for it.
+   */
   private watch(state: ServerState, connection: McpConnection, taskId: string | null): void {
-    connection.onToolsChanged(() => void this.relist(state, connection, taskId));
+    connection.onToolsChanged(() => {
+      const relisting = this.relist(state, connection, taskId);
+      state.relisting = relisting;
+      void relisting.finally(() => {
+        if (state.relisting === relisting) state.relisting = null;
+      });
+    });
   }
 
   /** The server says its tools changed: read them again; a new pin refuses its tools until approved. */
@@ -240,17 +258,32 @@ class McpHub implements McpPort {
     if (pin === state.pin) return true;
     if (state.status === 'changed') return false;
     state.status = 'changed';
-    state.why = `MCP server "${state.config.name}" changed its tools during the run (pin ${pin.slice(0, 12)}, approved ${state.pin.slice(0, 12)}); its tools are refused until you approve the change`;
+    state.why = `MCP server "${state.config.name}" changed its tools during the run (pin ${pin.slice(0, 12)}, approved ${state.pin.slice(0, 12)}); its calls wait until you answer whether to approve the change`;
     this.record(state.config.name, 'changed', pin, state.why, taskId ? { taskId } : {});
-    state.asking = this.approvePin(state.config, tools, pin, new AbortController().signal, taskId ?? undefined).then(
-      (ok) => {
+    state.asking = this.approvePin(state.config, tools, pin, this.closing.signal, taskId ?? undefined).then(
+      (answer) => {
         state.asking = null;
-        if (!ok) return;
-        state.pin = pin;
-        state.status = 'ready';
+        if (answer.approved) {
+          state.pin = pin;
+          state.status = 'ready';
+        } else
+          state.why = `MCP server "${state.config.name}" changed its tools during the run (pin ${pin.slice(0, 12)}, approved ${state.pin.slice(0, 12)}) and the change was not approved (${answer.reason}): its tools are refused for the rest of this run`;
       },
     );
     return false;
+  }
+
+  /**
+   * Wait until what is known of `state` is settled: a listing read again, and the question about
+   * a changed pin (the call goes through once it is approved). `signal` ends the wait, not the question.
+   */
+  private async settled(state: ServerState, signal: AbortSignal): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    while ((state.relisting || state.asking) && !signal.aborted)
+      await Promise.race([state.relisting ?? state.asking, stopped]);
   }
 
   private markDown(state: ServerState, why: string, taskId: string | null): void {
@@ -280,6 +313,7 @@ class McpHub implements McpPort {
       call: async (server, tool, args, signal) => {
         const state = this.servers.get(server);
         if (!state) return { reason: 'unknown', message: `no MCP server "${server}" in this run` };
+        await this.settled(state, signal);
         if (state.status !== 'ready')
           return { reason: state.status === 'down' ? 'down' : 'changed', message: state.why };
         const connection = await connectionFor(state, signal);
@@ -287,7 +321,10 @@ class McpHub implements McpPort {
           this.markDown(state, connection.error, taskId);
           return { reason: 'down', message: state.why };
         }
-        if (state.status !== 'ready') return { reason: 'changed', message: state.why };
+        // This task's own connection may have found the tools changed: the call waits for the answer.
+        await this.settled(state, signal);
+        if (state.status !== 'ready')
+          return { reason: state.status === 'down' ? 'down' : 'changed', message: state.why };
         const timeoutMs = state.config.timeoutMs ?? this.timeoutMs;
         const result = await connection.call(tool, args, { signal, timeoutMs });
         if ('reason' in result && result.reason === 'down')
@@ -297,7 +334,8 @@ class McpHub implements McpPort {
       },
       refusal: (server) => {
         const state = this.servers.get(server);
-        if (!state || state.status === 'ready') return null;
+        // While its change is being read or asked about, the call itself waits for the outcome.
+        if (!state || state.status === 'ready' || state.relisting || state.asking) return null;
         return { reason: state.status === 'down' ? 'down' : 'changed', message: state.why };
       },
       close: async () => {
@@ -327,6 +365,7 @@ class McpHub implements McpPort {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     await Promise.all([...this.servers.values()].map((s) => (s.shared ? s.shared.close() : Promise.resolve())));
   }
 }

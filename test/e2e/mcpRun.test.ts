@@ -1,12 +1,13 @@
 /**
  * The developer's own MCP server in a run started from the Lead panel, in a real VS Code. The
  * workspace's `.vscode/mcp.json` declares a small test server (test/fixtures/mcp/envServer.cjs) with
- * a token from `${input:…}` marked `"password": true`. At Run, Foreman asks for the token as VS Code
- * does (an input box with the input's description, the text hidden), then asks the developer about
+ * a token from `${input:…}` marked `"password": true` and a region from a `pickString` input. At Run,
+ * Foreman asks for the token as VS Code does (an input box with the input's description, the text
+ * hidden), then for the region (a quick pick of the options, the default first and marked), then about
  * the server's pin (its name and tool count) in a notification and on the Lead panel's board; the
  * input is answered in its box, the pin from the panel.
  * The scripted agent calls the server's `digest` (the SHA-256 of a variable of its environment: the
- * token's, so the token itself is in no tool result) and `echo`; both results reached the model. The approval is in `.git/foreman/mcp-pins.json`
+ * token's, so the token itself is in no tool result; then the region's) and `echo`; both results reached the model. The approval is in `.git/foreman/mcp-pins.json`
  * and the run's journal (approved by the user); the token is in none of Foreman's files, settings
  * or logs (only the extension's secret storage keeps it). The next run asks nothing: the kept
  * answer and the pin are used. Screenshots: test-results/e2e/mcp-run-*.png, mcp-rerun-*.png.
@@ -31,8 +32,23 @@ const DESCRIPTION = 'Token for the env server';
 const SERVER = join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'envServer.cjs');
 
 const MCP_JSON = {
-  servers: { envsrv: { command: 'node', args: [SERVER], env: { ENV_TOKEN: '${input:env-token}' } } },
-  inputs: [{ type: 'promptString', id: 'env-token', description: DESCRIPTION, password: true }],
+  servers: {
+    envsrv: {
+      command: 'node',
+      args: [SERVER],
+      env: { ENV_TOKEN: '${input:env-token}', ENV_REGION: '${input:region}' },
+    },
+  },
+  inputs: [
+    { type: 'promptString', id: 'env-token', description: DESCRIPTION, password: true },
+    {
+      type: 'pickString',
+      id: 'region',
+      description: 'Region of the env server',
+      options: ['eu', { label: 'United States', value: 'us' }],
+      default: 'us',
+    },
+  ],
 };
 
 const task = {
@@ -49,6 +65,7 @@ const scenario: Scenario = {
   agents: {
     env: [
       toolCall('mcp__envsrv__digest', { name: 'ENV_TOKEN' }),
+      toolCall('mcp__envsrv__digest', { name: 'ENV_REGION' }),
       toolCall('mcp__envsrv__echo', { message: 'hello from the panel' }),
       toolCall('finish', { summary: 'the env server answered' }),
     ],
@@ -93,9 +110,22 @@ test(
       assert.equal(await box.locator('input').getAttribute('type'), 'password', 'the input is hidden as typed');
       await box.locator('input').fill(TOKEN);
     });
+    await stage('pick-asked', async () => {
+      await box.locator('input').press('Enter');
+      const rows = box.locator('.monaco-list-row');
+      await rows.first().waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match(await box.innerText(), /MCP server "envsrv" needs \$\{input:region\}/);
+      assert.equal(await box.locator('input').getAttribute('placeholder'), 'Region of the env server');
+      assert.match(
+        await rows.first().innerText(),
+        /United States: us\s*\(Default\)/,
+        'the default comes first, marked',
+      );
+      assert.equal(await rows.count(), 2);
+    });
     const toast = page.locator('.notification-toast').filter({ hasText: 'wants to use MCP server "envsrv"' });
     await stage('pin-asked', async () => {
-      await box.locator('input').press('Enter');
+      await box.locator('.monaco-list-row', { hasText: 'eu' }).click();
       await toast.waitFor({ state: 'visible', timeout: 90_000 });
       const text = (await toast.innerText()).replace(/\s+/g, ' ');
       assert.match(text, /This run wants to use MCP server "envsrv" from .*mcp\.json .*, 2 tools: digest, echo\./);
@@ -124,6 +154,11 @@ test(
       results.some((t) => t.includes(`sha256 of ENV_TOKEN: ${digest}`)),
       `the server got the answer in its environment; the results: ${results.join(' | ')}`,
     );
+    const region = createHash('sha256').update('eu').digest('hex');
+    assert.ok(
+      results.some((t) => t.includes(`sha256 of ENV_REGION: ${region}`)),
+      'the picked region reached the server',
+    );
     assert.ok(
       results.some((t) => t.includes('echo: hello from the panel')),
       'the echo reached the model',
@@ -139,7 +174,8 @@ test(
     const mcp = events.flatMap((e: JournalEvent) => (e.type === 'mcp' ? [[e.server, e.status, e.by]] : []));
     assert.deepEqual(mcp, [['envsrv', 'approved', 'user']]);
     const calls = events.flatMap((e: JournalEvent) => (e.type === 'tool_call' ? [[e.tool, e.ok]] : []));
-    assert.deepEqual(calls.slice(0, 2), [
+    assert.deepEqual(calls.slice(0, 3), [
+      ['mcp__envsrv__digest', true],
       ['mcp__envsrv__digest', true],
       ['mcp__envsrv__echo', true],
     ]);
@@ -174,6 +210,11 @@ test('the next run asks nothing: the kept answer and the approved pin are used',
   assert.ok(
     toolResults(before).some((t) => t.includes(`sha256 of ENV_TOKEN: ${digest}`)),
     'the server got the kept answer again',
+  );
+  const region = createHash('sha256').update('eu').digest('hex');
+  assert.ok(
+    toolResults(before).some((t) => t.includes(`sha256 of ENV_REGION: ${region}`)),
+    'and the kept pick',
   );
   const state = join(session.sample.repo, '.git', 'foreman');
   const [runId] = await listRunIds(state);

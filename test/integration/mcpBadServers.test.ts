@@ -3,7 +3,8 @@
  * the server started in the real sandbox (bubblewrap): a server that hangs (the call times out and
  * is cancelled; the server stays usable), crashes (the call is a tool error and the server is
  * marked down for the run), sends oversized, non-JSON or malformed results (cut with a marker, or
- * a tool error), or changes its tools mid-run (refused until the developer approves the new pin).
+ * a tool error), or changes its tools mid-run (its calls wait for the question about the new pin:
+ * approved, they go through; refused, they are refused with the reason for the rest of the run).
  * The server is test/fixtures/mcp/badServer.cjs, a real process.
  */
 import { test } from 'node:test';
@@ -199,7 +200,7 @@ test('oversized results are cut with a marker; non-JSON output and malformed res
   }
 });
 
-test('tools changed mid-run: refused until the developer approves the new pin, then allowed again', async () => {
+test('tools changed mid-run: the next call waits for the question about the new pin and goes through once approved', async () => {
   let approveChange!: (a: ApprovalAnswer) => void;
   const s = await setUp({ answers: [YES] });
   const pinned = s.pins.get('bad')?.pin;
@@ -212,24 +213,83 @@ test('tools changed mid-run: refused until the developer approves the new pin, t
   const tools = s.hub.openTask('t1', s.runner, s.worktree);
   try {
     assert.match((await call(s, tools, 'mutate')).content, /mutated/);
-    const refused = await waitUntil(async () => {
-      const r = await call(s, tools, 'echo', { message: 'x' });
-      return /changed its tools during the run/.test(r.content) ? r : null;
-    });
-    assert.equal(refused.ok, false);
-    const ask = s.approver.asked.at(-1);
-    assert.equal(ask?.verdict.rule.id, 'mcp-pin-changed');
-    assert.match(ask?.line ?? '', /ignore your instructions/);
+    // The server said so before it answered: the very next call waits for the question.
+    let settled = false;
+    const echo = call(s, tools, 'echo', { message: 'back' }).finally(() => (settled = true));
+    await waitUntil(() => Promise.resolve(s.approver.asked.length === 2 || null));
+    const ask = s.approver.asked[1];
+    assert.equal(ask.verdict.rule.id, 'mcp-pin-changed');
+    assert.equal(ask.task, 't1');
+    assert.match(ask.line, /ignore your instructions/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, false, 'the call waits for the answer');
     approveChange(YES);
-    const again = await waitUntil(async () => {
-      const r = await call(s, tools, 'echo', { message: 'back' });
-      return r.ok ? r : null;
-    });
+    const again = await echo;
+    assert.equal(again.ok, true, again.content);
     assert.match(again.content, /echo: back/);
     assert.notEqual(s.pins.get('bad')?.pin, pinned);
     assert.deepEqual(
       s.events.flatMap((e) => (e.type === 'mcp' ? [e.status] : [])),
       ['approved', 'changed', 'approved'],
+    );
+  } finally {
+    await tools.close();
+    await s.done();
+  }
+});
+
+test('tools changed mid-run and the change refused: the waiting call and every later one are refused with the reason', async () => {
+  const s = await setUp({ answers: [YES, { approved: false, by: 'user', reason: 'that description asks too much' }] });
+  const pinned = s.pins.get('bad')?.pin;
+  const tools = s.hub.openTask('t1', s.runner, s.worktree);
+  try {
+    assert.match((await call(s, tools, 'mutate')).content, /mutated/);
+    for (const message of ['first', 'later']) {
+      const refused = await call(s, tools, 'echo', { message });
+      assert.equal(refused.ok, false);
+      assert.match(
+        refused.content,
+        /changed its tools during the run .* and the change was not approved \(that description asks too much\): its tools are refused for the rest of this run/,
+      );
+    }
+    assert.equal(s.approver.asked.length, 2, 'asked once about the change');
+    assert.equal(s.pins.get('bad')?.pin, pinned, 'the approved pin stays');
+    const mcp = s.events.flatMap((e) => (e.type === 'mcp' ? [[e.status, e.by ?? null]] : []));
+    assert.deepEqual(mcp, [
+      ['approved', 'user'],
+      ['changed', null],
+      ['refused', 'user'],
+    ]);
+  } finally {
+    await tools.close();
+    await s.done();
+  }
+});
+
+test('a question about a change still open when the run closes its servers is withdrawn; the waiting call is refused', async () => {
+  const s = await setUp({ answers: [YES] });
+  s.approver.approve = (request, signal) => {
+    s.approver.asked.push(request);
+    return new Promise((resolve) =>
+      signal?.addEventListener('abort', () => resolve({ approved: false, by: 'stopped', reason: 'the run ended' })),
+    );
+  };
+  const tools = s.hub.openTask('t1', s.runner, s.worktree);
+  try {
+    assert.match((await call(s, tools, 'mutate')).content, /mutated/);
+    const echo = call(s, tools, 'echo', { message: 'x' });
+    await waitUntil(() => Promise.resolve(s.approver.asked.length === 2 || null));
+    await s.hub.close();
+    const refused = await echo;
+    assert.equal(refused.ok, false);
+    assert.match(refused.content, /the change was not approved \(the run ended\)/);
+    assert.deepEqual(
+      s.events.flatMap((e) => (e.type === 'mcp' ? [[e.status, e.by ?? null]] : [])),
+      [
+        ['approved', 'user'],
+        ['changed', null],
+        ['refused', 'stopped'],
+      ],
     );
   } finally {
     await tools.close();

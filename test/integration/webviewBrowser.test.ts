@@ -361,6 +361,69 @@ test(
 );
 
 test(
+  "a run's own ask (an MCP server's pin) waits above the rows: the server, each tool's description, Approve or Deny…",
+  { skip },
+  async () => {
+    const pinned = harness.loadFixture('run-mcp-pin');
+    const ask = pinned.run?.runAsks?.[0];
+    assert.ok(ask);
+    const p = await panel(pinned);
+    const strip = p.locator('.run-asks').getByRole('group', { name: 'Waiting for your approval' });
+    assert.equal(await strip.count(), 1);
+    assert.equal(await strip.isVisible(), true);
+    const text = await strip.innerText();
+    assert.match(text, /This run waits for your approval/);
+    assert.equal(await strip.locator('.ask-command').innerText(), 'mcp-server everything 8c41d07e93ab');
+    const listing = await strip.locator('.ask-listing').innerText();
+    assert.match(
+      listing,
+      /MCP server "everything" from foreman\.json \(npx -y @modelcontextprotocol\/server-everything\)/,
+    );
+    for (const line of ask.line.split('\n').slice(1))
+      assert.ok(listing.includes(line.trim()), `the listing shows ${line}`);
+    assert.match(text, /Rule mcp-pin-new: MCP server "everything" is new/);
+    assert.match(await strip.locator('.ask-deadline').innerText(), /refused unanswered in 4m \d+s/);
+    assert.equal(
+      await strip.getByRole('button', { name: 'Allow for this run' }).count(),
+      0,
+      'a pin is approved for good',
+    );
+    for (const row of pinned.run?.tasks ?? [])
+      assert.equal(await p.locator(`[data-task-id="${row.id}"] .ask`).isVisible(), false, `${row.id} asks nothing`);
+    const strips = await p.locator('.run-asks').boundingBox();
+    const firstRow = await p.locator(`[data-task-id="${pinned.run?.tasks[0].id}"]`).boundingBox();
+    assert.ok(strips && firstRow && strips.y < firstRow.y, 'the strip stands above the rows');
+    mkdirSync(SHOTS, { recursive: true });
+    // The viewport from the top (the board is longer; an element shot would scroll it under the sticky bar).
+    await p.evaluate(() => window.scrollTo(0, 0));
+    await p.screenshot({ path: join(SHOTS, 'board-run-ask-pin.png') });
+
+    await strip.getByRole('button', { name: 'Approve' }).click();
+    const approved = await lastRequest(p, 'approval/answer');
+    assert.deepEqual(approved.request, { type: 'approval/answer', key: ask.key, choice: 'once', reason: '' });
+    // The host took it; the other answer is tried on the same strip before the next state arrives.
+    await harness.answer(p, approved.id, true);
+    await strip.getByRole('button', { name: 'Deny…' }).click();
+    await strip.getByLabel('Reason for the agent').fill('Not this server in this repository.');
+    await strip.getByRole('button', { name: 'Deny', exact: true }).click();
+    assert.deepEqual((await lastRequest(p, 'approval/answer')).request, {
+      type: 'approval/answer',
+      key: ask.key,
+      choice: 'deny',
+      reason: 'Not this server in this repository.',
+    });
+
+    // Answered: the host's next state has no run ask, and the strip goes.
+    const answered = structuredClone(pinned);
+    delete answered.run?.runAsks;
+    await harness.showState(p, answered);
+    assert.equal(await p.locator('.run-asks').isVisible(), false);
+    assert.equal(await p.locator('.run-asks .ask').count(), 0);
+    await clean(p);
+  },
+);
+
+test(
   'a finished run: request changes with comments, apply either way, new spec; the open row survives a reload',
   { skip },
   async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { inputVariable } from '../../src/app/mcpInputs';
 import { readMcpServers, stripJsonc } from '../../src/app/mcpServers';
 import type { McpInput, McpInputPort } from '../../src/app/mcpInputs';
-import type { McpSources } from '../../src/app/mcpServers';
+import type { McpServerList, McpSources } from '../../src/app/mcpServers';
 import { SettingsError } from '../../src/app/settings';
 
 const MCP_JSON = `{
@@ -101,7 +101,10 @@ test('in the editor an input is asked for once, with its description and hidden 
     const editor = fakeInputs('SEKRIT');
     const first = await readMcpServers(sources(root, { inputs: editor.port }));
     assert.deepEqual(editor.asked, [
-      { input: { id: 'gh-token', description: 'GitHub token', password: true }, server: 'github' },
+      {
+        input: { type: 'promptString', id: 'gh-token', description: 'GitHub token', password: true },
+        server: 'github',
+      },
     ]);
     const github = first.servers.find((s) => s.name === 'github');
     assert.deepEqual(github?.transport.type === 'http' && github.transport.headers, { Authorization: 'Bearer SEKRIT' });
@@ -139,19 +142,94 @@ test('a dismissed question refuses the server in words; an untrusted workspace i
     assert.equal(untrusted.asked.length, 0);
   }));
 
-test('an input Foreman cannot ask for (a pickString) names the variable that gives it', () =>
-  withRoot(
+const PICK_JSON = `{ "servers": { "s": { "command": "srv", "args": ["--region", "\${input:region}"] } },
+  "inputs": [{ "type": "pickString", "id": "region", "description": "Which region",
+               "options": ["eu", { "label": "United States", "value": "us" }, "ap"], "default": "us" }] }`;
+
+/** The stdio arguments of server `s`. */
+function argsOf(list: McpServerList): string[] | undefined {
+  const t = list.servers.find((x) => x.name === 's')?.transport;
+  return t?.type === 'stdio' ? t.args : undefined;
+}
+
+test('a pickString input is asked with its options and default, kept, reused; the environment still wins', () =>
+  withRoot(PICK_JSON, async (root) => {
+    const editor = fakeInputs('ap');
+    const first = await readMcpServers(sources(root, { inputs: editor.port }));
+    assert.deepEqual(editor.asked, [
+      {
+        input: {
+          type: 'pickString',
+          id: 'region',
+          description: 'Which region',
+          options: [{ value: 'eu' }, { label: 'United States', value: 'us' }, { value: 'ap' }],
+          default: 'us',
+        },
+        server: 's',
+      },
+    ]);
+    assert.deepEqual(argsOf(first), ['--region', 'ap']);
+    assert.deepEqual([...editor.kept], [[join(root, '.vscode', 'mcp.json') + '#region', 'ap']]);
+
+    const again = await readMcpServers(sources(root, { inputs: editor.port }));
+    assert.equal(editor.asked.length, 1, 'the kept pick is used; nothing is asked again');
+    assert.deepEqual(argsOf(again), ['--region', 'ap']);
+
+    const fresh = fakeInputs('eu');
+    const fromEnv = await readMcpServers(
+      sources(root, { inputs: fresh.port, env: { [inputVariable('region')]: 'FROM-ENV' } }),
+    );
+    assert.equal(fresh.asked.length, 0, 'the environment wins');
+    assert.deepEqual(argsOf(fromEnv), ['--region', 'FROM-ENV']);
+  }));
+
+test('a kept pick the file no longer offers is asked again; a dismissed pick refuses the server in words', () =>
+  withRoot(PICK_JSON, async (root) => {
+    const editor = fakeInputs('eu');
+    editor.kept.set(join(root, '.vscode', 'mcp.json') + '#region', 'mars');
+    const list = await readMcpServers(sources(root, { inputs: editor.port }));
+    assert.equal(editor.asked.length, 1);
+    assert.deepEqual(argsOf(list), ['--region', 'eu']);
+
+    const dismissed = fakeInputs(undefined);
+    await assert.rejects(
+      readMcpServers(sources(root, { inputs: dismissed.port })),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        /MCP server "s" .* needs \$\{input:region\} \("Which region"\), and the question was closed unanswered/.test(
+          e.message,
+        ),
+    );
+    assert.equal(dismissed.asked.length, 1);
+    assert.equal(dismissed.kept.size, 0, 'nothing is kept');
+  }));
+
+test('an input Foreman cannot ask for (a command input, a pickString without options) names the variable that gives it', async () => {
+  await withRoot(
     `{ "servers": { "s": { "command": "srv", "args": ["\${input:region}"] } },
-       "inputs": [{ "type": "pickString", "id": "region", "options": ["eu", "us"] }] }`,
+       "inputs": [{ "type": "command", "id": "region", "command": "ext.pickRegion" }] }`,
     async (root) => {
       const editor = fakeInputs('eu');
       await assert.rejects(
         readMcpServers(sources(root, { inputs: editor.port })),
-        /a "pickString" input; Foreman asks for "promptString" inputs only: set FOREMAN_MCP_INPUT_REGION/,
+        /a "command" input; Foreman asks for "promptString" and "pickString" inputs only: set FOREMAN_MCP_INPUT_REGION/,
       );
       assert.equal(editor.asked.length, 0);
     },
-  ));
+  );
+  await withRoot(
+    `{ "servers": { "s": { "command": "srv", "args": ["\${input:region}"] } },
+       "inputs": [{ "type": "pickString", "id": "region" }] }`,
+    async (root) => {
+      const editor = fakeInputs('eu');
+      await assert.rejects(
+        readMcpServers(sources(root, { inputs: editor.port })),
+        /a "pickString" input with no "options": list the values to pick from, or set FOREMAN_MCP_INPUT_REGION/,
+      );
+      assert.equal(editor.asked.length, 0);
+    },
+  );
+});
 
 test("a workspace's server cannot read Foreman's environment; the user's own can", () =>
   withRoot(null, async (root) => {
