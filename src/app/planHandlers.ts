@@ -146,6 +146,8 @@ async function askPlanner(
   if (signal.aborted) return { kind: 'cancelled' };
   if (outcome.reason === 'model') {
     const f = failure as { reason: ModelErrorReason; message: string } | null;
+    // The planner's own sentence names the window and the spec's size: nothing to add.
+    if (f?.reason === 'context_length') return { kind: 'failed', text: outcome.message };
     return { kind: 'failed', text: modelFailureText(backend, f?.reason ?? null, f?.message ?? outcome.message) };
   }
   return { kind: 'failed', text: `${outcome.message} Try again, say more in the spec, or choose another model.` };
