@@ -246,18 +246,25 @@ export function nextPartSize(
   return Math.max(next, floor);
 }
 
+/** A part of a prompt as `cutToFit` left it: the text to send and how many of its characters are shown. */
+export interface Cut {
+  text: string;
+  shown: number;
+}
+
 /**
  * `text` cut to at most `maxChars` characters (at a line's end when one is in its second half),
  * followed by one line saying what was cut and how much: `[the diff cut to fit the model's context
  * window: 9,812 characters of 52,000 not shown]`. `total` is the full size when `text` is itself
  * already a cut (default: its length). A text that loses nothing comes back as it was.
  */
-export function cutToFit(text: string, maxChars: number, what: string, total = text.length): string {
+export function cutToFit(text: string, maxChars: number, what: string, total = text.length): Cut {
   let kept = text.slice(0, Math.max(0, maxChars));
   const lineEnd = kept.lastIndexOf('\n');
   if (kept.length < text.length && lineEnd > maxChars / 2) kept = kept.slice(0, lineEnd + 1);
   const hidden = total - kept.length;
-  if (hidden <= 0) return text;
+  if (hidden <= 0) return { text, shown: text.length };
   const gap = kept === '' || kept.endsWith('\n') ? '' : '\n';
-  return `${kept}${gap}[${what} cut to fit the model's context window: ${count(hidden, 'character')} of ${total.toLocaleString('en-US')} not shown]\n`;
+  const marker = `[${what} cut to fit the model's context window: ${count(hidden, 'character')} of ${total.toLocaleString('en-US')} not shown]\n`;
+  return { text: `${kept}${gap}${marker}`, shown: kept.length };
 }

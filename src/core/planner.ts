@@ -137,11 +137,11 @@ function shortenView(input: PlanInput, prompt: Prompt, request: ModelRequest, e:
   // Measured as sent: the user message trims the view.
   const whole = input.repoView.trim();
   const total = whole.length;
-  prompt.view = cutToFit(whole, next, 'the repository view');
+  const cut = cutToFit(whole, next, 'the repository view');
+  prompt.view = cut.text;
   prompt.viewCuts += 1;
-  const shown = Math.min(next, total).toLocaleString('en-US');
   prompt.notes.push(
-    `The repository view was too long for ${windowWords(e)}: the planner was shown ${shown} of its ${total.toLocaleString('en-US')} characters.`,
+    `The repository view was too long for ${windowWords(e)}: the planner was shown ${cut.shown.toLocaleString('en-US')} of its ${total.toLocaleString('en-US')} characters.`,
   );
   return true;
 }

@@ -68,6 +68,7 @@ async function askReviewer(
 ): Promise<ModelResponse | null> {
   const whole = wholeDiff(firstDiff);
   let diff = firstDiff;
+  let shown = whole.text.length;
   for (let cuts = 0; ; cuts++) {
     const messages: ChatMessage[] = [
       { role: 'system', content: reviewerSystemPrompt() },
@@ -84,13 +85,15 @@ async function askReviewer(
         host.emit({
           type: 'note',
           taskId: task.id,
-          message: `review skipped: ${next === '' ? tooSmall(e, diff, whole.total) : next}`,
+          message: `review skipped: ${next === '' ? tooSmall(e, shown, whole.total) : next}`,
         });
         return null;
       }
       if (host.budgetCheck(task.id)) return null;
-      diff = cutToFit(whole.text, next, 'the diff', whole.total);
-      host.emit({ type: 'note', taskId: task.id, message: cutNote(e, next, whole.total) });
+      const cut = cutToFit(whole.text, next, 'the diff', whole.total);
+      diff = cut.text;
+      shown = cut.shown;
+      host.emit({ type: 'note', taskId: task.id, message: cutNote(e, shown, whole.total) });
     }
   }
 }
@@ -127,12 +130,11 @@ function windowWords(e: ModelError): string {
 }
 
 function cutNote(e: ModelError, shown: number, total: number): string {
-  return `review: the diff was too long for ${windowWords(e)}; asking again with ${Math.min(shown, total).toLocaleString('en-US')} of its ${total.toLocaleString('en-US')} characters`;
+  return `review: the diff was too long for ${windowWords(e)}; asking again with ${shown.toLocaleString('en-US')} of its ${total.toLocaleString('en-US')} characters`;
 }
 
-function tooSmall(e: ModelError, diff: string, total: number): string {
-  const sent = diff.length;
-  return `${windowWords(e)} is too small for the review: the task, its acceptance criteria and the agent's summary with ${Math.min(sent, total).toLocaleString('en-US')} of the diff's ${total.toLocaleString('en-US')} characters did not fit (the backend said: ${e.message})`;
+function tooSmall(e: ModelError, shown: number, total: number): string {
+  return `${windowWords(e)} is too small for the review: the task, its acceptance criteria and the agent's summary with ${shown.toLocaleString('en-US')} of the diff's ${total.toLocaleString('en-US')} characters did not fit (the backend said: ${e.message})`;
 }
 
 function parseVerdict(text: string): Verdict | null {

@@ -70,6 +70,10 @@ test(
       ];
       assert.equal(notes.length, asked.length - 1, 'each cut is said');
       assert.equal(Number(notes[0][2].replace(/,/g, '')), fullView.length);
+      const viewSent = sent.slice(sent.indexOf('# Repository\n\n') + 14);
+      const shownChars = viewSent.indexOf('[the repository view cut');
+      assert.equal(Number(notes[notes.length - 1][1].replace(/,/g, '')), shownChars, 'the note counts what was shown');
+      assert.ok(fullView.startsWith(viewSent.slice(0, shownChars)), 'the head of the view, whole lines');
     } finally {
       await server.close();
       repo.cleanup();

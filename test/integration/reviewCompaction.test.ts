@@ -83,6 +83,10 @@ test(
       const lastAsk = contentText(last[1]);
       const head = firstAsk.slice(0, firstAsk.indexOf('The diff:\n'));
       assert.ok(lastAsk.startsWith(head), 'the task, its criteria and the summary are sent whole');
+      const diffSent = lastAsk.slice(head.length + 'The diff:\n'.length);
+      const shownChars = diffSent.indexOf('[the diff cut');
+      const lastCut = cuts[cuts.length - 1].message.match(/with ([\d,]+) of/);
+      assert.equal(Number(lastCut?.[1].replace(/,/g, '')), shownChars, 'the note counts what was shown');
       assert.match(head, /- big\.txt has 2000 rows\n- each row is numbered\n/);
       assert.match(head, /The agent's summary: Wrote big\.txt with 2000 numbered rows\./);
       assert.match(

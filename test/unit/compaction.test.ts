@@ -191,7 +191,8 @@ test('no size when the rest of the prompt alone is over the window, or the part 
 
 test('a cut keeps whole lines and says how much of the whole is not shown', () => {
   const text = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(3, '0')}`).join('\n') + '\n';
-  const cut = cutToFit(text, 100, 'the diff');
+  const { text: cut, shown } = cutToFit(text, 100, 'the diff');
+  assert.equal(shown, 99);
   const lines = cut.split('\n');
   assert.deepEqual(
     lines.slice(0, -2),
@@ -202,18 +203,18 @@ test('a cut keeps whole lines and says how much of the whole is not shown', () =
     `[the diff cut to fit the model's context window: ${(text.length - 99).toLocaleString('en-US')} characters of ${text.length.toLocaleString('en-US')} not shown]`,
   );
   assert.equal(
-    cutToFit(text, 100, 'the diff', 52_000).split('\n').at(-2),
+    cutToFit(text, 100, 'the diff', 52_000).text.split('\n').at(-2),
     "[the diff cut to fit the model's context window: 51,901 characters of 52,000 not shown]",
     'the total of a text that was itself cut',
   );
   assert.equal(
-    cutToFit(text, 0, 'the repository view'),
+    cutToFit(text, 0, 'the repository view').text,
     `[the repository view cut to fit the model's context window: 900 characters of 900 not shown]\n`,
   );
   assert.equal(
-    cutToFit('short\n', 100, 'the diff', 900),
+    cutToFit('short\n', 100, 'the diff', 900).text,
     "short\n[the diff cut to fit the model's context window: 894 characters of 900 not shown]\n",
     'a text the repository had already cut',
   );
-  assert.equal(cutToFit('short\n', 100, 'the diff'), 'short\n', 'nothing lost, nothing said');
+  assert.deepEqual(cutToFit('short\n', 100, 'the diff'), { text: 'short\n', shown: 6 }, 'nothing lost, nothing said');
 });
