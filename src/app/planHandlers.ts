@@ -18,7 +18,7 @@ import type { SessionCore } from './sessionCore';
 
 /** What asking the planner came to. */
 type Planned =
-  | { kind: 'planned'; plan: Plan; repoView: string; responses: ModelResponse[] }
+  | { kind: 'planned'; plan: Plan; repoView: string; responses: ModelResponse[]; notes: string[] }
   | { kind: 'cancelled' }
   | { kind: 'failed'; text: string };
 
@@ -109,6 +109,8 @@ async function plan(
     core.planningEnded(abort, draft);
   }
   if (core.disposed) return;
+  // What the planner did to fit its model's context window (the repository view it cut).
+  if (outcome.kind === 'planned') for (const note of outcome.notes) core.notify('info', note);
   if (outcome.kind === 'cancelled') {
     core.notify('info', 'Planning was cancelled.');
   } else if (outcome.kind === 'failed') {
@@ -142,10 +144,12 @@ async function askPlanner(
     onError: (e) => (failure = { reason: e.reason, message: e.message }),
     ...(revise ? { revise } : {}),
   });
-  if (outcome.ok) return { kind: 'planned', plan: outcome.plan, repoView, responses };
+  if (outcome.ok) return { kind: 'planned', plan: outcome.plan, repoView, responses, notes: outcome.notes };
   if (signal.aborted) return { kind: 'cancelled' };
   if (outcome.reason === 'model') {
     const f = failure as { reason: ModelErrorReason; message: string } | null;
+    // The planner's own sentence names the window and the spec's size: nothing to add.
+    if (f?.reason === 'context_length') return { kind: 'failed', text: outcome.message };
     return { kind: 'failed', text: modelFailureText(backend, f?.reason ?? null, f?.message ?? outcome.message) };
   }
   return { kind: 'failed', text: `${outcome.message} Try again, say more in the spec, or choose another model.` };

@@ -14,7 +14,7 @@ import type { Settings } from './settings';
 
 /** What planning gave: the plan, or the planner's failure (PlanOutcome's), with its requests either way. */
 export type PlanResult =
-  | ({ ok: true; repaired: boolean } & PlannedWork)
+  | ({ ok: true; repaired: boolean; notes: string[] } & PlannedWork)
   | (Extract<PlanOutcome, { ok: false }> & { responses: ModelResponse[] });
 
 /** Plan `spec` against `repoView` with `model`; `signal` cancels the planner's request. */
@@ -34,7 +34,7 @@ export async function planWork(
     onResponse: (r) => responses.push(r),
   });
   if (!outcome.ok) return { ...outcome, responses };
-  return { ok: true, repaired: outcome.repaired, plan: outcome.plan, repoView, responses };
+  return { ok: true, repaired: outcome.repaired, notes: outcome.notes, plan: outcome.plan, repoView, responses };
 }
 
 /**

@@ -12,7 +12,10 @@
  * (`[read_file src/x.ts: 240 lines, 9,812 characters, elided to fit the context window]`), long
  * strings in tool-call arguments (file contents written) and long model text are cut the same way.
  *
- * Also here: recognising a context-length refusal in a server's error text, and the window it names.
+ * Also here: recognising a context-length refusal in a server's error text, the window and the
+ * prompt size it names, and the arithmetic of single requests that answer a refusal by cutting
+ * one part of their prompt (the reviewer's diff, the planner's repository view): how much of the
+ * part to send next (`nextPartSize`) and the cut with its marker (`cutToFit`).
  */
 import type { ChatMessage, ToolCall } from './model';
 
@@ -185,3 +188,83 @@ const WINDOW = [
   /context length \((\d+) tokens?\)/i,
   /must be <= (\d+)/i,
 ];
+
+/**
+ * The prompt's size in tokens a context-length error names, or null when it names none: vLLM's
+ * "your request has N input tokens" (older: "you requested N tokens in the messages"), OpenAI's
+ * "your messages resulted in N tokens" or "(N in the messages, …)", llama.cpp's "request (N
+ * tokens)", SGLang's "The input (N tokens)", vLLM's renderer "Input length (N)", TGI's "Given: N"
+ * (which counts the output tokens asked for too).
+ */
+export function promptTokensIn(message: string): number | null {
+  for (const re of PROMPT_TOKENS) {
+    const m = re.exec(message);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+const PROMPT_TOKENS = [
+  /\((\d+) in the messages/i,
+  /your request has (\d+) input tokens/i,
+  /resulted in (\d+) tokens/i,
+  /you requested (\d+) tokens/i,
+  /request \((\d+) tokens?\)/i,
+  /the input \((\d+) tokens?\)/i,
+  /input length \((\d+)\)/i,
+  /given: (\d+)/i,
+];
+
+/** Share of the window a shortened prompt aims at, leaving room for the backend's own count to differ. */
+const FIT_SHARE = 0.9;
+
+/**
+ * After a context-length refusal of a prompt of `promptChars` characters, of which `partChars` were
+ * a part that may be cut (a diff, a repository view), how many characters of that part to send
+ * next. When the refusal names both the window and the prompt's tokens, the backend's own
+ * characters-per-token ratio sizes the part so the prompt comes to 90% of the window; otherwise
+ * (or when that would not be smaller) the part is halved. Never below `floor`: a size under it
+ * becomes `floor`. Null when no cut can make the prompt fit: the rest of the prompt alone is over
+ * the window, or the part is already no longer than `floor`.
+ */
+export function nextPartSize(
+  sent: { promptChars: number; partChars: number },
+  refusal: string,
+  floor = 0,
+): number | null {
+  if (sent.partChars <= floor) return null;
+  const window = contextWindowIn(refusal);
+  const tokens = promptTokensIn(refusal);
+  const rest = sent.promptChars - sent.partChars;
+  let next = Math.floor(sent.partChars / 2);
+  if (window !== null && tokens !== null && tokens > 0) {
+    const fits = (window * sent.promptChars) / tokens;
+    if (rest >= fits) return null;
+    const aim = Math.floor(fits * FIT_SHARE) - rest;
+    if (aim < sent.partChars) next = Math.max(0, aim);
+  }
+  return Math.max(next, floor);
+}
+
+/** A part of a prompt as `cutToFit` left it: the text to send and how many of its characters are shown. */
+export interface Cut {
+  text: string;
+  shown: number;
+}
+
+/**
+ * `text` cut to at most `maxChars` characters (at a line's end when one is in its second half),
+ * followed by one line saying what was cut and how much: `[the diff cut to fit the model's context
+ * window: 9,812 characters of 52,000 not shown]`. `total` is the full size when `text` is itself
+ * already a cut (default: its length). A text that loses nothing comes back as it was.
+ */
+export function cutToFit(text: string, maxChars: number, what: string, total = text.length): Cut {
+  let kept = text.slice(0, Math.max(0, maxChars));
+  const lineEnd = kept.lastIndexOf('\n');
+  if (kept.length < text.length && lineEnd > maxChars / 2) kept = kept.slice(0, lineEnd + 1);
+  const hidden = total - kept.length;
+  if (hidden <= 0) return { text, shown: text.length };
+  const gap = kept === '' || kept.endsWith('\n') ? '' : '\n';
+  const marker = `[${what} cut to fit the model's context window: ${count(hidden, 'character')} of ${total.toLocaleString('en-US')} not shown]\n`;
+  return { text: `${kept}${gap}${marker}`, shown: kept.length };
+}

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_TASKS, validatePlan } from './planGraph';
 import { planJsonSchema } from './planSchema';
 import { roleMarker } from './promptMarkers';
 import { errorMessage } from './errors';
+import { contextWindowIn, cutToFit, nextPartSize } from './compaction';
 
 /** What `planSpec` needs. */
 export interface PlanInput {
@@ -31,40 +32,40 @@ export interface PlanInput {
 }
 
 /**
- * The result of planning. `repaired` is true when the plan came from the repair turn.
+ * The result of planning. `repaired` is true when the plan came from the repair turn; `notes` say
+ * what the planner did to fit the model's context window (the repository view it cut), in words.
  * `invalid`: the model answered, twice, with no valid plan (`errors` lists the problems of the
- * last answer, `raw` is that answer). `model`: a request failed (`errors` is empty).
+ * last answer, `raw` is that answer). `model`: a request failed (`errors` is empty); a spec that
+ * does not fit the model's context window even with no repository view is one.
  */
 export type PlanOutcome =
-  | { ok: true; plan: Plan; repaired: boolean }
+  | { ok: true; plan: Plan; repaired: boolean; notes: string[] }
   | { ok: false; reason: 'invalid' | 'model'; message: string; errors: string[]; raw?: string };
 
 /**
  * Plan `spec`: one request with the planner prompt and `response_format` json_schema
  * `task_plan`; when the answer is not a valid plan, one repair turn that shows the model its
- * answer and the validation errors. Model failures are values (`reason: 'model'`), reported to
- * `onError`; anything else thrown is a bug and propagates.
+ * answer and the validation errors. A refusal as too long for the model's context window is
+ * answered by asking again with less of the repository view (core/compaction.ts sizes it; the
+ * spec is always sent whole), a few times at most. Model failures are values (`reason: 'model'`),
+ * reported to `onError`; anything else thrown is a bug and propagates.
  */
 export async function planSpec(input: PlanInput): Promise<PlanOutcome> {
   const maxTasks = input.maxTasks ?? DEFAULT_MAX_TASKS;
-  const messages: ChatMessage[] = [
-    { role: 'system', content: plannerSystemPrompt(maxTasks) },
-    {
-      role: 'user',
-      content: plannerUserPrompt(input.spec, input.repoView) + (input.revise ? revisionPrompt(input.revise) : ''),
-    },
-  ];
-  const first = await ask(input, messages);
+  const prompt: Prompt = { maxTasks, view: input.repoView, viewCuts: 0, notes: [] };
+  const first = await ask(input, prompt, []);
   if (!first.ok) return first.outcome;
   const firstCheck = checkAnswer(first.response, input.spec, maxTasks);
-  if (firstCheck.ok) return { ok: true, plan: firstCheck.plan, repaired: false };
+  if (firstCheck.ok) return { ok: true, plan: firstCheck.plan, repaired: false, notes: prompt.notes };
 
-  messages.push({ role: 'assistant', content: first.response.content });
-  messages.push({ role: 'user', content: repairPrompt(firstCheck.errors) });
-  const second = await ask(input, messages);
+  const turn: ChatMessage[] = [
+    { role: 'assistant', content: first.response.content },
+    { role: 'user', content: repairPrompt(firstCheck.errors) },
+  ];
+  const second = await ask(input, prompt, turn);
   if (!second.ok) return second.outcome;
   const secondCheck = checkAnswer(second.response, input.spec, maxTasks);
-  if (secondCheck.ok) return { ok: true, plan: secondCheck.plan, repaired: true };
+  if (secondCheck.ok) return { ok: true, plan: secondCheck.plan, repaired: true, notes: prompt.notes };
   const n = secondCheck.errors.length;
   return {
     ok: false,
@@ -77,24 +78,89 @@ export async function planSpec(input: PlanInput): Promise<PlanOutcome> {
   };
 }
 
+/** Refusals for length the planner answers with a shorter repository view, before planning fails. */
+const MAX_VIEW_CUTS = 4;
+
+/** The planner's prompt as it stands: the repository view shrinks when the model's window is too small for it. */
+interface Prompt {
+  maxTasks: number;
+  view: string;
+  viewCuts: number;
+  notes: string[];
+}
+
+function messagesOf(input: PlanInput, prompt: Prompt, turn: ChatMessage[]): ChatMessage[] {
+  const revise = input.revise ? revisionPrompt(input.revise) : '';
+  return [
+    { role: 'system', content: plannerSystemPrompt(prompt.maxTasks) },
+    { role: 'user', content: plannerUserPrompt(input.spec, prompt.view) + revise },
+    ...turn,
+  ];
+}
+
 type Asked = { ok: true; response: ModelResponse } | { ok: false; outcome: PlanOutcome };
 
-async function ask(input: PlanInput, messages: ChatMessage[]): Promise<Asked> {
-  const request: ModelRequest = {
-    messages: [...messages],
-    responseFormat: { name: 'task_plan', schema: planJsonSchema },
-    temperature: 0.2,
-  };
-  try {
-    const response = await input.model.complete(request, { signal: input.signal });
-    input.onResponse?.(response);
-    return { ok: true, response };
-  } catch (e) {
-    if (!ModelError.is(e)) throw e;
-    input.onError?.(e);
-    const message = `The planner's model request failed (${e.reason}): ${e.message}`;
-    return { ok: false, outcome: { ok: false, reason: 'model', message, errors: [] } };
+async function ask(input: PlanInput, prompt: Prompt, turn: ChatMessage[]): Promise<Asked> {
+  for (;;) {
+    const request: ModelRequest = {
+      messages: messagesOf(input, prompt, turn),
+      responseFormat: { name: 'task_plan', schema: planJsonSchema },
+      temperature: 0.2,
+    };
+    try {
+      const response = await input.model.complete(request, { signal: input.signal });
+      input.onResponse?.(response);
+      return { ok: true, response };
+    } catch (e) {
+      if (!ModelError.is(e)) throw e;
+      const shorter =
+        e.reason === 'context_length' && !input.signal?.aborted ? shortenView(input, prompt, request, e) : false;
+      if (shorter) continue;
+      input.onError?.(e);
+      const message =
+        e.reason === 'context_length'
+          ? specDoesNotFit(input.spec, e)
+          : `The planner's model request failed (${e.reason}): ${e.message}`;
+      return { ok: false, outcome: { ok: false, reason: 'model', message, errors: [] } };
+    }
   }
+}
+
+/** Cut the repository view after a refusal for length; false when no shorter view would fit. */
+function shortenView(input: PlanInput, prompt: Prompt, request: ModelRequest, e: ModelError): boolean {
+  if (prompt.viewCuts === MAX_VIEW_CUTS) return false;
+  const promptChars = request.messages.reduce((n, m) => n + (m.content?.length ?? 0), 0);
+  const sized = nextPartSize({ promptChars, partChars: prompt.view.length }, e.message);
+  if (sized === null) return false;
+  // The last try leaves the view out, so a refusal after it is the spec's own.
+  const next = prompt.viewCuts === MAX_VIEW_CUTS - 1 ? 0 : sized;
+  // Measured as sent: the user message trims the view.
+  const whole = input.repoView.trim();
+  const total = whole.length;
+  const cut = cutToFit(whole, next, 'the repository view');
+  prompt.view = cut.text;
+  prompt.viewCuts += 1;
+  prompt.notes.push(
+    `The repository view was too long for ${windowWords(e)}: the planner was shown ${cut.shown.toLocaleString('en-US')} of its ${total.toLocaleString('en-US')} characters.`,
+  );
+  return true;
+}
+
+function windowWords(e: ModelError): string {
+  const window = contextWindowIn(e.message);
+  return window === null
+    ? "the planner model's context window"
+    : `the planner model's context window of ${window.toLocaleString('en-US')} tokens`;
+}
+
+/** Why planning fails when even the spec with no repository view does not fit. */
+function specDoesNotFit(spec: string, e: ModelError): string {
+  const chars = spec.trim().length;
+  const tokens = Math.ceil(chars / 4).toLocaleString('en-US');
+  return (
+    `The spec does not fit ${windowWords(e)}: it is ${chars.toLocaleString('en-US')} characters (about ${tokens} tokens at ` +
+    `four characters a token), and with the planner's instructions and no repository view the prompt is still too long (the backend said: ${e.message}). Shorten the spec, or plan with a model whose context window is larger.`
+  );
 }
 
 type Checked = { ok: true; plan: Plan } | { ok: false; errors: string[] };

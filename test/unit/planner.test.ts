@@ -164,3 +164,96 @@ test('parsePlanJson tolerates fences without a language and rejects empty answer
   const empty = parsePlanJson('   ');
   assert.equal(empty.ok, false);
 });
+
+/** A refusal for length that names neither the window nor the prompt's size (llama.cpp's older words). */
+const tooLong = () =>
+  new ModelError('context_length', 'the request exceeds the available context size, try increasing it', 400);
+
+const longView = `## Files (200)\n${Array.from({ length: 200 }, (_, i) => `src/file-${String(i).padStart(3, '0')}.ts`).join('\n')}\n`;
+
+function viewSent(request: ModelRequest): string {
+  const user = request.messages[1].content ?? '';
+  return user.slice(user.indexOf('# Repository\n\n') + 14);
+}
+
+test('a refusal for length is answered with half the repository view, the spec whole, and said in the notes', async () => {
+  const model = new ScriptedModel([tooLong(), tooLong(), validAnswer]);
+  const result = await run(model, { repoView: longView }).outcome;
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(model.requests.length, 3);
+  const whole = longView.trim();
+  assert.equal(whole.length, 3_214);
+  const sent = model.requests.map(viewSent);
+  assert.equal(sent[0], `${whole}\n`);
+  for (const [i, request] of model.requests.entries()) {
+    assert.deepEqual(request.messages[0], model.requests[0].messages[0], 'the system prompt whole');
+    assert.ok(
+      request.messages[1].content?.startsWith('# Specification\n\nBuild a small todo app.\n\n# Repository'),
+      `${i}`,
+    );
+  }
+  // Halved each time (the refusal gives no numbers), at a line's end, with the marker.
+  assert.ok(whole.startsWith(sent[1].slice(0, sent[1].indexOf('\n[the repository view cut'))));
+  const shown = (s: string) => s.indexOf('\n[the repository view cut') + 1;
+  assert.ok(shown(sent[1]) <= Math.floor(whole.length / 2) + 1 && shown(sent[1]) > whole.length / 4);
+  assert.ok(shown(sent[2]) <= Math.floor(sent[1].length / 2) + 1);
+  assert.match(
+    sent[2],
+    /\[the repository view cut to fit the model's context window: [\d,]+ characters of 3,214 not shown\]\n$/,
+  );
+  assert.deepEqual(
+    result.notes.map((n) => n.replace(/[\d,]+ of/, 'N of')),
+    Array(2).fill(
+      `The repository view was too long for the planner model's context window: the planner was shown N of its ${whole.length.toLocaleString('en-US')} characters.`,
+    ),
+  );
+});
+
+test('the last try sends no repository view; refused again, planning fails with the spec-size sentence', async () => {
+  const model = new ScriptedModel([tooLong(), tooLong(), tooLong(), tooLong(), tooLong()]);
+  const errors: ModelError[] = [];
+  const result = await run(model, { repoView: longView, onError: (e) => errors.push(e) }).outcome;
+  assert.equal(model.requests.length, 5);
+  assert.match(
+    viewSent(model.requests[4]),
+    /^\[the repository view cut to fit the model's context window: 3,214 characters of 3,214 not shown\]\n$/,
+  );
+  assert.equal(result.ok, false);
+  assert.ok(!result.ok);
+  assert.equal(result.reason, 'model');
+  assert.equal(
+    result.message,
+    "The spec does not fit the planner model's context window: it is 23 characters (about 6 tokens at four characters a token), and with the planner's instructions and no repository view the prompt is still too long (the backend said: the request exceeds the available context size, try increasing it). Shorten the spec, or plan with a model whose context window is larger.",
+  );
+  assert.equal(errors.length, 1, 'only the failure for good is reported');
+});
+
+test('a refusal for length on the repair turn is answered the same way', async () => {
+  const model = new ScriptedModel([cyclicAnswer, tooLong(), validAnswer]);
+  const result = await run(model, { repoView: longView }).outcome;
+  assert.ok(result.ok);
+  assert.equal(result.repaired, true);
+  assert.equal(result.notes.length, 1);
+  const [, refused, answered] = model.requests;
+  assert.equal(refused.messages.length, 4);
+  assert.equal(answered.messages.length, 4);
+  assert.deepEqual(answered.messages.slice(2), refused.messages.slice(2), 'the answer and the repair prompt whole');
+  assert.ok(viewSent(answered).length < viewSent(refused).length);
+});
+
+test('a refusal for length that is not one the view can fix fails at once', async () => {
+  // The backend counted 40,000 tokens with a window of 1,000: the spec and instructions alone are over it.
+  const refusal = new ModelError(
+    'context_length',
+    "This model's maximum context length is 1000 tokens. However, your request has 40000 input tokens.",
+    400,
+  );
+  const model = new ScriptedModel([refusal]);
+  const result = await run(model, { repoView: longView }).outcome;
+  assert.equal(model.requests.length, 1);
+  assert.ok(!result.ok);
+  assert.match(
+    result.message,
+    /^The spec does not fit the planner model's context window of 1,000 tokens: it is 23 characters/,
+  );
+});

@@ -69,6 +69,7 @@ export async function obtainPlan(
     return outcome.reason === 'model' ? EXIT.backend : EXIT.runFailed;
   }
   if (outcome.repaired) ctx.err("(the planner's first answer was invalid; its repair was accepted)");
+  for (const note of outcome.notes) ctx.err(note);
   return { plan: outcome.plan, repoView, responses: outcome.responses };
 }
 
