@@ -58,6 +58,8 @@ export interface KeptPlan extends PlannedWork {
   estimate: RunEstimate;
   /** The planner's first answer was invalid and its repair was accepted. */
   repaired: boolean;
+  /** What the planner had to leave out to fit its model's context window (the repository view cut). */
+  notes: string[];
 }
 
 /** A run as the fleet reads it: its folded state and ledger, and whether this process drives it. */

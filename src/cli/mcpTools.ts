@@ -60,6 +60,8 @@ const TOOLS = [
       await progress(extra, 0, 'Planning the spec …');
       const kept = await fleet.plan(spec, { maxTasks, signal: extra.signal });
       const text = [
+        ...kept.notes,
+        ...(kept.notes.length ? [''] : []),
         renderPlan(kept.plan),
         '',
         ...estimateLines(kept.estimate, fleet.settings.budgets),
@@ -69,6 +71,7 @@ const TOOLS = [
       return answer(text, {
         planId: kept.planId,
         repaired: kept.repaired,
+        notes: kept.notes,
         plan: kept.plan,
         estimate: kept.estimate,
       });

@@ -76,3 +76,38 @@ test("a run started through foreman mcp plans on the planner's endpoint and work
     repo.cleanup();
   }
 });
+
+test("the plan tool says what the planner left out to fit its model's context window", async () => {
+  const files: Record<string, string> = {
+    'README.md': `# Parts\n\n${Array.from({ length: 80 }, (_, i) => `Paragraph ${i}: how the parts are kept, said at length.`).join('\n')}`,
+  };
+  for (let i = 0; i < 300; i++) files[`lib/part-${String(i).padStart(3, '0')}.txt`] = `part ${i}\n`;
+  const repo = makeRepo({ files });
+  const backend = await startServer(
+    { planner: [planReply([rawTask('changes', { files: ['CHANGES.md'] })])] },
+    { contextWindow: 2_000 },
+  );
+  const foreman = spawnCli(['mcp', '--http', '--port', '0', '--no-token'], {
+    repo,
+    server: backend,
+    timeoutMs: 120_000,
+  });
+  try {
+    let stdout = '';
+    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
+    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const client = new Client({ name: 'notes', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const plan = await call(client, 'plan', { spec: 'List the parts in CHANGES.md.' });
+    await client.close();
+    assert.ok(!plan.result.isError, plan.text);
+    assert.match(plan.text, /^The repository view was too long for the planner model's context window of 2,000 tokens/);
+    const notes = plan.structured?.notes as string[];
+    assert.equal(notes.length, 1);
+  } finally {
+    foreman.child.kill('SIGTERM');
+    await foreman.result;
+    await backend.close();
+    repo.cleanup();
+  }
+});
