@@ -2,7 +2,8 @@
  * Runs planned and started through `foreman mcp` use foreman.json's endpoints and roles, as
  * `foreman run` does: the planner's request goes to the planner's endpoint and model, the agents'
  * to theirs, and the journal records where each request went. `foreman mcp --http` as a real
- * process on a temporary repository, driven by the MCP SDK's Client; two scripted servers.
+ * process on a temporary repository, driven by the MCP SDK's Client; two scripted servers. And
+ * the plan tool says what the planner left out of the repository view to fit a small window.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
