@@ -278,12 +278,17 @@ class McpHub implements McpPort {
    * a changed pin (the call goes through once it is approved). `signal` ends the wait, not the question.
    */
   private async settled(state: ServerState, signal: AbortSignal): Promise<void> {
-    const stopped = new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    while ((state.relisting || state.asking) && !signal.aborted)
-      await Promise.race([state.relisting ?? state.asking, stopped]);
+    // Most calls find nothing to wait for: no listener is left on the task's signal by them.
+    if (!(state.relisting || state.asking) || signal.aborted) return;
+    let onAbort = (): void => undefined;
+    const stopped = new Promise<void>((resolve) => (onAbort = resolve));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      while ((state.relisting || state.asking) && !signal.aborted)
+        await Promise.race([state.relisting ?? state.asking, stopped]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   private markDown(state: ServerState, why: string, taskId: string | null): void {
