@@ -136,6 +136,10 @@ export async function addTaskWorktree(
   }
   if (existing) return { path: existing.path, branch, created: false, createdBranch: false };
   const path = join(worktreeRoot, runId, taskId);
+  // Against git's own listing (not a snapshot, which could be behind), a folder at the path that
+  // is no worktree of this branch is what a `git worktree add` killed part way leaves: no task ever
+  // worked there. It is cleared so the worktree can be made.
+  if (!snapshot) await clearHalfMade(root, path, entries);
   const branchExists = snapshot
     ? snapshot.branches.has(`refs/heads/${branch}`)
     : (await branchCommit(root, branch, signal)) !== null;
@@ -146,6 +150,15 @@ export async function addTaskWorktree(
     snapshot.branches.add(`refs/heads/${branch}`);
   }
   return { path, branch, created: true, createdBranch: !branchExists };
+}
+
+/** Remove what a killed `git worktree add` left at `path`: its registration, if any, and the folder. */
+async function clearHalfMade(root: string, path: string, entries: readonly { path: string }[]): Promise<void> {
+  const registered = entries.some((w) => resolve(w.path) === resolve(path));
+  if (!registered && !existsSync(path)) return;
+  if (registered) await runGit(root, ['worktree', 'remove', '--force', '--force', path]);
+  await rm(path, { recursive: true, force: true });
+  await gitOk(root, ['worktree', 'prune']);
 }
 
 /**

@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { cleanEnv } from './tempRepo';
 import { makeTwoFileRepo, taskWithChange } from './gitFixtures';
 
@@ -181,6 +181,29 @@ test("recovery touches only the run's own worktrees and branches", async () => {
     assert.deepEqual(await repo.recoverRun('r1'), []);
     assert.ok(existsSync(otherLock), "another run's lock was removed");
     assert.ok(existsSync(devLock), "the developer's index lock was removed");
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('a worktree whose creation was killed before git registered it: the folder left behind is cleared and the worktree made', async () => {
+  const { f, repo, base } = await makeTwoFileRepo();
+  try {
+    const one = (await repo.ensureWorktree('r2', 'one', base, null)).path;
+    const leftover = join(dirname(one), 'two');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, 'half.txt'), 'half a checkout\n');
+    assert.throws(
+      () => f.git(['worktree', 'add', '-b', 'foreman/r2/two', leftover, base]),
+      /already exists/,
+      'the leftover folder breaks the worktree add, as it did after a kill -9',
+    );
+    const made = await repo.ensureWorktree('r2', 'two', base, null);
+    assert.equal(made.path, leftover);
+    assert.equal(made.created, true);
+    assert.equal(existsSync(join(leftover, 'half.txt')), false, 'the half-made folder was cleared');
+    assert.equal(f.git(['rev-parse', 'HEAD'], leftover).trim(), base);
+    assert.equal(f.git(['rev-parse', '--abbrev-ref', 'HEAD'], leftover).trim(), 'foreman/r2/two');
   } finally {
     f.cleanup();
   }
