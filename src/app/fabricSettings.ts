@@ -24,9 +24,26 @@ import { SettingsError } from './settingsError';
 export const ROLES = ['planner', 'agent', 'reviewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-const Price = z
+/** Prices per million tokens. */
+export const Price = z
   .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
   .strict();
+
+/** How an endpoint is reached and watched: the same fields in foreman.json's `backend` and in each of its `backends`. */
+export const CONNECTION_FIELDS = {
+  headers: z.record(z.string(), z.string()).optional(),
+  maxConcurrentRequests: z.number().int().positive().optional(),
+  requestTimeoutMs: z.number().int().positive().optional(),
+  idleTimeoutMs: z.number().int().positive().optional(),
+  maxRetries: z.number().int().min(0).optional(),
+  retryBaseMs: z.number().int().positive().optional(),
+  retryMaxMs: z.number().int().positive().optional(),
+  structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
+  /** The endpoint's Prometheus text (default: `/metrics` at its host); null: not read. */
+  metricsUrl: z.string().url().nullable().optional(),
+  /** How the endpoint's GPUs' energy is read (absent: not measured, and the run says so). */
+  energy: EnergySettingSchema.optional(),
+};
 
 /** One endpoint of foreman.json's `backends`. */
 export const EndpointEntry = z
@@ -34,8 +51,6 @@ export const EndpointEntry = z
     name: z.string().trim().min(1),
     baseUrl: z.string().url(),
     models: z.array(z.string().min(1)).min(1),
-    maxConcurrentRequests: z.number().int().positive().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
     /** The environment variable holding this endpoint's key. */
     apiKeyEnv: z
       .string()
@@ -44,16 +59,7 @@ export const EndpointEntry = z
     /** Per million tokens, by model. */
     prices: z.record(z.string(), Price).optional(),
     router: z.enum(CLUSTER_ROUTERS as [ClusterRouter, ...ClusterRouter[]]).optional(),
-    requestTimeoutMs: z.number().int().positive().optional(),
-    idleTimeoutMs: z.number().int().positive().optional(),
-    maxRetries: z.number().int().min(0).optional(),
-    retryBaseMs: z.number().int().positive().optional(),
-    retryMaxMs: z.number().int().positive().optional(),
-    structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
-    /** The endpoint's Prometheus text (default: `/metrics` at its host); null: not read. */
-    metricsUrl: z.string().url().nullable().optional(),
-    /** How this endpoint's GPUs' energy is read (absent: not measured, and the run says so). */
-    energy: EnergySettingSchema.optional(),
+    ...CONNECTION_FIELDS,
   })
   .strict();
 export type EndpointEntry = z.infer<typeof EndpointEntry>;

@@ -20,17 +20,13 @@ import type { SandboxNetwork, SandboxSettings } from '../core/sandbox';
 import type { CheckSpec } from '../core/verify';
 import { publicEndpoint } from '../infra/openaiClient';
 import type { BackendConfig } from '../infra/openaiClient';
-import { EnergySettingSchema } from '../core/telemetry';
 import type { EnergySetting } from '../core/telemetry';
 import { hasUrlCredentials } from '../core/text';
 import { McpServersSetting } from './mcpSettings';
 import { SettingsError } from './settingsError';
-import { EndpointEntry, RolesEntry, resolveFabric } from './fabricSettings';
+import { CONNECTION_FIELDS, EndpointEntry, Price, RolesEntry, resolveFabric } from './fabricSettings';
 import type { FabricSettings } from './fabricSettings';
 
-const Price = z
-  .object({ input: z.number().min(0), cachedInput: z.number().min(0), output: z.number().min(0) })
-  .strict();
 const Nullable = z.number().positive().nullable().optional();
 
 /** The shape of `foreman.json` at the repository root. Every field is optional. */
@@ -40,17 +36,7 @@ export const ConfigFile = z
       .object({
         baseUrl: z.string().url().optional(),
         model: z.string().min(1).optional(),
-        headers: z.record(z.string(), z.string()).optional(),
-        maxConcurrentRequests: z.number().int().positive().optional(),
-        requestTimeoutMs: z.number().int().positive().optional(),
-        idleTimeoutMs: z.number().int().positive().optional(),
-        maxRetries: z.number().int().min(0).optional(),
-        retryBaseMs: z.number().int().positive().optional(),
-        retryMaxMs: z.number().int().positive().optional(),
-        structuredOutput: z.enum(['auto', 'json_schema', 'tool', 'json_instructions']).optional(),
-        /** The server's Prometheus text; default: `/metrics` at the base URL's host; null: not read. */
-        metricsUrl: z.string().url().nullable().optional(),
-        energy: EnergySettingSchema.optional(),
+        ...CONNECTION_FIELDS,
       })
       .strict()
       .optional(),
