@@ -22,7 +22,7 @@ import {
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, ElicitResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { ScriptedServer } from '../../src/scripted/server';
 import { toolCall } from '../../src/scripted/scenario';
 import { cleanEnv } from './tempRepo';
@@ -39,6 +39,7 @@ import {
   waitFor,
 } from './runHarness';
 import type { CliProcess, TempRepo } from './runHarness';
+import { callTool } from './mcpHarness';
 
 const TASKS = [
   rawTask('strings', { title: 'Shout helper', files: ['src/strings.js'] }),
@@ -127,12 +128,7 @@ async function connect(elicit?: (message: string) => ElicitResult): Promise<Clie
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown>, onprogress?: (p: Progress) => void) {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-    onprogress,
-    timeout: 120_000,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  return { result, text, structured: result.structuredContent };
+  return callTool(client, name, args, { onprogress });
 }
 
 function initializeBody(): string {

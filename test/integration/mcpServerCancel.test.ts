@@ -11,10 +11,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
-import { deferred, makeRepo, planReply, rawTask, readRun, spawnCli, startServer, waitFor } from './runHarness';
+import { deferred, makeRepo, planReply, rawTask, readRun, spawnCli, startServer } from './runHarness';
+import { callTool, mcpUrl } from './mcpHarness';
 
 async function call(
   client: Client,
@@ -22,13 +22,9 @@ async function call(
   args: Record<string, unknown>,
   opts: { signal?: AbortSignal; onprogress?: (p: Progress) => void } = {},
 ) {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-    timeout: 120_000,
-    ...opts,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  assert.ok(!result.isError, text);
-  return { text, structured: result.structuredContent };
+  const answer = await callTool(client, name, args, opts);
+  assert.ok(!answer.result.isError, answer.text);
+  return answer;
 }
 
 /** Call `name` with a progress token, cancel it once its first progress notification arrives. */
@@ -66,9 +62,7 @@ test('a cancelled start_run (wait) and wait_for_run stop only the waiting; the r
   const errors: string[] = [];
   client.onerror = (e) => errors.push(e.message);
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     const plan = await call(client, 'plan', { spec: 'Write a.' });
 

@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cleanEnv } from './tempRepo';
-import { makeRepo, PROJECT_ROOT, spawnCli, waitFor } from './runHarness';
+import { makeRepo, PROJECT_ROOT, spawnCli } from './runHarness';
 import type { CliProcess, TempRepo } from './runHarness';
+import { mcpUrl } from './mcpHarness';
 
 const run = promisify(execFile);
 const SUITE = join(PROJECT_ROOT, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
@@ -77,9 +78,7 @@ before(async () => {
   repo = makeRepo();
   results = mkdtempSync(join(tmpdir(), 'foreman-conformance-'));
   foreman = spawnCli(['mcp', '--http', '--port', '0', '--no-token'], { repo, timeoutMs: 300_000 });
-  let stdout = '';
-  foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-  url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+  url = await mcpUrl(foreman);
 });
 
 after(async () => {

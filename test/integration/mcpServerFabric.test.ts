@@ -9,18 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
-import { makeRepo, planReply, rawTask, readRun, spawnCli, startServer, waitFor } from './runHarness';
+import { makeRepo, planReply, rawTask, readRun, spawnCli, startServer } from './runHarness';
+import { callTool, mcpUrl } from './mcpHarness';
 
-async function call(client: Client, name: string, args: Record<string, unknown>) {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-    timeout: 120_000,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  return { result, text, structured: result.structuredContent };
-}
+const call = callTool;
 
 test("a run started through foreman mcp plans on the planner's endpoint and works on the agents'", async () => {
   const big = await startServer({ planner: [planReply([rawTask('a', { files: ['a.txt'] })])] }, { model: 'large' });
@@ -45,9 +38,7 @@ test("a run started through foreman mcp plans on the planner's endpoint and work
     timeoutMs: 120_000,
   });
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     const client = new Client({ name: 'fabric', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     const plan = await call(client, 'plan', { spec: 'Write a.' });
@@ -94,9 +85,7 @@ test("the plan tool says what the planner left out to fit its model's context wi
     timeoutMs: 120_000,
   });
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     const client = new Client({ name: 'notes', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     const plan = await call(client, 'plan', { spec: 'List the parts in CHANGES.md.' });

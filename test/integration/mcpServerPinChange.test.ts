@@ -14,8 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
 import { contentText } from '../../src/scripted/wire';
 import type { ScriptedServer } from '../../src/scripted/server';
@@ -32,6 +31,7 @@ import {
   waitFor,
 } from './runHarness';
 import type { TempRepo } from './runHarness';
+import { callTool, mcpUrl } from './mcpHarness';
 
 const BAD = join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'badServer.cjs');
 const FLAGS = ['--concurrency', '1', '--no-review', '--no-checks'];
@@ -51,13 +51,7 @@ function scenario() {
   };
 }
 
-async function call(client: Client, name: string, args: Record<string, unknown>) {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-    timeout: 120_000,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  return { result, text, structured: result.structuredContent };
-}
+const call = callTool;
 
 /** The tool results the agent of task a was given, in order. */
 function toolResults(backend: ScriptedServer): string[] {
@@ -87,9 +81,7 @@ async function withForeman(use: (url: string, repo: TempRepo, backend: ScriptedS
     timeoutMs: 240_000,
   });
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     await use(url, repo, backend);
   } finally {
     foreman.child.kill('SIGTERM');

@@ -24,8 +24,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, ElicitResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
 import { contentText } from '../../src/scripted/wire';
 import type { ScriptedServer } from '../../src/scripted/server';
@@ -44,6 +44,7 @@ import {
   waitFor,
 } from './runHarness';
 import type { TempRepo } from './runHarness';
+import { callTool, mcpUrl } from './mcpHarness';
 
 const BIN = join(PROJECT_ROOT, 'node_modules', '.bin');
 const FLAGS = ['--concurrency', '1', '--no-review', '--no-checks'];
@@ -79,13 +80,7 @@ function toolResults(backend: ScriptedServer, nth: number): string[] {
   return last.body.messages.filter((m) => m.role === 'tool').map(contentText);
 }
 
-async function call(client: Client, name: string, args: Record<string, unknown>) {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-    timeout: 120_000,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  return { result, text, structured: result.structuredContent };
-}
+const call = callTool;
 
 /** Plan and start a run with wait: true; returns the run's id and start_run's text. */
 async function planAndRun(client: Client): Promise<{ runId: string; text: string }> {
@@ -116,9 +111,7 @@ test('over HTTP: the pin is asked through elicitation within start_run; the agen
     timeoutMs: 240_000,
   });
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
 
     const asked: string[] = [];
     const asking = new Client({ name: 'asks', version: '1.0.0' }, { capabilities: { elicitation: {} } });
@@ -233,9 +226,7 @@ test('cancelling start_run while its pin question is open withdraws the question
     return new Promise<ElicitResult>(() => undefined);
   });
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     const transport = new StreamableHTTPClientTransport(new URL(url));
     await client.connect(transport);
     // What the server sends, as it arrives: the SDK's client ignores a cancellation of request id 0
@@ -250,9 +241,7 @@ test('cancelling start_run while its pin question is open withdraws the question
     };
     const plan = await call(client, 'plan', { spec: 'Echo something through the MCP server.' });
     await assert.rejects(
-      client.callTool({ name: 'start_run', arguments: { planId: plan.structured?.planId } }, CallToolResultSchema, {
-        signal: controller.signal,
-      }),
+      callTool(client, 'start_run', { planId: plan.structured?.planId }, { signal: controller.signal }),
       /the test cancels start_run/,
     );
     await waitFor('the question withdrawn', () => (withdrawn.length ? true : null));
@@ -347,9 +336,7 @@ test("an HTTP MCP server's connection is held while the run drives and closed wh
   const client = new Client({ name: 'asks', version: '1.0.0' }, { capabilities: { elicitation: {} } });
   client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { approve: true } }));
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     const run = await planAndRun(client);
     const { mcp, calls, state } = await journal(repo, run.runId);

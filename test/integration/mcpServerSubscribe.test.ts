@@ -11,21 +11,18 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  CallToolResultSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { toolCall } from '../../src/scripted/scenario';
 import { deferred, makeRepo, planReply, rawTask, readRun, spawnCli, startServer, waitFor } from './runHarness';
+import { callTool, mcpUrl } from './mcpHarness';
 
+/** A tool call that must not be an error. */
 async function call(client: Client, name: string, args: Record<string, unknown>) {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
-    timeout: 120_000,
-  })) as CallToolResult;
-  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-  assert.ok(!result.isError, text);
-  return { text, structured: result.structuredContent };
+  const answer = await callTool(client, name, args);
+  assert.ok(!answer.result.isError, answer.text);
+  return answer;
 }
 
 test('a subscribed client is told when its run and journal change, coalesced, and nothing once it unsubscribes', async () => {
@@ -52,9 +49,7 @@ test('a subscribed client is told when its run and journal change, coalesced, an
   });
   const client = new Client({ name: 'subscriber', version: '1.0.0' });
   try {
-    let stdout = '';
-    foreman.child.stdout?.on('data', (d: string) => (stdout += d));
-    const url = await waitFor('the URL on stdout', () => (stdout.includes('\n') ? stdout.split('\n')[0] : null));
+    const url = await mcpUrl(foreman);
     const updates: string[] = [];
     let listChanged = 0;
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
