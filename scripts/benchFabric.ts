@@ -100,6 +100,36 @@ export async function measureCapacity(): Promise<number> {
   return (after.generated - before.generated) / (after.seconds - before.seconds);
 }
 
+/** What `spawnRun` starts: `foreman run --plan` on a bench repository. */
+export interface RunSpawn {
+  plan: string;
+  repo: string;
+  tasks: number;
+  concurrency: number;
+  extra: string[];
+  /** Over this process's environment. */
+  env: Record<string, string>;
+  stdin?: 'ignore' | 'pipe';
+}
+
+/** The real CLI running a bench's plan; its standard error is piped, its output ignored. */
+export function spawnRun(r: RunSpawn) {
+  const args = [
+    '--plan',
+    r.plan,
+    '--cwd',
+    r.repo,
+    '--concurrency',
+    String(r.concurrency),
+    '--max-tasks',
+    String(r.tasks),
+  ];
+  return spawn(process.execPath, [CLI, 'run', ...args, ...r.extra], {
+    stdio: [r.stdin ?? 'ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...r.env },
+  });
+}
+
 /** Options of one run: how many replicas (each its own simulated GPU and prefix cache), how routed. */
 export interface RunShape {
   replicas: number;
@@ -209,32 +239,13 @@ export async function runOnce(
     }, 20);
     const start = Date.now();
     const before = total(gpus);
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'run',
-        '--plan',
-        plan,
-        '--cwd',
-        repo,
-        '--concurrency',
-        String(CONCURRENCY),
-        '--max-tasks',
-        String(tasks),
-        ...extra,
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: {
-          ...process.env,
-          ...(shape.replicas > 1 ? {} : { FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'bench-fabric' }),
-          FOREMAN_WORKTREE_ROOT: join(dir, 'wt'),
-        },
-      },
-    );
+    const env = {
+      ...(shape.replicas > 1 ? {} : { FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'bench-fabric' }),
+      FOREMAN_WORKTREE_ROOT: join(dir, 'wt'),
+    };
+    const child = spawnRun({ plan, repo, tasks, concurrency: CONCURRENCY, extra, env });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const [exit] = (await once(child, 'exit')) as [number | null];
     const wallS = (Date.now() - start) / 1000;
     clearInterval(watch);

@@ -12,7 +12,6 @@
  *
  * Flags: --tasks N (24), --concurrency N (8), --steps N (agent steps a task, 4).
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,10 +23,9 @@ import { scenarioResponder, toolCall } from '../src/scripted/scenario';
 import type { Scenario, Step } from '../src/scripted/scenario';
 import { createScriptedServer } from '../src/scripted/server';
 import { contentText } from '../src/scripted/wire';
-import { flag, git } from './benchFabric';
+import { flag, git, spawnRun } from './benchFabric';
 
 const ROOT = resolve(__dirname, '..');
-const CLI = join(ROOT, 'dist/cli.js');
 const EVERYTHING = join(ROOT, 'node_modules', '.bin', 'mcp-server-everything');
 
 const TASKS = flag('tasks', 24);
@@ -85,37 +83,22 @@ async function runOnce(label: string, mcp: boolean): Promise<Measured> {
     const { repo, plan, scenario } = setUp(dir, mcp);
     const play = scenarioResponder(scenario);
     const server = await createScriptedServer({ model: 'bench-mcp', responder: (r, ctx) => play(r, ctx) });
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'run',
-        '--plan',
-        plan,
-        '--cwd',
-        repo,
-        '--concurrency',
-        String(CONCURRENCY),
-        '--max-tasks',
-        String(TASKS),
-      ].concat(['--no-review', '--no-checks', '--approve', 'prompt']),
-      {
-        stdio: ['pipe', 'ignore', 'pipe'],
-        env: {
-          ...process.env,
-          FOREMAN_BASE_URL: server.url,
-          FOREMAN_MODEL: 'bench-mcp',
-          FOREMAN_WORKTREE_ROOT: join(dir, 'wt'),
-        },
-      },
-    );
+    const child = spawnRun({
+      plan,
+      repo,
+      tasks: TASKS,
+      concurrency: CONCURRENCY,
+      extra: ['--no-review', '--no-checks', '--approve', 'prompt'],
+      env: { FOREMAN_BASE_URL: server.url, FOREMAN_MODEL: 'bench-mcp', FOREMAN_WORKTREE_ROOT: join(dir, 'wt') },
+      stdin: 'pipe',
+    });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
       // The pin of a new server: approved once, as the developer would.
       if (/Approval needed[^\n]*\n\s+mcp-server /.test(stderr) && !stderr.includes('[answered]')) {
         stderr += '[answered]';
-        child.stdin.write('o\n');
+        child.stdin?.write('o\n');
       }
     });
     const [exit] = (await once(child, 'exit')) as [number | null];
